@@ -1,0 +1,13 @@
+//! doudi-dsl: the policy language. Pipeline: [`parse`] (text → AST + diagnostics) → [`load`] (files and
+//! layers from disk) → [`check`] (names, types, money periods, tables, cycles → typed [`ir::Program`]).
+//! The interpreter evaluates the [`ir`]; only this crate knows the grammar.
+
+pub mod ast;
+pub mod check;
+pub mod diag;
+pub mod ir;
+pub mod load;
+pub mod parse;
+
+pub use ast::Span;
+pub use diag::{Diagnostic, Severity, SourceMap};

@@ -1,0 +1,180 @@
+//! Reading a policy from disk: its `.doudi` files, the layers it extends, and its extern scripts.
+//! The only pass that touches the file system; everything after it is pure.
+
+use crate::ast::{File, Item, Span};
+use crate::diag::{Diagnostic, SourceMap};
+use crate::parse::parse_file;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The most layers a chain of `extends` may have.
+pub const MAX_LAYERS: usize = 16;
+/// The most `.doudi` files one layer may have.
+pub const MAX_FILES: usize = 512;
+/// The largest extern script read.
+pub const MAX_SCRIPT_BYTES: u64 = 1 << 20;
+
+#[derive(Debug, Clone)]
+pub struct Layer {
+    /// The layer's directory (or the file's directory for a one-file policy).
+    pub dir: PathBuf,
+    /// The path the user named (or the `extends` string).
+    pub name: String,
+    pub files: Vec<(u32, File)>,
+}
+
+/// A policy read from disk: layers base first, all sources, and everything that went wrong.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub layers: Vec<Layer>,
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Extern scripts by (layer index, file name as written): (shown path, text).
+    pub scripts: HashMap<(usize, String), (String, String)>,
+    /// Load errors that have no span (a missing directory...).
+    pub errors: Vec<String>,
+}
+
+fn display_path(p: &Path) -> String {
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Ok(rel) = p.strip_prefix(&cwd) {
+            return rel.display().to_string();
+        }
+    }
+    p.display().to_string()
+}
+
+/// Reads the policy at `path` (a directory of `.doudi` files or one file) and every layer it extends.
+pub fn load(path: &Path) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut chain: Vec<Layer> = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let mut next: Option<(PathBuf, String, Option<Span>)> = Some((path.to_path_buf(), path.display().to_string(), None));
+    while let Some((p, name, from_span)) = next.take() {
+        let canon = p.canonicalize().unwrap_or_else(|_| p.clone());
+        if seen.contains(&canon) {
+            let d = Diagnostic::error(
+                format!("`extends` goes round in a circle back to `{}`", name),
+                from_span.unwrap_or_default(),
+                "this layer is already part of the chain",
+            )
+            .with_help("a layer can extend a base, but the base cannot extend it back");
+            loaded.diagnostics.push(d);
+            break;
+        }
+        if chain.len() >= MAX_LAYERS {
+            loaded.diagnostics.push(Diagnostic::error(
+                format!("too many layers: a policy may extend at most {MAX_LAYERS} layers"),
+                from_span.unwrap_or_default(),
+                "the chain of `extends` is too long here",
+            ));
+            break;
+        }
+        seen.push(canon);
+        let files = match policy_files(&p) {
+            Ok(f) => f,
+            Err(msg) => {
+                match from_span {
+                    Some(span) => loaded.diagnostics.push(
+                        Diagnostic::error(format!("cannot read the base layer `{name}`: {msg}"), span, "extended here")
+                            .with_help("the path is relative to the directory of the file that says `extends`"),
+                    ),
+                    None => loaded.errors.push(format!("cannot read policy `{}`: {msg}", p.display())),
+                }
+                break;
+            }
+        };
+        let dir = if p.is_dir() { p.clone() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() };
+        let mut layer = Layer { dir: dir.clone(), name, files: Vec::new() };
+        let mut extends: Option<(String, Span)> = None;
+        for f in files {
+            let text = match read_text(&f) {
+                Ok(t) => t,
+                Err(msg) => {
+                    loaded.errors.push(format!("cannot read `{}`: {msg}", f.display()));
+                    continue;
+                }
+            };
+            let id = loaded.sources.add(display_path(&f), text);
+            let (ast, diags) = parse_file(id, &loaded.sources.file(id).text.clone());
+            loaded.diagnostics.extend(diags);
+            for item in &ast.items {
+                if let Item::Extends { path, span } = item {
+                    if let Some((_, first)) = &extends {
+                        loaded.diagnostics.push(
+                            Diagnostic::error("a layer can extend only one base", *span, "second `extends`")
+                                .with_secondary(*first, "first `extends`"),
+                        );
+                    } else {
+                        extends = Some((path.clone(), *span));
+                    }
+                }
+            }
+            layer.files.push((id, ast));
+        }
+        if let Some((rel, span)) = extends {
+            next = Some((dir.join(&rel), rel, Some(span)));
+        }
+        chain.push(layer);
+    }
+    chain.reverse();
+    // Extern scripts, relative to their layer's directory.
+    for (li, layer) in chain.iter().enumerate() {
+        for (_, file) in &layer.files {
+            for item in &file.items {
+                if let Item::Extern(e) = item {
+                    let p = layer.dir.join(&e.file.node);
+                    match read_script(&p) {
+                        Ok(text) => {
+                            loaded.scripts.insert((li, e.file.node.clone()), (display_path(&p), text));
+                        }
+                        Err(msg) => loaded.diagnostics.push(
+                            Diagnostic::error(format!("cannot read the script `{}`: {msg}", e.file.node), e.file.span, "named here")
+                                .with_help("the script path is relative to the policy's directory"),
+                        ),
+                    }
+                }
+            }
+        }
+    }
+    loaded.layers = chain;
+    loaded
+}
+
+fn read_text(p: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(p).map_err(|e| e.to_string())?;
+    if meta.len() > crate::parse::MAX_FILE_BYTES as u64 {
+        return Err(format!("the file is larger than {} bytes", crate::parse::MAX_FILE_BYTES));
+    }
+    let bytes = std::fs::read(p).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())
+}
+
+fn read_script(p: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(p).map_err(|e| e.to_string())?;
+    if meta.len() > MAX_SCRIPT_BYTES {
+        return Err(format!("the script is larger than {MAX_SCRIPT_BYTES} bytes"));
+    }
+    read_text(p)
+}
+
+/// The `.doudi` files of a policy path, sorted by name.
+pub fn policy_files(p: &Path) -> Result<Vec<PathBuf>, String> {
+    let meta = std::fs::metadata(p).map_err(|e| e.to_string())?;
+    if meta.is_file() {
+        return Ok(vec![p.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "doudi"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err("no `.doudi` files in this directory".into());
+    }
+    if files.len() > MAX_FILES {
+        return Err(format!("more than {MAX_FILES} `.doudi` files"));
+    }
+    Ok(files)
+}

@@ -1,0 +1,221 @@
+//! Data-driven parser tests.
+//!
+//! - `tests/syntax/*.doudi`: one broken policy per file; the rendered diagnostics are snapshotted
+//!   (`tests/snapshots/parse__<file>.snap`). Review and accept changes with
+//!   `INSTA_UPDATE=always cargo test -p doudi-dsl --test parse` or `cargo insta review`.
+//! - `tests/valid/*.doudi`: must parse without any diagnostic; a compact outline of the items is
+//!   snapshotted too.
+
+use std::path::{Path, PathBuf};
+
+use doudi_dsl::ast::{Expr, ExprKind, Item, Literal};
+use doudi_dsl::diag::{render_all, SourceMap};
+use doudi_dsl::parse::{parse_expr, parse_file};
+
+fn corpus(dir: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", root.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "doudi"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Parses every `.doudi` file of `tests/<dir>` and snapshots what `render` gives for it.
+/// `expect_errors`: the corpus of broken policies (each must give at least one error) or the valid
+/// corpus (no diagnostic at all).
+fn check(dir: &str, expect_errors: bool, render: impl Fn(&doudi_dsl::ast::File, &str) -> String) {
+    let files = corpus(dir);
+    assert!(!files.is_empty(), "empty corpus {dir}");
+    for path in files {
+        let name = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 file name").to_string();
+        let text = std::fs::read_to_string(&path).expect("read corpus file");
+        let mut sources = SourceMap::default();
+        let id = sources.add(format!("tests/{dir}/{name}.doudi"), text.clone());
+        let (file, diags) = parse_file(id, &text);
+        let rendered = render_all(&diags, &sources);
+        if expect_errors {
+            assert!(diags.iter().any(|d| d.is_error()), "{name}: expected a syntax error, got none");
+            if name.starts_with("two_errors") {
+                assert!(diags.len() >= 2, "{name}: expected both errors, got:\n{rendered}");
+            }
+            insta::assert_snapshot!(format!("{dir}__{name}"), rendered);
+        } else {
+            assert!(diags.is_empty(), "{name}: expected no diagnostics, got:\n{rendered}");
+            insta::assert_snapshot!(format!("{dir}__{name}"), render(&file, &text));
+        }
+    }
+}
+
+#[test]
+fn syntax_errors() {
+    check("syntax", true, |_, _| String::new());
+}
+
+#[test]
+fn valid_policies() {
+    check("valid", false, |file, _| outline(file));
+}
+
+/// One line per item: kind, name, and the shape of its formula.
+fn outline(file: &doudi_dsl::ast::File) -> String {
+    let mut out = String::new();
+    for item in &file.items {
+        let line = match item {
+            Item::Policy { title, .. } => format!("policy {title:?}"),
+            Item::Extends { path, .. } => format!("extends {path:?}"),
+            Item::Enum(e) => format!(
+                "enum {} [{}]",
+                e.name.name,
+                e.variants.iter().map(|v| v.name.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            Item::Input(i) => format!("input {}.{}: {:?}", i.entity.as_str(), i.name.name, ty(&i.ty)),
+            Item::Parameter(p) => format!(
+                "{}parameter {}{} by {:?}: {} clause(s), {} meta",
+                if p.is_override { "override " } else { "" },
+                p.name.name,
+                p.ty.as_ref().map(|t| format!(": {:?}", ty(t))).unwrap_or_default(),
+                p.by.as_ref().map(|b| b.name.as_str()),
+                p.clauses.len(),
+                p.meta.len()
+            ),
+            Item::Definition(d) => {
+                format!("definition {}.{}: {:?} = {}", d.entity.as_str(), d.name.name, ty(&d.ty), sexpr(&d.body))
+            }
+            Item::Exception(x) => format!(
+                "exception {}.{} when {} = {}",
+                x.entity.as_str(),
+                x.name.name,
+                sexpr(&x.when),
+                sexpr(&x.body)
+            ),
+            Item::Table(t) => format!(
+                "table {}.{} hit {:?}: {} column(s), {} row(s), otherwise {}",
+                t.entity.as_str(),
+                t.name.name,
+                t.hit.node,
+                t.columns.len(),
+                t.rows.len(),
+                t.otherwise.as_ref().map(sexpr).unwrap_or_else(|| "-".into())
+            ),
+            Item::Extern(x) => format!("extern {}({}) = {:?}", x.name.name, x.params.len(), x.file.node),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+fn ty(t: &doudi_dsl::ast::TypeExpr) -> String {
+    use doudi_dsl::ast::TypeExpr::*;
+    match t {
+        Bool(_) => "bool".into(),
+        Integer(_) => "integer".into(),
+        Decimal(_) => "decimal".into(),
+        Percent(_) => "percent".into(),
+        Money(p, _) => format!("money/{p:?}"),
+        Months(_) => "months".into(),
+        Date(_) => "date".into(),
+        Text(_) => "text".into(),
+        Named(i) => i.name.clone(),
+    }
+}
+
+/// A compact s-expression of an expression.
+fn sexpr(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Lit(Literal::Number { value, .. }) => value.to_string(),
+        ExprKind::Lit(Literal::Percent(p)) => format!("{p}pct"),
+        ExprKind::Lit(Literal::Bool(b)) => b.to_string(),
+        ExprKind::Lit(Literal::Date(d)) => format!("{}-{:02}-{:02}", d.year, d.month, d.day),
+        ExprKind::Lit(Literal::Text(s)) => format!("{s:?}"),
+        ExprKind::Lit(Literal::Name(n)) | ExprKind::Name(n) => n.clone(),
+        ExprKind::HouseholdField(i) => format!("household.{}", i.name),
+        ExprKind::Index(a, b) => format!("{}[{}]", sexpr(a), sexpr(b)),
+        ExprKind::Unary(op, a) => format!("({op:?} {})", sexpr(a)),
+        ExprKind::Binary(op, a, b) => format!("({} {} {})", op.as_str(), sexpr(a), sexpr(b)),
+        ExprKind::In(a, set) => {
+            format!("(in {} {{{}}})", sexpr(a), set.iter().map(sexpr).collect::<Vec<_>>().join(" "))
+        }
+        ExprKind::If(c, a, b) => format!("(if {} {} {})", sexpr(c), sexpr(a), sexpr(b)),
+        ExprKind::Call(f, args) => format!("{}({})", f.name, args.iter().map(sexpr).collect::<Vec<_>>().join(", ")),
+        ExprKind::Agg { kind, body, collection, filter } => format!(
+            "{kind:?}({}{:?}{})",
+            body.as_ref().map(|b| format!("{} for ", sexpr(b))).unwrap_or_default(),
+            collection.node,
+            filter.as_ref().map(|f| format!(" where {}", sexpr(f))).unwrap_or_default()
+        ),
+    }
+}
+
+#[test]
+fn expressions() {
+    let cases = [
+        ("1 + 2 * 3", "(+ 1 (* 2 3))"),
+        ("a - b - c", "(- (- a b) c)"),
+        ("not a and b or c", "(or (and (Not a) b) c)"),
+        ("-x * 2", "(* (Neg x) 2)"),
+        ("x in {a, b}", "(in x {a b})"),
+        ("if a then b else if c then d else e", "(if a b (if c d e))"),
+        ("min(a, b)", "min(a, b)"),
+        ("min(x for members)", "Min(x for Members)"),
+        ("count(members where c)", "Count(Members where c)"),
+        ("any(members where c)", "Any(Members where c)"),
+        ("all(c for members)", "All(c for Members)"),
+        ("p[household.area] >= 30%", "(>= p[household.area] 0.30pct)"),
+        ("ifx + 如果收入", "(+ ifx 如果收入)"),
+        ("d < 2024-02-29", "(< d 2024-02-29)"),
+        ("最小(a, b)", "min(a, b)"),
+        ("f()", "f()"),
+    ];
+    for (src, want) in cases {
+        let e = parse_expr(0, src).unwrap_or_else(|d| panic!("{src}: {}", d.message));
+        assert_eq!(sexpr(&e), want, "{src}");
+    }
+    for bad in ["", "if a then b", "a +", "(a", "2024-02-30", "sum(a, b)", "count(x for members)", "x.y"] {
+        assert!(parse_expr(0, bad).is_err(), "{bad} should not parse");
+    }
+}
+
+#[test]
+fn spans_are_tight() {
+    let text = "definition person.x: bool = (a and b)   # comment\n\n";
+    let (file, diags) = parse_file(0, text);
+    assert!(diags.is_empty());
+    let Item::Definition(d) = &file.items[0] else { panic!() };
+    assert_eq!(&text[d.body.span.start as usize..d.body.span.end as usize], "(a and b)");
+    assert_eq!(&text[d.span.start as usize..d.span.end as usize], "definition person.x: bool = (a and b)");
+    assert_eq!(&text[d.name.span.start as usize..d.name.span.end as usize], "x");
+}
+
+#[test]
+fn hostile_nesting_does_not_overflow() {
+    // Run on a normal test thread (2 MiB stack).
+    for text in [
+        format!("definition person.x: bool = {}a{}", "(".repeat(100_000), ")".repeat(100_000)),
+        format!("definition person.x: bool = {}a", "not ".repeat(100_000)),
+        format!("definition person.x: integer = {}1", "- ".repeat(100_000)),
+        format!("definition person.x: integer = {}1", "if a then 1 else ".repeat(10_000)),
+        format!("definition person.x: integer = 1{}", " + 1".repeat(100_000)),
+        format!("definition person.x: integer = {}", "[".repeat(100_000)),
+        format!("definition person.x: integer = f({}", "min(".repeat(50_000)),
+    ] {
+        let (_, diags) = parse_file(0, &text);
+        assert!(!diags.is_empty());
+        assert!(diags[0].message.contains("nested too deeply"), "{}", diags[0].message);
+    }
+    // Just under the limit parses.
+    let ok = format!("definition person.x: bool = {}a{}", "(".repeat(150), ")".repeat(150));
+    let (_, diags) = parse_file(0, &ok);
+    assert!(diags.is_empty(), "{:?}", diags.first().map(|d| &d.message));
+}
+
+#[test]
+fn file_size_limit() {
+    let text = "#".repeat(doudi_dsl::parse::MAX_FILE_BYTES + 1);
+    let (file, diags) = parse_file(0, &text);
+    assert!(file.items.is_empty());
+    assert_eq!(diags.len(), 1);
+}

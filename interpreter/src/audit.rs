@@ -1,0 +1,235 @@
+//! The roll audit (seed 004: 错保, 漏保, 应退未退): compares who the roll pays with what the policy
+//! decides, and says why for each finding and how much money a month is at stake.
+
+use crate::data::Household;
+use crate::eval::{EvalError, HouseholdEval, Month, Scope};
+use crate::explain::{explain, failing_conditions};
+use crate::num::Num;
+use crate::policy::Policy;
+use crate::value::Value;
+use doudi_dsl::ast::EntityKind;
+use doudi_dsl::ir::DefId;
+use rayon::prelude::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Which inputs and definitions the audit compares.
+pub struct AuditConfig {
+    paid_slot: usize,
+    eligible: DefId,
+    payment: DefId,
+    counted: DefId,
+}
+
+impl AuditConfig {
+    pub fn new(policy: &Policy, paid: &str, eligible: &str, payment: &str, counted: &str) -> Result<AuditConfig, String> {
+        let p = &policy.program;
+        let paid_slot = p
+            .household_inputs
+            .iter()
+            .position(|i| i.name == paid)
+            .ok_or_else(|| format!("the policy has no household input `{paid}` saying whether the roll pays a household"))?;
+        let def = |name: &str, e: EntityKind| p.def_by_name(e, name).ok_or_else(|| format!("the policy has no {} definition `{name}`", e.as_str()));
+        Ok(AuditConfig {
+            paid_slot,
+            eligible: def(eligible, EntityKind::Household)?,
+            payment: def(payment, EntityKind::Household)?,
+            counted: def(counted, EntityKind::Person)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// 错保: paid but not eligible.
+    PaidNotEligible,
+    /// 漏保: eligible but not paid.
+    EligibleNotPaid,
+    /// 应退未退: paid while members who no longer count (dead, imprisoned) are on the roll.
+    UncountedMemberPaid,
+}
+
+impl Kind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Kind::PaidNotEligible => "paid_not_eligible",
+            Kind::EligibleNotPaid => "eligible_not_paid",
+            Kind::UncountedMemberPaid => "uncounted_member_paid",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::PaidNotEligible => "错保 paid but not eligible",
+            Kind::EligibleNotPaid => "漏保 eligible but not paid",
+            Kind::UncountedMemberPaid => "应退未退 dead or imprisoned members on a paid household",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub household: String,
+    pub kind: Kind,
+    pub members: Vec<String>,
+    /// The definitions whose conditions failed (e.g. `assets_ok`), or `counted`.
+    pub category: String,
+    pub reason: String,
+    /// Money a month at stake: the estimated wrong payment, the missed payment, or the excess.
+    pub monthly: Num,
+}
+
+fn payment(ev: &mut HouseholdEval<'_>, id: DefId) -> Result<Num, EvalError> {
+    Ok(ev.def(id, Scope::Household)?.to_num().unwrap_or(Num::ZERO))
+}
+
+/// Audits one household.
+pub fn audit_household(policy: &Policy, cfg: &AuditConfig, hh: &Household, month: Month) -> Result<Vec<Finding>, EvalError> {
+    let mut out = Vec::new();
+    let paid = hh.fields.get(cfg.paid_slot) == Some(&Value::Bool(true));
+    let mut ev = HouseholdEval::new(policy, hh, month);
+    let eligible = ev.def(cfg.eligible, Scope::Household)?.as_bool();
+    if paid && !eligible {
+        let node = explain(&mut ev, cfg.eligible, Scope::Household)?;
+        let fails = failing_conditions(&node);
+        let mut cats: Vec<String> = fails.iter().map(|f| f.definition.clone()).collect();
+        cats.dedup();
+        // What the roll most likely pays: the gap, as if the household were eligible.
+        let mut what_if = HouseholdEval::new(policy, hh, month);
+        what_if.force(cfg.eligible, Scope::Household, Value::Bool(true));
+        let p = payment(&mut what_if, cfg.payment)?;
+        out.push(Finding {
+            household: hh.id.clone(),
+            kind: Kind::PaidNotEligible,
+            members: Vec::new(),
+            category: cats.join("+"),
+            reason: fails.iter().map(|f| f.reason.clone()).collect::<Vec<_>>().join("; "),
+            monthly: if p > Num::ZERO { p } else { Num::ZERO },
+        });
+    }
+    if !paid && eligible {
+        out.push(Finding {
+            household: hh.id.clone(),
+            kind: Kind::EligibleNotPaid,
+            members: Vec::new(),
+            category: "eligible".into(),
+            reason: "eligible under the policy but not on the roll".into(),
+            monthly: payment(&mut ev, cfg.payment)?,
+        });
+    }
+    if paid {
+        let mut gone = Vec::new();
+        let mut reasons = Vec::new();
+        for i in 0..hh.members.len() {
+            if !ev.def(cfg.counted, Scope::Person(i))?.as_bool() {
+                gone.push(i);
+                let node = explain(&mut ev, cfg.counted, Scope::Person(i))?;
+                let why: Vec<String> = failing_conditions(&node).into_iter().map(|f| f.reason).collect();
+                reasons.push(format!("member {}: {}", hh.members[i].id, why.join("; ")));
+            }
+        }
+        if !gone.is_empty() {
+            let actual = payment(&mut ev, cfg.payment)?;
+            let mut counted_all = HouseholdEval::new(policy, hh, month);
+            for &i in &gone {
+                counted_all.force(cfg.counted, Scope::Person(i), Value::Bool(true));
+            }
+            let if_counted = payment(&mut counted_all, cfg.payment)?;
+            let excess = if_counted.checked_sub(&actual).unwrap_or(Num::ZERO);
+            out.push(Finding {
+                household: hh.id.clone(),
+                kind: Kind::UncountedMemberPaid,
+                members: gone.iter().map(|&i| hh.members[i].id.clone()).collect(),
+                category: "counted".into(),
+                reason: reasons.join("; "),
+                monthly: if excess > Num::ZERO { excess } else { Num::ZERO },
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Audits a chunk of households in parallel; findings in input order.
+pub fn audit_chunk(policy: &Policy, cfg: &AuditConfig, hs: &[Household], month: Month) -> Result<Vec<Vec<Finding>>, EvalError> {
+    hs.par_iter().with_min_len(64).map(|h| audit_household(policy, cfg, h, month)).collect()
+}
+
+/// Counts and money by kind of finding (and by failing definition for 错保).
+#[derive(Default)]
+pub struct Summary {
+    pub rows: Vec<(Kind, String, u64, Num)>,
+}
+
+impl Summary {
+    pub fn add(&mut self, f: &Finding) {
+        match self.rows.iter_mut().find(|(k, c, _, _)| *k == f.kind && *c == f.category) {
+            Some(r) => {
+                r.2 += 1;
+                r.3 = r.3.checked_add(&f.monthly).unwrap_or_else(|_| r.3.clone());
+            }
+            None => self.rows.push((f.kind, f.category.clone(), 1, f.monthly.clone())),
+        }
+    }
+    fn sorted(&self) -> Vec<(Kind, String, u64, Num)> {
+        let mut v = self.rows.clone();
+        v.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        v
+    }
+    pub fn render(&self, month: Month) -> String {
+        let mut out = format!("roll audit for {month}\n");
+        let rows = self.sorted();
+        let header = ("finding", "reason", "households", "monthly at stake");
+        let w1 = rows.iter().map(|r| r.0.label().chars().count()).max().unwrap_or(0).max(header.0.len());
+        let w2 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0).max(header.1.len());
+        out.push_str(&format!("{:<w1$}  {:<w2$}  {:>10}  {:>16}\n", header.0, header.1, header.2, header.3));
+        let mut total = Num::ZERO;
+        let mut n = 0;
+        for (k, c, count, money) in &rows {
+            let pad1 = w1 - k.label().chars().count() + k.label().len();
+            out.push_str(&format!("{:<pad1$}  {:<w2$}  {:>10}  {:>16}\n", k.label(), c, count, money.format_fixed(2)));
+            total = total.checked_add(money).unwrap_or(total.clone());
+            n += count;
+        }
+        out.push_str(&format!("{:<w1$}  {:<w2$}  {:>10}  {:>16}\n", "total", "", n, total.format_fixed(2)));
+        if rows.is_empty() {
+            out.push_str("no findings: the roll agrees with the policy\n");
+        }
+        out
+    }
+}
+
+/// Writes `findings.csv` and `summary.csv` into a directory atomically (temporary files, then rename).
+pub struct FindingsWriter {
+    dir: PathBuf,
+    tmp: PathBuf,
+    w: csv::Writer<std::fs::File>,
+}
+
+impl FindingsWriter {
+    pub fn create(dir: &Path) -> Result<FindingsWriter, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let tmp = dir.join(".findings.csv.tmp");
+        let mut w = csv::Writer::from_path(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        w.write_record(["household_id", "finding", "members", "category", "reason", "monthly_at_stake"]).map_err(|e| e.to_string())?;
+        Ok(FindingsWriter { dir: dir.to_path_buf(), tmp, w })
+    }
+    pub fn write(&mut self, f: &Finding) -> Result<(), String> {
+        self.w
+            .write_record([f.household.as_str(), f.kind.code(), &f.members.join(" "), &f.category, &f.reason, &f.monthly.format_fixed(2)])
+            .map_err(|e| e.to_string())
+    }
+    pub fn finish(mut self, summary: &Summary, _month: Month) -> Result<(), String> {
+        self.w.flush().map_err(|e| e.to_string())?;
+        drop(self.w);
+        let stmp = self.dir.join(".summary.csv.tmp");
+        {
+            let mut f = std::fs::File::create(&stmp).map_err(|e| e.to_string())?;
+            writeln!(f, "finding,category,households,monthly_at_stake").map_err(|e| e.to_string())?;
+            for (k, c, n, m) in summary.sorted() {
+                writeln!(f, "{},{},{},{}", k.code(), c, n, m.format_fixed(2)).map_err(|e| e.to_string())?;
+            }
+        }
+        std::fs::rename(&self.tmp, self.dir.join("findings.csv")).map_err(|e| e.to_string())?;
+        std::fs::rename(&stmp, self.dir.join("summary.csv")).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}

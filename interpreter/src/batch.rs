@@ -1,0 +1,47 @@
+//! Evaluating many households: parallel over a chunk with rayon, results in input order, so the output
+//! never depends on the number of threads.
+
+use crate::data::Household;
+use crate::eval::{EvalError, HouseholdEval, Month, Scope};
+use crate::policy::Policy;
+use crate::programme::Totals;
+use crate::value::Value;
+use doudi_dsl::ir::DefId;
+use rayon::prelude::*;
+
+/// Evaluates `outputs` (household definitions) for each household, in parallel, in order.
+pub fn evaluate_chunk(policy: &Policy, households: &[Household], month: Month, outputs: &[DefId]) -> Vec<Result<Vec<Value>, EvalError>> {
+    households.par_iter().with_min_len(64).map(|h| policy.evaluate(h, month, outputs)).collect()
+}
+
+/// Like [`evaluate_chunk`], also adding every household to the programme totals.
+pub fn evaluate_chunk_with_totals<'p>(
+    policy: &'p Policy,
+    households: &[Household],
+    month: Month,
+    outputs: &[DefId],
+    totals: &mut Totals<'p>,
+) -> Result<Vec<Vec<Value>>, EvalError> {
+    const PART: usize = 1024;
+    let parts: Vec<Result<(Vec<Vec<Value>>, Totals<'p>), EvalError>> = households
+        .par_chunks(PART)
+        .map(|part| {
+            let mut t = totals.fork();
+            let mut rows = Vec::with_capacity(part.len());
+            for h in part {
+                let mut ev = HouseholdEval::new(policy, h, month);
+                let row = outputs.iter().map(|&d| ev.def(d, Scope::Household)).collect::<Result<Vec<_>, _>>()?;
+                t.add(&mut ev)?;
+                rows.push(row);
+            }
+            Ok((rows, t))
+        })
+        .collect();
+    let mut out = Vec::with_capacity(households.len());
+    for p in parts {
+        let (rows, t) = p?;
+        totals.merge(t)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}

@@ -1,0 +1,1574 @@
+//! The household/person data model and its readers and writers: one JSON household, a JSON array of
+//! households, JSON Lines, and the CSV pair (`households.csv` + `persons.csv`) of DATA.md.
+//!
+//! The readers are driven by a [`Schema`]: the inputs the policy declares, in slot order. Besides the
+//! declared fields every household has an id (`id` in JSON, `household_id` in CSV) and at least one
+//! member; every person has an id (`id` in JSON, `person_id` in CSV) and, in CSV, the `household_id`
+//! it belongs to. Anything else is an error with a message naming the file, the line, the household or
+//! person, the field and what was expected.
+//!
+//! Money, decimals and percents are read exactly from their decimal text (never through a binary
+//! float): from a CSV cell, a JSON string, or the original text of a JSON number.
+//!
+//! Readers:
+//! - [`read_json_household`], [`read_json_str`], [`read_json_path`]: JSON (one object, an array, or
+//!   JSON Lines, auto-detected).
+//! - [`read_csv_pair`], [`read_csv_dir`]: the CSV pair, whole, in any person order.
+//! - [`CsvChunks`]: the CSV pair in chunks of households, in memory that does not grow with the
+//!   population; it needs `persons.csv` grouped by household in the order of `households.csv`.
+//!
+//! Writers: [`write_csv_pair`], [`CsvPairWriter`] (streaming), [`household_to_json`].
+
+use crate::num::Num;
+use crate::value::Value;
+use doudi_dsl::ast::Date;
+use rust_decimal::Decimal;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::io::{BufWriter, Read};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+/// The type of one declared input field, as the readers need it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldType {
+    Bool,
+    /// `integer` and `months`.
+    Int,
+    /// money, decimal, percent: read as exact decimals from a string or a JSON number's text.
+    Decimal,
+    /// `YYYY-MM-DD`
+    Date,
+    Text,
+    /// An enum with its variant names in declaration order; read as the variant name.
+    Enum { name: String, variants: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub ty: FieldType,
+}
+
+/// The declared inputs of a policy: the fields of a household and of a person, in slot order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Schema {
+    pub household: Vec<Field>,
+    pub person: Vec<Field>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Person {
+    pub id: String,
+    /// One value per `Schema::person` field, same order.
+    pub fields: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Household {
+    pub id: String,
+    /// One value per `Schema::household` field, same order.
+    pub fields: Vec<Value>,
+    pub members: Vec<Person>,
+}
+
+impl Schema {
+    /// The slot of a declared household field.
+    pub fn household_index(&self, name: &str) -> Option<usize> {
+        self.household.iter().position(|f| f.name == name)
+    }
+
+    /// The slot of a declared person field.
+    pub fn person_index(&self, name: &str) -> Option<usize> {
+        self.person.iter().position(|f| f.name == name)
+    }
+}
+
+/// The largest JSON input [`read_json_str`] and [`read_json_path`] accept (1 GiB); use
+/// [`read_json_path_limited`] for another bound.
+pub const MAX_JSON_BYTES: usize = 1 << 30;
+
+/// The deepest nesting of arrays and objects accepted in JSON input. A household needs 4 (array,
+/// household, members, person); serde_json's own recursion limit (128) stays on as well.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+// ---------------------------------------------------------------------------------------------------
+// Errors
+
+/// A data error: where (`file:line`, or just the file) and what (household, member, field, expected
+/// type, what was found). Displayed as `location: message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct DataError {
+    /// `persons.csv:17`, `households.jsonl:3`, `households.json:12:5`, or a file name.
+    pub location: String,
+    pub message: String,
+}
+
+impl DataError {
+    fn new(location: impl Into<String>, message: impl Into<String>) -> DataError {
+        DataError { location: location.into(), message: message.into() }
+    }
+
+    fn io(path: &Path, what: &str, e: &std::io::Error) -> DataError {
+        DataError::new(path.display().to_string(), format!("cannot {what}: {e}"))
+    }
+}
+
+/// What a field of this type must look like, for "expected ..." messages.
+fn expected(ty: &FieldType) -> String {
+    match ty {
+        FieldType::Bool => "a boolean: true, false, 1 or 0".into(),
+        FieldType::Int => "an integer".into(),
+        FieldType::Decimal => "a decimal number such as 900 or 900.50".into(),
+        FieldType::Date => "a date YYYY-MM-DD".into(),
+        FieldType::Text => "text".into(),
+        FieldType::Enum { variants, .. } => format!("one of {}", variants.join(", ")),
+    }
+}
+
+/// Why a cell could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CellError {
+    Invalid,
+    Empty,
+    /// An integer outside i64.
+    IntRange,
+    NotUtf8,
+}
+
+const SHOW_MAX: usize = 60;
+
+/// A cell's text for messages: quoted, escaped, shortened.
+fn show_text(s: &str) -> String {
+    if s.chars().count() > SHOW_MAX {
+        let short: String = s.chars().take(SHOW_MAX).collect();
+        format!("{short:?}...")
+    } else {
+        format!("{s:?}")
+    }
+}
+
+fn cell_message(ty: &FieldType, raw: &[u8], e: CellError) -> String {
+    let found = match e {
+        CellError::Empty => "an empty cell (an empty cell is an error, not zero)".to_string(),
+        CellError::NotUtf8 => "bytes that are not UTF-8 text".to_string(),
+        _ => show_text(&String::from_utf8_lossy(raw)),
+    };
+    match e {
+        CellError::IntRange => format!(
+            "expected an integer between {} and {}, found {found}",
+            i64::MIN,
+            i64::MAX
+        ),
+        _ => format!("expected {}, found {found}", expected(ty)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Cell parsers (shared by CSV cells and JSON strings)
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !matches!(c, b' ' | b'\t')).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !matches!(c, b' ' | b'\t')).map_or(start, |i| i + 1);
+    &b[start..end]
+}
+
+fn parse_bool(b: &[u8]) -> Option<bool> {
+    match b {
+        b"1" => Some(true),
+        b"0" => Some(false),
+        _ if b.eq_ignore_ascii_case(b"true") => Some(true),
+        _ if b.eq_ignore_ascii_case(b"false") => Some(false),
+        _ => None,
+    }
+}
+
+/// `-?[0-9]+`, within i64.
+fn parse_int(b: &[u8]) -> Result<i64, CellError> {
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(CellError::Invalid);
+    }
+    // Accumulate negatively so that i64::MIN fits.
+    let mut acc: i64 = 0;
+    for &c in digits {
+        acc = acc
+            .checked_mul(10)
+            .and_then(|a| a.checked_sub((c - b'0') as i64))
+            .ok_or(CellError::IntRange)?;
+    }
+    if neg {
+        Ok(acc)
+    } else {
+        acc.checked_neg().ok_or(CellError::IntRange)
+    }
+}
+
+/// `-?[0-9]+(\.[0-9]+)?`, exactly (no exponent, no sign `+`, no separators), at most 28 digits of scale.
+fn parse_decimal(b: &[u8]) -> Option<Decimal> {
+    let (neg, body) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let mut mantissa: u64 = 0;
+    let mut digits = 0usize;
+    let mut int_digits = 0usize;
+    let mut scale = 0u32;
+    let mut point = false;
+    for &c in body {
+        match c {
+            b'0'..=b'9' => {
+                if digits < 19 {
+                    mantissa = mantissa * 10 + (c - b'0') as u64;
+                }
+                digits += 1;
+                if point {
+                    scale += 1;
+                } else {
+                    int_digits += 1;
+                }
+            }
+            b'.' if !point => point = true,
+            _ => return None,
+        }
+    }
+    if int_digits == 0 || (point && scale == 0) {
+        return None;
+    }
+    if digits <= 18 {
+        let m = mantissa as i64;
+        return Some(Decimal::new(if neg { -m } else { m }, scale));
+    }
+    // Long numbers: rust_decimal's exact parser (refuses to round; the syntax is already checked).
+    let s = std::str::from_utf8(b).ok()?;
+    Decimal::from_str_exact(s).ok()
+}
+
+fn days_in_month(year: i32, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ => {
+            if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
+                29
+            } else {
+                28
+            }
+        }
+    }
+}
+
+/// `YYYY-MM-DD`, a real calendar date.
+fn parse_date(b: &[u8]) -> Option<Date> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |s: &[u8]| -> Option<u32> {
+        s.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
+    };
+    let year = num(&b[0..4])? as i32;
+    let month = num(&b[5..7])? as u8;
+    let day = num(&b[8..10])? as u8;
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(Date { year, month, day })
+}
+
+fn parse_enum(variants: &[String], b: &[u8]) -> Option<u16> {
+    variants.iter().position(|v| v.as_bytes() == b).map(|i| i as u16)
+}
+
+/// Parses one non-text cell (already trimmed and non-empty for CSV).
+fn parse_scalar(ty: &FieldType, b: &[u8]) -> Result<Value, CellError> {
+    match ty {
+        FieldType::Bool => parse_bool(b).map(Value::Bool).ok_or(CellError::Invalid),
+        FieldType::Int => parse_int(b).map(Value::Int),
+        FieldType::Decimal => {
+            parse_decimal(b).map(|d| Value::Num(Num::from_decimal(d))).ok_or(CellError::Invalid)
+        }
+        FieldType::Date => parse_date(b).map(Value::Date).ok_or(CellError::Invalid),
+        FieldType::Enum { variants, .. } => {
+            parse_enum(variants, b).map(Value::Enum).ok_or(CellError::Invalid)
+        }
+        FieldType::Text => match std::str::from_utf8(b) {
+            Ok(s) => Ok(Value::Text(Arc::from(s))),
+            Err(_) => Err(CellError::NotUtf8),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Hashing and id sets
+
+/// A small fast hasher for ids (FxHash-style mixing with a murmur finaliser so low bits are good).
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap());
+            h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+        }
+        self.0 = h;
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(K);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(K);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        // murmur3 fmix64
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+type IdBuild = BuildHasherDefault<IdHasher>;
+
+/// Pass-through hasher for keys that are already hashes.
+#[derive(Default, Clone, Copy)]
+struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("PreHashed only hashes u64")
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+fn hash_id(id: &[u8]) -> u64 {
+    let mut h = IdHasher::default();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// A set of ids that remembers where each was first seen, without copying the ids: it maps the id's
+/// hash to a locator `L` (from which the caller can fetch the id) and a line; the rare ids whose hash
+/// collides with a different id are kept by value.
+struct IdSet<L> {
+    map: HashMap<u64, (L, u64), BuildHasherDefault<PreHashed>>,
+    overflow: HashMap<Box<[u8]>, (L, u64), IdBuild>,
+}
+
+impl<L: Copy> IdSet<L> {
+    fn with_capacity(n: usize) -> IdSet<L> {
+        IdSet { map: HashMap::with_capacity_and_hasher(n, Default::default()), overflow: HashMap::default() }
+    }
+
+    /// Inserts `id`; if it is already there, returns the line where it was first seen.
+    fn insert<'a>(&mut self, id: &[u8], loc: L, line: u64, get: impl Fn(L) -> &'a [u8]) -> Result<(), u64> {
+        match self.map.entry(hash_id(id)) {
+            Entry::Vacant(v) => {
+                v.insert((loc, line));
+                Ok(())
+            }
+            Entry::Occupied(o) => {
+                let (first, first_line) = *o.get();
+                if get(first) == id {
+                    return Err(first_line);
+                }
+                match self.overflow.entry(id.into()) {
+                    Entry::Occupied(o) => Err(o.get().1),
+                    Entry::Vacant(v) => {
+                        v.insert((loc, line));
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+
+    fn get<'a>(&self, id: &[u8], get: impl Fn(L) -> &'a [u8]) -> Option<L> {
+        let &(loc, _) = self.map.get(&hash_id(id))?;
+        if get(loc) == id {
+            Some(loc)
+        } else {
+            self.overflow.get(id).map(|&(l, _)| l)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// JSON
+
+/// A JSON value for messages.
+fn show_json(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "null".into(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => show_text(s),
+        serde_json::Value::Array(_) => "an array".into(),
+        serde_json::Value::Object(_) => "an object".into(),
+    }
+}
+
+fn json_cell(ty: &FieldType, v: &serde_json::Value) -> Result<Value, String> {
+    use serde_json::Value as J;
+    let bad = |e: CellError| match e {
+        CellError::IntRange => format!(
+            "expected an integer between {} and {}, found {}",
+            i64::MIN,
+            i64::MAX,
+            show_json(v)
+        ),
+        _ => format!("expected {}, found {}", expected(ty), show_json(v)),
+    };
+    match (ty, v) {
+        (FieldType::Text, J::String(s)) => Ok(Value::Text(Arc::from(s.as_str()))),
+        (FieldType::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
+        (FieldType::Bool | FieldType::Int | FieldType::Decimal, J::Number(n)) => {
+            parse_scalar(ty, number_text(n).as_bytes()).map_err(bad)
+        }
+        (FieldType::Text, _) => Err(bad(CellError::Invalid)),
+        (_, J::String(s)) => {
+            let b = trim_ascii(s.as_bytes());
+            if b.is_empty() && matches!(ty, FieldType::Decimal) {
+                return Err(format!("expected {}, found \"\" (an empty string is an error, not zero)", expected(ty)));
+            }
+            parse_scalar(ty, b).map_err(bad)
+        }
+        _ => Err(bad(CellError::Invalid)),
+    }
+}
+
+/// The original text of a JSON number (serde_json's `arbitrary_precision` keeps it).
+fn number_text(n: &serde_json::Number) -> &str {
+    n.as_str()
+}
+
+fn quoted(id: &str) -> String {
+    show_text(id)
+}
+
+fn json_id<'a>(
+    obj: &'a serde_json::Map<String, serde_json::Value>,
+    origin: &str,
+    what: &str,
+) -> Result<&'a str, DataError> {
+    match obj.get("id") {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(v) => Err(DataError::new(
+            origin,
+            format!("{what}: field \"id\": expected a non-empty string, found {}", show_json(v)),
+        )),
+        None => Err(DataError::new(origin, format!("{what}: missing field \"id\""))),
+    }
+}
+
+fn field_names(fields: &[Field]) -> String {
+    fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Reads the declared fields of a JSON object (a household or a person) in slot order.
+fn json_fields(
+    fields: &[Field],
+    builtins: &[&str],
+    obj: &serde_json::Map<String, serde_json::Value>,
+    origin: &str,
+    ctx: &str,
+    kind: &str,
+) -> Result<Vec<Value>, DataError> {
+    for key in obj.keys() {
+        if !builtins.contains(&key.as_str()) && !fields.iter().any(|f| &f.name == key) {
+            return Err(DataError::new(
+                origin,
+                format!(
+                    "{ctx}: unknown field {} (the policy declares these {kind} fields: {})",
+                    quoted(key),
+                    field_names(fields)
+                ),
+            ));
+        }
+    }
+    let mut out = Vec::with_capacity(fields.len());
+    for f in fields {
+        match obj.get(&f.name) {
+            None => {
+                return Err(DataError::new(
+                    origin,
+                    format!("{ctx}: missing field \"{}\" ({})", f.name, expected(&f.ty)),
+                ))
+            }
+            Some(v) => out.push(json_cell(&f.ty, v).map_err(|m| {
+                DataError::new(origin, format!("{ctx}, field \"{}\": {m}", f.name))
+            })?),
+        }
+    }
+    Ok(out)
+}
+
+/// Reads one household from a JSON value. `origin` is where it came from (`households.jsonl:3`) and
+/// starts every error message.
+pub fn read_json_household(
+    schema: &Schema,
+    value: &serde_json::Value,
+    origin: &str,
+) -> Result<Household, DataError> {
+    let obj = value.as_object().ok_or_else(|| {
+        DataError::new(origin, format!("expected a household (a JSON object), found {}", show_json(value)))
+    })?;
+    let id = json_id(obj, origin, "household")?;
+    let ctx = format!("household {}", quoted(id));
+    let fields = json_fields(&schema.household, &["id", "members"], obj, origin, &ctx, "household")?;
+    let members = match obj.get("members") {
+        Some(serde_json::Value::Array(a)) => a,
+        Some(v) => {
+            return Err(DataError::new(
+                origin,
+                format!("{ctx}, field \"members\": expected an array of persons, found {}", show_json(v)),
+            ))
+        }
+        None => return Err(DataError::new(origin, format!("{ctx}: missing field \"members\" (an array of persons)"))),
+    };
+    if members.is_empty() {
+        return Err(DataError::new(origin, format!("{ctx}: no members (every household has at least one person)")));
+    }
+    let mut persons: Vec<Person> = Vec::with_capacity(members.len());
+    let mut hashes = Default::default();
+    for (i, m) in members.iter().enumerate() {
+        let mobj = m.as_object().ok_or_else(|| {
+            DataError::new(
+                origin,
+                format!("{ctx}, member #{}: expected a person (a JSON object), found {}", i + 1, show_json(m)),
+            )
+        })?;
+        let pid = json_id(mobj, origin, &format!("{ctx}, member #{}", i + 1))?;
+        let pctx = format!("{ctx}, member {}", quoted(pid));
+        if member_seen(&persons, &mut hashes, pid) {
+            return Err(DataError::new(origin, format!("{ctx}: duplicate member id {}", quoted(pid))));
+        }
+        let fields = json_fields(&schema.person, &["id"], mobj, origin, &pctx, "person")?;
+        persons.push(Person { id: pid.to_string(), fields });
+    }
+    Ok(Household { id: id.to_string(), fields, members: persons })
+}
+
+/// Checks the nesting depth of JSON text and, when the top level is an array, returns the line on
+/// which each element starts (for messages). A byte scan that ignores string contents.
+fn scan_json(b: &[u8]) -> Result<Vec<usize>, usize> {
+    let mut lines = Vec::new();
+    let mut depth = 0usize;
+    let mut line = 1usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut top_array = None;
+    let mut expecting = false;
+    for (off, &c) in b.iter().enumerate() {
+        if c == b'\n' {
+            line += 1;
+        }
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        if c.is_ascii_whitespace() {
+            continue;
+        }
+        if top_array.is_none() {
+            top_array = Some(c == b'[');
+        }
+        if expecting && depth == 1 && c != b']' {
+            lines.push(line);
+            expecting = false;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(off);
+                }
+                if depth == 1 && top_array == Some(true) {
+                    expecting = true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 && top_array == Some(true) => expecting = true,
+            _ => {}
+        }
+    }
+    Ok(lines)
+}
+
+fn line_col(text: &str, off: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..off];
+    let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
+    let start = before.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+    let col = text[start..off].chars().count() + 1;
+    (line, col)
+}
+
+/// serde_json's message without its " at line L column C" suffix.
+fn json_message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn malformed(origin: &str, line: usize, col: usize, e: &serde_json::Error) -> DataError {
+    DataError::new(format!("{origin}:{line}:{col}"), format!("malformed JSON: {}", json_message(e)))
+}
+
+/// Reads households from JSON text: one object, an array of objects, or JSON Lines (one object per
+/// line; blank lines are skipped). `origin` (a file name) starts every error message.
+pub fn read_json_str(schema: &Schema, text: &str, origin: &str) -> Result<Vec<Household>, DataError> {
+    read_json_str_limited(schema, text, origin, MAX_JSON_BYTES)
+}
+
+fn read_json_str_limited(
+    schema: &Schema,
+    text: &str,
+    origin: &str,
+    max_bytes: usize,
+) -> Result<Vec<Household>, DataError> {
+    if text.len() > max_bytes {
+        return Err(DataError::new(
+            origin,
+            format!("the input is {} bytes, more than the limit of {max_bytes}; use the CSV pair for large populations", text.len()),
+        ));
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let element_lines = scan_json(text.as_bytes()).map_err(|off| {
+        let (line, col) = line_col(text, off);
+        DataError::new(
+            format!("{origin}:{line}:{col}"),
+            format!("JSON nested more than {MAX_JSON_DEPTH} levels deep"),
+        )
+    })?;
+    let Some(first) = text.bytes().position(|c| !c.is_ascii_whitespace()) else {
+        return Err(DataError::new(
+            origin,
+            "empty input: expected a household object, an array of households, or JSON Lines",
+        ));
+    };
+    if text.as_bytes()[first] == b'[' {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| malformed(origin, e.line(), e.column(), &e))?;
+        let serde_json::Value::Array(items) = value else { unreachable!("starts with [") };
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let o = match element_lines.get(i) {
+                Some(line) if element_lines.len() == items.len() => format!("{origin}:{line}"),
+                _ => format!("{origin}: household #{}", i + 1),
+            };
+            out.push(read_json_household(schema, item, &o)?);
+        }
+        return check_unique(out, |i| element_lines.get(i).map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.to_string()));
+    }
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+    let first_value = match stream.next() {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return Err(malformed(origin, e.line(), e.column(), &e)),
+        None => unreachable!("non-blank input"),
+    };
+    if text[stream.byte_offset()..].trim().is_empty() {
+        if !first_value.is_object() {
+            return Err(DataError::new(
+                origin,
+                format!(
+                    "expected a household object, an array of households, or JSON Lines, found {}",
+                    show_json(&first_value)
+                ),
+            ));
+        }
+        return Ok(vec![read_json_household(schema, &first_value, origin)?]);
+    }
+    // JSON Lines.
+    let mut out = Vec::new();
+    let mut lines = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let n = i + 1;
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| malformed(origin, n, e.column(), &e))?;
+        out.push(read_json_household(schema, &v, &format!("{origin}:{n}"))?);
+        lines.push(n);
+    }
+    check_unique(out, |i| format!("{origin}:{}", lines[i]))
+}
+
+/// Rejects duplicate household ids among JSON households.
+fn check_unique(
+    households: Vec<Household>,
+    location: impl Fn(usize) -> String,
+) -> Result<Vec<Household>, DataError> {
+    let mut set: IdSet<usize> = IdSet::with_capacity(households.len());
+    for (i, h) in households.iter().enumerate() {
+        if let Err(first) = set.insert(h.id.as_bytes(), i, i as u64, |j| households[j].id.as_bytes()) {
+            return Err(DataError::new(
+                location(i),
+                format!("duplicate household id {} (first at {})", quoted(&h.id), location(first as usize)),
+            ));
+        }
+    }
+    Ok(households)
+}
+
+/// Reads households from a JSON or JSON Lines file (at most [`MAX_JSON_BYTES`]).
+pub fn read_json_path(schema: &Schema, path: &Path) -> Result<Vec<Household>, DataError> {
+    read_json_path_limited(schema, path, MAX_JSON_BYTES)
+}
+
+/// [`read_json_path`] with another size limit.
+pub fn read_json_path_limited(
+    schema: &Schema,
+    path: &Path,
+    max_bytes: usize,
+) -> Result<Vec<Household>, DataError> {
+    let origin = path.display().to_string();
+    let file = File::open(path).map_err(|e| DataError::io(path, "open the file", &e))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > max_bytes as u64 {
+        return Err(DataError::new(
+            origin,
+            format!("the file is {len} bytes, more than the limit of {max_bytes}; use the CSV pair for large populations"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(max_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| DataError::io(path, "read the file", &e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let (line, col) = line_col(
+            // SAFETY-free: the prefix before the first invalid byte is valid UTF-8.
+            std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).unwrap(),
+            e.utf8_error().valid_up_to(),
+        );
+        DataError::new(format!("{origin}:{line}:{col}"), "the file is not UTF-8 text")
+    })?;
+    read_json_str_limited(schema, &text, &origin, max_bytes)
+}
+
+/// Reads households from a path: a directory holding `households.csv` and `persons.csv`, or a JSON /
+/// JSON Lines file.
+pub fn read_households(schema: &Schema, path: &Path) -> Result<Vec<Household>, DataError> {
+    if path.is_dir() {
+        read_csv_dir(schema, path)
+    } else {
+        read_json_path(schema, path)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// CSV reading
+
+const CSV_BUFFER: usize = 1 << 18;
+/// Distinct texts remembered per text column (so that repeated region codes share one allocation).
+const TEXT_CACHE_MAX: usize = 4096;
+
+fn csv_error(path: &Path, e: csv::Error) -> DataError {
+    let file = path.display().to_string();
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => DataError::new(
+            match pos {
+                Some(p) => format!("{file}:{}", p.line()),
+                None => file,
+            },
+            format!("the row has {len} cells but the header has {expected_len}"),
+        ),
+        csv::ErrorKind::Io(io) => DataError::new(file, format!("cannot read the file: {io}")),
+        _ => DataError::new(file, format!("cannot read the file: {e}")),
+    }
+}
+
+/// A cache of the texts of one column: the last one and up to [`TEXT_CACHE_MAX`] distinct ones.
+#[derive(Default)]
+struct TextCache {
+    last: Option<Arc<str>>,
+    map: HashMap<Box<[u8]>, Arc<str>, IdBuild>,
+}
+
+impl TextCache {
+    fn get(&mut self, b: &[u8]) -> Result<Arc<str>, CellError> {
+        if let Some(last) = &self.last {
+            if last.as_bytes() == b {
+                return Ok(last.clone());
+            }
+        }
+        let a = match self.map.get(b) {
+            Some(a) => a.clone(),
+            None => {
+                let s = std::str::from_utf8(b).map_err(|_| CellError::NotUtf8)?;
+                let a: Arc<str> = Arc::from(s);
+                if self.map.len() < TEXT_CACHE_MAX {
+                    self.map.insert(b.into(), a.clone());
+                }
+                a
+            }
+        };
+        self.last = Some(a.clone());
+        Ok(a)
+    }
+}
+
+/// One CSV file of the pair, open, with its columns mapped to slots once from the header.
+struct CsvFile {
+    path: PathBuf,
+    file: String,
+    reader: csv::Reader<File>,
+    record: csv::ByteRecord,
+    /// Line of the current record.
+    line: u64,
+    /// Column of the record's own id (`household_id` / `person_id`).
+    id_col: usize,
+    /// Column of `household_id` in persons.csv.
+    hh_col: usize,
+    /// Per schema slot: its column.
+    cols: Vec<usize>,
+    fields: Vec<Field>,
+    caches: Vec<TextCache>,
+    /// `household` or `person`, for messages.
+    kind: &'static str,
+}
+
+impl CsvFile {
+    /// Opens `path` and maps its header: `builtins` are the id columns (the first is the record's own
+    /// id), the rest must be exactly the declared `fields`.
+    fn open(path: &Path, fields: &[Field], builtins: &[&str], kind: &'static str) -> Result<CsvFile, DataError> {
+        let f = File::open(path).map_err(|e| DataError::io(path, "open the file", &e))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(false)
+            .buffer_capacity(CSV_BUFFER)
+            .from_reader(f);
+        let file = path.display().to_string();
+        let mut header = csv::ByteRecord::new();
+        if !reader.read_byte_record(&mut header).map_err(|e| csv_error(path, e))? {
+            return Err(DataError::new(file, "the file is empty: expected a header row"));
+        }
+        let at1 = format!("{file}:{}", header.position().map_or(1, |p| p.line()));
+        let mut builtin_cols = vec![usize::MAX; builtins.len()];
+        let mut cols = vec![usize::MAX; fields.len()];
+        for (c, raw) in header.iter().enumerate() {
+            let raw = if c == 0 { raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw) } else { raw };
+            let name = std::str::from_utf8(trim_ascii(raw))
+                .map_err(|_| DataError::new(&at1, format!("column {} of the header is not UTF-8 text", c + 1)))?;
+            let slot = if let Some(b) = builtins.iter().position(|b| *b == name) {
+                &mut builtin_cols[b]
+            } else if let Some(i) = fields.iter().position(|f| f.name == name) {
+                &mut cols[i]
+            } else {
+                let known: Vec<&str> =
+                    builtins.iter().copied().chain(fields.iter().map(|f| f.name.as_str())).collect();
+                return Err(DataError::new(
+                    &at1,
+                    format!("unknown column {} (the columns are: {})", quoted(name), known.join(", ")),
+                ));
+            };
+            if *slot != usize::MAX {
+                return Err(DataError::new(&at1, format!("duplicate column {}", quoted(name))));
+            }
+            *slot = c;
+        }
+        let missing: Vec<String> = builtins
+            .iter()
+            .zip(&builtin_cols)
+            .filter(|(_, &c)| c == usize::MAX)
+            .map(|(b, _)| format!("\"{b}\""))
+            .chain(
+                fields
+                    .iter()
+                    .zip(&cols)
+                    .filter(|(_, &c)| c == usize::MAX)
+                    .map(|(f, _)| format!("\"{}\" ({})", f.name, expected(&f.ty))),
+            )
+            .collect();
+        if !missing.is_empty() {
+            let s = if missing.len() == 1 { "" } else { "s" };
+            return Err(DataError::new(&at1, format!("missing column{s} {}", missing.join(", "))));
+        }
+        Ok(CsvFile {
+            path: path.to_path_buf(),
+            file,
+            reader,
+            record: csv::ByteRecord::new(),
+            line: 1,
+            id_col: builtin_cols[0],
+            hh_col: builtin_cols.get(1).copied().unwrap_or(usize::MAX),
+            cols,
+            fields: fields.to_vec(),
+            caches: fields.iter().map(|_| TextCache::default()).collect(),
+            kind,
+        })
+    }
+
+    /// Reads the next record; `false` at the end.
+    fn next_record(&mut self) -> Result<bool, DataError> {
+        let more = self.reader.read_byte_record(&mut self.record).map_err(|e| csv_error(&self.path, e))?;
+        if more {
+            self.line = self.record.position().map_or(0, |p| p.line());
+        }
+        Ok(more)
+    }
+
+    fn at(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+
+    /// A non-empty id from column `col`.
+    fn id_cell(&self, col: usize, name: &str) -> Result<&str, DataError> {
+        let raw = &self.record[col];
+        match std::str::from_utf8(raw) {
+            Ok(s) if !s.is_empty() => Ok(s),
+            Ok(_) => Err(DataError::new(self.at(), format!("column \"{name}\": expected an id, found an empty cell"))),
+            Err(_) => Err(DataError::new(self.at(), format!("column \"{name}\": the id is not UTF-8 text"))),
+        }
+    }
+
+    fn own_id(&self) -> Result<&str, DataError> {
+        let name = if self.kind == "household" { "household_id" } else { "person_id" };
+        self.id_cell(self.id_col, name)
+    }
+
+    fn household_id(&self) -> Result<&str, DataError> {
+        self.id_cell(self.hh_col, "household_id")
+    }
+
+    /// The declared fields of the current record, in slot order.
+    fn values(&mut self) -> Result<Vec<Value>, DataError> {
+        let mut out = Vec::with_capacity(self.fields.len());
+        for slot in 0..self.fields.len() {
+            let raw = &self.record[self.cols[slot]];
+            let ty = &self.fields[slot].ty;
+            let v = match ty {
+                FieldType::Text => self.caches[slot].get(raw).map(Value::Text),
+                _ => {
+                    let b = trim_ascii(raw);
+                    if b.is_empty() {
+                        Err(CellError::Empty)
+                    } else {
+                        parse_scalar(ty, b)
+                    }
+                }
+            };
+            match v {
+                Ok(v) => out.push(v),
+                Err(e) => return Err(self.cell_error(slot, e)),
+            }
+        }
+        Ok(out)
+    }
+
+    #[cold]
+    fn cell_error(&self, slot: usize, e: CellError) -> DataError {
+        let raw = &self.record[self.cols[slot]];
+        let f = &self.fields[slot];
+        let id = String::from_utf8_lossy(&self.record[self.id_col]);
+        DataError::new(
+            self.at(),
+            format!("{} {}, field \"{}\": {}", self.kind, quoted(&id), f.name, cell_message(&f.ty, trim_ascii(raw), e)),
+        )
+    }
+
+    fn household(&mut self) -> Result<Household, DataError> {
+        let id = self.own_id()?.to_string();
+        let fields = self.values()?;
+        Ok(Household { id, fields, members: Vec::new() })
+    }
+
+    fn person(&mut self) -> Result<Person, DataError> {
+        let id = self.own_id()?.to_string();
+        let fields = self.values()?;
+        Ok(Person { id, fields })
+    }
+}
+
+fn open_households(schema: &Schema, path: &Path) -> Result<CsvFile, DataError> {
+    CsvFile::open(path, &schema.household, &["household_id"], "household")
+}
+
+fn open_persons(schema: &Schema, path: &Path) -> Result<CsvFile, DataError> {
+    CsvFile::open(path, &schema.person, &["person_id", "household_id"], "person")
+}
+
+/// households.csv, whole: the households (without members), their lines, and an id set over them.
+struct HouseholdsRead {
+    households: Vec<Household>,
+    lines: Vec<u64>,
+    ids: IdSet<u32>,
+}
+
+fn read_households_csv(schema: &Schema, path: &Path) -> Result<HouseholdsRead, DataError> {
+    let mut f = open_households(schema, path)?;
+    let mut households: Vec<Household> = Vec::new();
+    let mut lines = Vec::new();
+    let mut ids: IdSet<u32> = IdSet::with_capacity(1024);
+    while f.next_record()? {
+        let h = f.household()?;
+        let idx = households.len() as u32;
+        if let Err(first) = ids.insert(h.id.as_bytes(), idx, f.line, |i| households[i as usize].id.as_bytes()) {
+            return Err(DataError::new(
+                f.at(),
+                format!("duplicate household id {} (first at line {first})", quoted(&h.id)),
+            ));
+        }
+        households.push(h);
+        lines.push(f.line);
+    }
+    Ok(HouseholdsRead { households, lines, ids })
+}
+
+/// Consecutive persons of one household, as they appear in persons.csv.
+struct Run {
+    household_id: String,
+    /// Line of the first person of the run.
+    line: u64,
+    persons: Vec<Person>,
+}
+
+fn read_persons_csv(schema: &Schema, path: &Path) -> Result<Vec<Run>, DataError> {
+    let mut f = open_persons(schema, path)?;
+    let mut runs: Vec<Run> = Vec::new();
+    let mut ids: IdSet<(u32, u32)> = IdSet::with_capacity(1024);
+    while f.next_record()? {
+        let hh = f.household_id()?;
+        let same = runs.last().is_some_and(|r| r.household_id == hh);
+        if !same {
+            runs.push(Run { household_id: hh.to_string(), line: f.line, persons: Vec::with_capacity(4) });
+        }
+        let p = f.person()?;
+        let r = (runs.len() - 1) as u32;
+        let pos = runs[r as usize].persons.len() as u32;
+        if let Err(first) = ids.insert(p.id.as_bytes(), (r, pos), f.line, |(r, i)| {
+            runs[r as usize].persons[i as usize].id.as_bytes()
+        }) {
+            return Err(DataError::new(
+                f.at(),
+                format!("duplicate person id {} (first at line {first})", quoted(&p.id)),
+            ));
+        }
+        runs[r as usize].persons.push(p);
+    }
+    Ok(runs)
+}
+
+/// Reads the CSV pair whole. Households come in the order of `households.csv`, members in the order of
+/// `persons.csv`, which may list persons in any order. The two files are parsed in parallel.
+pub fn read_csv_pair(schema: &Schema, households: &Path, persons: &Path) -> Result<Vec<Household>, DataError> {
+    let households_path = households;
+    let (hh, runs) = std::thread::scope(|s| {
+        let p = s.spawn(|| read_persons_csv(schema, persons));
+        let h = read_households_csv(schema, households_path);
+        (h, p.join().expect("persons.csv reader panicked"))
+    });
+    let HouseholdsRead { mut households, lines, ids } = hh?;
+    let runs = runs?;
+    let n = households.len();
+    let mut members: Vec<Vec<Person>> = Vec::new();
+    members.resize_with(n, Vec::new);
+    let mut next = 0usize;
+    let pfile = persons.display().to_string();
+    for run in runs {
+        let idx = if next < n && households[next].id == run.household_id {
+            next
+        } else {
+            match ids.get(run.household_id.as_bytes(), |i| households[i as usize].id.as_bytes()) {
+                Some(i) => i as usize,
+                None => {
+                    return Err(DataError::new(
+                        format!("{pfile}:{}", run.line),
+                        format!(
+                            "person {}: household {} is not in {}",
+                            quoted(&run.persons[0].id),
+                            quoted(&run.household_id),
+                            households_path.display()
+                        ),
+                    ))
+                }
+            }
+        };
+        if members[idx].is_empty() {
+            members[idx] = run.persons;
+        } else {
+            members[idx].extend(run.persons);
+        }
+        next = idx + 1;
+    }
+    for (i, (h, m)) in households.iter_mut().zip(members).enumerate() {
+        if m.is_empty() {
+            return Err(no_person_row(households_path, lines[i], &h.id, persons));
+        }
+        h.members = m;
+    }
+    Ok(households)
+}
+
+fn no_person_row(households: &Path, line: u64, id: &str, persons: &Path) -> DataError {
+    DataError::new(
+        format!("{}:{line}", households.display()),
+        format!(
+            "household {} has no person row in {} (every household has at least one person)",
+            quoted(id),
+            persons.display()
+        ),
+    )
+}
+
+/// Reads `households.csv` and `persons.csv` from a directory (see [`read_csv_pair`]).
+pub fn read_csv_dir(schema: &Schema, dir: &Path) -> Result<Vec<Household>, DataError> {
+    read_csv_pair(schema, &dir.join("households.csv"), &dir.join("persons.csv"))
+}
+
+/// The CSV pair read in chunks of at most `chunk_size` households, in memory that does not grow with
+/// the population. `persons.csv` is parsed on a background thread, a bounded number of households
+/// ahead.
+///
+/// It needs `persons.csv` grouped by household in the order of `households.csv` (as doudi's
+/// generator and [`CsvPairWriter`] write it) and reports an error when a person row belongs to
+/// neither the current nor the next household. Duplicate ids are detected between consecutive
+/// households and among the members of a household (a global check would need memory growing with
+/// the population; [`read_csv_pair`] does it). After an error the iterator ends.
+pub struct CsvChunks {
+    households: CsvFile,
+    persons_path: PathBuf,
+    runs: Receiver<Result<Vec<Run>, DataError>>,
+    batch: std::vec::IntoIter<Run>,
+    persons_done: bool,
+    previous_id: String,
+    chunk_size: usize,
+    done: bool,
+}
+
+/// Runs per message from the persons thread, and messages in flight.
+const RUN_BATCH: usize = 1024;
+const BATCHES_IN_FLIGHT: usize = 4;
+
+impl CsvChunks {
+    pub fn open(
+        schema: &Schema,
+        households: &Path,
+        persons: &Path,
+        chunk_size: usize,
+    ) -> Result<CsvChunks, DataError> {
+        let households = open_households(schema, households)?;
+        let persons_file = open_persons(schema, persons)?;
+        let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
+        std::thread::Builder::new()
+            .name("doudi-persons-csv".into())
+            .spawn(move || persons_thread(persons_file, tx))
+            .map_err(|e| DataError::new(persons.display().to_string(), format!("cannot start a reader thread: {e}")))?;
+        Ok(CsvChunks {
+            households,
+            persons_path: persons.to_path_buf(),
+            runs: rx,
+            batch: Vec::new().into_iter(),
+            persons_done: false,
+            previous_id: String::new(),
+            chunk_size: chunk_size.max(1),
+            done: false,
+        })
+    }
+
+    /// [`CsvChunks::open`] on `dir/households.csv` and `dir/persons.csv`.
+    pub fn open_dir(schema: &Schema, dir: &Path, chunk_size: usize) -> Result<CsvChunks, DataError> {
+        CsvChunks::open(schema, &dir.join("households.csv"), &dir.join("persons.csv"), chunk_size)
+    }
+
+    /// The next run of persons of one household; `None` at the end of persons.csv.
+    fn next_run(&mut self) -> Result<Option<Run>, DataError> {
+        loop {
+            if let Some(r) = self.batch.next() {
+                return Ok(Some(r));
+            }
+            if self.persons_done {
+                return Ok(None);
+            }
+            match self.runs.recv() {
+                Ok(Ok(b)) => self.batch = b.into_iter(),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => self.persons_done = true,
+            }
+        }
+    }
+
+    fn persons_file(&self) -> String {
+        self.persons_path.display().to_string()
+    }
+
+    fn next_chunk(&mut self) -> Result<Vec<Household>, DataError> {
+        let mut out: Vec<Household> = Vec::with_capacity(self.chunk_size.min(1 << 16));
+        while out.len() < self.chunk_size {
+            if !self.households.next_record()? {
+                self.done = true;
+                if let Some(run) = self.next_run()? {
+                    return Err(DataError::new(
+                        format!("{}:{}", self.persons_file(), run.line),
+                        format!(
+                            "person {}: household {} is not in {} (or persons.csv is not grouped by household in the order of households.csv, which the chunked reader needs)",
+                            quoted(&run.persons[0].id),
+                            quoted(&run.household_id),
+                            self.households.file
+                        ),
+                    ));
+                }
+                break;
+            }
+            let mut h = self.households.household()?;
+            if h.id == self.previous_id {
+                return Err(DataError::new(
+                    self.households.at(),
+                    format!("duplicate household id {} (also on the line before)", quoted(&h.id)),
+                ));
+            }
+            match self.next_run()? {
+                None => {
+                    return Err(no_person_row(&self.households.path, self.households.line, &h.id, &self.persons_path))
+                }
+                Some(run) if run.household_id == h.id => h.members = run.persons,
+                Some(run) => {
+                    return Err(DataError::new(
+                        format!("{}:{}", self.persons_file(), run.line),
+                        format!(
+                            "person {} of household {} is out of order: a person of household {} ({}:{}) was expected next. \
+                             The chunked reader needs persons.csv grouped by household in the order of households.csv, \
+                             and every household to have a person row (read_csv_pair accepts any order)",
+                            quoted(&run.persons[0].id),
+                            quoted(&run.household_id),
+                            quoted(&h.id),
+                            self.households.file,
+                            self.households.line
+                        ),
+                    ))
+                }
+            }
+            self.previous_id.clear();
+            self.previous_id.push_str(&h.id);
+            out.push(h);
+        }
+        Ok(out)
+    }
+}
+
+/// Parses persons.csv into runs (consecutive persons of one household) and sends them in batches,
+/// checking that member ids are unique within a run. Ends at the end of the file, at an error (sent
+/// after the runs before it), or when the reader is dropped.
+fn persons_thread(mut f: CsvFile, tx: SyncSender<Result<Vec<Run>, DataError>>) {
+    let mut batch: Vec<Run> = Vec::with_capacity(RUN_BATCH);
+    let mut current: Option<Run> = None;
+    let mut hashes: std::collections::HashSet<u64, BuildHasherDefault<PreHashed>> = Default::default();
+    let result = (|| -> Result<(), DataError> {
+        while f.next_record()? {
+            let hh = f.household_id()?;
+            if current.as_ref().map_or(true, |r| r.household_id != hh) {
+                let run = Run { household_id: hh.to_string(), line: f.line, persons: Vec::with_capacity(4) };
+                if let Some(done) = current.replace(run) {
+                    batch.push(done);
+                    if batch.len() == RUN_BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(RUN_BATCH));
+                        if tx.send(Ok(full)).is_err() {
+                            return Ok(()); // the reader was dropped
+                        }
+                    }
+                }
+                hashes.clear();
+            }
+            let p = f.person()?;
+            let run = current.as_mut().expect("a run was started");
+            if member_seen(&run.persons, &mut hashes, &p.id) {
+                return Err(DataError::new(
+                    f.at(),
+                    format!("duplicate person id {} in household {}", quoted(&p.id), quoted(&run.household_id)),
+                ));
+            }
+            run.persons.push(p);
+        }
+        Ok(())
+    })();
+    batch.extend(current);
+    if !batch.is_empty() && tx.send(Ok(batch)).is_err() {
+        return;
+    }
+    if let Err(e) = result {
+        let _ = tx.send(Err(e));
+    }
+}
+
+/// Members above which [`member_seen`] keeps hashes instead of comparing pairwise.
+const PAIRWISE_MEMBERS: usize = 16;
+
+/// Whether `id` is among `persons` (the members read so far); `hashes` holds their hashes once there
+/// are more than [`PAIRWISE_MEMBERS`].
+fn member_seen(persons: &[Person], hashes: &mut std::collections::HashSet<u64, BuildHasherDefault<PreHashed>>, id: &str) -> bool {
+    if persons.len() < PAIRWISE_MEMBERS {
+        return persons.iter().any(|p| p.id == id);
+    }
+    if hashes.is_empty() {
+        hashes.extend(persons.iter().map(|p| hash_id(p.id.as_bytes())));
+    }
+    !hashes.insert(hash_id(id.as_bytes())) && persons.iter().any(|p| p.id == id)
+}
+
+impl Iterator for CsvChunks {
+    type Item = Result<Vec<Household>, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_chunk() {
+            Ok(chunk) if chunk.is_empty() => None,
+            Ok(chunk) => Some(Ok(chunk)),
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Writing
+
+fn write_value(out: &mut String, ty: &FieldType, v: &Value) -> Result<(), String> {
+    out.clear();
+    match (ty, v) {
+        (FieldType::Bool, Value::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
+        (FieldType::Int, Value::Int(i)) => write!(out, "{i}").unwrap(),
+        (FieldType::Decimal, Value::Num(n)) => {
+            if matches!(n, Num::Rat(..)) {
+                return Err(format!("{n} has no exact decimal form"));
+            }
+            write!(out, "{n}").unwrap()
+        }
+        (FieldType::Date, Value::Date(d)) => write!(out, "{:04}-{:02}-{:02}", d.year, d.month, d.day).unwrap(),
+        (FieldType::Text, Value::Text(t)) => out.push_str(t),
+        (FieldType::Enum { variants, .. }, Value::Enum(i)) => match variants.get(*i as usize) {
+            Some(name) => out.push_str(name),
+            None => return Err(format!("variant #{i} does not exist")),
+        },
+        _ => return Err(format!("the value {v:?} does not have the declared type ({})", expected(ty))),
+    }
+    Ok(())
+}
+
+fn value_to_json(ty: &FieldType, v: &Value) -> Result<serde_json::Value, String> {
+    Ok(match (ty, v) {
+        (FieldType::Bool, Value::Bool(b)) => serde_json::Value::Bool(*b),
+        (FieldType::Int, Value::Int(i)) => serde_json::Value::from(*i),
+        _ => {
+            let mut s = String::new();
+            write_value(&mut s, ty, v)?;
+            serde_json::Value::String(s)
+        }
+    })
+}
+
+/// A household as JSON, in the form [`read_json_household`] reads (money as exact decimal strings).
+///
+/// # Panics
+/// If a value does not have its declared type or a number has no exact decimal form (data read by
+/// this module always has both).
+pub fn household_to_json(schema: &Schema, h: &Household) -> serde_json::Value {
+    let object = |id: &str, fields: &[Field], values: &[Value]| {
+        let mut m = serde_json::Map::new();
+        m.insert("id".into(), id.into());
+        for (f, v) in fields.iter().zip(values) {
+            let j = value_to_json(&f.ty, v).unwrap_or_else(|e| panic!("household {}, field {}: {e}", h.id, f.name));
+            m.insert(f.name.clone(), j);
+        }
+        m
+    };
+    let mut m = object(&h.id, &schema.household, &h.fields);
+    let members = h
+        .members
+        .iter()
+        .map(|p| serde_json::Value::Object(object(&p.id, &schema.person, &p.fields)))
+        .collect();
+    m.insert("members".into(), serde_json::Value::Array(members));
+    serde_json::Value::Object(m)
+}
+
+/// Writes the CSV pair as it goes, one household at a time (households.csv and persons.csv in `dir`,
+/// persons grouped by household in household order, so [`CsvChunks`] can read them back).
+pub struct CsvPairWriter {
+    schema: Schema,
+    dir: PathBuf,
+    households: csv::Writer<BufWriter<File>>,
+    persons: csv::Writer<BufWriter<File>>,
+    buf: String,
+}
+
+impl CsvPairWriter {
+    /// Creates `dir` if needed and writes the header rows.
+    pub fn create(schema: &Schema, dir: &Path) -> Result<CsvPairWriter, DataError> {
+        std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, "create the directory", &e))?;
+        let open = |name: &str| -> Result<csv::Writer<BufWriter<File>>, DataError> {
+            let p = dir.join(name);
+            let f = File::create(&p).map_err(|e| DataError::io(&p, "create the file", &e))?;
+            Ok(csv::WriterBuilder::new().from_writer(BufWriter::with_capacity(CSV_BUFFER, f)))
+        };
+        let mut w = CsvPairWriter {
+            schema: schema.clone(),
+            dir: dir.to_path_buf(),
+            households: open("households.csv")?,
+            persons: open("persons.csv")?,
+            buf: String::new(),
+        };
+        let hh_header: Vec<&str> =
+            std::iter::once("household_id").chain(schema.household.iter().map(|f| f.name.as_str())).collect();
+        let p_header: Vec<&str> = ["person_id", "household_id"]
+            .into_iter()
+            .chain(schema.person.iter().map(|f| f.name.as_str()))
+            .collect();
+        w.households.write_record(&hh_header).map_err(|e| w.err("households.csv", e))?;
+        w.persons.write_record(&p_header).map_err(|e| w.err("persons.csv", e))?;
+        Ok(w)
+    }
+
+    fn err(&self, name: &str, e: csv::Error) -> DataError {
+        DataError::new(self.dir.join(name).display().to_string(), format!("cannot write: {e}"))
+    }
+
+    fn bad_value(&self, name: &str, ctx: String, m: String) -> DataError {
+        DataError::new(self.dir.join(name).display().to_string(), format!("{ctx}: {m}"))
+    }
+
+    /// Appends one household and its members.
+    pub fn write(&mut self, h: &Household) -> Result<(), DataError> {
+        if h.fields.len() != self.schema.household.len() {
+            return Err(self.bad_value("households.csv", format!("household {}", quoted(&h.id)), "wrong number of fields".into()));
+        }
+        self.households.write_field(&h.id).map_err(|e| self.err("households.csv", e))?;
+        for (f, v) in self.schema.household.iter().zip(&h.fields) {
+            if let Err(m) = write_value(&mut self.buf, &f.ty, v) {
+                let ctx = format!("household {}, field \"{}\"", quoted(&h.id), f.name);
+                return Err(self.bad_value("households.csv", ctx, m));
+            }
+            self.households.write_field(&self.buf).map_err(|e| self.err("households.csv", e))?;
+        }
+        self.households.write_record(None::<&[u8]>).map_err(|e| self.err("households.csv", e))?;
+        for p in &h.members {
+            if p.fields.len() != self.schema.person.len() {
+                let ctx = format!("household {}, member {}", quoted(&h.id), quoted(&p.id));
+                return Err(self.bad_value("persons.csv", ctx, "wrong number of fields".into()));
+            }
+            self.persons.write_field(&p.id).map_err(|e| self.err("persons.csv", e))?;
+            self.persons.write_field(&h.id).map_err(|e| self.err("persons.csv", e))?;
+            for (f, v) in self.schema.person.iter().zip(&p.fields) {
+                if let Err(m) = write_value(&mut self.buf, &f.ty, v) {
+                    let ctx = format!("household {}, member {}, field \"{}\"", quoted(&h.id), quoted(&p.id), f.name);
+                    return Err(self.bad_value("persons.csv", ctx, m));
+                }
+                self.persons.write_field(&self.buf).map_err(|e| self.err("persons.csv", e))?;
+            }
+            self.persons.write_record(None::<&[u8]>).map_err(|e| self.err("persons.csv", e))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes both files.
+    pub fn finish(mut self) -> Result<(), DataError> {
+        self.households.flush().map_err(|e| DataError::io(&self.dir.join("households.csv"), "write", &e))?;
+        self.persons.flush().map_err(|e| DataError::io(&self.dir.join("persons.csv"), "write", &e))?;
+        Ok(())
+    }
+}
+
+/// Writes `households` as the CSV pair in `dir` (created if needed).
+pub fn write_csv_pair(schema: &Schema, households: &[Household], dir: &Path) -> Result<(), DataError> {
+    let mut w = CsvPairWriter::create(schema, dir)?;
+    for h in households {
+        w.write(h)?;
+    }
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals() {
+        let d = |s: &str| parse_decimal(s.as_bytes()).map(|d| d.to_string());
+        assert_eq!(d("900"), Some("900".into()));
+        assert_eq!(d("900.50"), Some("900.50".into()));
+        assert_eq!(d("-0.5"), Some("-0.5".into()));
+        assert_eq!(d("12345678901234567890.123"), Some("12345678901234567890.123".into()));
+        assert_eq!(d("0.1000000000000000000000000001"), Some("0.1000000000000000000000000001".into()));
+        for bad in ["", "-", "1e3", "1E3", "+5", ".5", "5.", "1_000", "1,5", "1.2.3", "0x10", "NaN", "inf"] {
+            assert_eq!(d(bad), None, "{bad}");
+        }
+        // More digits than a Decimal holds exactly: refused, not rounded.
+        assert_eq!(d("1.00000000000000000000000000001"), None);
+    }
+
+    #[test]
+    fn ints_bools_dates() {
+        assert_eq!(parse_int(b"-9223372036854775808"), Ok(i64::MIN));
+        assert_eq!(parse_int(b"9223372036854775807"), Ok(i64::MAX));
+        assert_eq!(parse_int(b"9223372036854775808"), Err(CellError::IntRange));
+        assert_eq!(parse_int(b"1.0"), Err(CellError::Invalid));
+        assert_eq!(parse_int(b"-"), Err(CellError::Invalid));
+        assert_eq!(parse_bool(b"TRUE"), Some(true));
+        assert_eq!(parse_bool(b"0"), Some(false));
+        assert_eq!(parse_bool(b"yes"), None);
+        assert_eq!(parse_date(b"2024-02-29"), Some(Date { year: 2024, month: 2, day: 29 }));
+        assert_eq!(parse_date(b"2023-02-29"), None);
+        assert_eq!(parse_date(b"2023-13-01"), None);
+        assert_eq!(parse_date(b"2023-1-01"), None);
+    }
+
+    #[test]
+    fn json_scan() {
+        assert_eq!(scan_json(b"[\n{\"a\": [1,2]},\n \"x,]\" ,\n{}]"), Ok(vec![2, 3, 4]));
+        let deep = "[".repeat(65);
+        assert_eq!(scan_json(deep.as_bytes()), Err(64));
+        assert!(scan_json("[".repeat(64).as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn id_set_collisions() {
+        let ids: Vec<String> = (0..100_000).map(|i| format!("P{i:07}")).collect();
+        let mut set: IdSet<usize> = IdSet::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            set.insert(id.as_bytes(), i, i as u64, |j| ids[j].as_bytes()).unwrap();
+        }
+        assert_eq!(set.insert(b"P0000042", 0, 0, |j| ids[j].as_bytes()), Err(42));
+        assert_eq!(set.get(b"P0000099", |j| ids[j].as_bytes()), Some(99));
+        assert_eq!(set.get(b"Q", |j| ids[j].as_bytes()), None);
+    }
+}

@@ -1,0 +1,399 @@
+//! Explanations: the derivation tree of a value (formula, inputs, parameters with their effective dates,
+//! citations, the exception that applied) and, for a condition that is false, which parts failed.
+
+use crate::eval::{EvalError, HouseholdEval, Scope};
+use crate::policy::Policy;
+use crate::programme::children;
+use crate::value::Value;
+use doudi_dsl::ast::{CmpOp, Span};
+use doudi_dsl::ir::*;
+use serde::Serialize;
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputUse {
+    pub name: String,
+    pub label: Option<String>,
+    /// `household H1` or `member P2`.
+    pub of: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamUse {
+    pub name: String,
+    pub label: Option<String>,
+    pub key: Option<String>,
+    pub value: String,
+    /// The date from which this value is in force (`None`: always).
+    pub in_force_from: Option<String>,
+    pub citations: Vec<Citation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExceptionUse {
+    pub label: Option<String>,
+    pub condition: String,
+    pub location: String,
+    pub citations: Vec<Citation>,
+}
+
+/// One node of a derivation tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    pub name: String,
+    pub label: Option<String>,
+    /// `household H1` or `member P2`.
+    pub of: String,
+    pub value: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub formula: String,
+    pub location: String,
+    pub citations: Vec<Citation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<ExceptionUse>,
+    pub inputs: Vec<InputUse>,
+    pub parameters: Vec<ParamUse>,
+    /// For a condition that is false: what failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why_not: Vec<String>,
+    pub children: Vec<Node>,
+    /// Already explained higher up in this tree (children omitted).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub see_above: bool,
+}
+
+/// Source text of a span, on one line.
+pub fn snippet(policy: &Policy, span: Span) -> String {
+    let Some(f) = policy.program.sources.files.get(span.file as usize) else { return String::new() };
+    let (s, e) = (span.start as usize, (span.end as usize).min(f.text.len()));
+    let raw = f.text.get(s..e).unwrap_or("");
+    raw.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+struct Builder<'e, 'a> {
+    ev: &'e mut HouseholdEval<'a>,
+    seen: HashSet<(u8, usize, DefId)>,
+}
+
+fn scope_key(s: Scope) -> (u8, usize) {
+    match s {
+        Scope::Household => (0, 0),
+        Scope::Person(i) => (1, i),
+        Scope::Programme => (2, 0),
+    }
+}
+
+/// Explains definition `id` evaluated in `scope` of the evaluator's household.
+pub fn explain(ev: &mut HouseholdEval<'_>, id: DefId, scope: Scope) -> Result<Node, EvalError> {
+    let mut b = Builder { ev, seen: HashSet::new() };
+    b.node(id, scope)
+}
+
+impl<'e, 'a> Builder<'e, 'a> {
+    fn who(&self, scope: Scope) -> String {
+        match scope {
+            Scope::Person(i) => format!("member {}", self.ev.hh.members[i].id),
+            Scope::Household => format!("household {}", self.ev.hh.id),
+            Scope::Programme => "programme".into(),
+        }
+    }
+
+    fn node(&mut self, id: DefId, scope: Scope) -> Result<Node, EvalError> {
+        let policy = self.ev.policy;
+        let program = &policy.program;
+        let def = &program.defs[id as usize];
+        let value = self.ev.def(id, scope)?;
+        let (k0, k1) = scope_key(scope);
+        let see_above = !self.seen.insert((k0, k1, id));
+        let mut node = Node {
+            name: def.name.clone(),
+            label: def.label.clone(),
+            of: self.who(scope),
+            value: policy.display_exact(def.ty, &value),
+            ty: program.ty_name(def.ty),
+            formula: String::new(),
+            location: program.sources.location(def.span),
+            citations: def.citations.clone(),
+            exception: None,
+            inputs: Vec::new(),
+            parameters: Vec::new(),
+            why_not: Vec::new(),
+            children: Vec::new(),
+            see_above,
+        };
+        if see_above {
+            return Ok(node);
+        }
+        let mut used: Vec<&Expr> = Vec::new();
+        match self.ev.applied_exception(id, scope) {
+            Some(i) => {
+                let x = &def.exceptions[i];
+                node.exception = Some(ExceptionUse {
+                    label: x.label.clone(),
+                    condition: snippet(policy, x.cond.span),
+                    location: program.sources.location(x.span),
+                    citations: x.citations.clone(),
+                });
+                node.formula = snippet(policy, x.value.span);
+                used.push(&x.cond);
+                used.push(&x.value);
+                if value == Value::Bool(false) {
+                    node.why_not.push(format!(
+                        "the exception {} applies: {}",
+                        x.label.as_deref().map(|l| format!("«{l}»")).unwrap_or_default(),
+                        snippet(policy, x.cond.span)
+                    ));
+                }
+            }
+            None => match &def.body {
+                DefBody::Expr(e) => {
+                    node.formula = snippet(policy, e.span);
+                    used.push(e);
+                    if value == Value::Bool(false) {
+                        self.why_not(e, scope, &mut node.why_not)?;
+                    }
+                }
+                DefBody::Table(t) => {
+                    let cols: Vec<String> = t.columns.iter().map(|c| snippet(policy, c.span)).collect();
+                    node.formula = format!("decision table ({:?}) over {}", t.hit, cols.join(", ")).to_lowercase();
+                    used.extend(t.columns.iter());
+                }
+            },
+        }
+        for e in used {
+            self.refs(e, scope, &mut node)?;
+        }
+        Ok(node)
+    }
+
+    /// Collects the inputs, parameters and definitions an expression uses (the taken branch of an `if`).
+    fn refs(&mut self, e: &Expr, scope: Scope, node: &mut Node) -> Result<(), EvalError> {
+        let policy = self.ev.policy;
+        let program = &policy.program;
+        match &e.kind {
+            ExprKind::Input(slot) | ExprKind::HouseholdInput(slot) => {
+                let (info, sc) = match (&e.kind, scope) {
+                    (ExprKind::Input(_), Scope::Person(_)) => (&program.person_inputs[*slot as usize], scope),
+                    _ => (&program.household_inputs[*slot as usize], Scope::Household),
+                };
+                let v = self.ev.input(*slot, sc).clone();
+                let u = InputUse { name: info.name.clone(), label: info.label.clone(), of: self.who(sc), value: policy.display(info.ty, &v) };
+                if !node.inputs.iter().any(|x| x.name == u.name && x.of == u.of) {
+                    node.inputs.push(u);
+                }
+            }
+            ExprKind::Param(p) | ExprKind::ParamAt(p, _) => {
+                let param = &program.params[*p as usize];
+                let key = match &e.kind {
+                    ExprKind::ParamAt(_, k) => match self.ev.eval(k, scope)? {
+                        Value::Enum(i) => Some(i),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let v = self.ev.param(*p, key, e.span)?;
+                let version = param.version_at(self.ev.date);
+                let u = ParamUse {
+                    name: param.name.clone(),
+                    label: param.label.clone(),
+                    key: key.and_then(|k| param.by.map(|b| program.enums[b as usize].variants[k as usize].clone())),
+                    value: policy.display(param.ty, &v),
+                    in_force_from: version.and_then(|v| v.from).map(format_date),
+                    citations: {
+                        let mut c = param.citations.clone();
+                        if let Some(v) = version {
+                            c.extend(v.citations.iter().cloned());
+                        }
+                        c
+                    },
+                };
+                if !node.parameters.iter().any(|x| x.name == u.name && x.key == u.key) {
+                    node.parameters.push(u);
+                }
+                if let ExprKind::ParamAt(_, k) = &e.kind {
+                    self.refs(k, scope, node)?;
+                }
+            }
+            ExprKind::Def(id) => {
+                let child = self.node(*id, scope)?;
+                node.children.push(child);
+            }
+            ExprKind::HouseholdDef(id) => {
+                let child = self.node(*id, Scope::Household)?;
+                node.children.push(child);
+            }
+            ExprKind::If(c, a, b) => {
+                self.refs(c, scope, node)?;
+                if self.ev.eval(c, scope)?.as_bool() {
+                    self.refs(a, scope, node)?;
+                } else {
+                    self.refs(b, scope, node)?;
+                }
+            }
+            ExprKind::Agg { coll: Coll::Members, body, filter, .. } => {
+                for i in 0..self.ev.hh.members.len() {
+                    let s = Scope::Person(i);
+                    if let Some(f) = filter {
+                        self.refs(f, s, node)?;
+                        if !self.ev.eval(f, s)?.as_bool() {
+                            continue;
+                        }
+                    }
+                    if let Some(b) = body {
+                        self.refs(b, s, node)?;
+                    }
+                }
+            }
+            ExprKind::Agg { .. } => {}
+            _ => {
+                for c in children(e) {
+                    self.refs(c, scope, node)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Why a condition is false, as sentences for drafters.
+    fn why_not(&mut self, e: &Expr, scope: Scope, out: &mut Vec<String>) -> Result<(), EvalError> {
+        let policy = self.ev.policy;
+        let program = &policy.program;
+        if self.ev.eval(e, scope)?.as_bool() {
+            return Ok(());
+        }
+        match &e.kind {
+            ExprKind::And(a, b) => {
+                self.why_not(a, scope, out)?;
+                self.why_not(b, scope, out)?;
+            }
+            ExprKind::Def(id) | ExprKind::HouseholdDef(id) => {
+                let d = &program.defs[*id as usize];
+                let label = d.label.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
+                out.push(format!("{}{label} is false", d.name));
+            }
+            ExprKind::Not(x) => out.push(format!("`{}` is false because `{}` is true", snippet(policy, e.span), snippet(policy, x.span))),
+            ExprKind::Cmp(op, a, b) => {
+                let va = self.ev.eval(a, scope)?;
+                let vb = self.ev.eval(b, scope)?;
+                let (ta, tb) = (snippet(policy, a.span), snippet(policy, b.span));
+                let (sa, sb) = (policy.display_exact(a.ty, &va), policy.display_exact(b.ty, &vb));
+                let verb = match op {
+                    CmpOp::Lt => "is not below",
+                    CmpOp::Le => "is above",
+                    CmpOp::Gt => "is not above",
+                    CmpOp::Ge => "is below",
+                    CmpOp::Eq => "is not",
+                    CmpOp::Ne => "is",
+                };
+                let lhs = if is_literal(a) { sa.clone() } else { format!("{ta} = {sa}") };
+                let rhs = if is_literal(b) { sb.clone() } else { format!("{tb} = {sb}") };
+                let gap = match (op, va.to_num(), vb.to_num()) {
+                    (CmpOp::Lt | CmpOp::Le, Some(x), Some(y)) | (CmpOp::Gt | CmpOp::Ge, Some(y), Some(x)) => {
+                        x.checked_sub(&y).ok().map(|d| {
+                            let ty = if a.ty.is_money() { a.ty } else { b.ty };
+                            let dir = if matches!(op, CmpOp::Lt | CmpOp::Le) { "above" } else { "below" };
+                            format!(" ({} {dir})", policy.display(ty, &Value::Num(d.abs())))
+                        })
+                    }
+                    _ => None,
+                };
+                out.push(format!("{lhs} {verb} {rhs}{}", gap.unwrap_or_default()));
+            }
+            ExprKind::In(x, _) => {
+                let v = self.ev.eval(x, scope)?;
+                out.push(format!("`{}` is false: {} = {}", snippet(policy, e.span), snippet(policy, x.span), policy.display(x.ty, &v)));
+            }
+            _ => out.push(format!("`{}` is false", snippet(policy, e.span))),
+        }
+        Ok(())
+    }
+}
+
+fn is_literal(e: &Expr) -> bool {
+    matches!(e.kind, ExprKind::Const(_))
+}
+
+/// Renders a derivation tree as indented text for people.
+pub fn render_text(node: &Node) -> String {
+    let mut out = String::new();
+    render_node(node, 0, &mut out);
+    out
+}
+
+fn cite(c: &Citation) -> String {
+    match c {
+        Citation::Source { citation, quote: Some(q) } => format!("source: {citation} «{q}»"),
+        Citation::Source { citation, quote: None } => format!("source: {citation}"),
+        Citation::Assumption { reason } => format!("assumption: {reason}"),
+    }
+}
+
+fn render_node(n: &Node, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    let label = n.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
+    out.push_str(&format!("{pad}{}{label} = {}   [{}]\n", n.name, n.value, n.of));
+    if n.see_above {
+        out.push_str(&format!("{pad}  (explained above)\n"));
+        return;
+    }
+    if let Some(x) = &n.exception {
+        let l = x.label.as_deref().map(|l| format!(" «{l}»")).unwrap_or_default();
+        out.push_str(&format!("{pad}  exception{l} applies: {}   ({})\n", x.condition, x.location));
+        for c in &x.citations {
+            out.push_str(&format!("{pad}    {}\n", cite(c)));
+        }
+    }
+    out.push_str(&format!("{pad}  = {}\n", n.formula));
+    out.push_str(&format!("{pad}  at {}\n", n.location));
+    for c in &n.citations {
+        out.push_str(&format!("{pad}  {}\n", cite(c)));
+    }
+    for w in &n.why_not {
+        out.push_str(&format!("{pad}  why not: {w}\n"));
+    }
+    for i in &n.inputs {
+        let l = i.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
+        out.push_str(&format!("{pad}  input {}{l} = {}   [{}]\n", i.name, i.value, i.of));
+    }
+    for p in &n.parameters {
+        let l = p.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
+        let key = p.key.as_deref().map(|k| format!("[{k}]")).unwrap_or_default();
+        let from = p.in_force_from.as_deref().map(|f| format!(", in force from {f}")).unwrap_or_default();
+        out.push_str(&format!("{pad}  parameter {}{key}{l} = {}{from}\n", p.name, p.value));
+        for c in &p.citations {
+            out.push_str(&format!("{pad}    {}\n", cite(c)));
+        }
+    }
+    for c in &n.children {
+        render_node(c, depth + 1, out);
+    }
+}
+
+/// One reason a condition failed: the definition it belongs to and a sentence for people.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub definition: String,
+    pub reason: String,
+}
+
+/// The innermost failing conditions of a false definition, descending through the false definitions
+/// it uses (e.g. `dibao_eligible` → `assets_ok` → "vehicles = 1 is above max_vehicles = 0").
+pub fn failing_conditions(node: &Node) -> Vec<Failure> {
+    let mut out = Vec::new();
+    collect_failures(node, &mut out);
+    out
+}
+
+fn collect_failures(n: &Node, out: &mut Vec<Failure>) {
+    for w in &n.why_not {
+        let child = n.children.iter().find(|c| {
+            c.value == "false" && (w == &format!("{} is false", c.name) || w.starts_with(&format!("{} (", c.name)))
+        });
+        match child {
+            Some(c) if !c.why_not.is_empty() => collect_failures(c, out),
+            _ => out.push(Failure { definition: n.name.clone(), reason: w.clone() }),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! doudi-interpreter: the data model, exact evaluation of checked policies, explanations, policy tests
+//! and the rhai bridge.
+//!
+//! ```no_run
+//! use doudi_interpreter::{Policy, Month};
+//! let loaded = Policy::load(std::path::Path::new("policies/jian")).expect("policy loads");
+//! let policy = loaded.policy;
+//! let payment = policy.output("dibao_payment").unwrap();
+//! let households = doudi_interpreter::data::read_json_path(&policy.schema, "households.json".as_ref()).unwrap();
+//! let month = Month::parse("2024-01").unwrap();
+//! for h in &households {
+//!     let v = policy.evaluate(h, month, &[payment]).unwrap();
+//!     println!("{} {}", h.id, policy.display(policy.program.defs[payment as usize].ty, &v[0]));
+//! }
+//! ```
+
+pub mod audit;
+pub mod batch;
+pub mod chain;
+pub mod data;
+pub mod eval;
+pub mod explain;
+pub mod num;
+pub mod policy;
+pub mod programme;
+pub mod rhai_bridge;
+pub mod testing;
+pub mod value;
+
+pub use eval::{EvalError, HouseholdEval, Month, Scope};
+pub use num::Num;
+pub use policy::{LoadError, Policy};
+pub use value::Value;

@@ -1,0 +1,172 @@
+//! Programme-level evaluation: the population totals (`sum(x for households)`, `count(persons where ...)`)
+//! that programme definitions use, accumulated household by household in bounded memory and mergeable
+//! across threads, then the programme definitions themselves.
+
+use crate::data::Household;
+use crate::eval::{AggAcc, EvalError, HouseholdEval, Month, Scope};
+use crate::policy::Policy;
+use crate::value::Value;
+use doudi_dsl::ast::{EntityKind, Span};
+use doudi_dsl::ir::*;
+use std::collections::HashMap;
+
+/// One population aggregation found in a programme definition.
+#[derive(Clone)]
+struct TotalSpec<'p> {
+    expr: &'p Expr,
+}
+
+/// Accumulates the population totals of a policy's programme definitions.
+pub struct Totals<'p> {
+    policy: &'p Policy,
+    month: Month,
+    specs: Vec<TotalSpec<'p>>,
+    accs: Vec<AggAcc>,
+    pub households: u64,
+}
+
+fn collect<'p>(e: &'p Expr, out: &mut Vec<TotalSpec<'p>>) {
+    if let ExprKind::Agg { coll: Coll::Households | Coll::Persons, .. } = &e.kind {
+        out.push(TotalSpec { expr: e });
+        return;
+    }
+    for c in children(e) {
+        collect(c, out);
+    }
+}
+
+/// The direct sub-expressions of an expression.
+pub fn children(e: &Expr) -> Vec<&Expr> {
+    match &e.kind {
+        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::HouseholdInput(_) | ExprKind::Id => vec![],
+        ExprKind::Def(_) | ExprKind::HouseholdDef(_) | ExprKind::Param(_) => vec![],
+        ExprKind::ParamAt(_, k) => vec![k],
+        ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::Round(x, _) => vec![x],
+        ExprKind::Arith(_, a, b) | ExprKind::Cmp(_, a, b) | ExprKind::And(a, b) | ExprKind::Or(a, b) => vec![a, b],
+        ExprKind::In(x, _) => vec![x],
+        ExprKind::If(c, a, b) => vec![c, a, b],
+        ExprKind::Builtin(_, xs) | ExprKind::Extern(_, xs) => xs.iter().collect(),
+        ExprKind::Agg { body, filter, .. } => body.iter().chain(filter.iter()).map(|b| &**b).collect(),
+    }
+}
+
+/// Every expression of a definition: body (or table columns, rows, otherwise) and exceptions.
+pub fn def_exprs(d: &Def) -> Vec<&Expr> {
+    let mut v: Vec<&Expr> = Vec::new();
+    match &d.body {
+        DefBody::Expr(e) => v.push(e),
+        DefBody::Table(t) => {
+            v.extend(t.columns.iter());
+            v.extend(t.rows.iter().map(|r| &r.result));
+            v.extend(t.otherwise.iter());
+        }
+    }
+    for x in &d.exceptions {
+        v.push(&x.cond);
+        v.push(&x.value);
+    }
+    v
+}
+
+impl<'p> Totals<'p> {
+    pub fn new(policy: &'p Policy, month: Month) -> Totals<'p> {
+        let mut specs = Vec::new();
+        for d in policy.program.defs.iter().filter(|d| d.entity == EntityKind::Programme) {
+            for e in def_exprs(d) {
+                collect(e, &mut specs);
+            }
+        }
+        let accs = specs.iter().map(|s| new_acc(s.expr)).collect();
+        Totals { policy, month, specs, accs, households: 0 }
+    }
+
+    /// Whether the policy has programme definitions at all.
+    pub fn is_empty(&self) -> bool {
+        !self.policy.program.defs.iter().any(|d| d.entity == EntityKind::Programme)
+    }
+
+    /// An empty accumulator of the same shape (for another thread).
+    pub fn fork(&self) -> Totals<'p> {
+        Totals {
+            policy: self.policy,
+            month: self.month,
+            specs: self.specs.clone(),
+            accs: self.specs.iter().map(|s| new_acc(s.expr)).collect(),
+            households: 0,
+        }
+    }
+
+    /// Adds one household, reusing an evaluator that already holds its values.
+    pub fn add(&mut self, ev: &mut HouseholdEval<'_>) -> Result<(), EvalError> {
+        self.households += 1;
+        for (spec, acc) in self.specs.iter().zip(self.accs.iter_mut()) {
+            let ExprKind::Agg { coll, body, filter, .. } = &spec.expr.kind else { continue };
+            let scopes: Vec<Scope> = match coll {
+                Coll::Households => vec![Scope::Household],
+                _ => (0..ev.hh.members.len()).map(Scope::Person).collect(),
+            };
+            for s in scopes {
+                if let Some(f) = filter {
+                    if !ev.eval(f, s)?.as_bool() {
+                        continue;
+                    }
+                }
+                let v = match body {
+                    Some(b) => Some(ev.eval(b, s)?),
+                    None => None,
+                };
+                acc.add(v).map_err(|_| EvalError::new("the population total is too large (overflow)", spec.expr.span))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a household by itself.
+    pub fn add_household(&mut self, hh: &Household) -> Result<(), EvalError> {
+        let mut ev = HouseholdEval::new(self.policy, hh, self.month);
+        self.add(&mut ev)
+    }
+
+    /// Merges another accumulator (in a fixed order, so results do not depend on threads).
+    pub fn merge(&mut self, other: Totals<'p>) -> Result<(), EvalError> {
+        self.households += other.households;
+        for ((a, b), spec) in self.accs.iter_mut().zip(other.accs).zip(&self.specs) {
+            a.merge(b).map_err(|_| EvalError::new("the population total is too large (overflow)", spec.expr.span))?;
+        }
+        Ok(())
+    }
+
+    /// Evaluates every programme definition: `(definition, value)` in declaration order.
+    pub fn finish(self) -> Result<Vec<(DefId, Value)>, EvalError> {
+        let mut map: HashMap<Span, Value> = HashMap::new();
+        for (spec, acc) in self.specs.iter().zip(self.accs) {
+            let v = acc.finish().map_err(|m| EvalError::new(m, spec.expr.span))?;
+            map.insert(spec.expr.span, v);
+        }
+        let empty = Household { id: String::new(), fields: Vec::new(), members: Vec::new() };
+        let mut ev = HouseholdEval::for_programme(self.policy, &empty, self.month, &map);
+        let mut out = Vec::new();
+        for (i, d) in self.policy.program.defs.iter().enumerate() {
+            if d.entity == EntityKind::Programme {
+                out.push((i as DefId, ev.def(i as DefId, Scope::Programme)?));
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn new_acc(e: &Expr) -> AggAcc {
+    match &e.kind {
+        ExprKind::Agg { kind, .. } => AggAcc::new(*kind, e.ty),
+        _ => AggAcc::new(doudi_dsl::ast::AggKind::Count, Ty::Int),
+    }
+}
+
+/// Evaluates programme definitions over a population held in memory.
+pub fn evaluate_programme(policy: &Policy, households: &[Household], month: Month) -> Result<Vec<(DefId, Value)>, EvalError> {
+    let mut t = Totals::new(policy, month);
+    for h in households {
+        t.add_household(h)?;
+    }
+    t.finish()
+}

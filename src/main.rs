@@ -1,0 +1,503 @@
+//! The `doudi` command line: parses arguments, calls the libraries, prints. Exit codes: 0 ok,
+//! 1 a check or test failure, 2 a usage or input error.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use doudi::interpreter::{self, data, Month, Policy};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+mod commands;
+
+#[derive(Parser)]
+#[command(name = "doudi", version, about = "兜底 doudi: write, check, test and simulate social-assistance policy rules")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and check policies; print every error and warning.
+    Check {
+        /// Policy directories or files (a directory of policies is searched).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Evaluate a policy for households; one row per household.
+    Eval(EvalArgs),
+    /// Explain how one output was derived for one household (formula, inputs, parameters, citations).
+    Explain(ExplainArgs),
+    /// Run the test cases beside policies (`tests/*.toml`); ends with `N passed, N failed`.
+    Test {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Audit a dibao roll: paid but not eligible, eligible but not paid, dead or imprisoned members.
+    Audit(commands::AuditArgs),
+    /// List every programme a household and its members qualify for, and the nearest failing condition.
+    Chain(commands::ChainArgs),
+}
+
+#[derive(Args)]
+pub struct PolicyArgs {
+    /// The policy: a directory of `.doudi` files or one file.
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// Override a parameter at every date: NAME=VALUE or NAME.KEY=VALUE (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Override parameters from a TOML file (`name = value`, `name = { key = value }`).
+    #[arg(long, value_name = "FILE")]
+    pub params: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct DataArgs {
+    /// Households as JSON (one object or an array) or JSON Lines.
+    #[arg(long, conflicts_with_all = ["households", "data"])]
+    pub input: Option<PathBuf>,
+    /// households.csv (with --persons).
+    #[arg(long, requires = "persons", conflicts_with = "data")]
+    pub households: Option<PathBuf>,
+    /// persons.csv (with --households).
+    #[arg(long, requires = "households")]
+    pub persons: Option<PathBuf>,
+    /// A directory holding households.csv and persons.csv.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    policy: PolicyArgs,
+    #[command(flatten)]
+    data: DataArgs,
+    /// The month, YYYY-MM (parameters in force on its first day).
+    #[arg(long, default_value = "2024-01")]
+    period: String,
+    /// Household outputs, comma-separated, in this order (default: every household definition).
+    #[arg(long, value_delimiter = ',')]
+    outputs: Vec<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Also compute the programme-level definitions over all households.
+    #[arg(long)]
+    totals: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum TextOrJson {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// The household, as JSON.
+    #[arg(long)]
+    input: PathBuf,
+    /// Which household of the file (default: the only or first one).
+    #[arg(long)]
+    household: Option<String>,
+    /// The output to explain (a household definition, or a person definition with --member).
+    #[arg(long)]
+    output: String,
+    /// For a person definition: the member's id.
+    #[arg(long)]
+    member: Option<String>,
+    #[arg(long, default_value = "2024-01")]
+    period: String,
+    #[arg(long, value_enum, default_value = "text")]
+    format: TextOrJson,
+}
+
+/// A failure that ends the command with an exit code.
+pub struct Fail {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Fail {
+    pub fn usage(m: impl Into<String>) -> Fail {
+        Fail { code: 2, message: m.into() }
+    }
+    pub fn check(m: impl Into<String>) -> Fail {
+        Fail { code: 1, message: m.into() }
+    }
+}
+
+pub type Res<T = ()> = Result<T, Fail>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::Check { paths } => check(&paths),
+        Command::Eval(a) => eval(a),
+        Command::Explain(a) => explain(a),
+        Command::Test { paths } => test(&paths),
+        Command::Audit(a) => commands::audit(a),
+        Command::Chain(a) => commands::chain(a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            if !f.message.is_empty() {
+                let _ = std::io::stdout().flush();
+                eprintln!("{}", f.message.trim_end());
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// Loads a policy with its overrides, printing warnings to stderr.
+pub fn load_policy(a: &PolicyArgs) -> Res<Policy> {
+    let loaded = Policy::load(&a.policy).map_err(|e| Fail::usage(e.render()))?;
+    let mut policy = loaded.policy;
+    if let Some(p) = &a.params {
+        let text = std::fs::read_to_string(p).map_err(|e| Fail::usage(format!("error: cannot read {}: {e}", p.display())))?;
+        policy.set_params_toml(&text, &p.display().to_string()).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    }
+    for s in &a.set {
+        let (k, v) = s.split_once('=').ok_or_else(|| Fail::usage(format!("error: --set expects NAME=VALUE, found `{s}`")))?;
+        policy.set_param(k, v).map_err(|e| Fail::usage(format!("error: --set {e}")))?;
+    }
+    Ok(policy)
+}
+
+pub fn month(s: &str) -> Res<Month> {
+    Month::parse(s).map_err(|e| Fail::usage(format!("error: --period: {e}")))
+}
+
+/// Reads every household named by the data arguments.
+pub fn read_data(policy: &Policy, d: &DataArgs) -> Res<Vec<data::Household>> {
+    let r = match (&d.input, &d.households, &d.persons, &d.data) {
+        (Some(p), _, _, _) => data::read_json_path(&policy.schema, p),
+        (None, Some(h), Some(p), _) => data::read_csv_pair(&policy.schema, h, p),
+        (None, None, None, Some(dir)) => data::read_csv_dir(&policy.schema, dir),
+        _ => return Err(Fail::usage("error: give the households with --input FILE, --households FILE --persons FILE, or --data DIR")),
+    };
+    r.map_err(|e| Fail::usage(format!("error: {e}")))
+}
+
+fn check(paths: &[PathBuf]) -> Res {
+    let mut errors = 0usize;
+    let mut warnings = 0usize;
+    let mut count = 0usize;
+    for root in paths {
+        let found = interpreter::testing::find_policies(root);
+        if found.is_empty() {
+            return Err(Fail::usage(format!("error: no policy found at {}", root.display())));
+        }
+        for p in found {
+            count += 1;
+            match Policy::load(&p) {
+                Ok(l) => {
+                    if !l.warnings.is_empty() {
+                        print!("{}", doudi::dsl::diag::render_all(&l.warnings, l.policy.sources()));
+                    }
+                    warnings += l.warnings.len();
+                    let prog = &l.policy.program;
+                    println!(
+                        "ok: {} ({} definitions, {} parameters, {} layer{})",
+                        p.display(),
+                        prog.defs.len(),
+                        prog.params.len(),
+                        prog.layers.len(),
+                        if prog.layers.len() == 1 { "" } else { "s" }
+                    );
+                }
+                Err(e) => {
+                    errors += e.diagnostics.iter().filter(|d| d.is_error()).count() + e.errors.len();
+                    warnings += e.diagnostics.iter().filter(|d| !d.is_error()).count();
+                    print!("{}", e.render());
+                    println!("failed: {}", p.display());
+                }
+            }
+        }
+    }
+    println!("checked {count} polic{}: {errors} error{}, {warnings} warning{}", if count == 1 { "y" } else { "ies" }, s(errors), s(warnings));
+    if errors > 0 {
+        Err(Fail::check(""))
+    } else {
+        Ok(())
+    }
+}
+
+fn s(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn output_ids(policy: &Policy, names: &[String]) -> Res<Vec<u32>> {
+    use doudi::dsl::ast::EntityKind;
+    if names.is_empty() {
+        return Ok(policy
+            .program
+            .defs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.entity == EntityKind::Household)
+            .map(|(i, _)| i as u32)
+            .collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            let id = policy.output(n.trim()).map_err(|e| Fail::usage(format!("error: --outputs: {e}")))?;
+            if policy.program.defs[id as usize].entity != EntityKind::Household {
+                return Err(Fail::usage(format!(
+                    "error: --outputs: `{n}` is a {} definition; `eval` prints one row per household (use `explain --member` for a person)",
+                    policy.program.defs[id as usize].entity.as_str()
+                )));
+            }
+            Ok(id)
+        })
+        .collect()
+}
+
+fn eval(a: EvalArgs) -> Res {
+    let policy = load_policy(&a.policy)?;
+    let m = month(&a.period)?;
+    let outputs = output_ids(&policy, &a.outputs)?;
+    let names: Vec<String> = outputs.iter().map(|&d| policy.program.defs[d as usize].name.clone()).collect();
+    let tys: Vec<_> = outputs.iter().map(|&d| policy.program.defs[d as usize].ty).collect();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut totals = interpreter::programme::Totals::new(&policy, m);
+    let want_totals = a.totals;
+    let mut writer = RowWriter::new(a.format, &names);
+    let render_err = |e: interpreter::EvalError| Fail::usage(e.render(policy.sources()));
+    let io = |e: std::io::Error| Fail::usage(format!("error: cannot write the output: {e}"));
+    let mut process = |chunk: &[data::Household], out: &mut dyn Write, writer: &mut RowWriter| -> Res {
+        let rows = if want_totals {
+            interpreter::batch::evaluate_chunk_with_totals(&policy, chunk, m, &outputs, &mut totals).map_err(render_err)?
+        } else {
+            interpreter::batch::evaluate_chunk(&policy, chunk, m, &outputs).into_iter().collect::<Result<Vec<_>, _>>().map_err(render_err)?
+        };
+        for (h, row) in chunk.iter().zip(rows) {
+            let cells: Vec<String> = row.iter().zip(&tys).map(|(v, t)| policy.display(*t, v)).collect();
+            let raw: Vec<&interpreter::Value> = row.iter().collect();
+            writer.row(out, &h.id, &cells, &raw).map_err(io)?;
+        }
+        Ok(())
+    };
+    // CSV pairs stream in chunks: memory does not grow with the number of households.
+    let csv_paths = match (&a.data.input, &a.data.households, &a.data.persons, &a.data.data) {
+        (None, Some(h), Some(p), _) => Some((h.clone(), p.clone())),
+        (None, None, None, Some(d)) => Some((d.join("households.csv"), d.join("persons.csv"))),
+        _ => None,
+    };
+    match csv_paths {
+        Some((h, p)) => {
+            let chunks = data::CsvChunks::open(&policy.schema, &h, &p, 16_384).map_err(|e| Fail::usage(format!("error: {e}")))?;
+            for chunk in chunks {
+                let chunk = chunk.map_err(|e| Fail::usage(format!("error: {e}")))?;
+                process(&chunk, &mut out, &mut writer)?;
+            }
+        }
+        None => {
+            let hs = read_data(&policy, &a.data)?;
+            process(&hs, &mut out, &mut writer)?;
+        }
+    }
+    writer.finish(&mut out).map_err(io)?;
+    if want_totals && !totals.is_empty() {
+        let n = totals.households;
+        let values = totals.finish().map_err(|e| Fail::usage(e.render(policy.sources())))?;
+        let mut err = std::io::stderr();
+        let _ = writeln!(err, "programme totals over {n} households ({m}):");
+        for (d, v) in values {
+            let def = &policy.program.defs[d as usize];
+            let label = def.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
+            let _ = writeln!(err, "  {}{label} = {}", def.name, policy.display(def.ty, &v));
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(())
+}
+
+/// Writes evaluation rows as a table, CSV or JSON.
+struct RowWriter {
+    format: Format,
+    names: Vec<String>,
+    started: bool,
+    table: Vec<Vec<String>>,
+}
+
+impl RowWriter {
+    fn new(format: Format, names: &[String]) -> RowWriter {
+        RowWriter { format, names: names.to_vec(), started: false, table: Vec::new() }
+    }
+    fn row(&mut self, out: &mut dyn Write, id: &str, cells: &[String], raw: &[&interpreter::Value]) -> std::io::Result<()> {
+        match self.format {
+            Format::Csv => {
+                if !self.started {
+                    writeln!(out, "household_id,{}", self.names.join(","))?;
+                    self.started = true;
+                }
+                write!(out, "{}", csv_cell(id))?;
+                for c in cells {
+                    write!(out, ",{}", csv_cell(c))?;
+                }
+                writeln!(out)
+            }
+            Format::Json => {
+                write!(out, "{}", if self.started { ",\n  " } else { "[\n  " })?;
+                self.started = true;
+                let mut m = serde_json::Map::new();
+                m.insert("household_id".into(), id.into());
+                for ((n, c), v) in self.names.iter().zip(cells).zip(raw) {
+                    let j = match v {
+                        interpreter::Value::Bool(b) => serde_json::Value::Bool(*b),
+                        interpreter::Value::Int(i) => serde_json::Value::from(*i),
+                        _ => serde_json::Value::String(c.clone()),
+                    };
+                    m.insert(n.clone(), j);
+                }
+                write!(out, "{}", serde_json::Value::Object(m))
+            }
+            Format::Table => {
+                let mut r = vec![id.to_string()];
+                r.extend(cells.iter().cloned());
+                self.table.push(r);
+                Ok(())
+            }
+        }
+    }
+    fn finish(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        match self.format {
+            Format::Csv => {
+                if !self.started {
+                    writeln!(out, "household_id,{}", self.names.join(","))?;
+                }
+                Ok(())
+            }
+            Format::Json => writeln!(out, "{}", if self.started { "\n]" } else { "[]" }),
+            Format::Table => {
+                let mut header = vec!["household_id".to_string()];
+                header.extend(self.names.iter().cloned());
+                let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+                for r in &self.table {
+                    for (w, c) in widths.iter_mut().zip(r) {
+                        *w = (*w).max(c.chars().count());
+                    }
+                }
+                let line = |r: &[String]| -> String {
+                    r.iter().zip(&widths).enumerate().map(|(i, (c, w))| if i == 0 { format!("{c:<w$}") } else { format!("{c:>w$}") }).collect::<Vec<_>>().join("  ")
+                };
+                writeln!(out, "{}", line(&header))?;
+                for r in &self.table {
+                    writeln!(out, "{}", line(r))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Picks one household of a file by id (or the first).
+pub fn pick_household(hs: Vec<data::Household>, id: Option<&str>, path: &Path) -> Res<data::Household> {
+    match id {
+        Some(id) => hs.into_iter().find(|h| h.id == id).ok_or_else(|| Fail::usage(format!("error: no household `{id}` in {}", path.display()))),
+        None => hs.into_iter().next().ok_or_else(|| Fail::usage(format!("error: no household in {}", path.display()))),
+    }
+}
+
+fn explain(a: ExplainArgs) -> Res {
+    use doudi::dsl::ast::EntityKind;
+    use interpreter::{explain as ex, HouseholdEval, Scope};
+    let policy = load_policy(&a.policy)?;
+    let m = month(&a.period)?;
+    let hs = data::read_json_path(&policy.schema, &a.input).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let hh = pick_household(hs, a.household.as_deref(), &a.input)?;
+    let id = policy.output(&a.output).map_err(|e| Fail::usage(format!("error: --output: {e}")))?;
+    let def = &policy.program.defs[id as usize];
+    let scope = match (def.entity, &a.member) {
+        (EntityKind::Household, None) => Scope::Household,
+        (EntityKind::Person, Some(pid)) => {
+            let i = hh.members.iter().position(|p| &p.id == pid).ok_or_else(|| Fail::usage(format!("error: no member `{pid}` in household {}", hh.id)))?;
+            Scope::Person(i)
+        }
+        (EntityKind::Person, None) => {
+            let ids: Vec<&str> = hh.members.iter().map(|p| p.id.as_str()).collect();
+            return Err(Fail::usage(format!("error: `{}` is a person definition: add --member (one of {})", a.output, ids.join(", "))));
+        }
+        (EntityKind::Household, Some(_)) => return Err(Fail::usage(format!("error: `{}` is a household definition: drop --member", a.output))),
+        (EntityKind::Programme, _) => return Err(Fail::usage(format!("error: `{}` is a programme total: use `doudi eval --totals`", a.output))),
+    };
+    let mut ev = HouseholdEval::new(&policy, &hh, m);
+    let node = ex::explain(&mut ev, id, scope).map_err(|e| Fail::usage(e.render(policy.sources())))?;
+    match a.format {
+        TextOrJson::Text => print!("{}", ex::render_text(&node)),
+        TextOrJson::Json => println!("{}", serde_json::to_string_pretty(&node).unwrap_or_default()),
+    }
+    Ok(())
+}
+
+fn test(paths: &[PathBuf]) -> Res {
+    let mut passed = 0usize;
+    let mut failed = 0usize;
+    for root in paths {
+        let found = interpreter::testing::find_policies(root);
+        if found.is_empty() {
+            return Err(Fail::usage(format!("error: no policy found at {}", root.display())));
+        }
+        for p in found {
+            let files = interpreter::testing::test_files(&p);
+            match Policy::load(&p) {
+                Err(e) => {
+                    print!("{}", e.render());
+                    println!("FAIL {}: the policy does not load", p.display());
+                    failed += 1;
+                }
+                Ok(l) => {
+                    for f in files {
+                        for c in interpreter::testing::run_file(&l.policy, &f) {
+                            if c.failures.is_empty() {
+                                passed += 1;
+                                println!("ok   {} :: {}", c.file, c.name);
+                            } else {
+                                failed += 1;
+                                println!("FAIL {} :: {}", c.file, c.name);
+                                for msg in &c.failures {
+                                    for line in msg.lines() {
+                                        println!("     {line}");
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        Err(Fail::check(""))
+    } else {
+        Ok(())
+    }
+}
