@@ -35,13 +35,15 @@ pub struct Loaded {
     pub errors: Vec<String>,
 }
 
+/// A path as users see it: relative to the working directory when it lies below it.
 fn display_path(p: &Path) -> String {
-    if let Ok(cwd) = std::env::current_dir() {
-        if let Ok(rel) = p.strip_prefix(&cwd) {
+    let canon = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    if let Ok(cwd) = std::env::current_dir().and_then(|c| c.canonicalize()) {
+        if let Ok(rel) = canon.strip_prefix(&cwd) {
             return rel.display().to_string();
         }
     }
-    p.display().to_string()
+    canon.display().to_string()
 }
 
 /// Reads the policy at `path` (a directory of `.doudi` files or one file) and every layer it extends.

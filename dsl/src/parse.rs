@@ -63,23 +63,16 @@ pub fn parse_file(file: u32, text: &str) -> (File, Vec<Diagnostic>) {
     for (start, end) in split_chunks(text) {
         let Some(chunk) = text.get(start..end) else { continue };
         let cx = ChunkCx { file, base: start, chunk };
-        if let Some(pos) = nesting_overflow(chunk) {
-            diags.push(cx.too_deep(pos));
-            continue;
-        }
-        match DoudiParser::parse(Rule::file, chunk) {
-            Ok(pairs) => {
-                let mut b = Builder { cx: &cx };
-                let items = pairs.flat_map(|f| f.into_inner()).filter(|p| p.as_rule() == Rule::item);
-                for pair in items {
-                    match b.item(pair) {
-                        Ok(item) => out.items.push(item),
-                        Err(d) => diags.push(d),
-                    }
-                }
+        let depth = match nesting(chunk) {
+            Ok(depth) => depth,
+            Err(pos) => {
+                diags.push(cx.too_deep(pos));
+                continue;
             }
-            Err(e) => diags.push(cx.pest_error(e, false)),
-        }
+        };
+        let (items, errors) = with_stack_for(depth, &cx, || parse_chunk(&cx));
+        out.items.extend(items);
+        diags.extend(errors);
     }
     (out, diags)
 }
@@ -94,9 +87,12 @@ pub fn parse_expr(file: u32, text: &str) -> Result<Expr, Diagnostic> {
         ));
     }
     let cx = ChunkCx { file, base: 0, chunk: text };
-    if let Some(pos) = nesting_overflow(text) {
-        return Err(cx.too_deep(pos));
-    }
+    let depth = nesting(text).map_err(|pos| cx.too_deep(pos))?;
+    with_stack_for(depth, &cx, || parse_expr_inner(&cx))
+}
+
+fn parse_expr_inner(cx: &ChunkCx<'_>) -> Result<Expr, Diagnostic> {
+    let text = cx.chunk;
     match DoudiParser::parse(Rule::expr_input, text) {
         Ok(mut pairs) => {
             let top = pairs.next().ok_or_else(|| cx.internal(0))?;
@@ -104,11 +100,62 @@ pub fn parse_expr(file: u32, text: &str) -> Result<Expr, Diagnostic> {
                 .into_inner()
                 .find(|p| p.as_rule() == Rule::expr)
                 .ok_or_else(|| cx.internal(0))?;
-            let mut b = Builder { cx: &cx };
+            let mut b = Builder { cx };
             Ok(b.expr(expr)?.0)
         }
         Err(e) => Err(cx.pest_error(e, true)),
     }
+}
+
+/// Parses one chunk: its items, and its errors (at most one syntax error, or one error per item
+/// that parsed but is invalid).
+fn parse_chunk(cx: &ChunkCx<'_>) -> (Vec<Item>, Vec<Diagnostic>) {
+    let mut items = Vec::new();
+    let mut diags = Vec::new();
+    match DoudiParser::parse(Rule::file, cx.chunk) {
+        Ok(pairs) => {
+            let mut b = Builder { cx };
+            for pair in pairs.flat_map(|f| f.into_inner()).filter(|p| p.as_rule() == Rule::item) {
+                match b.item(pair) {
+                    Ok(item) => items.push(item),
+                    Err(d) => diags.push(d),
+                }
+            }
+        }
+        Err(e) => diags.push(cx.pest_error(e, false)),
+    }
+    (items, diags)
+}
+
+/// Chunks nested deeper than this are parsed on a thread with a large stack: pest and the tree
+/// builder recurse once per level, and debug builds use tens of kilobytes of stack per level.
+const INLINE_DEPTH: usize = 24;
+const BIG_STACK: usize = 64 * 1024 * 1024;
+
+trait TooDeep {
+    fn too_deep(cx: &ChunkCx<'_>) -> Self;
+}
+impl TooDeep for (Vec<Item>, Vec<Diagnostic>) {
+    fn too_deep(cx: &ChunkCx<'_>) -> Self {
+        (Vec::new(), vec![cx.too_deep(0)])
+    }
+}
+impl TooDeep for Result<Expr, Diagnostic> {
+    fn too_deep(cx: &ChunkCx<'_>) -> Self {
+        Err(cx.too_deep(0))
+    }
+}
+
+fn with_stack_for<T: Send + TooDeep>(depth: usize, cx: &ChunkCx<'_>, f: impl FnOnce() -> T + Send) -> T {
+    if depth <= INLINE_DEPTH {
+        return f();
+    }
+    std::thread::scope(|s| {
+        match std::thread::Builder::new().name("doudi-parse".into()).stack_size(BIG_STACK).spawn_scoped(s, f) {
+            Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => T::too_deep(cx),
+        }
+    })
 }
 
 // =================================================================================================
@@ -332,8 +379,9 @@ impl<'a> Scan<'a> {
 
 /// Bounds the recursion pest would need for this chunk. Counts, at each bracket level, the `if`s,
 /// `not`s and unary minuses that may still be open, plus the open brackets; returns the byte offset
-/// where the total first exceeds [`MAX_DEPTH`]. Over-estimates, never under-estimates.
-fn nesting_overflow(chunk: &str) -> Option<usize> {
+/// where the total first exceeds [`MAX_DEPTH`] (`Err`), or the largest total (`Ok`). Over-estimates,
+/// never under-estimates.
+fn nesting(chunk: &str) -> Result<usize, usize> {
     #[derive(Default)]
     struct Level {
         ifs: usize,
@@ -342,6 +390,7 @@ fn nesting_overflow(chunk: &str) -> Option<usize> {
     }
     let mut stack: Vec<Level> = vec![Level::default()];
     let mut total = 0usize;
+    let mut max = 0usize;
     let mut operand_end = false;
     let mut scan = Scan::new(chunk);
     while let Some((tok, start, _)) = scan.next() {
@@ -415,10 +464,11 @@ fn nesting_overflow(chunk: &str) -> Option<usize> {
             }
         }
         if total > MAX_DEPTH {
-            return Some(start);
+            return Err(start);
         }
+        max = max.max(total);
     }
-    None
+    Ok(max)
 }
 
 // =================================================================================================
@@ -2090,11 +2140,11 @@ mod tests {
 
     #[test]
     fn nesting_prescan() {
-        assert!(nesting_overflow(&"(".repeat(MAX_DEPTH + 1)).is_some());
-        assert!(nesting_overflow(&"not ".repeat(MAX_DEPTH + 1)).is_some());
-        assert!(nesting_overflow(&"- ".repeat(MAX_DEPTH + 1)).is_some());
-        assert!(nesting_overflow(&"a - ".repeat(1000)).is_none());
-        assert!(nesting_overflow(&"not a and ".repeat(1000)).is_none());
-        assert!(nesting_overflow("= if a then (b) else - c").is_none());
+        assert!(nesting(&"(".repeat(MAX_DEPTH + 1)).is_err());
+        assert!(nesting(&"not ".repeat(MAX_DEPTH + 1)).is_err());
+        assert!(nesting(&"- ".repeat(MAX_DEPTH + 1)).is_err());
+        assert!(nesting(&"a - ".repeat(1000)) == Ok(0));
+        assert!(nesting(&"not a and ".repeat(1000)) == Ok(1));
+        assert!(nesting("= if a then (b) else - c") == Ok(2));
     }
 }

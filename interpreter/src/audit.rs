@@ -91,7 +91,8 @@ pub fn audit_household(policy: &Policy, cfg: &AuditConfig, hh: &Household, month
     if paid && !eligible {
         let node = explain(&mut ev, cfg.eligible, Scope::Household)?;
         let fails = failing_conditions(&node);
-        let mut cats: Vec<String> = fails.iter().map(|f| f.definition.clone()).collect();
+        let mut cats: Vec<String> = fails.iter().map(|f| f.subject.clone()).collect();
+        cats.sort();
         cats.dedup();
         // What the roll most likely pays: the gap, as if the household were eligible.
         let mut what_if = HouseholdEval::new(policy, hh, month);
@@ -177,21 +178,26 @@ impl Summary {
     pub fn render(&self, month: Month) -> String {
         let mut out = format!("roll audit for {month}\n");
         let rows = self.sorted();
-        let header = ("finding", "reason", "households", "monthly at stake");
-        let w1 = rows.iter().map(|r| r.0.label().chars().count()).max().unwrap_or(0).max(header.0.len());
-        let w2 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0).max(header.1.len());
-        out.push_str(&format!("{:<w1$}  {:<w2$}  {:>10}  {:>16}\n", header.0, header.1, header.2, header.3));
+        let header = ("finding", "about", "households", "monthly at stake");
+        let w1 = rows.iter().map(|r| width(r.0.label())).max().unwrap_or(0).max(header.0.len());
+        let w2 = rows.iter().map(|r| width(&r.1)).max().unwrap_or(0).max(header.1.len());
+        out.push_str(&format!("{}  {}  {:>10}  {:>16}\n", pad(header.0, w1), pad(header.1, w2), header.2, header.3));
         let mut total = Num::ZERO;
         let mut n = 0;
         for (k, c, count, money) in &rows {
-            let pad1 = w1 - k.label().chars().count() + k.label().len();
-            out.push_str(&format!("{:<pad1$}  {:<w2$}  {:>10}  {:>16}\n", k.label(), c, count, money.format_fixed(2)));
+            out.push_str(&format!("{}  {}  {:>10}  {:>16}\n", pad(k.label(), w1), pad(c, w2), count, money.format_fixed(2)));
             total = total.checked_add(money).unwrap_or(total.clone());
             n += count;
         }
-        out.push_str(&format!("{:<w1$}  {:<w2$}  {:>10}  {:>16}\n", "total", "", n, total.format_fixed(2)));
+        out.push_str(&format!("{}  {}  {:>10}  {:>16}\n", pad("total", w1), pad("", w2), n, total.format_fixed(2)));
         if rows.is_empty() {
             out.push_str("no findings: the roll agrees with the policy\n");
+        } else {
+            out.push_str(
+                "money at stake a month: 错保, the gap payment the household would get if it were eligible (0 when its income is \
+                 at or above the standard: the data does not hold the amount actually paid); 漏保, the payment it should get; \
+                 应退未退, what counting the dead or imprisoned members adds to the payment\n",
+            );
         }
         out
     }
@@ -232,4 +238,13 @@ impl FindingsWriter {
         std::fs::rename(&stmp, self.dir.join("summary.csv")).map_err(|e| e.to_string())?;
         Ok(())
     }
+}
+
+fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// Pads to a display width (CJK characters are two columns wide).
+fn pad(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(width(s))))
 }

@@ -45,7 +45,10 @@ pub enum FieldType {
     Date,
     Text,
     /// An enum with its variant names in declaration order; read as the variant name.
-    Enum { name: String, variants: Vec<String> },
+    Enum {
+        name: String,
+        variants: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,7 +114,10 @@ pub struct DataError {
 
 impl DataError {
     fn new(location: impl Into<String>, message: impl Into<String>) -> DataError {
-        DataError { location: location.into(), message: message.into() }
+        DataError {
+            location: location.into(),
+            message: message.into(),
+        }
     }
 
     fn io(path: &Path, what: &str, e: &std::io::Error) -> DataError {
@@ -122,7 +128,7 @@ impl DataError {
 /// What a field of this type must look like, for "expected ..." messages.
 fn expected(ty: &FieldType) -> String {
     match ty {
-        FieldType::Bool => "a boolean: true, false, 1 or 0".into(),
+        FieldType::Bool => "true, false, 1 or 0".into(),
         FieldType::Int => "an integer".into(),
         FieldType::Decimal => "a decimal number such as 900 or 900.50".into(),
         FieldType::Date => "a date YYYY-MM-DD".into(),
@@ -173,8 +179,14 @@ fn cell_message(ty: &FieldType, raw: &[u8], e: CellError) -> String {
 // Cell parsers (shared by CSV cells and JSON strings)
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !matches!(c, b' ' | b'\t')).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !matches!(c, b' ' | b'\t')).map_or(start, |i| i + 1);
+    let start = b
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t'))
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !matches!(c, b' ' | b'\t'))
+        .map_or(start, |i| i + 1);
     &b[start..end]
 }
 
@@ -272,7 +284,9 @@ fn parse_date(b: &[u8]) -> Option<Date> {
         return None;
     }
     let num = |s: &[u8]| -> Option<u32> {
-        s.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
+        s.iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32)
+        })
     };
     let year = num(&b[0..4])? as i32;
     let month = num(&b[5..7])? as u8;
@@ -284,7 +298,10 @@ fn parse_date(b: &[u8]) -> Option<Date> {
 }
 
 fn parse_enum(variants: &[String], b: &[u8]) -> Option<u16> {
-    variants.iter().position(|v| v.as_bytes() == b).map(|i| i as u16)
+    variants
+        .iter()
+        .position(|v| v.as_bytes() == b)
+        .map(|i| i as u16)
 }
 
 /// Parses one non-text cell (already trimmed and non-empty for CSV).
@@ -292,13 +309,13 @@ fn parse_scalar(ty: &FieldType, b: &[u8]) -> Result<Value, CellError> {
     match ty {
         FieldType::Bool => parse_bool(b).map(Value::Bool).ok_or(CellError::Invalid),
         FieldType::Int => parse_int(b).map(Value::Int),
-        FieldType::Decimal => {
-            parse_decimal(b).map(|d| Value::Num(Num::from_decimal(d))).ok_or(CellError::Invalid)
-        }
+        FieldType::Decimal => parse_decimal(b)
+            .map(|d| Value::Num(Num::from_decimal(d)))
+            .ok_or(CellError::Invalid),
         FieldType::Date => parse_date(b).map(Value::Date).ok_or(CellError::Invalid),
-        FieldType::Enum { variants, .. } => {
-            parse_enum(variants, b).map(Value::Enum).ok_or(CellError::Invalid)
-        }
+        FieldType::Enum { variants, .. } => parse_enum(variants, b)
+            .map(Value::Enum)
+            .ok_or(CellError::Invalid),
         FieldType::Text => match std::str::from_utf8(b) {
             Ok(s) => Ok(Value::Text(Arc::from(s))),
             Err(_) => Err(CellError::NotUtf8),
@@ -385,11 +402,20 @@ struct IdSet<L> {
 
 impl<L: Copy> IdSet<L> {
     fn with_capacity(n: usize) -> IdSet<L> {
-        IdSet { map: HashMap::with_capacity_and_hasher(n, Default::default()), overflow: HashMap::default() }
+        IdSet {
+            map: HashMap::with_capacity_and_hasher(n, Default::default()),
+            overflow: HashMap::default(),
+        }
     }
 
     /// Inserts `id`; if it is already there, returns the line where it was first seen.
-    fn insert<'a>(&mut self, id: &[u8], loc: L, line: u64, get: impl Fn(L) -> &'a [u8]) -> Result<(), u64> {
+    fn insert<'a>(
+        &mut self,
+        id: &[u8],
+        loc: L,
+        line: u64,
+        get: impl Fn(L) -> &'a [u8],
+    ) -> Result<(), u64> {
         match self.map.entry(hash_id(id)) {
             Entry::Vacant(v) => {
                 v.insert((loc, line));
@@ -457,7 +483,10 @@ fn json_cell(ty: &FieldType, v: &serde_json::Value) -> Result<Value, String> {
         (_, J::String(s)) => {
             let b = trim_ascii(s.as_bytes());
             if b.is_empty() && matches!(ty, FieldType::Decimal) {
-                return Err(format!("expected {}, found \"\" (an empty string is an error, not zero)", expected(ty)));
+                return Err(format!(
+                    "expected {}, found \"\" (an empty string is an error, not zero)",
+                    expected(ty)
+                ));
             }
             parse_scalar(ty, b).map_err(bad)
         }
@@ -483,14 +512,24 @@ fn json_id<'a>(
         Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s),
         Some(v) => Err(DataError::new(
             origin,
-            format!("{what}: field \"id\": expected a non-empty string, found {}", show_json(v)),
+            format!(
+                "{what}: field \"id\": expected a non-empty string, found {}",
+                show_json(v)
+            ),
         )),
-        None => Err(DataError::new(origin, format!("{what}: missing field \"id\""))),
+        None => Err(DataError::new(
+            origin,
+            format!("{what}: missing field \"id\""),
+        )),
     }
 }
 
 fn field_names(fields: &[Field]) -> String {
-    fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+    fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Reads the declared fields of a JSON object (a household or a person) in slot order.
@@ -520,7 +559,7 @@ fn json_fields(
             None => {
                 return Err(DataError::new(
                     origin,
-                    format!("{ctx}: missing field \"{}\" ({})", f.name, expected(&f.ty)),
+                    format!("{ctx}: missing field \"{}\" (expected {})", f.name, expected(&f.ty)),
                 ))
             }
             Some(v) => out.push(json_cell(&f.ty, v).map_err(|m| {
@@ -539,23 +578,47 @@ pub fn read_json_household(
     origin: &str,
 ) -> Result<Household, DataError> {
     let obj = value.as_object().ok_or_else(|| {
-        DataError::new(origin, format!("expected a household (a JSON object), found {}", show_json(value)))
+        DataError::new(
+            origin,
+            format!(
+                "expected a household (a JSON object), found {}",
+                show_json(value)
+            ),
+        )
     })?;
     let id = json_id(obj, origin, "household")?;
     let ctx = format!("household {}", quoted(id));
-    let fields = json_fields(&schema.household, &["id", "members"], obj, origin, &ctx, "household")?;
+    let fields = json_fields(
+        &schema.household,
+        &["id", "members"],
+        obj,
+        origin,
+        &ctx,
+        "household",
+    )?;
     let members = match obj.get("members") {
         Some(serde_json::Value::Array(a)) => a,
         Some(v) => {
             return Err(DataError::new(
                 origin,
-                format!("{ctx}, field \"members\": expected an array of persons, found {}", show_json(v)),
+                format!(
+                    "{ctx}, field \"members\": expected an array of persons, found {}",
+                    show_json(v)
+                ),
             ))
         }
-        None => return Err(DataError::new(origin, format!("{ctx}: missing field \"members\" (an array of persons)"))),
+        None => {
+            return Err(DataError::new(
+                origin,
+                format!("{ctx}: missing field \"members\" (an array of persons)"),
+            ))
+        }
     };
     if members.is_empty() {
-        return Err(DataError::new(origin, format!("{ctx}: no members (every household has at least one person)")));
+        return Err(DataError::new(
+            origin,
+            format!("{ctx}: no members (every household has at least one person)"),
+        ));
     }
     let mut persons: Vec<Person> = Vec::with_capacity(members.len());
     let mut hashes = Default::default();
@@ -563,18 +626,32 @@ pub fn read_json_household(
         let mobj = m.as_object().ok_or_else(|| {
             DataError::new(
                 origin,
-                format!("{ctx}, member #{}: expected a person (a JSON object), found {}", i + 1, show_json(m)),
+                format!(
+                    "{ctx}, member #{}: expected a person (a JSON object), found {}",
+                    i + 1,
+                    show_json(m)
+                ),
             )
         })?;
         let pid = json_id(mobj, origin, &format!("{ctx}, member #{}", i + 1))?;
         let pctx = format!("{ctx}, member {}", quoted(pid));
         if member_seen(&persons, &mut hashes, pid) {
-            return Err(DataError::new(origin, format!("{ctx}: duplicate member id {}", quoted(pid))));
+            return Err(DataError::new(
+                origin,
+                format!("{ctx}: duplicate member id {}", quoted(pid)),
+            ));
         }
         let fields = json_fields(&schema.person, &["id"], mobj, origin, &pctx, "person")?;
-        persons.push(Person { id: pid.to_string(), fields });
+        persons.push(Person {
+            id: pid.to_string(),
+            fields,
+        });
     }
-    Ok(Household { id: id.to_string(), fields, members: persons })
+    Ok(Household {
+        id: id.to_string(),
+        fields,
+        members: persons,
+    })
 }
 
 /// Checks the nesting depth of JSON text and, when the top level is an array, returns the line on
@@ -633,7 +710,10 @@ fn scan_json(b: &[u8]) -> Result<Vec<usize>, usize> {
 fn line_col(text: &str, off: usize) -> (usize, usize) {
     let before = &text.as_bytes()[..off];
     let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-    let start = before.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+    let start = before
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |i| i + 1);
     let col = text[start..off].chars().count() + 1;
     (line, col)
 }
@@ -648,12 +728,19 @@ fn json_message(e: &serde_json::Error) -> String {
 }
 
 fn malformed(origin: &str, line: usize, col: usize, e: &serde_json::Error) -> DataError {
-    DataError::new(format!("{origin}:{line}:{col}"), format!("malformed JSON: {}", json_message(e)))
+    DataError::new(
+        format!("{origin}:{line}:{col}"),
+        format!("malformed JSON: {}", json_message(e)),
+    )
 }
 
 /// Reads households from JSON text: one object, an array of objects, or JSON Lines (one object per
 /// line; blank lines are skipped). `origin` (a file name) starts every error message.
-pub fn read_json_str(schema: &Schema, text: &str, origin: &str) -> Result<Vec<Household>, DataError> {
+pub fn read_json_str(
+    schema: &Schema,
+    text: &str,
+    origin: &str,
+) -> Result<Vec<Household>, DataError> {
     read_json_str_limited(schema, text, origin, MAX_JSON_BYTES)
 }
 
@@ -686,7 +773,9 @@ fn read_json_str_limited(
     if text.as_bytes()[first] == b'[' {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| malformed(origin, e.line(), e.column(), &e))?;
-        let serde_json::Value::Array(items) = value else { unreachable!("starts with [") };
+        let serde_json::Value::Array(items) = value else {
+            unreachable!("starts with [")
+        };
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let o = match element_lines.get(i) {
@@ -695,7 +784,12 @@ fn read_json_str_limited(
             };
             out.push(read_json_household(schema, item, &o)?);
         }
-        return check_unique(out, |i| element_lines.get(i).map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.to_string()));
+        return check_unique(out, |i| {
+            element_lines
+                .get(i)
+                .map(|l| format!("{origin}:{l}"))
+                .unwrap_or_else(|| origin.to_string())
+        });
     }
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
     let first_value = match stream.next() {
@@ -738,10 +832,16 @@ fn check_unique(
 ) -> Result<Vec<Household>, DataError> {
     let mut set: IdSet<usize> = IdSet::with_capacity(households.len());
     for (i, h) in households.iter().enumerate() {
-        if let Err(first) = set.insert(h.id.as_bytes(), i, i as u64, |j| households[j].id.as_bytes()) {
+        if let Err(first) = set.insert(h.id.as_bytes(), i, i as u64, |j| {
+            households[j].id.as_bytes()
+        }) {
             return Err(DataError::new(
                 location(i),
-                format!("duplicate household id {} (first at {})", quoted(&h.id), location(first as usize)),
+                format!(
+                    "duplicate household id {} (first at {})",
+                    quoted(&h.id),
+                    location(first as usize)
+                ),
             ));
         }
     }
@@ -778,7 +878,10 @@ pub fn read_json_path_limited(
             std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).unwrap(),
             e.utf8_error().valid_up_to(),
         );
-        DataError::new(format!("{origin}:{line}:{col}"), "the file is not UTF-8 text")
+        DataError::new(
+            format!("{origin}:{line}:{col}"),
+            "the file is not UTF-8 text",
+        )
     })?;
     read_json_str_limited(schema, &text, &origin, max_bytes)
 }
@@ -803,7 +906,11 @@ const TEXT_CACHE_MAX: usize = 4096;
 fn csv_error(path: &Path, e: csv::Error) -> DataError {
     let file = path.display().to_string();
     match e.kind() {
-        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => DataError::new(
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => DataError::new(
             match pos {
                 Some(p) => format!("{file}:{}", p.line()),
                 None => file,
@@ -868,7 +975,12 @@ struct CsvFile {
 impl CsvFile {
     /// Opens `path` and maps its header: `builtins` are the id columns (the first is the record's own
     /// id), the rest must be exactly the declared `fields`.
-    fn open(path: &Path, fields: &[Field], builtins: &[&str], kind: &'static str) -> Result<CsvFile, DataError> {
+    fn open(
+        path: &Path,
+        fields: &[Field],
+        builtins: &[&str],
+        kind: &'static str,
+    ) -> Result<CsvFile, DataError> {
         let f = File::open(path).map_err(|e| DataError::io(path, "open the file", &e))?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -877,30 +989,54 @@ impl CsvFile {
             .from_reader(f);
         let file = path.display().to_string();
         let mut header = csv::ByteRecord::new();
-        if !reader.read_byte_record(&mut header).map_err(|e| csv_error(path, e))? {
-            return Err(DataError::new(file, "the file is empty: expected a header row"));
+        if !reader
+            .read_byte_record(&mut header)
+            .map_err(|e| csv_error(path, e))?
+        {
+            return Err(DataError::new(
+                file,
+                "the file is empty: expected a header row",
+            ));
         }
         let at1 = format!("{file}:{}", header.position().map_or(1, |p| p.line()));
         let mut builtin_cols = vec![usize::MAX; builtins.len()];
         let mut cols = vec![usize::MAX; fields.len()];
         for (c, raw) in header.iter().enumerate() {
-            let raw = if c == 0 { raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw) } else { raw };
-            let name = std::str::from_utf8(trim_ascii(raw))
-                .map_err(|_| DataError::new(&at1, format!("column {} of the header is not UTF-8 text", c + 1)))?;
+            let raw = if c == 0 {
+                raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
+            } else {
+                raw
+            };
+            let name = std::str::from_utf8(trim_ascii(raw)).map_err(|_| {
+                DataError::new(
+                    &at1,
+                    format!("column {} of the header is not UTF-8 text", c + 1),
+                )
+            })?;
             let slot = if let Some(b) = builtins.iter().position(|b| *b == name) {
                 &mut builtin_cols[b]
             } else if let Some(i) = fields.iter().position(|f| f.name == name) {
                 &mut cols[i]
             } else {
-                let known: Vec<&str> =
-                    builtins.iter().copied().chain(fields.iter().map(|f| f.name.as_str())).collect();
+                let known: Vec<&str> = builtins
+                    .iter()
+                    .copied()
+                    .chain(fields.iter().map(|f| f.name.as_str()))
+                    .collect();
                 return Err(DataError::new(
                     &at1,
-                    format!("unknown column {} (the columns are: {})", quoted(name), known.join(", ")),
+                    format!(
+                        "unknown column {} (the columns are: {})",
+                        quoted(name),
+                        known.join(", ")
+                    ),
                 ));
             };
             if *slot != usize::MAX {
-                return Err(DataError::new(&at1, format!("duplicate column {}", quoted(name))));
+                return Err(DataError::new(
+                    &at1,
+                    format!("duplicate column {}", quoted(name)),
+                ));
             }
             *slot = c;
         }
@@ -914,12 +1050,15 @@ impl CsvFile {
                     .iter()
                     .zip(&cols)
                     .filter(|(_, &c)| c == usize::MAX)
-                    .map(|(f, _)| format!("\"{}\" ({})", f.name, expected(&f.ty))),
+                    .map(|(f, _)| format!("\"{}\" (expected {})", f.name, expected(&f.ty))),
             )
             .collect();
         if !missing.is_empty() {
             let s = if missing.len() == 1 { "" } else { "s" };
-            return Err(DataError::new(&at1, format!("missing column{s} {}", missing.join(", "))));
+            return Err(DataError::new(
+                &at1,
+                format!("missing column{s} {}", missing.join(", ")),
+            ));
         }
         Ok(CsvFile {
             path: path.to_path_buf(),
@@ -938,7 +1077,10 @@ impl CsvFile {
 
     /// Reads the next record; `false` at the end.
     fn next_record(&mut self) -> Result<bool, DataError> {
-        let more = self.reader.read_byte_record(&mut self.record).map_err(|e| csv_error(&self.path, e))?;
+        let more = self
+            .reader
+            .read_byte_record(&mut self.record)
+            .map_err(|e| csv_error(&self.path, e))?;
         if more {
             self.line = self.record.position().map_or(0, |p| p.line());
         }
@@ -954,13 +1096,23 @@ impl CsvFile {
         let raw = &self.record[col];
         match std::str::from_utf8(raw) {
             Ok(s) if !s.is_empty() => Ok(s),
-            Ok(_) => Err(DataError::new(self.at(), format!("column \"{name}\": expected an id, found an empty cell"))),
-            Err(_) => Err(DataError::new(self.at(), format!("column \"{name}\": the id is not UTF-8 text"))),
+            Ok(_) => Err(DataError::new(
+                self.at(),
+                format!("column \"{name}\": expected an id, found an empty cell"),
+            )),
+            Err(_) => Err(DataError::new(
+                self.at(),
+                format!("column \"{name}\": the id is not UTF-8 text"),
+            )),
         }
     }
 
     fn own_id(&self) -> Result<&str, DataError> {
-        let name = if self.kind == "household" { "household_id" } else { "person_id" };
+        let name = if self.kind == "household" {
+            "household_id"
+        } else {
+            "person_id"
+        };
         self.id_cell(self.id_col, name)
     }
 
@@ -1000,14 +1152,24 @@ impl CsvFile {
         let id = String::from_utf8_lossy(&self.record[self.id_col]);
         DataError::new(
             self.at(),
-            format!("{} {}, field \"{}\": {}", self.kind, quoted(&id), f.name, cell_message(&f.ty, trim_ascii(raw), e)),
+            format!(
+                "{} {}, field \"{}\": {}",
+                self.kind,
+                quoted(&id),
+                f.name,
+                cell_message(&f.ty, trim_ascii(raw), e)
+            ),
         )
     }
 
     fn household(&mut self) -> Result<Household, DataError> {
         let id = self.own_id()?.to_string();
         let fields = self.values()?;
-        Ok(Household { id, fields, members: Vec::new() })
+        Ok(Household {
+            id,
+            fields,
+            members: Vec::new(),
+        })
     }
 
     fn person(&mut self) -> Result<Person, DataError> {
@@ -1022,7 +1184,12 @@ fn open_households(schema: &Schema, path: &Path) -> Result<CsvFile, DataError> {
 }
 
 fn open_persons(schema: &Schema, path: &Path) -> Result<CsvFile, DataError> {
-    CsvFile::open(path, &schema.person, &["person_id", "household_id"], "person")
+    CsvFile::open(
+        path,
+        &schema.person,
+        &["person_id", "household_id"],
+        "person",
+    )
 }
 
 /// households.csv, whole: the households (without members), their lines, and an id set over them.
@@ -1040,16 +1207,25 @@ fn read_households_csv(schema: &Schema, path: &Path) -> Result<HouseholdsRead, D
     while f.next_record()? {
         let h = f.household()?;
         let idx = households.len() as u32;
-        if let Err(first) = ids.insert(h.id.as_bytes(), idx, f.line, |i| households[i as usize].id.as_bytes()) {
+        if let Err(first) = ids.insert(h.id.as_bytes(), idx, f.line, |i| {
+            households[i as usize].id.as_bytes()
+        }) {
             return Err(DataError::new(
                 f.at(),
-                format!("duplicate household id {} (first at line {first})", quoted(&h.id)),
+                format!(
+                    "duplicate household id {} (first at line {first})",
+                    quoted(&h.id)
+                ),
             ));
         }
         households.push(h);
         lines.push(f.line);
     }
-    Ok(HouseholdsRead { households, lines, ids })
+    Ok(HouseholdsRead {
+        households,
+        lines,
+        ids,
+    })
 }
 
 /// Consecutive persons of one household, as they appear in persons.csv.
@@ -1068,7 +1244,11 @@ fn read_persons_csv(schema: &Schema, path: &Path) -> Result<Vec<Run>, DataError>
         let hh = f.household_id()?;
         let same = runs.last().is_some_and(|r| r.household_id == hh);
         if !same {
-            runs.push(Run { household_id: hh.to_string(), line: f.line, persons: Vec::with_capacity(4) });
+            runs.push(Run {
+                household_id: hh.to_string(),
+                line: f.line,
+                persons: Vec::with_capacity(4),
+            });
         }
         let p = f.person()?;
         let r = (runs.len() - 1) as u32;
@@ -1078,7 +1258,10 @@ fn read_persons_csv(schema: &Schema, path: &Path) -> Result<Vec<Run>, DataError>
         }) {
             return Err(DataError::new(
                 f.at(),
-                format!("duplicate person id {} (first at line {first})", quoted(&p.id)),
+                format!(
+                    "duplicate person id {} (first at line {first})",
+                    quoted(&p.id)
+                ),
             ));
         }
         runs[r as usize].persons.push(p);
@@ -1088,14 +1271,22 @@ fn read_persons_csv(schema: &Schema, path: &Path) -> Result<Vec<Run>, DataError>
 
 /// Reads the CSV pair whole. Households come in the order of `households.csv`, members in the order of
 /// `persons.csv`, which may list persons in any order. The two files are parsed in parallel.
-pub fn read_csv_pair(schema: &Schema, households: &Path, persons: &Path) -> Result<Vec<Household>, DataError> {
+pub fn read_csv_pair(
+    schema: &Schema,
+    households: &Path,
+    persons: &Path,
+) -> Result<Vec<Household>, DataError> {
     let households_path = households;
     let (hh, runs) = std::thread::scope(|s| {
         let p = s.spawn(|| read_persons_csv(schema, persons));
         let h = read_households_csv(schema, households_path);
         (h, p.join().expect("persons.csv reader panicked"))
     });
-    let HouseholdsRead { mut households, lines, ids } = hh?;
+    let HouseholdsRead {
+        mut households,
+        lines,
+        ids,
+    } = hh?;
     let runs = runs?;
     let n = households.len();
     let mut members: Vec<Vec<Person>> = Vec::new();
@@ -1106,7 +1297,9 @@ pub fn read_csv_pair(schema: &Schema, households: &Path, persons: &Path) -> Resu
         let idx = if next < n && households[next].id == run.household_id {
             next
         } else {
-            match ids.get(run.household_id.as_bytes(), |i| households[i as usize].id.as_bytes()) {
+            match ids.get(run.household_id.as_bytes(), |i| {
+                households[i as usize].id.as_bytes()
+            }) {
                 Some(i) => i as usize,
                 None => {
                     return Err(DataError::new(
@@ -1150,7 +1343,11 @@ fn no_person_row(households: &Path, line: u64, id: &str, persons: &Path) -> Data
 
 /// Reads `households.csv` and `persons.csv` from a directory (see [`read_csv_pair`]).
 pub fn read_csv_dir(schema: &Schema, dir: &Path) -> Result<Vec<Household>, DataError> {
-    read_csv_pair(schema, &dir.join("households.csv"), &dir.join("persons.csv"))
+    read_csv_pair(
+        schema,
+        &dir.join("households.csv"),
+        &dir.join("persons.csv"),
+    )
 }
 
 /// The CSV pair read in chunks of at most `chunk_size` households, in memory that does not grow with
@@ -1190,7 +1387,12 @@ impl CsvChunks {
         std::thread::Builder::new()
             .name("doudi-persons-csv".into())
             .spawn(move || persons_thread(persons_file, tx))
-            .map_err(|e| DataError::new(persons.display().to_string(), format!("cannot start a reader thread: {e}")))?;
+            .map_err(|e| {
+                DataError::new(
+                    persons.display().to_string(),
+                    format!("cannot start a reader thread: {e}"),
+                )
+            })?;
         Ok(CsvChunks {
             households,
             persons_path: persons.to_path_buf(),
@@ -1204,8 +1406,17 @@ impl CsvChunks {
     }
 
     /// [`CsvChunks::open`] on `dir/households.csv` and `dir/persons.csv`.
-    pub fn open_dir(schema: &Schema, dir: &Path, chunk_size: usize) -> Result<CsvChunks, DataError> {
-        CsvChunks::open(schema, &dir.join("households.csv"), &dir.join("persons.csv"), chunk_size)
+    pub fn open_dir(
+        schema: &Schema,
+        dir: &Path,
+        chunk_size: usize,
+    ) -> Result<CsvChunks, DataError> {
+        CsvChunks::open(
+            schema,
+            &dir.join("households.csv"),
+            &dir.join("persons.csv"),
+            chunk_size,
+        )
     }
 
     /// The next run of persons of one household; `None` at the end of persons.csv.
@@ -1251,7 +1462,10 @@ impl CsvChunks {
             if h.id == self.previous_id {
                 return Err(DataError::new(
                     self.households.at(),
-                    format!("duplicate household id {} (also on the line before)", quoted(&h.id)),
+                    format!(
+                        "duplicate household id {} (also on the line before)",
+                        quoted(&h.id)
+                    ),
                 ));
             }
             match self.next_run()? {
@@ -1289,12 +1503,17 @@ impl CsvChunks {
 fn persons_thread(mut f: CsvFile, tx: SyncSender<Result<Vec<Run>, DataError>>) {
     let mut batch: Vec<Run> = Vec::with_capacity(RUN_BATCH);
     let mut current: Option<Run> = None;
-    let mut hashes: std::collections::HashSet<u64, BuildHasherDefault<PreHashed>> = Default::default();
+    let mut hashes: std::collections::HashSet<u64, BuildHasherDefault<PreHashed>> =
+        Default::default();
     let result = (|| -> Result<(), DataError> {
         while f.next_record()? {
             let hh = f.household_id()?;
-            if current.as_ref().map_or(true, |r| r.household_id != hh) {
-                let run = Run { household_id: hh.to_string(), line: f.line, persons: Vec::with_capacity(4) };
+            if !matches!(&current, Some(r) if r.household_id == hh) {
+                let run = Run {
+                    household_id: hh.to_string(),
+                    line: f.line,
+                    persons: Vec::with_capacity(4),
+                };
                 if let Some(done) = current.replace(run) {
                     batch.push(done);
                     if batch.len() == RUN_BATCH {
@@ -1311,7 +1530,11 @@ fn persons_thread(mut f: CsvFile, tx: SyncSender<Result<Vec<Run>, DataError>>) {
             if member_seen(&run.persons, &mut hashes, &p.id) {
                 return Err(DataError::new(
                     f.at(),
-                    format!("duplicate person id {} in household {}", quoted(&p.id), quoted(&run.household_id)),
+                    format!(
+                        "duplicate person id {} in household {}",
+                        quoted(&p.id),
+                        quoted(&run.household_id)
+                    ),
                 ));
             }
             run.persons.push(p);
@@ -1332,7 +1555,11 @@ const PAIRWISE_MEMBERS: usize = 16;
 
 /// Whether `id` is among `persons` (the members read so far); `hashes` holds their hashes once there
 /// are more than [`PAIRWISE_MEMBERS`].
-fn member_seen(persons: &[Person], hashes: &mut std::collections::HashSet<u64, BuildHasherDefault<PreHashed>>, id: &str) -> bool {
+fn member_seen(
+    persons: &[Person],
+    hashes: &mut std::collections::HashSet<u64, BuildHasherDefault<PreHashed>>,
+    id: &str,
+) -> bool {
     if persons.len() < PAIRWISE_MEMBERS {
         return persons.iter().any(|p| p.id == id);
     }
@@ -1374,13 +1601,20 @@ fn write_value(out: &mut String, ty: &FieldType, v: &Value) -> Result<(), String
             }
             write!(out, "{n}").unwrap()
         }
-        (FieldType::Date, Value::Date(d)) => write!(out, "{:04}-{:02}-{:02}", d.year, d.month, d.day).unwrap(),
+        (FieldType::Date, Value::Date(d)) => {
+            write!(out, "{:04}-{:02}-{:02}", d.year, d.month, d.day).unwrap()
+        }
         (FieldType::Text, Value::Text(t)) => out.push_str(t),
         (FieldType::Enum { variants, .. }, Value::Enum(i)) => match variants.get(*i as usize) {
             Some(name) => out.push_str(name),
             None => return Err(format!("variant #{i} does not exist")),
         },
-        _ => return Err(format!("the value {v:?} does not have the declared type ({})", expected(ty))),
+        _ => {
+            return Err(format!(
+                "the value {v:?} does not have the declared type ({})",
+                expected(ty)
+            ))
+        }
     }
     Ok(())
 }
@@ -1407,7 +1641,8 @@ pub fn household_to_json(schema: &Schema, h: &Household) -> serde_json::Value {
         let mut m = serde_json::Map::new();
         m.insert("id".into(), id.into());
         for (f, v) in fields.iter().zip(values) {
-            let j = value_to_json(&f.ty, v).unwrap_or_else(|e| panic!("household {}, field {}: {e}", h.id, f.name));
+            let j = value_to_json(&f.ty, v)
+                .unwrap_or_else(|e| panic!("household {}, field {}: {e}", h.id, f.name));
             m.insert(f.name.clone(), j);
         }
         m
@@ -1448,68 +1683,110 @@ impl CsvPairWriter {
             persons: open("persons.csv")?,
             buf: String::new(),
         };
-        let hh_header: Vec<&str> =
-            std::iter::once("household_id").chain(schema.household.iter().map(|f| f.name.as_str())).collect();
+        let hh_header: Vec<&str> = std::iter::once("household_id")
+            .chain(schema.household.iter().map(|f| f.name.as_str()))
+            .collect();
         let p_header: Vec<&str> = ["person_id", "household_id"]
             .into_iter()
             .chain(schema.person.iter().map(|f| f.name.as_str()))
             .collect();
-        w.households.write_record(&hh_header).map_err(|e| w.err("households.csv", e))?;
-        w.persons.write_record(&p_header).map_err(|e| w.err("persons.csv", e))?;
+        w.households
+            .write_record(&hh_header)
+            .map_err(|e| w.err("households.csv", e))?;
+        w.persons
+            .write_record(&p_header)
+            .map_err(|e| w.err("persons.csv", e))?;
         Ok(w)
     }
 
     fn err(&self, name: &str, e: csv::Error) -> DataError {
-        DataError::new(self.dir.join(name).display().to_string(), format!("cannot write: {e}"))
+        DataError::new(
+            self.dir.join(name).display().to_string(),
+            format!("cannot write: {e}"),
+        )
     }
 
     fn bad_value(&self, name: &str, ctx: String, m: String) -> DataError {
-        DataError::new(self.dir.join(name).display().to_string(), format!("{ctx}: {m}"))
+        DataError::new(
+            self.dir.join(name).display().to_string(),
+            format!("{ctx}: {m}"),
+        )
     }
 
     /// Appends one household and its members.
     pub fn write(&mut self, h: &Household) -> Result<(), DataError> {
         if h.fields.len() != self.schema.household.len() {
-            return Err(self.bad_value("households.csv", format!("household {}", quoted(&h.id)), "wrong number of fields".into()));
+            return Err(self.bad_value(
+                "households.csv",
+                format!("household {}", quoted(&h.id)),
+                "wrong number of fields".into(),
+            ));
         }
-        self.households.write_field(&h.id).map_err(|e| self.err("households.csv", e))?;
+        self.households
+            .write_field(&h.id)
+            .map_err(|e| self.err("households.csv", e))?;
         for (f, v) in self.schema.household.iter().zip(&h.fields) {
             if let Err(m) = write_value(&mut self.buf, &f.ty, v) {
                 let ctx = format!("household {}, field \"{}\"", quoted(&h.id), f.name);
                 return Err(self.bad_value("households.csv", ctx, m));
             }
-            self.households.write_field(&self.buf).map_err(|e| self.err("households.csv", e))?;
+            self.households
+                .write_field(&self.buf)
+                .map_err(|e| self.err("households.csv", e))?;
         }
-        self.households.write_record(None::<&[u8]>).map_err(|e| self.err("households.csv", e))?;
+        self.households
+            .write_record(None::<&[u8]>)
+            .map_err(|e| self.err("households.csv", e))?;
         for p in &h.members {
             if p.fields.len() != self.schema.person.len() {
                 let ctx = format!("household {}, member {}", quoted(&h.id), quoted(&p.id));
                 return Err(self.bad_value("persons.csv", ctx, "wrong number of fields".into()));
             }
-            self.persons.write_field(&p.id).map_err(|e| self.err("persons.csv", e))?;
-            self.persons.write_field(&h.id).map_err(|e| self.err("persons.csv", e))?;
+            self.persons
+                .write_field(&p.id)
+                .map_err(|e| self.err("persons.csv", e))?;
+            self.persons
+                .write_field(&h.id)
+                .map_err(|e| self.err("persons.csv", e))?;
             for (f, v) in self.schema.person.iter().zip(&p.fields) {
                 if let Err(m) = write_value(&mut self.buf, &f.ty, v) {
-                    let ctx = format!("household {}, member {}, field \"{}\"", quoted(&h.id), quoted(&p.id), f.name);
+                    let ctx = format!(
+                        "household {}, member {}, field \"{}\"",
+                        quoted(&h.id),
+                        quoted(&p.id),
+                        f.name
+                    );
                     return Err(self.bad_value("persons.csv", ctx, m));
                 }
-                self.persons.write_field(&self.buf).map_err(|e| self.err("persons.csv", e))?;
+                self.persons
+                    .write_field(&self.buf)
+                    .map_err(|e| self.err("persons.csv", e))?;
             }
-            self.persons.write_record(None::<&[u8]>).map_err(|e| self.err("persons.csv", e))?;
+            self.persons
+                .write_record(None::<&[u8]>)
+                .map_err(|e| self.err("persons.csv", e))?;
         }
         Ok(())
     }
 
     /// Flushes both files.
     pub fn finish(mut self) -> Result<(), DataError> {
-        self.households.flush().map_err(|e| DataError::io(&self.dir.join("households.csv"), "write", &e))?;
-        self.persons.flush().map_err(|e| DataError::io(&self.dir.join("persons.csv"), "write", &e))?;
+        self.households
+            .flush()
+            .map_err(|e| DataError::io(&self.dir.join("households.csv"), "write", &e))?;
+        self.persons
+            .flush()
+            .map_err(|e| DataError::io(&self.dir.join("persons.csv"), "write", &e))?;
         Ok(())
     }
 }
 
 /// Writes `households` as the CSV pair in `dir` (created if needed).
-pub fn write_csv_pair(schema: &Schema, households: &[Household], dir: &Path) -> Result<(), DataError> {
+pub fn write_csv_pair(
+    schema: &Schema,
+    households: &[Household],
+    dir: &Path,
+) -> Result<(), DataError> {
     let mut w = CsvPairWriter::create(schema, dir)?;
     for h in households {
         w.write(h)?;
@@ -1527,9 +1804,17 @@ mod tests {
         assert_eq!(d("900"), Some("900".into()));
         assert_eq!(d("900.50"), Some("900.50".into()));
         assert_eq!(d("-0.5"), Some("-0.5".into()));
-        assert_eq!(d("12345678901234567890.123"), Some("12345678901234567890.123".into()));
-        assert_eq!(d("0.1000000000000000000000000001"), Some("0.1000000000000000000000000001".into()));
-        for bad in ["", "-", "1e3", "1E3", "+5", ".5", "5.", "1_000", "1,5", "1.2.3", "0x10", "NaN", "inf"] {
+        assert_eq!(
+            d("12345678901234567890.123"),
+            Some("12345678901234567890.123".into())
+        );
+        assert_eq!(
+            d("0.1000000000000000000000000001"),
+            Some("0.1000000000000000000000000001".into())
+        );
+        for bad in [
+            "", "-", "1e3", "1E3", "+5", ".5", "5.", "1_000", "1,5", "1.2.3", "0x10", "NaN", "inf",
+        ] {
             assert_eq!(d(bad), None, "{bad}");
         }
         // More digits than a Decimal holds exactly: refused, not rounded.
@@ -1546,7 +1831,14 @@ mod tests {
         assert_eq!(parse_bool(b"TRUE"), Some(true));
         assert_eq!(parse_bool(b"0"), Some(false));
         assert_eq!(parse_bool(b"yes"), None);
-        assert_eq!(parse_date(b"2024-02-29"), Some(Date { year: 2024, month: 2, day: 29 }));
+        assert_eq!(
+            parse_date(b"2024-02-29"),
+            Some(Date {
+                year: 2024,
+                month: 2,
+                day: 29
+            })
+        );
         assert_eq!(parse_date(b"2023-02-29"), None);
         assert_eq!(parse_date(b"2023-13-01"), None);
         assert_eq!(parse_date(b"2023-1-01"), None);
@@ -1554,7 +1846,10 @@ mod tests {
 
     #[test]
     fn json_scan() {
-        assert_eq!(scan_json(b"[\n{\"a\": [1,2]},\n \"x,]\" ,\n{}]"), Ok(vec![2, 3, 4]));
+        assert_eq!(
+            scan_json(b"[\n{\"a\": [1,2]},\n \"x,]\" ,\n{}]"),
+            Ok(vec![2, 3, 4])
+        );
         let deep = "[".repeat(65);
         assert_eq!(scan_json(deep.as_bytes()), Err(64));
         assert!(scan_json("[".repeat(64).as_bytes()).is_ok());
@@ -1565,9 +1860,13 @@ mod tests {
         let ids: Vec<String> = (0..100_000).map(|i| format!("P{i:07}")).collect();
         let mut set: IdSet<usize> = IdSet::with_capacity(ids.len());
         for (i, id) in ids.iter().enumerate() {
-            set.insert(id.as_bytes(), i, i as u64, |j| ids[j].as_bytes()).unwrap();
+            set.insert(id.as_bytes(), i, i as u64, |j| ids[j].as_bytes())
+                .unwrap();
         }
-        assert_eq!(set.insert(b"P0000042", 0, 0, |j| ids[j].as_bytes()), Err(42));
+        assert_eq!(
+            set.insert(b"P0000042", 0, 0, |j| ids[j].as_bytes()),
+            Err(42)
+        );
         assert_eq!(set.get(b"P0000099", |j| ids[j].as_bytes()), Some(99));
         assert_eq!(set.get(b"Q", |j| ids[j].as_bytes()), None);
     }

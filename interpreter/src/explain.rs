@@ -58,6 +58,9 @@ pub struct Node {
     /// For a condition that is false: what failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub why_not: Vec<String>,
+    /// For each `why_not` sentence: the input or definition it is about (e.g. `vehicles`).
+    #[serde(skip)]
+    pub why_not_subjects: Vec<String>,
     pub children: Vec<Node>,
     /// Already explained higher up in this tree (children omitted).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -120,6 +123,7 @@ impl<'e, 'a> Builder<'e, 'a> {
             inputs: Vec::new(),
             parameters: Vec::new(),
             why_not: Vec::new(),
+            why_not_subjects: Vec::new(),
             children: Vec::new(),
             see_above,
         };
@@ -140,6 +144,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                 used.push(&x.cond);
                 used.push(&x.value);
                 if value == Value::Bool(false) {
+                    node.why_not_subjects.push(subject(program, &x.cond, scope));
                     node.why_not.push(format!(
                         "the exception {} applies: {}",
                         x.label.as_deref().map(|l| format!("«{l}»")).unwrap_or_default(),
@@ -152,7 +157,12 @@ impl<'e, 'a> Builder<'e, 'a> {
                     node.formula = snippet(policy, e.span);
                     used.push(e);
                     if value == Value::Bool(false) {
-                        self.why_not(e, scope, &mut node.why_not)?;
+                        let mut w = Vec::new();
+                        self.why_not(e, scope, &mut w)?;
+                        for (subj, text) in w {
+                            node.why_not_subjects.push(subj);
+                            node.why_not.push(text);
+                        }
                     }
                 }
                 DefBody::Table(t) => {
@@ -257,7 +267,7 @@ impl<'e, 'a> Builder<'e, 'a> {
     }
 
     /// Why a condition is false, as sentences for drafters.
-    fn why_not(&mut self, e: &Expr, scope: Scope, out: &mut Vec<String>) -> Result<(), EvalError> {
+    fn why_not(&mut self, e: &Expr, scope: Scope, out: &mut Vec<(String, String)>) -> Result<(), EvalError> {
         let policy = self.ev.policy;
         let program = &policy.program;
         if self.ev.eval(e, scope)?.as_bool() {
@@ -268,12 +278,19 @@ impl<'e, 'a> Builder<'e, 'a> {
                 self.why_not(a, scope, out)?;
                 self.why_not(b, scope, out)?;
             }
+            ExprKind::Or(a, b) => {
+                let mut parts = Vec::new();
+                self.why_not(a, scope, &mut parts)?;
+                self.why_not(b, scope, &mut parts)?;
+                let text: Vec<String> = parts.into_iter().map(|(_, t)| t).collect();
+                out.push((subject(program, e, scope), format!("none of these holds: {}", text.join("; "))));
+            }
             ExprKind::Def(id) | ExprKind::HouseholdDef(id) => {
                 let d = &program.defs[*id as usize];
                 let label = d.label.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
-                out.push(format!("{}{label} is false", d.name));
+                out.push((subject(program, e, scope), format!("{}{label} is false", d.name)));
             }
-            ExprKind::Not(x) => out.push(format!("`{}` is false because `{}` is true", snippet(policy, e.span), snippet(policy, x.span))),
+            ExprKind::Not(x) => out.push((subject(program, e, scope), format!("`{}` is false because `{}` is true", snippet(policy, e.span), snippet(policy, x.span)))),
             ExprKind::Cmp(op, a, b) => {
                 let va = self.ev.eval(a, scope)?;
                 let vb = self.ev.eval(b, scope)?;
@@ -292,6 +309,9 @@ impl<'e, 'a> Builder<'e, 'a> {
                 let gap = match (op, va.to_num(), vb.to_num()) {
                     (CmpOp::Lt | CmpOp::Le, Some(x), Some(y)) | (CmpOp::Gt | CmpOp::Ge, Some(y), Some(x)) => {
                         x.checked_sub(&y).ok().map(|d| {
+                            if d.is_zero() {
+                                return " (exactly equal)".to_string();
+                            }
                             let ty = if a.ty.is_money() { a.ty } else { b.ty };
                             let dir = if matches!(op, CmpOp::Lt | CmpOp::Le) { "above" } else { "below" };
                             format!(" ({} {dir})", policy.display(ty, &Value::Num(d.abs())))
@@ -299,15 +319,29 @@ impl<'e, 'a> Builder<'e, 'a> {
                     }
                     _ => None,
                 };
-                out.push(format!("{lhs} {verb} {rhs}{}", gap.unwrap_or_default()));
+                out.push((subject(program, e, scope), format!("{lhs} {verb} {rhs}{}", gap.unwrap_or_default())));
             }
             ExprKind::In(x, _) => {
                 let v = self.ev.eval(x, scope)?;
-                out.push(format!("`{}` is false: {} = {}", snippet(policy, e.span), snippet(policy, x.span), policy.display(x.ty, &v)));
+                out.push((subject(program, e, scope), format!("`{}` is false: {} = {}", snippet(policy, e.span), snippet(policy, x.span), policy.display(x.ty, &v))));
             }
-            _ => out.push(format!("`{}` is false", snippet(policy, e.span))),
+            _ => out.push((subject(program, e, scope), format!("`{}` is false", snippet(policy, e.span)))),
         }
         Ok(())
+    }
+}
+
+/// The first input or definition an expression mentions: what a failing condition is about.
+fn subject(program: &Program, e: &Expr, scope: Scope) -> String {
+    match &e.kind {
+        ExprKind::Input(slot) => match scope {
+            Scope::Person(_) => program.person_inputs[*slot as usize].name.clone(),
+            _ => program.household_inputs[*slot as usize].name.clone(),
+        },
+        ExprKind::HouseholdInput(slot) => program.household_inputs[*slot as usize].name.clone(),
+        ExprKind::Def(d) | ExprKind::HouseholdDef(d) => program.defs[*d as usize].name.clone(),
+        ExprKind::Param(p) | ExprKind::ParamAt(p, _) => program.params[*p as usize].name.clone(),
+        _ => children(e).into_iter().map(|c| subject(program, c, scope)).find(|s| !s.is_empty()).unwrap_or_default(),
     }
 }
 
@@ -375,6 +409,8 @@ fn render_node(n: &Node, depth: usize, out: &mut String) {
 #[derive(Debug, Clone, Serialize)]
 pub struct Failure {
     pub definition: String,
+    /// The input or definition the failing condition is about (`vehicles`, `per_capita_income`).
+    pub subject: String,
     pub reason: String,
 }
 
@@ -387,13 +423,17 @@ pub fn failing_conditions(node: &Node) -> Vec<Failure> {
 }
 
 fn collect_failures(n: &Node, out: &mut Vec<Failure>) {
-    for w in &n.why_not {
+    for (k, w) in n.why_not.iter().enumerate() {
         let child = n.children.iter().find(|c| {
             c.value == "false" && (w == &format!("{} is false", c.name) || w.starts_with(&format!("{} (", c.name)))
         });
         match child {
             Some(c) if !c.why_not.is_empty() => collect_failures(c, out),
-            _ => out.push(Failure { definition: n.name.clone(), reason: w.clone() }),
+            _ => out.push(Failure {
+                definition: n.name.clone(),
+                subject: n.why_not_subjects.get(k).cloned().unwrap_or_default(),
+                reason: w.clone(),
+            }),
         }
     }
 }

@@ -2,19 +2,25 @@
 //! pair) whose messages are snapshotted, and round trips of good inputs between JSON and CSV.
 
 use doudi_interpreter::data::{
-    household_to_json, read_csv_dir, read_csv_pair, read_json_household, read_json_path, read_json_str,
-    write_csv_pair, CsvChunks, CsvPairWriter, Field, FieldType, Household, Schema,
+    household_to_json, read_csv_dir, read_csv_pair, read_json_household, read_json_path,
+    read_json_str, write_csv_pair, CsvChunks, CsvPairWriter, Field, FieldType, Household, Schema,
 };
 use doudi_interpreter::num::Num;
 use doudi_interpreter::value::Value;
 use std::path::{Path, PathBuf};
 
 fn field(name: &str, ty: FieldType) -> Field {
-    Field { name: name.into(), ty }
+    Field {
+        name: name.into(),
+        ty,
+    }
 }
 
 fn enumeration(name: &str, variants: &[&str]) -> FieldType {
-    FieldType::Enum { name: name.into(), variants: variants.iter().map(|v| v.to_string()).collect() }
+    FieldType::Enum {
+        name: name.into(),
+        variants: variants.iter().map(|v| v.to_string()).collect(),
+    }
 }
 
 /// The fields of DATA.md.
@@ -29,7 +35,10 @@ fn schema() -> Schema {
             field("financial_assets", Decimal),
             field("vehicles", Int),
             field("houses", Int),
-            field("credit", enumeration("Credit", &["good", "general", "serious", "severe"])),
+            field(
+                "credit",
+                enumeration("Credit", &["good", "general", "serious", "severe"]),
+            ),
             field("on_dibao", Bool),
         ],
         person: vec![
@@ -39,13 +48,37 @@ fn schema() -> Schema {
             field("employed", Bool),
             field(
                 "employment_category",
-                enumeration("EmploymentCategory", &["none", "fresh_graduate", "released_prisoner", "discharged_soldier"]),
+                enumeration(
+                    "EmploymentCategory",
+                    &[
+                        "none",
+                        "fresh_graduate",
+                        "released_prisoner",
+                        "discharged_soldier",
+                    ],
+                ),
             ),
             field("disability_grade", Int),
-            field("self_care", enumeration("SelfCare", &["independent", "semi_disabled", "fully_disabled"])),
+            field(
+                "self_care",
+                enumeration(
+                    "SelfCare",
+                    &["independent", "semi_disabled", "fully_disabled"],
+                ),
+            ),
             field(
                 "illness",
-                enumeration("Illness", &["none", "uremia", "mental", "cancer", "other_major", "chronic"]),
+                enumeration(
+                    "Illness",
+                    &[
+                        "none",
+                        "uremia",
+                        "mental",
+                        "cancer",
+                        "other_major",
+                        "chronic",
+                    ],
+                ),
             ),
             field("medical_oop_12m", Decimal),
             field("rehab_cost_year", Decimal),
@@ -86,8 +119,13 @@ fn outcome(r: Result<Vec<Household>, impl std::fmt::Display>) -> String {
 }
 
 fn read_chunks(schema: &Schema, dir: &Path, chunk_size: usize) -> Result<Vec<Household>, String> {
-    let chunks = CsvChunks::open(schema, &dir.join("households.csv"), &dir.join("persons.csv"), chunk_size)
-        .map_err(|e| e.to_string())?;
+    let chunks = CsvChunks::open(
+        schema,
+        &dir.join("households.csv"),
+        &dir.join("persons.csv"),
+        chunk_size,
+    )
+    .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for chunk in chunks {
         out.extend(chunk.map_err(|e| e.to_string())?);
@@ -110,8 +148,10 @@ fn check(schema: &Schema, case: &Path) -> String {
 #[test]
 fn bad_inputs() {
     let schema = schema();
-    let mut cases: Vec<PathBuf> =
-        std::fs::read_dir(data("bad")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(data("bad"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     cases.sort();
     assert!(cases.len() > 40);
     let mut report = String::new();
@@ -144,8 +184,14 @@ fn json_reads_exact_money() {
     assert_eq!(hs[0].members[1].fields[inc], dec("1200.50"));
     // 28 significant digits survive exactly (an f64 would not).
     assert_eq!(hs[2].fields[fa], dec("0.1000000000000000000000000001"));
-    assert_eq!(hs[1].fields[s.household_index("region").unwrap()], Value::Text("兴平镇".into()));
-    assert_eq!(hs[1].fields[s.household_index("area").unwrap()], Value::Enum(1));
+    assert_eq!(
+        hs[1].fields[s.household_index("region").unwrap()],
+        Value::Text("兴平镇".into())
+    );
+    assert_eq!(
+        hs[1].fields[s.household_index("area").unwrap()],
+        Value::Enum(1)
+    );
     assert_eq!(hs[2].members.len(), 4);
 }
 
@@ -154,15 +200,23 @@ fn json_number_exactness() {
     let s = schema();
     let base = serde_json::to_string(&household_to_json(&s, &good_json()[0])).unwrap();
     for (text, want) in [
-        ("0.1000000000000000000000000001", "0.1000000000000000000000000001"),
+        (
+            "0.1000000000000000000000000001",
+            "0.1000000000000000000000000001",
+        ),
         ("12000.50", "12000.5"),
         ("-3", "-3"),
         ("\"  42.00 \"", "42"),
     ] {
-        let json = base.replace("\"financial_assets\":\"12000.5\"", &format!("\"financial_assets\":{text}"));
+        let json = base.replace(
+            "\"financial_assets\":\"12000.5\"",
+            &format!("\"financial_assets\":{text}"),
+        );
         assert_ne!(json, base);
         let h = &read_json_str(&s, &json, "t.json").unwrap()[0];
-        let Value::Num(n) = &h.fields[4] else { panic!() };
+        let Value::Num(n) = &h.fields[4] else {
+            panic!()
+        };
         assert_eq!(n.to_string(), want, "{text}");
     }
 }
@@ -180,13 +234,24 @@ fn json_forms_agree() {
     let crlf = lines.replace('\n', "\r\n\r\n");
     assert_eq!(read_json_str(&s, &crlf, "t.jsonl").unwrap(), hs);
     let one = serde_json::to_string_pretty(&household_to_json(&s, &hs[1])).unwrap();
-    assert_eq!(read_json_str(&s, &one, "t.json").unwrap(), vec![hs[1].clone()]);
-    assert_eq!(read_json_household(&s, &serde_json::from_str(&one).unwrap(), "x").unwrap(), hs[1]);
+    assert_eq!(
+        read_json_str(&s, &one, "t.json").unwrap(),
+        vec![hs[1].clone()]
+    );
+    assert_eq!(
+        read_json_household(&s, &serde_json::from_str(&one).unwrap(), "x").unwrap(),
+        hs[1]
+    );
     assert_eq!(read_json_str(&s, " [ ] ", "t.json").unwrap(), vec![]);
     // Booleans as strings and 1/0.
-    let relaxed = one.replace("\"on_dibao\": true", "\"on_dibao\": \"1\"").replace("\"alive\": true", "\"alive\": 1");
+    let relaxed = one
+        .replace("\"on_dibao\": true", "\"on_dibao\": \"1\"")
+        .replace("\"alive\": true", "\"alive\": 1");
     assert_ne!(relaxed, one);
-    assert_eq!(read_json_str(&s, &relaxed, "t.json").unwrap(), vec![hs[1].clone()]);
+    assert_eq!(
+        read_json_str(&s, &relaxed, "t.json").unwrap(),
+        vec![hs[1].clone()]
+    );
 }
 
 #[test]
@@ -215,13 +280,23 @@ fn round_trip_json_csv_json() {
     assert_eq!(read_json_str(&s, &json.to_string(), "t.json").unwrap(), hs);
     // Exact decimal text in the file.
     let households = std::fs::read_to_string(dir.path().join("households.csv")).unwrap();
-    assert!(households.contains(",0.1000000000000000000000000001,"), "{households}");
+    assert!(
+        households.contains(",0.1000000000000000000000000001,"),
+        "{households}"
+    );
     assert!(households.contains("兴平镇"));
     // The chunked reader agrees, whatever the chunk size.
     for size in [1, 2, 3, 100] {
-        assert_eq!(read_chunks(&s, dir.path(), size).unwrap(), hs, "chunk size {size}");
+        assert_eq!(
+            read_chunks(&s, dir.path(), size).unwrap(),
+            hs,
+            "chunk size {size}"
+        );
     }
-    let sizes: Vec<usize> = CsvChunks::open_dir(&s, dir.path(), 2).unwrap().map(|c| c.unwrap().len()).collect();
+    let sizes: Vec<usize> = CsvChunks::open_dir(&s, dir.path(), 2)
+        .unwrap()
+        .map(|c| c.unwrap().len())
+        .collect();
     assert_eq!(sizes, vec![2, 1]);
 }
 
@@ -251,7 +326,11 @@ fn csv_tolerances() {
     let dir = tempfile::tempdir().unwrap();
     let h = std::fs::read_to_string(data("good/csv/households.csv")).unwrap();
     let p = std::fs::read_to_string(data("good/csv/persons.csv")).unwrap();
-    let h = format!("\u{feff}{}", h.replace(",jizhou,", ",\"jizhou\",").replace(",false,", ", 0 ,"));
+    let h = format!(
+        "\u{feff}{}",
+        h.replace(",jizhou,", ",\"jizhou\",")
+            .replace(",false,", ", 0 ,")
+    );
     let p = p.replace(",true,", ",TRUE,").replacen('\n', "\n\n", 2);
     std::fs::write(dir.path().join("households.csv"), h).unwrap();
     std::fs::write(dir.path().join("persons.csv"), p).unwrap();
@@ -275,9 +354,14 @@ fn streaming_writer_and_chunks() {
         all.push(h);
     }
     w.finish().unwrap();
-    let chunks: Vec<Vec<Household>> =
-        CsvChunks::open_dir(&s, dir.path(), 300).unwrap().map(|c| c.unwrap()).collect();
-    assert_eq!(chunks.iter().map(Vec::len).collect::<Vec<_>>(), vec![300, 300, 300, 100]);
+    let chunks: Vec<Vec<Household>> = CsvChunks::open_dir(&s, dir.path(), 300)
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    assert_eq!(
+        chunks.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![300, 300, 300, 100]
+    );
     assert_eq!(chunks.concat(), all);
     assert_eq!(read_csv_dir(&s, dir.path()).unwrap(), all);
 }
@@ -288,9 +372,17 @@ fn dates() {
         household: vec![field("since", FieldType::Date)],
         person: vec![field("born", FieldType::Date)],
     };
-    let ok = r#"{"id": "H", "since": "2024-02-29", "members": [{"id": "P", "born": "1960-12-31"}]}"#;
+    let ok =
+        r#"{"id": "H", "since": "2024-02-29", "members": [{"id": "P", "born": "1960-12-31"}]}"#;
     let hs = read_json_str(&s, ok, "d.json").unwrap();
-    assert_eq!(hs[0].fields[0], Value::Date(doudi_dsl::ast::Date { year: 2024, month: 2, day: 29 }));
+    assert_eq!(
+        hs[0].fields[0],
+        Value::Date(doudi_dsl::ast::Date {
+            year: 2024,
+            month: 2,
+            day: 29
+        })
+    );
     let dir = tempfile::tempdir().unwrap();
     write_csv_pair(&s, &hs, dir.path()).unwrap();
     assert_eq!(read_csv_dir(&s, dir.path()).unwrap(), hs);
@@ -304,7 +396,8 @@ fn dates() {
 #[test]
 fn size_limit() {
     let s = schema();
-    let e = doudi_interpreter::data::read_json_path_limited(&s, &data("good/households.json"), 100).unwrap_err();
+    let e = doudi_interpreter::data::read_json_path_limited(&s, &data("good/households.json"), 100)
+        .unwrap_err();
     assert!(e.to_string().contains("more than the limit of 100"), "{e}");
 }
 
@@ -313,7 +406,10 @@ fn size_limit() {
 #[test]
 #[ignore]
 fn timing() {
-    let n: usize = std::env::var("DOUDI_DATA_BENCH").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::var("DOUDI_DATA_BENCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let s = schema();
     let template = good_json();
     let dir = tempfile::tempdir().unwrap();
@@ -330,7 +426,10 @@ fn timing() {
         w.write(&h).unwrap();
     }
     w.finish().unwrap();
-    eprintln!("wrote {n} households, {persons} persons in {:?}", t.elapsed());
+    eprintln!(
+        "wrote {n} households, {persons} persons in {:?}",
+        t.elapsed()
+    );
     let t = std::time::Instant::now();
     let hs = read_csv_dir(&s, dir.path()).unwrap();
     eprintln!("read_csv_dir: {:?}", t.elapsed());

@@ -594,6 +594,8 @@ struct Stats {
     dibao_persons: [u64; 2],
     below_line: [u64; 2],
     age_band_persons: Vec<u64>,
+    counted_persons: [u64; 2],
+    counted_income_cents: [i128; 2],
     dead: u64,
     imprisoned: u64,
 }
@@ -609,6 +611,8 @@ impl Stats {
             self.dibao_households[a] += o.dibao_households[a];
             self.dibao_persons[a] += o.dibao_persons[a];
             self.below_line[a] += o.below_line[a];
+            self.counted_persons[a] += o.counted_persons[a];
+            self.counted_income_cents[a] += o.counted_income_cents[a];
         }
         for (x, y) in self.region_households.iter_mut().zip(&o.region_households) {
             *x += y;
@@ -855,10 +859,39 @@ impl Generator {
 
     // 3. Income scale per area.
     fn calibrate_income(&mut self) {
-        let Some(targets) = self.spec.targets.low_income_share.clone() else { return };
+        let lows = self.spec.targets.low_income_share.clone();
+        let means = self.spec.targets.mean_per_capita_income.clone();
+        if lows.is_none() && means.is_none() {
+            return;
+        }
         let sample = self.sample();
         for area in Area::ALL {
-            let Some(&t) = targets.get(area) else { continue };
+            if let Some(&target) = means.as_ref().and_then(|m| m.get(area)) {
+                let (mut sum, mut n) = (0.0, 0usize);
+                for h in sample.iter().filter(|h| h.area == area) {
+                    let c = h.counted();
+                    sum += h.pc_base * c as f64;
+                    n += c;
+                }
+                let base_mean = if n > 0 { sum / n as f64 } else { 0.0 };
+                let (scale, status) = if base_mean > 0.0 {
+                    (target / base_mean, CalibrationStatus::Reached)
+                } else {
+                    (1.0, CalibrationStatus::OutOfReach("no income in the sample for this area".into()))
+                };
+                self.income_scale[area.index()] = scale;
+                self.calibration.push(CalibrationRow {
+                    quantity: format!("mean income per counted person ({area})"),
+                    method: "income scale (linear, solved exactly)".into(),
+                    parameter: format!("income scale = {scale:.5}"),
+                    target,
+                    calibrated: base_mean * scale,
+                    output: None,
+                    status,
+                });
+                continue;
+            }
+            let Some(&t) = lows.as_ref().and_then(|l| l.get(area)) else { continue };
             let pcs: Vec<f64> = sample.iter().filter(|h| h.area == area).map(|h| h.pc_base).collect();
             if pcs.is_empty() {
                 self.calibration.push(CalibrationRow {
@@ -994,6 +1027,8 @@ impl Generator {
             if h.area == Area::Urban {
                 s.region_urban_persons[h.region] += n;
             }
+            s.counted_persons[a] += h.counted() as u64;
+            s.counted_income_cents[a] += h.counted_income() as i128;
             if h.on_dibao {
                 s.dibao_households[a] += 1;
                 s.dibao_persons[a] += n;
@@ -1054,6 +1089,8 @@ impl Generator {
                 ratio(s.persons[a], s.households[a])
             } else if r.quantity == "urban share of persons" {
                 ratio(s.persons[0], s.total_persons())
+            } else if r.quantity.starts_with("mean income per counted person") {
+                if s.counted_persons[a] == 0 { 0.0 } else { s.counted_income_cents[a] as f64 / 100.0 / s.counted_persons[a] as f64 }
             } else if r.quantity.starts_with("households below") {
                 ratio(s.below_line[a], s.households[a])
             } else if r.quantity.starts_with("persons on dibao") {

@@ -630,6 +630,10 @@ pub struct Targets {
     /// Share of households below a per-capita income line: income scale by area (bisection).
     #[serde(default)]
     pub low_income_share: Option<AreaOpt<LowIncomeTarget>>,
+    /// Mean monthly income per counted person by area (alternative to `low_income_share`): income
+    /// scale by area (incomes are linear in the scale, so the scale is solved exactly).
+    #[serde(default)]
+    pub mean_per_capita_income: Option<AreaOpt<f64>>,
     /// Share of households on dibao by area: dibao threshold by area (bisection).
     #[serde(default)]
     pub dibao_households_share: Option<AreaOpt<f64>>,
@@ -840,6 +844,9 @@ fn walk_provenance(
     let covered = covered || source.is_some() || assumption.is_some();
     let mut uncovered_figures: Vec<&str> = Vec::new();
     for (k, v) in table {
+        if path.is_empty() && k == "calibration" {
+            continue; // settings, not figures
+        }
         match v {
             toml::Value::Table(sub) => walk_provenance(sub, &join_key(path, k), covered, file, warnings, notes),
             toml::Value::Array(items) if items.iter().all(|i| matches!(i, toml::Value::Table(_))) && !items.is_empty() => {
@@ -1277,6 +1284,13 @@ impl PopulationSpec {
                 let k = format!("targets.low_income_share.{a}");
                 c.positive(&format!("{k}.line"), li.line);
                 c.rate(&format!("{k}.share"), li.share);
+            }
+            if let Some(m) = t.mean_per_capita_income.as_ref().and_then(|m| m.get(area)) {
+                let k = format!("targets.mean_per_capita_income.{a}");
+                c.positive(&k, *m);
+                if t.low_income_share.as_ref().and_then(|m| m.get(area)).is_some() {
+                    c.err(&k, format!("give either low_income_share.{a} or mean_per_capita_income.{a}, not both (both set the income scale)"));
+                }
             }
             let dh = t.dibao_households_share.as_ref().and_then(|m| m.get(area));
             let dp = t.dibao_persons_share.as_ref().and_then(|m| m.get(area));
