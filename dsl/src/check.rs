@@ -956,8 +956,16 @@ impl Checker {
             }
             K::Binary(BinOp::Cmp(op), l, r) => {
                 // Infer the side that is not a bare name first, so `none == illness` works too.
-                let bare = |x: &ast::Expr| matches!(x.kind, K::Name(_) | K::Lit(Literal::Name(_)));
-                let (lx, rx) = if bare(l) && !bare(r) {
+                // A bare name that is not an input, definition or parameter is an enum value.
+                let is_value = |x: &ast::Expr, s: &Checker| match &x.kind {
+                    K::Name(n) | K::Lit(Literal::Name(n)) => {
+                        !(s.def_ids.contains_key(&(scope, n.clone()))
+                            || s.param_ids.contains_key(n)
+                            || (scope != EntityKind::Programme && s.input_ids[entity_index(scope)].contains_key(n)))
+                    }
+                    _ => false,
+                };
+                let (lx, rx) = if is_value(l, self) && !is_value(r, self) {
                     let rx = self.expr(r, scope, None, def);
                     let lx = self.expr(l, scope, rx.as_ref().map(|x| x.ty), def);
                     (lx, rx)

@@ -160,6 +160,58 @@ fn line_of(text: &str, offset: usize) -> (usize, usize, usize) {
     (before.matches('\n').count() + 1, start, end)
 }
 
+/// Lines wider than this are shown as a window around the labels, with `...` where cut.
+const MAX_SHOWN_COLS: usize = 120;
+const CONTEXT_COLS: usize = 40;
+
+/// The part of a (printable) line to show, and the marks moved to match.
+fn window<'a>(line: &str, marks: &[Mark<'a>]) -> (String, Vec<Mark<'a>>) {
+    let copy = |shift: isize, limit: usize| -> Vec<Mark<'a>> {
+        marks
+            .iter()
+            .map(|m| {
+                let start = (m.start as isize + shift).max(0) as usize;
+                let end = ((m.end as isize + shift).max(0) as usize).min(limit.max(start + 1));
+                Mark { start, end: end.max(start + 1), primary: m.primary, message: m.message }
+            })
+            .collect()
+    };
+    let total = cols(line);
+    if total <= MAX_SHOWN_COLS {
+        return (line.to_string(), copy(0, usize::MAX));
+    }
+    let first = marks.iter().map(|m| m.start).min().unwrap_or(0);
+    let last = marks.iter().map(|m| m.end).max().unwrap_or(0);
+    let from = first.saturating_sub(CONTEXT_COLS);
+    let to = (last + CONTEXT_COLS).max(from + MAX_SHOWN_COLS - CONTEXT_COLS);
+    let mut shown = String::new();
+    let mut col = 0;
+    let mut shown_from = None;
+    for c in line.chars() {
+        let w = char_cols(c);
+        if col >= from && col + w <= to {
+            if shown_from.is_none() {
+                shown_from = Some(col);
+            }
+            shown.push(c);
+        }
+        col += w;
+    }
+    let shown_from = shown_from.unwrap_or(from);
+    let mut text = String::new();
+    let mut shift = -(shown_from as isize);
+    if shown_from > 0 {
+        text.push_str("...");
+        shift += 3;
+    }
+    text.push_str(&shown);
+    let limit = cols(&text);
+    if shown_from + cols(&shown) < total {
+        text.push_str("...");
+    }
+    (text, copy(shift, limit + 1))
+}
+
 fn cols(text: &str) -> usize {
     text.chars().map(char_cols).sum()
 }
@@ -206,11 +258,15 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap) -> String {
     let width = snippets.iter().map(|s| s.line_no.to_string().len()).max().unwrap_or(1);
     let pad = " ".repeat(width);
 
-    for sn in &snippets {
+    for (k, sn) in snippets.iter().enumerate() {
+        if k > 0 {
+            let _ = writeln!(out, "{pad} |");
+        }
         let _ = writeln!(out, "{pad}--> {}", sources.location(sn.at));
         let _ = writeln!(out, "{pad} |");
-        let _ = writeln!(out, "{:>width$} | {}", sn.line_no, sn.line.trim_end());
-        let mut marks: Vec<&Mark<'_>> = sn.marks.iter().collect();
+        let (line, shifted) = window(&sn.line, &sn.marks);
+        let _ = writeln!(out, "{:>width$} | {}", sn.line_no, line.trim_end());
+        let mut marks: Vec<&Mark<'_>> = shifted.iter().collect();
         marks.sort_by_key(|m| (m.start, m.end));
         let row_len = marks.iter().map(|m| m.end).max().unwrap_or(0);
         let mut row = vec![' '; row_len];

@@ -633,11 +633,17 @@ impl Builder<'_, '_> {
                         by = Some(self.ident(&take(&mut bi, cx, at)?));
                     }
                 }
-                let meta = self.metas(&mut it)?;
+                let mut meta = self.metas(&mut it)?;
                 let values = take(&mut it, cx, at)?;
                 let mut clauses = Vec::new();
                 for clause in values.into_inner() {
-                    clauses.push(self.param_clause(clause)?);
+                    let mut c = self.param_clause(clause)?;
+                    // `= VALUE source "..."`: with a single value in force at every date, the
+                    // metadata after the value is the parameter's own (as in LANGUAGE.md).
+                    if c.from.is_none() {
+                        meta.append(&mut c.meta);
+                    }
+                    clauses.push(c);
                 }
                 Ok(Item::Parameter(ParamDecl { is_override, name, label, ty, by, meta, clauses, span }))
             }
@@ -967,7 +973,10 @@ impl Builder<'_, '_> {
             _ => return Err(cx.internal(row_start)),
         };
         if cells.len() != ncols {
-            let row_cells = Span::new(cx.file, row_start + cx.base, result.span.start as usize);
+            let row_cells = match (cells.first(), cells.last()) {
+                (Some(first), Some(last)) => first.0.span.to(last.0.span),
+                _ => cx.span(row_start, row_start + 1),
+            };
             return Err(Diagnostic::error(
                 format!(
                     "this row has {} input cell{} but the header has {} column{}",
@@ -1367,7 +1376,7 @@ impl Builder<'_, '_> {
                         return Err(Diagnostic::error(
                             format!("`{written}` is an aggregation over a collection"),
                             fspan,
-                            "expected `for members`, `for households` or `for persons` in the brackets",
+                            "not a function of several values",
                         )
                         .with_help(format!("write {example}; to combine two values use an operator such as `+`")));
                     }
@@ -1518,9 +1527,10 @@ enum Want {
     Close(char),
     Expr,
     Name,
+    // Weak: only used when nothing stronger was expected (an optional label, a call's `(` after a
+    // name, an operator after a complete value...).
     Str,
     LParen,
-    // Weak: only used when nothing stronger was expected.
     Comma,
     Item,
     End,
@@ -1530,7 +1540,7 @@ enum Want {
 
 impl Want {
     fn is_weak(self) -> bool {
-        self >= Want::Comma
+        self >= Want::Str
     }
 }
 
@@ -1765,6 +1775,17 @@ impl ChunkCx<'_> {
         // Where the caret goes for "something is missing": on the offending token when it is on the
         // same line, else right after the previous token.
         let missing_span = if e.broken_line { self.span(e.prev_end, e.prev_end) } else { found_span };
+        // For a missing keyword before something written on the next line (`= formula` without `=`,
+        // a condition without `when`), point at that something.
+        let before_next = e.broken_line && !e.found.is_empty();
+        let lead_span = if before_next { found_span } else { missing_span };
+        let lead_label = |what: String| {
+            if before_next {
+                format!("expected {what} before this")
+            } else {
+                format!("expected {what} here")
+            }
+        };
         let mut extra_help: Option<String> = full_width_hint(e.found);
 
         // An unterminated string or a bad escape is reported as such, whatever was expected.
@@ -1795,21 +1816,21 @@ impl ChunkCx<'_> {
         let (message, label, mut help, span): (String, String, Option<String>, Span) = match strong {
             Some(Want::Then) => (
                 format!("expected {} after the condition", e.k("then")),
-                format!("expected {} here", e.k("then")),
+                lead_label(e.k("then")),
                 Some(e.tr("write `{if} <condition> {then} <value> {else} <value>`")),
-                missing_span,
+                lead_span,
             ),
             Some(Want::Else) => (
                 format!("expected {} and the value when the condition is false", e.k("else")),
-                format!("expected {} here", e.k("else")),
+                lead_label(e.k("else")),
                 Some(e.tr("every `{if}` has an `{else}`: `{if} <condition> {then} <value> {else} <value>`")),
-                missing_span,
+                lead_span,
             ),
             Some(Want::When) => (
                 format!("expected {} and the exception's condition", e.k("when")),
-                format!("expected {} here", e.k("when")),
+                lead_label(e.k("when")),
                 Some(e.tr("an exception is written `{when} <condition> = <value>` after its sources")),
-                missing_span,
+                lead_span,
             ),
             Some(Want::Assign) => {
                 let (m, h) = match e.item {
@@ -1844,7 +1865,7 @@ impl ChunkCx<'_> {
                 } else {
                     h
                 };
-                (m, "expected `=` here".to_string(), h, missing_span)
+                (m, lead_label("`=`".to_string()), h, lead_span)
             }
             Some(Want::ParamValues) => (
                 "expected the parameter's value: `= VALUE` or `from DATE = VALUE`".to_string(),
@@ -1921,17 +1942,28 @@ impl ChunkCx<'_> {
                 Some(e.tr("a value is a number (`684`, `-5`), a percent (`30%`), `{true}`/`{false}`, a date, a string, an enum variant, or `{ key: value, ... }` for a parameter `{by}` an enum")),
                 missing_span,
             ),
-            Some(Want::Collection) => (
-                format!("expected {}, {} or {}", e.k("members"), e.k("households"), e.k("persons")),
-                "expected a collection here".to_string(),
-                Some(e.tr("aggregations run over `{members}` (in a household definition) or `{households}` / `{persons}` (in a programme definition)")),
-                missing_span,
-            ),
+            Some(Want::Collection) => {
+                let lower = e.found.to_lowercase();
+                let close = ["members", "households", "persons"]
+                    .into_iter()
+                    .filter(|k| lower.len() >= 4 && edit_distance(&lower, k) <= 2)
+                    .min_by_key(|k| edit_distance(&lower, k));
+                let h = match close {
+                    Some(k) => format!("did you mean {}?", e.k(k)),
+                    None => e.tr("aggregations run over `{members}` (in a household definition) or `{households}` / `{persons}` (in a programme definition)"),
+                };
+                (
+                    format!("expected {}, {} or {}", e.k("members"), e.k("households"), e.k("persons")),
+                    "expected a collection here".to_string(),
+                    Some(h),
+                    missing_span,
+                )
+            }
             Some(Want::Hit) => (
                 format!("expected {} and the table's hit policy", e.k("hit")),
-                format!("expected {} here", e.k("hit")),
+                lead_label(e.k("hit")),
                 Some(e.tr("after the sources, write `{hit} {unique}`, `{hit} {first}` or `{hit} {sum}`, then the header row")),
-                missing_span,
+                lead_span,
             ),
             Some(Want::HitPolicy) => (
                 format!("expected a hit policy: {}, {} or {}", e.k("unique"), e.k("first"), e.k("sum")),
@@ -2018,20 +2050,6 @@ impl ChunkCx<'_> {
                 };
                 ("expected a name".to_string(), "expected a name here".to_string(), h, missing_span)
             }
-            Some(Want::Str) => (
-                "expected a string in double quotes".to_string(),
-                "expected a string here".to_string(),
-                None,
-                missing_span,
-            ),
-            Some(Want::LParen) => {
-                let m = if e.item == "extern" {
-                    "expected `(` and the extern's arguments".to_string()
-                } else {
-                    "expected `(` after the function name".to_string()
-                };
-                (m, "expected `(` here".to_string(), None, missing_span)
-            }
             _ => {
                 // Only weak expectations: a value is complete and something unexpected follows.
                 if has(Want::Operator) && (has(Want::End) || has(Want::Item)) {
@@ -2060,6 +2078,20 @@ impl ChunkCx<'_> {
                         Some(h),
                         found_span,
                     )
+                } else if has(Want::Str) {
+                    (
+                        "expected a string in double quotes".to_string(),
+                        "expected a string here".to_string(),
+                        None,
+                        missing_span,
+                    )
+                } else if has(Want::LParen) {
+                    let m = if e.item == "extern" {
+                        "expected `(` and the extern's arguments".to_string()
+                    } else {
+                        "expected `(` after the function name".to_string()
+                    };
+                    (m, "expected `(` here".to_string(), None, missing_span)
                 } else if has(Want::Comma) {
                     ("expected `,`".to_string(), "expected `,` here".to_string(), None, missing_span)
                 } else if has(Want::Operator) {

@@ -71,18 +71,18 @@ fn outline(file: &doudi_dsl::ast::File) -> String {
                 e.name.name,
                 e.variants.iter().map(|v| v.name.name.as_str()).collect::<Vec<_>>().join(", ")
             ),
-            Item::Input(i) => format!("input {}.{}: {:?}", i.entity.as_str(), i.name.name, ty(&i.ty)),
+            Item::Input(i) => format!("input {}.{}: {}", i.entity.as_str(), i.name.name, ty(&i.ty)),
             Item::Parameter(p) => format!(
-                "{}parameter {}{} by {:?}: {} clause(s), {} meta",
+                "{}parameter {}{}{} ({} meta){}",
                 if p.is_override { "override " } else { "" },
                 p.name.name,
-                p.ty.as_ref().map(|t| format!(": {:?}", ty(t))).unwrap_or_default(),
-                p.by.as_ref().map(|b| b.name.as_str()),
-                p.clauses.len(),
-                p.meta.len()
+                p.ty.as_ref().map(|t| format!(": {}", ty(t))).unwrap_or_default(),
+                p.by.as_ref().map(|b| format!(" by {}", b.name)).unwrap_or_default(),
+                p.meta.len(),
+                p.clauses.iter().map(clause).collect::<String>()
             ),
             Item::Definition(d) => {
-                format!("definition {}.{}: {:?} = {}", d.entity.as_str(), d.name.name, ty(&d.ty), sexpr(&d.body))
+                format!("definition {}.{}: {} = {}", d.entity.as_str(), d.name.name, ty(&d.ty), sexpr(&d.body))
             }
             Item::Exception(x) => format!(
                 "exception {}.{} when {} = {}",
@@ -92,12 +92,20 @@ fn outline(file: &doudi_dsl::ast::File) -> String {
                 sexpr(&x.body)
             ),
             Item::Table(t) => format!(
-                "table {}.{} hit {:?}: {} column(s), {} row(s), otherwise {}",
+                "table {}.{}: {} hit {:?} | {} |{} otherwise {}",
                 t.entity.as_str(),
                 t.name.name,
+                ty(&t.ty),
                 t.hit.node,
-                t.columns.len(),
-                t.rows.len(),
+                t.columns.iter().map(sexpr).collect::<Vec<_>>().join(" | "),
+                t.rows
+                    .iter()
+                    .map(|r| format!(
+                        "\n    | {} | -> {}",
+                        r.cells.iter().map(cell).collect::<Vec<_>>().join(" | "),
+                        sexpr(&r.result)
+                    ))
+                    .collect::<String>(),
                 t.otherwise.as_ref().map(sexpr).unwrap_or_else(|| "-".into())
             ),
             Item::Extern(x) => format!("extern {}({}) = {:?}", x.name.name, x.params.len(), x.file.node),
@@ -106,6 +114,46 @@ fn outline(file: &doudi_dsl::ast::File) -> String {
         out.push('\n');
     }
     out
+}
+
+fn lit(l: &Literal) -> String {
+    match l {
+        Literal::Number { value, is_integer } => format!("{value}{}", if *is_integer { "" } else { "d" }),
+        Literal::Percent(p) => format!("{p}pct"),
+        Literal::Bool(b) => b.to_string(),
+        Literal::Date(d) => format!("{}-{:02}-{:02}", d.year, d.month, d.day),
+        Literal::Text(s) => format!("{s:?}"),
+        Literal::Name(n) => n.clone(),
+    }
+}
+
+fn clause(c: &doudi_dsl::ast::ParamClause) -> String {
+    use doudi_dsl::ast::ParamValue;
+    let from = c.from.as_ref().map(|d| format!(" from {}", lit(&Literal::Date(d.node)))).unwrap_or_default();
+    let value = match &c.value {
+        ParamValue::Scalar(l) => lit(&l.node),
+        ParamValue::Table(entries, _) => format!(
+            "{{{}}}",
+            entries.iter().map(|(k, v)| format!("{}: {}", k.name, lit(&v.node))).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    format!("\n   {from} = {value} ({} meta)", c.meta.len())
+}
+
+fn cell(c: &doudi_dsl::ast::Cell) -> String {
+    use doudi_dsl::ast::CellTest;
+    if c.tests.is_empty() {
+        return "-".into();
+    }
+    c.tests
+        .iter()
+        .map(|t| match t {
+            CellTest::Equals(e) => sexpr(e),
+            CellTest::Compare(op, e) => format!("{} {}", op.as_str(), sexpr(e)),
+            CellTest::Range(a, b) => format!("{}..{}", sexpr(a), sexpr(b)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn ty(t: &doudi_dsl::ast::TypeExpr) -> String {
@@ -127,11 +175,8 @@ fn ty(t: &doudi_dsl::ast::TypeExpr) -> String {
 fn sexpr(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Lit(Literal::Number { value, .. }) => value.to_string(),
-        ExprKind::Lit(Literal::Percent(p)) => format!("{p}pct"),
-        ExprKind::Lit(Literal::Bool(b)) => b.to_string(),
-        ExprKind::Lit(Literal::Date(d)) => format!("{}-{:02}-{:02}", d.year, d.month, d.day),
-        ExprKind::Lit(Literal::Text(s)) => format!("{s:?}"),
-        ExprKind::Lit(Literal::Name(n)) | ExprKind::Name(n) => n.clone(),
+        ExprKind::Lit(l) => lit(l),
+        ExprKind::Name(n) => n.clone(),
         ExprKind::HouseholdField(i) => format!("household.{}", i.name),
         ExprKind::Index(a, b) => format!("{}[{}]", sexpr(a), sexpr(b)),
         ExprKind::Unary(op, a) => format!("({op:?} {})", sexpr(a)),

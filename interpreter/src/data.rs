@@ -30,6 +30,7 @@ use std::fs::File;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
@@ -559,7 +560,11 @@ fn json_fields(
             None => {
                 return Err(DataError::new(
                     origin,
-                    format!("{ctx}: missing field \"{}\" (expected {})", f.name, expected(&f.ty)),
+                    format!(
+                        "{ctx}: missing field \"{}\" (expected {})",
+                        f.name,
+                        expected(&f.ty)
+                    ),
                 ))
             }
             Some(v) => out.push(json_cell(&f.ty, v).map_err(|m| {
@@ -797,7 +802,18 @@ fn read_json_str_limited(
         Some(Err(e)) => return Err(malformed(origin, e.line(), e.column(), &e)),
         None => unreachable!("non-blank input"),
     };
-    if text[stream.byte_offset()..].trim().is_empty() {
+    let end = stream.byte_offset();
+    if !text[end..].trim().is_empty() && text[first..end].contains('\n') {
+        // A multi-line value followed by more: not JSON Lines.
+        let extra = end + text[end..].len() - text[end..].trim_start().len();
+        let (line, col) = line_col(text, extra);
+        return Err(DataError::new(
+            format!("{origin}:{line}:{col}"),
+            "unexpected content after the first household; several households go in a JSON array or \
+             in JSON Lines (one household per line)",
+        ));
+    }
+    if text[end..].trim().is_empty() {
         if !first_value.is_object() {
             return Err(DataError::new(
                 origin,
@@ -1199,8 +1215,7 @@ struct HouseholdsRead {
     ids: IdSet<u32>,
 }
 
-fn read_households_csv(schema: &Schema, path: &Path) -> Result<HouseholdsRead, DataError> {
-    let mut f = open_households(schema, path)?;
+fn read_households_csv(mut f: CsvFile) -> Result<HouseholdsRead, DataError> {
     let mut households: Vec<Household> = Vec::new();
     let mut lines = Vec::new();
     let mut ids: IdSet<u32> = IdSet::with_capacity(1024);
@@ -1236,11 +1251,14 @@ struct Run {
     persons: Vec<Person>,
 }
 
-fn read_persons_csv(schema: &Schema, path: &Path) -> Result<Vec<Run>, DataError> {
-    let mut f = open_persons(schema, path)?;
+/// Stops early (with what it has) when `stop` is set.
+fn read_persons_csv(mut f: CsvFile, stop: &AtomicBool) -> Result<Vec<Run>, DataError> {
     let mut runs: Vec<Run> = Vec::new();
     let mut ids: IdSet<(u32, u32)> = IdSet::with_capacity(1024);
     while f.next_record()? {
+        if runs.len() % 4096 == 0 && stop.load(Ordering::Relaxed) {
+            break;
+        }
         let hh = f.household_id()?;
         let same = runs.last().is_some_and(|r| r.household_id == hh);
         if !same {
@@ -1277,9 +1295,18 @@ pub fn read_csv_pair(
     persons: &Path,
 ) -> Result<Vec<Household>, DataError> {
     let households_path = households;
+    // Both headers are checked before either file is read.
+    let households_file = open_households(schema, households_path)?;
+    let persons_file = open_persons(schema, persons)?;
+    let stop = AtomicBool::new(false);
     let (hh, runs) = std::thread::scope(|s| {
-        let p = s.spawn(|| read_persons_csv(schema, persons));
-        let h = read_households_csv(schema, households_path);
+        // households.csv errors are reported first, so only they stop the other reader (keeping the
+        // reported error the same from run to run).
+        let p = s.spawn(|| read_persons_csv(persons_file, &stop));
+        let h = read_households_csv(households_file);
+        if h.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
         (h, p.join().expect("persons.csv reader panicked"))
     });
     let HouseholdsRead {

@@ -22,6 +22,10 @@
 //! Written chunk by chunk (64k households, generated in parallel, written in order) into a temporary
 //! directory inside `out_dir`; both files are renamed into place only when complete.
 //!
+//! Schooling by age (compulsory 6-14, upper secondary 15-17, tertiary 18-21) applies to the head's
+//! children, parents and grandchildren only: heads and spouses are not full-time students (a student
+//! belongs to the parents' household).
+//!
 //! `pure_female` (纯女户): when the household lists children of the head, true iff all of them are
 //! daughters; otherwise drawn for heads of at least `pure_female.min_head_age` (children living elsewhere).
 //! Per-capita income (targets, assets, registered_poor) is the income of counted members (alive and
@@ -1251,7 +1255,8 @@ impl Generator {
             // Schooling (compulsory 6-14, upper secondary 15-17, tertiary 18-21).
             let u = unit(&mut rng);
             let u2 = unit(&mut rng);
-            let schooling = if !counted {
+            // Heads and spouses are not full-time students: a student belongs to the parents' household.
+            let schooling = if !counted || matches!(role, Role::Head | Role::Spouse) {
                 SchoolingKind::None
             } else if (6..15).contains(&age) {
                 if u < school.compulsory { SchoolingKind::Compulsory } else { SchoolingKind::None }

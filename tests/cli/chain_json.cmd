@@ -1,0 +1,1 @@
+chain --policy policies/jian --input policies/jian/examples/households.json --period 2024-01 --household H030 --format json
