@@ -1574,13 +1574,13 @@ fn want_of(rule: Rule) -> Want {
         expr | if_expr | or_expr | and_expr | not_expr | cmp_expr | sum_expr | prod_expr
         | unary_expr | postfix_expr | primary | paren_expr | call_expr | household_field | name
         | number | percent | boolean | call_args | cell | cell_test | cell_cmp | cell_value
-        | cell_any | set_expr => Want::Expr,
+        | cell_any | set_expr | expr_input => Want::Expr,
         ident | param_entry | extern_param | func_name => Want::Name,
         string => Want::Str,
         lparen => Want::LParen,
         comma => Want::Comma,
         item | policy_item | extends_item | enum_item | input_item | parameter_item | override_item
-        | definition_item | exception_item | table_item | extern_item | kw_policy | kw_extends
+        | definition_item | exception_item | table_item | extern_item | file | kw_policy | kw_extends
         | kw_enum | kw_input | kw_override | kw_definition | kw_exception | kw_table | kw_extern => {
             Want::Item
         }
@@ -1766,10 +1766,10 @@ impl ChunkCx<'_> {
         let mut wants: Vec<Want> = positives.iter().map(|r| want_of(*r)).collect();
         wants.sort();
         wants.dedup();
-        self.describe(&ecx, &wants)
+        self.describe(&ecx, &wants, &positives)
     }
 
-    fn describe(&self, e: &ErrCx<'_>, wants: &[Want]) -> Diagnostic {
+    fn describe(&self, e: &ErrCx<'_>, wants: &[Want], positives: &[Rule]) -> Diagnostic {
         let has = |w: Want| wants.contains(&w);
         let found_span = self.span(e.pos, e.pos + e.found.len());
         // Where the caret goes for "something is missing": on the offending token when it is on the
@@ -1812,6 +1812,23 @@ impl ChunkCx<'_> {
                 .with_help("`=` only introduces a formula or a value; comparisons are `==`, `!=`, `<`, `<=`, `>` and `>=`");
         }
 
+        // `a < b < c`: after a complete comparison no comparison operator is expected.
+        if matches!(e.found, "==" | "!=" | "<" | "<=" | ">" | ">=")
+            && has(Want::Operator)
+            && !positives.contains(&Rule::cmp_op)
+        {
+            return Diagnostic::error("comparisons cannot be chained", found_span, "a second comparison")
+                .with_help(e.tr("write `a < b {and} b < c`, or put brackets around the first comparison"));
+        }
+        let found_en = keyword_en(e.found);
+        if matches!(found_en, Some("source" | "quote" | "assumption")) && has(Want::Operator) {
+            return Diagnostic::error(
+                format!("unexpected {} after the formula", e.found_desc()),
+                found_span,
+                "metadata goes before the formula",
+            )
+            .with_help(e.tr("write `{source}`, `{quote}` and `{assumption}` after the item's header and before `=`, `{when}` or `{hit}`"));
+        }
         let strong = wants.iter().copied().find(|w| !w.is_weak());
         let (message, label, mut help, span): (String, String, Option<String>, Span) = match strong {
             Some(Want::Then) => (
@@ -2021,6 +2038,12 @@ impl ChunkCx<'_> {
                             None => d,
                         };
                     }
+                    _ if e.item == "enum" && c == '}' => (
+                        "expected a variant name or `}`".to_string(),
+                        "expected a variant here".to_string(),
+                        Some(e.tr("an enum lists its variants, each with an optional label: `{enum} area { urban \"城镇\" rural \"农村\" }`")),
+                        missing_span,
+                    ),
                     _ => {
                         let m = if has(Want::Comma) {
                             format!("expected `,` or `{c}`")
@@ -2061,7 +2084,13 @@ impl ChunkCx<'_> {
                     )
                 } else if has(Want::Item) || has(Want::End) {
                     let mut h = e.tr("items start with `{policy}`, `{extends}`, `{enum}`, `{input}`, `{parameter}`, `{override}`, `{definition}`, `{exception}`, `{table}` or `{extern}`");
-                    if !e.found.is_empty() {
+                    if found_en.is_some() {
+                        h = format!(
+                            "{} cannot start an item; {}",
+                            e.found_desc(),
+                            h
+                        );
+                    } else if !e.found.is_empty() {
                         let lower = e.found.to_lowercase();
                         if let Some(best) = ITEM_KEYWORDS
                             .iter()
@@ -2078,13 +2107,6 @@ impl ChunkCx<'_> {
                         Some(h),
                         found_span,
                     )
-                } else if has(Want::Str) {
-                    (
-                        "expected a string in double quotes".to_string(),
-                        "expected a string here".to_string(),
-                        None,
-                        missing_span,
-                    )
                 } else if has(Want::LParen) {
                     let m = if e.item == "extern" {
                         "expected `(` and the extern's arguments".to_string()
@@ -2092,6 +2114,13 @@ impl ChunkCx<'_> {
                         "expected `(` after the function name".to_string()
                     };
                     (m, "expected `(` here".to_string(), None, missing_span)
+                } else if has(Want::Str) {
+                    (
+                        "expected a string in double quotes".to_string(),
+                        "expected a string here".to_string(),
+                        None,
+                        missing_span,
+                    )
                 } else if has(Want::Comma) {
                     ("expected `,`".to_string(), "expected `,` here".to_string(), None, missing_span)
                 } else if has(Want::Operator) {

@@ -779,6 +779,15 @@ fn parse_error(file: &str, text: &str, path: &str, e: &toml::de::Error) -> SpecE
             }
         }
     }
+    // `duplicate key `year` in table `meta``
+    if let Some(rest) = message.strip_prefix("duplicate key `") {
+        let parts: Vec<&str> = rest.split('`').collect();
+        if parts.len() >= 3 && parts[1].trim() == "in table" {
+            key = join_key(parts[2], parts[0]);
+        } else if !parts.is_empty() {
+            key = join_key(&key, parts[0]);
+        }
+    }
     if key.is_empty() {
         key = "(top level)".to_string();
     }
