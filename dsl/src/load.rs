@@ -180,3 +180,32 @@ pub fn policy_files(p: &Path) -> Result<Vec<PathBuf>, String> {
     }
     Ok(files)
 }
+
+/// A one-file policy held in memory (for embedders and fuzzing): no `extends`, no extern scripts.
+pub fn load_str(name: &str, text: &str) -> Loaded {
+    let mut loaded = Loaded::default();
+    if text.len() > crate::parse::MAX_FILE_BYTES {
+        loaded.errors.push(format!("`{name}` is larger than {} bytes", crate::parse::MAX_FILE_BYTES));
+        return loaded;
+    }
+    let id = loaded.sources.add(name, text);
+    let (ast, diags) = parse_file(id, text);
+    loaded.diagnostics.extend(diags);
+    for item in &ast.items {
+        match item {
+            Item::Extends { span, .. } => loaded.diagnostics.push(Diagnostic::error(
+                "a policy held in memory cannot extend another layer",
+                *span,
+                "not available here",
+            )),
+            Item::Extern(e) => loaded.diagnostics.push(Diagnostic::error(
+                "a policy held in memory cannot load extern scripts",
+                e.file.span,
+                "not available here",
+            )),
+            _ => {}
+        }
+    }
+    loaded.layers.push(Layer { dir: PathBuf::new(), name: name.to_string(), files: vec![(id, ast)] });
+    loaded
+}

@@ -633,17 +633,12 @@ impl Builder<'_, '_> {
                         by = Some(self.ident(&take(&mut bi, cx, at)?));
                     }
                 }
-                let mut meta = self.metas(&mut it)?;
+                let meta = self.metas(&mut it)?;
                 let values = take(&mut it, cx, at)?;
                 let mut clauses = Vec::new();
                 for clause in values.into_inner() {
-                    let mut c = self.param_clause(clause)?;
-                    // `= VALUE source "..."`: with a single value in force at every date, the
-                    // metadata after the value is the parameter's own (as in LANGUAGE.md).
-                    if c.from.is_none() {
-                        meta.append(&mut c.meta);
-                    }
-                    clauses.push(c);
+                    // Metadata written after a value (`= 3000 source "..."`) stays with that value.
+                    clauses.push(self.param_clause(clause)?);
                 }
                 Ok(Item::Parameter(ParamDecl { is_override, name, label, ty, by, meta, clauses, span }))
             }

@@ -277,3 +277,59 @@ fn file_size_limit() {
     assert!(file.items.is_empty());
     assert_eq!(diags.len(), 1);
 }
+
+#[test]
+fn crlf_and_bom() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/valid/all_constructs.doudi");
+    let text = std::fs::read_to_string(path).expect("read");
+    let crlf = format!("\u{FEFF}{}", text.replace('\n', "\r\n"));
+    let (file, diags) = parse_file(0, &crlf);
+    assert!(diags.is_empty(), "{:?}", diags.first().map(|d| &d.message));
+    let (plain, _) = parse_file(0, &text);
+    assert_eq!(file.items.len(), plain.items.len());
+}
+
+mod render {
+    use doudi_dsl::diag::{render, render_all, SourceMap};
+    use doudi_dsl::{Diagnostic, Span};
+
+    #[test]
+    fn secondary_label_in_another_file_and_notes() {
+        let mut sm = SourceMap::default();
+        let a = sm.add("base/a.doudi", "definition person.x: bool = a\n");
+        let b = sm.add("layer/b.doudi", "\n\n\n\n\n\n\n\n\nexception person.x\n\twhen 如果收入 > 0\n  = true\n");
+        let d = Diagnostic::error("two definitions of `x`", Span::new(b, 38, 49), "收入 here")
+            .with_secondary(Span::new(a, 18, 19), "first defined here")
+            .with_note("exceptions must not conflict")
+            .with_help("rename one of them");
+        let out = render(&d, &sm);
+        insta::assert_snapshot!("render_secondary_other_file", out);
+    }
+
+    #[test]
+    fn zero_width_and_end_of_file() {
+        let mut sm = SourceMap::default();
+        let text = "definition person.x: bool =";
+        let id = sm.add("p.doudi", text);
+        let d = Diagnostic::error("expected an expression", Span::new(id, text.len(), text.len()), "here");
+        let out = render(&d, &sm);
+        assert!(out.contains("  |                            ^ here"), "{out}");
+        // Out-of-range spans and unknown files do not panic.
+        let bad = Diagnostic::error("x", Span::new(id, 1000, 2000), "far").with_secondary(Span::new(7, 0, 1), "nowhere");
+        let _ = render(&bad, &sm);
+    }
+
+    #[test]
+    fn summary_line() {
+        let mut sm = SourceMap::default();
+        let id = sm.add("p.doudi", "a\n");
+        let e = Diagnostic::error("bad", Span::new(id, 0, 1), "");
+        let w = Diagnostic::warning("meh", Span::new(id, 0, 1), "");
+        assert!(render_all(&[e.clone(), e.clone(), w.clone()], &sm)
+            .ends_with("error: could not load the policy: 2 errors, 1 warning\n"));
+        let only_warnings = render_all(&[w.clone(), w], &sm);
+        assert!(!only_warnings.contains("error"), "{only_warnings}");
+        assert!(only_warnings.ends_with("warning: 2 warnings emitted\n"));
+        assert_eq!(render_all(&[], &sm), "");
+    }
+}

@@ -646,6 +646,20 @@ impl AggAcc {
         }
         Ok(())
     }
+    /// Adds one element that stands for `weight` identical elements (a weighted sample): a count
+    /// grows by `weight`, a sum by `weight × v`; `any`, `all`, `min` and `max` see it once.
+    pub fn add_weighted(&mut self, v: Option<Value>, weight: i64) -> Result<(), ArithError> {
+        match self.kind {
+            AggKind::Count => self.count = self.count.checked_add(weight).ok_or(ArithError::Overflow)?,
+            AggKind::Sum => {
+                let v = v.unwrap_or(Value::Int(0));
+                let w = arith(Arith::Mul, &v, &Value::Int(weight))?;
+                self.add(Some(w))?;
+            }
+            _ => self.add(v)?,
+        }
+        Ok(())
+    }
     /// Whether more elements cannot change the result (`any` found one, `all` found a failure).
     pub fn settled(&self) -> bool {
         self.flag.is_some()

@@ -56,7 +56,10 @@ pub struct Loaded {
 impl Policy {
     /// Loads, parses and checks the policy at `path` (a directory or a `.doudi` file) and its layers.
     pub fn load(path: &Path) -> Result<Loaded, LoadError> {
-        let loaded = doudi_dsl::load::load(path);
+        Policy::from_loaded(doudi_dsl::load::load(path))
+    }
+
+    fn from_loaded(loaded: doudi_dsl::load::Loaded) -> Result<Loaded, LoadError> {
         let (program, diags) = doudi_dsl::check::check(&loaded);
         let mut all = loaded.diagnostics.clone();
         all.extend(diags);
@@ -72,6 +75,11 @@ impl Policy {
             }
             _ => Err(LoadError { diagnostics: all, sources: loaded.sources, errors: loaded.errors }),
         }
+    }
+
+    /// Parses and checks a one-file policy held in memory (no `extends`, no extern scripts).
+    pub fn from_source(name: &str, text: &str) -> Result<Loaded, LoadError> {
+        Policy::from_loaded(doudi_dsl::load::load_str(name, text))
     }
 
     /// Wraps a checked program, compiling its extern scripts.
@@ -242,3 +250,9 @@ pub fn schema_of(program: &Program) -> Schema {
     let fields = |inputs: &[InputInfo]| inputs.iter().map(|i| Field { name: i.name.clone(), ty: field_type(program, i.ty) }).collect();
     Schema { household: fields(&program.household_inputs), person: fields(&program.person_inputs) }
 }
+
+// A policy is shared between threads: load once, evaluate anywhere.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Policy>();
+};

@@ -121,6 +121,33 @@ impl<'p> Totals<'p> {
         Ok(())
     }
 
+    /// Like [`Totals::add`], for a household that stands for `weight` identical households (a
+    /// sample scaled to a population): counts grow by `weight`, sums by `weight ×` the value.
+    pub fn add_weighted(&mut self, ev: &mut HouseholdEval<'_>, weight: u64) -> Result<(), EvalError> {
+        let w = i64::try_from(weight).map_err(|_| EvalError::plain("the household weight is too large"))?;
+        self.households = self.households.saturating_add(weight);
+        for (spec, acc) in self.specs.iter().zip(self.accs.iter_mut()) {
+            let ExprKind::Agg { coll, body, filter, .. } = &spec.expr.kind else { continue };
+            let scopes: Vec<Scope> = match coll {
+                Coll::Households => vec![Scope::Household],
+                _ => (0..ev.hh.members.len()).map(Scope::Person).collect(),
+            };
+            for s in scopes {
+                if let Some(f) = filter {
+                    if !ev.eval(f, s)?.as_bool() {
+                        continue;
+                    }
+                }
+                let v = match body {
+                    Some(b) => Some(ev.eval(b, s)?),
+                    None => None,
+                };
+                acc.add_weighted(v, w).map_err(|_| EvalError::new("the population total is too large (overflow)", spec.expr.span))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Adds a household by itself.
     pub fn add_household(&mut self, hh: &Household) -> Result<(), EvalError> {
         let mut ev = HouseholdEval::new(self.policy, hh, self.month);
