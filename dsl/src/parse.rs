@@ -1848,7 +1848,11 @@ impl ChunkCx<'_> {
                 let (m, h) = match e.item {
                     "definition" => (
                         "expected `=` and the definition's formula".to_string(),
-                        Some(e.tr("a definition ends with `= <formula>`, for example `= alive {and} {not} imprisoned`")),
+                        Some(if e.chinese {
+                            "a definition ends with `= <formula>`, for example `= 在世 且 非 服刑`".to_string()
+                        } else {
+                            "a definition ends with `= <formula>`, for example `= alive and not imprisoned`".to_string()
+                        }),
                     ),
                     "exception" => (
                         "expected `=` and the exception's value".to_string(),

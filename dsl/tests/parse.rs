@@ -298,7 +298,7 @@ mod render {
         let mut sm = SourceMap::default();
         let a = sm.add("base/a.doudi", "definition person.x: bool = a\n");
         let b = sm.add("layer/b.doudi", "\n\n\n\n\n\n\n\n\nexception person.x\n\twhen 如果收入 > 0\n  = true\n");
-        let d = Diagnostic::error("two definitions of `x`", Span::new(b, 38, 49), "收入 here")
+        let d = Diagnostic::error("two definitions of `x`", Span::new(b, 40, 46), "收入 here")
             .with_secondary(Span::new(a, 18, 19), "first defined here")
             .with_note("exceptions must not conflict")
             .with_help("rename one of them");

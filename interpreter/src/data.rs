@@ -29,9 +29,10 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::io::{BufWriter, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
 /// The type of one declared input field, as the readers need it.
@@ -626,7 +627,7 @@ pub fn read_json_household(
         ));
     }
     let mut persons: Vec<Person> = Vec::with_capacity(members.len());
-    let mut hashes = Default::default();
+    let mut hashes = IdHashes::default();
     for (i, m) in members.iter().enumerate() {
         let mobj = m.as_object().ok_or_else(|| {
             DataError::new(
@@ -640,7 +641,12 @@ pub fn read_json_household(
         })?;
         let pid = json_id(mobj, origin, &format!("{ctx}, member #{}", i + 1))?;
         let pctx = format!("{ctx}, member {}", quoted(pid));
-        if member_seen(&persons, &mut hashes, pid) {
+        if seen_before(
+            persons.len(),
+            |i| persons[i].id.as_bytes(),
+            &mut hashes,
+            pid.as_bytes(),
+        ) {
             return Err(DataError::new(
                 origin,
                 format!("{ctx}: duplicate member id {}", quoted(pid)),
@@ -1139,6 +1145,13 @@ impl CsvFile {
     /// The declared fields of the current record, in slot order.
     fn values(&mut self) -> Result<Vec<Value>, DataError> {
         let mut out = Vec::with_capacity(self.fields.len());
+        self.values_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the declared fields of the current record to `out`, in slot order (on error, `out` may
+    /// hold some of them).
+    fn values_into(&mut self, out: &mut Vec<Value>) -> Result<(), DataError> {
         for slot in 0..self.fields.len() {
             let raw = &self.record[self.cols[slot]];
             let ty = &self.fields[slot].ty;
@@ -1158,7 +1171,7 @@ impl CsvFile {
                 Err(e) => return Err(self.cell_error(slot, e)),
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     #[cold]
@@ -1256,7 +1269,7 @@ fn read_persons_csv(mut f: CsvFile, stop: &AtomicBool) -> Result<Vec<Run>, DataE
     let mut runs: Vec<Run> = Vec::new();
     let mut ids: IdSet<(u32, u32)> = IdSet::with_capacity(1024);
     while f.next_record()? {
-        if runs.len() % 4096 == 0 && stop.load(Ordering::Relaxed) {
+        if runs.len() & 4095 == 0 && stop.load(Ordering::Relaxed) {
             break;
         }
         let hh = f.household_id()?;
@@ -1389,15 +1402,54 @@ pub fn read_csv_dir(schema: &Schema, dir: &Path) -> Result<Vec<Household>, DataE
 pub struct CsvChunks {
     households: CsvFile,
     persons_path: PathBuf,
-    runs: Receiver<Result<Vec<Run>, DataError>>,
-    batch: std::vec::IntoIter<Run>,
+    /// Batches of parsed persons from the persons thread, and the way back for their buffers.
+    batches: Receiver<Result<PersonBatch, DataError>>,
+    recycle: Sender<PersonBatch>,
+    batch: PersonBatch,
+    /// The next run of `batch`.
+    run: usize,
+    person_fields: usize,
     persons_done: bool,
     previous_id: String,
     chunk_size: usize,
     done: bool,
 }
 
-/// Runs per message from the persons thread, and messages in flight.
+/// Complete runs (consecutive persons of one household) of persons.csv, parsed, in flat buffers that
+/// go back to the persons thread for reuse (so that thread allocates nothing per person).
+#[derive(Default)]
+struct PersonBatch {
+    runs: Vec<RunRecord>,
+    /// Per person: its id in `text`.
+    persons: Vec<Range<usize>>,
+    text: Vec<u8>,
+    /// `fields` values per person.
+    values: Vec<Value>,
+}
+
+struct RunRecord {
+    /// The household id, in `text`.
+    household: Range<usize>,
+    /// Line of the first person.
+    line: u64,
+    /// Indexes into `persons`.
+    persons: Range<usize>,
+}
+
+impl PersonBatch {
+    fn clear(&mut self) {
+        self.runs.clear();
+        self.persons.clear();
+        self.text.clear();
+        self.values.clear();
+    }
+
+    fn str(&self, r: &Range<usize>) -> &str {
+        std::str::from_utf8(&self.text[r.clone()]).expect("ids are checked UTF-8")
+    }
+}
+
+/// Runs per batch from the persons thread, and batches in flight.
 const RUN_BATCH: usize = 1024;
 const BATCHES_IN_FLIGHT: usize = 4;
 
@@ -1411,9 +1463,10 @@ impl CsvChunks {
         let households = open_households(schema, households)?;
         let persons_file = open_persons(schema, persons)?;
         let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
+        let (recycle, recycled) = channel();
         std::thread::Builder::new()
             .name("doudi-persons-csv".into())
-            .spawn(move || persons_thread(persons_file, tx))
+            .spawn(move || persons_thread(persons_file, tx, recycled))
             .map_err(|e| {
                 DataError::new(
                     persons.display().to_string(),
@@ -1423,8 +1476,11 @@ impl CsvChunks {
         Ok(CsvChunks {
             households,
             persons_path: persons.to_path_buf(),
-            runs: rx,
-            batch: Vec::new().into_iter(),
+            batches: rx,
+            recycle,
+            batch: PersonBatch::default(),
+            run: 0,
+            person_fields: schema.person.len(),
             persons_done: false,
             previous_id: String::new(),
             chunk_size: chunk_size.max(1),
@@ -1446,25 +1502,57 @@ impl CsvChunks {
         )
     }
 
-    /// The next run of persons of one household; `None` at the end of persons.csv.
-    fn next_run(&mut self) -> Result<Option<Run>, DataError> {
-        loop {
-            if let Some(r) = self.batch.next() {
-                return Ok(Some(r));
-            }
+    /// Whether another run is available (at `self.run`); `false` at the end of persons.csv.
+    fn have_run(&mut self) -> Result<bool, DataError> {
+        while self.run >= self.batch.runs.len() {
             if self.persons_done {
-                return Ok(None);
+                return Ok(false);
             }
-            match self.runs.recv() {
-                Ok(Ok(b)) => self.batch = b.into_iter(),
+            match self.batches.recv() {
+                Ok(Ok(b)) => {
+                    let used = std::mem::replace(&mut self.batch, b);
+                    self.run = 0;
+                    let _ = self.recycle.send(used);
+                }
                 Ok(Err(e)) => return Err(e),
                 Err(_) => self.persons_done = true,
             }
         }
+        Ok(true)
     }
 
-    fn persons_file(&self) -> String {
-        self.persons_path.display().to_string()
+    /// Location, first person id and household id of the next run.
+    fn run_summary(&self) -> (String, String, String) {
+        let r = &self.batch.runs[self.run];
+        (
+            format!("{}:{}", self.persons_path.display(), r.line),
+            self.batch
+                .str(&self.batch.persons[r.persons.start])
+                .to_string(),
+            self.batch.str(&r.household).to_string(),
+        )
+    }
+
+    /// Takes the persons of the next run (which belongs to the household being read).
+    fn take_members(&mut self) -> Vec<Person> {
+        let n = self.person_fields;
+        let b = &mut self.batch;
+        let r = &b.runs[self.run];
+        let mut members = Vec::with_capacity(r.persons.len());
+        for p in r.persons.clone() {
+            let id =
+                std::str::from_utf8(&b.text[b.persons[p].clone()]).expect("ids are checked UTF-8");
+            let fields: Vec<Value> = b.values[p * n..(p + 1) * n]
+                .iter_mut()
+                .map(|v| std::mem::replace(v, Value::Bool(false)))
+                .collect();
+            members.push(Person {
+                id: id.to_string(),
+                fields,
+            });
+        }
+        self.run += 1;
+        members
     }
 
     fn next_chunk(&mut self) -> Result<Vec<Household>, DataError> {
@@ -1472,13 +1560,15 @@ impl CsvChunks {
         while out.len() < self.chunk_size {
             if !self.households.next_record()? {
                 self.done = true;
-                if let Some(run) = self.next_run()? {
+                if self.have_run()? {
+                    let (at, person, household) = self.run_summary();
                     return Err(DataError::new(
-                        format!("{}:{}", self.persons_file(), run.line),
+                        at,
                         format!(
-                            "person {}: household {} is not in {} (or persons.csv is not grouped by household in the order of households.csv, which the chunked reader needs)",
-                            quoted(&run.persons[0].id),
-                            quoted(&run.household_id),
+                            "person {}: household {} is not in {} (or persons.csv is not grouped by \
+                             household in the order of households.csv, which the chunked reader needs)",
+                            quoted(&person),
+                            quoted(&household),
                             self.households.file
                         ),
                     ));
@@ -1495,27 +1585,33 @@ impl CsvChunks {
                     ),
                 ));
             }
-            match self.next_run()? {
-                None => {
-                    return Err(no_person_row(&self.households.path, self.households.line, &h.id, &self.persons_path))
-                }
-                Some(run) if run.household_id == h.id => h.members = run.persons,
-                Some(run) => {
-                    return Err(DataError::new(
-                        format!("{}:{}", self.persons_file(), run.line),
-                        format!(
-                            "person {} of household {} is out of order: a person of household {} ({}:{}) was expected next. \
-                             The chunked reader needs persons.csv grouped by household in the order of households.csv, \
-                             and every household to have a person row (read_csv_pair accepts any order)",
-                            quoted(&run.persons[0].id),
-                            quoted(&run.household_id),
-                            quoted(&h.id),
-                            self.households.file,
-                            self.households.line
-                        ),
-                    ))
-                }
+            if !self.have_run()? {
+                return Err(no_person_row(
+                    &self.households.path,
+                    self.households.line,
+                    &h.id,
+                    &self.persons_path,
+                ));
             }
+            let r = &self.batch.runs[self.run];
+            if self.batch.text[r.household.clone()] != *h.id.as_bytes() {
+                let (at, person, household) = self.run_summary();
+                return Err(DataError::new(
+                    at,
+                    format!(
+                        "person {} of household {} is out of order: a person of household {} ({}:{}) \
+                         was expected next. The chunked reader needs persons.csv grouped by household \
+                         in the order of households.csv, and every household to have a person row \
+                         (read_csv_pair accepts any order)",
+                        quoted(&person),
+                        quoted(&household),
+                        quoted(&h.id),
+                        self.households.file,
+                        self.households.line
+                    ),
+                ));
+            }
+            h.members = self.take_members();
             self.previous_id.clear();
             self.previous_id.push_str(&h.id);
             out.push(h);
@@ -1524,76 +1620,114 @@ impl CsvChunks {
     }
 }
 
-/// Parses persons.csv into runs (consecutive persons of one household) and sends them in batches,
-/// checking that member ids are unique within a run. Ends at the end of the file, at an error (sent
-/// after the runs before it), or when the reader is dropped.
-fn persons_thread(mut f: CsvFile, tx: SyncSender<Result<Vec<Run>, DataError>>) {
-    let mut batch: Vec<Run> = Vec::with_capacity(RUN_BATCH);
-    let mut current: Option<Run> = None;
-    let mut hashes: std::collections::HashSet<u64, BuildHasherDefault<PreHashed>> =
-        Default::default();
+/// Parses persons.csv into batches of complete runs, checking that member ids are unique within a
+/// run. Ends at the end of the file, at an error (sent after the complete runs before it), or when
+/// the reader is dropped.
+fn persons_thread(
+    mut f: CsvFile,
+    tx: SyncSender<Result<PersonBatch, DataError>>,
+    recycled: Receiver<PersonBatch>,
+) {
+    let mut batch = PersonBatch::default();
+    let mut hashes: IdHashes = Default::default();
     let result = (|| -> Result<(), DataError> {
         while f.next_record()? {
-            let hh = f.household_id()?;
-            if !matches!(&current, Some(r) if r.household_id == hh) {
-                let run = Run {
-                    household_id: hh.to_string(),
-                    line: f.line,
-                    persons: Vec::with_capacity(4),
-                };
-                if let Some(done) = current.replace(run) {
-                    batch.push(done);
-                    if batch.len() == RUN_BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(RUN_BATCH));
-                        if tx.send(Ok(full)).is_err() {
-                            return Ok(()); // the reader was dropped
-                        }
+            let hh = f.household_id()?.as_bytes();
+            let same = batch
+                .runs
+                .last()
+                .is_some_and(|r| batch.text[r.household.clone()] == *hh);
+            if !same {
+                if batch.runs.len() >= RUN_BATCH {
+                    let mut next = recycled.try_recv().unwrap_or_default();
+                    next.clear();
+                    let full = std::mem::replace(&mut batch, next);
+                    if tx.send(Ok(full)).is_err() {
+                        return Ok(()); // the reader was dropped
                     }
                 }
+                let start = batch.text.len();
+                batch.text.extend_from_slice(hh);
+                let p = batch.persons.len();
+                batch.runs.push(RunRecord {
+                    household: start..batch.text.len(),
+                    line: f.line,
+                    persons: p..p,
+                });
                 hashes.clear();
             }
-            let p = f.person()?;
-            let run = current.as_mut().expect("a run was started");
-            if member_seen(&run.persons, &mut hashes, &p.id) {
+            let id = f.own_id()?.as_bytes();
+            let run = batch.runs.last().expect("a run was started");
+            let members = &batch.persons[run.persons.clone()];
+            if seen_before(
+                members.len(),
+                |i| &batch.text[members[i].clone()],
+                &mut hashes,
+                id,
+            ) {
+                let household = String::from_utf8_lossy(&batch.text[run.household.clone()]);
                 return Err(DataError::new(
                     f.at(),
                     format!(
                         "duplicate person id {} in household {}",
-                        quoted(&p.id),
-                        quoted(&run.household_id)
+                        quoted(&String::from_utf8_lossy(id)),
+                        quoted(&household)
                     ),
                 ));
             }
-            run.persons.push(p);
+            let start = batch.text.len();
+            batch.text.extend_from_slice(id);
+            batch.persons.push(start..batch.text.len());
+            f.values_into(&mut batch.values)?;
+            batch
+                .runs
+                .last_mut()
+                .expect("a run was started")
+                .persons
+                .end += 1;
         }
         Ok(())
     })();
-    batch.extend(current);
-    if !batch.is_empty() && tx.send(Ok(batch)).is_err() {
-        return;
-    }
-    if let Err(e) = result {
-        let _ = tx.send(Err(e));
+    match result {
+        Ok(()) => {
+            if !batch.runs.is_empty() {
+                let _ = tx.send(Ok(batch));
+            }
+        }
+        Err(e) => {
+            // The last run is incomplete: send the runs before it, then the error.
+            if let Some(last) = batch.runs.pop() {
+                batch.persons.truncate(last.persons.start);
+                batch.values.truncate(last.persons.start * f.fields.len());
+            }
+            if !batch.runs.is_empty() && tx.send(Ok(batch)).is_err() {
+                return;
+            }
+            let _ = tx.send(Err(e));
+        }
     }
 }
 
-/// Members above which [`member_seen`] keeps hashes instead of comparing pairwise.
+type IdHashes = std::collections::HashSet<u64, BuildHasherDefault<PreHashed>>;
+
+/// Members above which [`seen_before`] keeps hashes instead of comparing pairwise.
 const PAIRWISE_MEMBERS: usize = 16;
 
-/// Whether `id` is among `persons` (the members read so far); `hashes` holds their hashes once there
-/// are more than [`PAIRWISE_MEMBERS`].
-fn member_seen(
-    persons: &[Person],
-    hashes: &mut std::collections::HashSet<u64, BuildHasherDefault<PreHashed>>,
-    id: &str,
+/// Whether `id` is among the `n` member ids read so far (`id_at(i)`); `hashes` holds their hashes
+/// once there are more than [`PAIRWISE_MEMBERS`] (clear it for each new household).
+fn seen_before<'a>(
+    n: usize,
+    id_at: impl Fn(usize) -> &'a [u8],
+    hashes: &mut IdHashes,
+    id: &[u8],
 ) -> bool {
-    if persons.len() < PAIRWISE_MEMBERS {
-        return persons.iter().any(|p| p.id == id);
+    if n < PAIRWISE_MEMBERS {
+        return (0..n).any(|i| id_at(i) == id);
     }
     if hashes.is_empty() {
-        hashes.extend(persons.iter().map(|p| hash_id(p.id.as_bytes())));
+        hashes.extend((0..n).map(|i| hash_id(id_at(i))));
     }
-    !hashes.insert(hash_id(id.as_bytes())) && persons.iter().any(|p| p.id == id)
+    !hashes.insert(hash_id(id)) && (0..n).any(|i| id_at(i) == id)
 }
 
 impl Iterator for CsvChunks {

@@ -445,3 +445,43 @@ fn timing() {
         assert_eq!(count, n);
     }
 }
+
+#[test]
+fn duplicate_members_in_a_large_household() {
+    // Above 16 members the duplicate check switches from pairwise comparison to hashes.
+    let s = schema();
+    let mut h = good_json()[0].clone();
+    let template = h.members[0].clone();
+    h.members = (0..40)
+        .map(|i| {
+            let mut p = template.clone();
+            p.id = format!("M{i}");
+            p
+        })
+        .collect();
+    let json = household_to_json(&s, &h).to_string();
+    assert_eq!(
+        read_json_str(&s, &json, "big.json").unwrap(),
+        vec![h.clone()]
+    );
+    h.members[33].id = "M20".into();
+    let e = read_json_str(&s, &household_to_json(&s, &h).to_string(), "big.json").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "big.json: household \"H0001\": duplicate member id \"M20\""
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write_csv_pair(&s, &[h], dir.path()).unwrap();
+    let persons = dir.path().join("persons.csv");
+    let expected = format!("{}:35: duplicate person id \"M20\"", persons.display());
+    let e = read_csv_dir(&s, dir.path()).unwrap_err().to_string();
+    assert!(e.starts_with(&expected), "{e}");
+    let e = read_chunks(&s, dir.path(), 10).unwrap_err();
+    assert_eq!(
+        e,
+        format!(
+            "{}:35: duplicate person id \"M20\" in household \"H0001\"",
+            persons.display()
+        )
+    );
+}
