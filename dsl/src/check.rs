@@ -15,6 +15,9 @@ pub fn check(loaded: &Loaded) -> (Option<Program>, Vec<Diagnostic>) {
     cx.collect(loaded);
     cx.check_bodies(loaded);
     cx.check_cycles();
+    if !cx.diags.iter().any(|d| d.is_error()) {
+        cx.check_depth();
+    }
     cx.warn_unused();
     let errors = cx.diags.iter().any(|d| d.is_error());
     let mut diags = std::mem::take(&mut cx.diags);
@@ -866,6 +869,11 @@ impl Checker {
     }
 
     fn expr(&mut self, e: &ast::Expr, scope: EntityKind, expected: Option<Ty>, def: DefId) -> Option<Expr> {
+        // Nesting is bounded by the parser; grow the stack rather than overflow on deep formulas.
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.expr_inner(e, scope, expected, def))
+    }
+
+    fn expr_inner(&mut self, e: &ast::Expr, scope: EntityKind, expected: Option<Ty>, def: DefId) -> Option<Expr> {
         let span = e.span;
         use ast::ExprKind as K;
         Some(match &e.kind {
@@ -1397,6 +1405,45 @@ impl Checker {
         self.err(d.with_help("break the circle: one of these definitions must be computed from inputs and parameters only"));
     }
 
+    /// Bounds how deeply evaluation can nest (formulas inside definitions inside definitions), so
+    /// that no policy can overflow the evaluator's stack. Runs on an acyclic dependency graph.
+    fn check_depth(&mut self) {
+        let n = self.defs.len();
+        let own: Vec<usize> = self.defs.iter().map(|d| def_depth(d)).collect();
+        let mut total: Vec<Option<usize>> = vec![None; n];
+        // Iterative post-order over the dependency graph.
+        for start in 0..n {
+            let mut stack = vec![(start, false)];
+            while let Some((d, expanded)) = stack.pop() {
+                if total[d].is_some() {
+                    continue;
+                }
+                if expanded {
+                    let deps = self.deps[d].iter().filter_map(|(t, _)| total[*t as usize]).max().unwrap_or(0);
+                    total[d] = Some(own[d] + deps);
+                } else {
+                    stack.push((d, true));
+                    for (t, _) in &self.deps[d] {
+                        if total[*t as usize].is_none() {
+                            stack.push((*t as usize, false));
+                        }
+                    }
+                }
+            }
+        }
+        for (i, t) in total.iter().enumerate() {
+            if t.unwrap_or(0) > MAX_EVAL_NESTING {
+                let d = &self.defs[i];
+                let msg = format!("`{}` nests formulas and definitions too deeply to evaluate safely", d.name);
+                let help = format!(
+                    "the chain of definitions it depends on adds up to more than {MAX_EVAL_NESTING} levels; split long formulas or shorten the chain"
+                );
+                self.diags.push(Diagnostic::error(msg, d.span, "too deep").with_help(help));
+                return;
+            }
+        }
+    }
+
     fn warn_unused(&mut self) {
         for (i, p) in self.params.iter().enumerate() {
             if !self.param_used.contains(&(i as ParamId)) {
@@ -1407,6 +1454,40 @@ impl Checker {
             }
         }
     }
+}
+
+/// The most nested evaluation a policy may need: expression levels summed along its longest chain of
+/// definitions. Keeps evaluation well inside a thread's stack.
+pub const MAX_EVAL_NESTING: usize = 1000;
+
+/// Stack left before a recursive pass grows its stack, and by how much it grows it.
+pub const STACK_RED_ZONE: usize = 128 * 1024;
+pub const STACK_GROWTH: usize = 4 * 1024 * 1024;
+
+fn expr_depth(e: &Expr) -> usize {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || expr_depth_inner(e))
+}
+
+fn expr_depth_inner(e: &Expr) -> usize {
+    let kids: Vec<&Expr> = match &e.kind {
+        ExprKind::ParamAt(_, k) => vec![k],
+        ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::Round(x, _) | ExprKind::In(x, _) => vec![x],
+        ExprKind::Arith(_, a, b) | ExprKind::Cmp(_, a, b) | ExprKind::And(a, b) | ExprKind::Or(a, b) => vec![a, b],
+        ExprKind::If(c, a, b) => vec![c, a, b],
+        ExprKind::Builtin(_, xs) | ExprKind::Extern(_, xs) => xs.iter().collect(),
+        ExprKind::Agg { body, filter, .. } => body.iter().chain(filter.iter()).map(|b| &**b).collect(),
+        _ => vec![],
+    };
+    1 + kids.into_iter().map(expr_depth).max().unwrap_or(0)
+}
+
+fn def_depth(d: &Def) -> usize {
+    let body = match &d.body {
+        DefBody::Expr(e) => expr_depth(e),
+        DefBody::Table(t) => t.columns.iter().chain(t.rows.iter().map(|r| &r.result)).chain(t.otherwise.iter()).map(expr_depth).max().unwrap_or(0),
+    };
+    let exc = d.exceptions.iter().map(|x| expr_depth(&x.cond).max(expr_depth(&x.value))).max().unwrap_or(0);
+    1 + body.max(exc)
 }
 
 /// For `integer × literal` keep the literal an integer; for money the literal is a scalar decimal.

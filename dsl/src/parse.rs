@@ -7,6 +7,9 @@
 //! positions that are not known char boundaries, and nesting is bounded before pest (which recurses)
 //! ever sees the text.
 
+// Diagnostics are large, and `parse_expr` returns one by value by design.
+#![allow(clippy::result_large_err)]
+
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::{Pair, Pairs};
 use pest::Parser as _;
@@ -15,8 +18,8 @@ use rust_decimal::Decimal;
 use crate::ast::{
     AggKind, BinOp, Cell, CellTest, CmpOp, Collection, Date, DefDecl, EntityKind, EnumDecl,
     ExceptionDecl, Expr, ExprKind, ExternDecl, File, HitPolicy, Ident, InputDecl, Item, Literal,
-    Meta, ParamClause, ParamDecl, ParamValue, Period, Span, Spanned, TableDecl, TableRow,
-    TypeExpr, UnOp, Variant,
+    Meta, ParamClause, ParamDecl, ParamValue, Period, Span, Spanned, TableDecl, TableRow, TypeExpr,
+    UnOp, Variant,
 };
 use crate::diag::Diagnostic;
 
@@ -61,8 +64,14 @@ pub fn parse_file(file: u32, text: &str) -> (File, Vec<Diagnostic>) {
         return (out, diags);
     }
     for (start, end) in split_chunks(text) {
-        let Some(chunk) = text.get(start..end) else { continue };
-        let cx = ChunkCx { file, base: start, chunk };
+        let Some(chunk) = text.get(start..end) else {
+            continue;
+        };
+        let cx = ChunkCx {
+            file,
+            base: start,
+            chunk,
+        };
         let depth = match nesting(chunk) {
             Ok(depth) => depth,
             Err(pos) => {
@@ -86,7 +95,11 @@ pub fn parse_expr(file: u32, text: &str) -> Result<Expr, Diagnostic> {
             "expression starts here",
         ));
     }
-    let cx = ChunkCx { file, base: 0, chunk: text };
+    let cx = ChunkCx {
+        file,
+        base: 0,
+        chunk: text,
+    };
     let depth = nesting(text).map_err(|pos| cx.too_deep(pos))?;
     with_stack_for(depth, &cx, || parse_expr_inner(&cx))
 }
@@ -115,7 +128,10 @@ fn parse_chunk(cx: &ChunkCx<'_>) -> (Vec<Item>, Vec<Diagnostic>) {
     match DoudiParser::parse(Rule::file, cx.chunk) {
         Ok(pairs) => {
             let mut b = Builder { cx };
-            for pair in pairs.flat_map(|f| f.into_inner()).filter(|p| p.as_rule() == Rule::item) {
+            for pair in pairs
+                .flat_map(|f| f.into_inner())
+                .filter(|p| p.as_rule() == Rule::item)
+            {
                 match b.item(pair) {
                     Ok(item) => items.push(item),
                     Err(d) => diags.push(d),
@@ -146,13 +162,23 @@ impl TooDeep for Result<Expr, Diagnostic> {
     }
 }
 
-fn with_stack_for<T: Send + TooDeep>(depth: usize, cx: &ChunkCx<'_>, f: impl FnOnce() -> T + Send) -> T {
+fn with_stack_for<T: Send + TooDeep>(
+    depth: usize,
+    cx: &ChunkCx<'_>,
+    f: impl FnOnce() -> T + Send,
+) -> T {
     if depth <= INLINE_DEPTH {
         return f();
     }
     std::thread::scope(|s| {
-        match std::thread::Builder::new().name("doudi-parse".into()).stack_size(BIG_STACK).spawn_scoped(s, f) {
-            Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        match std::thread::Builder::new()
+            .name("doudi-parse".into())
+            .stack_size(BIG_STACK)
+            .spawn_scoped(s, f)
+        {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             Err(_) => T::too_deep(cx),
         }
     })
@@ -181,7 +207,11 @@ fn word_at(s: &str, i: usize) -> &str {
         Some((_, c)) if is_id_char(c) => {}
         _ => return "",
     }
-    let end = rest.char_indices().find(|(_, c)| !is_id_char(*c)).map(|(j, _)| j).unwrap_or(rest.len());
+    let end = rest
+        .char_indices()
+        .find(|(_, c)| !is_id_char(*c))
+        .map(|(j, _)| j)
+        .unwrap_or(rest.len());
     &rest[..end]
 }
 
@@ -249,13 +279,24 @@ const KEYWORDS: &[(&str, &str)] = &[
 ];
 
 const ITEM_KEYWORDS: &[&str] = &[
-    "policy", "extends", "enum", "input", "parameter", "override", "definition", "exception", "table",
+    "policy",
+    "extends",
+    "enum",
+    "input",
+    "parameter",
+    "override",
+    "definition",
+    "exception",
+    "table",
     "extern",
 ];
 
 /// The English spelling of a keyword written in either language.
 fn keyword_en(word: &str) -> Option<&'static str> {
-    KEYWORDS.iter().find(|(en, zh)| *en == word || *zh == word).map(|(en, _)| *en)
+    KEYWORDS
+        .iter()
+        .find(|(en, zh)| *en == word || *zh == word)
+        .map(|(en, _)| *en)
 }
 
 fn is_chinese_keyword(word: &str) -> bool {
@@ -269,7 +310,10 @@ fn split_chunks(text: &str) -> Vec<(usize, usize)> {
     loop {
         if line_start > 0 {
             if let Some(line) = text.get(line_start..) {
-                let lead = line.len() - line.trim_start_matches([' ', '\t', '\u{3000}', '\u{FEFF}']).len();
+                let lead = line.len()
+                    - line
+                        .trim_start_matches([' ', '\t', '\u{3000}', '\u{FEFF}'])
+                        .len();
                 let w = word_at(line, lead);
                 if keyword_en(w).is_some_and(|en| ITEM_KEYWORDS.contains(&en)) {
                     starts.push(line_start);
@@ -350,9 +394,13 @@ impl<'a> Scan<'a> {
             }
             if c.is_ascii_digit() {
                 while let Some(d) = self.peek_char() {
-                    if d.is_ascii_digit() || d == '%' {
-                        self.i += 1;
-                    } else if d == '.' && self.s.as_bytes().get(self.i + 1).is_some_and(|b| b.is_ascii_digit()) {
+                    let fraction = d == '.'
+                        && self
+                            .s
+                            .as_bytes()
+                            .get(self.i + 1)
+                            .is_some_and(|b| b.is_ascii_digit());
+                    if d.is_ascii_digit() || d == '%' || fraction {
                         self.i += 1;
                     } else {
                         break;
@@ -367,7 +415,14 @@ impl<'a> Scan<'a> {
             }
             self.i += c.len_utf8();
             let next = self.peek_char();
-            let two = matches!((c, next), ('=', Some('=')) | ('!', Some('=')) | ('<', Some('=')) | ('>', Some('=')) | ('.', Some('.')));
+            let two = matches!(
+                (c, next),
+                ('=', Some('='))
+                    | ('!', Some('='))
+                    | ('<', Some('='))
+                    | ('>', Some('='))
+                    | ('.', Some('.'))
+            );
             if two {
                 self.i += 1;
                 return Some((Tok::Op2, start, self.i));
@@ -454,11 +509,20 @@ fn nesting(chunk: &str) -> Result<usize, usize> {
                         clear(top, false, true, true, &mut total);
                         operand_end = false;
                     }
-                    Some("true" | "false" | "members" | "households" | "persons") => operand_end = true,
-                    Some(_) => {
+                    // Words that cannot appear inside a formula at this bracket level end
+                    // whatever was open (pest stops there anyway, after the depth seen so far).
+                    Some(
+                        "when" | "for" | "where" | "otherwise" | "from" | "by" | "hit" | "result"
+                        | "source" | "quote" | "assumption" | "policy" | "extends" | "enum"
+                        | "input" | "parameter" | "override" | "definition" | "exception"
+                        | "table" | "extern",
+                    ) => {
                         clear(top, true, true, true, &mut total);
                         operand_end = false;
                     }
+                    // Everything else (`true`, `household` in `household.x`, function names,
+                    // collections...) may sit inside an open `if`: it closes nothing.
+                    Some(_) => operand_end = true,
                     None => operand_end = true,
                 },
             }
@@ -494,7 +558,12 @@ impl ChunkCx<'_> {
         .with_note("this is a bug in doudi; please report it with the policy file")
     }
     fn too_deep(&self, pos: usize) -> Diagnostic {
-        let end = pos + self.chunk.get(pos..).and_then(|r| r.chars().next()).map_or(0, char::len_utf8);
+        let end = pos
+            + self
+                .chunk
+                .get(pos..)
+                .and_then(|r| r.chars().next())
+                .map_or(0, char::len_utf8);
         Diagnostic::error(
             "this expression is nested too deeply",
             self.span(pos, end),
@@ -523,8 +592,18 @@ fn peek_is(it: &Pairs<'_, Rule>, rule: Rule) -> bool {
 
 fn month_name(m: u32) -> &'static str {
     [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September",
-        "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ]
     .get((m as usize).wrapping_sub(1))
     .copied()
@@ -543,7 +622,11 @@ fn days_in_month(y: i32, m: u32) -> u32 {
 
 /// The end of the last token inside a pair (pest spans of rules ending in `x*` include trailing blanks).
 fn tight_end(p: &P<'_>) -> usize {
-    p.clone().into_inner().flatten().last().map_or(p.as_span().end(), |q| q.as_span().end())
+    p.clone()
+        .into_inner()
+        .flatten()
+        .last()
+        .map_or(p.as_span().end(), |q| q.as_span().end())
 }
 
 impl Builder<'_, '_> {
@@ -555,7 +638,10 @@ impl Builder<'_, '_> {
         p.as_span().start()
     }
     fn ident(&self, p: &P<'_>) -> Ident {
-        Ident { name: p.as_str().to_string(), span: self.sp(p) }
+        Ident {
+            name: p.as_str().to_string(),
+            span: self.sp(p),
+        }
     }
     fn internal(&self, p: &P<'_>) -> Diagnostic {
         self.cx.internal(self.start(p))
@@ -565,7 +651,10 @@ impl Builder<'_, '_> {
 
     fn item(&mut self, pair: P<'_>) -> R<Item> {
         let at = self.start(&pair);
-        let inner = pair.into_inner().next().ok_or_else(|| self.cx.internal(at))?;
+        let inner = pair
+            .into_inner()
+            .next()
+            .ok_or_else(|| self.cx.internal(at))?;
         let span = self.cx.span(self.start(&inner), tight_end(&inner));
         let rule = inner.as_rule();
         let mut it = inner.into_inner();
@@ -591,10 +680,18 @@ impl Builder<'_, '_> {
                         let mut vi = p.into_inner();
                         let vname = self.ident(&take(&mut vi, cx, at)?);
                         let vlabel = self.opt_string(&mut vi)?;
-                        variants.push(Variant { name: vname, label: vlabel });
+                        variants.push(Variant {
+                            name: vname,
+                            label: vlabel,
+                        });
                     }
                 }
-                Ok(Item::Enum(EnumDecl { name, label, variants, span }))
+                Ok(Item::Enum(EnumDecl {
+                    name,
+                    label,
+                    variants,
+                    span,
+                }))
             }
             Rule::input_item => {
                 take(&mut it, cx, at)?;
@@ -612,7 +709,14 @@ impl Builder<'_, '_> {
                     )
                     .with_help("programme totals are definitions: `definition programme.NAME: TYPE = sum(... for households)`"));
                 }
-                Ok(Item::Input(InputDecl { entity, entity_span, name, ty, label, span }))
+                Ok(Item::Input(InputDecl {
+                    entity,
+                    entity_span,
+                    name,
+                    ty,
+                    label,
+                    span,
+                }))
             }
             Rule::parameter_item | Rule::override_item => {
                 let is_override = rule == Rule::override_item;
@@ -640,7 +744,16 @@ impl Builder<'_, '_> {
                     // Metadata written after a value (`= 3000 source "..."`) stays with that value.
                     clauses.push(self.param_clause(clause)?);
                 }
-                Ok(Item::Parameter(ParamDecl { is_override, name, label, ty, by, meta, clauses, span }))
+                Ok(Item::Parameter(ParamDecl {
+                    is_override,
+                    name,
+                    label,
+                    ty,
+                    by,
+                    meta,
+                    clauses,
+                    span,
+                }))
             }
             Rule::definition_item => {
                 take(&mut it, cx, at)?;
@@ -653,7 +766,16 @@ impl Builder<'_, '_> {
                 let meta = self.metas(&mut it)?;
                 take(&mut it, cx, at)?; // =
                 let body = self.expr(take(&mut it, cx, at)?)?.0;
-                Ok(Item::Definition(DefDecl { entity, entity_span, name, label, ty, meta, body, span }))
+                Ok(Item::Definition(DefDecl {
+                    entity,
+                    entity_span,
+                    name,
+                    label,
+                    ty,
+                    meta,
+                    body,
+                    span,
+                }))
             }
             Rule::exception_item => {
                 take(&mut it, cx, at)?;
@@ -666,7 +788,16 @@ impl Builder<'_, '_> {
                 let when = self.expr(take(&mut it, cx, at)?)?.0;
                 take(&mut it, cx, at)?; // =
                 let body = self.expr(take(&mut it, cx, at)?)?.0;
-                Ok(Item::Exception(ExceptionDecl { entity, entity_span, name, label, meta, when, body, span }))
+                Ok(Item::Exception(ExceptionDecl {
+                    entity,
+                    entity_span,
+                    name,
+                    label,
+                    meta,
+                    when,
+                    body,
+                    span,
+                }))
             }
             Rule::table_item => self.table(it, span, at),
             Rule::extern_item => {
@@ -691,8 +822,18 @@ impl Builder<'_, '_> {
                 take(&mut it, cx, at)?; // =
                 let fp = take(&mut it, cx, at)?;
                 let fspan = self.sp(&fp);
-                let file = Spanned { node: self.string(fp)?, span: fspan };
-                Ok(Item::Extern(ExternDecl { name, label, params, ret, file, span }))
+                let file = Spanned {
+                    node: self.string(fp)?,
+                    span: fspan,
+                };
+                Ok(Item::Extern(ExternDecl {
+                    name,
+                    label,
+                    params,
+                    ret,
+                    file,
+                    span,
+                }))
             }
             _ => Err(self.cx.internal(at)),
         }
@@ -731,7 +872,11 @@ impl Builder<'_, '_> {
             } else {
                 None
             };
-            Ok(Meta::Source { citation: text, quote, span })
+            Ok(Meta::Source {
+                citation: text,
+                quote,
+                span,
+            })
         } else {
             Ok(Meta::Assumption { reason: text, span })
         }
@@ -743,13 +888,21 @@ impl Builder<'_, '_> {
             Some(Rule::kw_person) => EntityKind::Person,
             Some(Rule::kw_household) => EntityKind::Household,
             Some(Rule::kw_programme) => EntityKind::Programme,
-            _ => return Err(self.cx.internal((span.start as usize).saturating_sub(self.cx.base))),
+            _ => {
+                return Err(self
+                    .cx
+                    .internal((span.start as usize).saturating_sub(self.cx.base)))
+            }
         };
         Ok((kind, span))
     }
 
     fn ty(&self, p: P<'_>) -> R<TypeExpr> {
-        let inner = p.clone().into_inner().next().ok_or_else(|| self.internal(&p))?;
+        let inner = p
+            .clone()
+            .into_inner()
+            .next()
+            .ok_or_else(|| self.internal(&p))?;
         let span = self.cx.span(self.start(&inner), tight_end(&inner));
         Ok(match inner.as_rule() {
             Rule::ty_bool => TypeExpr::Bool(span),
@@ -760,7 +913,10 @@ impl Builder<'_, '_> {
             Rule::ty_date => TypeExpr::Date(span),
             Rule::ty_text => TypeExpr::Text(span),
             Rule::ty_money => {
-                let period = match inner.into_inner().find(|q| q.as_rule() == Rule::money_period) {
+                let period = match inner
+                    .into_inner()
+                    .find(|q| q.as_rule() == Rule::money_period)
+                {
                     None => Period::Stock,
                     Some(mp) => {
                         let words: Vec<Rule> = mp.into_inner().map(|q| q.as_rule()).collect();
@@ -794,9 +950,15 @@ impl Builder<'_, '_> {
         }
         take(&mut it, self.cx, at)?; // =
         let vp = take(&mut it, self.cx, at)?;
-        let value_pair = vp.clone().into_inner().next().ok_or_else(|| self.internal(&vp))?;
+        let value_pair = vp
+            .clone()
+            .into_inner()
+            .next()
+            .ok_or_else(|| self.internal(&vp))?;
         let value = if value_pair.as_rule() == Rule::param_table {
-            let tspan = self.cx.span(self.start(&value_pair), tight_end(&value_pair));
+            let tspan = self
+                .cx
+                .span(self.start(&value_pair), tight_end(&value_pair));
             let mut entries = Vec::new();
             for e in value_pair.into_inner() {
                 if e.as_rule() == Rule::param_entry {
@@ -812,11 +974,20 @@ impl Builder<'_, '_> {
             ParamValue::Scalar(self.param_literal(value_pair)?)
         };
         let meta = self.metas(&mut it)?;
-        Ok(ParamClause { from, value, meta, span })
+        Ok(ParamClause {
+            from,
+            value,
+            meta,
+            span,
+        })
     }
 
     fn param_literal(&mut self, p: P<'_>) -> R<Spanned<Literal>> {
-        let inner = p.clone().into_inner().next().ok_or_else(|| self.internal(&p))?;
+        let inner = p
+            .clone()
+            .into_inner()
+            .next()
+            .ok_or_else(|| self.internal(&p))?;
         let span = self.sp(&inner);
         let node = match inner.as_rule() {
             Rule::date => Literal::Date(self.date(&inner)?.node),
@@ -849,7 +1020,10 @@ impl Builder<'_, '_> {
             Some(Rule::kw_sum) => HitPolicy::Sum,
             _ => return Err(cx.internal(at)),
         };
-        let hit = Spanned { node: hit, span: hit_span };
+        let hit = Spanned {
+            node: hit,
+            span: hit_span,
+        };
 
         // Header: | col | col | result |
         let header = take(&mut it, cx, at)?;
@@ -881,7 +1055,12 @@ impl Builder<'_, '_> {
                 Rule::table_row => {
                     let row_start = self.start(&p);
                     if let Some(e) = last_row_end {
-                        if !self.cx.chunk.get(e..row_start).is_some_and(|g| g.contains('\n')) {
+                        if !self
+                            .cx
+                            .chunk
+                            .get(e..row_start)
+                            .is_some_and(|g| g.contains('\n'))
+                        {
                             return Err(Diagnostic::error(
                                 "a table row must start on a new line",
                                 cx.span(row_start, row_start + 1),
@@ -895,7 +1074,10 @@ impl Builder<'_, '_> {
                     rows.push(row);
                 }
                 Rule::otherwise => {
-                    let e = p.into_inner().find(|q| q.as_rule() == Rule::expr).ok_or_else(|| cx.internal(at))?;
+                    let e = p
+                        .into_inner()
+                        .find(|q| q.as_rule() == Rule::expr)
+                        .ok_or_else(|| cx.internal(at))?;
                     otherwise = Some(self.expr(e)?.0);
                 }
                 _ => {}
@@ -919,13 +1101,20 @@ impl Builder<'_, '_> {
     /// A `|` must be on the same line as what precedes it in a row: otherwise the row lacks its
     /// closing `|` and the next line's `|` was taken as a cell separator.
     fn same_line(&self, prev_end: usize, bar_start: usize) -> R<()> {
-        if self.cx.chunk.get(prev_end..bar_start).is_some_and(|g| g.contains('\n')) {
+        if self
+            .cx
+            .chunk
+            .get(prev_end..bar_start)
+            .is_some_and(|g| g.contains('\n'))
+        {
             return Err(Diagnostic::error(
                 "expected `|` to end the table row",
                 self.cx.span(prev_end, prev_end),
                 "expected `|` here",
             )
-            .with_help("every row starts and ends with `|` on the same line, with `|` between the cells"));
+            .with_help(
+                "every row starts and ends with `|` on the same line, with `|` between the cells",
+            ));
         }
         Ok(())
     }
@@ -986,7 +1175,11 @@ impl Builder<'_, '_> {
             .with_secondary(header_span, format!("{ncols} column{} before `result`", if ncols == 1 { "" } else { "s" }))
             .with_help("each row has one cell per header column, then the result; use `-` for \"any value\""));
         }
-        Ok(TableRow { cells: cells.into_iter().map(|(c, _)| c).collect(), result, span })
+        Ok(TableRow {
+            cells: cells.into_iter().map(|(c, _)| c).collect(),
+            result,
+            span,
+        })
     }
 
     /// A cell, and whether it is a single plain value (as a result cell must be).
@@ -1005,7 +1198,11 @@ impl Builder<'_, '_> {
                 }
                 Rule::cell_test => {
                     count += 1;
-                    let t = q.clone().into_inner().next().ok_or_else(|| self.internal(&q))?;
+                    let t = q
+                        .clone()
+                        .into_inner()
+                        .next()
+                        .ok_or_else(|| self.internal(&q))?;
                     let mut ti = t.clone().into_inner();
                     match t.as_rule() {
                         Rule::cell_cmp => {
@@ -1038,7 +1235,13 @@ impl Builder<'_, '_> {
         if count > 1 {
             single = false;
         }
-        Ok((Cell { tests, span: cx.span(start, end) }, single))
+        Ok((
+            Cell {
+                tests,
+                span: cx.span(start, end),
+            },
+            single,
+        ))
     }
 
     // ---- literals ----------------------------------------------------------------------------
@@ -1092,13 +1295,19 @@ impl Builder<'_, '_> {
     }
 
     fn boolean(&self, p: &P<'_>) -> bool {
-        p.clone().into_inner().next().is_some_and(|k| k.as_rule() == Rule::kw_true)
+        p.clone()
+            .into_inner()
+            .next()
+            .is_some_and(|k| k.as_rule() == Rule::kw_true)
     }
 
     fn number(&self, p: &P<'_>) -> R<Literal> {
         let s = p.as_str();
         let value = self.decimal(p, s)?;
-        Ok(Literal::Number { value, is_integer: !s.contains('.') })
+        Ok(Literal::Number {
+            value,
+            is_integer: !s.contains('.'),
+        })
     }
 
     fn decimal(&self, p: &P<'_>, s: &str) -> R<Decimal> {
@@ -1147,7 +1356,14 @@ impl Builder<'_, '_> {
         if d == 0 || d > days {
             return Err(bad(format!("{} {y} has {days} days", month_name(m))));
         }
-        Ok(Spanned { node: Date { year: y, month: m as u8, day: d as u8 }, span })
+        Ok(Spanned {
+            node: Date {
+                year: y,
+                month: m as u8,
+                day: d as u8,
+            },
+            span,
+        })
     }
 
     // ---- expressions -------------------------------------------------------------------------
@@ -1172,7 +1388,13 @@ impl Builder<'_, '_> {
                 Rule::expr | Rule::primary | Rule::cell_value | Rule::name => {
                     if rule == Rule::name {
                         let span = self.sp(&p);
-                        return Ok((Expr { kind: ExprKind::Name(p.as_str().to_string()), span }, 1));
+                        return Ok((
+                            Expr {
+                                kind: ExprKind::Name(p.as_str().to_string()),
+                                span,
+                            },
+                            1,
+                        ));
                     }
                     p = p.into_inner().next().ok_or_else(|| cx.internal(at))?;
                 }
@@ -1197,7 +1419,10 @@ impl Builder<'_, '_> {
                         let (rhs, rd) = self.expr(take(&mut it, cx, at)?)?;
                         let span = acc.span.to(rhs.span);
                         depth = self.deeper(depth.max(rd), span)?;
-                        acc = Expr { kind: ExprKind::Binary(bop, Box::new(acc), Box::new(rhs)), span };
+                        acc = Expr {
+                            kind: ExprKind::Binary(bop, Box::new(acc), Box::new(rhs)),
+                            span,
+                        };
                     }
                     return Ok((acc, depth));
                 }
@@ -1206,11 +1431,21 @@ impl Builder<'_, '_> {
                     let first = take(&mut it, cx, at)?;
                     match first.as_rule() {
                         Rule::kw_not | Rule::neg_op => {
-                            let op = if first.as_rule() == Rule::kw_not { UnOp::Not } else { UnOp::Neg };
+                            let op = if first.as_rule() == Rule::kw_not {
+                                UnOp::Not
+                            } else {
+                                UnOp::Neg
+                            };
                             let (e, d) = self.expr(take(&mut it, cx, at)?)?;
                             let span = self.sp(&first).to(e.span);
                             let d = self.deeper(d, span)?;
-                            return Ok((Expr { kind: ExprKind::Unary(op, Box::new(e)), span }, d));
+                            return Ok((
+                                Expr {
+                                    kind: ExprKind::Unary(op, Box::new(e)),
+                                    span,
+                                },
+                                d,
+                            ));
                         }
                         _ => p = first,
                     }
@@ -1235,16 +1470,28 @@ impl Builder<'_, '_> {
                                 items.push(e);
                             }
                         }
-                        let span = Span { end: (set_end + cx.base) as u32, ..lhs.span };
+                        let span = Span {
+                            end: (set_end + cx.base) as u32,
+                            ..lhs.span
+                        };
                         let depth = self.deeper(depth, span)?;
-                        return Ok((Expr { kind: ExprKind::In(Box::new(lhs), items), span }, depth));
+                        return Ok((
+                            Expr {
+                                kind: ExprKind::In(Box::new(lhs), items),
+                                span,
+                            },
+                            depth,
+                        ));
                     }
                     let cop = cmp_op(op.as_str()).ok_or_else(|| cx.internal(self.start(&op)))?;
                     let (rhs, rd) = self.expr(take(&mut it, cx, at)?)?;
                     let span = lhs.span.to(rhs.span);
                     let depth = self.deeper(ld.max(rd), span)?;
                     return Ok((
-                        Expr { kind: ExprKind::Binary(BinOp::Cmp(cop), Box::new(lhs), Box::new(rhs)), span },
+                        Expr {
+                            kind: ExprKind::Binary(BinOp::Cmp(cop), Box::new(lhs), Box::new(rhs)),
+                            span,
+                        },
                         depth,
                     ));
                 }
@@ -1258,7 +1505,13 @@ impl Builder<'_, '_> {
                     let (b, bd) = self.expr(take(&mut it, cx, at)?)?;
                     let span = self.sp(&kw).to(b.span);
                     let depth = self.deeper(cd.max(ad).max(bd), span)?;
-                    return Ok((Expr { kind: ExprKind::If(Box::new(c), Box::new(a), Box::new(b)), span }, depth));
+                    return Ok((
+                        Expr {
+                            kind: ExprKind::If(Box::new(c), Box::new(a), Box::new(b)),
+                            span,
+                        },
+                        depth,
+                    ));
                 }
                 Rule::postfix_expr => {
                     let mut it = p.into_inner();
@@ -1275,45 +1528,93 @@ impl Builder<'_, '_> {
                             .find(|q| q.as_rule() == Rule::expr)
                             .ok_or_else(|| cx.internal(at))?;
                         let (k, kd) = self.expr(key)?;
-                        let span = Span { end: (end + cx.base) as u32, ..acc.span };
+                        let span = Span {
+                            end: (end + cx.base) as u32,
+                            ..acc.span
+                        };
                         depth = self.deeper(depth.max(kd), span)?;
-                        acc = Expr { kind: ExprKind::Index(Box::new(acc), Box::new(k)), span };
+                        acc = Expr {
+                            kind: ExprKind::Index(Box::new(acc), Box::new(k)),
+                            span,
+                        };
                     }
                     return Ok((acc, depth));
                 }
                 Rule::paren_expr => {
                     let span = self.cx.span(at, tight_end(&p));
-                    let inner = p.into_inner().find(|q| q.as_rule() == Rule::expr).ok_or_else(|| cx.internal(at))?;
+                    let inner = p
+                        .into_inner()
+                        .find(|q| q.as_rule() == Rule::expr)
+                        .ok_or_else(|| cx.internal(at))?;
                     let (mut e, d) = self.expr(inner)?;
                     e.span = span;
                     return Ok((e, d));
                 }
                 Rule::household_field => {
                     let span = self.cx.span(at, tight_end(&p));
-                    let id = p.into_inner().find(|q| q.as_rule() == Rule::ident).ok_or_else(|| cx.internal(at))?;
-                    return Ok((Expr { kind: ExprKind::HouseholdField(self.ident(&id)), span }, 1));
+                    let id = p
+                        .into_inner()
+                        .find(|q| q.as_rule() == Rule::ident)
+                        .ok_or_else(|| cx.internal(at))?;
+                    return Ok((
+                        Expr {
+                            kind: ExprKind::HouseholdField(self.ident(&id)),
+                            span,
+                        },
+                        1,
+                    ));
                 }
                 Rule::call_expr => return self.call(p),
                 Rule::number => {
                     let lit = self.number(&p)?;
-                    return Ok((Expr { kind: ExprKind::Lit(lit), span: self.sp(&p) }, 1));
+                    return Ok((
+                        Expr {
+                            kind: ExprKind::Lit(lit),
+                            span: self.sp(&p),
+                        },
+                        1,
+                    ));
                 }
                 Rule::percent => {
                     let v = self.percent(&p)?;
-                    return Ok((Expr { kind: ExprKind::Lit(Literal::Percent(v)), span: self.sp(&p) }, 1));
+                    return Ok((
+                        Expr {
+                            kind: ExprKind::Lit(Literal::Percent(v)),
+                            span: self.sp(&p),
+                        },
+                        1,
+                    ));
                 }
                 Rule::date => {
                     let d = self.date(&p)?;
-                    return Ok((Expr { kind: ExprKind::Lit(Literal::Date(d.node)), span: d.span }, 1));
+                    return Ok((
+                        Expr {
+                            kind: ExprKind::Lit(Literal::Date(d.node)),
+                            span: d.span,
+                        },
+                        1,
+                    ));
                 }
                 Rule::boolean => {
                     let b = self.boolean(&p);
-                    return Ok((Expr { kind: ExprKind::Lit(Literal::Bool(b)), span: self.sp(&p) }, 1));
+                    return Ok((
+                        Expr {
+                            kind: ExprKind::Lit(Literal::Bool(b)),
+                            span: self.sp(&p),
+                        },
+                        1,
+                    ));
                 }
                 Rule::string => {
                     let span = self.sp(&p);
                     let s = self.string(p)?;
-                    return Ok((Expr { kind: ExprKind::Lit(Literal::Text(s)), span }, 1));
+                    return Ok((
+                        Expr {
+                            kind: ExprKind::Lit(Literal::Text(s)),
+                            span,
+                        },
+                        1,
+                    ));
                 }
                 _ => return Err(cx.internal(at)),
             }
@@ -1327,7 +1628,11 @@ impl Builder<'_, '_> {
         let mut it = p.into_inner();
         let fname = take(&mut it, cx, at)?;
         let fspan = self.sp(&fname);
-        let fkw = fname.clone().into_inner().next().ok_or_else(|| cx.internal(at))?;
+        let fkw = fname
+            .clone()
+            .into_inner()
+            .next()
+            .ok_or_else(|| cx.internal(at))?;
         let written = fname.as_str().to_string();
         // (canonical name, aggregation kind, plain function?)
         let (canon, agg, plain): (String, Option<AggKind>, bool) = match fkw.as_rule() {
@@ -1373,7 +1678,9 @@ impl Builder<'_, '_> {
                             fspan,
                             "not a function of several values",
                         )
-                        .with_help(format!("write {example}; to combine two values use an operator such as `+`")));
+                        .with_help(format!(
+                            "write {example}; to combine two values use an operator such as `+`"
+                        )));
                     }
                     let mut args_out = Vec::with_capacity(exprs.len());
                     let mut depth = 0;
@@ -1383,8 +1690,17 @@ impl Builder<'_, '_> {
                         args_out.push(e);
                     }
                     let depth = self.deeper(depth, span)?;
-                    let name = Ident { name: canon, span: fspan };
-                    return Ok((Expr { kind: ExprKind::Call(name, args_out), span }, depth));
+                    let name = Ident {
+                        name: canon,
+                        span: fspan,
+                    };
+                    return Ok((
+                        Expr {
+                            kind: ExprKind::Call(name, args_out),
+                            span,
+                        },
+                        depth,
+                    ));
                 }
             }
             None => {
@@ -1396,12 +1712,23 @@ impl Builder<'_, '_> {
                     )
                     .with_help(format!("for example `{written}(members where counted)`")));
                 }
-                let name = Ident { name: canon, span: fspan };
-                return Ok((Expr { kind: ExprKind::Call(name, Vec::new()), span }, 1));
+                let name = Ident {
+                    name: canon,
+                    span: fspan,
+                };
+                return Ok((
+                    Expr {
+                        kind: ExprKind::Call(name, Vec::new()),
+                        span,
+                    },
+                    1,
+                ));
             }
             _ => return Err(cx.internal(at)),
         };
-        let Some((body, tail)) = agg_form else { return Err(cx.internal(at)) };
+        let Some((body, tail)) = agg_form else {
+            return Err(cx.internal(at));
+        };
         let Some(kind) = agg else {
             return Err(Diagnostic::error(
                 format!("`{written}` is not an aggregation"),
@@ -1423,7 +1750,11 @@ impl Builder<'_, '_> {
             _ => return Err(cx.internal(at)),
         };
         let filter_pair = match ti.next() {
-            Some(w) => Some(w.into_inner().find(|q| q.as_rule() == Rule::expr).ok_or_else(|| cx.internal(at))?),
+            Some(w) => Some(
+                w.into_inner()
+                    .find(|q| q.as_rule() == Rule::expr)
+                    .ok_or_else(|| cx.internal(at))?,
+            ),
             None => None,
         };
         let needs_body = matches!(kind, AggKind::Sum | AggKind::Min | AggKind::Max);
@@ -1433,7 +1764,9 @@ impl Builder<'_, '_> {
                 coll_span,
                 "expected `VALUE for` before the collection",
             )
-            .with_help(format!("for example `{written}(monthly_income for members)`")));
+            .with_help(format!(
+                "for example `{written}(monthly_income for members)`"
+            )));
         }
         if kind == AggKind::Count {
             if let Some(b) = &body {
@@ -1451,7 +1784,9 @@ impl Builder<'_, '_> {
                 coll_span,
                 "expected `where CONDITION` after the collection",
             )
-            .with_help(format!("for example `{written}(members where disability_grade in {{1, 2}})`")));
+            .with_help(format!(
+                "for example `{written}(members where disability_grade in {{1, 2}})`"
+            )));
         }
         let mut depth = 0;
         let body = match body {
@@ -1473,7 +1808,15 @@ impl Builder<'_, '_> {
         let depth = self.deeper(depth, span)?;
         Ok((
             Expr {
-                kind: ExprKind::Agg { kind, body, collection: Spanned { node: collection, span: coll_span }, filter },
+                kind: ExprKind::Agg {
+                    kind,
+                    body,
+                    collection: Spanned {
+                        node: collection,
+                        span: coll_span,
+                    },
+                    filter,
+                },
                 span,
             },
             depth,
@@ -1550,8 +1893,8 @@ fn want_of(rule: Rule) -> Want {
         dot => Want::Dot,
         entity | kw_person | kw_household | kw_programme => Want::Entity,
         kw_parameter => Want::OverrideParam,
-        type_expr | ty_money | ty_bool | ty_integer | ty_decimal | ty_percent | ty_months | ty_date
-        | ty_text | ty_named => Want::Type,
+        type_expr | ty_money | ty_bool | ty_integer | ty_decimal | ty_percent | ty_months
+        | ty_date | ty_text | ty_named => Want::Type,
         kw_month | kw_year => Want::PerPeriod,
         param_values | param_always | param_from | kw_from => Want::ParamValues,
         date => Want::Date,
@@ -1574,11 +1917,10 @@ fn want_of(rule: Rule) -> Want {
         string => Want::Str,
         lparen => Want::LParen,
         comma => Want::Comma,
-        item | policy_item | extends_item | enum_item | input_item | parameter_item | override_item
-        | definition_item | exception_item | table_item | extern_item | file | kw_policy | kw_extends
-        | kw_enum | kw_input | kw_override | kw_definition | kw_exception | kw_table | kw_extern => {
-            Want::Item
-        }
+        item | policy_item | extends_item | enum_item | input_item | parameter_item
+        | override_item | definition_item | exception_item | table_item | extern_item | file
+        | kw_policy | kw_extends | kw_enum | kw_input | kw_override | kw_definition
+        | kw_exception | kw_table | kw_extern => Want::Item,
         EOI => Want::End,
         cmp_op | add_op | mul_op | kw_in | kw_and | kw_or | lbrack | index_suffix | dotdot
         | agg_for | agg_where | kw_for | kw_where | kw_otherwise | otherwise | table_row => {
@@ -1623,7 +1965,10 @@ impl ErrCx<'_> {
                 Some(j) if keyword_en(&after[..j]).is_some() => {
                     let en = &after[..j];
                     let word = if self.chinese {
-                        KEYWORDS.iter().find(|(e, _)| *e == en).map_or(en, |(_, zh)| *zh)
+                        KEYWORDS
+                            .iter()
+                            .find(|(e, _)| *e == en)
+                            .map_or(en, |(_, zh)| *zh)
                     } else {
                         en
                     };
@@ -1649,8 +1994,12 @@ impl ErrCx<'_> {
 }
 
 fn found_token(chunk: &str, pos: usize) -> &str {
-    let Some(rest) = chunk.get(pos..) else { return "" };
-    let Some(c) = rest.chars().next() else { return "" };
+    let Some(rest) = chunk.get(pos..) else {
+        return "";
+    };
+    let Some(c) = rest.chars().next() else {
+        return "";
+    };
     let len = if c == '"' {
         let line_end = rest.find('\n').unwrap_or(rest.len());
         let mut end = line_end;
@@ -1669,7 +2018,9 @@ fn found_token(chunk: &str, pos: usize) -> &str {
     } else if is_id_char(c) {
         word_at(rest, 0).len().max(c.len_utf8())
     } else {
-        let two = rest.get(..2).is_some_and(|t| matches!(t, "==" | "!=" | "<=" | ">=" | ".."));
+        let two = rest
+            .get(..2)
+            .is_some_and(|t| matches!(t, "==" | "!=" | "<=" | ">=" | ".."));
         if two {
             2
         } else {
@@ -1701,7 +2052,9 @@ fn full_width_hint(found: &str) -> Option<String> {
         '＞' => ">",
         _ => return None,
     };
-    Some(format!("`{c}` is a full-width character; write the ASCII `{ascii}` instead"))
+    Some(format!(
+        "`{c}` is a full-width character; write the ASCII `{ascii}` instead"
+    ))
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -1711,7 +2064,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -1729,7 +2084,9 @@ impl ChunkCx<'_> {
             ErrorVariant::ParsingError { positives, .. } => positives,
             ErrorVariant::CustomError { message } => {
                 // pest's own guards ("stack limit reached", "call limit reached").
-                return self.too_deep(pos).with_note(format!("the parser stopped: {message}"));
+                return self
+                    .too_deep(pos)
+                    .with_note(format!("the parser stopped: {message}"));
             }
         };
         // Item keyword of the chunk and whether it is written in Chinese.
@@ -1754,9 +2111,20 @@ impl ChunkCx<'_> {
             prev_end = e;
         }
         let prev_end = prev_end.min(pos);
-        let broken_line = self.chunk.get(prev_end..pos).is_some_and(|g| g.contains('\n')) || pos >= self.chunk.len();
+        let broken_line = self
+            .chunk
+            .get(prev_end..pos)
+            .is_some_and(|g| g.contains('\n'))
+            || pos >= self.chunk.len();
         let found = found_token(self.chunk, pos);
-        let ecx = ErrCx { pos, item, chinese, found, prev_end, broken_line };
+        let ecx = ErrCx {
+            pos,
+            item,
+            chinese,
+            found,
+            prev_end,
+            broken_line,
+        };
 
         let mut wants: Vec<Want> = positives.iter().map(|r| want_of(*r)).collect();
         wants.sort();
@@ -1769,11 +2137,19 @@ impl ChunkCx<'_> {
         let found_span = self.span(e.pos, e.pos + e.found.len());
         // Where the caret goes for "something is missing": on the offending token when it is on the
         // same line, else right after the previous token.
-        let missing_span = if e.broken_line { self.span(e.prev_end, e.prev_end) } else { found_span };
+        let missing_span = if e.broken_line {
+            self.span(e.prev_end, e.prev_end)
+        } else {
+            found_span
+        };
         // For a missing keyword before something written on the next line (`= formula` without `=`,
         // a condition without `when`), point at that something.
         let before_next = e.broken_line && !e.found.is_empty();
-        let lead_span = if before_next { found_span } else { missing_span };
+        let lead_span = if before_next {
+            found_span
+        } else {
+            missing_span
+        };
         let lead_label = |what: String| {
             if before_next {
                 format!("expected {what} before this")
@@ -1791,7 +2167,10 @@ impl ChunkCx<'_> {
                     .with_help("a string ends with `\"` on the same line; write `\\n` for a line break and `\\\"` for a quote");
             }
             if let Some(i) = e.found.find('\\') {
-                let bad = e.found[i..].chars().nth(1).map_or(String::new(), String::from);
+                let bad = e.found[i..]
+                    .chars()
+                    .nth(1)
+                    .map_or(String::new(), String::from);
                 let s = e.pos + i;
                 return Diagnostic::error(
                     format!("unknown escape `\\{bad}` in a string"),
@@ -1812,8 +2191,14 @@ impl ChunkCx<'_> {
             && has(Want::Operator)
             && !positives.contains(&Rule::cmp_op)
         {
-            return Diagnostic::error("comparisons cannot be chained", found_span, "a second comparison")
-                .with_help(e.tr("write `a < b {and} b < c`, or put brackets around the first comparison"));
+            return Diagnostic::error(
+                "comparisons cannot be chained",
+                found_span,
+                "a second comparison",
+            )
+            .with_help(
+                e.tr("write `a < b {and} b < c`, or put brackets around the first comparison"),
+            );
         }
         let found_en = keyword_en(e.found);
         if matches!(found_en, Some("source" | "quote" | "assumption")) && has(Want::Operator) {

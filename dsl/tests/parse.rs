@@ -13,7 +13,9 @@ use doudi_dsl::diag::{render_all, SourceMap};
 use doudi_dsl::parse::{parse_expr, parse_file};
 
 fn corpus(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(dir);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", root.display()))
         .map(|e| e.expect("directory entry").path())
@@ -30,20 +32,33 @@ fn check(dir: &str, expect_errors: bool, render: impl Fn(&doudi_dsl::ast::File, 
     let files = corpus(dir);
     assert!(!files.is_empty(), "empty corpus {dir}");
     for path in files {
-        let name = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 file name").to_string();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 file name")
+            .to_string();
         let text = std::fs::read_to_string(&path).expect("read corpus file");
         let mut sources = SourceMap::default();
         let id = sources.add(format!("tests/{dir}/{name}.doudi"), text.clone());
         let (file, diags) = parse_file(id, &text);
         let rendered = render_all(&diags, &sources);
         if expect_errors {
-            assert!(diags.iter().any(|d| d.is_error()), "{name}: expected a syntax error, got none");
+            assert!(
+                diags.iter().any(|d| d.is_error()),
+                "{name}: expected a syntax error, got none"
+            );
             if name.starts_with("two_errors") {
-                assert!(diags.len() >= 2, "{name}: expected both errors, got:\n{rendered}");
+                assert!(
+                    diags.len() >= 2,
+                    "{name}: expected both errors, got:\n{rendered}"
+                );
             }
             insta::assert_snapshot!(format!("{dir}__{name}"), rendered);
         } else {
-            assert!(diags.is_empty(), "{name}: expected no diagnostics, got:\n{rendered}");
+            assert!(
+                diags.is_empty(),
+                "{name}: expected no diagnostics, got:\n{rendered}"
+            );
             insta::assert_snapshot!(format!("{dir}__{name}"), render(&file, &text));
         }
     }
@@ -69,20 +84,34 @@ fn outline(file: &doudi_dsl::ast::File) -> String {
             Item::Enum(e) => format!(
                 "enum {} [{}]",
                 e.name.name,
-                e.variants.iter().map(|v| v.name.name.as_str()).collect::<Vec<_>>().join(", ")
+                e.variants
+                    .iter()
+                    .map(|v| v.name.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Item::Input(i) => format!("input {}.{}: {}", i.entity.as_str(), i.name.name, ty(&i.ty)),
             Item::Parameter(p) => format!(
                 "{}parameter {}{}{} ({} meta){}",
                 if p.is_override { "override " } else { "" },
                 p.name.name,
-                p.ty.as_ref().map(|t| format!(": {}", ty(t))).unwrap_or_default(),
-                p.by.as_ref().map(|b| format!(" by {}", b.name)).unwrap_or_default(),
+                p.ty.as_ref()
+                    .map(|t| format!(": {}", ty(t)))
+                    .unwrap_or_default(),
+                p.by.as_ref()
+                    .map(|b| format!(" by {}", b.name))
+                    .unwrap_or_default(),
                 p.meta.len(),
                 p.clauses.iter().map(clause).collect::<String>()
             ),
             Item::Definition(d) => {
-                format!("definition {}.{}: {} = {}", d.entity.as_str(), d.name.name, ty(&d.ty), sexpr(&d.body))
+                format!(
+                    "definition {}.{}: {} = {}",
+                    d.entity.as_str(),
+                    d.name.name,
+                    ty(&d.ty),
+                    sexpr(&d.body)
+                )
             }
             Item::Exception(x) => format!(
                 "exception {}.{} when {} = {}",
@@ -106,9 +135,17 @@ fn outline(file: &doudi_dsl::ast::File) -> String {
                         sexpr(&r.result)
                     ))
                     .collect::<String>(),
-                t.otherwise.as_ref().map(sexpr).unwrap_or_else(|| "-".into())
+                t.otherwise
+                    .as_ref()
+                    .map(sexpr)
+                    .unwrap_or_else(|| "-".into())
             ),
-            Item::Extern(x) => format!("extern {}({}) = {:?}", x.name.name, x.params.len(), x.file.node),
+            Item::Extern(x) => format!(
+                "extern {}({}) = {:?}",
+                x.name.name,
+                x.params.len(),
+                x.file.node
+            ),
         };
         out.push_str(&line);
         out.push('\n');
@@ -118,7 +155,9 @@ fn outline(file: &doudi_dsl::ast::File) -> String {
 
 fn lit(l: &Literal) -> String {
     match l {
-        Literal::Number { value, is_integer } => format!("{value}{}", if *is_integer { "" } else { "d" }),
+        Literal::Number { value, is_integer } => {
+            format!("{value}{}", if *is_integer { "" } else { "d" })
+        }
         Literal::Percent(p) => format!("{p}pct"),
         Literal::Bool(b) => b.to_string(),
         Literal::Date(d) => format!("{}-{:02}-{:02}", d.year, d.month, d.day),
@@ -129,12 +168,20 @@ fn lit(l: &Literal) -> String {
 
 fn clause(c: &doudi_dsl::ast::ParamClause) -> String {
     use doudi_dsl::ast::ParamValue;
-    let from = c.from.as_ref().map(|d| format!(" from {}", lit(&Literal::Date(d.node)))).unwrap_or_default();
+    let from = c
+        .from
+        .as_ref()
+        .map(|d| format!(" from {}", lit(&Literal::Date(d.node))))
+        .unwrap_or_default();
     let value = match &c.value {
         ParamValue::Scalar(l) => lit(&l.node),
         ParamValue::Table(entries, _) => format!(
             "{{{}}}",
-            entries.iter().map(|(k, v)| format!("{}: {}", k.name, lit(&v.node))).collect::<Vec<_>>().join(", ")
+            entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", k.name, lit(&v.node)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     format!("\n   {from} = {value} ({} meta)", c.meta.len())
@@ -182,15 +229,33 @@ fn sexpr(e: &Expr) -> String {
         ExprKind::Unary(op, a) => format!("({op:?} {})", sexpr(a)),
         ExprKind::Binary(op, a, b) => format!("({} {} {})", op.as_str(), sexpr(a), sexpr(b)),
         ExprKind::In(a, set) => {
-            format!("(in {} {{{}}})", sexpr(a), set.iter().map(sexpr).collect::<Vec<_>>().join(" "))
+            format!(
+                "(in {} {{{}}})",
+                sexpr(a),
+                set.iter().map(sexpr).collect::<Vec<_>>().join(" ")
+            )
         }
         ExprKind::If(c, a, b) => format!("(if {} {} {})", sexpr(c), sexpr(a), sexpr(b)),
-        ExprKind::Call(f, args) => format!("{}({})", f.name, args.iter().map(sexpr).collect::<Vec<_>>().join(", ")),
-        ExprKind::Agg { kind, body, collection, filter } => format!(
+        ExprKind::Call(f, args) => format!(
+            "{}({})",
+            f.name,
+            args.iter().map(sexpr).collect::<Vec<_>>().join(", ")
+        ),
+        ExprKind::Agg {
+            kind,
+            body,
+            collection,
+            filter,
+        } => format!(
             "{kind:?}({}{:?}{})",
-            body.as_ref().map(|b| format!("{} for ", sexpr(b))).unwrap_or_default(),
+            body.as_ref()
+                .map(|b| format!("{} for ", sexpr(b)))
+                .unwrap_or_default(),
             collection.node,
-            filter.as_ref().map(|f| format!(" where {}", sexpr(f))).unwrap_or_default()
+            filter
+                .as_ref()
+                .map(|f| format!(" where {}", sexpr(f)))
+                .unwrap_or_default()
         ),
     }
 }
@@ -219,7 +284,16 @@ fn expressions() {
         let e = parse_expr(0, src).unwrap_or_else(|d| panic!("{src}: {}", d.message));
         assert_eq!(sexpr(&e), want, "{src}");
     }
-    for bad in ["", "if a then b", "a +", "(a", "2024-02-30", "sum(a, b)", "count(x for members)", "x.y"] {
+    for bad in [
+        "",
+        "if a then b",
+        "a +",
+        "(a",
+        "2024-02-30",
+        "sum(a, b)",
+        "count(x for members)",
+        "x.y",
+    ] {
         assert!(parse_expr(0, bad).is_err(), "{bad} should not parse");
     }
 }
@@ -229,44 +303,113 @@ fn spans_are_tight() {
     let text = "definition person.x: bool = (a and b)   # comment\n\n";
     let (file, diags) = parse_file(0, text);
     assert!(diags.is_empty());
-    let Item::Definition(d) = &file.items[0] else { panic!() };
-    assert_eq!(&text[d.body.span.start as usize..d.body.span.end as usize], "(a and b)");
-    assert_eq!(&text[d.span.start as usize..d.span.end as usize], "definition person.x: bool = (a and b)");
-    assert_eq!(&text[d.name.span.start as usize..d.name.span.end as usize], "x");
+    let Item::Definition(d) = &file.items[0] else {
+        panic!()
+    };
+    assert_eq!(
+        &text[d.body.span.start as usize..d.body.span.end as usize],
+        "(a and b)"
+    );
+    assert_eq!(
+        &text[d.span.start as usize..d.span.end as usize],
+        "definition person.x: bool = (a and b)"
+    );
+    assert_eq!(
+        &text[d.name.span.start as usize..d.name.span.end as usize],
+        "x"
+    );
 }
 
 #[test]
 fn hostile_nesting_does_not_overflow() {
     // Run on a normal test thread (2 MiB stack).
     for text in [
-        format!("definition person.x: bool = {}a{}", "(".repeat(100_000), ")".repeat(100_000)),
+        format!(
+            "definition person.x: bool = {}a{}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        ),
         format!("definition person.x: bool = {}a", "not ".repeat(100_000)),
         format!("definition person.x: integer = {}1", "- ".repeat(100_000)),
-        format!("definition person.x: integer = {}1", "if a then 1 else ".repeat(10_000)),
+        format!(
+            "definition person.x: integer = {}1",
+            "if a then 1 else ".repeat(10_000)
+        ),
+        format!(
+            "definition person.x: integer = {}1",
+            "if household.a then true else ".repeat(10_000)
+        ),
+        format!(
+            "definition person.x: integer = {}1",
+            "if min(a, b) > 0 then sum(x for members) else ".repeat(10_000)
+        ),
+        format!(
+            "definition person.x: integer = {}1",
+            "- household.a - - ".repeat(10_000)
+        ),
         format!("definition person.x: integer = 1{}", " + 1".repeat(100_000)),
         format!("definition person.x: integer = {}", "[".repeat(100_000)),
         format!("definition person.x: integer = f({}", "min(".repeat(50_000)),
     ] {
         let (_, diags) = parse_file(0, &text);
         assert!(!diags.is_empty());
-        assert!(diags[0].message.contains("nested too deeply"), "{}", diags[0].message);
+        assert!(
+            diags[0].message.contains("nested too deeply"),
+            "{}",
+            diags[0].message
+        );
     }
     // Just under the limit parses, whatever the kind of nesting.
     let n = doudi_dsl::parse::MAX_DEPTH - 1;
     for ok in [
-        format!("definition person.x: bool = {}a{}", "(".repeat(n), ")".repeat(n)),
-        format!("definition person.x: bool = {}a{}", "min(".repeat(n), ")".repeat(n)),
-        format!("definition person.x: bool = {}a{}", "sum(".repeat(n), " for members)".repeat(n)),
-        format!("definition person.x: bool = a{}", "[a".repeat(n / 2) + &"]".repeat(n / 2)),
-        format!("definition person.x: bool = a{}", " in {a".repeat(n / 2) + &"}".repeat(n / 2)),
+        format!(
+            "definition person.x: bool = {}a{}",
+            "(".repeat(n),
+            ")".repeat(n)
+        ),
+        format!(
+            "definition person.x: bool = {}a{}",
+            "min(".repeat(n),
+            ")".repeat(n)
+        ),
+        format!(
+            "definition person.x: bool = {}a{}",
+            "sum(".repeat(n),
+            " for members)".repeat(n)
+        ),
+        format!(
+            "definition person.x: bool = a{}",
+            "[a".repeat(n / 2) + &"]".repeat(n / 2)
+        ),
+        format!(
+            "definition person.x: bool = a{}",
+            " in {a".repeat(n / 2) + &"}".repeat(n / 2)
+        ),
         format!("definition person.x: bool = {}a", "not ".repeat(n)),
         format!("definition person.x: bool = {}a", "-".repeat(n)),
-        format!("definition person.x: bool = {}a{}", "if a then b else ".repeat(n), ""),
-        format!("definition person.x: bool = {}a{}", "if ".repeat(n), " then b else c".repeat(n)),
-        format!("definition person.x: bool = {}a{}", "-(not ".repeat(n / 3), ")".repeat(n / 3)),
+        format!(
+            "definition person.x: bool = {}a{}",
+            "if a then b else ".repeat(n),
+            ""
+        ),
+        format!(
+            "definition person.x: bool = {}a{}",
+            "if ".repeat(n),
+            " then b else c".repeat(n)
+        ),
+        format!(
+            "definition person.x: bool = {}a{}",
+            "-(not ".repeat(n / 3),
+            ")".repeat(n / 3)
+        ),
     ] {
         let (_, diags) = parse_file(0, &ok);
-        assert!(diags.is_empty(), "{}...: {:?}", &ok[..60], diags.first().map(|d| &d.message));
+        assert!(
+            diags.is_empty(),
+            "{}...: {:?}",
+            &ok[..60],
+            diags.first().map(|d| &d.message)
+        );
     }
 }
 
@@ -297,7 +440,10 @@ mod render {
     fn secondary_label_in_another_file_and_notes() {
         let mut sm = SourceMap::default();
         let a = sm.add("base/a.doudi", "definition person.x: bool = a\n");
-        let b = sm.add("layer/b.doudi", "\n\n\n\n\n\n\n\n\nexception person.x\n\twhen 如果收入 > 0\n  = true\n");
+        let b = sm.add(
+            "layer/b.doudi",
+            "\n\n\n\n\n\n\n\n\nexception person.x\n\twhen 如果收入 > 0\n  = true\n",
+        );
         let d = Diagnostic::error("two definitions of `x`", Span::new(b, 40, 46), "收入 here")
             .with_secondary(Span::new(a, 18, 19), "first defined here")
             .with_note("exceptions must not conflict")
@@ -311,11 +457,19 @@ mod render {
         let mut sm = SourceMap::default();
         let text = "definition person.x: bool =";
         let id = sm.add("p.doudi", text);
-        let d = Diagnostic::error("expected an expression", Span::new(id, text.len(), text.len()), "here");
+        let d = Diagnostic::error(
+            "expected an expression",
+            Span::new(id, text.len(), text.len()),
+            "here",
+        );
         let out = render(&d, &sm);
-        assert!(out.contains("  |                            ^ here"), "{out}");
+        assert!(
+            out.contains("  |                            ^ here"),
+            "{out}"
+        );
         // Out-of-range spans and unknown files do not panic.
-        let bad = Diagnostic::error("x", Span::new(id, 1000, 2000), "far").with_secondary(Span::new(7, 0, 1), "nowhere");
+        let bad = Diagnostic::error("x", Span::new(id, 1000, 2000), "far")
+            .with_secondary(Span::new(7, 0, 1), "nowhere");
         let _ = render(&bad, &sm);
     }
 

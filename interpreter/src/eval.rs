@@ -365,6 +365,11 @@ impl<'a> HouseholdEval<'a> {
     }
 
     pub fn eval(&mut self, e: &Expr, scope: Scope) -> Result<Value, EvalError> {
+        use doudi_dsl::check::{STACK_GROWTH, STACK_RED_ZONE};
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.eval_inner(e, scope))
+    }
+
+    fn eval_inner(&mut self, e: &Expr, scope: Scope) -> Result<Value, EvalError> {
         Ok(match &e.kind {
             ExprKind::Const(c) => const_value(c),
             ExprKind::Input(slot) => self.input(*slot, scope).clone(),

@@ -180,6 +180,11 @@ impl<'e, 'a> Builder<'e, 'a> {
 
     /// Collects the inputs, parameters and definitions an expression uses (the taken branch of an `if`).
     fn refs(&mut self, e: &Expr, scope: Scope, node: &mut Node) -> Result<(), EvalError> {
+        use doudi_dsl::check::{STACK_GROWTH, STACK_RED_ZONE};
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.refs_inner(e, scope, node))
+    }
+
+    fn refs_inner(&mut self, e: &Expr, scope: Scope, node: &mut Node) -> Result<(), EvalError> {
         let policy = self.ev.policy;
         let program = &policy.program;
         match &e.kind {
@@ -268,6 +273,11 @@ impl<'e, 'a> Builder<'e, 'a> {
 
     /// Why a condition is false, as sentences for drafters.
     fn why_not(&mut self, e: &Expr, scope: Scope, out: &mut Vec<(String, String)>) -> Result<(), EvalError> {
+        use doudi_dsl::check::{STACK_GROWTH, STACK_RED_ZONE};
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.why_not_inner(e, scope, out))
+    }
+
+    fn why_not_inner(&mut self, e: &Expr, scope: Scope, out: &mut Vec<(String, String)>) -> Result<(), EvalError> {
         let policy = self.ev.policy;
         let program = &policy.program;
         if self.ev.eval(e, scope)?.as_bool() {

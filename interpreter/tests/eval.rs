@@ -161,3 +161,24 @@ proptest! {
         prop_assert_eq!(eval(&p, &h, "2024-01", "gap").unwrap(), Value::Num(expect));
     }
 }
+
+/// A policy just inside the nesting bound evaluates on a small thread stack without overflowing.
+#[test]
+fn deep_but_allowed_policy_evaluates_on_small_stacks() {
+    let mut src = String::from("input household.x: bool\n");
+    for i in 0..5 {
+        let next = if i < 4 { format!("d{}", i + 1) } else { "x".to_string() };
+        src.push_str(&format!("definition household.d{i}: bool = {}{next}\n", "not ".repeat(190)));
+    }
+    let p = Policy::from_source("deep.doudi", &src).map_err(|e| e.render()).unwrap().policy;
+    let h = read_json_household(&p.schema, &json!({"id": "H", "x": true, "members": [{"id": "P"}]}), "t").unwrap();
+    let id = p.output("d0").unwrap();
+    let v = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || p.evaluate(&h, Month::parse("2024-01").unwrap(), &[id]).map(|mut v| v.remove(0)).map_err(|e| e.to_string()))
+        .unwrap()
+        .join()
+        .unwrap();
+    // 950 negations of true: an even number.
+    assert_eq!(v.unwrap(), Value::Bool(true));
+}
