@@ -15,12 +15,20 @@
 //!    split by each region's `urban_share`) is raked by iterative proportional fitting to the region totals
 //!    and to the city-wide urban/rural margin. Household cell probabilities are persons / mean size.
 //! 3. `targets.low_income_share`: bisection on an income scale per area (multiplies every income median)
-//!    so that the sample share of households whose per-capita income is below the line matches.
+//!    so that the sample share of households whose per-capita income is below the line matches; or
+//!    `targets.mean_per_capita_income`: the same scale solved exactly (incomes are linear in it).
 //! 4. `targets.dibao_households_share` / `dibao_persons_share`: bisection on the dibao threshold per area.
 //!
+//! `targets.persons_by_age_band` is reported against the achieved structure, not adjusted.
+//! Every calibrated figure is reported with its target, the value reached on the sample (or exactly, for
+//! tilting and IPF) and the value in the written population ([`GenerateReport`]'s table).
+//!
 //! # Output
-//! Written chunk by chunk (64k households, generated in parallel, written in order) into a temporary
-//! directory inside `out_dir`; both files are renamed into place only when complete.
+//! Written chunk by chunk (64k households, generated in parallel, written in order by a writer thread)
+//! into a hidden temporary directory inside `out_dir`; both files are moved into place only when
+//! complete (an old `households.csv` is removed first, then `persons.csv` and `households.csv` are
+//! renamed in), so an interrupted run never leaves a mismatched or half-written pair under the final
+//! names. A run killed outright may leave the hidden `.doudi-generate-*` directory behind.
 //!
 //! Schooling by age (compulsory 6-14, upper secondary 15-17, tertiary 18-21) applies to the head's
 //! children, parents and grandchildren only: heads and spouses are not full-time students (a student
@@ -274,7 +282,11 @@ impl Household {
     }
     /// Sum of counted members' monthly income, cents.
     pub fn counted_income(&self) -> i64 {
-        self.members.iter().filter(|p| p.counted()).map(|p| p.monthly_income).sum()
+        self.members
+            .iter()
+            .filter(|p| p.counted())
+            .map(|p| p.monthly_income)
+            .sum()
     }
 }
 
@@ -324,7 +336,10 @@ pub enum GenerateError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> GenerateError + '_ {
-    move |source| GenerateError::Io { path: path.to_path_buf(), source }
+    move |source| GenerateError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -393,7 +408,11 @@ fn fmt_num(v: f64) -> String {
 
 impl fmt::Display for GenerateReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "population `{}`, seed {}: {} households, {} persons ({:.2} s)", self.spec_name, self.seed, self.households, self.persons, self.elapsed_seconds)?;
+        writeln!(
+            f,
+            "population `{}`, seed {}: {} households, {} persons ({:.2} s)",
+            self.spec_name, self.seed, self.households, self.persons, self.elapsed_seconds
+        )?;
         for (path, size) in &self.files {
             writeln!(f, "  {} ({} bytes)", path.display(), size)?;
         }
@@ -404,7 +423,15 @@ impl fmt::Display for GenerateReport {
         )?;
         if !self.calibration.is_empty() {
             writeln!(f)?;
-            let header = ["quantity", "target", "calibrated", "output", "method", "parameter", "status"];
+            let header = [
+                "quantity",
+                "target",
+                "calibrated",
+                "output",
+                "method",
+                "parameter",
+                "status",
+            ];
             let rows: Vec<[String; 7]> = self
                 .calibration
                 .iter()
@@ -428,7 +455,17 @@ impl fmt::Display for GenerateReport {
         }
         if !self.regions.is_empty() {
             writeln!(f)?;
-            let header = ["region", "name", "share (spec)", "share (output)", "urban (spec)", "urban (raked)", "urban (output)", "households", "persons"];
+            let header = [
+                "region",
+                "name",
+                "share (spec)",
+                "share (output)",
+                "urban (spec)",
+                "urban (raked)",
+                "urban (output)",
+                "households",
+                "persons",
+            ];
             let total: u64 = self.regions.iter().map(|r| r.persons).sum::<u64>().max(1);
             let rows: Vec<[String; 9]> = self
                 .regions
@@ -453,8 +490,16 @@ impl fmt::Display for GenerateReport {
     }
 }
 
-fn write_table<const N: usize>(f: &mut fmt::Formatter<'_>, header: &[&str; N], rows: &[[String; N]]) -> fmt::Result {
-    let width = |s: &str| s.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum::<usize>();
+fn write_table<const N: usize>(
+    f: &mut fmt::Formatter<'_>,
+    header: &[&str; N],
+    rows: &[[String; N]],
+) -> fmt::Result {
+    let width = |s: &str| {
+        s.chars()
+            .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
+            .sum::<usize>()
+    };
     let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {
@@ -475,7 +520,16 @@ fn write_table<const N: usize>(f: &mut fmt::Formatter<'_>, header: &[&str; N], r
         writeln!(f, "{}", out.trim_end())
     };
     line(f, header.to_vec())?;
-    line(f, widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(|s| s.as_str()).collect())?;
+    line(
+        f,
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+    )?;
     for r in rows {
         line(f, r.iter().map(|s| s.as_str()).collect())?;
     }
@@ -515,7 +569,8 @@ fn unit(rng: &mut ChaCha8Rng) -> f64 {
 
 /// Index of the category for a uniform draw, given a cumulative distribution ending at 1.
 fn pick(cdf: &[f64], u: f64) -> usize {
-    cdf.partition_point(|c| *c <= u).min(cdf.len().saturating_sub(1))
+    cdf.partition_point(|c| *c <= u)
+        .min(cdf.len().saturating_sub(1))
 }
 
 fn cdf_of(weights: &[f64]) -> Vec<f64> {
@@ -549,7 +604,11 @@ fn mixture(rng: &mut ChaCha8Rng, parts: &[LognormalPart], scale: f64) -> f64 {
 }
 
 fn band_rate(bands: &[RateBand], age: u32) -> f64 {
-    bands.iter().find(|b| b.min <= age && age <= b.max).map(|b| b.rate).unwrap_or(0.0)
+    bands
+        .iter()
+        .find(|b| b.min <= age && age <= b.max)
+        .map(|b| b.rate)
+        .unwrap_or(0.0)
 }
 
 fn logistic(x: f64) -> f64 {
@@ -606,7 +665,13 @@ struct Stats {
 
 impl Stats {
     fn new(regions: usize, bands: usize) -> Stats {
-        Stats { region_households: vec![0; regions], region_persons: vec![0; regions], region_urban_persons: vec![0; regions], age_band_persons: vec![0; bands], ..Default::default() }
+        Stats {
+            region_households: vec![0; regions],
+            region_persons: vec![0; regions],
+            region_urban_persons: vec![0; regions],
+            age_band_persons: vec![0; bands],
+            ..Default::default()
+        }
     }
     fn merge(&mut self, o: &Stats) {
         for a in 0..2 {
@@ -624,7 +689,11 @@ impl Stats {
         for (x, y) in self.region_persons.iter_mut().zip(&o.region_persons) {
             *x += y;
         }
-        for (x, y) in self.region_urban_persons.iter_mut().zip(&o.region_urban_persons) {
+        for (x, y) in self
+            .region_urban_persons
+            .iter_mut()
+            .zip(&o.region_urban_persons)
+        {
             *x += y;
         }
         for (x, y) in self.age_band_persons.iter_mut().zip(&o.age_band_persons) {
@@ -647,23 +716,47 @@ fn ratio(a: u64, b: u64) -> f64 {
 }
 
 impl Generator {
-    /// Prepare and calibrate. The spec must have been validated ([`PopulationSpec::load`]).
+    /// Prepare and calibrate. The spec must be valid ([`PopulationSpec::load`] or
+    /// [`PopulationSpec::validate`]); an invalid one may panic.
     pub fn new(spec: &PopulationSpec, seed: u64) -> Generator {
         let spec = spec.clone();
         let regions: Vec<String> = spec.regions.keys().cloned().collect();
-        let region_names = spec.regions.iter().map(|(k, r)| r.name.clone().unwrap_or_else(|| k.clone())).collect();
+        let region_names = spec
+            .regions
+            .iter()
+            .map(|(k, r)| r.name.clone().unwrap_or_else(|| k.clone()))
+            .collect();
         let region_scale = spec.regions.values().map(|r| r.income_scale).collect();
         let head_cdf = [Area::Urban, Area::Rural].map(|a| {
             let c = spec.composition.get(a);
-            [&c.single_head_ages, &c.couple_head_ages, &c.family_head_ages].map(|b| cdf_of(&b.iter().map(|x| x.weight).collect::<Vec<_>>()))
+            [
+                &c.single_head_ages,
+                &c.couple_head_ages,
+                &c.family_head_ages,
+            ]
+            .map(|b| cdf_of(&b.iter().map(|x| x.weight).collect::<Vec<_>>()))
         });
-        let size_weights = [spec.household_size.urban.weights.clone(), spec.household_size.rural.weights.clone()];
-        let house_cdf = [cdf_of(&spec.assets.urban.house_weights), cdf_of(&spec.assets.rural.house_weights)];
-        let tertiary_cdf = [&spec.schooling.urban, &spec.schooling.rural].map(|s| cdf_of(&[s.higher_vocational, s.university, s.abroad_self_funded]));
+        let size_weights = [
+            spec.household_size.urban.weights.clone(),
+            spec.household_size.rural.weights.clone(),
+        ];
+        let house_cdf = [
+            cdf_of(&spec.assets.urban.house_weights),
+            cdf_of(&spec.assets.rural.house_weights),
+        ];
+        let tertiary_cdf = [&spec.schooling.urban, &spec.schooling.rural]
+            .map(|s| cdf_of(&[s.higher_vocational, s.university, s.abroad_self_funded]));
         let grade_cdf = cdf_of(&spec.disability.grade_weights);
         let c = &spec.credit;
         let credit_cdf = cdf_of(&[c.good, c.general, c.serious, c.severe]);
-        let level_cdf = cdf_of(&spec.pension.resident_levels.iter().map(|l| l.weight).collect::<Vec<_>>());
+        let level_cdf = cdf_of(
+            &spec
+                .pension
+                .resident_levels
+                .iter()
+                .map(|l| l.weight)
+                .collect::<Vec<_>>(),
+        );
         let mut g = Generator {
             house_cdf,
             tertiary_cdf,
@@ -727,20 +820,48 @@ impl Generator {
     fn mean_size(&self, area: Area) -> f64 {
         let w = &self.size_weights[area.index()];
         let total: f64 = w.iter().sum();
-        w.iter().enumerate().map(|(k, x)| (k + 1) as f64 * x).sum::<f64>() / total
+        w.iter()
+            .enumerate()
+            .map(|(k, x)| (k + 1) as f64 * x)
+            .sum::<f64>()
+            / total
     }
 
     // 1. Exponential tilting of the size distribution.
     fn calibrate_sizes(&mut self) {
-        let Some(targets) = self.spec.targets.mean_household_size.clone() else { return };
+        let Some(targets) = self.spec.targets.mean_household_size.clone() else {
+            return;
+        };
         for area in Area::ALL {
-            let Some(&target) = targets.get(area) else { continue };
+            let Some(&target) = targets.get(area) else {
+                continue;
+            };
             let base = self.spec.household_size.get(area).weights.clone();
             let tilt = |theta: f64| -> Vec<f64> {
-                let max = base.iter().enumerate().filter(|(_, w)| **w > 0.0).map(|(k, _)| theta * (k + 1) as f64).fold(f64::NEG_INFINITY, f64::max);
-                base.iter().enumerate().map(|(k, w)| if *w > 0.0 { w * (theta * (k + 1) as f64 - max).exp() } else { 0.0 }).collect()
+                let max = base
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, w)| **w > 0.0)
+                    .map(|(k, _)| theta * (k + 1) as f64)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                base.iter()
+                    .enumerate()
+                    .map(|(k, w)| {
+                        if *w > 0.0 {
+                            w * (theta * (k + 1) as f64 - max).exp()
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
             };
-            let mean = |w: &[f64]| w.iter().enumerate().map(|(k, x)| (k + 1) as f64 * x).sum::<f64>() / w.iter().sum::<f64>();
+            let mean = |w: &[f64]| {
+                w.iter()
+                    .enumerate()
+                    .map(|(k, x)| (k + 1) as f64 * x)
+                    .sum::<f64>()
+                    / w.iter().sum::<f64>()
+            };
             let (mut lo, mut hi) = (-30.0f64, 30.0f64);
             for _ in 0..200 {
                 let mid = 0.5 * (lo + hi);
@@ -789,7 +910,11 @@ impl Generator {
             })
             .collect();
         let total: f64 = persons.iter().sum();
-        let mut m: Vec<[f64; 2]> = regions.iter().zip(&persons).map(|(r, p)| [p * r.urban_share, p * (1.0 - r.urban_share)]).collect();
+        let mut m: Vec<[f64; 2]> = regions
+            .iter()
+            .zip(&persons)
+            .map(|(r, p)| [p * r.urban_share, p * (1.0 - r.urban_share)])
+            .collect();
         if let Some(u) = self.spec.targets.urban_share_persons {
             let col_target = [u * total, (1.0 - u) * total];
             let mut iterations = 0;
@@ -817,7 +942,11 @@ impl Generator {
                 }
             }
             let achieved = m.iter().map(|c| c[0]).sum::<f64>() / total;
-            let status = if self.tolerance_ok(achieved, u) { CalibrationStatus::Reached } else { CalibrationStatus::OutOfReach("region margins conflict".into()) };
+            let status = if self.tolerance_ok(achieved, u) {
+                CalibrationStatus::Reached
+            } else {
+                CalibrationStatus::OutOfReach("region margins conflict".into())
+            };
             self.calibration.push(CalibrationRow {
                 quantity: "urban share of persons".into(),
                 method: "IPF (region × area)".into(),
@@ -881,7 +1010,12 @@ impl Generator {
                 let (scale, status) = if base_mean > 0.0 {
                     (target / base_mean, CalibrationStatus::Reached)
                 } else {
-                    (1.0, CalibrationStatus::OutOfReach("no income in the sample for this area".into()))
+                    (
+                        1.0,
+                        CalibrationStatus::OutOfReach(
+                            "no income in the sample for this area".into(),
+                        ),
+                    )
                 };
                 self.income_scale[area.index()] = scale;
                 self.calibration.push(CalibrationRow {
@@ -895,8 +1029,14 @@ impl Generator {
                 });
                 continue;
             }
-            let Some(&t) = lows.as_ref().and_then(|l| l.get(area)) else { continue };
-            let pcs: Vec<f64> = sample.iter().filter(|h| h.area == area).map(|h| h.pc_base).collect();
+            let Some(&t) = lows.as_ref().and_then(|l| l.get(area)) else {
+                continue;
+            };
+            let pcs: Vec<f64> = sample
+                .iter()
+                .filter(|h| h.area == area)
+                .map(|h| h.pc_base)
+                .collect();
             if pcs.is_empty() {
                 self.calibration.push(CalibrationRow {
                     quantity: format!("households below {} per capita ({area})", t.line),
@@ -905,18 +1045,31 @@ impl Generator {
                     target: t.share,
                     calibrated: 0.0,
                     output: None,
-                    status: CalibrationStatus::OutOfReach("no household of this area in the sample".into()),
+                    status: CalibrationStatus::OutOfReach(
+                        "no household of this area in the sample".into(),
+                    ),
                 });
                 continue;
             }
-            let share = |s: f64| pcs.iter().filter(|p| **p * s < t.line).count() as f64 / pcs.len() as f64;
+            let share =
+                |s: f64| pcs.iter().filter(|p| **p * s < t.line).count() as f64 / pcs.len() as f64;
             // share is non-increasing in the scale; search in log space.
             let (lmin, lmax) = ((1e-3f64).ln(), (1e3f64).ln());
             let (smin, smax) = (share(lmin.exp()), share(lmax.exp()));
             let (scale, status) = if t.share > smin {
-                (lmin.exp(), CalibrationStatus::OutOfReach(format!("at most {smin:.4} even with income scale 0.001")))
+                (
+                    lmin.exp(),
+                    CalibrationStatus::OutOfReach(format!(
+                        "at most {smin:.4} even with income scale 0.001"
+                    )),
+                )
             } else if t.share < smax {
-                (lmax.exp(), CalibrationStatus::OutOfReach(format!("at least {smax:.4}: households without income")))
+                (
+                    lmax.exp(),
+                    CalibrationStatus::OutOfReach(format!(
+                        "at least {smax:.4}: households without income"
+                    )),
+                )
             } else {
                 let (mut lo, mut hi) = (lmin, lmax); // share(lo) >= target >= share(hi)
                 for _ in 0..200 {
@@ -928,9 +1081,20 @@ impl Generator {
                     }
                 }
                 let (a, b) = (share(lo.exp()), share(hi.exp()));
-                let s = if (a - t.share).abs() < (b - t.share).abs() { lo.exp() } else { hi.exp() };
+                let s = if (a - t.share).abs() < (b - t.share).abs() {
+                    lo.exp()
+                } else {
+                    hi.exp()
+                };
                 let achieved = share(s);
-                (s, if self.tolerance_ok(achieved, t.share) { CalibrationStatus::Reached } else { CalibrationStatus::OutOfReach("sample too small for this tolerance".into()) })
+                (
+                    s,
+                    if self.tolerance_ok(achieved, t.share) {
+                        CalibrationStatus::Reached
+                    } else {
+                        CalibrationStatus::OutOfReach("sample too small for this tolerance".into())
+                    },
+                )
             };
             self.income_scale[area.index()] = scale;
             self.calibration.push(CalibrationRow {
@@ -948,7 +1112,13 @@ impl Generator {
     fn dibao_probability(&self, area: Area, threshold: f64, d: &DibaoDraw) -> f64 {
         let p = self.spec.dibao.get(area);
         let x = threshold - d.ratio;
-        let s = if p.softness > 0.0 { logistic(x / p.softness) } else if x > 0.0 { 1.0 } else { 0.0 };
+        let s = if p.softness > 0.0 {
+            logistic(x / p.softness)
+        } else if x > 0.0 {
+            1.0
+        } else {
+            0.0
+        };
         let tests = if d.tests_ok { 1.0 } else { p.asset_penalty };
         (p.take_up * s * tests + p.error_rate).clamp(0.0, 1.0)
     }
@@ -962,28 +1132,62 @@ impl Generator {
         }
         let sample = self.sample();
         for area in Area::ALL {
-            let (target, by_persons) = match (hh.as_ref().and_then(|t| t.get(area)), pp.as_ref().and_then(|t| t.get(area))) {
+            let (target, by_persons) = match (
+                hh.as_ref().and_then(|t| t.get(area)),
+                pp.as_ref().and_then(|t| t.get(area)),
+            ) {
                 (Some(t), _) => (*t, false),
                 (None, Some(t)) => (*t, true),
                 (None, None) => continue,
             };
-            let draws: Vec<(DibaoDraw, u64)> = sample.iter().filter(|h| h.area == area).map(|h| (h.dibao, h.members.len() as u64)).collect();
-            let quantity = if by_persons { format!("persons on dibao ({area})") } else { format!("households on dibao ({area})") };
-            let total: u64 = draws.iter().map(|(_, n)| if by_persons { *n } else { 1 }).sum();
+            let draws: Vec<(DibaoDraw, u64)> = sample
+                .iter()
+                .filter(|h| h.area == area)
+                .map(|h| (h.dibao, h.members.len() as u64))
+                .collect();
+            let quantity = if by_persons {
+                format!("persons on dibao ({area})")
+            } else {
+                format!("households on dibao ({area})")
+            };
+            let total: u64 = draws
+                .iter()
+                .map(|(_, n)| if by_persons { *n } else { 1 })
+                .sum();
             if total == 0 {
-                self.calibration.push(CalibrationRow { quantity, method: "bisection on dibao threshold".into(), parameter: "-".into(), target, calibrated: 0.0, output: None, status: CalibrationStatus::OutOfReach("no household of this area in the sample".into()) });
+                self.calibration.push(CalibrationRow {
+                    quantity,
+                    method: "bisection on dibao threshold".into(),
+                    parameter: "-".into(),
+                    target,
+                    calibrated: 0.0,
+                    output: None,
+                    status: CalibrationStatus::OutOfReach(
+                        "no household of this area in the sample".into(),
+                    ),
+                });
                 continue;
             }
             let share = |th: f64| {
-                let on: u64 = draws.iter().filter(|(d, _)| d.u < self.dibao_probability(area, th, d)).map(|(_, n)| if by_persons { *n } else { 1 }).sum();
+                let on: u64 = draws
+                    .iter()
+                    .filter(|(d, _)| d.u < self.dibao_probability(area, th, d))
+                    .map(|(_, n)| if by_persons { *n } else { 1 })
+                    .sum();
                 on as f64 / total as f64
             };
             let (tmin, tmax) = (-20.0f64, 50.0f64);
             let (smin, smax) = (share(tmin), share(tmax));
             let (th, status) = if target < smin {
-                (tmin, CalibrationStatus::OutOfReach(format!("at least {smin:.4} (error_rate)")))
+                (
+                    tmin,
+                    CalibrationStatus::OutOfReach(format!("at least {smin:.4} (error_rate)")),
+                )
             } else if target > smax {
-                (tmax, CalibrationStatus::OutOfReach(format!("at most {smax:.4} (take_up)")))
+                (
+                    tmax,
+                    CalibrationStatus::OutOfReach(format!("at most {smax:.4} (take_up)")),
+                )
             } else {
                 let (mut lo, mut hi) = (tmin, tmax); // share(lo) <= target <= share(hi)
                 for _ in 0..100 {
@@ -995,9 +1199,20 @@ impl Generator {
                     }
                 }
                 let (a, b) = (share(lo), share(hi));
-                let th = if (a - target).abs() < (b - target).abs() { lo } else { hi };
+                let th = if (a - target).abs() < (b - target).abs() {
+                    lo
+                } else {
+                    hi
+                };
                 let achieved = share(th);
-                (th, if self.tolerance_ok(achieved, target) { CalibrationStatus::Reached } else { CalibrationStatus::OutOfReach("sample too small for this tolerance".into()) })
+                (
+                    th,
+                    if self.tolerance_ok(achieved, target) {
+                        CalibrationStatus::Reached
+                    } else {
+                        CalibrationStatus::OutOfReach("sample too small for this tolerance".into())
+                    },
+                )
             };
             let calibrated = share(th);
             self.dibao_threshold[area.index()] = th;
@@ -1014,7 +1229,12 @@ impl Generator {
     }
 
     fn age_bands(&self) -> Vec<(u32, u32)> {
-        self.spec.targets.persons_by_age_band.as_ref().map(|b| b.iter().map(|x| (x.min, x.max)).collect()).unwrap_or_default()
+        self.spec
+            .targets
+            .persons_by_age_band
+            .as_ref()
+            .map(|b| b.iter().map(|x| (x.min, x.max)).collect())
+            .unwrap_or_default()
     }
 
     fn stats_of(&self, households: &[Household]) -> Stats {
@@ -1040,7 +1260,9 @@ impl Generator {
             if let Some(t) = lines.and_then(|l| l.get(h.area)) {
                 // Exact: counted income (cents) < line × 100 × counted.
                 let line_cents = (t.line * 100.0).round() as i128;
-                if (h.counted_income() as i128) < line_cents * h.counted() as i128 || h.counted() == 0 {
+                if (h.counted_income() as i128) < line_cents * h.counted() as i128
+                    || h.counted() == 0
+                {
                     s.below_line[a] += 1;
                 }
             }
@@ -1063,7 +1285,8 @@ impl Generator {
 
     /// Figures reported (and, for calibrated ones, measured) on the sample with the final parameters.
     fn report_sample(&mut self) {
-        let needs_sample = self.spec.targets.persons_by_age_band.is_some() || self.spec.targets.mean_household_size.is_some();
+        let needs_sample = self.spec.targets.persons_by_age_band.is_some()
+            || self.spec.targets.mean_household_size.is_some();
         if !needs_sample {
             return;
         }
@@ -1087,14 +1310,22 @@ impl Generator {
     fn fill_output(&self, rows: &mut [CalibrationRow], s: &Stats) {
         let mut band = 0;
         for r in rows.iter_mut() {
-            let area = if r.quantity.ends_with("(urban)") { Area::Urban } else { Area::Rural };
+            let area = if r.quantity.ends_with("(urban)") {
+                Area::Urban
+            } else {
+                Area::Rural
+            };
             let a = area.index();
             r.output = Some(if r.quantity.starts_with("mean household size") {
                 ratio(s.persons[a], s.households[a])
             } else if r.quantity == "urban share of persons" {
                 ratio(s.persons[0], s.total_persons())
             } else if r.quantity.starts_with("mean income per counted person") {
-                if s.counted_persons[a] == 0 { 0.0 } else { s.counted_income_cents[a] as f64 / 100.0 / s.counted_persons[a] as f64 }
+                if s.counted_persons[a] == 0 {
+                    0.0
+                } else {
+                    s.counted_income_cents[a] as f64 / 100.0 / s.counted_persons[a] as f64
+                }
             } else if r.quantity.starts_with("households below") {
                 ratio(s.below_line[a], s.households[a])
             } else if r.quantity.starts_with("persons on dibao") {
@@ -1143,16 +1374,25 @@ impl Generator {
         if remaining > 0 && unit(&mut rng) < comp.spouse_share {
             let shift = if head_male { -2.0 } else { 2.0 };
             let z: f64 = rng.sample(StandardNormal);
-            let age = (head_age as f64 + shift + 3.0 * z).round().clamp(18.0, MAX_AGE as f64) as u32;
+            let age = (head_age as f64 + shift + 3.0 * z)
+                .round()
+                .clamp(18.0, MAX_AGE as f64) as u32;
             people.push((age, !head_male, Role::Spouse));
             remaining -= 1;
         }
         let mut parents = 0;
         for _ in 0..remaining {
             let u = unit(&mut rng);
-            let role = if (45..=64).contains(&head_age) && parents < 2 && u < comp.parent_share && head_age + 20 <= MAX_AGE {
+            let role = if (45..=64).contains(&head_age)
+                && parents < 2
+                && u < comp.parent_share
+                && head_age + 20 <= MAX_AGE
+            {
                 Role::Parent
-            } else if head_age >= 55 && u >= comp.parent_share && u < comp.parent_share + comp.grandchild_share {
+            } else if head_age >= 55
+                && u >= comp.parent_share
+                && u < comp.parent_share + comp.grandchild_share
+            {
                 Role::Grandchild
             } else {
                 Role::Child
@@ -1167,7 +1407,7 @@ impl Generator {
                     if head_age >= gap {
                         head_age - gap
                     } else {
-                        rng.gen_range(0..=head_age.saturating_sub(36).max(0))
+                        rng.gen_range(0..=head_age.saturating_sub(36))
                     }
                 }
                 _ => {
@@ -1179,7 +1419,11 @@ impl Generator {
                     }
                 }
             };
-            let male_share = if role == Role::Parent { comp.parent_male_share } else { comp.child_male_share };
+            let male_share = if role == Role::Parent {
+                comp.parent_male_share
+            } else {
+                comp.child_male_share
+            };
             let male = unit(&mut rng) < male_share;
             people.push((age, male, role));
         }
@@ -1201,7 +1445,11 @@ impl Generator {
             let counted = alive && !imprisoned;
 
             // Disability and self-care.
-            let db = spec.disability.bands.iter().find(|b| b.min <= age && age <= b.max);
+            let db = spec
+                .disability
+                .bands
+                .iter()
+                .find(|b| b.min <= age && age <= b.max);
             let mut grade = 0u8;
             if let Some(db) = db {
                 if unit(&mut rng) < db.prevalence {
@@ -1209,9 +1457,13 @@ impl Generator {
                 }
             }
             let (semi, fully) = if grade == 1 || grade == 2 {
-                (spec.disability.severe_semi_disabled, spec.disability.severe_fully_disabled)
+                (
+                    spec.disability.severe_semi_disabled,
+                    spec.disability.severe_fully_disabled,
+                )
             } else {
-                db.map(|b| (b.semi_disabled, b.fully_disabled)).unwrap_or((0.0, 0.0))
+                db.map(|b| (b.semi_disabled, b.fully_disabled))
+                    .unwrap_or((0.0, 0.0))
             };
             let u = unit(&mut rng);
             let self_care = if u < fully {
@@ -1223,11 +1475,22 @@ impl Generator {
             };
 
             // Illness and medical costs.
-            let illness = match spec.illness.bands.iter().find(|b| b.min <= age && age <= b.max) {
+            let illness = match spec
+                .illness
+                .bands
+                .iter()
+                .find(|b| b.min <= age && age <= b.max)
+            {
                 Some(ib) => {
                     let u = unit(&mut rng);
                     let rates = [ib.uremia, ib.mental, ib.cancer, ib.other_major, ib.chronic];
-                    let kinds = [IllnessKind::Uremia, IllnessKind::Mental, IllnessKind::Cancer, IllnessKind::OtherMajor, IllnessKind::Chronic];
+                    let kinds = [
+                        IllnessKind::Uremia,
+                        IllnessKind::Mental,
+                        IllnessKind::Cancer,
+                        IllnessKind::OtherMajor,
+                        IllnessKind::Chronic,
+                    ];
                     let mut acc = 0.0;
                     let mut found = IllnessKind::None;
                     for (r, k) in rates.iter().zip(kinds) {
@@ -1259,10 +1522,18 @@ impl Generator {
             let schooling = if !counted || matches!(role, Role::Head | Role::Spouse) {
                 SchoolingKind::None
             } else if (6..15).contains(&age) {
-                if u < school.compulsory { SchoolingKind::Compulsory } else { SchoolingKind::None }
+                if u < school.compulsory {
+                    SchoolingKind::Compulsory
+                } else {
+                    SchoolingKind::None
+                }
             } else if (15..18).contains(&age) {
                 if u < school.upper_secondary {
-                    if u2 < school.vocational_share { SchoolingKind::SecondaryVocational } else { SchoolingKind::HighSchool }
+                    if u2 < school.vocational_share {
+                        SchoolingKind::SecondaryVocational
+                    } else {
+                        SchoolingKind::HighSchool
+                    }
                 } else {
                     SchoolingKind::None
                 }
@@ -1305,13 +1576,18 @@ impl Generator {
             let employed = counted && !student && unit(&mut rng) < p_emp;
             let u = unit(&mut rng);
             let employment_category = if employed {
-                let applies = |r: &CategoryRule| r.min <= age && age <= r.max && r.sex.map_or(true, |s| s == sex);
+                let applies = |r: &CategoryRule| {
+                    r.min <= age && age <= r.max && !matches!(r.sex, Some(s) if s != sex)
+                };
                 let mut acc = 0.0;
                 let mut cat = EmploymentCategory::None;
                 for (r, c) in [
                     (&emp.fresh_graduate, EmploymentCategory::FreshGraduate),
                     (&emp.released_prisoner, EmploymentCategory::ReleasedPrisoner),
-                    (&emp.discharged_soldier, EmploymentCategory::DischargedSoldier),
+                    (
+                        &emp.discharged_soldier,
+                        EmploymentCategory::DischargedSoldier,
+                    ),
                 ] {
                     if applies(r) && u >= acc && u < acc + r.share {
                         cat = c;
@@ -1341,22 +1617,27 @@ impl Generator {
 
             // Rehabilitation.
             let rehab = mixture(&mut rng, &spec.disability.rehab, 1.0);
-            let rehab_cost_year = if grade > 0 && alive { to_cents(rehab) } else { 0 };
+            let rehab_cost_year = if grade > 0 && alive {
+                to_cents(rehab)
+            } else {
+                0
+            };
 
             // Pension contributions.
             let pen = &spec.pension;
             let (u, u2, u3) = (unit(&mut rng), unit(&mut rng), unit(&mut rng));
-            let pension_contrib_year = if counted && !student && pen.min_age <= age && age <= pen.max_age {
-                if employed && u < pen.employee_coverage.get(area) {
-                    to_cents(pen.employee_rate * monthly_income as f64 / 100.0 * 12.0)
-                } else if u2 < pen.resident_coverage.get(area) {
-                    to_cents(pen.resident_levels[pick(&self.level_cdf, u3)].amount)
+            let pension_contrib_year =
+                if counted && !student && pen.min_age <= age && age <= pen.max_age {
+                    if employed && u < pen.employee_coverage.get(area) {
+                        to_cents(pen.employee_rate * monthly_income as f64 / 100.0 * 12.0)
+                    } else if u2 < pen.resident_coverage.get(area) {
+                        to_cents(pen.resident_levels[pick(&self.level_cdf, u3)].amount)
+                    } else {
+                        0
+                    }
                 } else {
                     0
-                }
-            } else {
-                0
-            };
+                };
 
             members.push(Person {
                 age,
@@ -1383,24 +1664,57 @@ impl Generator {
         // Support: another counted, able member aged 18-59.
         for i in 0..members.len() {
             let cohabiting = members.iter().enumerate().any(|(j, q)| {
-                j != i && q.counted() && (18..=59).contains(&q.age) && !(q.disability_grade == 1 || q.disability_grade == 2) && q.self_care != SelfCare::FullyDisabled
+                j != i
+                    && q.counted()
+                    && (18..=59).contains(&q.age)
+                    && !(q.disability_grade == 1 || q.disability_grade == 2)
+                    && q.self_care != SelfCare::FullyDisabled
             });
-            let p = if cohabiting { spec.support.cohabiting_supported } else { spec.support.alone_supported };
+            let p = if cohabiting {
+                spec.support.cohabiting_supported
+            } else {
+                spec.support.alone_supported
+            };
             members[i].has_supporter = unit(&mut rng) < p;
         }
 
         // Household level.
         let n = members.iter().filter(|p| p.counted()).count();
-        let income_cents: i64 = members.iter().filter(|p| p.counted()).map(|p| p.monthly_income).sum();
-        let pc = if n > 0 { income_cents as f64 / 100.0 / n as f64 } else { 0.0 };
-        let pc_base = if n > 0 { members.iter().filter(|p| p.counted()).map(|p| p.base_income).sum::<f64>() / n as f64 } else { 0.0 };
+        let income_cents: i64 = members
+            .iter()
+            .filter(|p| p.counted())
+            .map(|p| p.monthly_income)
+            .sum();
+        let pc = if n > 0 {
+            income_cents as f64 / 100.0 / n as f64
+        } else {
+            0.0
+        };
+        let pc_base = if n > 0 {
+            members
+                .iter()
+                .filter(|p| p.counted())
+                .map(|p| p.base_income)
+                .sum::<f64>()
+                / n as f64
+        } else {
+            0.0
+        };
 
         let assets = spec.assets.get(area);
         let r = (pc / assets.reference_income).max(0.05);
-        let financial_assets = to_cents(mixture(&mut rng, &assets.financial, r.powf(assets.financial_elasticity)));
+        let financial_assets = to_cents(mixture(
+            &mut rng,
+            &assets.financial,
+            r.powf(assets.financial_elasticity),
+        ));
         let p_vehicle = (assets.vehicle_rate * r.powf(assets.vehicle_elasticity)).min(0.95);
         let (uv1, uv2) = (unit(&mut rng), unit(&mut rng));
-        let vehicles = if uv1 < p_vehicle { 1 + (uv2 < assets.second_vehicle_rate) as u32 } else { 0 };
+        let vehicles = if uv1 < p_vehicle {
+            1 + (uv2 < assets.second_vehicle_rate) as u32
+        } else {
+            0
+        };
         let mut houses = pick(&self.house_cdf[ai], unit(&mut rng)) as u32;
         if unit(&mut rng) < (assets.extra_house_rate * (r - 1.0).max(0.0)).min(0.5) {
             houses += 1;
@@ -1428,7 +1742,8 @@ impl Generator {
         let pure_female = if !children.is_empty() {
             children.iter().all(|p| !p.male)
         } else {
-            head_age >= spec.pure_female.min_head_age && u < spec.pure_female.no_children_listed_share
+            head_age >= spec.pure_female.min_head_age
+                && u < spec.pure_female.no_children_listed_share
         };
 
         // on_dibao: rough per-capita income after the seed's deductions, against the rough standard.
@@ -1442,38 +1757,85 @@ impl Generator {
             if p.disability_grade > 0 {
                 deductions_12 += p.rehab_cost_year.min(ROUGH_REHAB_CAP_CENTS);
             }
-            if matches!(p.schooling, SchoolingKind::SecondaryVocational | SchoolingKind::HigherVocational | SchoolingKind::University) {
+            if matches!(
+                p.schooling,
+                SchoolingKind::SecondaryVocational
+                    | SchoolingKind::HigherVocational
+                    | SchoolingKind::University
+            ) {
                 deductions_12 += p.tuition_year;
             }
             deductions_12 += p.pension_contrib_year;
             if p.employed && p.employment_category != EmploymentCategory::None {
-                deductions_12 += (ROUGH_EMPLOYMENT_COST_SHARE * standard_cents as f64 * 12.0).round() as i64;
+                deductions_12 +=
+                    (ROUGH_EMPLOYMENT_COST_SHARE * standard_cents as f64 * 12.0).round() as i64;
             }
         }
-        let ratio_ = if n > 0 { ((income_cents * 12 - deductions_12).max(0) as f64 / 12.0 / n as f64) / standard_cents as f64 } else { 0.0 };
-        let assets_ok = financial_assets as f64 <= d.asset_months * standard_cents as f64 * n.max(1) as f64 && vehicles <= d.max_vehicles && houses <= d.max_houses;
+        let ratio_ = if n > 0 {
+            ((income_cents * 12 - deductions_12).max(0) as f64 / 12.0 / n as f64)
+                / standard_cents as f64
+        } else {
+            0.0
+        };
+        let assets_ok = financial_assets as f64
+            <= d.asset_months * standard_cents as f64 * n.max(1) as f64
+            && vehicles <= d.max_vehicles
+            && houses <= d.max_houses;
         let credit_ok = matches!(credit, CreditTier::Good | CreditTier::General);
         let mut drng = stream(&self.key_dibao, index);
-        let draw = DibaoDraw { ratio: ratio_, tests_ok: assets_ok && credit_ok, u: unit(&mut drng) };
+        let draw = DibaoDraw {
+            ratio: ratio_,
+            tests_ok: assets_ok && credit_ok,
+            u: unit(&mut drng),
+        };
         let on_dibao = draw.u < self.dibao_probability(area, self.dibao_threshold[ai], &draw);
 
-        Household { index, region, area, registered_poor, pure_female, financial_assets, vehicles, houses, credit, on_dibao, members, pc_base, dibao: draw }
+        Household {
+            index,
+            region,
+            area,
+            registered_poor,
+            pure_female,
+            financial_assets,
+            vehicles,
+            houses,
+            credit,
+            on_dibao,
+            members,
+            pc_base,
+            dibao: draw,
+        }
     }
 
     // -----------------------------------------------------------------------------------------
     // Writing
 
     /// Write `households.csv` and `persons.csv` for households `0..households` into `out_dir`.
-    pub fn write_csv(&self, households: usize, out_dir: &Path) -> Result<GenerateReport, GenerateError> {
+    pub fn write_csv(
+        &self,
+        households: usize,
+        out_dir: &Path,
+    ) -> Result<GenerateReport, GenerateError> {
         let started = Instant::now();
         std::fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
-        let tmp = tempfile::Builder::new().prefix(".doudi-generate-").tempdir_in(out_dir).map_err(io_err(out_dir))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".doudi-generate-")
+            .tempdir_in(out_dir)
+            .map_err(io_err(out_dir))?;
         let tmp_h = tmp.path().join("households.csv");
         let tmp_p = tmp.path().join("persons.csv");
-        let mut fh = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp_h).map_err(io_err(&tmp_h))?);
-        let mut fp = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp_p).map_err(io_err(&tmp_p))?);
-        fh.write_all(&header_bytes(&HOUSEHOLD_COLUMNS)).map_err(io_err(&tmp_h))?;
-        fp.write_all(&header_bytes(&PERSON_COLUMNS)).map_err(io_err(&tmp_p))?;
+        let mut fh = std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(&tmp_h).map_err(io_err(&tmp_h))?,
+        );
+        let mut fp = std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(&tmp_p).map_err(io_err(&tmp_p))?,
+        );
+        fh.write_all(&header_bytes(&HOUSEHOLD_COLUMNS))
+            .map_err(io_err(&tmp_h))?;
+        fp.write_all(&header_bytes(&PERSON_COLUMNS))
+            .map_err(io_err(&tmp_p))?;
 
         let mut stats = Stats::new(self.regions.len(), self.age_bands().len());
         // Generate chunk k+1 in parallel while a writer thread writes chunk k.
@@ -1491,8 +1853,14 @@ impl Generator {
         let mut send_failed = false;
         while start < households {
             let end = (start + CHUNK_HOUSEHOLDS).min(households);
-            let subs: Vec<(usize, usize)> = (start..end).step_by(SUB_CHUNK).map(|s| (s, (s + SUB_CHUNK).min(end))).collect();
-            let parts: Vec<(Vec<u8>, Vec<u8>, Stats)> = subs.into_par_iter().map(|(s, e)| self.render(s as u64, e as u64)).collect();
+            let subs: Vec<(usize, usize)> = (start..end)
+                .step_by(SUB_CHUNK)
+                .map(|s| (s, (s + SUB_CHUNK).min(end)))
+                .collect();
+            let parts: Vec<(Vec<u8>, Vec<u8>, Stats)> = subs
+                .into_par_iter()
+                .map(|(s, e)| self.render(s as u64, e as u64))
+                .collect();
             let mut bufs = Vec::with_capacity(parts.len());
             for (h, p, st) in parts {
                 stats.merge(&st);
@@ -1507,17 +1875,34 @@ impl Generator {
         drop(tx);
         let (fh, fp) = match writer.join().expect("writer thread panicked") {
             Ok(files) => files,
-            Err((is_h, e)) => return Err(GenerateError::Io { path: if is_h { tmp_h } else { tmp_p }, source: e }),
+            Err((is_h, e)) => {
+                return Err(GenerateError::Io {
+                    path: if is_h { tmp_h } else { tmp_p },
+                    source: e,
+                })
+            }
         };
         assert!(!send_failed, "writer stopped without an error");
         for (w, path) in [(fh, &tmp_h), (fp, &tmp_p)] {
-            let f = w.into_inner().map_err(|e| GenerateError::Io { path: path.clone(), source: e.into_error() })?;
+            let f = w.into_inner().map_err(|e| GenerateError::Io {
+                path: path.clone(),
+                source: e.into_error(),
+            })?;
             f.sync_all().map_err(io_err(path))?;
         }
         // Both files are complete: move them into place (persons first, so that a households.csv
         // never appears before its persons.csv).
         let final_h = out_dir.join("households.csv");
         let final_p = out_dir.join("persons.csv");
+        match std::fs::remove_file(&final_h) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(GenerateError::Io {
+                    path: final_h,
+                    source: e,
+                })
+            }
+            _ => {}
+        }
         std::fs::rename(&tmp_p, &final_p).map_err(io_err(&final_p))?;
         std::fs::rename(&tmp_h, &final_h).map_err(io_err(&final_h))?;
         drop(tmp);
@@ -1537,7 +1922,10 @@ impl Generator {
             households: households as u64,
             persons: stats.total_persons(),
             out_dir: out_dir.to_path_buf(),
-            files: vec![(final_h.clone(), size(&final_h)?), (final_p.clone(), size(&final_p)?)],
+            files: vec![
+                (final_h.clone(), size(&final_h)?),
+                (final_p.clone(), size(&final_p)?),
+            ],
             calibration,
             regions,
             dead_persons: stats.dead,
@@ -1550,8 +1938,12 @@ impl Generator {
     /// CSV rows (no header) of households `start..end` and their stats.
     fn render(&self, start: u64, end: u64) -> (Vec<u8>, Vec<u8>, Stats) {
         let n = (end - start) as usize;
-        let mut wh = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(n * 72));
-        let mut wp = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(n * 300));
+        let mut wh = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::with_capacity(n * 72));
+        let mut wp = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::with_capacity(n * 300));
         let mut rec = Record::default();
         let mut list = Vec::with_capacity(n);
         for i in start..end {
@@ -1594,7 +1986,11 @@ impl Generator {
             list.push(h);
         }
         let stats = self.stats_of(&list);
-        (wh.into_inner().expect("flush to memory"), wp.into_inner().expect("flush to memory"), stats)
+        (
+            wh.into_inner().expect("flush to memory"),
+            wp.into_inner().expect("flush to memory"),
+            stats,
+        )
     }
 }
 
@@ -1654,7 +2050,12 @@ impl Record {
 
 /// Calibrate the spec with `seed` and write `households` households (`households.csv`, `persons.csv`)
 /// into `out_dir`. Output is identical for any thread count.
-pub fn generate(spec: &PopulationSpec, households: usize, seed: u64, out_dir: &Path) -> Result<GenerateReport, GenerateError> {
+pub fn generate(
+    spec: &PopulationSpec,
+    households: usize,
+    seed: u64,
+    out_dir: &Path,
+) -> Result<GenerateReport, GenerateError> {
     let started = Instant::now();
     let g = Generator::new(spec, seed);
     let mut report = g.write_csv(households, out_dir)?;

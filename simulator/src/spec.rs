@@ -21,7 +21,9 @@
 //! [employment]      employed share by age band and sex per area; employment categories
 //! [disability] [illness] [schooling] [pension] [assets.urban|rural] [credit]
 //! [registered_poor] [pure_female] [support] [roll] [dibao.urban|rural]
-//! [targets]         calibration targets (optional)
+//! [targets]         optional: urban_share_persons (IPF), mean_household_size (tilting),
+//!                   low_income_share | mean_per_capita_income (income scale), dibao_households_share |
+//!                   dibao_persons_share (dibao threshold), persons_by_age_band (reported)
 //! [calibration]     sample size and tolerance (optional)
 //! ```
 //! A lognormal mixture is a list of parts `{ share, median, sigma }`; shares sum to at most 1 and the
@@ -669,7 +671,10 @@ pub struct CalibrationSettings {
 
 impl Default for CalibrationSettings {
     fn default() -> Self {
-        CalibrationSettings { sample_households: default_sample(), tolerance: default_tolerance() }
+        CalibrationSettings {
+            sample_households: default_sample(),
+            tolerance: default_tolerance(),
+        }
     }
 }
 
@@ -693,10 +698,17 @@ pub enum SpecError {
     },
     /// Syntax, type, unknown or missing key (from the TOML parser).
     #[error("{file}: {key}: {message}")]
-    Parse { file: String, key: String, message: String },
+    Parse {
+        file: String,
+        key: String,
+        message: String,
+    },
     /// Values out of range; one line per problem.
     #[error("{}", problems.iter().map(|p| format!("{file}: {}: {}", p.key, p.message)).collect::<Vec<_>>().join("\n"))]
-    Invalid { file: String, problems: Vec<Problem> },
+    Invalid {
+        file: String,
+        problems: Vec<Problem>,
+    },
 }
 
 impl SpecError {
@@ -705,7 +717,9 @@ impl SpecError {
         match self {
             SpecError::Io { .. } => vec![],
             SpecError::Parse { key, .. } => vec![key.as_str()],
-            SpecError::Invalid { problems, .. } => problems.iter().map(|p| p.key.as_str()).collect(),
+            SpecError::Invalid { problems, .. } => {
+                problems.iter().map(|p| p.key.as_str()).collect()
+            }
         }
     }
 }
@@ -732,12 +746,18 @@ impl PopulationSpec {
     pub fn load(path: impl AsRef<Path>) -> Result<(PopulationSpec, Vec<Warning>), SpecError> {
         let path = path.as_ref();
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+            file: file.clone(),
+            source,
+        })?;
         Self::from_toml_str(&text, &file)
     }
 
     /// Parse and validate spec text; `file` is the name used in messages.
-    pub fn from_toml_str(text: &str, file: &str) -> Result<(PopulationSpec, Vec<Warning>), SpecError> {
+    pub fn from_toml_str(
+        text: &str,
+        file: &str,
+    ) -> Result<(PopulationSpec, Vec<Warning>), SpecError> {
         let de = toml::Deserializer::new(text);
         let mut spec: PopulationSpec = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -746,17 +766,41 @@ impl PopulationSpec {
         })?;
         spec.file = file.to_string();
         // The typed parse succeeded, so the text is valid TOML.
-        let raw: toml::Table = toml::from_str(text).map_err(|e| parse_error(file, text, ".", &e))?;
+        let raw: toml::Table =
+            toml::from_str(text).map_err(|e| parse_error(file, text, ".", &e))?;
         let mut warnings = Vec::new();
         let mut notes = Vec::new();
         walk_provenance(&raw, "", false, file, &mut warnings, &mut notes);
         spec.provenance = notes;
-        let mut check = Check { problems: Vec::new() };
+        let mut check = Check {
+            problems: Vec::new(),
+        };
         spec.validate_into(&mut check, &mut warnings);
         if !check.problems.is_empty() {
-            return Err(SpecError::Invalid { file: file.to_string(), problems: check.problems });
+            return Err(SpecError::Invalid {
+                file: file.to_string(),
+                problems: check.problems,
+            });
         }
         Ok((spec, warnings))
+    }
+
+    /// Check the values of a spec built or changed in code (loading already does this). Returns the
+    /// warnings that do not depend on the file's provenance notes.
+    pub fn validate(&self) -> Result<Vec<Warning>, SpecError> {
+        let mut check = Check {
+            problems: Vec::new(),
+        };
+        let mut warnings = Vec::new();
+        self.validate_into(&mut check, &mut warnings);
+        if check.problems.is_empty() {
+            Ok(warnings)
+        } else {
+            Err(SpecError::Invalid {
+                file: self.file.clone(),
+                problems: check.problems,
+            })
+        }
     }
 
     /// Region codes in output order (sorted).
@@ -767,14 +811,22 @@ impl PopulationSpec {
 
 fn parse_error(file: &str, text: &str, path: &str, e: &toml::de::Error) -> SpecError {
     let message = e.message().trim().to_string();
-    let mut key = if path.is_empty() || path == "." { String::new() } else { path.to_string() };
+    let mut key = if path.is_empty() || path == "." {
+        String::new()
+    } else {
+        path.to_string()
+    };
     // serde reports unknown and missing fields at the enclosing table: name the field itself.
     for prefix in ["unknown field `", "missing field `"] {
         if let Some(rest) = message.strip_prefix(prefix) {
             if let Some(end) = rest.find('`') {
                 let field = &rest[..end];
                 if !key.ends_with(field) {
-                    key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
+                    key = if key.is_empty() {
+                        field.to_string()
+                    } else {
+                        format!("{key}.{field}")
+                    };
                 }
             }
         }
@@ -794,10 +846,19 @@ fn parse_error(file: &str, text: &str, path: &str, e: &toml::de::Error) -> SpecE
     let location = e.span().map(|span| {
         let upto = &text[..span.start.min(text.len())];
         let line = upto.matches('\n').count() + 1;
-        let col = upto.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        let col = upto
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
         format!(" (line {line}, column {col})")
     });
-    SpecError::Parse { file: file.to_string(), key, message: format!("{message}{}", location.unwrap_or_default()) }
+    SpecError::Parse {
+        file: file.to_string(),
+        key,
+        message: format!("{message}{}", location.unwrap_or_default()),
+    }
 }
 
 fn note_text(t: &toml::Table, name: &str) -> Option<String> {
@@ -848,7 +909,15 @@ fn walk_provenance(
         }
     }
     if source.is_some() || assumption.is_some() {
-        notes.push(Provenance { key: if path.is_empty() { "(top level)".into() } else { path.to_string() }, source: source.clone(), assumption: assumption.clone() });
+        notes.push(Provenance {
+            key: if path.is_empty() {
+                "(top level)".into()
+            } else {
+                path.to_string()
+            },
+            source: source.clone(),
+            assumption: assumption.clone(),
+        });
     }
     let covered = covered || source.is_some() || assumption.is_some();
     let mut uncovered_figures: Vec<&str> = Vec::new();
@@ -857,15 +926,31 @@ fn walk_provenance(
             continue; // settings, not figures
         }
         match v {
-            toml::Value::Table(sub) => walk_provenance(sub, &join_key(path, k), covered, file, warnings, notes),
-            toml::Value::Array(items) if items.iter().all(|i| matches!(i, toml::Value::Table(_))) && !items.is_empty() => {
+            toml::Value::Table(sub) => {
+                walk_provenance(sub, &join_key(path, k), covered, file, warnings, notes)
+            }
+            toml::Value::Array(items)
+                if items.iter().all(|i| matches!(i, toml::Value::Table(_)))
+                    && !items.is_empty() =>
+            {
                 // Arrays of tables: each element may carry its own note; otherwise this table must.
                 for (i, item) in items.iter().enumerate() {
                     if let toml::Value::Table(sub) = item {
-                        let has_note = note_text(sub, "source").is_some() || note_text(sub, "assumption").is_some();
+                        let has_note = note_text(sub, "source").is_some()
+                            || note_text(sub, "assumption").is_some();
                         if has_note {
-                            walk_provenance(sub, &format!("{}[{i}]", join_key(path, k)), covered, file, warnings, notes);
-                        } else if !covered && is_figure(item) && !uncovered_figures.contains(&k.as_str()) {
+                            walk_provenance(
+                                sub,
+                                &format!("{}[{i}]", join_key(path, k)),
+                                covered,
+                                file,
+                                warnings,
+                                notes,
+                            );
+                        } else if !covered
+                            && is_figure(item)
+                            && !uncovered_figures.contains(&k.as_str())
+                        {
                             uncovered_figures.push(k);
                         }
                     }
@@ -899,7 +984,10 @@ struct Check {
 
 impl Check {
     fn err(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem { key: key.into(), message: message.into() });
+        self.problems.push(Problem {
+            key: key.into(),
+            message: message.into(),
+        });
     }
     fn finite(&mut self, key: &str, v: f64) -> bool {
         if v.is_finite() {
@@ -951,14 +1039,20 @@ impl Check {
             self.nonneg(&format!("{k}.median"), p.median);
             self.nonneg(&format!("{k}.sigma"), p.sigma);
             if p.sigma.is_finite() && p.sigma > 5.0 {
-                self.err(format!("{k}.sigma"), format!("must be at most 5, found {}", p.sigma));
+                self.err(
+                    format!("{k}.sigma"),
+                    format!("must be at most 5, found {}", p.sigma),
+                );
             }
             if p.share.is_finite() {
                 total += p.share;
             }
         }
         if total > 1.0 + 1e-9 {
-            self.err(key, format!("shares must add up to at most 1, found {total}"));
+            self.err(
+                key,
+                format!("shares must add up to at most 1, found {total}"),
+            );
         }
     }
     fn age_range(&mut self, key: &str, min: u32, max: u32) {
@@ -966,7 +1060,10 @@ impl Check {
             self.err(key, format!("min ({min}) must not exceed max ({max})"));
         }
         if max > MAX_AGE {
-            self.err(format!("{key}.max"), format!("must be at most {MAX_AGE}, found {max}"));
+            self.err(
+                format!("{key}.max"),
+                format!("must be at most {MAX_AGE}, found {max}"),
+            );
         }
     }
     fn no_overlap(&mut self, key: &str, ranges: &[(u32, u32)]) {
@@ -974,7 +1071,13 @@ impl Check {
             for j in (i + 1)..ranges.len() {
                 let (a, b) = (ranges[i], ranges[j]);
                 if a.0 <= b.1 && b.0 <= a.1 {
-                    self.err(key, format!("age bands [{i}] ({}-{}) and [{j}] ({}-{}) overlap", a.0, a.1, b.0, b.1));
+                    self.err(
+                        key,
+                        format!(
+                            "age bands [{i}] ({}-{}) and [{j}] ({}-{}) overlap",
+                            a.0, a.1, b.0, b.1
+                        ),
+                    );
                 }
             }
         }
@@ -987,13 +1090,21 @@ pub const MAX_AGE: u32 = 105;
 pub const MAX_HOUSEHOLD_SIZE: usize = 20;
 
 fn is_code(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl PopulationSpec {
     fn validate_into(&self, c: &mut Check, warnings: &mut Vec<Warning>) {
         let file = self.file.clone();
-        let mut warn = |key: String, message: String| warnings.push(Warning { file: file.clone(), key, message });
+        let mut warn = |key: String, message: String| {
+            warnings.push(Warning {
+                file: file.clone(),
+                key,
+                message,
+            })
+        };
 
         // Regions.
         if self.regions.is_empty() {
@@ -1006,7 +1117,11 @@ impl PopulationSpec {
             if !is_code(code) {
                 c.err(&k, "region codes must be lowercase ASCII letters, digits or `_` (they are written to households.csv)");
             }
-            let given = [r.population.is_some(), r.households.is_some(), r.share.is_some()];
+            let given = [
+                r.population.is_some(),
+                r.households.is_some(),
+                r.share.is_some(),
+            ];
             match given.iter().filter(|g| **g).count() {
                 1 => {}
                 0 => c.err(&k, "give one of `population`, `households` or `share`"),
@@ -1035,9 +1150,18 @@ impl PopulationSpec {
             c.positive(&format!("{k}.income_scale"), r.income_scale);
         }
         if kinds.len() > 1 {
-            c.err("regions", format!("all regions must use the same kind of size ({} mixed)", kinds.iter().copied().collect::<Vec<_>>().join(", ")));
+            c.err(
+                "regions",
+                format!(
+                    "all regions must use the same kind of size ({} mixed)",
+                    kinds.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+            );
         } else if kinds.contains("share") && (share_sum - 1.0).abs() > 1e-3 && share_sum > 0.0 {
-            warn("regions".into(), format!("shares add up to {share_sum}, not 1; they are normalised"));
+            warn(
+                "regions".into(),
+                format!("shares add up to {share_sum}, not 1; they are normalised"),
+            );
         }
         if kinds.contains("share") && share_sum <= 0.0 {
             c.err("regions", "shares must not all be zero");
@@ -1050,7 +1174,13 @@ impl PopulationSpec {
             let k = format!("household_size.{a}.weights");
             c.weights(&k, &hs.weights);
             if hs.weights.len() > MAX_HOUSEHOLD_SIZE {
-                c.err(&k, format!("at most {MAX_HOUSEHOLD_SIZE} sizes, found {}", hs.weights.len()));
+                c.err(
+                    &k,
+                    format!(
+                        "at most {MAX_HOUSEHOLD_SIZE} sizes, found {}",
+                        hs.weights.len()
+                    ),
+                );
             }
 
             // Composition.
@@ -1065,7 +1195,10 @@ impl PopulationSpec {
                 weighted_bands(c, &kb, bands);
                 for (i, b) in bands.iter().enumerate() {
                     if b.min < 18 {
-                        c.err(format!("{kb}[{i}].min"), format!("household heads must be at least 18, found {}", b.min));
+                        c.err(
+                            format!("{kb}[{i}].min"),
+                            format!("household heads must be at least 18, found {}", b.min),
+                        );
                     }
                 }
             }
@@ -1075,8 +1208,14 @@ impl PopulationSpec {
             c.rate(&format!("{k}.grandchild_share"), comp.grandchild_share);
             c.rate(&format!("{k}.child_male_share"), comp.child_male_share);
             c.rate(&format!("{k}.parent_male_share"), comp.parent_male_share);
-            if comp.parent_share.is_finite() && comp.grandchild_share.is_finite() && comp.parent_share + comp.grandchild_share > 1.0 {
-                c.err(format!("{k}.grandchild_share"), "parent_share + grandchild_share must be at most 1");
+            if comp.parent_share.is_finite()
+                && comp.grandchild_share.is_finite()
+                && comp.parent_share + comp.grandchild_share > 1.0
+            {
+                c.err(
+                    format!("{k}.grandchild_share"),
+                    "parent_share + grandchild_share must be at most 1",
+                );
             }
 
             // Income.
@@ -1087,7 +1226,13 @@ impl PopulationSpec {
             c.mixture(&format!("{k}.elderly"), &inc.elderly);
             c.mixture(&format!("{k}.student"), &inc.student);
             if inc.elderly_age < 16 || inc.elderly_age > MAX_AGE {
-                c.err(format!("{k}.elderly_age"), format!("must be between 16 and {MAX_AGE}, found {}", inc.elderly_age));
+                c.err(
+                    format!("{k}.elderly_age"),
+                    format!(
+                        "must be between 16 and {MAX_AGE}, found {}",
+                        inc.elderly_age
+                    ),
+                );
             }
 
             // Employment bands.
@@ -1099,7 +1244,10 @@ impl PopulationSpec {
                 c.rate(&format!("{kb}.male"), b.male);
                 c.rate(&format!("{kb}.female"), b.female);
             }
-            c.no_overlap(&k, &bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>());
+            c.no_overlap(
+                &k,
+                &bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>(),
+            );
 
             // Schooling.
             let s = match area {
@@ -1114,20 +1262,30 @@ impl PopulationSpec {
             c.nonneg(&format!("{k}.higher_vocational"), s.higher_vocational);
             c.nonneg(&format!("{k}.university"), s.university);
             c.nonneg(&format!("{k}.abroad_self_funded"), s.abroad_self_funded);
-            if s.tertiary > 0.0 && s.higher_vocational + s.university + s.abroad_self_funded <= 0.0 {
+            if s.tertiary > 0.0 && s.higher_vocational + s.university + s.abroad_self_funded <= 0.0
+            {
                 c.err(&k, "tertiary weights (higher_vocational, university, abroad_self_funded) must not all be zero");
             }
 
             // Pension coverage.
-            c.rate(&format!("pension.employee_coverage.{a}"), self.pension.employee_coverage.get(area));
-            c.rate(&format!("pension.resident_coverage.{a}"), self.pension.resident_coverage.get(area));
+            c.rate(
+                &format!("pension.employee_coverage.{a}"),
+                self.pension.employee_coverage.get(area),
+            );
+            c.rate(
+                &format!("pension.resident_coverage.{a}"),
+                self.pension.resident_coverage.get(area),
+            );
 
             // Assets.
             let asx = self.assets.get(area);
             let k = format!("assets.{a}");
             c.positive(&format!("{k}.reference_income"), asx.reference_income);
             c.mixture(&format!("{k}.financial"), &asx.financial);
-            c.nonneg(&format!("{k}.financial_elasticity"), asx.financial_elasticity);
+            c.nonneg(
+                &format!("{k}.financial_elasticity"),
+                asx.financial_elasticity,
+            );
             c.rate(&format!("{k}.vehicle_rate"), asx.vehicle_rate);
             c.nonneg(&format!("{k}.vehicle_elasticity"), asx.vehicle_elasticity);
             c.rate(&format!("{k}.second_vehicle_rate"), asx.second_vehicle_rate);
@@ -1147,7 +1305,10 @@ impl PopulationSpec {
         }
 
         // Employment categories.
-        c.rate("employment.severe_disability_factor", self.employment.severe_disability_factor);
+        c.rate(
+            "employment.severe_disability_factor",
+            self.employment.severe_disability_factor,
+        );
         let mut cat_sum_ok = true;
         for (name, rule) in [
             ("fresh_graduate", &self.employment.fresh_graduate),
@@ -1160,9 +1321,14 @@ impl PopulationSpec {
             cat_sum_ok &= rule.share.is_finite();
         }
         if cat_sum_ok {
-            let total = self.employment.fresh_graduate.share + self.employment.released_prisoner.share + self.employment.discharged_soldier.share;
+            let total = self.employment.fresh_graduate.share
+                + self.employment.released_prisoner.share
+                + self.employment.discharged_soldier.share;
             if total > 1.0 {
-                c.err("employment", format!("category shares must add up to at most 1, found {total}"));
+                c.err(
+                    "employment",
+                    format!("category shares must add up to at most 1, found {total}"),
+                );
             }
         }
 
@@ -1178,15 +1344,27 @@ impl PopulationSpec {
                 c.err(&k, "semi_disabled + fully_disabled must be at most 1");
             }
         }
-        c.no_overlap("disability.bands", &d.bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>());
+        c.no_overlap(
+            "disability.bands",
+            &d.bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>(),
+        );
         c.weights("disability.grade_weights", &d.grade_weights);
         if d.grade_weights.len() != 4 {
-            c.err("disability.grade_weights", format!("must have 4 weights (grades 1-4), found {}", d.grade_weights.len()));
+            c.err(
+                "disability.grade_weights",
+                format!(
+                    "must have 4 weights (grades 1-4), found {}",
+                    d.grade_weights.len()
+                ),
+            );
         }
         c.rate("disability.severe_semi_disabled", d.severe_semi_disabled);
         c.rate("disability.severe_fully_disabled", d.severe_fully_disabled);
         if d.severe_semi_disabled + d.severe_fully_disabled > 1.0 {
-            c.err("disability", "severe_semi_disabled + severe_fully_disabled must be at most 1");
+            c.err(
+                "disability",
+                "severe_semi_disabled + severe_fully_disabled must be at most 1",
+            );
         }
         c.mixture("disability.rehab", &d.rehab);
 
@@ -1194,18 +1372,42 @@ impl PopulationSpec {
         for (i, b) in self.illness.bands.iter().enumerate() {
             let k = format!("illness.bands[{i}]");
             c.age_range(&k, b.min, b.max);
-            let rates = [("uremia", b.uremia), ("mental", b.mental), ("cancer", b.cancer), ("other_major", b.other_major), ("chronic", b.chronic)];
+            let rates = [
+                ("uremia", b.uremia),
+                ("mental", b.mental),
+                ("cancer", b.cancer),
+                ("other_major", b.other_major),
+                ("chronic", b.chronic),
+            ];
             for (n, r) in rates {
                 c.rate(&format!("{k}.{n}"), r);
             }
             let total: f64 = rates.iter().map(|r| r.1).sum();
             if total > 1.0 + 1e-9 {
-                c.err(&k, format!("illness rates must add up to at most 1, found {total}"));
+                c.err(
+                    &k,
+                    format!("illness rates must add up to at most 1, found {total}"),
+                );
             }
         }
-        c.no_overlap("illness.bands", &self.illness.bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>());
+        c.no_overlap(
+            "illness.bands",
+            &self
+                .illness
+                .bands
+                .iter()
+                .map(|b| (b.min, b.max))
+                .collect::<Vec<_>>(),
+        );
         let o = &self.illness.oop;
-        for (n, m) in [("none", &o.none), ("uremia", &o.uremia), ("mental", &o.mental), ("cancer", &o.cancer), ("other_major", &o.other_major), ("chronic", &o.chronic)] {
+        for (n, m) in [
+            ("none", &o.none),
+            ("uremia", &o.uremia),
+            ("mental", &o.mental),
+            ("cancer", &o.cancer),
+            ("other_major", &o.other_major),
+            ("chronic", &o.chronic),
+        ] {
             c.mixture(&format!("illness.oop.{n}"), m);
         }
 
@@ -1233,34 +1435,59 @@ impl PopulationSpec {
             c.nonneg(&format!("pension.resident_levels[{i}].amount"), l.amount);
             c.nonneg(&format!("pension.resident_levels[{i}].weight"), l.weight);
         }
-        if !p.resident_levels.is_empty() && p.resident_levels.iter().map(|l| l.weight).sum::<f64>() <= 0.0 {
+        if !p.resident_levels.is_empty()
+            && p.resident_levels.iter().map(|l| l.weight).sum::<f64>() <= 0.0
+        {
             c.err("pension.resident_levels", "weights must not all be zero");
         }
 
         // Credit.
         let cr = &self.credit;
         c.weights("credit", &[cr.good, cr.general, cr.serious, cr.severe]);
-        for (n, v) in [("good", cr.good), ("general", cr.general), ("serious", cr.serious), ("severe", cr.severe)] {
+        for (n, v) in [
+            ("good", cr.good),
+            ("general", cr.general),
+            ("serious", cr.serious),
+            ("severe", cr.severe),
+        ] {
             c.nonneg(&format!("credit.{n}"), v);
         }
 
         // Registered poor, pure female, support.
         c.nonneg("registered_poor.line", self.registered_poor.line);
-        c.rate("registered_poor.rural_below_line", self.registered_poor.rural_below_line);
-        c.rate("registered_poor.rural_above_line", self.registered_poor.rural_above_line);
+        c.rate(
+            "registered_poor.rural_below_line",
+            self.registered_poor.rural_below_line,
+        );
+        c.rate(
+            "registered_poor.rural_above_line",
+            self.registered_poor.rural_above_line,
+        );
         c.rate("registered_poor.urban", self.registered_poor.urban);
-        c.rate("pure_female.no_children_listed_share", self.pure_female.no_children_listed_share);
-        c.rate("support.cohabiting_supported", self.support.cohabiting_supported);
+        c.rate(
+            "pure_female.no_children_listed_share",
+            self.pure_female.no_children_listed_share,
+        );
+        c.rate(
+            "support.cohabiting_supported",
+            self.support.cohabiting_supported,
+        );
         c.rate("support.alone_supported", self.support.alone_supported);
 
         // Roll.
-        for (name, bands) in [("dead", &self.roll.dead), ("imprisoned", &self.roll.imprisoned)] {
+        for (name, bands) in [
+            ("dead", &self.roll.dead),
+            ("imprisoned", &self.roll.imprisoned),
+        ] {
             for (i, b) in bands.iter().enumerate() {
                 let k = format!("roll.{name}[{i}]");
                 c.age_range(&k, b.min, b.max);
                 c.rate(&format!("{k}.rate"), b.rate);
             }
-            c.no_overlap(&format!("roll.{name}"), &bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>());
+            c.no_overlap(
+                &format!("roll.{name}"),
+                &bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>(),
+            );
         }
 
         // Targets.
@@ -1271,10 +1498,16 @@ impl PopulationSpec {
                 let needs_urban = u > 0.0;
                 let needs_rural = u < 1.0;
                 if needs_urban && self.regions.values().all(|r| r.urban_share <= 0.0) {
-                    c.err("targets.urban_share_persons", "unreachable: no region has urban persons");
+                    c.err(
+                        "targets.urban_share_persons",
+                        "unreachable: no region has urban persons",
+                    );
                 }
                 if needs_rural && self.regions.values().all(|r| r.urban_share >= 1.0) {
-                    c.err("targets.urban_share_persons", "unreachable: no region has rural persons");
+                    c.err(
+                        "targets.urban_share_persons",
+                        "unreachable: no region has rural persons",
+                    );
                 }
             }
         }
@@ -1284,7 +1517,11 @@ impl PopulationSpec {
                 let k = format!("targets.mean_household_size.{a}");
                 let ws = &self.household_size.get(area).weights;
                 let lo = ws.iter().position(|w| *w > 0.0).map(|i| i + 1).unwrap_or(1) as f64;
-                let hi = ws.iter().rposition(|w| *w > 0.0).map(|i| i + 1).unwrap_or(1) as f64;
+                let hi = ws
+                    .iter()
+                    .rposition(|w| *w > 0.0)
+                    .map(|i| i + 1)
+                    .unwrap_or(1) as f64;
                 if c.finite(&k, *m) && (*m < lo || *m > hi) {
                     c.err(&k, format!("must be between {lo} and {hi} (the sizes with positive weight), found {m}"));
                 }
@@ -1297,7 +1534,11 @@ impl PopulationSpec {
             if let Some(m) = t.mean_per_capita_income.as_ref().and_then(|m| m.get(area)) {
                 let k = format!("targets.mean_per_capita_income.{a}");
                 c.positive(&k, *m);
-                if t.low_income_share.as_ref().and_then(|m| m.get(area)).is_some() {
+                if t.low_income_share
+                    .as_ref()
+                    .and_then(|m| m.get(area))
+                    .is_some()
+                {
                     c.err(&k, format!("give either low_income_share.{a} or mean_per_capita_income.{a}, not both (both set the income scale)"));
                 }
             }
@@ -1321,9 +1562,15 @@ impl PopulationSpec {
                 c.rate(&format!("{k}.share"), b.share);
                 total += b.share;
             }
-            c.no_overlap("targets.persons_by_age_band", &bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>());
+            c.no_overlap(
+                "targets.persons_by_age_band",
+                &bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>(),
+            );
             if total > 1.0 + 1e-6 {
-                c.err("targets.persons_by_age_band", format!("shares must add up to at most 1, found {total}"));
+                c.err(
+                    "targets.persons_by_age_band",
+                    format!("shares must add up to at most 1, found {total}"),
+                );
             }
         }
         if self.calibration.sample_households == 0 {
@@ -1343,8 +1590,17 @@ fn weighted_bands(c: &mut Check, key: &str, bands: &[WeightedBand]) {
         c.age_range(&k, b.min, b.max);
         c.nonneg(&format!("{k}.weight"), b.weight);
     }
-    if bands.iter().map(|b| b.weight).filter(|w| w.is_finite()).sum::<f64>() <= 0.0 {
+    if bands
+        .iter()
+        .map(|b| b.weight)
+        .filter(|w| w.is_finite())
+        .sum::<f64>()
+        <= 0.0
+    {
         c.err(key, "weights must not all be zero");
     }
-    c.no_overlap(key, &bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>());
+    c.no_overlap(
+        key,
+        &bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>(),
+    );
 }

@@ -1,11 +1,16 @@
 //! Population spec and generator: determinism, spec errors, calibration, DATA.md conformance.
 
-use doudi_simulator::population::{generate, CalibrationStatus, Generator, HOUSEHOLD_COLUMNS, PERSON_COLUMNS};
+use doudi_simulator::population::{
+    generate, CalibrationStatus, Generator, HOUSEHOLD_COLUMNS, PERSON_COLUMNS,
+};
 use doudi_simulator::spec::{AreaOpt, LowIncomeTarget, PopulationSpec, SpecError};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-const JIAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/populations/jian.toml");
+const JIAN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../scenarios/populations/jian.toml"
+);
 
 fn jian_text() -> String {
     std::fs::read_to_string(JIAN).unwrap()
@@ -32,7 +37,11 @@ fn generate_in(spec: &PopulationSpec, n: usize, seed: u64) -> (tempfile::TempDir
 /// Replace exactly one occurrence of `from` in the shipped spec text.
 fn edited(from: &str, to: &str) -> String {
     let text = jian_text();
-    assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once in jian.toml");
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "`{from}` must occur once in jian.toml"
+    );
     text.replacen(from, to, 1)
 }
 
@@ -52,13 +61,33 @@ fn jian_spec_loads_without_warnings() {
     assert!(warnings.is_empty(), "unexpected warnings: {warnings:#?}");
     let codes = spec.region_codes();
     assert_eq!(codes.len(), 13);
-    for code in ["jizhou", "qingyuan", "jinggangshan", "jian_county", "jishui", "xiajiang", "xingan", "yongfeng", "taihe", "suichuan", "wanan", "anfu", "yongxin"] {
+    for code in [
+        "jizhou",
+        "qingyuan",
+        "jinggangshan",
+        "jian_county",
+        "jishui",
+        "xiajiang",
+        "xingan",
+        "yongfeng",
+        "taihe",
+        "suichuan",
+        "wanan",
+        "anfu",
+        "yongxin",
+    ] {
         assert!(codes.contains(&code), "missing region {code}");
     }
     let total: u64 = spec.regions.values().map(|r| r.population.unwrap()).sum();
     assert_eq!(total, 4_469_176, "regions add up to the 2020 census total");
-    assert!(spec.provenance.iter().any(|p| p.key == "regions.jinggangshan" && p.source.is_some()));
-    assert!(spec.provenance.iter().all(|p| p.source.is_some() || p.assumption.is_some()));
+    assert!(spec
+        .provenance
+        .iter()
+        .any(|p| p.key == "regions.jinggangshan" && p.source.is_some()));
+    assert!(spec
+        .provenance
+        .iter()
+        .all(|p| p.source.is_some() || p.assumption.is_some()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -71,8 +100,14 @@ fn same_seed_gives_identical_files_and_other_seed_differs() {
     let (_b, out_b) = generate_in(&spec, 2500, 42);
     let (_c, out_c) = generate_in(&spec, 2500, 43);
     for f in ["households.csv", "persons.csv"] {
-        assert!(read(&out_a.join(f)) == read(&out_b.join(f)), "{f} differs between runs with the same seed");
-        assert!(read(&out_a.join(f)) != read(&out_c.join(f)), "{f} does not depend on the seed");
+        assert!(
+            read(&out_a.join(f)) == read(&out_b.join(f)),
+            "{f} differs between runs with the same seed"
+        );
+        assert!(
+            read(&out_a.join(f)) != read(&out_c.join(f)),
+            "{f} does not depend on the seed"
+        );
     }
 }
 
@@ -82,9 +117,15 @@ fn thread_count_does_not_change_output() {
     let mut outputs = Vec::new();
     let mut dirs = Vec::new();
     for threads in [1, 2, 3] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         let (dir, out) = pool.install(|| generate_in(&spec, 3000, 7));
-        outputs.push((read(&out.join("households.csv")), read(&out.join("persons.csv"))));
+        outputs.push((
+            read(&out.join("households.csv")),
+            read(&out.join("persons.csv")),
+        ));
         dirs.push(dir);
     }
     assert!(outputs[0] == outputs[1], "1 and 2 threads differ");
@@ -99,7 +140,10 @@ fn households_do_not_depend_on_population_size() {
     for f in ["households.csv", "persons.csv"] {
         let s = String::from_utf8(read(&small.join(f))).unwrap();
         let l = String::from_utf8(read(&large.join(f))).unwrap();
-        assert!(l.starts_with(&s), "{f}: the first 100 households change with the population size");
+        assert!(
+            l.starts_with(&s),
+            "{f}: the first 100 households change with the population size"
+        );
     }
     // And one household on its own is the same as inside the stream.
     let g = Generator::new(&spec, 5);
@@ -107,7 +151,11 @@ fn households_do_not_depend_on_population_size() {
     assert_eq!(h.id(), "H00000058");
     let rows = String::from_utf8(read(&large.join("households.csv"))).unwrap();
     let row = rows.lines().find(|l| l.starts_with("H00000058,")).unwrap();
-    assert!(row.starts_with(&format!("H00000058,{},{},", g.region_codes()[h.region], h.area)));
+    assert!(row.starts_with(&format!(
+        "H00000058,{},{},",
+        g.region_codes()[h.region],
+        h.area
+    )));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,27 +163,50 @@ fn households_do_not_depend_on_population_size() {
 
 #[test]
 fn unknown_key_is_named_with_its_path() {
-    let e = spec_error(&edited("urban_share = 0.90\n", "urban_share = 0.90\nurban_shar = 0.3\n"));
+    let e = spec_error(&edited(
+        "urban_share = 0.90\n",
+        "urban_share = 0.90\nurban_shar = 0.3\n",
+    ));
     let msg = e.to_string();
     assert!(msg.starts_with("scenarios/populations/jian.toml: regions.jizhou.urban_shar: unknown field `urban_shar`"), "{msg}");
     assert!(msg.contains("line "), "{msg}");
 
     let e = spec_error(&edited("[calibration]\n", "[calibraton]\n"));
-    assert!(e.to_string().contains(": calibraton: unknown field `calibraton`"), "{e}");
+    assert!(
+        e.to_string()
+            .contains(": calibraton: unknown field `calibraton`"),
+        "{e}"
+    );
 
-    let e = spec_error(&edited("rehab = [{ share = 0.25,", "rehab = [{ shares = 0.25,"));
-    assert!(e.to_string().contains("disability.rehab[0].shares: unknown field `shares`"), "{e}");
+    let e = spec_error(&edited(
+        "rehab = [{ share = 0.25,",
+        "rehab = [{ shares = 0.25,",
+    ));
+    assert!(
+        e.to_string()
+            .contains("disability.rehab[0].shares: unknown field `shares`"),
+        "{e}"
+    );
 }
 
 #[test]
 fn wrong_type_and_missing_key_are_named() {
     let e = spec_error(&edited("urban_share = 0.90\n", "urban_share = \"high\"\n"));
     let msg = e.to_string();
-    assert!(msg.starts_with("scenarios/populations/jian.toml: regions.jizhou.urban_share: invalid type"), "{msg}");
+    assert!(
+        msg.starts_with(
+            "scenarios/populations/jian.toml: regions.jizhou.urban_share: invalid type"
+        ),
+        "{msg}"
+    );
     assert!(msg.contains("line "), "{msg}");
 
     let e = spec_error(&edited("head_male_share = 0.76\n", ""));
-    assert!(e.to_string().contains("composition.urban.head_male_share: missing field `head_male_share`"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("composition.urban.head_male_share: missing field `head_male_share`"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -145,27 +216,53 @@ fn rate_above_one_is_an_error_naming_the_key() {
     assert_eq!(e.keys(), vec!["regions.jizhou.urban_share"]);
 
     let e = spec_error(&edited("take_up = 0.80\nerror_rate = 0.004\nasset_penalty = 0.10\nasset_months = 24\nmax_vehicles = 0\nmax_houses = 1\n\n[dibao.rural]", "take_up = 1.5\nerror_rate = 0.004\nasset_penalty = 0.10\nasset_months = 24\nmax_vehicles = 0\nmax_houses = 1\n\n[dibao.rural]"));
-    assert!(e.to_string().contains("dibao.urban.take_up: must be between 0 and 1, found 1.5"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("dibao.urban.take_up: must be between 0 and 1, found 1.5"),
+        "{e}"
+    );
 }
 
 #[test]
 fn negative_values_are_errors_naming_the_key() {
-    let e = spec_error(&edited("employed = [{ share = 1.0, median = 4500, sigma = 0.55 }]", "employed = [{ share = 1.0, median = -4500, sigma = 0.55 }]"));
+    let e = spec_error(&edited(
+        "employed = [{ share = 1.0, median = 4500, sigma = 0.55 }]",
+        "employed = [{ share = 1.0, median = -4500, sigma = 0.55 }]",
+    ));
     assert_eq!(e.to_string(), "scenarios/populations/jian.toml: income.urban.employed[0].median: must not be negative, found -4500");
 
     let e = spec_error(&edited("good = 0.985", "good = -0.985"));
-    assert!(e.to_string().contains("credit.good: must not be negative, found -0.985"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("credit.good: must not be negative, found -0.985"),
+        "{e}"
+    );
 
-    let e = spec_error(&edited("weights = [0.22, 0.29, 0.24, 0.14, 0.07, 0.03, 0.01]", "weights = [0.22, -0.29, 0.24, 0.14, 0.07, 0.03, 0.01]"));
-    assert!(e.to_string().contains("household_size.urban.weights[1]: must not be negative, found -0.29"), "{e}");
+    let e = spec_error(&edited(
+        "weights = [0.22, 0.29, 0.24, 0.14, 0.07, 0.03, 0.01]",
+        "weights = [0.22, -0.29, 0.24, 0.14, 0.07, 0.03, 0.01]",
+    ));
+    assert!(
+        e.to_string()
+            .contains("household_size.urban.weights[1]: must not be negative, found -0.29"),
+        "{e}"
+    );
 }
 
 #[test]
 fn several_problems_are_all_reported() {
-    let text = edited("urban_share = 0.90\n", "urban_share = 1.2\n").replacen("severe_disability_factor = 0.1", "severe_disability_factor = -1", 1);
+    let text = edited("urban_share = 0.90\n", "urban_share = 1.2\n").replacen(
+        "severe_disability_factor = 0.1",
+        "severe_disability_factor = -1",
+        1,
+    );
     let e = spec_error(&text);
     let keys = e.keys();
-    assert!(keys.contains(&"regions.jizhou.urban_share") && keys.contains(&"employment.severe_disability_factor"), "{e}");
+    assert!(
+        keys.contains(&"regions.jizhou.urban_share")
+            && keys.contains(&"employment.severe_disability_factor"),
+        "{e}"
+    );
     assert_eq!(e.to_string().lines().count(), 2, "{e}");
 }
 
@@ -178,7 +275,13 @@ fn figures_without_source_or_assumption_warn() {
     let (_, warnings) = PopulationSpec::from_toml_str(&text, "x.toml").unwrap();
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     assert_eq!(warnings[0].key, "credit");
-    assert!(warnings[0].to_string().starts_with("x.toml: credit: warning: figures without `source` or `assumption`"), "{}", warnings[0]);
+    assert!(
+        warnings[0]
+            .to_string()
+            .starts_with("x.toml: credit: warning: figures without `source` or `assumption`"),
+        "{}",
+        warnings[0]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,15 +292,34 @@ fn calibration_reaches_its_targets() {
     let mut spec = small_spec();
     spec.calibration.sample_households = 8000;
     // Urban: share of households below 1,500 yuan per capita (bisection on the income scale).
-    spec.targets.mean_per_capita_income = Some(AreaOpt { urban: None, rural: Some(1415.0) });
-    spec.targets.low_income_share = Some(AreaOpt { urban: Some(LowIncomeTarget { line: 1500.0, share: 0.20 }), rural: None });
+    spec.targets.mean_per_capita_income = Some(AreaOpt {
+        urban: None,
+        rural: Some(1415.0),
+    });
+    spec.targets.low_income_share = Some(AreaOpt {
+        urban: Some(LowIncomeTarget {
+            line: 1500.0,
+            share: 0.20,
+        }),
+        rural: None,
+    });
     // Dibao by households instead of persons.
     spec.targets.dibao_persons_share = None;
-    spec.targets.dibao_households_share = Some(AreaOpt { urban: Some(0.02), rural: Some(0.06) });
+    spec.targets.dibao_households_share = Some(AreaOpt {
+        urban: Some(0.02),
+        rural: Some(0.06),
+    });
     let dir = tempfile::tempdir().unwrap();
     let report = generate(&spec, 8000, 11, dir.path()).unwrap();
     println!("{report}");
-    let row = |q: &str| report.calibration.iter().find(|r| r.quantity == q).unwrap_or_else(|| panic!("no row {q}")).clone();
+    let row = |q: &str| {
+        report
+            .calibration
+            .iter()
+            .find(|r| r.quantity == q)
+            .unwrap_or_else(|| panic!("no row {q}"))
+            .clone()
+    };
 
     for q in [
         "households below 1500 per capita (urban)",
@@ -210,20 +332,30 @@ fn calibration_reaches_its_targets() {
     ] {
         let r = row(q);
         assert_eq!(r.status, CalibrationStatus::Reached, "{q}: {r:?}");
-        assert!((r.calibrated - r.target).abs() <= 0.01 * r.target, "{q}: {r:?}");
+        assert!(
+            (r.calibrated - r.target).abs() <= 0.01 * r.target,
+            "{q}: {r:?}"
+        );
     }
     // The calibration sample is the first 8000 households: the written population reproduces it
     // (up to cent rounding of incomes).
-    for q in ["households below 1500 per capita (urban)", "households on dibao (urban)", "households on dibao (rural)"] {
+    for q in [
+        "households below 1500 per capita (urban)",
+        "households on dibao (urban)",
+        "households on dibao (rural)",
+    ] {
         let r = row(q);
-        assert!((r.output.unwrap() - r.calibrated).abs() < 0.002, "{q}: {r:?}");
+        assert!(
+            (r.output.unwrap() - r.calibrated).abs() < 0.002,
+            "{q}: {r:?}"
+        );
     }
     let r = row("mean income per counted person (rural)");
     assert!((r.output.unwrap() - r.target).abs() < 0.5, "{r:?}");
     // Raked urban share: exact in the model, within sampling error in the output.
     let r = row("urban share of persons");
-    assert!((r.calibrated - 0.5235).abs() < 1e-9, "{r:?}");
-    assert!((r.output.unwrap() - 0.5235).abs() < 0.02, "{r:?}");
+    assert!((r.calibrated - r.target).abs() < 1e-9, "{r:?}");
+    assert!((r.output.unwrap() - r.target).abs() < 0.02, "{r:?}");
     // Region shares of persons follow the spec.
     for reg in &report.regions {
         let share = reg.persons as f64 / report.persons as f64;
@@ -231,24 +363,42 @@ fn calibration_reaches_its_targets() {
     }
     // The report prints a table with every quantity.
     let text = report.to_string();
-    assert!(text.contains("households on dibao (rural)") && text.contains("IPF (region × area)"), "{text}");
+    assert!(
+        text.contains("households on dibao (rural)") && text.contains("IPF (region × area)"),
+        "{text}"
+    );
 }
 
 #[test]
 fn unreachable_target_is_reported_not_hidden() {
     let mut spec = small_spec();
-    spec.targets.dibao_persons_share = Some(AreaOpt { urban: Some(0.95), rural: None });
+    spec.targets.dibao_persons_share = Some(AreaOpt {
+        urban: Some(0.95),
+        rural: None,
+    });
     let g = Generator::new(&spec, 1);
-    let r = g.calibration().iter().find(|r| r.quantity == "persons on dibao (urban)").unwrap();
-    assert!(matches!(r.status, CalibrationStatus::OutOfReach(_)), "{r:?}");
+    let r = g
+        .calibration()
+        .iter()
+        .find(|r| r.quantity == "persons on dibao (urban)")
+        .unwrap();
+    assert!(
+        matches!(r.status, CalibrationStatus::OutOfReach(_)),
+        "{r:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
 // DATA.md conformance
 
 fn is_money(s: &str) -> bool {
-    let Some((int, frac)) = s.split_once('.') else { return false };
-    !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.len() == 2 && frac.bytes().all(|b| b.is_ascii_digit())
+    let Some((int, frac)) = s.split_once('.') else {
+        return false;
+    };
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.len() == 2
+        && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_bool(s: &str) -> bool {
@@ -261,13 +411,19 @@ fn every_row_satisfies_data_md() {
     let n = 6000;
     let (_d, out) = generate_in(&spec, n, 2024);
     // Only the two files are left in the output directory (the temporary directory is gone).
-    let mut names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     names.sort();
     assert_eq!(names, vec!["households.csv", "persons.csv"]);
 
     let regions: HashSet<&str> = spec.region_codes().into_iter().collect();
     let mut hr = csv::Reader::from_path(out.join("households.csv")).unwrap();
-    assert_eq!(hr.headers().unwrap().iter().collect::<Vec<_>>(), HOUSEHOLD_COLUMNS.to_vec());
+    assert_eq!(
+        hr.headers().unwrap().iter().collect::<Vec<_>>(),
+        HOUSEHOLD_COLUMNS.to_vec()
+    );
     let mut order = Vec::new();
     let mut areas = HashMap::new();
     let mut on_dibao = 0;
@@ -282,7 +438,10 @@ fn every_row_satisfies_data_md() {
         assert!(is_money(&r[5]), "{r:?}");
         r[6].parse::<u32>().unwrap();
         r[7].parse::<u32>().unwrap();
-        assert!(["good", "general", "serious", "severe"].contains(&&r[8]), "{r:?}");
+        assert!(
+            ["good", "general", "serious", "severe"].contains(&&r[8]),
+            "{r:?}"
+        );
         if &r[2] == "urban" {
             assert_eq!(&r[3], "false", "registered_poor is rural only here: {r:?}");
         }
@@ -294,9 +453,13 @@ fn every_row_satisfies_data_md() {
     assert!(on_dibao > 0);
 
     let mut pr = csv::Reader::from_path(out.join("persons.csv")).unwrap();
-    assert_eq!(pr.headers().unwrap().iter().collect::<Vec<_>>(), PERSON_COLUMNS.to_vec());
+    assert_eq!(
+        pr.headers().unwrap().iter().collect::<Vec<_>>(),
+        PERSON_COLUMNS.to_vec()
+    );
     let mut seen_ids = HashSet::new();
-    let mut members: Vec<(String, Vec<(u32, bool, bool)>)> = Vec::new(); // (household, [(age, counted, ...)])
+    // (household id, [(age, counted)]) in file order
+    let mut members: Vec<(String, Vec<(u32, bool)>)> = Vec::new();
     let (mut dead, mut imprisoned, mut persons) = (0, 0, 0);
     let mut students = 0;
     for rec in pr.records() {
@@ -307,35 +470,72 @@ fn every_row_satisfies_data_md() {
         match members.last_mut() {
             Some((h, list)) if *h == hid => {
                 assert_eq!(&r[0], format!("{hid}-P{}", list.len() + 1).as_str());
-                list.push((0, false, false));
+                list.push((0, false));
             }
             _ => {
                 assert_eq!(&r[0], format!("{hid}-P1").as_str());
-                members.push((hid.clone(), vec![(0, false, false)]));
+                members.push((hid.clone(), vec![(0, false)]));
             }
         }
-        assert!(seen_ids.insert(r[0].to_string()), "duplicate person id {}", &r[0]);
+        assert!(
+            seen_ids.insert(r[0].to_string()),
+            "duplicate person id {}",
+            &r[0]
+        );
         let age: u32 = r[2].parse().unwrap();
         assert!(age <= 105);
         assert!(r[3] == *"male" || r[3] == *"female");
         for i in [4, 10, 11, 13, 14] {
-            assert!(is_money(&r[i]), "column {} not money: {r:?}", PERSON_COLUMNS[i]);
+            assert!(
+                is_money(&r[i]),
+                "column {} not money: {r:?}",
+                PERSON_COLUMNS[i]
+            );
         }
         for i in [5, 15, 16, 17] {
-            assert!(is_bool(&r[i]), "column {} not bool: {r:?}", PERSON_COLUMNS[i]);
+            assert!(
+                is_bool(&r[i]),
+                "column {} not bool: {r:?}",
+                PERSON_COLUMNS[i]
+            );
         }
-        assert!(["none", "fresh_graduate", "released_prisoner", "discharged_soldier"].contains(&&r[6]));
+        assert!([
+            "none",
+            "fresh_graduate",
+            "released_prisoner",
+            "discharged_soldier"
+        ]
+        .contains(&&r[6]));
         let grade: u8 = r[7].parse().unwrap();
         assert!(grade <= 4);
         assert!(["independent", "semi_disabled", "fully_disabled"].contains(&&r[8]));
-        assert!(["none", "uremia", "mental", "cancer", "other_major", "chronic"].contains(&&r[9]));
+        assert!([
+            "none",
+            "uremia",
+            "mental",
+            "cancer",
+            "other_major",
+            "chronic"
+        ]
+        .contains(&&r[9]));
         let schooling = &r[12];
-        assert!(["none", "compulsory", "high_school", "secondary_vocational", "higher_vocational", "university", "abroad_self_funded"].contains(&schooling));
+        assert!([
+            "none",
+            "compulsory",
+            "high_school",
+            "secondary_vocational",
+            "higher_vocational",
+            "university",
+            "abroad_self_funded"
+        ]
+        .contains(&schooling));
         // Schooling by age; tuition only for students.
         match schooling {
             "compulsory" => assert!((6..15).contains(&age), "{r:?}"),
             "high_school" | "secondary_vocational" => assert!((15..18).contains(&age), "{r:?}"),
-            "higher_vocational" | "university" | "abroad_self_funded" => assert!((18..22).contains(&age), "{r:?}"),
+            "higher_vocational" | "university" | "abroad_self_funded" => {
+                assert!((18..22).contains(&age), "{r:?}")
+            }
             _ => assert_eq!(&r[13], "0.00", "{r:?}"),
         }
         students += (schooling != "none") as usize;
@@ -357,27 +557,43 @@ fn every_row_satisfies_data_md() {
         dead += !alive as usize;
         imprisoned += jailed as usize;
         if !alive || jailed {
-            assert_eq!(&r[4], "0.00", "income of a dead or imprisoned person: {r:?}");
+            assert_eq!(
+                &r[4], "0.00",
+                "income of a dead or imprisoned person: {r:?}"
+            );
             assert!(!employed);
         }
         if !alive {
             assert!(!jailed);
         }
         let last = members.last_mut().unwrap().1.last_mut().unwrap();
-        *last = (age, alive && !jailed, true);
+        *last = (age, alive && !jailed);
     }
     // Persons are grouped by household, in the order of households.csv, and every household has one.
     let grouped: Vec<&String> = members.iter().map(|(h, _)| h).collect();
-    assert_eq!(grouped.len(), order.len(), "every household has at least one person, grouped");
-    assert!(grouped.iter().zip(&order).all(|(a, b)| *a == b), "persons not in household order");
+    assert_eq!(
+        grouped.len(),
+        order.len(),
+        "every household has at least one person, grouped"
+    );
+    assert!(
+        grouped.iter().zip(&order).all(|(a, b)| *a == b),
+        "persons not in household order"
+    );
     // At least one adult in every household of two or more.
     for (h, list) in &members {
         if list.len() > 1 {
-            assert!(list.iter().any(|(age, _, _)| *age >= 18), "household {h} has no adult");
+            assert!(
+                list.iter().any(|(age, _)| *age >= 18),
+                "household {h} has no adult"
+            );
         }
     }
     // Roll errors are present but rare.
-    assert!(dead > 0 && imprisoned > 0, "dead {dead}, imprisoned {imprisoned}");
+    assert!(
+        dead > 0 && imprisoned > 0,
+        "dead {dead}, imprisoned {imprisoned}"
+    );
     assert!((dead as f64) < 0.01 * persons as f64 && (imprisoned as f64) < 0.005 * persons as f64);
     assert!(students > 0);
     let _ = areas;
