@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod commands;
+mod simulate;
 
 #[derive(Parser)]
 #[command(name = "doudi", version, about = "兜底 doudi: write, check, test and simulate social-assistance policy rules")]
@@ -37,6 +38,12 @@ enum Command {
     Audit(commands::AuditArgs),
     /// List every programme a household and its members qualify for, and the nearest failing condition.
     Chain(commands::ChainArgs),
+    /// Simulate a scenario month by month (Monte Carlo, reform, sweep) and write a report directory.
+    Simulate(simulate::SimulateArgs),
+    /// Run a rhai script that loads policies and populations, simulates and writes reports.
+    Run(simulate::RunArgs),
+    /// Generate a synthetic population (households.csv + persons.csv) from a population spec.
+    Generate(simulate::GenerateArgs),
 }
 
 #[derive(Args)]
@@ -148,6 +155,9 @@ fn main() -> ExitCode {
         Command::Test { paths } => test(&paths),
         Command::Audit(a) => commands::audit(a),
         Command::Chain(a) => commands::chain(a),
+        Command::Simulate(a) => simulate::simulate(a),
+        Command::Run(a) => simulate::run(a),
+        Command::Generate(a) => simulate::generate(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

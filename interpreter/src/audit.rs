@@ -150,8 +150,28 @@ pub fn audit_household(policy: &Policy, cfg: &AuditConfig, hh: &Household, month
 }
 
 /// Audits a chunk of households in parallel; findings in input order.
+///
+/// Most households are neither paid nor eligible and have no finding: the compiled path decides
+/// eligibility for those (exactly as the reference would); every other household, and any household
+/// the compiled path defers, is audited by [`audit_household`].
 pub fn audit_chunk(policy: &Policy, cfg: &AuditConfig, hs: &[Household], month: Month) -> Result<Vec<Vec<Finding>>, EvalError> {
-    hs.par_iter().with_min_len(64).map(|h| audit_household(policy, cfg, h, month)).collect()
+    let Ok(cp) = crate::fast::CompiledPolicy::new(policy, &[cfg.eligible]) else {
+        return hs.par_iter().with_min_len(64).map(|h| audit_household(policy, cfg, h, month)).collect();
+    };
+    hs.par_iter()
+        .with_min_len(64)
+        .map_init(
+            || (cp.session(month), Vec::with_capacity(1)),
+            |(s, out), h| {
+                let paid = h.fields.get(cfg.paid_slot) == Some(&Value::Bool(true));
+                out.clear();
+                if !paid && s.try_evaluate(h, out) && out[0] == Value::Bool(false) {
+                    return Ok(Vec::new());
+                }
+                audit_household(policy, cfg, h, month)
+            },
+        )
+        .collect()
 }
 
 /// Counts and money by kind of finding (and by failing definition for 错保).

@@ -1,8 +1,11 @@
 //! Evaluating many households: parallel over a chunk with rayon, results in input order, so the output
-//! never depends on the number of threads.
+//! never depends on the number of threads. Uses the compiled path ([`CompiledPolicy`]), which gives
+//! exactly the reference's values and errors; a policy the compiled path cannot take is evaluated by
+//! the reference evaluator.
 
 use crate::data::Household;
 use crate::eval::{EvalError, HouseholdEval, Month, Scope};
+use crate::fast::CompiledPolicy;
 use crate::policy::Policy;
 use crate::programme::Totals;
 use crate::value::Value;
@@ -10,7 +13,18 @@ use doudi_dsl::ir::DefId;
 use rayon::prelude::*;
 
 /// Evaluates `outputs` (household definitions) for each household, in parallel, in order.
+///
+/// Compiles the policy on each call (tens of microseconds); to evaluate many chunks, build a
+/// [`CompiledPolicy`] once and call [`CompiledPolicy::evaluate_chunk`].
 pub fn evaluate_chunk(policy: &Policy, households: &[Household], month: Month, outputs: &[DefId]) -> Vec<Result<Vec<Value>, EvalError>> {
+    match CompiledPolicy::new(policy, outputs) {
+        Ok(cp) => cp.evaluate_chunk(households, month),
+        Err(_) => reference_chunk(policy, households, month, outputs),
+    }
+}
+
+/// [`evaluate_chunk`] with the reference evaluator only.
+pub fn reference_chunk(policy: &Policy, households: &[Household], month: Month, outputs: &[DefId]) -> Vec<Result<Vec<Value>, EvalError>> {
     households.par_iter().with_min_len(64).map(|h| policy.evaluate(h, month, outputs)).collect()
 }
 
@@ -22,6 +36,9 @@ pub fn evaluate_chunk_with_totals<'p>(
     outputs: &[DefId],
     totals: &mut Totals<'p>,
 ) -> Result<Vec<Vec<Value>>, EvalError> {
+    if let Ok(cp) = CompiledPolicy::new(policy, outputs) {
+        return cp.evaluate_chunk_with_totals(households, month, totals);
+    }
     const PART: usize = 1024;
     let parts: Vec<Result<(Vec<Vec<Value>>, Totals<'p>), EvalError>> = households
         .par_chunks(PART)

@@ -20,14 +20,17 @@ pub mod chain;
 pub mod data;
 pub mod eval;
 pub mod explain;
+pub mod fast;
 pub mod num;
 pub mod policy;
 pub mod programme;
 pub mod rhai_bridge;
+pub mod testgen;
 pub mod testing;
 pub mod value;
 
 pub use eval::{EvalError, HouseholdEval, Month, Scope};
+pub use fast::CompiledPolicy;
 pub use num::Num;
 pub use policy::{LoadError, Policy};
 pub use value::Value;

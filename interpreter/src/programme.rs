@@ -70,14 +70,34 @@ pub fn def_exprs(d: &Def) -> Vec<&Expr> {
 
 impl<'p> Totals<'p> {
     pub fn new(policy: &'p Policy, month: Month) -> Totals<'p> {
+        let specs: Vec<TotalSpec<'p>> = Totals::spec_exprs(policy).into_iter().map(|expr| TotalSpec { expr }).collect();
+        let accs = specs.iter().map(|s| new_acc(s.expr)).collect();
+        Totals { policy, month, specs, accs, households: 0 }
+    }
+
+    /// The population aggregations of the programme definitions, in the order totals keep them.
+    pub fn spec_exprs(policy: &'p Policy) -> Vec<&'p Expr> {
         let mut specs = Vec::new();
         for d in policy.program.defs.iter().filter(|d| d.entity == EntityKind::Programme) {
             for e in def_exprs(d) {
                 collect(e, &mut specs);
             }
         }
-        let accs = specs.iter().map(|s| new_acc(s.expr)).collect();
-        Totals { policy, month, specs, accs, households: 0 }
+        specs.into_iter().map(|s| s.expr).collect()
+    }
+
+    /// Adds one household from values computed elsewhere (the compiled path): for each
+    /// household, or each member, that passes an aggregation's filter, the aggregation's index and
+    /// its body's value, in the order [`Totals::add`] visits them.
+    pub(crate) fn add_values(&mut self, values: &[(u32, Option<Value>)]) -> Result<(), EvalError> {
+        self.households += 1;
+        for (i, v) in values {
+            let i = *i as usize;
+            self.accs[i]
+                .add(v.clone())
+                .map_err(|_| EvalError::new("the population total is too large (overflow)", self.specs[i].expr.span))?;
+        }
+        Ok(())
     }
 
     /// Whether the policy has programme definitions at all.

@@ -1,4 +1,14 @@
-//! doudi simulator: synthetic populations (and, later, monthly dynamics, aggregation, reports).
+//! doudi simulator: synthetic populations, monthly dynamics, Monte Carlo runs, reforms and sweeps,
+//! reports (CSV, JSON, charts, HTML, Excel) and rhai scripting.
 
 pub mod population;
 pub mod spec;
+
+pub mod dynamics;
+pub mod montecarlo;
+pub mod reform;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod script;
+pub mod setup;

@@ -1,0 +1,177 @@
+//! Reforms: winners and losers.
+//!
+//! The baseline and the reform are simulated together on the same population with the same random
+//! numbers (`run.rs`), so a reform that changes nothing gives exactly zero difference everywhere.
+//!
+//! # Winners and losers (our choice, documented)
+//! For each household with at least one counted member in the first month:
+//! - its *income* over the horizon = the gross income of its counted members (policy output
+//!   `gross_income`, actual circumstances) plus every benefit it received under the baseline
+//!   (dibao as paid, allowances), summed over the simulated months;
+//! - its *change* = benefits received under the reform − under the baseline, summed over the months.
+//!
+//! The change relative to income puts it in one of five bands, as PolicyEngine reports them:
+//! gain more than 5% (strictly above 5%, or any gain on zero income), gain less than 5% (above 0, up
+//! to 5%), no change (exactly 0 — exact arithmetic, no tolerance), lose less than 5%, lose more than 5%.
+//! Deciles are deciles of households ranked by baseline income per counted member (first month), ties
+//! by household order; decile 1 is the poorest. Shares are shares of households (every simulated
+//! household has the same weight, so weighting does not change them).
+
+use crate::montecarlo::{band, Band};
+use crate::run::HouseholdTotals;
+use doudi_interpreter::Num;
+
+pub const BANDS: [&str; 5] = ["gain_more_than_5pct", "gain_less_than_5pct", "no_change", "lose_less_than_5pct", "lose_more_than_5pct"];
+pub const BAND_LABELS: [&str; 5] = ["增收超过5%", "增收不超过5%", "不变", "减收不超过5%", "减收超过5%"];
+pub const BAND_LABELS_EN: [&str; 5] = ["Gain more than 5%", "Gain less than 5%", "No change", "Lose less than 5%", "Lose more than 5%"];
+
+#[derive(Debug, Clone)]
+pub struct DecileRun {
+    pub households: i64,
+    pub shares: [Num; 5],
+    /// Mean change per household and month (yuan).
+    pub mean_change: Num,
+    /// Σ change / Σ income.
+    pub relative: Num,
+}
+
+#[derive(Debug, Clone)]
+pub struct WinnersRun {
+    pub households: i64,
+    pub shares: [Num; 5],
+    pub deciles: Vec<DecileRun>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecileOutcome {
+    pub shares: Vec<Band>,
+    pub mean_change: Band,
+    pub relative: Band,
+}
+
+#[derive(Debug, Clone)]
+pub struct WinnersOutcome {
+    /// Households compared (per run; the median).
+    pub households: Band,
+    pub shares: Vec<Band>,
+    pub deciles: Vec<DecileOutcome>,
+}
+
+fn band_of(change: &Num, income: &Num) -> Result<usize, String> {
+    let over = |x: &Num| -> Result<bool, String> { Ok(income.is_zero() || x.checked_mul_i64(20).map_err(|e| e.to_string())? > *income) };
+    Ok(if change.is_zero() {
+        2
+    } else if change.is_positive() {
+        if over(change)? {
+            0
+        } else {
+            1
+        }
+    } else if over(&change.neg())? {
+        4
+    } else {
+        3
+    })
+}
+
+fn share(count: i64, total: i64) -> Num {
+    if total == 0 {
+        Num::ZERO
+    } else {
+        Num::from_i64(count).checked_div(&Num::from_i64(total)).unwrap_or(Num::ZERO)
+    }
+}
+
+/// Winners and losers of one run.
+pub fn winners_run(hh: &[HouseholdTotals], months: u32) -> Result<WinnersRun, String> {
+    struct Row {
+        key: Num,
+        change: Num,
+        income: Num,
+        band: usize,
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    for h in hh.iter().filter(|h| h.members > 0) {
+        let income = h.income.checked_add(&h.benefit[0]).map_err(|e| e.to_string())?;
+        let change = h.benefit[1].checked_sub(&h.benefit[0]).map_err(|e| e.to_string())?;
+        let key = income.checked_div(&Num::from_i64(h.members)).map_err(|e| e.to_string())?;
+        let band = band_of(&change, &income)?;
+        rows.push(Row { key, change, income, band });
+    }
+    let n = rows.len() as i64;
+    let mut counts = [0i64; 5];
+    for r in &rows {
+        counts[r.band] += 1;
+    }
+    // Stable sort keeps household order among equal incomes.
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| rows[a].key.cmp(&rows[b].key));
+    let mut deciles = Vec::new();
+    for d in 0..10usize {
+        let lo = (d * rows.len()) / 10;
+        let hi = ((d + 1) * rows.len()) / 10;
+        let mut c = [0i64; 5];
+        let mut change = Num::ZERO;
+        let mut income = Num::ZERO;
+        for &i in &order[lo..hi] {
+            let r = &rows[i];
+            c[r.band] += 1;
+            change = change.checked_add(&r.change).map_err(|e| e.to_string())?;
+            income = income.checked_add(&r.income).map_err(|e| e.to_string())?;
+        }
+        let k = (hi - lo) as i64;
+        let mean_change = if k == 0 || months == 0 {
+            Num::ZERO
+        } else {
+            change.checked_div(&Num::from_i64(k * months as i64)).map_err(|e| e.to_string())?
+        };
+        let relative = if income.is_zero() { Num::ZERO } else { change.checked_div(&income).map_err(|e| e.to_string())? };
+        deciles.push(DecileRun { households: k, shares: c.map(|x| share(x, k)), mean_change, relative });
+    }
+    Ok(WinnersRun { households: n, shares: counts.map(|x| share(x, n)), deciles })
+}
+
+/// Summarises winners and losers over runs.
+pub fn summarise_winners(runs: Vec<WinnersRun>) -> WinnersOutcome {
+    let col = |f: &dyn Fn(&WinnersRun) -> Num| -> Band { band(&mut runs.iter().map(f).collect::<Vec<_>>()) };
+    let households = col(&|r| Num::from_i64(r.households));
+    let shares = (0..5).map(|b| col(&|r| r.shares[b].clone())).collect();
+    let deciles = (0..10)
+        .map(|d| DecileOutcome {
+            shares: (0..5).map(|b| col(&|r| r.deciles[d].shares[b].clone())).collect(),
+            mean_change: col(&|r| r.deciles[d].mean_change.clone()),
+            relative: col(&|r| r.deciles[d].relative.clone()),
+        })
+        .collect();
+    WinnersOutcome { households, shares, deciles }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Num {
+        Num::parse(s).unwrap()
+    }
+
+    #[test]
+    fn bands() {
+        assert_eq!(band_of(&n("0"), &n("1000")).unwrap(), 2);
+        assert_eq!(band_of(&n("50"), &n("1000")).unwrap(), 1); // exactly 5%
+        assert_eq!(band_of(&n("50.01"), &n("1000")).unwrap(), 0);
+        assert_eq!(band_of(&n("-50"), &n("1000")).unwrap(), 3);
+        assert_eq!(band_of(&n("-50.01"), &n("1000")).unwrap(), 4);
+        assert_eq!(band_of(&n("1"), &n("0")).unwrap(), 0);
+    }
+
+    #[test]
+    fn equal_benefits_are_no_change() {
+        let hh: Vec<HouseholdTotals> = (0..25)
+            .map(|i| HouseholdTotals { income: Num::from_i64(i * 100), benefit: [Num::from_i64(i), Num::from_i64(i)], members: 1 + i % 3 })
+            .collect();
+        let w = winners_run(&hh, 12).unwrap();
+        assert_eq!(w.shares[2], Num::from_i64(1));
+        assert!(w.deciles.iter().all(|d| d.mean_change.is_zero()));
+        assert_eq!(w.deciles.iter().map(|d| d.households).sum::<i64>(), 25);
+    }
+}

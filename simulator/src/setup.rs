@@ -1,0 +1,317 @@
+//! From a scenario to a ready simulation: load and override the policy, build the variants (baseline,
+//! reform or sweep values), generate or read the population, map regions, fix the weight.
+//! Every error names the file and the key it comes from.
+
+use crate::dynamics::Slots;
+use crate::run::{metrics, Ids, Sim, Variant};
+use crate::scenario::{sweep_values, ParamValue, Scenario, Weight};
+use doudi_dsl::ir::{Citation, Const};
+use doudi_interpreter::data::{self, Household};
+use doudi_interpreter::{Num, Policy, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A setup error: the message names the file and key.
+#[derive(Debug, Clone)]
+pub struct SetupError(pub String);
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for SetupError {}
+
+/// Where the population came from.
+#[derive(Debug, Clone)]
+pub struct PopulationInfo {
+    /// `spec scenarios/populations/jian.toml, 10000 households, seed 7` or `data <dir>`.
+    pub source: String,
+    pub households: u64,
+    pub persons: u64,
+    pub weight: u64,
+    /// The spec's reference population, when there is one.
+    pub reference_population: Option<u64>,
+    /// Notes from the generator (calibration), one per line.
+    pub notes: Vec<String>,
+}
+
+/// A prepared simulation with what the report needs to describe it.
+pub struct Prepared {
+    pub scenario: Scenario,
+    pub sim: Sim,
+    pub population: PopulationInfo,
+    /// The generated population's directory, kept until the report is written.
+    pub population_dir: Option<tempfile::TempDir>,
+    /// `(name, value)` overrides of the baseline.
+    pub baseline_overrides: Vec<(String, String)>,
+    /// `(name, value)` overrides of the reform, and its layer.
+    pub reform_overrides: Vec<(String, String)>,
+    pub reform_layer: Option<PathBuf>,
+    /// The swept parameter and its values.
+    pub sweep: Option<(String, Vec<Num>)>,
+    pub warnings: Vec<String>,
+}
+
+/// Loads a policy; the error names the scenario key.
+pub fn load_policy(path: &Path, file: &str, key: &str) -> Result<Policy, SetupError> {
+    match Policy::load(path) {
+        Ok(l) => Ok(l.policy),
+        Err(e) => Err(SetupError(format!("{file}: {key}: the policy at {} does not load:\n{}", path.display(), e.render().trim_end()))),
+    }
+}
+
+/// Applies parameter overrides (`[parameters]`-style) to a policy.
+pub fn apply_params(policy: &mut Policy, params: &BTreeMap<String, ParamValue>, file: &str, table: &str) -> Result<Vec<(String, String)>, SetupError> {
+    let mut out = Vec::new();
+    for (k, v) in params {
+        let r = match v {
+            ParamValue::Add(a) => add_to_param(policy, k, &a.add.text()),
+            other => policy.set_param(k, &other.absolute().unwrap_or_default()),
+        };
+        r.map_err(|e| SetupError(format!("{file}: {table}.\"{k}\": {e}")))?;
+        out.push((k.clone(), v.describe()));
+    }
+    Ok(out)
+}
+
+/// Adds `delta` to a parameter's value at every date (`name` or `name.key`); numbers only.
+pub fn add_to_param(policy: &mut Policy, target: &str, delta: &str) -> Result<(), String> {
+    let (name, key) = match target.split_once('.') {
+        Some((n, k)) => (n.trim(), Some(k.trim())),
+        None => (target.trim(), None),
+    };
+    let program = &mut policy.program;
+    let Some(id) = program.param_by_name(name) else {
+        let mut names: Vec<&str> = program.params.iter().map(|p| p.name.as_str()).collect();
+        names.sort();
+        return Err(format!("unknown parameter `{name}` (parameters: {})", names.join(", ")));
+    };
+    let (ty, by) = (program.params[id as usize].ty, program.params[id as usize].by);
+    let c = doudi_dsl::check::parse_value_text(delta, ty, &program.enums).map_err(|e| format!("`{target}`: {e}"))?;
+    let idx = match (by, key) {
+        (None, None) => 0,
+        (Some(e), Some(k)) => {
+            let en = &program.enums[e as usize];
+            en.variants.iter().position(|v| v == k).ok_or_else(|| format!("`{name}` is keyed by `{}`; `{k}` is not one of: {}", en.name, en.variants.join(", ")))?
+        }
+        (Some(e), None) => {
+            let en = &program.enums[e as usize];
+            return Err(format!("`{name}` has one value per `{}`: write `{name}.{}`", en.name, en.variants[0]));
+        }
+        (None, Some(_)) => return Err(format!("`{name}` is a single value: write `{name}`")),
+    };
+    let param = &mut program.params[id as usize];
+    for v in &mut param.versions {
+        let Some(slot) = v.values.get_mut(idx) else { continue };
+        *slot = match (&*slot, &c) {
+            (Const::Dec(a), Const::Dec(b)) => Const::Dec(a.checked_add(*b).ok_or_else(|| format!("`{target}`: overflow"))?),
+            (Const::Int(a), Const::Int(b)) => Const::Int(a.checked_add(*b).ok_or_else(|| format!("`{target}`: overflow"))?),
+            (Const::Int(a), Const::Dec(b)) => Const::Dec(rust_decimal::Decimal::from(*a).checked_add(*b).ok_or_else(|| format!("`{target}`: overflow"))?),
+            _ => return Err(format!("`{target}`: only numbers can be changed with `add`")),
+        };
+        v.citations = vec![Citation::Assumption { reason: format!("{target} {delta} added by a scenario") }];
+    }
+    param.overridden_at = None;
+    Ok(())
+}
+
+fn ids(policy: &Policy, s: &Scenario) -> Result<Ids, SetupError> {
+    Ids::new(policy, &s.outputs).map_err(|e| SetupError(format!("{}: {e}", s.file)))
+}
+
+/// Prepares a scenario: the population is generated or read unless one is given.
+pub fn prepare(scenario: Scenario, given: Option<(Vec<Household>, PopulationInfo)>) -> Result<Prepared, SetupError> {
+    let s = &scenario;
+    let file = s.file.clone();
+    let policy_path = s.resolve(&s.scenario.policy);
+    let mut base = load_policy(&policy_path, &file, "scenario.policy")?;
+    let baseline_overrides = apply_params(&mut base, &s.parameters, &file, "parameters")?;
+    let slots = Slots::new(&base.schema).map_err(|e| SetupError(format!("{file}: scenario.policy: {e}")))?;
+    let mut warnings = Vec::new();
+
+    // Population.
+    let (population, info, population_dir) = match given {
+        Some((hs, info)) => (hs, info, None),
+        None => load_population(s, &base, &mut warnings)?,
+    };
+    if population.is_empty() {
+        return Err(SetupError(format!("{file}: population: the population has no household")));
+    }
+
+    let mut variants = Vec::new();
+    let mut reform_overrides = Vec::new();
+    let mut reform_layer = None;
+    let mut sweep = None;
+    let base_ids = ids(&base, s)?;
+    match (&s.reform, &s.sweep) {
+        (Some(r), _) => {
+            let mut reform = match &r.layer {
+                Some(layer) => {
+                    let path = s.resolve(layer);
+                    reform_layer = Some(path.clone());
+                    let mut p = load_policy(&path, &file, "reform.layer")?;
+                    if p.schema != base.schema {
+                        return Err(SetupError(format!("{file}: reform.layer: the layer at {} reads other inputs than the baseline policy; a reform must read the same data", path.display())));
+                    }
+                    apply_params(&mut p, &s.parameters, &file, "parameters")?;
+                    p
+                }
+                None => {
+                    let mut p = load_policy(&policy_path, &file, "scenario.policy")?;
+                    apply_params(&mut p, &s.parameters, &file, "parameters")?;
+                    p
+                }
+            };
+            reform_overrides = apply_params(&mut reform, &r.parameters, &file, "reform.parameters")?;
+            let rids = ids(&reform, s)?;
+            variants.push(Variant { name: "baseline".into(), label: "基线".into(), policy: base, ids: base_ids, regions: true });
+            variants.push(Variant { name: "reform".into(), label: r.name.clone(), policy: reform, ids: rids, regions: true });
+        }
+        (None, Some(sw)) => {
+            let values = sweep_values(sw).map_err(|(k, m)| SetupError(format!("{file}: {k}: {m}")))?;
+            for v in &values {
+                let mut p = load_policy(&policy_path, &file, "scenario.policy")?;
+                apply_params(&mut p, &s.parameters, &file, "parameters")?;
+                let text = v.to_string();
+                p.set_param(&sw.parameter, &text).map_err(|e| SetupError(format!("{file}: sweep.parameter: {e}")))?;
+                let vids = ids(&p, s)?;
+                variants.push(Variant { name: format!("{}={}", sw.parameter, text), label: text.clone(), policy: p, ids: vids, regions: false });
+            }
+            sweep = Some((sw.parameter.clone(), values));
+        }
+        (None, None) => {
+            variants.push(Variant { name: "baseline".into(), label: "基线".into(), policy: base, ids: base_ids, regions: true });
+        }
+    }
+
+    // Regions and areas.
+    let mut regions: Vec<String> = population
+        .iter()
+        .map(|h| match &h.fields[slots.region] {
+            Value::Text(t) => t.to_string(),
+            other => format!("{other:?}"),
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if regions.len() > u16::MAX as usize {
+        regions.truncate(u16::MAX as usize);
+    }
+    let region_of: Vec<u16> = population
+        .iter()
+        .map(|h| {
+            let code = match &h.fields[slots.region] {
+                Value::Text(t) => t.to_string(),
+                other => format!("{other:?}"),
+            };
+            regions.binary_search(&code).unwrap_or(0) as u16
+        })
+        .collect();
+    // Eligibility in the first month under the baseline, and the observed take-up.
+    let start = s.start_month();
+    let first = &variants[0];
+    let slots_on = slots.on_dibao;
+    let evals = doudi_interpreter::batch::evaluate_chunk(&first.policy, &population, start, &[first.ids.eligible]);
+    let mut initial_eligible = Vec::with_capacity(population.len());
+    for r in evals {
+        let v = r.map_err(|e| SetupError(format!("{file}: the policy fails on the population in {start}:\n{}", e.render(first.policy.sources()).trim_end())))?;
+        initial_eligible.push(v.first().is_some_and(|x| x.as_bool()));
+    }
+    let eligible_n = initial_eligible.iter().filter(|e| **e).count();
+    let taken = population.iter().zip(&initial_eligible).filter(|(h, e)| **e && h.fields[slots_on].as_bool()).count();
+    let take_up = match &s.dynamics.take_up {
+        crate::dynamics::TakeUp::Rate(r) => *r,
+        _ if eligible_n == 0 => 1.0,
+        _ => taken as f64 / eligible_n as f64,
+    };
+    let allowances: Vec<(String, String)> = s.outputs.allowances.iter().map(|a| (a.name.clone(), a.label.clone().unwrap_or_else(|| a.name.clone()))).collect();
+    let sim = Sim {
+        compare_households: variants.len() == 2 && s.reform.is_some(),
+        variants,
+        population,
+        regions,
+        region_of,
+        areas: slots.area_variants.clone(),
+        slots,
+        rates: crate::dynamics::Rates::new(&s.dynamics),
+        take_up,
+        initial_eligible,
+        dynamics: s.dynamics.clone(),
+        start: s.start_month(),
+        months: s.scenario.months,
+        runs: s.scenario.runs,
+        seed: s.scenario.seed,
+        weight: info.weight,
+        metrics: metrics(&allowances),
+    };
+    Ok(Prepared { scenario, sim, population: info, population_dir, baseline_overrides, reform_overrides, reform_layer, sweep, warnings })
+}
+
+/// Generates (from a spec) or reads (from a directory) the population of a scenario.
+pub fn load_population(s: &Scenario, policy: &Policy, warnings: &mut Vec<String>) -> Result<(Vec<Household>, PopulationInfo, Option<tempfile::TempDir>), SetupError> {
+    let file = &s.file;
+    let p = &s.population;
+    if let Some(dir) = &p.data {
+        let dir = s.resolve(dir);
+        let hs = data::read_csv_dir(&policy.schema, &dir).map_err(|e| SetupError(format!("{file}: population.data: {e}")))?;
+        let persons = hs.iter().map(|h| h.members.len() as u64).sum();
+        let weight = match &p.weight {
+            Some(Weight::Fixed(w)) => *w,
+            _ => 1,
+        };
+        let info = PopulationInfo { source: format!("data {}", dir.display()), households: hs.len() as u64, persons, weight, reference_population: None, notes: Vec::new() };
+        return Ok((hs, info, None));
+    }
+    let Some(spec_path) = &p.spec else {
+        return Err(SetupError(format!("{file}: population: give `spec` or `data`")));
+    };
+    let spec_path = s.resolve(spec_path);
+    let (spec, spec_warnings) = crate::spec::PopulationSpec::load(&spec_path).map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
+    warnings.extend(spec_warnings.iter().map(|w| w.to_string()));
+    let households = p.households.unwrap_or(1000);
+    let seed = p.seed.unwrap_or(s.scenario.seed);
+    let tmp = tempfile::Builder::new().prefix("doudi-population-").tempdir().map_err(|e| SetupError(format!("{file}: population: cannot create a temporary directory: {e}")))?;
+    let report = crate::population::generate(&spec, households as usize, seed, tmp.path()).map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
+    let hs = data::read_csv_dir(&policy.schema, tmp.path())
+        .map_err(|e| SetupError(format!("{file}: population.spec: the generated population does not fit the policy's inputs: {e}")))?;
+    let persons: u64 = hs.iter().map(|h| h.members.len() as u64).sum();
+    let reference = spec.meta.reference_population;
+    let weight = match &p.weight {
+        Some(Weight::Fixed(w)) => *w,
+        Some(Weight::Named(_)) | None => match reference {
+            Some(r) if persons > 0 => ((r as f64 / persons as f64).round() as u64).max(1),
+            _ => 1,
+        },
+    };
+    // Only deterministic facts (no timings, no temporary paths): the report must not change between runs.
+    let mut notes = vec![format!(
+        "generated `{}` with seed {}: {} households, {} persons, {} on dibao at the start",
+        report.spec_name, report.seed, report.households, report.persons, report.on_dibao_households
+    )];
+    for r in &report.calibration {
+        let status = match &r.status {
+            crate::population::CalibrationStatus::Reached => "reached".to_string(),
+            crate::population::CalibrationStatus::OutOfReach(why) => format!("out of reach: {why}"),
+            crate::population::CalibrationStatus::Reported => "reported".to_string(),
+        };
+        notes.push(format!(
+            "calibration: {}: target {:.4}, calibrated {:.4}, output {} ({}; {})",
+            r.quantity,
+            r.target,
+            r.calibrated,
+            r.output.map(|o| format!("{o:.4}")).unwrap_or_else(|| "-".into()),
+            r.parameter,
+            status
+        ));
+    }
+    let info = PopulationInfo {
+        source: format!("spec {}, {households} households, seed {seed}", spec_path.display()),
+        households: hs.len() as u64,
+        persons,
+        weight,
+        reference_population: reference,
+        notes,
+    };
+    Ok((hs, info, Some(tmp)))
+}

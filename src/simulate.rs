@@ -1,0 +1,105 @@
+//! `doudi simulate`, `doudi run` and `doudi generate`: thin wrappers over the simulator library.
+
+use crate::{Fail, Res};
+use clap::Args;
+use doudi::simulator::{montecarlo, report, scenario::Scenario, script, setup};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// The report directory (default: reports/<scenario name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Override the scenario's number of Monte Carlo runs.
+    #[arg(long)]
+    runs: Option<u32>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The rhai script.
+    script: PathBuf,
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// The population spec (TOML).
+    #[arg(long)]
+    spec: PathBuf,
+    /// How many households.
+    #[arg(long)]
+    households: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Directory for households.csv and persons.csv.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} months ({eta} left)") {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb
+}
+
+pub fn simulate(a: SimulateArgs) -> Res {
+    let mut scenario = Scenario::load(&a.scenario).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    if let Some(r) = a.runs {
+        if r == 0 || r > doudi::simulator::scenario::MAX_RUNS {
+            return Err(Fail::usage(format!("error: --runs must be between 1 and {}", doudi::simulator::scenario::MAX_RUNS)));
+        }
+        scenario.scenario.runs = r;
+    }
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.scenario.name));
+    let started = std::time::Instant::now();
+    let prepared = setup::prepare(scenario, None).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    for w in &prepared.warnings {
+        eprintln!("warning: {w}");
+    }
+    let sim = &prepared.sim;
+    let pb = progress_bar(sim.runs as u64 * sim.months as u64, a.quiet);
+    pb.set_message(format!("{} ({} runs)", prepared.scenario.scenario.name, sim.runs));
+    let outcome = montecarlo::simulate(&prepared, &|| pb.inc(1)).map_err(|e| {
+        pb.finish_and_clear();
+        Fail::usage(format!("error: the simulation stopped: {e}"))
+    })?;
+    pb.finish_and_clear();
+    let written = report::write(&prepared, &outcome, &out).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    if !a.quiet {
+        eprintln!("simulated {} run(s) × {} months in {:.1} s", sim.runs, sim.months, started.elapsed().as_secs_f64());
+    }
+    print!("{}", script::headline(&prepared, &outcome));
+    println!("report: {}", written.dir.join("report.html").display());
+    println!("        ({} files in {}; open report.html in a browser)", written.files.len(), written.dir.display());
+    Ok(())
+}
+
+pub fn run(a: RunArgs) -> Res {
+    let out = script::run_file(&a.script).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    print!("{out}");
+    Ok(())
+}
+
+pub fn generate(a: GenerateArgs) -> Res {
+    use doudi::simulator::{population, spec::PopulationSpec};
+    let (spec, warnings) = PopulationSpec::load(&a.spec).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    for w in &warnings {
+        eprintln!("{w}");
+    }
+    if a.households == 0 {
+        return Err(Fail::usage("error: --households must be at least 1"));
+    }
+    let report = population::generate(&spec, a.households, a.seed, &a.out).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    print!("{report}");
+    Ok(())
+}
