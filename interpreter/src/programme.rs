@@ -16,6 +16,11 @@ struct TotalSpec<'p> {
     expr: &'p Expr,
 }
 
+/// What one household added to the population totals: per aggregation, the elements that passed its
+/// filter with their body values ([`Totals::add_recorded`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution(Vec<Vec<Option<Value>>>);
+
 /// Accumulates the population totals of a policy's programme definitions.
 pub struct Totals<'p> {
     policy: &'p Policy,
@@ -144,6 +149,33 @@ impl<'p> Totals<'p> {
     /// Like [`Totals::add`], for a household that stands for `weight` identical households (a
     /// sample scaled to a population): counts grow by `weight`, sums by `weight ×` the value.
     pub fn add_weighted(&mut self, ev: &mut HouseholdEval<'_>, weight: u64) -> Result<(), EvalError> {
+        self.add_inner(ev, weight, None)
+    }
+
+    /// Like [`Totals::add_weighted`], also returning what the household added, so that an unchanged
+    /// household can be added again later with [`Totals::add_contribution`] without evaluating it.
+    pub fn add_recorded(&mut self, ev: &mut HouseholdEval<'_>, weight: u64) -> Result<Contribution, EvalError> {
+        let mut rec = Vec::with_capacity(self.specs.len());
+        self.add_inner(ev, weight, Some(&mut rec))?;
+        Ok(Contribution(rec))
+    }
+
+    /// Adds a contribution recorded by [`Totals::add_recorded`] (of a totals of the same policy).
+    pub fn add_contribution(&mut self, c: &Contribution, weight: u64) -> Result<(), EvalError> {
+        let w = i64::try_from(weight).map_err(|_| EvalError::plain("the household weight is too large"))?;
+        if c.0.len() != self.specs.len() {
+            return Err(EvalError::plain("a recorded contribution of another policy was added to the totals"));
+        }
+        self.households = self.households.saturating_add(weight);
+        for ((spec, acc), elems) in self.specs.iter().zip(self.accs.iter_mut()).zip(&c.0) {
+            for v in elems {
+                acc.add_weighted(v.clone(), w).map_err(|_| EvalError::new("the population total is too large (overflow)", spec.expr.span))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn add_inner(&mut self, ev: &mut HouseholdEval<'_>, weight: u64, mut rec: Option<&mut Vec<Vec<Option<Value>>>>) -> Result<(), EvalError> {
         let w = i64::try_from(weight).map_err(|_| EvalError::plain("the household weight is too large"))?;
         self.households = self.households.saturating_add(weight);
         for (spec, acc) in self.specs.iter().zip(self.accs.iter_mut()) {
@@ -152,6 +184,7 @@ impl<'p> Totals<'p> {
                 Coll::Households => vec![Scope::Household],
                 _ => (0..ev.hh.members.len()).map(Scope::Person).collect(),
             };
+            let mut elems = Vec::new();
             for s in scopes {
                 if let Some(f) = filter {
                     if !ev.eval(f, s)?.as_bool() {
@@ -162,7 +195,13 @@ impl<'p> Totals<'p> {
                     Some(b) => Some(ev.eval(b, s)?),
                     None => None,
                 };
+                if rec.is_some() {
+                    elems.push(v.clone());
+                }
                 acc.add_weighted(v, w).map_err(|_| EvalError::new("the population total is too large (overflow)", spec.expr.span))?;
+            }
+            if let Some(r) = rec.as_deref_mut() {
+                r.push(elems);
             }
         }
         Ok(())

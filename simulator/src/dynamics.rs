@@ -143,6 +143,10 @@ pub struct Dynamics {
     /// Per year: recovery from cancer or another major illness (illness and its costs end). Default 0.3.
     pub major_illness_recovery_per_year: f64,
 
+    /// Calendar month (1–12) in which everybody's age goes up by one (the data has ages, not birth
+    /// dates). Default 1.
+    pub ageing_month: u32,
+
     // ---- labour -----------------------------------------------------------------------------
     /// Per year: an employed person loses the job. Default 0.12 (assumption).
     pub job_loss_per_year: f64,
@@ -243,6 +247,7 @@ impl Default for Dynamics {
             chronic_illness_cost_sigma: 0.7,
             major_illness_kinds: IllnessKinds { uremia: 0.1, mental: 0.2, cancer: 0.35, other_major: 0.35 },
             major_illness_recovery_per_year: 0.3,
+            ageing_month: 1,
             job_loss_per_year: 0.12,
             job_find_per_year: 0.25,
             working_age_min: 16,
@@ -366,7 +371,7 @@ impl Dynamics {
         if !(self.wage_growth_per_year.is_finite() && (-0.5..=1.0).contains(&self.wage_growth_per_year)) {
             err("wage_growth_per_year".into(), format!("must be between -0.5 and 1, found {}", self.wage_growth_per_year));
         }
-        for (k, v) in [("wage_growth_month", self.wage_growth_month), ("school_year_start_month", self.school_year_start_month)] {
+        for (k, v) in [("wage_growth_month", self.wage_growth_month), ("school_year_start_month", self.school_year_start_month), ("ageing_month", self.ageing_month)] {
             if !(1..=12).contains(&v) {
                 err(k.into(), format!("must be a calendar month 1–12, found {v}"));
             }
@@ -481,7 +486,7 @@ fn band_of<T>(bands: &[T], age: i64, from: impl Fn(&T) -> u32) -> Option<&T> {
 /// What a stream is for (part of its key), so streams of different purposes never overlap.
 #[derive(Clone, Copy)]
 pub enum Purpose {
-    /// Once per household at the start (birth months, review phase).
+    /// Once per household at the start (review phase, take-up).
     Setup = 1,
     /// The month's events of the population.
     Dynamics = 2,
@@ -703,8 +708,6 @@ fn enum_of(v: &Value) -> u16 {
 /// What the simulator tracks about a person beyond the data.
 #[derive(Debug, Clone)]
 pub struct PersonSim {
-    /// Calendar month (1–12) in which the person's age goes up.
-    pub birth_month: u8,
     /// The part of `monthly_income` that is work income (cents): all of it for a person employed at
     /// the start (assumption), the wage of a job found later.
     pub work_cents: i64,
@@ -731,10 +734,12 @@ pub struct Actual {
 /// What happened to a household this month.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Events {
-    /// Some input changed (other than a birthday): a change the household should report.
+    /// Some input changed (other than ageing): a change the household should report.
     pub changed: bool,
     /// A member died.
     pub member_died: bool,
+    /// Some input changed (ageing included): earlier evaluations of the household are stale.
+    pub touched: bool,
 }
 
 impl Actual {
@@ -746,10 +751,9 @@ impl Actual {
             .members
             .iter()
             .map(|p| {
-                let birth_month = 1 + ((unit(&mut rng) * 12.0) as u8).min(11);
                 let employed = p.fields[slots.employed].as_bool();
                 let work_cents = if employed { cents_of(&p.fields[slots.monthly_income]).max(0) } else { 0 };
-                PersonSim { birth_month, work_cents, graduate_months_left: 0 }
+                PersonSim { work_cents, graduate_months_left: 0 }
             })
             .collect();
         let area = enum_of(&hh.fields[slots.area]);
@@ -779,8 +783,9 @@ impl Actual {
                 continue;
             }
             let mut age = int_of(&f[s.age]);
-            if cal == sim.birth_month as u32 {
+            if cal == d.ageing_month {
                 age += 1;
+                ev.touched = true;
                 f[s.age] = Value::Int(age);
                 if age == d.retirement_age as i64 && f[s.employed].as_bool() && u[10] < d.retirement_rate {
                     lose_job(f, sim, s);
@@ -867,10 +872,7 @@ impl Actual {
                 && !student;
             let employed = f[s.employed].as_bool();
             let able_now = enum_of(&f[s.self_care]) == s.sc_independent && !(grade == 1 || grade == 2) && !(ill == s.ill_uremia || ill == s.ill_cancer);
-            if employed && !able_now {
-                lose_job(f, sim, s);
-                ev.changed = true;
-            } else if employed && u[7] < r.job_loss {
+            if employed && (!able_now || u[7] < r.job_loss) {
                 lose_job(f, sim, s);
                 ev.changed = true;
             } else if !employed && can_work && u[7] < r.job_find {
@@ -941,6 +943,7 @@ impl Actual {
                 }
             }
         }
+        ev.touched |= ev.changed;
         ev
     }
 }

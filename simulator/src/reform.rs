@@ -45,6 +45,8 @@ pub struct WinnersRun {
 #[derive(Debug, Clone)]
 pub struct DecileOutcome {
     pub shares: Vec<Band>,
+    /// Mean share over runs (the five add up to 1; for stacked charts).
+    pub shares_mean: Vec<Num>,
     pub mean_change: Band,
     pub relative: Band,
 }
@@ -54,7 +56,23 @@ pub struct WinnersOutcome {
     /// Households compared (per run; the median).
     pub households: Band,
     pub shares: Vec<Band>,
+    /// Mean share over runs (the five add up to 1; for stacked charts).
+    pub shares_mean: Vec<Num>,
     pub deciles: Vec<DecileOutcome>,
+}
+
+fn mean(v: impl Iterator<Item = Num>) -> Num {
+    let mut n = 0i64;
+    let mut s = Num::ZERO;
+    for x in v {
+        s = s.checked_add(&x).unwrap_or(s);
+        n += 1;
+    }
+    if n == 0 {
+        Num::ZERO
+    } else {
+        s.checked_div(&Num::from_i64(n)).unwrap_or(Num::ZERO)
+    }
 }
 
 fn band_of(change: &Num, income: &Num) -> Result<usize, String> {
@@ -136,14 +154,16 @@ pub fn summarise_winners(runs: Vec<WinnersRun>) -> WinnersOutcome {
     let col = |f: &dyn Fn(&WinnersRun) -> Num| -> Band { band(&mut runs.iter().map(f).collect::<Vec<_>>()) };
     let households = col(&|r| Num::from_i64(r.households));
     let shares = (0..5).map(|b| col(&|r| r.shares[b].clone())).collect();
+    let shares_mean = (0..5).map(|b| mean(runs.iter().map(|r| r.shares[b].clone()))).collect();
     let deciles = (0..10)
         .map(|d| DecileOutcome {
             shares: (0..5).map(|b| col(&|r| r.deciles[d].shares[b].clone())).collect(),
+            shares_mean: (0..5).map(|b| mean(runs.iter().map(|r| r.deciles[d].shares[b].clone()))).collect(),
             mean_change: col(&|r| r.deciles[d].mean_change.clone()),
             relative: col(&|r| r.deciles[d].relative.clone()),
         })
         .collect();
-    WinnersOutcome { households, shares, deciles }
+    WinnersOutcome { households, shares, shares_mean, deciles }
 }
 
 #[cfg(test)]

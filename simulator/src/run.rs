@@ -22,7 +22,7 @@ use doudi_dsl::ast::Span;
 use doudi_dsl::ir::{DefId, ParamId, Ty};
 use doudi_interpreter::data::Household;
 use doudi_interpreter::eval::param_value;
-use doudi_interpreter::programme::Totals;
+use doudi_interpreter::programme::{Contribution, Totals};
 use doudi_interpreter::{EvalError, HouseholdEval, Month, Num, Policy, Scope, Value};
 use rayon::prelude::*;
 
@@ -207,6 +207,9 @@ pub struct Sim {
     pub metrics: Vec<Metric>,
     /// Keep per-household totals of variants 0 and 1 for winners and losers.
     pub compare_households: bool,
+    /// Replay unchanged households instead of evaluating them again (same results, faster); off only
+    /// to test that.
+    pub cache: bool,
 }
 
 /// The results of one variant in one run (unweighted, except the programme totals).
@@ -272,6 +275,18 @@ struct Admin {
     benefit_sum: Num,
     income_sum: Num,
     members0: i64,
+    /// What the household added last month, when it may be replayed.
+    cache: Option<Box<Cache>>,
+}
+
+/// What an unchanged household off dibao adds each month.
+#[derive(Debug, Clone)]
+struct Cache {
+    contribution: Contribution,
+    /// (metric, value) added to its region and area.
+    cells: Vec<(usize, Num)>,
+    total: Num,
+    gross: Num,
 }
 
 struct State {
@@ -351,6 +366,7 @@ impl Sim {
                     benefit_sum: Num::ZERO,
                     income_sum: Num::ZERO,
                     members0: 0,
+                    cache: None,
                 };
                 let applicant = if self.dynamics.take_up.is_auto() {
                     on || (!self.initial_eligible.get(i).copied().unwrap_or(false) && actual.take_up_draw < self.take_up)
@@ -361,6 +377,7 @@ impl Sim {
             })
             .collect();
         let mut out: Vec<VariantRun> = (0..nv).map(|_| VariantRun { cells: Vec::new(), programme: Vec::new() }).collect();
+        let mut last_epochs: Vec<Vec<usize>> = vec![Vec::new(); nv];
         for t in 0..self.months {
             let month = self.start.plus(t as i32);
             let grace: Vec<i64> = self
@@ -373,13 +390,16 @@ impl Sim {
                     Err(e) => Err(self.render(v, &e)),
                 })
                 .collect::<Result<_, _>>()?;
+            let epochs: Vec<Vec<usize>> = self.variants.iter().map(|v| epoch(&v.policy, month)).collect();
+            let epoch_changed: Vec<bool> = epochs.iter().zip(&last_epochs).map(|(a, b)| t == 0 || a != b).collect();
+            last_epochs = epochs;
             let masters: Vec<Totals<'_>> = self.variants.iter().map(|v| Totals::new(&v.policy, month)).collect();
             let parts: Vec<Result<Acc<'_>, SimError>> = states
                 .par_chunks_mut(CHUNK)
                 .map(|chunk| {
                     let mut acc = Acc { cells: (0..nv).map(|v| vec![Num::ZERO; self.cell_len(v)]).collect(), totals: masters.iter().map(|m| m.fork()).collect() };
                     for st in chunk {
-                        self.household(st, t, month, &grace, &dyn_key, &admin_key, &mut acc)?;
+                        self.household(st, t, month, &grace, &epoch_changed, &dyn_key, &admin_key, &mut acc)?;
                     }
                     Ok(acc)
                 })
@@ -432,6 +452,7 @@ impl Sim {
         t: u32,
         month: Month,
         grace_months: &[i64],
+        epoch_changed: &[bool],
         dyn_key: &StreamKey,
         admin_key: &StreamKey,
         acc: &mut Acc<'p>,
@@ -450,6 +471,7 @@ impl Sim {
             let adm = &mut st.admin[v];
             let render = |e: EvalError| SimError(e.render(policy.sources()));
             // Credit: repair, then a new confirmed case for households on dibao.
+            let credit_before = adm.credit;
             let bad = |c: u16| c == s.credit_serious || c == s.credit_severe;
             if bad(adm.credit) && t as i64 - adm.credit_since >= d.credit_repair_after_months as i64 && draws.repair < d.credit_repair_per_month {
                 adm.credit = s.credit_general;
@@ -460,6 +482,26 @@ impl Sim {
                 adm.credit_since = t as i64;
                 credit_event = true;
             }
+            let (ri, ai) = if var.regions { (st.actual.region as usize, st.actual.area as usize) } else { (0, 0) };
+            let na = if var.regions { self.areas.len().max(1) } else { 1 };
+            let base = (ri * na + ai.min(na - 1)) * self.metrics.len();
+            // Nothing changed since last month: add what the household added then.
+            if self.cache && !events.touched && !epoch_changed[v] && adm.credit == credit_before && adm.roll.is_none() && adm.pending.is_none() {
+                if let Some(c) = &adm.cache {
+                    let cells = &mut acc.cells[v];
+                    for (i, x) in &c.cells {
+                        add(cells, base + *i, x)?;
+                    }
+                    acc.totals[v].add_contribution(&c.contribution, self.weight).map_err(render)?;
+                    adm.benefit_sum = adm.benefit_sum.checked_add(&c.total).map_err(|_| SimError("benefit total overflow".into()))?;
+                    if v == 0 && self.compare_households {
+                        adm.income_sum = adm.income_sum.checked_add(&c.gross).map_err(|_| SimError("income total overflow".into()))?;
+                    }
+                    adm.last_paid = Num::ZERO;
+                    continue;
+                }
+            }
+            adm.cache = None;
             st.actual.hh.fields[s.credit] = Value::Enum(adm.credit);
             st.actual.hh.fields[s.on_dibao] = Value::Bool(adm.roll.is_some());
             let actual = &st.actual.hh;
@@ -469,16 +511,14 @@ impl Sim {
                 Value::Int(n) => n,
                 _ => 0,
             };
+            let mut gross = Num::ZERO;
             if v == 0 && self.compare_households {
-                let g = num_of(&ev_a.def(ids.gross_income, Scope::Household).map_err(render)?);
-                adm.income_sum = adm.income_sum.checked_add(&g).map_err(|_| SimError("income total overflow".into()))?;
+                gross = num_of(&ev_a.def(ids.gross_income, Scope::Household).map_err(render)?);
+                adm.income_sum = adm.income_sum.checked_add(&gross).map_err(|_| SimError("income total overflow".into()))?;
                 if t == 0 {
                     adm.members0 = members_a;
                 }
             }
-            let (ri, ai) = if var.regions { (st.actual.region as usize, st.actual.area as usize) } else { (0, 0) };
-            let na = if var.regions { self.areas.len().max(1) } else { 1 };
-            let base = (ri * na + ai.min(na - 1)) * self.metrics.len();
             let cells = &mut acc.cells[v];
             let m = |i: usize| base + i;
 
@@ -569,6 +609,11 @@ impl Sim {
             let weight = self.weight;
             let on_roll = adm.roll.is_some();
             let mut paid_dibao = Num::ZERO;
+            // A household off dibao, not applying and not eligible can be replayed next month if
+            // nothing changes: record what it adds.
+            let cacheable = !on_roll && adm.pending.is_none() && !eligible;
+            let mut pay: Vec<(usize, Num)> = Vec::new();
+            let contribution;
             {
                 let mut ev_roll;
                 let mut ev_off;
@@ -591,6 +636,7 @@ impl Sim {
                 } else {
                     &mut ev_a
                 };
+                let one = Num::from_i64(1);
                 if let Some(roll) = roll_ref {
                     paid_dibao = match &roll.grace {
                         Some(g) => g.frozen.clone(),
@@ -604,17 +650,17 @@ impl Sim {
                         }
                     };
                     let persons = ev_b.def(ids.members, Scope::Household).map_err(render)?;
-                    inc(cells, m(D_HH))?;
-                    add(cells, m(D_PERSONS), &num_of(&persons))?;
-                    add(cells, m(D_SPEND), &paid_dibao)?;
+                    pay.push((D_HH, one.clone()));
+                    pay.push((D_PERSONS, num_of(&persons)));
+                    pay.push((D_SPEND, paid_dibao.clone()));
                     if roll.grace.is_some() {
-                        inc(cells, m(D_IN_GRACE))?;
+                        pay.push((D_IN_GRACE, one.clone()));
                     } else if !eligible {
-                        inc(cells, m(D_ON_INELIG))?;
+                        pay.push((D_ON_INELIG, one.clone()));
                     }
                     total = paid_dibao.clone();
                 } else if eligible {
-                    inc(cells, m(D_ELIG_OFF))?;
+                    pay.push((D_ELIG_OFF, one.clone()));
                 }
                 for (k, &(amount, persons)) in ids.allowances.iter().enumerate() {
                     let a = num_of(&ev_b.def(amount, Scope::Household).map_err(render)?);
@@ -622,29 +668,52 @@ impl Sim {
                         continue;
                     }
                     let col = DIBAO_MEASURES.len() + k * ALLOWANCE_MEASURES.len();
-                    inc(cells, m(col))?;
                     let mut n = 0i64;
                     for i in 0..ev_b.hh.members.len() {
                         if ev_b.def(persons, Scope::Person(i)).map_err(render)?.as_bool() {
                             n += 1;
                         }
                     }
-                    add(cells, m(col + 1), &Num::from_i64(n))?;
-                    add(cells, m(col + 2), &a)?;
+                    pay.push((col, one.clone()));
+                    pay.push((col + 1, Num::from_i64(n)));
+                    pay.push((col + 2, a.clone()));
                     total = total.checked_add(&a).map_err(|_| SimError("overflow".into()))?;
                 }
                 let tcol = DIBAO_MEASURES.len() + ids.allowances.len() * ALLOWANCE_MEASURES.len();
                 if on_roll || !total.is_zero() {
-                    inc(cells, m(tcol))?;
+                    pay.push((tcol, one.clone()));
                 }
-                add(cells, m(tcol + 1), &total)?;
-                acc.totals[v].add_weighted(ev_b, weight).map_err(render)?;
+                if !total.is_zero() {
+                    pay.push((tcol + 1, total.clone()));
+                }
+                contribution = if cacheable {
+                    Some(acc.totals[v].add_recorded(ev_b, weight).map_err(render)?)
+                } else {
+                    acc.totals[v].add_weighted(ev_b, weight).map_err(render)?;
+                    None
+                };
             }
+            for (i, x) in &pay {
+                add(cells, m(*i), x)?;
+            }
+            adm.cache = contribution.map(|contribution| Box::new(Cache { contribution, cells: pay, total: total.clone(), gross: gross.clone() }));
             adm.last_paid = paid_dibao;
             adm.benefit_sum = adm.benefit_sum.checked_add(&total).map_err(|_| SimError("benefit total overflow".into()))?;
         }
         Ok(())
     }
+}
+
+/// Which version of each parameter is in force in a month: when it changes, every household must be
+/// evaluated again.
+fn epoch(policy: &Policy, month: Month) -> Vec<usize> {
+    let date = month.first_day();
+    policy
+        .program
+        .params
+        .iter()
+        .map(|p| p.versions.iter().rposition(|v| v.from.map_or(true, |f| f <= date)).unwrap_or(usize::MAX))
+        .collect()
 }
 
 /// The names, labels and types of a variant's numeric programme definitions, in the order of

@@ -123,8 +123,8 @@ pub fn headline(p: &Prepared, o: &Outcome) -> String {
         "{}: {} households × weight {} ({} runs, median [5%–95%])\n",
         p.scenario.scenario.name, p.population.households, o.weight, o.runs
     ));
-    let fmt_b = |b: &Band, money: bool| {
-        let f = |n: &Num| if money { group(&n.format_fixed(0)) } else { group(&n.format_fixed(0)) };
+    let fmt_b = |b: &Band, _money: bool| {
+        let f = |n: &Num| group(&n.format_fixed(0));
         if b.p5 == b.p95 {
             f(&b.median)
         } else {

@@ -228,6 +228,7 @@ pub fn prepare(scenario: Scenario, given: Option<(Vec<Household>, PopulationInfo
     let allowances: Vec<(String, String)> = s.outputs.allowances.iter().map(|a| (a.name.clone(), a.label.clone().unwrap_or_else(|| a.name.clone()))).collect();
     let sim = Sim {
         compare_households: variants.len() == 2 && s.reform.is_some(),
+        cache: true,
         variants,
         population,
         regions,

@@ -1,25 +1,32 @@
-//! The compiled fast path: a checked policy compiled into closures for evaluating populations.
+//! The compiled fast path: a checked policy compiled into a columnar program for populations.
 //!
 //! [`HouseholdEval`](crate::eval::HouseholdEval) stays the reference (it explains, answers what-if
 //! questions and produces every error message). [`CompiledPolicy`] computes the same outputs faster:
 //!
-//! - **Closure compilation.** Every definition needed for the requested outputs (and for programme
-//!   totals) is compiled once into a tree of boxed closures, specialised by the static category of
-//!   each expression (bool, enum, number, other), so evaluation does not match on `Value`s, hash,
-//!   clone `Arc`s or look parameters up by date. Parameters are resolved once per interval between
-//!   their `from` dates.
-//! - **The reference's order.** Definitions are evaluated lazily and memoised per household (a flat
-//!   frame of slots: household definitions, then person definitions per member), with the same
-//!   short-circuits, the same aggregation early exits, table hit policies and exception conflicts,
-//!   so the compiled path computes exactly the operations the reference computes.
+//! - **Batch evaluation over columns.** The definitions the requested outputs (and the programme
+//!   totals) need are compiled once, in dependency order, into a flat list of instructions over
+//!   registers. A register is a column: one lane per household of a batch (household definitions)
+//!   or per member (person definitions, members of all households side by side). Each instruction
+//!   runs a tight loop over its lanes, so the interpretation overhead is paid once per batch, not
+//!   once per household; parameters are resolved once per interval between their `from` dates;
+//!   register types come from the checked IR (bool, enum, number, other), so there is no `Value`
+//!   matching, hashing or `Arc` cloning in the loops.
 //! - **Fast exact numbers.** Numbers are [`q::Q`] fractions with 64-bit parts (see its module
 //!   documentation for why they can never disagree with [`Num`](crate::num::Num)).
-//! - **Bail out, never diverge.** Anything the compiled path does not handle itself (an error of any
-//!   kind, a number outside its bounds, an extern called with a decimal argument) abandons the
-//!   household, which is then evaluated by the reference. So the values are the reference's values
-//!   and every error is the reference's error (message, span, definition, household, member).
+//! - **The reference's laziness, lane by lane.** Columns are computed for every lane, including
+//!   lanes where the reference would not evaluate the expression (the untaken branch of an `if`,
+//!   the right side of a false `and`, the body of an aggregation for filtered-out members, a table
+//!   row that does not match). A lane whose value the reference would fail to compute holds
+//!   *poison*, and poison only spreads where the reference evaluates: `if c then a else b` is
+//!   poisoned where `c` is, or where the taken branch is; `a and b` where `a` is, or where `a` holds
+//!   and `b` is; an aggregation where a member's filter is, or a kept member's body is, up to the
+//!   member where `any`/`all` stop; a table where a column is, or the chosen row's result is.
+//! - **Bail out, never diverge.** A household with a poisoned output (an error of any kind, a
+//!   number outside the compiled path's bounds, an extern called with a decimal argument) is
+//!   evaluated again by the reference, so the values are the reference's values and every error is
+//!   the reference's error (message, span, definition, household, member).
 //!
-//! Evaluation of a chunk is parallel (rayon) with results in input order, so nothing depends on the
+//! Batches are evaluated in parallel (rayon) with results in input order, so nothing depends on the
 //! number of threads. The differential test (`interpreter/tests/fast_differential.rs`) runs both
 //! evaluators on seeded random households and compares every output and every error.
 
@@ -28,13 +35,14 @@ mod q;
 use crate::data::Household;
 use crate::eval::{compare, EvalError, HouseholdEval, Month, Scope};
 use crate::policy::Policy;
-use crate::programme::{def_exprs, Totals};
+use crate::programme::Totals;
 use crate::value::Value;
-use doudi_dsl::ast::{AggKind, CmpOp, Date, EntityKind, HitPolicy};
+use doudi_dsl::ast::{AggKind, CmpOp, Date, EntityKind, HitPolicy, Span};
 use doudi_dsl::ir::*;
 use q::{msc, Bail, Q, R};
 use rayon::prelude::*;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 /// Why a policy (or a set of outputs) cannot be compiled; callers use the reference evaluator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,19 +62,8 @@ fn unsupported<T>(what: impl Into<String>) -> CR<T> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Run-time values and the frame
+// Values
 // ---------------------------------------------------------------------------------------------
-
-/// A slot of the frame (a memoised definition) or the value of an expression of any category.
-#[derive(Debug, Clone, Copy)]
-enum FV {
-    Empty,
-    B(bool),
-    N(Q),
-    E(u16),
-    /// A text or date value, kept in `Ctx::others`.
-    X(u32),
-}
 
 /// An owned value of any category (table cells, parameters).
 #[derive(Debug, Clone)]
@@ -84,135 +81,8 @@ enum PV {
     K(K),
 }
 
-/// The evaluation frame of one household.
-pub struct Ctx<'c, 'h> {
-    plan: &'c Plan,
-    policy: &'c Policy,
-    params: &'c [PV],
-    hh: &'h Household,
-    /// Household definitions by slot.
-    hm: Vec<FV>,
-    /// Person definitions: member * person_slots + slot.
-    pm: Vec<FV>,
-    np: usize,
-    others: Vec<Value>,
-}
-
-type F<T> = Box<dyn Fn(&mut Ctx<'_, '_>, usize) -> R<T> + Send + Sync>;
-type BoolFn = F<bool>;
-type NumFn = F<Q>;
-type EnumFn = F<u16>;
-type ValFn = F<Value>;
-type AnyFn = F<FV>;
-type KFn = F<K>;
-
-/// A compiled expression, by the category of its type.
-enum C {
-    B(BoolFn),
-    N(NumFn),
-    E(EnumFn),
-    V(ValFn),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cat {
-    B,
-    N,
-    E,
-    V,
-}
-
-fn cat(ty: Ty) -> Cat {
-    match ty {
-        Ty::Bool => Cat::B,
-        Ty::Enum(_) => Cat::E,
-        Ty::Text | Ty::Date => Cat::V,
-        _ => Cat::N,
-    }
-}
-
-impl C {
-    fn cat(&self) -> Cat {
-        match self {
-            C::B(_) => Cat::B,
-            C::N(_) => Cat::N,
-            C::E(_) => Cat::E,
-            C::V(_) => Cat::V,
-        }
-    }
-    fn any(self) -> AnyFn {
-        match self {
-            C::B(f) => Box::new(move |cx, p| f(cx, p).map(FV::B)),
-            C::N(f) => Box::new(move |cx, p| f(cx, p).map(FV::N)),
-            C::E(f) => Box::new(move |cx, p| f(cx, p).map(FV::E)),
-            C::V(f) => Box::new(move |cx, p| {
-                let v = f(cx, p)?;
-                cx.others.push(v);
-                Ok(FV::X((cx.others.len() - 1) as u32))
-            }),
-        }
-    }
-    fn k(self) -> KFn {
-        match self {
-            C::B(f) => Box::new(move |cx, p| f(cx, p).map(K::B)),
-            C::N(f) => Box::new(move |cx, p| f(cx, p).map(K::N)),
-            C::E(f) => Box::new(move |cx, p| f(cx, p).map(K::E)),
-            C::V(f) => Box::new(move |cx, p| f(cx, p).map(K::V)),
-        }
-    }
-    fn num(self) -> CR<NumFn> {
-        match self {
-            C::N(f) => Ok(f),
-            _ => unsupported("expected a number"),
-        }
-    }
-    fn bool(self) -> CR<BoolFn> {
-        match self {
-            C::B(f) => Ok(f),
-            _ => unsupported("expected a condition"),
-        }
-    }
-}
-
-impl<'c, 'h> Ctx<'c, 'h> {
-    #[inline]
-    fn hdef(&mut self, id: usize, slot: usize) -> R<FV> {
-        match self.hm[slot] {
-            FV::Empty => {
-                let plan = self.plan;
-                let v = (plan.defs[id])(self, usize::MAX)?;
-                self.hm[slot] = v;
-                Ok(v)
-            }
-            v => Ok(v),
-        }
-    }
-    #[inline]
-    fn pdef(&mut self, id: usize, slot: usize, p: usize) -> R<FV> {
-        let i = p * self.np + slot;
-        match self.pm[i] {
-            FV::Empty => {
-                let plan = self.plan;
-                let v = (plan.defs[id])(self, p)?;
-                self.pm[i] = v;
-                Ok(v)
-            }
-            v => Ok(v),
-        }
-    }
-    fn to_value(&self, v: FV) -> Value {
-        match v {
-            FV::B(b) => Value::Bool(b),
-            FV::E(e) => Value::Enum(e),
-            FV::N(q) => q_value(q),
-            FV::X(i) => self.others[i as usize].clone(),
-            FV::Empty => Value::Bool(false),
-        }
-    }
-}
-
 fn q_value(q: Q) -> Value {
-    if q.int {
+    if q.is_int() {
         Value::Int(q.n)
     } else {
         Value::Num(q.to_num())
@@ -278,18 +148,10 @@ fn same_k(a: &K, b: &K) -> bool {
 /// `coerce_value`: an integer value of a decimal/percent/money definition becomes a number.
 #[inline]
 fn coerce_q(q: Q, ty: Ty) -> Q {
-    if q.int && matches!(ty, Ty::Decimal | Ty::Percent | Ty::Money(_)) {
+    if q.is_int() && matches!(ty, Ty::Decimal | Ty::Percent | Ty::Money(_)) {
         q.as_num_kind()
     } else {
         q
-    }
-}
-
-#[inline]
-fn coerce_fv(v: FV, ty: Ty) -> FV {
-    match v {
-        FV::N(q) => FV::N(coerce_q(q, ty)),
-        v => v,
     }
 }
 
@@ -330,7 +192,7 @@ struct ParamTable {
 }
 
 impl ParamTable {
-    fn new(program: &Program) -> ParamTable {
+    fn new(program: &doudi_dsl::ir::Program) -> ParamTable {
         let mut breaks: Vec<Date> = program.params.iter().flat_map(|p| p.versions.iter().filter_map(|v| v.from)).collect();
         breaks.sort();
         breaks.dedup();
@@ -367,98 +229,1874 @@ impl ParamTable {
     }
 }
 
+
 // ---------------------------------------------------------------------------------------------
-// The compiled plan
+// The columnar program
 // ---------------------------------------------------------------------------------------------
 
-struct TotalPlan {
-    persons: bool,
-    filter: Option<BoolFn>,
-    body: Option<AnyFn>,
+/// The level of a register: one lane per household, or one per member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Lv {
+    H,
+    P,
 }
 
-struct Plan {
-    /// Every definition's computation, by `DefId` (a bailing closure for those not needed).
-    defs: Vec<AnyFn>,
-    hslots: usize,
-    pslots: usize,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Cat {
+    B,
+    N,
+    E,
+    V,
+}
+
+fn cat(ty: Ty) -> Cat {
+    match ty {
+        Ty::Bool => Cat::B,
+        Ty::Enum(_) => Cat::E,
+        Ty::Text | Ty::Date => Cat::V,
+        _ => Cat::N,
+    }
+}
+
+/// Bool lanes: false, true, poison.
+const BF: u8 = 0;
+const BT: u8 = 1;
+const BP: u8 = 2;
+/// Enum lanes: poison.
+const EP: u16 = u16::MAX;
+
+/// Operands: a register, a constant, or a parameter (constant over a batch).
+#[derive(Debug, Clone, Copy)]
+enum NO {
+    R(u32),
+    K(Q),
+    P(u32),
+}
+#[derive(Debug, Clone, Copy)]
+enum BO {
+    R(u32),
+    K(u8),
+    P(u32),
+}
+#[derive(Debug, Clone, Copy)]
+enum EO {
+    R(u32),
+    K(u16),
+    P(u32),
+}
+#[derive(Debug, Clone)]
+enum VO {
+    R(u32),
+    K(Value),
+    P(u32),
+}
+#[derive(Debug, Clone)]
+enum AO {
+    N(NO),
+    B(BO),
+    E(EO),
+    V(VO),
+}
+
+impl AO {
+    fn cat(&self) -> Cat {
+        match self {
+            AO::N(_) => Cat::N,
+            AO::B(_) => Cat::B,
+            AO::E(_) => Cat::E,
+            AO::V(_) => Cat::V,
+        }
+    }
+    fn num(self) -> CR<NO> {
+        match self {
+            AO::N(o) => Ok(o),
+            _ => unsupported("expected a number"),
+        }
+    }
+    fn bool(self) -> CR<BO> {
+        match self {
+            AO::B(o) => Ok(o),
+            _ => unsupported("expected a condition"),
+        }
+    }
+    fn en(self) -> CR<EO> {
+        match self {
+            AO::E(o) => Ok(o),
+            _ => unsupported("expected an enum value"),
+        }
+    }
+}
+
+/// A cell test of a table: `(range?, op, a, b)`.
+type Test = (bool, CmpOp, K, K);
+
+#[derive(Debug)]
+enum Ins {
+    /// A household register copied to each member's lane.
+    Bcast { cat: Cat, dst: u32, src: u32 },
+    Arith { op: Arith, lv: Lv, dst: u32, a: NO, b: NO, kmsc: Option<u8> },
+    Neg { lv: Lv, dst: u32, a: NO },
+    Abs { lv: Lv, dst: u32, a: NO },
+    /// `round(a, 10^e)`; `None`: an invalid step (every lane is poisoned).
+    Round { lv: Lv, dst: u32, a: NO, e: Option<i32> },
+    /// An integer becomes a number (definitions of decimal, percent and money types).
+    Coerce { lv: Lv, dst: u32, a: NO },
+    MinMaxN { lv: Lv, dst: u32, args: Vec<NO>, min: bool },
+    CmpN { lv: Lv, dst: u32, op: CmpOp, a: NO, b: NO },
+    CmpE { lv: Lv, dst: u32, op: CmpOp, a: EO, b: EO },
+    CmpB { lv: Lv, dst: u32, op: CmpOp, a: BO, b: BO },
+    InE { lv: Lv, dst: u32, a: EO, mask: u128 },
+    InN { lv: Lv, dst: u32, a: NO, set: Vec<Q> },
+    Not { lv: Lv, dst: u32, a: BO },
+    And { lv: Lv, dst: u32, a: BO, b: BO },
+    Or { lv: Lv, dst: u32, a: BO, b: BO },
+    SelectN { lv: Lv, dst: u32, c: BO, a: NO, b: NO },
+    SelectB { lv: Lv, dst: u32, c: BO, a: BO, b: BO },
+    SelectE { lv: Lv, dst: u32, c: BO, a: EO, b: EO },
+    ParamAt { lv: Lv, cat: Cat, dst: u32, key: EO, off: u32, count: u32 },
+    Count { dst: u32, filter: BO },
+    /// sum, min, max over members (`kind`), coerced to `ty`.
+    Fold { kind: AggKind, dst: u32, filter: BO, body: NO, ty: Ty },
+    AnyAll { any: bool, dst: u32, filter: BO, body: BO },
+    /// A table whose columns are enums and whose cells list variants (bit masks per row and column).
+    TableE { lv: Lv, cat: Cat, dst: u32, hit: HitPolicy, cols: Vec<EO>, masks: Vec<Vec<u128>>, results: Vec<AO>, otherwise: Option<AO>, zero: Q },
+    /// Any other table, lane by lane on owned values.
+    TableK { lv: Lv, cat: Cat, dst: u32, hit: HitPolicy, cols: Vec<AO>, rows: Vec<Vec<Vec<Test>>>, results: Vec<AO>, otherwise: Option<AO>, zero: Q },
+    /// Exceptions of a condition: `(condition, value)` in order, then the body.
+    ExceptB { lv: Lv, dst: u32, xs: Vec<(BO, BO)>, body: BO },
+    /// Everything else, lane by lane on owned values.
+    Generic { lv: Lv, cat: Cat, dst: u32, op: Gen },
+}
+
+#[derive(Debug)]
+enum Gen {
+    Cmp(CmpOp, AO, AO),
+    In(AO, Vec<K>),
+    Select(BO, AO, AO),
+    MinMax(Vec<AO>, bool),
+    /// Exceptions `(condition, value)` in order, then the body; coerced to `Ty`.
+    Except(Vec<(BO, AO)>, AO, Ty),
+    Extern(ExternId, Span, Vec<AO>),
+    Id,
+    Input(usize),
+    Coerce(AO, Ty),
+}
+
+/// An input field loaded into a register at the start of a batch.
+#[derive(Debug)]
+struct Load {
+    lv: Lv,
+    slot: usize,
+    cat: Cat,
+    dst: u32,
+}
+
+struct TotalPlan {
+    lv: Lv,
+    filter: BO,
+    body: Option<AO>,
+}
+
+struct Program {
+    loads: Vec<Load>,
+    /// Instructions for the outputs, then those only the totals need.
+    ins: Vec<Ins>,
+    outputs_end: usize,
+    /// Level of each register, per category (N, B, E, V).
+    levels: [Vec<Lv>; 4],
+    outputs: Vec<AO>,
     totals: Vec<TotalPlan>,
 }
 
-/// A checked policy compiled for fast evaluation of household outputs. `Send + Sync`.
+fn ci(c: Cat) -> usize {
+    match c {
+        Cat::N => 0,
+        Cat::B => 1,
+        Cat::E => 2,
+        Cat::V => 3,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compilation
+// ---------------------------------------------------------------------------------------------
+
+struct Comp<'p> {
+    prog: &'p doudi_dsl::ir::Program,
+    params: &'p ParamTable,
+    ins: Vec<Ins>,
+    levels: [Vec<Lv>; 4],
+    loads: Vec<Load>,
+    inputs: HashMap<(Lv, usize, bool), AO>,
+    bcasts: HashMap<(Cat, u32), u32>,
+    defs: Vec<Option<AO>>,
+    visiting: Vec<bool>,
+    depth: usize,
+    /// Number registers that never hold an integer (`Value::Int`) at run time.
+    num_only: Vec<bool>,
+}
+
+/// How deep definitions may nest (the reference reports "definitions nest too deeply" beyond its
+/// `MAX_DEPTH`; the compiled path refuses such policies).
+const MAX_CHAIN: usize = (crate::eval::MAX_DEPTH as usize) - 8;
+
+/// Runs a recursive compilation step with room on the stack.
+fn grow<T>(f: impl FnOnce() -> T) -> T {
+    use doudi_dsl::check::{STACK_GROWTH, STACK_RED_ZONE};
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, f)
+}
+
+impl<'p> Comp<'p> {
+    fn reg(&mut self, c: Cat, lv: Lv) -> u32 {
+        let v = &mut self.levels[ci(c)];
+        v.push(lv);
+        if c == Cat::N {
+            self.num_only.push(false);
+        }
+        (v.len() - 1) as u32
+    }
+
+    /// Whether an operand never holds an integer at run time (then `coerce_value` is a no-op).
+    fn never_int(&self, o: &NO) -> bool {
+        match o {
+            NO::K(q) => !q.is_int(),
+            NO::R(r) => self.num_only[*r as usize],
+            NO::P(off) => self.params.values.iter().all(|row| matches!(row.get(*off as usize), Some(PV::K(K::N(q))) if !q.is_int())),
+        }
+    }
+
+    /// Records that a new number register never holds an integer.
+    fn never_int_reg(&mut self, o: NO) -> NO {
+        if let NO::R(r) = o {
+            self.num_only[r as usize] = true;
+        }
+        o
+    }
+
+    /// Pushes an instruction writing number register `dst`, recording whether it can hold an integer
+    /// (mirroring `eval::arith`: integers stay integers under `+ - *`, division and rounding give
+    /// numbers, a selection or a minimum is one of its operands).
+    fn push_n(&mut self, ins: Ins) {
+        let never = match &ins {
+            Ins::Arith { op: Arith::Div, .. } | Ins::Round { .. } | Ins::Coerce { .. } => true,
+            Ins::Arith { a, b, .. } => self.never_int(a) || self.never_int(b),
+            Ins::Neg { a, .. } | Ins::Abs { a, .. } => self.never_int(a),
+            Ins::SelectN { a, b, .. } => self.never_int(a) && self.never_int(b),
+            Ins::MinMaxN { args, .. } => args.iter().all(|a| self.never_int(a)),
+            Ins::Fold { ty, .. } => matches!(ty, Ty::Decimal | Ty::Percent | Ty::Money(_)),
+            Ins::Bcast { cat: Cat::N, src, .. } => self.num_only[*src as usize],
+            _ => false,
+        };
+        let dst = match &ins {
+            Ins::Arith { dst, .. }
+            | Ins::Round { dst, .. }
+            | Ins::Coerce { dst, .. }
+            | Ins::Neg { dst, .. }
+            | Ins::Abs { dst, .. }
+            | Ins::SelectN { dst, .. }
+            | Ins::MinMaxN { dst, .. }
+            | Ins::Fold { dst, .. }
+            | Ins::Bcast { cat: Cat::N, dst, .. } => Some(*dst),
+            _ => None,
+        };
+        if let (Some(d), true) = (dst, never) {
+            self.never_int_reg(NO::R(d));
+        }
+        self.ins.push(ins);
+    }
+
+    /// A definition's value at its own level.
+    fn def(&mut self, id: DefId) -> CR<AO> {
+        if let Some(v) = &self.defs[id as usize] {
+            return Ok(v.clone());
+        }
+        if self.visiting[id as usize] {
+            return unsupported("a cycle of definitions");
+        }
+        if self.depth >= MAX_CHAIN {
+            return unsupported("definitions nest too deeply for the compiled path");
+        }
+        self.visiting[id as usize] = true;
+        self.depth += 1;
+        let r = grow(|| self.def_inner(id));
+        self.depth -= 1;
+        self.visiting[id as usize] = false;
+        let v = r?;
+        self.defs[id as usize] = Some(v.clone());
+        Ok(v)
+    }
+
+    fn def_inner(&mut self, id: DefId) -> CR<AO> {
+        let prog = self.prog;
+        let d = &prog.defs[id as usize];
+        let lv = match d.entity {
+            EntityKind::Person => Lv::P,
+            EntityKind::Household => Lv::H,
+            EntityKind::Programme => return unsupported("a programme definition"),
+        };
+        let ty = d.ty;
+        let c = cat(ty);
+        let body = match &d.body {
+            DefBody::Expr(e) => self.expr(e, lv)?,
+            DefBody::Table(t) => self.table(t, d, lv)?,
+        };
+        if d.exceptions.is_empty() {
+            return self.coerce(body, ty, lv);
+        }
+        let mut xs = Vec::new();
+        for x in &d.exceptions {
+            let cond = self.expr(&x.cond, lv)?.bool()?;
+            let val = self.expr(&x.value, lv)?;
+            xs.push((cond, val));
+        }
+        let dst = self.reg(c, lv);
+        if let (AO::B(body), true) = (&body, xs.iter().all(|(_, v)| matches!(v, AO::B(_)))) {
+            let xs = xs.into_iter().filter_map(|(c, v)| if let AO::B(v) = v { Some((c, v)) } else { None }).collect();
+            self.ins.push(Ins::ExceptB { lv, dst, xs, body: *body });
+        } else {
+            self.ins.push(Ins::Generic { lv, cat: c, dst, op: Gen::Except(xs, body, ty) });
+        }
+        Ok(reg_ao(c, dst))
+    }
+
+    /// `coerce_value` of a definition's value.
+    fn coerce(&mut self, v: AO, ty: Ty, lv: Lv) -> CR<AO> {
+        if !matches!(ty, Ty::Decimal | Ty::Percent | Ty::Money(_)) {
+            return Ok(v);
+        }
+        Ok(match v {
+            AO::N(NO::K(q)) => AO::N(NO::K(coerce_q(q, ty))),
+            AO::N(a) if self.never_int(&a) => AO::N(a),
+            AO::N(a) => {
+                let dst = self.reg(Cat::N, lv);
+                self.push_n(Ins::Coerce { lv, dst, a });
+                AO::N(NO::R(dst))
+            }
+            other => {
+                let c = other.cat();
+                let dst = self.reg(c, lv);
+                self.ins.push(Ins::Generic { lv, cat: c, dst, op: Gen::Coerce(other, ty) });
+                reg_ao(c, dst)
+            }
+        })
+    }
+
+    /// A household-level operand used in person scope.
+    fn down(&mut self, v: AO) -> AO {
+        let (c, src) = match &v {
+            AO::N(NO::R(r)) => (Cat::N, *r),
+            AO::B(BO::R(r)) => (Cat::B, *r),
+            AO::E(EO::R(r)) => (Cat::E, *r),
+            AO::V(VO::R(r)) => (Cat::V, *r),
+            _ => return v, // constants and parameters are the same at every level
+        };
+        if let Some(&d) = self.bcasts.get(&(c, src)) {
+            return reg_ao(c, d);
+        }
+        let dst = self.reg(c, Lv::P);
+        self.push_n(Ins::Bcast { cat: c, dst, src });
+        self.bcasts.insert((c, src), dst);
+        reg_ao(c, dst)
+    }
+
+    fn input(&mut self, lv: Lv, slot: usize, ty: Ty, id: bool) -> AO {
+        if let Some(v) = self.inputs.get(&(lv, slot, id)) {
+            return v.clone();
+        }
+        let c = if id { Cat::V } else { cat(ty) };
+        let dst = self.reg(c, lv);
+        if id {
+            self.ins.push(Ins::Generic { lv, cat: c, dst, op: Gen::Id });
+        } else if c == Cat::V {
+            self.ins.push(Ins::Generic { lv, cat: c, dst, op: Gen::Input(slot) });
+        } else {
+            self.loads.push(Load { lv, slot, cat: c, dst });
+        }
+        let v = reg_ao(c, dst);
+        self.inputs.insert((lv, slot, id), v.clone());
+        v
+    }
+
+    fn expr(&mut self, e: &Expr, lv: Lv) -> CR<AO> {
+        grow(|| self.expr_inner(e, lv))
+    }
+
+    fn expr_inner(&mut self, e: &Expr, lv: Lv) -> CR<AO> {
+        let c = cat(e.ty);
+        Ok(match &e.kind {
+            ExprKind::Const(k) => match k_of_const(k) {
+                Ok(K::B(b)) => AO::B(BO::K(b as u8)),
+                Ok(K::N(q)) => AO::N(NO::K(q)),
+                Ok(K::E(x)) => AO::E(EO::K(x)),
+                Ok(K::V(v)) => AO::V(VO::K(v)),
+                Err(_) => AO::N(NO::K(Q::P)),
+            },
+            ExprKind::Input(slot) => self.input(lv, *slot as usize, e.ty, false),
+            ExprKind::HouseholdInput(slot) => {
+                let v = self.input(Lv::H, *slot as usize, e.ty, false);
+                if lv == Lv::P {
+                    self.down(v)
+                } else {
+                    v
+                }
+            }
+            ExprKind::Id => self.input(lv, usize::MAX, e.ty, true),
+            ExprKind::Def(id) | ExprKind::HouseholdDef(id) => {
+                let d = &self.prog.defs[*id as usize];
+                let v = self.def(*id)?;
+                match (d.entity, lv) {
+                    (EntityKind::Person, Lv::P) | (EntityKind::Household, Lv::H) => v,
+                    (EntityKind::Household, Lv::P) => self.down(v),
+                    _ => return unsupported("a definition used outside its scope"),
+                }
+            }
+            ExprKind::Param(p) => self.param(*p, None, lv)?,
+            ExprKind::ParamAt(p, k) => {
+                let key = self.expr(k, lv)?.en()?;
+                self.param(*p, Some(key), lv)?
+            }
+            ExprKind::Neg(x) => {
+                let a = self.expr(x, lv)?.num()?;
+                let dst = self.reg(Cat::N, lv);
+                self.push_n(Ins::Neg { lv, dst, a });
+                AO::N(NO::R(dst))
+            }
+            ExprKind::Not(x) => {
+                let a = self.expr(x, lv)?.bool()?;
+                let dst = self.reg(Cat::B, lv);
+                self.ins.push(Ins::Not { lv, dst, a });
+                AO::B(BO::R(dst))
+            }
+            ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+                let and = matches!(e.kind, ExprKind::And(..));
+                let a = self.expr(a, lv)?.bool()?;
+                let b = self.expr(b, lv)?.bool()?;
+                let dst = self.reg(Cat::B, lv);
+                self.ins.push(if and { Ins::And { lv, dst, a, b } } else { Ins::Or { lv, dst, a, b } });
+                AO::B(BO::R(dst))
+            }
+            ExprKind::Arith(op, a, b) => {
+                let a = self.expr(a, lv)?.num()?;
+                let b = self.expr(b, lv)?.num()?;
+                let kmsc = match b {
+                    NO::K(k) => Some(msc(k.n.unsigned_abs().min(i64::MAX as u64) as i64)),
+                    _ => None,
+                };
+                let dst = self.reg(Cat::N, lv);
+                self.push_n(Ins::Arith { op: *op, lv, dst, a, b, kmsc });
+                AO::N(NO::R(dst))
+            }
+            ExprKind::Cmp(op, a, b) => {
+                let (a, b) = (self.expr(a, lv)?, self.expr(b, lv)?);
+                let dst = self.reg(Cat::B, lv);
+                let op = *op;
+                self.ins.push(match (a, b) {
+                    (AO::N(a), AO::N(b)) => Ins::CmpN { lv, dst, op, a, b },
+                    (AO::E(a), AO::E(b)) => Ins::CmpE { lv, dst, op, a, b },
+                    (AO::B(a), AO::B(b)) => Ins::CmpB { lv, dst, op, a, b },
+                    (a, b) => Ins::Generic { lv, cat: Cat::B, dst, op: Gen::Cmp(op, a, b) },
+                });
+                AO::B(BO::R(dst))
+            }
+            ExprKind::In(x, items) => {
+                let a = self.expr(x, lv)?;
+                let ks: Vec<K> = items.iter().map(k_of_const).collect::<R<_>>().map_err(|_| CompileError("an `in` list beyond the compiled path".into()))?;
+                let dst = self.reg(Cat::B, lv);
+                self.ins.push(match a {
+                    AO::E(a) if ks.iter().all(|k| matches!(k, K::E(v) if *v < 128)) => {
+                        let mask = ks.iter().fold(0u128, |m, k| if let K::E(v) = k { m | 1 << v } else { m });
+                        Ins::InE { lv, dst, a, mask }
+                    }
+                    AO::N(a) if ks.iter().all(|k| matches!(k, K::N(_))) => {
+                        let set = ks.iter().filter_map(|k| if let K::N(q) = k { Some(*q) } else { None }).collect();
+                        Ins::InN { lv, dst, a, set }
+                    }
+                    a => Ins::Generic { lv, cat: Cat::B, dst, op: Gen::In(a, ks) },
+                });
+                AO::B(BO::R(dst))
+            }
+            ExprKind::If(cond, a, b) => {
+                let cond = self.expr(cond, lv)?.bool()?;
+                let (a, b) = (self.expr(a, lv)?, self.expr(b, lv)?);
+                let dst = self.reg(c, lv);
+                self.push_n(match (a, b) {
+                    (AO::N(a), AO::N(b)) if c == Cat::N => Ins::SelectN { lv, dst, c: cond, a, b },
+                    (AO::B(a), AO::B(b)) if c == Cat::B => Ins::SelectB { lv, dst, c: cond, a, b },
+                    (AO::E(a), AO::E(b)) if c == Cat::E => Ins::SelectE { lv, dst, c: cond, a, b },
+                    (a, b) if a.cat() == c && b.cat() == c => Ins::Generic { lv, cat: c, dst, op: Gen::Select(cond, a, b) },
+                    _ => return unsupported("`if` branches of different kinds"),
+                });
+                reg_ao(c, dst)
+            }
+            ExprKind::Builtin(b, args) => self.builtin(*b, args, lv, c)?,
+            ExprKind::Round(x, step) => {
+                let a = self.expr(x, lv)?.num()?;
+                let dst = self.reg(Cat::N, lv);
+                self.push_n(Ins::Round { lv, dst, a, e: step_exponent(*step) });
+                AO::N(NO::R(dst))
+            }
+            ExprKind::Extern(id, args) => {
+                let args: Vec<AO> = args.iter().map(|a| self.expr(a, lv)).collect::<CR<_>>()?;
+                let rc = cat(self.prog.externs[*id as usize].ret);
+                let dst = self.reg(rc, lv);
+                self.ins.push(Ins::Generic { lv, cat: rc, dst, op: Gen::Extern(*id, e.span, args) });
+                reg_ao(rc, dst)
+            }
+            ExprKind::Agg { kind, coll, body, filter } => {
+                if *coll != Coll::Members || lv != Lv::H {
+                    return unsupported("a population aggregation inside a household definition");
+                }
+                let filter = match filter {
+                    Some(f) => self.expr(f, Lv::P)?.bool()?,
+                    None => BO::K(BT),
+                };
+                match kind {
+                    AggKind::Count => {
+                        let dst = self.reg(Cat::N, Lv::H);
+                        self.ins.push(Ins::Count { dst, filter });
+                        AO::N(NO::R(dst))
+                    }
+                    AggKind::Any | AggKind::All => {
+                        let body = match body {
+                            Some(b) => self.expr(b, Lv::P)?.bool()?,
+                            None => BO::K(BT),
+                        };
+                        let dst = self.reg(Cat::B, Lv::H);
+                        self.ins.push(Ins::AnyAll { any: *kind == AggKind::Any, dst, filter, body });
+                        AO::B(BO::R(dst))
+                    }
+                    AggKind::Sum | AggKind::Min | AggKind::Max => {
+                        let body = match body {
+                            Some(b) => self.expr(b, Lv::P)?.num()?,
+                            None => NO::K(Q::ZERO_INT),
+                        };
+                        let dst = self.reg(Cat::N, Lv::H);
+                        self.push_n(Ins::Fold { kind: *kind, dst, filter, body, ty: e.ty });
+                        AO::N(NO::R(dst))
+                    }
+                }
+            }
+        })
+    }
+
+    fn param(&mut self, id: ParamId, key: Option<EO>, lv: Lv) -> CR<AO> {
+        let prm = &self.prog.params[id as usize];
+        let off = self.params.offsets[id as usize] as u32;
+        let count = self.params.counts[id as usize] as u32;
+        let c = cat(prm.ty);
+        if count == 0 {
+            return Ok(match c {
+                Cat::N => AO::N(NO::K(Q::P)),
+                Cat::B => AO::B(BO::K(BP)),
+                Cat::E => AO::E(EO::K(EP)),
+                Cat::V => return unsupported("a text parameter with no value"),
+            });
+        }
+        match key {
+            None => Ok(match c {
+                Cat::N => AO::N(NO::P(off)),
+                Cat::B => AO::B(BO::P(off)),
+                Cat::E => AO::E(EO::P(off)),
+                Cat::V => AO::V(VO::P(off)),
+            }),
+            Some(key) => {
+                let dst = self.reg(c, lv);
+                self.ins.push(Ins::ParamAt { lv, cat: c, dst, key, off, count });
+                if c == Cat::N && (off..off + count).all(|o| self.never_int(&NO::P(o))) {
+                    self.never_int_reg(NO::R(dst));
+                }
+                Ok(reg_ao(c, dst))
+            }
+        }
+    }
+
+    fn builtin(&mut self, b: Builtin, args: &[Expr], lv: Lv, c: Cat) -> CR<AO> {
+        let twelve = Q::or_p(Q::int(12));
+        match b {
+            Builtin::Monthly | Builtin::Yearly | Builtin::Abs => {
+                let [x] = args else { return unsupported("a builtin's arguments") };
+                let a = self.expr(x, lv)?.num()?;
+                let dst = self.reg(Cat::N, lv);
+                self.push_n(match b {
+                    Builtin::Monthly => Ins::Arith { op: Arith::Div, lv, dst, a, b: NO::K(twelve), kmsc: Some(2) },
+                    Builtin::Yearly => Ins::Arith { op: Arith::Mul, lv, dst, a, b: NO::K(twelve), kmsc: None },
+                    _ => Ins::Abs { lv, dst, a },
+                });
+                Ok(AO::N(NO::R(dst)))
+            }
+            Builtin::Min | Builtin::Max => {
+                let min = b == Builtin::Min;
+                let args: Vec<AO> = args.iter().map(|a| self.expr(a, lv)).collect::<CR<_>>()?;
+                if args.is_empty() {
+                    return Ok(AO::N(NO::K(Q::P)));
+                }
+                if args.iter().all(|a| a.cat() == Cat::N) {
+                    let args: Vec<NO> = args.into_iter().map(|a| a.num()).collect::<CR<_>>()?;
+                    let dst = self.reg(Cat::N, lv);
+                    self.push_n(Ins::MinMaxN { lv, dst, args, min });
+                    return Ok(AO::N(NO::R(dst)));
+                }
+                if args.iter().any(|a| a.cat() != c) {
+                    return unsupported("`min`/`max` of values of different kinds");
+                }
+                let dst = self.reg(c, lv);
+                self.ins.push(Ins::Generic { lv, cat: c, dst, op: Gen::MinMax(args, min) });
+                Ok(reg_ao(c, dst))
+            }
+        }
+    }
+
+    fn table(&mut self, t: &Table, d: &Def, lv: Lv) -> CR<AO> {
+        let c = cat(d.ty);
+        let zero = zero_q(d.ty);
+        let hit = t.hit;
+        let otherwise = match &t.otherwise {
+            Some(o) => Some(self.expr(o, lv)?),
+            None => None,
+        };
+        let results: Vec<AO> = t.rows.iter().map(|r| self.expr(&r.result, lv)).collect::<CR<_>>()?;
+        if results.iter().chain(otherwise.iter()).any(|r| r.cat() != c) {
+            return unsupported("a table result of another kind");
+        }
+        let dst = self.reg(c, lv);
+        let enum_cells = c != Cat::V
+            && t.columns.iter().all(|col| cat(col.ty) == Cat::E)
+            && t.rows.iter().all(|r| r.cells.iter().all(|ts| ts.iter().all(|x| matches!(x, CellTest::Eq(Const::Enum(v)) if *v < 128))));
+        if enum_cells {
+            let cols: Vec<EO> = t.columns.iter().map(|col| self.expr(col, lv)?.en()).collect::<CR<_>>()?;
+            let masks = t
+                .rows
+                .iter()
+                .map(|r| {
+                    r.cells
+                        .iter()
+                        .map(|ts| {
+                            if ts.is_empty() {
+                                u128::MAX
+                            } else {
+                                ts.iter().fold(0u128, |m, x| if let CellTest::Eq(Const::Enum(v)) = x { m | 1 << v } else { m })
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            self.ins.push(Ins::TableE { lv, cat: c, dst, hit, cols, masks, results, otherwise, zero });
+            return Ok(reg_ao(c, dst));
+        }
+        let cols: Vec<AO> = t.columns.iter().map(|col| self.expr(col, lv)).collect::<CR<_>>()?;
+        let mut rows = Vec::new();
+        for r in &t.rows {
+            let mut cells = Vec::new();
+            for tests in &r.cells {
+                let mut ts = Vec::new();
+                for tst in tests {
+                    let kc = |c: &Const| k_of_const(c).map_err(|_| CompileError("a table cell beyond the compiled path".into()));
+                    ts.push(match tst {
+                        CellTest::Eq(x) => (false, CmpOp::Eq, kc(x)?, K::B(false)),
+                        CellTest::Cmp(op, x) => (false, *op, kc(x)?, K::B(false)),
+                        CellTest::Range(a, b) => (true, CmpOp::Ge, kc(a)?, kc(b)?),
+                    });
+                }
+                cells.push(ts);
+            }
+            rows.push(cells);
+        }
+        self.ins.push(Ins::TableK { lv, cat: c, dst, hit, cols, rows, results, otherwise, zero });
+        Ok(reg_ao(c, dst))
+    }
+}
+
+/// A constant operand (not a register, not a parameter).
+fn is_const(o: &AO) -> bool {
+    matches!(o, AO::N(NO::K(_)) | AO::B(BO::K(_)) | AO::E(EO::K(_)) | AO::V(VO::K(_)))
+}
+
+fn reg_ao(c: Cat, r: u32) -> AO {
+    match c {
+        Cat::N => AO::N(NO::R(r)),
+        Cat::B => AO::B(BO::R(r)),
+        Cat::E => AO::E(EO::R(r)),
+        Cat::V => AO::V(VO::R(r)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Execution
+// ---------------------------------------------------------------------------------------------
+
+/// The registers of a batch, reused from batch to batch.
+#[derive(Default)]
+struct Frame {
+    n: Vec<Vec<Q>>,
+    b: Vec<Vec<u8>>,
+    e: Vec<Vec<u16>>,
+    v: Vec<Vec<Option<Value>>>,
+    /// Households and members in the batch.
+    h: usize,
+    p: usize,
+    /// Members of household `i`: `off[i]..off[i + 1]`.
+    off: Vec<usize>,
+    /// The household of each member lane.
+    hix: Vec<u32>,
+    /// Where each member lane is: (household in batch, member index).
+    pos: Vec<(u32, u32)>,
+}
+
+/// A lane source: a register's lanes, or one value for all.
+#[derive(Clone, Copy)]
+enum Src<'a, T: Copy> {
+    S(&'a [T]),
+    K(T),
+}
+
+impl<'a, T: Copy> Src<'a, T> {
+    #[inline(always)]
+    fn at(&self, i: usize) -> T {
+        match self {
+            Src::S(s) => s[i],
+            Src::K(k) => *k,
+        }
+    }
+}
+
+#[inline(always)]
+fn zip1<A: Copy, T>(out: &mut [T], a: Src<A>, f: impl Fn(A) -> T) {
+    match a {
+        Src::S(x) => {
+            for (o, &x) in out.iter_mut().zip(x) {
+                *o = f(x);
+            }
+        }
+        Src::K(k) => {
+            for o in out.iter_mut() {
+                *o = f(k);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn zip2<A: Copy, B: Copy, T>(out: &mut [T], a: Src<A>, b: Src<B>, f: impl Fn(A, B) -> T) {
+    match (a, b) {
+        (Src::S(x), Src::S(y)) => {
+            for ((o, &x), &y) in out.iter_mut().zip(x).zip(y) {
+                *o = f(x, y);
+            }
+        }
+        (Src::S(x), Src::K(k)) => {
+            for (o, &x) in out.iter_mut().zip(x) {
+                *o = f(x, k);
+            }
+        }
+        (Src::K(k), Src::S(y)) => {
+            for (o, &y) in out.iter_mut().zip(y) {
+                *o = f(k, y);
+            }
+        }
+        (Src::K(k), Src::K(l)) => {
+            for o in out.iter_mut() {
+                *o = f(k, l);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn zip3<C: Copy, A: Copy, T>(out: &mut [T], c: Src<C>, a: Src<A>, b: Src<A>, f: impl Fn(C, A, A) -> T) {
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = f(c.at(i), a.at(i), b.at(i));
+    }
+}
+
+// Poison-aware lane operations.
+
+#[inline(always)]
+fn n_bin(op: Arith, a: Q, b: Q, kmsc: Option<u8>) -> Q {
+    if a.is_p() || b.is_p() {
+        return Q::P;
+    }
+    Q::or_p(match op {
+        Arith::Add => a.add(b),
+        Arith::Sub => a.sub(b),
+        Arith::Mul => a.mul(b),
+        Arith::Div => a.div_with(b, kmsc),
+    })
+}
+
+#[inline(always)]
+fn b_of(x: bool) -> u8 {
+    x as u8
+}
+
+#[inline(always)]
+fn and3(a: u8, b: u8) -> u8 {
+    match a {
+        BF => BF,
+        BT => b,
+        _ => BP,
+    }
+}
+
+#[inline(always)]
+fn or3(a: u8, b: u8) -> u8 {
+    match a {
+        BT => BT,
+        BF => b,
+        _ => BP,
+    }
+}
+
+struct Exec<'a> {
+    params: &'a [PV],
+    policy: &'a Policy,
+    hs: &'a [Household],
+}
+
+impl<'a> Exec<'a> {
+    fn lanes(&self, fr: &Frame, lv: Lv) -> usize {
+        match lv {
+            Lv::H => fr.h,
+            Lv::P => fr.p,
+        }
+    }
+
+    fn ns<'f>(&self, fr: &'f Frame, o: &NO) -> Src<'f, Q> {
+        match o {
+            NO::R(r) => Src::S(&fr.n[*r as usize]),
+            NO::K(q) => Src::K(*q),
+            NO::P(off) => Src::K(match &self.params[*off as usize] {
+                PV::K(K::N(q)) => *q,
+                _ => Q::P,
+            }),
+        }
+    }
+    fn bs<'f>(&self, fr: &'f Frame, o: &BO) -> Src<'f, u8> {
+        match o {
+            BO::R(r) => Src::S(&fr.b[*r as usize]),
+            BO::K(b) => Src::K(*b),
+            BO::P(off) => Src::K(match &self.params[*off as usize] {
+                PV::K(K::B(b)) => *b as u8,
+                _ => BP,
+            }),
+        }
+    }
+    fn es<'f>(&self, fr: &'f Frame, o: &EO) -> Src<'f, u16> {
+        match o {
+            EO::R(r) => Src::S(&fr.e[*r as usize]),
+            EO::K(e) => Src::K(*e),
+            EO::P(off) => Src::K(match &self.params[*off as usize] {
+                PV::K(K::E(e)) => *e,
+                _ => EP,
+            }),
+        }
+    }
+
+    /// An operand's lane as an owned value (`None`: poison).
+    fn k_at(&self, fr: &Frame, o: &AO, i: usize) -> Option<K> {
+        match o {
+            AO::N(o) => {
+                let q = self.ns(fr, o).at(i);
+                (!q.is_p()).then_some(K::N(q))
+            }
+            AO::B(o) => match self.bs(fr, o).at(i) {
+                BP => None,
+                b => Some(K::B(b == BT)),
+            },
+            AO::E(o) => match self.es(fr, o).at(i) {
+                EP => None,
+                e => Some(K::E(e)),
+            },
+            AO::V(VO::R(r)) => fr.v[*r as usize][i].clone().map(K::V),
+            AO::V(VO::K(v)) => Some(K::V(v.clone())),
+            AO::V(VO::P(off)) => match &self.params[*off as usize] {
+                PV::K(K::V(v)) => Some(K::V(v.clone())),
+                _ => None,
+            },
+        }
+    }
+
+    /// Writes owned lane values into a register.
+    fn put(&self, fr: &mut Frame, c: Cat, dst: u32, vals: Vec<Option<K>>) {
+        let d = dst as usize;
+        for (i, v) in vals.into_iter().enumerate() {
+            match c {
+                Cat::N => fr.n[d][i] = match v {
+                    Some(K::N(q)) => q,
+                    _ => Q::P,
+                },
+                Cat::B => fr.b[d][i] = match v {
+                    Some(K::B(b)) => b as u8,
+                    _ => BP,
+                },
+                Cat::E => fr.e[d][i] = match v {
+                    Some(K::E(e)) if e != EP => e,
+                    _ => EP,
+                },
+                Cat::V => fr.v[d][i] = match v {
+                    Some(K::V(x)) => Some(x),
+                    _ => None,
+                },
+            }
+        }
+    }
+
+    fn run(&self, ins: &Ins, fr: &mut Frame) {
+        macro_rules! take {
+            ($field:ident, $dst:expr) => {
+                std::mem::take(&mut fr.$field[$dst as usize])
+            };
+        }
+        macro_rules! give {
+            ($field:ident, $dst:expr, $v:expr) => {
+                fr.$field[$dst as usize] = $v
+            };
+        }
+        match ins {
+            Ins::Bcast { cat, dst, src } => {
+                let (dst, src) = (*dst as usize, *src as usize);
+                match cat {
+                    Cat::N => {
+                        let mut d = std::mem::take(&mut fr.n[dst]);
+                        let s = &fr.n[src];
+                        for (o, &h) in d[..fr.p].iter_mut().zip(&fr.hix) {
+                            *o = s[h as usize];
+                        }
+                        fr.n[dst] = d;
+                    }
+                    Cat::B => {
+                        let mut d = std::mem::take(&mut fr.b[dst]);
+                        let s = &fr.b[src];
+                        for (o, &h) in d[..fr.p].iter_mut().zip(&fr.hix) {
+                            *o = s[h as usize];
+                        }
+                        fr.b[dst] = d;
+                    }
+                    Cat::E => {
+                        let mut d = std::mem::take(&mut fr.e[dst]);
+                        let s = &fr.e[src];
+                        for (o, &h) in d[..fr.p].iter_mut().zip(&fr.hix) {
+                            *o = s[h as usize];
+                        }
+                        fr.e[dst] = d;
+                    }
+                    Cat::V => {
+                        let mut d = std::mem::take(&mut fr.v[dst]);
+                        let s = &fr.v[src];
+                        for (o, &h) in d[..fr.p].iter_mut().zip(&fr.hix) {
+                            *o = s[h as usize].clone();
+                        }
+                        fr.v[dst] = d;
+                    }
+                }
+            }
+            Ins::Arith { op, lv, dst, a, b, kmsc } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(n, *dst);
+                let (sa, sb) = (self.ns(fr, a), self.ns(fr, b));
+                let out = &mut d[..n];
+                match (op, sb) {
+                    // A positive integer constant divisor (`monthly`, `/ 12`) or multiplier.
+                    (Arith::Div, Src::K(k)) if k.is_int() && k.n > 0 => {
+                        let (k, km) = (k.n, kmsc.unwrap_or(0));
+                        zip1(out, sa, |x| if x.is_p() { x } else { Q::or_p(x.div_int(k, km)) })
+                    }
+                    (Arith::Mul, Src::K(k)) if k.is_int() => {
+                        let k = k.n;
+                        zip1(out, sa, |x| if x.is_p() { x } else { Q::or_p(x.mul_int(k)) })
+                    }
+                    (Arith::Add, _) => zip2(out, sa, sb, |x, y| n_bin(Arith::Add, x, y, None)),
+                    (Arith::Sub, _) => zip2(out, sa, sb, |x, y| n_bin(Arith::Sub, x, y, None)),
+                    (Arith::Mul, _) => zip2(out, sa, sb, |x, y| n_bin(Arith::Mul, x, y, None)),
+                    (Arith::Div, _) => {
+                        let kmsc = *kmsc;
+                        zip2(out, sa, sb, |x, y| n_bin(Arith::Div, x, y, kmsc))
+                    }
+                }
+                give!(n, *dst, d);
+            }
+            Ins::Neg { lv, dst, a } | Ins::Abs { lv, dst, a } | Ins::Coerce { lv, dst, a } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(n, *dst);
+                match ins {
+                    Ins::Neg { .. } => zip1(&mut d[..n], self.ns(fr, a), |x| if x.is_p() { x } else { x.neg() }),
+                    Ins::Abs { .. } => zip1(&mut d[..n], self.ns(fr, a), |x| if x.is_p() { x } else { x.abs() }),
+                    _ => zip1(&mut d[..n], self.ns(fr, a), |x| if x.is_p() { x } else { x.as_num_kind() }),
+                }
+                give!(n, *dst, d);
+            }
+            Ins::Round { lv, dst, a, e } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(n, *dst);
+                match e {
+                    Some(e) => {
+                        let e = *e;
+                        zip1(&mut d[..n], self.ns(fr, a), |x| if x.is_p() { x } else { Q::or_p(x.round(e)) })
+                    }
+                    None => d[..n].fill(Q::P),
+                }
+                give!(n, *dst, d);
+            }
+            Ins::MinMaxN { lv, dst, args, min } if args.len() == 2 => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(n, *dst);
+                let want = if *min { Ordering::Less } else { Ordering::Greater };
+                // Both evaluated; the second replaces the first only when strictly better.
+                zip2(&mut d[..n], self.ns(fr, &args[0]), self.ns(fr, &args[1]), |x, y| {
+                    if x.is_p() || y.is_p() {
+                        Q::P
+                    } else if y.cmp(x) == want {
+                        y
+                    } else {
+                        x
+                    }
+                });
+                give!(n, *dst, d);
+            }
+            Ins::MinMaxN { lv, dst, args, min } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(n, *dst);
+                let srcs: Vec<Src<Q>> = args.iter().map(|a| self.ns(fr, a)).collect();
+                let want = if *min { Ordering::Less } else { Ordering::Greater };
+                for (i, o) in d[..n].iter_mut().enumerate() {
+                    // Every argument is evaluated; the first best one is kept.
+                    let mut best = srcs[0].at(i);
+                    let mut poison = best.is_p();
+                    for s in &srcs[1..] {
+                        let v = s.at(i);
+                        if v.is_p() {
+                            poison = true;
+                        } else if !poison && v.cmp(best) == want {
+                            best = v;
+                        }
+                    }
+                    *o = if poison { Q::P } else { best };
+                }
+                give!(n, *dst, d);
+            }
+            Ins::CmpN { lv, dst, op, a, b } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(b, *dst);
+                let op = *op;
+                zip2(&mut d[..n], self.ns(fr, a), self.ns(fr, b), |x, y| if x.is_p() || y.is_p() { BP } else { b_of(ord_ok(op, x.cmp(y))) });
+                give!(b, *dst, d);
+            }
+            Ins::CmpE { lv, dst, op, a, b } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(b, *dst);
+                let op = *op;
+                zip2(&mut d[..n], self.es(fr, a), self.es(fr, b), |x, y| if x == EP || y == EP { BP } else { b_of(ord_ok(op, x.cmp(&y))) });
+                give!(b, *dst, d);
+            }
+            Ins::CmpB { lv, dst, op, a, b } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(b, *dst);
+                let op = *op;
+                zip2(&mut d[..n], self.bs(fr, a), self.bs(fr, b), |x, y| if x == BP || y == BP { BP } else { b_of(ord_ok(op, x.cmp(&y))) });
+                give!(b, *dst, d);
+            }
+            Ins::InE { lv, dst, a, mask } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(b, *dst);
+                let mask = *mask;
+                zip1(&mut d[..n], self.es(fr, a), |x| if x == EP { BP } else { b_of(x < 128 && mask >> x & 1 == 1) });
+                give!(b, *dst, d);
+            }
+            Ins::InN { lv, dst, a, set } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(b, *dst);
+                zip1(&mut d[..n], self.ns(fr, a), |x| if x.is_p() { BP } else { b_of(set.iter().any(|q| x.cmp(*q) == Ordering::Equal)) });
+                give!(b, *dst, d);
+            }
+            Ins::Not { lv, dst, a } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(b, *dst);
+                zip1(&mut d[..n], self.bs(fr, a), |x| if x == BP { BP } else { x ^ 1 });
+                give!(b, *dst, d);
+            }
+            Ins::And { lv, dst, a, b } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(b, *dst);
+                zip2(&mut d[..n], self.bs(fr, a), self.bs(fr, b), and3);
+                give!(b, *dst, d);
+            }
+            Ins::Or { lv, dst, a, b } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(b, *dst);
+                zip2(&mut d[..n], self.bs(fr, a), self.bs(fr, b), or3);
+                give!(b, *dst, d);
+            }
+            Ins::SelectN { lv, dst, c, a, b } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(n, *dst);
+                zip3(&mut d[..n], self.bs(fr, c), self.ns(fr, a), self.ns(fr, b), |c, x, y| match c {
+                    BT => x,
+                    BF => y,
+                    _ => Q::P,
+                });
+                give!(n, *dst, d);
+            }
+            Ins::SelectB { lv, dst, c, a, b } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(b, *dst);
+                zip3(&mut d[..n], self.bs(fr, c), self.bs(fr, a), self.bs(fr, b), |c, x, y| match c {
+                    BT => x,
+                    BF => y,
+                    _ => BP,
+                });
+                give!(b, *dst, d);
+            }
+            Ins::SelectE { lv, dst, c, a, b } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(e, *dst);
+                zip3(&mut d[..n], self.bs(fr, c), self.es(fr, a), self.es(fr, b), |c, x, y| match c {
+                    BT => x,
+                    BF => y,
+                    _ => EP,
+                });
+                give!(e, *dst, d);
+            }
+            Ins::ParamAt { lv, cat, dst, key, off, count } => {
+                let n = self.lanes(fr, *lv);
+                let table = &self.params[*off as usize..(*off + *count) as usize];
+                match cat {
+                    Cat::N => {
+                        let mut d = take!(n, *dst);
+                        let keys = self.es(fr, key);
+                        let vals: Vec<Q> = table.iter().map(|v| if let PV::K(K::N(q)) = v { *q } else { Q::P }).collect();
+                        zip1(&mut d[..n], keys, |k| vals.get(k as usize).copied().unwrap_or(Q::P));
+                        give!(n, *dst, d);
+                    }
+                    Cat::B => {
+                        let mut d = take!(b, *dst);
+                        let keys = self.es(fr, key);
+                        let vals: Vec<u8> = table.iter().map(|v| if let PV::K(K::B(b)) = v { *b as u8 } else { BP }).collect();
+                        zip1(&mut d[..n], keys, |k| vals.get(k as usize).copied().unwrap_or(BP));
+                        give!(b, *dst, d);
+                    }
+                    Cat::E => {
+                        let mut d = take!(e, *dst);
+                        let keys = self.es(fr, key);
+                        let vals: Vec<u16> = table.iter().map(|v| if let PV::K(K::E(e)) = v { *e } else { EP }).collect();
+                        zip1(&mut d[..n], keys, |k| vals.get(k as usize).copied().unwrap_or(EP));
+                        give!(e, *dst, d);
+                    }
+                    Cat::V => {
+                        let keys = self.es(fr, key);
+                        let vals: Vec<Option<K>> = (0..n)
+                            .map(|i| match table.get(keys.at(i) as usize) {
+                                Some(PV::K(K::V(v))) => Some(K::V(v.clone())),
+                                _ => None,
+                            })
+                            .collect();
+                        self.put(fr, Cat::V, *dst, vals);
+                    }
+                }
+            }
+            Ins::Count { dst, filter } => {
+                let mut d = take!(n, *dst);
+                let f = self.bs(fr, filter);
+                for h in 0..fr.h {
+                    let mut c = 0i64;
+                    let mut poison = false;
+                    for j in fr.off[h]..fr.off[h + 1] {
+                        match f.at(j) {
+                            BT => c += 1,
+                            BF => {}
+                            _ => {
+                                poison = true;
+                                break;
+                            }
+                        }
+                    }
+                    d[h] = if poison { Q::P } else { Q::or_p(Q::int(c)) };
+                }
+                give!(n, *dst, d);
+            }
+            Ins::AnyAll { any, dst, filter, body } => {
+                let mut d = take!(b, *dst);
+                let (f, bd) = (self.bs(fr, filter), self.bs(fr, body));
+                let any = *any;
+                for h in 0..fr.h {
+                    let mut r = if any { BF } else { BT };
+                    for j in fr.off[h]..fr.off[h + 1] {
+                        match f.at(j) {
+                            BF => continue,
+                            BT => {}
+                            _ => {
+                                r = BP;
+                                break;
+                            }
+                        }
+                        match bd.at(j) {
+                            BP => {
+                                r = BP;
+                                break;
+                            }
+                            v => {
+                                if any && v == BT {
+                                    r = BT;
+                                    break;
+                                }
+                                if !any && v == BF {
+                                    r = BF;
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    d[h] = r;
+                }
+                give!(b, *dst, d);
+            }
+            Ins::Fold { kind, dst, filter, body, ty } => {
+                let mut d = take!(n, *dst);
+                let (f, bd) = (self.bs(fr, filter), self.ns(fr, body));
+                let zero = zero_q(*ty);
+                for h in 0..fr.h {
+                    let mut acc: Option<Q> = None;
+                    let mut poison = false;
+                    for j in fr.off[h]..fr.off[h + 1] {
+                        match f.at(j) {
+                            BF => continue,
+                            BT => {}
+                            _ => {
+                                poison = true;
+                                break;
+                            }
+                        }
+                        let v = bd.at(j);
+                        if v.is_p() {
+                            poison = true;
+                            break;
+                        }
+                        acc = Some(match acc {
+                            None => v,
+                            Some(a) => match kind {
+                                AggKind::Sum => match a.add(v) {
+                                    Ok(s) => s,
+                                    Err(_) => {
+                                        poison = true;
+                                        break;
+                                    }
+                                },
+                                AggKind::Min => {
+                                    if v.cmp(a) == Ordering::Less {
+                                        v
+                                    } else {
+                                        a
+                                    }
+                                }
+                                _ => {
+                                    if v.cmp(a) == Ordering::Greater {
+                                        v
+                                    } else {
+                                        a
+                                    }
+                                }
+                            },
+                        });
+                    }
+                    d[h] = match (poison, acc) {
+                        (true, _) => Q::P,
+                        (false, Some(a)) => coerce_q(a, *ty),
+                        (false, None) if *kind == AggKind::Sum => coerce_q(zero, *ty),
+                        (false, None) => Q::P,
+                    };
+                }
+                give!(n, *dst, d);
+            }
+            Ins::TableE { lv, cat, dst, hit, cols, masks, results, otherwise, .. }
+                if *hit != HitPolicy::Sum && cols.len() == 1 && results.iter().chain(otherwise.iter()).all(is_const) =>
+            {
+                // One enum column, constant results: the chosen row per variant is known.
+                let n = self.lanes(fr, *lv);
+                let variants = masks.iter().map(|m| 128 - m[0].leading_zeros() as usize).max().unwrap_or(0).max(1);
+                let pick: Vec<Option<usize>> = (0..variants.max(128).min(128))
+                    .map(|v| {
+                        let rows: Vec<usize> = masks.iter().enumerate().filter(|(_, m)| m[0] >> v & 1 == 1).map(|(i, _)| i).collect();
+                        match (hit, rows.len()) {
+                            (_, 0) => otherwise.as_ref().map(|_| usize::MAX),
+                            (HitPolicy::Unique, 1) | (HitPolicy::First, _) => Some(rows[0]),
+                            _ => None,
+                        }
+                    })
+                    .collect();
+                let konst = |i: usize| -> Option<K> {
+                    let o = if i == usize::MAX { otherwise.as_ref()? } else { &results[i] };
+                    self.k_at(fr, o, 0)
+                };
+                let table: Vec<Option<K>> = pick.iter().map(|p| p.and_then(konst)).collect();
+                let keys = self.es(fr, &cols[0]);
+                let lane = |i: usize| -> Option<K> {
+                    let v = keys.at(i);
+                    if v == EP {
+                        return None;
+                    }
+                    match table.get(v as usize) {
+                        Some(k) => k.clone(),
+                        None => otherwise.as_ref().and_then(|_| konst(usize::MAX)),
+                    }
+                };
+                match cat {
+                    Cat::B => {
+                        let lanes: Vec<u8> = (0..n).map(|i| match lane(i) { Some(K::B(b)) => b as u8, _ => BP }).collect();
+                        fr.b[*dst as usize][..n].copy_from_slice(&lanes);
+                    }
+                    Cat::E => {
+                        let lanes: Vec<u16> = (0..n).map(|i| match lane(i) { Some(K::E(e)) => e, _ => EP }).collect();
+                        fr.e[*dst as usize][..n].copy_from_slice(&lanes);
+                    }
+                    _ => {
+                        let vals: Vec<Option<K>> = (0..n).map(lane).collect();
+                        self.put(fr, *cat, *dst, vals);
+                    }
+                }
+            }
+            Ins::TableE { lv, cat, dst, hit, cols, masks, results, otherwise, zero } => {
+                let n = self.lanes(fr, *lv);
+                let cols: Vec<Src<u16>> = cols.iter().map(|c| self.es(fr, c)).collect();
+                let mut out: Vec<Option<K>> = Vec::with_capacity(n);
+                for i in 0..n {
+                    let mut poison = false;
+                    let mut found: Option<usize> = None;
+                    let mut sum: Option<Q> = None;
+                    let mut first: Option<usize> = None;
+                    if cols.iter().any(|c| c.at(i) == EP) {
+                        out.push(None);
+                        continue;
+                    }
+                    for (ri, m) in masks.iter().enumerate() {
+                        let hit_row = m.iter().zip(&cols).all(|(m, c)| {
+                            let v = c.at(i);
+                            *m == u128::MAX || (v < 128 && m >> v & 1 == 1)
+                        });
+                        if !hit_row {
+                            continue;
+                        }
+                        match hit {
+                            HitPolicy::First => {
+                                first = Some(ri);
+                                break;
+                            }
+                            HitPolicy::Unique => {
+                                if found.is_some() {
+                                    poison = true;
+                                    break;
+                                }
+                                found = Some(ri);
+                            }
+                            HitPolicy::Sum => match self.k_at(fr, &results[ri], i) {
+                                Some(K::N(v)) => {
+                                    sum = Some(match sum {
+                                        None => v,
+                                        Some(s) => match s.add(v) {
+                                            Ok(x) => x,
+                                            Err(_) => {
+                                                poison = true;
+                                                break;
+                                            }
+                                        },
+                                    })
+                                }
+                                _ => {
+                                    poison = true;
+                                    break;
+                                }
+                            },
+                        }
+                    }
+                    out.push(if poison { None } else { self.table_pick(fr, *hit, first.or(found), sum, results, otherwise, *zero, i) });
+                }
+                self.put(fr, *cat, *dst, out);
+            }
+            Ins::TableK { lv, cat, dst, hit, cols, rows, results, otherwise, zero } => {
+                let n = self.lanes(fr, *lv);
+                let mut out: Vec<Option<K>> = Vec::with_capacity(n);
+                'lane: for i in 0..n {
+                    let mut vals = Vec::with_capacity(cols.len());
+                    for c in cols {
+                        match self.k_at(fr, c, i) {
+                            Some(v) => vals.push(v),
+                            None => {
+                                out.push(None);
+                                continue 'lane;
+                            }
+                        }
+                    }
+                    let mut found: Option<usize> = None;
+                    let mut first: Option<usize> = None;
+                    let mut sum: Option<Q> = None;
+                    for (ri, cells) in rows.iter().enumerate() {
+                        let matches = cells.iter().zip(&vals).all(|(tests, v)| {
+                            tests.is_empty()
+                                || tests.iter().any(|(range, op, a, b)| {
+                                    if *range {
+                                        compare_k(CmpOp::Ge, v, a) && compare_k(CmpOp::Le, v, b)
+                                    } else {
+                                        compare_k(*op, v, a)
+                                    }
+                                })
+                        });
+                        if !matches {
+                            continue;
+                        }
+                        match hit {
+                            HitPolicy::First => {
+                                first = Some(ri);
+                                break;
+                            }
+                            HitPolicy::Unique => {
+                                if found.is_some() {
+                                    out.push(None);
+                                    continue 'lane;
+                                }
+                                found = Some(ri);
+                            }
+                            HitPolicy::Sum => match self.k_at(fr, &results[ri], i) {
+                                Some(K::N(v)) => match sum.map_or(Ok(v), |s| s.add(v)) {
+                                    Ok(s) => sum = Some(s),
+                                    Err(_) => {
+                                        out.push(None);
+                                        continue 'lane;
+                                    }
+                                },
+                                _ => {
+                                    out.push(None);
+                                    continue 'lane;
+                                }
+                            },
+                        }
+                    }
+                    out.push(self.table_pick(fr, *hit, first.or(found), sum, results, otherwise, *zero, i));
+                }
+                self.put(fr, *cat, *dst, out);
+            }
+            Ins::ExceptB { lv, dst, xs, body } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(b, *dst);
+                let xs: Vec<(Src<u8>, Src<u8>)> = xs.iter().map(|(c, v)| (self.bs(fr, c), self.bs(fr, v))).collect();
+                let body = self.bs(fr, body);
+                const NONE: u8 = 3;
+                for (i, o) in d[..n].iter_mut().enumerate() {
+                    let mut hit = NONE;
+                    for (c, v) in &xs {
+                        match c.at(i) {
+                            BF => continue,
+                            BT => {}
+                            _ => {
+                                hit = BP;
+                                break;
+                            }
+                        }
+                        let v = v.at(i);
+                        if v == BP || (hit != NONE && hit != v) {
+                            // An error, or a conflict: the reference reports it.
+                            hit = BP;
+                            break;
+                        }
+                        hit = v;
+                    }
+                    *o = if hit == NONE { body.at(i) } else { hit };
+                }
+                give!(b, *dst, d);
+            }
+            Ins::Generic { lv, cat, dst, op } => {
+                let n = self.lanes(fr, *lv);
+                let out: Vec<Option<K>> = (0..n).map(|i| self.generic(fr, op, *lv, i)).collect();
+                self.put(fr, *cat, *dst, out);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn table_pick(&self, fr: &Frame, hit: HitPolicy, row: Option<usize>, sum: Option<Q>, results: &[AO], otherwise: &Option<AO>, zero: Q, i: usize) -> Option<K> {
+        if hit == HitPolicy::Sum {
+            return Some(K::N(sum.unwrap_or(zero)));
+        }
+        match (row, otherwise) {
+            (Some(r), _) => self.k_at(fr, &results[r], i),
+            (None, Some(o)) => self.k_at(fr, o, i),
+            (None, None) => None,
+        }
+    }
+
+    /// One lane of a generic instruction (`None`: poison).
+    fn generic(&self, fr: &Frame, op: &Gen, lv: Lv, i: usize) -> Option<K> {
+        match op {
+            Gen::Cmp(op, a, b) => {
+                let (x, y) = (self.k_at(fr, a, i)?, self.k_at(fr, b, i)?);
+                Some(K::B(compare_k(*op, &x, &y)))
+            }
+            Gen::In(a, set) => {
+                let x = self.k_at(fr, a, i)?;
+                Some(K::B(set.iter().any(|k| compare_k(CmpOp::Eq, &x, k))))
+            }
+            Gen::Select(c, a, b) => match self.bs(fr, c).at(i) {
+                BT => self.k_at(fr, a, i),
+                BF => self.k_at(fr, b, i),
+                _ => None,
+            },
+            Gen::MinMax(args, min) => {
+                let op = if *min { CmpOp::Lt } else { CmpOp::Gt };
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.k_at(fr, a, i)?);
+                }
+                let mut it = vals.into_iter();
+                let mut best = it.next()?;
+                for v in it {
+                    if compare_k(op, &v, &best) {
+                        best = v;
+                    }
+                }
+                Some(best)
+            }
+            Gen::Except(xs, body, ty) => {
+                let mut hit: Option<K> = None;
+                for (c, v) in xs {
+                    match self.bs(fr, c).at(i) {
+                        BF => continue,
+                        BT => {}
+                        _ => return None,
+                    }
+                    let v = match self.k_at(fr, v, i)? {
+                        K::N(q) => K::N(coerce_q(q, *ty)),
+                        k => k,
+                    };
+                    match &hit {
+                        // A conflict: the reference reports it.
+                        Some(w) if !same_k(w, &v) => return None,
+                        Some(_) => {}
+                        None => hit = Some(v),
+                    }
+                }
+                match hit {
+                    Some(v) => Some(v),
+                    None => match self.k_at(fr, body, i)? {
+                        K::N(q) => Some(K::N(coerce_q(q, *ty))),
+                        k => Some(k),
+                    },
+                }
+            }
+            Gen::Coerce(a, ty) => match self.k_at(fr, a, i)? {
+                K::N(q) => Some(K::N(coerce_q(q, *ty))),
+                k => Some(k),
+            },
+            Gen::Extern(id, span, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(match self.k_at(fr, a, i)? {
+                        K::B(b) => Value::Bool(b),
+                        K::E(e) => Value::Enum(e),
+                        K::N(q) if q.is_int() => Value::Int(q.n),
+                        // A script sees a decimal's written scale, which the compiled path does not
+                        // follow: the reference calls it.
+                        K::N(_) => return None,
+                        K::V(v) => v,
+                    });
+                }
+                let v = self.policy.call_extern(*id, &vals, *span).ok()?;
+                k_of_value(&v).ok()
+            }
+            Gen::Id => {
+                let id = match lv {
+                    Lv::H => &self.hs[i].id,
+                    Lv::P => {
+                        let (h, m) = fr.pos[i];
+                        &self.hs[h as usize].members[m as usize].id
+                    }
+                };
+                Some(K::V(Value::Text(id.as_str().into())))
+            }
+            Gen::Input(slot) => {
+                let v = match lv {
+                    Lv::H => &self.hs[i].fields[*slot],
+                    Lv::P => {
+                        let (h, m) = fr.pos[i];
+                        &self.hs[h as usize].members[m as usize].fields[*slot]
+                    }
+                };
+                k_of_value(v).ok()
+            }
+        }
+    }
+}
+
+/// Decimal inputs are read with at least this many places (cents), so that the amounts of a column
+/// share a denominator.
+const INPUT_SCALE: u32 = 2;
+
+#[inline]
+fn load_n(v: &Value) -> Q {
+    match v {
+        Value::Num(crate::num::Num::Dec(d)) => Q::or_p(Q::from_decimal_scaled(d, INPUT_SCALE)),
+        Value::Num(n) => Q::or_p(Q::from_num(n)),
+        Value::Int(i) => Q::or_p(Q::int(*i)),
+        _ => Q::P,
+    }
+}
+#[inline]
+fn load_b(v: &Value) -> u8 {
+    match v {
+        Value::Bool(b) => *b as u8,
+        _ => BP,
+    }
+}
+#[inline]
+fn load_e(v: &Value) -> u16 {
+    match v {
+        Value::Enum(e) if *e != EP => *e,
+        _ => EP,
+    }
+}
+
+impl Program {
+    /// Lays out a batch (members side by side) and sizes the registers.
+    fn layout(&self, fr: &mut Frame, hs: &[Household]) {
+        fr.h = hs.len();
+        fr.off.clear();
+        fr.hix.clear();
+        fr.pos.clear();
+        let mut p = 0;
+        for (i, h) in hs.iter().enumerate() {
+            fr.off.push(p);
+            for m in 0..h.members.len() {
+                fr.hix.push(i as u32);
+                fr.pos.push((i as u32, m as u32));
+            }
+            p += h.members.len();
+        }
+        fr.off.push(p);
+        fr.p = p;
+        self.size(fr);
+    }
+
+    fn size(&self, fr: &mut Frame) {
+        let (h, p) = (fr.h, fr.p);
+        let lanes = |lv: Lv| match lv {
+            Lv::H => h,
+            Lv::P => p,
+        };
+        fn size<T: Clone>(regs: &mut Vec<Vec<T>>, levels: &[Lv], lanes: &dyn Fn(Lv) -> usize, fill: T) {
+            if regs.len() < levels.len() {
+                regs.resize_with(levels.len(), Vec::new);
+            }
+            for (r, lv) in regs.iter_mut().zip(levels) {
+                let n = lanes(*lv);
+                if r.len() < n {
+                    r.resize(n, fill.clone());
+                }
+            }
+        }
+        size(&mut fr.n, &self.levels[0], &lanes, Q::P);
+        size(&mut fr.b, &self.levels[1], &lanes, BP);
+        size(&mut fr.e, &self.levels[2], &lanes, EP);
+        size(&mut fr.v, &self.levels[3], &lanes, None);
+    }
+
+    /// Lays out a batch and loads its inputs from the households' values.
+    fn prepare(&self, fr: &mut Frame, hs: &[Household]) {
+        self.layout(fr, hs);
+        // Household fields, then each member's fields in one pass over the member.
+        for l in self.loads.iter().filter(|l| l.lv == Lv::H) {
+            let d = l.dst as usize;
+            for (i, h) in hs.iter().enumerate() {
+                let v = &h.fields[l.slot];
+                match l.cat {
+                    Cat::N => fr.n[d][i] = load_n(v),
+                    Cat::B => fr.b[d][i] = load_b(v),
+                    Cat::E => fr.e[d][i] = load_e(v),
+                    Cat::V => {}
+                }
+            }
+        }
+        let person: Vec<&Load> = self.loads.iter().filter(|l| l.lv == Lv::P).collect();
+        let mut j = 0;
+        for h in hs {
+            for m in &h.members {
+                for l in &person {
+                    let v = &m.fields[l.slot];
+                    let d = l.dst as usize;
+                    match l.cat {
+                        Cat::N => fr.n[d][j] = load_n(v),
+                        Cat::B => fr.b[d][j] = load_b(v),
+                        Cat::E => fr.e[d][j] = load_e(v),
+                        Cat::V => {}
+                    }
+                }
+                j += 1;
+            }
+        }
+    }
+
+    /// Lays out a batch from its loaded columns (a copy of contiguous memory).
+    fn prepare_loaded(&self, fr: &mut Frame, b: &LoadedBatch) {
+        fr.h = b.h;
+        fr.p = b.p;
+        fr.off.clear();
+        fr.off.extend_from_slice(&b.off);
+        fr.hix.clear();
+        fr.hix.extend_from_slice(&b.hix);
+        fr.pos.clear();
+        fr.pos.extend_from_slice(&b.pos);
+        self.size(fr);
+        let (mut n, mut bo, mut e) = (0, 0, 0);
+        for l in &self.loads {
+            let d = l.dst as usize;
+            let lanes = if l.lv == Lv::H { b.h } else { b.p };
+            match l.cat {
+                Cat::N => {
+                    fr.n[d][..lanes].copy_from_slice(&b.n[n]);
+                    n += 1;
+                }
+                Cat::B => {
+                    fr.b[d][..lanes].copy_from_slice(&b.b[bo]);
+                    bo += 1;
+                }
+                Cat::E => {
+                    fr.e[d][..lanes].copy_from_slice(&b.e[e]);
+                    e += 1;
+                }
+                Cat::V => {}
+            }
+        }
+    }
+
+    /// The input columns of a batch, for [`Loaded`].
+    fn load_batch(&self, hs: &[Household], start: usize) -> LoadedBatch {
+        let mut fr = Frame::default();
+        self.prepare(&mut fr, hs);
+        let mut b = LoadedBatch { start, h: fr.h, p: fr.p, off: fr.off.clone(), hix: fr.hix.clone(), pos: fr.pos.clone(), n: Vec::new(), b: Vec::new(), e: Vec::new() };
+        for l in &self.loads {
+            let d = l.dst as usize;
+            let lanes = if l.lv == Lv::H { fr.h } else { fr.p };
+            match l.cat {
+                Cat::N => b.n.push(fr.n[d][..lanes].to_vec()),
+                Cat::B => b.b.push(fr.b[d][..lanes].to_vec()),
+                Cat::E => b.e.push(fr.e[d][..lanes].to_vec()),
+                Cat::V => {}
+            }
+        }
+        b
+    }
+}
+
+/// The inputs of one batch as columns.
+struct LoadedBatch {
+    start: usize,
+    h: usize,
+    p: usize,
+    off: Vec<usize>,
+    hix: Vec<u32>,
+    pos: Vec<(u32, u32)>,
+    n: Vec<Vec<Q>>,
+    b: Vec<Vec<u8>>,
+    e: Vec<Vec<u16>>,
+}
+
+/// A population loaded for a [`CompiledPolicy`]: the input fields its program reads, as compact
+/// columns (exact numbers of 16 bytes, booleans and enum values of one and two), batch by batch.
+/// What "data already loaded" means for the compiled path, like arrays for a vectorised engine;
+/// the households stay borrowed for the households the reference must take over.
+pub struct Loaded<'h> {
+    hs: &'h [Household],
+    batches: Vec<LoadedBatch>,
+}
+
+impl<'h> Loaded<'h> {
+    pub fn len(&self) -> usize {
+        self.hs.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.hs.is_empty()
+    }
+    /// Bytes held by the columns.
+    pub fn column_bytes(&self) -> usize {
+        self.batches
+            .iter()
+            .map(|b| {
+                b.n.iter().map(|c| c.len() * 16).sum::<usize>()
+                    + b.b.iter().map(|c| c.len()).sum::<usize>()
+                    + b.e.iter().map(|c| c.len() * 2).sum::<usize>()
+                    + b.off.len() * 8
+                    + b.hix.len() * 4
+                    + b.pos.len() * 8
+            })
+            .sum()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compiled policy
+// ---------------------------------------------------------------------------------------------
+
+/// Households per batch: columns of a batch stay in the processor's cache.
+pub const BATCH: usize = 128;
+#[doc(hidden)]
+pub static PROFILE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+#[doc(hidden)]
+pub static PROF: std::sync::Mutex<Vec<(u64, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// A checked policy compiled for fast evaluation of household outputs. `Send + Sync`: compile once,
+/// evaluate from any number of threads.
 pub struct CompiledPolicy<'p> {
     policy: &'p Policy,
     outputs: Vec<DefId>,
-    plan: Plan,
+    prog: Program,
     params: ParamTable,
 }
-
-struct Compiler<'p> {
-    prog: &'p Program,
-    params: &'p ParamTable,
-}
-
-/// How deep definitions may nest before the reference could report "definitions nest too deeply"
-/// (the compiled path then refuses the policy).
-const MAX_CHAIN: usize = (crate::eval::MAX_DEPTH as usize) - 8;
 
 impl<'p> CompiledPolicy<'p> {
     /// Compiles the definitions `outputs` (household definitions) need, and the population totals of
     /// the policy's programme definitions.
     pub fn new(policy: &'p Policy, outputs: &[DefId]) -> Result<CompiledPolicy<'p>, CompileError> {
-        let prog = &policy.program;
+        let p = &policy.program;
         for &o in outputs {
-            match prog.defs.get(o as usize) {
+            match p.defs.get(o as usize) {
                 Some(d) if d.entity == EntityKind::Household => {}
                 Some(d) => return unsupported(format!("`{}` is not a household definition", d.name)),
                 None => return unsupported("unknown definition"),
             }
         }
-        let params = ParamTable::new(prog);
-        // Which definitions are needed, and how deeply they can nest.
-        let mut roots: Vec<DefId> = outputs.to_vec();
-        let total_exprs = Totals::spec_exprs(policy);
-        for e in &total_exprs {
-            collect_defs(e, &mut roots);
+        let params = ParamTable::new(p);
+        let mut c = Comp {
+            prog: p,
+            params: &params,
+            ins: Vec::new(),
+            levels: Default::default(),
+            loads: Vec::new(),
+            inputs: HashMap::new(),
+            bcasts: HashMap::new(),
+            defs: vec![None; p.defs.len()],
+            visiting: vec![false; p.defs.len()],
+            depth: 0,
+            num_only: Vec::new(),
+        };
+        let mut outs = Vec::new();
+        for &o in outputs {
+            outs.push(c.def(o)?);
         }
-        let mut depth: Vec<Option<usize>> = vec![None; prog.defs.len()];
-        let mut visiting = vec![false; prog.defs.len()];
-        for &r in &roots {
-            if chain(prog, r, &mut depth, &mut visiting)? > MAX_CHAIN {
-                return unsupported("definitions nest too deeply for the compiled path");
-            }
-        }
-        let c = Compiler { prog, params: &params };
-        let mut defs: Vec<AnyFn> = Vec::with_capacity(prog.defs.len());
-        for (i, d) in prog.defs.iter().enumerate() {
-            if depth[i].is_some() && d.entity != EntityKind::Programme {
-                defs.push(c.def(d)?);
-            } else {
-                defs.push(Box::new(|_, _| Err(Bail)));
-            }
-        }
+        let outputs_end = c.ins.len();
         let mut totals = Vec::new();
-        for e in &total_exprs {
+        for e in Totals::spec_exprs(policy) {
             let ExprKind::Agg { coll, body, filter, .. } = &e.kind else { return unsupported("a population total") };
-            let person = match coll {
-                Coll::Households => false,
-                Coll::Persons => true,
+            let lv = match coll {
+                Coll::Households => Lv::H,
+                Coll::Persons => Lv::P,
                 Coll::Members => return unsupported("a population total over members"),
             };
-            totals.push(TotalPlan {
-                persons: person,
-                filter: match filter {
-                    Some(f) => Some(c.expr(f, person)?.bool()?),
-                    None => None,
-                },
-                body: match body {
-                    Some(b) => Some(c.expr(b, person)?.any()),
-                    None => None,
-                },
-            });
+            let filter = match filter {
+                Some(f) => c.expr(f, lv)?.bool()?,
+                None => BO::K(BT),
+            };
+            let body = match body {
+                Some(b) => Some(c.expr(b, lv)?),
+                None => None,
+            };
+            totals.push(TotalPlan { lv, filter, body });
         }
-        let plan = Plan { defs, hslots: prog.def_counts[1] as usize, pslots: prog.def_counts[0] as usize, totals };
-        Ok(CompiledPolicy { policy, outputs: outputs.to_vec(), plan, params })
+        let prog = Program { loads: c.loads, ins: c.ins, outputs_end, levels: c.levels, outputs: outs, totals };
+        Ok(CompiledPolicy { policy, outputs: outputs.to_vec(), prog, params })
     }
 
     /// Compiles every household definition as an output (what `doudi eval` prints by default).
@@ -482,16 +2120,14 @@ impl<'p> CompiledPolicy<'p> {
         &self.outputs
     }
 
+    /// Instructions in the compiled program (for the curious and for tests).
+    pub fn instructions(&self) -> usize {
+        self.prog.ins.len()
+    }
+
     /// A reusable evaluator for one thread and one month (no allocation per household).
     pub fn session(&self, month: Month) -> Session<'_> {
-        Session {
-            cp: self,
-            month,
-            params: self.params.at(month),
-            hm: vec![FV::Empty; self.plan.hslots],
-            pm: Vec::new(),
-            others: Vec::new(),
-        }
+        Session { cp: self, month, params: self.params.at(month), frame: Frame::default() }
     }
 
     /// The outputs for one household: exactly `Policy::evaluate(hh, month, outputs)`.
@@ -501,19 +2137,61 @@ impl<'p> CompiledPolicy<'p> {
         Ok(out)
     }
 
-    /// The outputs for each household, evaluated in parallel, in input order.
+    /// The outputs for each household, evaluated in parallel batches, in input order.
     pub fn evaluate_chunk(&self, households: &[Household], month: Month) -> Vec<Result<Vec<Value>, EvalError>> {
         households
-            .par_iter()
-            .with_min_len(256)
+            .par_chunks(BATCH)
             .map_init(
                 || self.session(month),
-                |s, h| {
-                    let mut out = Vec::with_capacity(self.outputs.len());
-                    s.evaluate_into(h, &mut out).map(|_| out)
+                |s, batch| {
+                    let mut rows = Vec::with_capacity(batch.len());
+                    s.batch(batch, |_, r| rows.push(r));
+                    rows
                 },
             )
+            .flatten_iter()
             .collect()
+    }
+
+    /// Evaluates households in parallel and hands each household's outputs (or error), in input
+    /// order within each batch, to `sink` with the household's index. Nothing is collected: for
+    /// computing over large populations without holding the results.
+    pub fn for_each<F>(&self, households: &[Household], month: Month, sink: F)
+    where
+        F: Fn(usize, Result<&[Value], &EvalError>) + Sync,
+    {
+        households.par_chunks(BATCH).enumerate().for_each_init(
+            || (self.session(month), Vec::new()),
+            |(s, out), (bi, batch)| {
+                s.batch_into(batch, out, |i, r| sink(bi * BATCH + i, r));
+            },
+        );
+    }
+
+    /// Loads households into the compiled program's input columns (in parallel).
+    pub fn load<'h>(&self, households: &'h [Household]) -> Loaded<'h> {
+        let batches = households
+            .par_chunks(BATCH)
+            .enumerate()
+            .map(|(i, b)| self.prog.load_batch(b, i * BATCH))
+            .collect();
+        Loaded { hs: households, batches }
+    }
+
+    /// [`for_each`](Self::for_each) on a loaded population.
+    pub fn for_each_loaded<F>(&self, loaded: &Loaded<'_>, month: Month, sink: F)
+    where
+        F: Fn(usize, Result<&[Value], &EvalError>) + Sync,
+    {
+        loaded.batches.par_iter().for_each_init(
+            || (self.session(month), Vec::new()),
+            |(s, out), b| {
+                let hs = &loaded.hs[b.start..b.start + b.h];
+                self.prog.prepare_loaded(&mut s.frame, b);
+                s.run(hs, false);
+                s.finish_batch(hs, out, |i, r| sink(b.start + i, r));
+            },
+        );
     }
 
     /// Like [`evaluate_chunk`](Self::evaluate_chunk), also adding every household to `totals`
@@ -524,6 +2202,7 @@ impl<'p> CompiledPolicy<'p> {
         month: Month,
         totals: &mut Totals<'p>,
     ) -> Result<Vec<Vec<Value>>, EvalError> {
+        // Parts of 1024 households (as the reference's batch evaluation), each accumulated in order.
         const PART: usize = 1024;
         let parts: Vec<Result<(Vec<Vec<Value>>, Totals<'p>), EvalError>> = households
             .par_chunks(PART)
@@ -532,17 +2211,21 @@ impl<'p> CompiledPolicy<'p> {
                 let mut s = self.session(month);
                 let mut rows = Vec::with_capacity(part.len());
                 let mut vals: Vec<(u32, Option<Value>)> = Vec::new();
-                for h in part {
-                    let mut row = Vec::with_capacity(self.outputs.len());
-                    vals.clear();
-                    if s.fast(h, &mut row, Some(&mut vals)).is_ok() {
-                        t.add_values(&vals)?;
-                    } else {
-                        let mut ev = HouseholdEval::new(self.policy, h, month);
-                        row = self.outputs.iter().map(|&d| ev.def(d, Scope::Household)).collect::<Result<Vec<_>, _>>()?;
-                        t.add(&mut ev)?;
+                for batch in part.chunks(BATCH) {
+                    self.prog.prepare(&mut s.frame, batch);
+                    s.run(batch, true);
+                    for (i, h) in batch.iter().enumerate() {
+                        let mut row = Vec::with_capacity(self.outputs.len());
+                        vals.clear();
+                        if s.outputs(batch, i, &mut row) && s.total_values(i, &mut vals) {
+                            t.add_values(&vals)?;
+                        } else {
+                            let mut ev = HouseholdEval::new(self.policy, h, month);
+                            row = self.outputs.iter().map(|&d| ev.def(d, Scope::Household)).collect::<Result<Vec<_>, _>>()?;
+                            t.add(&mut ev)?;
+                        }
+                        rows.push(row);
                     }
-                    rows.push(row);
                 }
                 Ok((rows, t))
             })
@@ -557,14 +2240,57 @@ impl<'p> CompiledPolicy<'p> {
     }
 }
 
+/// Where an output's lanes are.
+enum OSrc<'f> {
+    N(Src<'f, Q>),
+    B(Src<'f, u8>),
+    E(Src<'f, u16>),
+    V(&'f AO),
+}
+
+/// Household `i`'s outputs appended to `out`; `false` (and `out` as it was) if one is poisoned.
+fn push_outputs(ex: &Exec<'_>, fr: &Frame, srcs: &[OSrc<'_>], i: usize, out: &mut Vec<Value>) -> bool {
+    let len = out.len();
+    for s in srcs {
+        let v = match s {
+            OSrc::N(s) => {
+                let q = s.at(i);
+                if q.is_p() {
+                    None
+                } else {
+                    Some(q_value(q))
+                }
+            }
+            OSrc::B(s) => match s.at(i) {
+                BP => None,
+                b => Some(Value::Bool(b == BT)),
+            },
+            OSrc::E(s) => match s.at(i) {
+                EP => None,
+                e => Some(Value::Enum(e)),
+            },
+            OSrc::V(o) => match ex.k_at(fr, o, i) {
+                Some(K::V(v)) => Some(v),
+                _ => None,
+            },
+        };
+        match v {
+            Some(v) => out.push(v),
+            None => {
+                out.truncate(len);
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// A reusable evaluation frame of a [`CompiledPolicy`] for one month.
 pub struct Session<'c> {
     cp: &'c CompiledPolicy<'c>,
     month: Month,
     params: &'c [PV],
-    hm: Vec<FV>,
-    pm: Vec<FV>,
-    others: Vec<Value>,
+    frame: Frame,
 }
 
 impl<'c> Session<'c> {
@@ -572,16 +2298,126 @@ impl<'c> Session<'c> {
         self.month
     }
 
-    /// Appends the outputs of `hh` to `out`; on an error `out` is left as it was.
-    pub fn evaluate_into(&mut self, hh: &Household, out: &mut Vec<Value>) -> Result<(), EvalError> {
-        let len = out.len();
-        if self.fast(hh, out, None).is_ok() {
-            return Ok(());
+    fn exec<'a>(&'a self, hs: &'a [Household]) -> Exec<'a> {
+        Exec { params: self.params, policy: self.cp.policy, hs }
+    }
+
+    /// Runs the program on the prepared frame (`totals`: also the totals' instructions).
+    fn run(&mut self, hs: &[Household], totals: bool) {
+        let prog = &self.cp.prog;
+        let end = if totals { prog.ins.len() } else { prog.outputs_end };
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs };
+        if PROFILE.load(std::sync::atomic::Ordering::Relaxed) {
+            for (k, ins) in prog.ins[..end].iter().enumerate() {
+                let t = std::time::Instant::now();
+                ex.run(ins, &mut self.frame);
+                let e = t.elapsed().as_nanos() as u64;
+                let mut g = PROF.lock().unwrap();
+                if g.len() <= k { g.resize(k + 1, (0, String::new())); }
+                g[k].0 += e;
+                if g[k].1.is_empty() { g[k].1 = format!("{:?}", ins).chars().take(150).collect(); }
+            }
+            return;
         }
-        out.truncate(len);
-        let cp = self.cp;
-        let mut ev = HouseholdEval::new(cp.policy, hh, self.month);
-        for &d in &cp.outputs {
+        for ins in &prog.ins[..end] {
+            ex.run(ins, &mut self.frame);
+        }
+    }
+
+    /// Household `i`'s outputs appended to `out`; `false` (and `out` as it was) if one is poisoned.
+    fn outputs(&self, hs: &[Household], i: usize, out: &mut Vec<Value>) -> bool {
+        let ex = self.exec(hs);
+        let srcs = self.output_sources(&ex);
+        push_outputs(&ex, &self.frame, &srcs, i, out)
+    }
+
+    fn output_sources<'f>(&'f self, ex: &Exec<'f>) -> Vec<OSrc<'f>> {
+        self.cp
+            .prog
+            .outputs
+            .iter()
+            .map(|o| match o {
+                AO::N(o) => OSrc::N(ex.ns(&self.frame, o)),
+                AO::B(o) => OSrc::B(ex.bs(&self.frame, o)),
+                AO::E(o) => OSrc::E(ex.es(&self.frame, o)),
+                AO::V(_) => OSrc::V(o),
+            })
+            .collect()
+    }
+
+    /// Household `i`'s values for the population totals; `false` if one is poisoned.
+    fn total_values(&self, i: usize, vals: &mut Vec<(u32, Option<Value>)>) -> bool {
+        let fr = &self.frame;
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs: &[] };
+        for (ti, t) in self.cp.prog.totals.iter().enumerate() {
+            let lanes = match t.lv {
+                Lv::H => i..i + 1,
+                Lv::P => fr.off[i]..fr.off[i + 1],
+            };
+            for j in lanes {
+                match ex.bs(fr, &t.filter).at(j) {
+                    BF => continue,
+                    BT => {}
+                    _ => return false,
+                }
+                let v = match &t.body {
+                    None => None,
+                    Some(b) => match ex.k_at(fr, b, j) {
+                        Some(K::N(q)) => Some(q_value(q)),
+                        Some(K::B(b)) => Some(Value::Bool(b)),
+                        Some(K::E(e)) => Some(Value::Enum(e)),
+                        Some(K::V(v)) => Some(v),
+                        None => return false,
+                    },
+                };
+                vals.push((ti as u32, v));
+            }
+        }
+        true
+    }
+
+    /// Evaluates a batch; `sink(i, result)` for each household in order.
+    fn batch(&mut self, hs: &[Household], mut sink: impl FnMut(usize, Result<Vec<Value>, EvalError>)) {
+        self.cp.prog.prepare(&mut self.frame, hs);
+        self.run(hs, false);
+        for (i, h) in hs.iter().enumerate() {
+            let mut out = Vec::with_capacity(self.cp.outputs.len());
+            if self.outputs(hs, i, &mut out) {
+                sink(i, Ok(out));
+            } else {
+                sink(i, self.reference(h, &mut out).map(|_| out));
+            }
+        }
+    }
+
+    /// Like `batch`, reusing one output buffer.
+    fn batch_into(&mut self, hs: &[Household], out: &mut Vec<Value>, sink: impl FnMut(usize, Result<&[Value], &EvalError>)) {
+        self.cp.prog.prepare(&mut self.frame, hs);
+        self.run(hs, false);
+        self.finish_batch(hs, out, sink);
+    }
+
+    /// Hands each household's outputs of the run batch to `sink` (the reference's for poisoned ones).
+    fn finish_batch(&mut self, hs: &[Household], out: &mut Vec<Value>, mut sink: impl FnMut(usize, Result<&[Value], &EvalError>)) {
+        let ex = self.exec(hs);
+        let srcs = self.output_sources(&ex);
+        for (i, h) in hs.iter().enumerate() {
+            out.clear();
+            if push_outputs(&ex, &self.frame, &srcs, i, out) {
+                sink(i, Ok(out));
+            } else {
+                match self.reference(h, out) {
+                    Ok(()) => sink(i, Ok(out)),
+                    Err(e) => sink(i, Err(&e)),
+                }
+            }
+        }
+    }
+
+    fn reference(&self, hh: &Household, out: &mut Vec<Value>) -> Result<(), EvalError> {
+        let len = out.len();
+        let mut ev = HouseholdEval::new(self.cp.policy, hh, self.month);
+        for &d in &self.cp.outputs {
             match ev.def(d, Scope::Household) {
                 Ok(v) => out.push(v),
                 Err(e) => {
@@ -593,16 +2429,22 @@ impl<'c> Session<'c> {
         Ok(())
     }
 
+    /// Appends the outputs of `hh` to `out`; on an error `out` is left as it was.
+    pub fn evaluate_into(&mut self, hh: &Household, out: &mut Vec<Value>) -> Result<(), EvalError> {
+        if self.try_evaluate(hh, out) {
+            return Ok(());
+        }
+        self.reference(hh, out)
+    }
+
     /// The compiled path alone: appends the outputs and returns `true`, or returns `false` (leaving
     /// `out` as it was) when the household needs the reference evaluator (an error, or values beyond
     /// the compiled path).
     pub fn try_evaluate(&mut self, hh: &Household, out: &mut Vec<Value>) -> bool {
-        let len = out.len();
-        if self.fast(hh, out, None).is_ok() {
-            return true;
-        }
-        out.truncate(len);
-        false
+        let hs = std::slice::from_ref(hh);
+        self.cp.prog.prepare(&mut self.frame, hs);
+        self.run(hs, false);
+        self.outputs(hs, 0, out)
     }
 
     /// Whether the compiled path handles `hh` by itself.
@@ -610,719 +2452,4 @@ impl<'c> Session<'c> {
         let mut out = Vec::new();
         self.try_evaluate(hh, &mut out)
     }
-
-    /// The compiled evaluation; `totals`: also the values of the population totals' bodies.
-    fn fast(&mut self, hh: &Household, out: &mut Vec<Value>, totals: Option<&mut Vec<(u32, Option<Value>)>>) -> R<()> {
-        let cp = self.cp;
-        let plan = &cp.plan;
-        let np = plan.pslots;
-        self.hm.fill(FV::Empty);
-        self.pm.clear();
-        self.pm.resize(np * hh.members.len(), FV::Empty);
-        self.others.clear();
-        let mut cx = Ctx {
-            plan,
-            policy: cp.policy,
-            params: self.params,
-            hh,
-            hm: std::mem::take(&mut self.hm),
-            pm: std::mem::take(&mut self.pm),
-            np,
-            others: std::mem::take(&mut self.others),
-        };
-        let r = (|| -> R<()> {
-            for &d in &cp.outputs {
-                let slot = cp.policy.program.defs[d as usize].slot as usize;
-                let v = cx.hdef(d as usize, slot)?;
-                out.push(cx.to_value(v));
-            }
-            if let Some(tv) = totals {
-                for (ti, t) in plan.totals.iter().enumerate() {
-                    let n = if t.persons { hh.members.len() } else { 1 };
-                    for i in 0..n {
-                        let sc = if t.persons { i } else { usize::MAX };
-                        if let Some(f) = &t.filter {
-                            if !f(&mut cx, sc)? {
-                                continue;
-                            }
-                        }
-                        let v = match &t.body {
-                            Some(b) => {
-                                let v = b(&mut cx, sc)?;
-                                Some(cx.to_value(v))
-                            }
-                            None => None,
-                        };
-                        tv.push((ti as u32, v));
-                    }
-                }
-            }
-            Ok(())
-        })();
-        self.hm = cx.hm;
-        self.pm = cx.pm;
-        self.others = cx.others;
-        r
-    }
-}
-
-/// The longest chain of nested definitions starting at `id`.
-fn chain(prog: &Program, id: DefId, depth: &mut [Option<usize>], visiting: &mut [bool]) -> CR<usize> {
-    if let Some(d) = depth[id as usize] {
-        return Ok(d);
-    }
-    if visiting[id as usize] {
-        return unsupported("a cycle of definitions");
-    }
-    visiting[id as usize] = true;
-    let mut deps = Vec::new();
-    for e in def_exprs(&prog.defs[id as usize]) {
-        collect_defs(e, &mut deps);
-    }
-    let mut best = 0;
-    for d in deps {
-        best = best.max(chain(prog, d, depth, visiting)?);
-    }
-    visiting[id as usize] = false;
-    depth[id as usize] = Some(best + 1);
-    Ok(best + 1)
-}
-
-fn collect_defs(e: &Expr, out: &mut Vec<DefId>) {
-    match &e.kind {
-        ExprKind::Def(d) | ExprKind::HouseholdDef(d) => out.push(*d),
-        _ => {}
-    }
-    for c in crate::programme::children(e) {
-        collect_defs(c, out);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Compilation
-// ---------------------------------------------------------------------------------------------
-
-impl<'p> Compiler<'p> {
-    /// A definition's computation: exceptions, then its expression or table, coerced to its type.
-    fn def(&self, d: &Def) -> CR<AnyFn> {
-        let person = d.entity == EntityKind::Person;
-        let ty = d.ty;
-        let body: AnyFn = match &d.body {
-            DefBody::Expr(e) => self.expr(e, person)?.any(),
-            DefBody::Table(t) => self.table(t, d, person)?,
-        };
-        if d.exceptions.is_empty() {
-            return Ok(Box::new(move |cx, p| body(cx, p).map(|v| coerce_fv(v, ty))));
-        }
-        let mut xs: Vec<(BoolFn, KFn)> = Vec::new();
-        for x in &d.exceptions {
-            xs.push((self.expr(&x.cond, person)?.bool()?, self.expr(&x.value, person)?.k()));
-        }
-        Ok(Box::new(move |cx, p| {
-            let mut hit: Option<K> = None;
-            for (c, v) in &xs {
-                if c(cx, p)? {
-                    let v = match v(cx, p)? {
-                        K::N(q) => K::N(coerce_q(q, ty)),
-                        k => k,
-                    };
-                    match &hit {
-                        // A conflict: the reference reports it.
-                        Some(w) if !same_k(w, &v) => return Err(Bail),
-                        Some(_) => {}
-                        None => hit = Some(v),
-                    }
-                }
-            }
-            match hit {
-                Some(K::B(b)) => Ok(FV::B(b)),
-                Some(K::E(e)) => Ok(FV::E(e)),
-                Some(K::N(q)) => Ok(FV::N(q)),
-                Some(K::V(v)) => {
-                    cx.others.push(v);
-                    Ok(FV::X((cx.others.len() - 1) as u32))
-                }
-                None => body(cx, p).map(|v| coerce_fv(v, ty)),
-            }
-        }))
-    }
-
-    fn table(&self, t: &Table, d: &Def, person: bool) -> CR<AnyFn> {
-        let cols: Vec<KFn> = t.columns.iter().map(|c| Ok(self.expr(c, person)?.k())).collect::<CR<_>>()?;
-        type Test = (u8, CmpOp, K, K);
-        let mut rows: Vec<(Vec<Vec<Test>>, AnyFn)> = Vec::new();
-        for r in &t.rows {
-            let mut cells = Vec::new();
-            for tests in &r.cells {
-                let mut ts = Vec::new();
-                for tst in tests {
-                    let kc = |c: &Const| k_of_const(c).map_err(|_| CompileError("a table cell beyond the compiled path".into()));
-                    ts.push(match tst {
-                        CellTest::Eq(c) => (0u8, CmpOp::Eq, kc(c)?, K::B(false)),
-                        CellTest::Cmp(op, c) => (0, *op, kc(c)?, K::B(false)),
-                        CellTest::Range(a, b) => (1, CmpOp::Ge, kc(a)?, kc(b)?),
-                    });
-                }
-                cells.push(ts);
-            }
-            rows.push((cells, self.expr(&r.result, person)?.any()));
-        }
-        let otherwise = match &t.otherwise {
-            Some(o) => Some(self.expr(o, person)?.any()),
-            None => None,
-        };
-        let hit = t.hit;
-        let zero = zero_q(d.ty);
-        Ok(Box::new(move |cx, p| {
-            let mut vals: Vec<K> = Vec::with_capacity(cols.len());
-            for c in &cols {
-                vals.push(c(cx, p)?);
-            }
-            let mut found: Option<usize> = None;
-            let mut sum: Option<Q> = None;
-            for (ri, (cells, result)) in rows.iter().enumerate() {
-                let matches = cells.iter().zip(&vals).all(|(tests, v)| {
-                    tests.is_empty()
-                        || tests.iter().any(|(kind, op, a, b)| {
-                            if *kind == 0 {
-                                compare_k(*op, v, a)
-                            } else {
-                                compare_k(CmpOp::Ge, v, a) && compare_k(CmpOp::Le, v, b)
-                            }
-                        })
-                });
-                if !matches {
-                    continue;
-                }
-                match hit {
-                    HitPolicy::First => return result(cx, p),
-                    HitPolicy::Unique => {
-                        if found.is_some() {
-                            return Err(Bail);
-                        }
-                        found = Some(ri);
-                    }
-                    HitPolicy::Sum => {
-                        let FV::N(v) = result(cx, p)? else { return Err(Bail) };
-                        sum = Some(match sum {
-                            None => v,
-                            Some(s) => s.add(v)?,
-                        });
-                    }
-                }
-            }
-            match (hit, found) {
-                (HitPolicy::Unique, Some(ri)) => return (rows[ri].1)(cx, p),
-                (HitPolicy::Sum, _) => return Ok(FV::N(sum.unwrap_or(zero))),
-                _ => {}
-            }
-            match &otherwise {
-                Some(o) => o(cx, p),
-                None => Err(Bail),
-            }
-        }))
-    }
-
-    fn expr(&self, e: &Expr, person: bool) -> CR<C> {
-        let ty = e.ty;
-        let category = cat(ty);
-        Ok(match &e.kind {
-            ExprKind::Const(c) => match k_of_const(c) {
-                Ok(K::B(b)) => C::B(Box::new(move |_, _| Ok(b))),
-                Ok(K::N(q)) => C::N(Box::new(move |_, _| Ok(q))),
-                Ok(K::E(x)) => C::E(Box::new(move |_, _| Ok(x))),
-                Ok(K::V(v)) => C::V(Box::new(move |_, _| Ok(v.clone()))),
-                Err(_) => C::N(Box::new(|_, _| Err(Bail))),
-            },
-            ExprKind::Input(slot) => {
-                let slot = *slot as usize;
-                if person {
-                    self.input(category, getter(move |h: &Household, p: usize| &h.members[p].fields[slot]))
-                } else {
-                    self.input(category, getter(move |h: &Household, _p: usize| &h.fields[slot]))
-                }
-            }
-            ExprKind::HouseholdInput(slot) => {
-                let slot = *slot as usize;
-                self.input(category, getter(move |h: &Household, _p: usize| &h.fields[slot]))
-            }
-            ExprKind::Id => {
-                if person {
-                    C::V(Box::new(|cx, p| Ok(Value::Text(cx.hh.members[p].id.as_str().into()))))
-                } else {
-                    C::V(Box::new(|cx, _| Ok(Value::Text(cx.hh.id.as_str().into()))))
-                }
-            }
-            ExprKind::Def(id) | ExprKind::HouseholdDef(id) => {
-                let d = &self.prog.defs[*id as usize];
-                let (id, slot) = (*id as usize, d.slot as usize);
-                let pers = d.entity == EntityKind::Person;
-                if pers && !person {
-                    return unsupported("a person definition outside person scope");
-                }
-                if d.entity == EntityKind::Programme {
-                    return unsupported("a programme definition in a household definition");
-                }
-                macro_rules! acc {
-                    ($variant:ident, $wrap:ident) => {
-                        if pers {
-                            C::$wrap(Box::new(move |cx, p| match cx.pdef(id, slot, p)? {
-                                FV::$variant(v) => Ok(v),
-                                _ => Err(Bail),
-                            }))
-                        } else {
-                            C::$wrap(Box::new(move |cx, _| match cx.hdef(id, slot)? {
-                                FV::$variant(v) => Ok(v),
-                                _ => Err(Bail),
-                            }))
-                        }
-                    };
-                }
-                match cat(d.ty) {
-                    Cat::B => acc!(B, B),
-                    Cat::N => acc!(N, N),
-                    Cat::E => acc!(E, E),
-                    Cat::V => {
-                        if pers {
-                            C::V(Box::new(move |cx, p| match cx.pdef(id, slot, p)? {
-                                FV::X(i) => Ok(cx.others[i as usize].clone()),
-                                _ => Err(Bail),
-                            }))
-                        } else {
-                            C::V(Box::new(move |cx, _| match cx.hdef(id, slot)? {
-                                FV::X(i) => Ok(cx.others[i as usize].clone()),
-                                _ => Err(Bail),
-                            }))
-                        }
-                    }
-                }
-            }
-            ExprKind::Param(p) => self.param(*p, None)?,
-            ExprKind::ParamAt(p, k) => {
-                let C::E(key) = self.expr(k, person)? else { return unsupported("a parameter key that is not an enum") };
-                self.param(*p, Some(key))?
-            }
-            ExprKind::Neg(x) => {
-                let x = self.expr(x, person)?.num()?;
-                C::N(Box::new(move |cx, p| Ok(x(cx, p)?.neg())))
-            }
-            ExprKind::Not(x) => {
-                let x = self.expr(x, person)?.bool()?;
-                C::B(Box::new(move |cx, p| Ok(!x(cx, p)?)))
-            }
-            ExprKind::And(a, b) => {
-                let (a, b) = (self.expr(a, person)?.bool()?, self.expr(b, person)?.bool()?);
-                C::B(Box::new(move |cx, p| Ok(a(cx, p)? && b(cx, p)?)))
-            }
-            ExprKind::Or(a, b) => {
-                let (a, b) = (self.expr(a, person)?.bool()?, self.expr(b, person)?.bool()?);
-                C::B(Box::new(move |cx, p| Ok(a(cx, p)? || b(cx, p)?)))
-            }
-            ExprKind::Arith(op, a, b) => self.arith(*op, a, b, person)?,
-            ExprKind::Cmp(op, a, b) => self.cmp(*op, a, b, person)?,
-            ExprKind::In(x, items) => {
-                let xc = self.expr(x, person)?;
-                let ks: Vec<K> = items.iter().map(k_of_const).collect::<R<_>>().map_err(|_| CompileError("an `in` list beyond the compiled path".into()))?;
-                match xc {
-                    C::E(f) if ks.iter().all(|k| matches!(k, K::E(_))) => {
-                        let mut mask: u128 = 0;
-                        let mut big = Vec::new();
-                        for k in &ks {
-                            if let K::E(v) = k {
-                                if *v < 128 {
-                                    mask |= 1 << v;
-                                } else {
-                                    big.push(*v);
-                                }
-                            }
-                        }
-                        C::B(Box::new(move |cx, p| {
-                            let v = f(cx, p)?;
-                            Ok(if v < 128 { mask >> v & 1 == 1 } else { big.contains(&v) })
-                        }))
-                    }
-                    C::N(f) if ks.iter().all(|k| matches!(k, K::N(_))) => {
-                        let qs: Vec<Q> = ks.iter().filter_map(|k| if let K::N(q) = k { Some(*q) } else { None }).collect();
-                        C::B(Box::new(move |cx, p| {
-                            let v = f(cx, p)?;
-                            Ok(qs.iter().any(|q| v.cmp(*q) == Ordering::Equal))
-                        }))
-                    }
-                    other => {
-                        let f = other.k();
-                        C::B(Box::new(move |cx, p| {
-                            let v = f(cx, p)?;
-                            Ok(ks.iter().any(|k| compare_k(CmpOp::Eq, &v, k)))
-                        }))
-                    }
-                }
-            }
-            ExprKind::If(c, a, b) => {
-                let c = self.expr(c, person)?.bool()?;
-                let (a, b) = (self.expr(a, person)?, self.expr(b, person)?);
-                match (a, b) {
-                    (C::N(a), C::N(b)) => C::N(Box::new(move |cx, p| if c(cx, p)? { a(cx, p) } else { b(cx, p) })),
-                    (C::B(a), C::B(b)) => C::B(Box::new(move |cx, p| if c(cx, p)? { a(cx, p) } else { b(cx, p) })),
-                    (C::E(a), C::E(b)) => C::E(Box::new(move |cx, p| if c(cx, p)? { a(cx, p) } else { b(cx, p) })),
-                    (C::V(a), C::V(b)) => C::V(Box::new(move |cx, p| if c(cx, p)? { a(cx, p) } else { b(cx, p) })),
-                    _ => return unsupported("`if` branches of different kinds"),
-                }
-            }
-            ExprKind::Builtin(b, args) => self.builtin(*b, args, person)?,
-            ExprKind::Round(x, step) => {
-                let x = self.expr(x, person)?.num()?;
-                match step_exponent(*step) {
-                    Some(e) => C::N(Box::new(move |cx, p| x(cx, p)?.round(e))),
-                    None => C::N(Box::new(move |_, _| Err(Bail))),
-                }
-            }
-            ExprKind::Extern(id, args) => {
-                let id = *id;
-                let span = e.span;
-                let ret = self.prog.externs[id as usize].ret;
-                let args: Vec<KFn> = args.iter().map(|a| Ok(self.expr(a, person)?.k())).collect::<CR<_>>()?;
-                let call = move |cx: &mut Ctx<'_, '_>, p: usize| -> R<Value> {
-                    let mut vals = Vec::with_capacity(args.len());
-                    for a in &args {
-                        vals.push(match a(cx, p)? {
-                            K::B(b) => Value::Bool(b),
-                            K::E(e) => Value::Enum(e),
-                            K::N(q) if q.int => Value::Int(q.n),
-                            // A script sees a decimal's written scale, which the compiled path does
-                            // not follow: the reference calls it.
-                            K::N(_) => return Err(Bail),
-                            K::V(v) => v,
-                        });
-                    }
-                    cx.policy.call_extern(id, &vals, span).map_err(|_| Bail)
-                };
-                match cat(ret) {
-                    Cat::B => C::B(Box::new(move |cx, p| match call(cx, p)? {
-                        Value::Bool(b) => Ok(b),
-                        _ => Err(Bail),
-                    })),
-                    Cat::E => C::E(Box::new(move |cx, p| match call(cx, p)? {
-                        Value::Enum(e) => Ok(e),
-                        _ => Err(Bail),
-                    })),
-                    Cat::N => C::N(Box::new(move |cx, p| num_of(&call(cx, p)?))),
-                    Cat::V => C::V(Box::new(call)),
-                }
-            }
-            ExprKind::Agg { kind, coll, body, filter } => {
-                if *coll != Coll::Members || person {
-                    return unsupported("a population aggregation inside a household definition");
-                }
-                self.agg(*kind, ty, body.as_deref(), filter.as_deref())?
-            }
-        })
-    }
-
-    fn input<G>(&self, category: Cat, get: G) -> C
-    where
-        G: for<'a> Fn(&'a Household, usize) -> &'a Value + Send + Sync + Copy + 'static,
-    {
-        match category {
-            Cat::N => C::N(Box::new(move |cx, p| num_of(get(cx.hh, p)))),
-            Cat::B => C::B(Box::new(move |cx, p| match get(cx.hh, p) {
-                Value::Bool(b) => Ok(*b),
-                _ => Err(Bail),
-            })),
-            Cat::E => C::E(Box::new(move |cx, p| match get(cx.hh, p) {
-                Value::Enum(e) => Ok(*e),
-                _ => Err(Bail),
-            })),
-            Cat::V => C::V(Box::new(move |cx, p| Ok(get(cx.hh, p).clone()))),
-        }
-    }
-
-    fn param(&self, id: ParamId, key: Option<EnumFn>) -> CR<C> {
-        let prm = &self.prog.params[id as usize];
-        let off = self.params.offsets[id as usize];
-        let count = self.params.counts[id as usize];
-        let category = cat(prm.ty);
-        macro_rules! get {
-            ($variant:ident, $wrap:ident, $conv:expr) => {
-                match key {
-                    None => C::$wrap(Box::new(move |cx, _| match cx.params.get(off) {
-                        Some(PV::K(K::$variant(v))) if count > 0 => Ok($conv(v)),
-                        _ => Err(Bail),
-                    })),
-                    Some(k) => C::$wrap(Box::new(move |cx, p| {
-                        let k = k(cx, p)? as usize;
-                        if k >= count {
-                            return Err(Bail);
-                        }
-                        match cx.params.get(off + k) {
-                            Some(PV::K(K::$variant(v))) => Ok($conv(v)),
-                            _ => Err(Bail),
-                        }
-                    })),
-                }
-            };
-        }
-        Ok(match category {
-            Cat::B => get!(B, B, |v: &bool| *v),
-            Cat::N => get!(N, N, |v: &Q| *v),
-            Cat::E => get!(E, E, |v: &u16| *v),
-            Cat::V => get!(V, V, |v: &Value| v.clone()),
-        })
-    }
-
-    fn arith(&self, op: Arith, a: &Expr, b: &Expr, person: bool) -> CR<C> {
-        let fa = self.expr(a, person)?.num()?;
-        // A constant right operand (`x / 12`, `x * 0.3`) is captured.
-        if let ExprKind::Const(c) = &b.kind {
-            if let Ok(K::N(k)) = k_of_const(c) {
-                let km = msc(k.n.unsigned_abs().min(i64::MAX as u64) as i64);
-                return Ok(C::N(match op {
-                    Arith::Add => Box::new(move |cx, p| fa(cx, p)?.add(k)),
-                    Arith::Sub => Box::new(move |cx, p| fa(cx, p)?.sub(k)),
-                    Arith::Mul => Box::new(move |cx, p| fa(cx, p)?.mul(k)),
-                    Arith::Div => Box::new(move |cx, p| fa(cx, p)?.div_with(k, Some(km))),
-                }));
-            }
-        }
-        let fb = self.expr(b, person)?.num()?;
-        Ok(C::N(match op {
-            Arith::Add => Box::new(move |cx, p| {
-                let x = fa(cx, p)?;
-                x.add(fb(cx, p)?)
-            }),
-            Arith::Sub => Box::new(move |cx, p| {
-                let x = fa(cx, p)?;
-                x.sub(fb(cx, p)?)
-            }),
-            Arith::Mul => Box::new(move |cx, p| {
-                let x = fa(cx, p)?;
-                x.mul(fb(cx, p)?)
-            }),
-            Arith::Div => Box::new(move |cx, p| {
-                let x = fa(cx, p)?;
-                x.div(fb(cx, p)?)
-            }),
-        }))
-    }
-
-    fn cmp(&self, op: CmpOp, a: &Expr, b: &Expr, person: bool) -> CR<C> {
-        let (ca, cb) = (self.expr(a, person)?, self.expr(b, person)?);
-        Ok(match (ca, cb) {
-            (C::N(fa), C::N(fb)) => {
-                if let ExprKind::Const(c) = &b.kind {
-                    if let Ok(K::N(k)) = k_of_const(c) {
-                        return Ok(C::B(Box::new(move |cx, p| Ok(ord_ok(op, fa(cx, p)?.cmp(k))))));
-                    }
-                }
-                C::B(Box::new(move |cx, p| {
-                    let x = fa(cx, p)?;
-                    Ok(ord_ok(op, x.cmp(fb(cx, p)?)))
-                }))
-            }
-            (C::E(fa), C::E(fb)) => C::B(Box::new(move |cx, p| {
-                let x = fa(cx, p)?;
-                Ok(ord_ok(op, x.cmp(&fb(cx, p)?)))
-            })),
-            (C::B(fa), C::B(fb)) => C::B(Box::new(move |cx, p| {
-                let x = fa(cx, p)?;
-                Ok(ord_ok(op, x.cmp(&fb(cx, p)?)))
-            })),
-            (ca, cb) => {
-                let (fa, fb) = (ca.k(), cb.k());
-                C::B(Box::new(move |cx, p| {
-                    let x = fa(cx, p)?;
-                    Ok(compare_k(op, &x, &fb(cx, p)?))
-                }))
-            }
-        })
-    }
-
-    fn builtin(&self, b: Builtin, args: &[Expr], person: bool) -> CR<C> {
-        let twelve = Q::int(12).map_err(|_| CompileError("12".into()))?;
-        match b {
-            Builtin::Monthly | Builtin::Yearly | Builtin::Abs => {
-                let [x] = args else { return unsupported("a builtin's arguments") };
-                let x = self.expr(x, person)?.num()?;
-                Ok(C::N(match b {
-                    Builtin::Monthly => Box::new(move |cx, p| x(cx, p)?.div_with(twelve, Some(2))),
-                    Builtin::Yearly => Box::new(move |cx, p| x(cx, p)?.mul(twelve)),
-                    _ => Box::new(move |cx, p| Ok(x(cx, p)?.abs())),
-                }))
-            }
-            Builtin::Min | Builtin::Max => {
-                let min = b == Builtin::Min;
-                // The reference evaluates every argument, then keeps the first best one.
-                let better = move |o: Ordering| if min { o == Ordering::Less } else { o == Ordering::Greater };
-                let cs: Vec<C> = args.iter().map(|a| self.expr(a, person)).collect::<CR<_>>()?;
-                if cs.is_empty() {
-                    return Ok(C::N(Box::new(|_, _| Err(Bail))));
-                }
-                if cs.iter().all(|c| c.cat() == Cat::N) {
-                    let fs: Vec<NumFn> = cs.into_iter().map(|c| c.num()).collect::<CR<_>>()?;
-                    if fs.len() == 2 {
-                        let mut it = fs.into_iter();
-                        let (fa, fb) = (it.next().unwrap_or_else(|| Box::new(|_, _| Err(Bail))), it.next().unwrap_or_else(|| Box::new(|_, _| Err(Bail))));
-                        return Ok(C::N(Box::new(move |cx, p| {
-                            let a = fa(cx, p)?;
-                            let v = fb(cx, p)?;
-                            Ok(if better(v.cmp(a)) { v } else { a })
-                        })));
-                    }
-                    return Ok(C::N(Box::new(move |cx, p| {
-                        let mut best = fs[0](cx, p)?;
-                        let mut rest: [Q; 8] = [best; 8];
-                        let mut extra = Vec::new();
-                        for (i, f) in fs[1..].iter().enumerate() {
-                            let v = f(cx, p)?;
-                            if i < 8 {
-                                rest[i] = v;
-                            } else {
-                                extra.push(v);
-                            }
-                        }
-                        for v in rest.iter().take((fs.len() - 1).min(8)).chain(extra.iter()) {
-                            if better(v.cmp(best)) {
-                                best = *v;
-                            }
-                        }
-                        Ok(best)
-                    })));
-                }
-                let category = cs[0].cat();
-                if cs.iter().any(|c| c.cat() != category) {
-                    return unsupported("`min`/`max` of values of different kinds");
-                }
-                let fs: Vec<KFn> = cs.into_iter().map(|c| c.k()).collect();
-                let op = if min { CmpOp::Lt } else { CmpOp::Gt };
-                let pick = move |cx: &mut Ctx<'_, '_>, p: usize| -> R<K> {
-                    let mut vals = Vec::with_capacity(fs.len());
-                    for f in &fs {
-                        vals.push(f(cx, p)?);
-                    }
-                    let mut it = vals.into_iter();
-                    let mut best = it.next().ok_or(Bail)?;
-                    for v in it {
-                        if compare_k(op, &v, &best) {
-                            best = v;
-                        }
-                    }
-                    Ok(best)
-                };
-                Ok(match category {
-                    Cat::E => C::E(Box::new(move |cx, p| match pick(cx, p)? {
-                        K::E(e) => Ok(e),
-                        _ => Err(Bail),
-                    })),
-                    Cat::B => C::B(Box::new(move |cx, p| match pick(cx, p)? {
-                        K::B(b) => Ok(b),
-                        _ => Err(Bail),
-                    })),
-                    _ => C::V(Box::new(move |cx, p| match pick(cx, p)? {
-                        K::V(v) => Ok(v),
-                        _ => Err(Bail),
-                    })),
-                })
-            }
-        }
-    }
-
-    fn agg(&self, kind: AggKind, ty: Ty, body: Option<&Expr>, filter: Option<&Expr>) -> CR<C> {
-        let filter: Option<BoolFn> = match filter {
-            Some(f) => Some(self.expr(f, true)?.bool()?),
-            None => None,
-        };
-        let pass = move |f: &Option<BoolFn>, cx: &mut Ctx<'_, '_>, i: usize| -> R<bool> {
-            match f {
-                Some(f) => f(cx, i),
-                None => Ok(true),
-            }
-        };
-        Ok(match kind {
-            AggKind::Count => C::N(Box::new(move |cx, _| {
-                let mut n = 0i64;
-                for i in 0..cx.hh.members.len() {
-                    if pass(&filter, cx, i)? {
-                        n += 1;
-                    }
-                }
-                Q::int(n)
-            })),
-            AggKind::Any | AggKind::All => {
-                let body: Option<BoolFn> = match body {
-                    Some(b) => Some(self.expr(b, true)?.bool()?),
-                    None => None,
-                };
-                let any = kind == AggKind::Any;
-                C::B(Box::new(move |cx, _| {
-                    for i in 0..cx.hh.members.len() {
-                        if !pass(&filter, cx, i)? {
-                            continue;
-                        }
-                        let v = match &body {
-                            Some(b) => b(cx, i)?,
-                            None => true,
-                        };
-                        if any && v {
-                            return Ok(true);
-                        }
-                        if !any && !v {
-                            return Ok(false);
-                        }
-                    }
-                    Ok(!any)
-                }))
-            }
-            AggKind::Sum | AggKind::Min | AggKind::Max => {
-                let body: Option<NumFn> = match body {
-                    Some(b) => Some(self.expr(b, true)?.num()?),
-                    None => None,
-                };
-                let zero = zero_q(ty);
-                C::N(Box::new(move |cx, _| {
-                    let mut acc: Option<Q> = None;
-                    for i in 0..cx.hh.members.len() {
-                        if !pass(&filter, cx, i)? {
-                            continue;
-                        }
-                        let v = match &body {
-                            Some(b) => b(cx, i)?,
-                            None => Q::ZERO_INT,
-                        };
-                        acc = Some(match acc {
-                            None => v,
-                            Some(a) => match kind {
-                                AggKind::Sum => a.add(v)?,
-                                AggKind::Min => {
-                                    if v.cmp(a) == Ordering::Less {
-                                        v
-                                    } else {
-                                        a
-                                    }
-                                }
-                                _ => {
-                                    if v.cmp(a) == Ordering::Greater {
-                                        v
-                                    } else {
-                                        a
-                                    }
-                                }
-                            },
-                        });
-                    }
-                    match acc {
-                        Some(a) => Ok(coerce_q(a, ty)),
-                        None if kind == AggKind::Sum => Ok(coerce_q(zero, ty)),
-                        None => Err(Bail),
-                    }
-                }))
-            }
-        })
-    }
-}
-
-/// Gives an input accessor closure its higher-ranked signature.
-fn getter<G>(g: G) -> G
-where
-    G: for<'a> Fn(&'a Household, usize) -> &'a Value,
-{
-    g
 }

@@ -5,7 +5,7 @@
 //! the reference evaluator, which then produces the value or the error. So a `Q` only has to be exact
 //! and to bail whenever the reference might fail. Two invariants make the second part true:
 //!
-//! - Values stay small: `|n| < 2^62` and `0 < d < 2^62` (a result outside is reduced by its gcd once,
+//! - Values stay small: `|n| < 2^62` and `0 < d < 2^56` (a result outside is reduced by its gcd once,
 //!   then bails). The reference holds the same value either as a reduced fraction (no larger than
 //!   `n/d`) or as a `Decimal` mantissa and scale.
 //! - `sc` bounds the scale the reference's `Decimal` would have for this value (decimal
@@ -25,6 +25,7 @@
 use crate::num::Num;
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
+use std::num::NonZeroU64;
 
 /// The compiled path gives up on this household (the reference evaluates it instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,8 +33,10 @@ pub struct Bail;
 
 pub type R<T> = Result<T, Bail>;
 
-/// Bound on numerators, denominators and the reference's mantissas.
+/// Bound on numerators and on the reference's mantissas.
 pub const LIM: i128 = 1 << 62;
+/// Bound on denominators.
+pub const DLIM: i128 = 1 << 56;
 /// Largest scale the compiled path follows.
 pub const MAX_SC: u8 = 18;
 
@@ -47,15 +50,22 @@ pub const POW10: [i64; 19] = {
     t
 };
 
+const DMASK: u64 = (1 << 56) - 1;
+const INT: u64 = 1 << 63;
+
+/// `n / d` with the reference's scale bound `sc` and kind `int`, in 16 bytes (so that `R<Q>` is
+/// returned in registers): `m` packs `d` (bits 0..56), `sc` (56..61) and `int` (63); `d > 0`, so `m`
+/// is never zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Q {
     pub n: i64,
-    /// > 0
-    pub d: i64,
-    /// Upper bound on the reference's decimal scale; also `>= msc(d)`.
-    pub sc: u8,
-    /// The reference holds a `Value::Int` (then `d == 1`, `sc == 0`).
-    pub int: bool,
+    m: NonZeroU64,
+}
+
+#[inline(always)]
+fn pack(d: u64, sc: u8, int: bool) -> NonZeroU64 {
+    // d >= 1, so the packed word is not zero.
+    NonZeroU64::new(d | (sc as u64) << 56 | if int { INT } else { 0 }).unwrap_or(NonZeroU64::MIN)
 }
 
 /// An upper bound of the minimal decimal scale of any terminating value whose reduced denominator
@@ -96,36 +106,94 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     }
 }
 
-/// Checks the invariants of a raw result (reducing it once if it is too large).
-#[inline]
-fn fin(mut n: i128, mut d: i128, sc: u8) -> R<Q> {
-    if n.abs() >= LIM || d >= LIM {
-        let g = gcd(n.unsigned_abs().min(u64::MAX as u128) as u64, d.min(u64::MAX as i128) as u64) as i128;
-        if g <= 1 || n.unsigned_abs() > u64::MAX as u128 || d > u64::MAX as i128 {
-            return Err(Bail);
-        }
-        n /= g;
-        d /= g;
-        if n.abs() >= LIM || d >= LIM {
-            return Err(Bail);
-        }
-    }
-    if sc > MAX_SC || n.abs() * POW10[sc as usize] as i128 >= LIM * d {
+#[cold]
+fn reduce(n: i128, d: i128, sc: u8) -> R<Q> {
+    if n.unsigned_abs() > u64::MAX as u128 || d > u64::MAX as i128 || d <= 0 {
         return Err(Bail);
     }
-    Ok(Q { n: n as i64, d: d as i64, sc, int: false })
+    let g = gcd(n.unsigned_abs() as u64, d as u64) as i128;
+    if g <= 1 {
+        return Err(Bail);
+    }
+    let (n, d) = (n / g, d / g);
+    if n.abs() >= LIM || d >= DLIM {
+        return Err(Bail);
+    }
+    fin(n, d, sc)
+}
+
+/// `floor(2^62 / 10^sc)`: below it, `|n| * 10^sc < 2^62 <= 2^62 * d` needs no wide multiplication.
+const LIMT: [i64; 19] = {
+    let mut t = [0i64; 19];
+    let mut i = 0;
+    while i < 19 {
+        t[i] = ((1i64 << 62) / POW10[i]) as i64;
+        i += 1;
+    }
+    t
+};
+
+/// Checks the invariants of a raw result (reducing it once if it is too large).
+#[inline(always)]
+fn fin(n: i128, d: i128, sc: u8) -> R<Q> {
+    if n.abs() >= LIM || d >= DLIM {
+        return reduce(n, d, sc);
+    }
+    fin64(n as i64, d as i64, sc)
+}
+
+/// [`fin`] for parts already below the bounds.
+#[inline(always)]
+fn fin64(n: i64, d: i64, sc: u8) -> R<Q> {
+    if sc > MAX_SC {
+        return Err(Bail);
+    }
+    let a = n.unsigned_abs();
+    if a >= LIMT[sc as usize] as u64 && a as i128 * POW10[sc as usize] as i128 >= LIM * d as i128 {
+        return Err(Bail);
+    }
+    Ok(Q { n, m: pack(d as u64, sc, false) })
 }
 
 impl Q {
-    pub const ZERO_INT: Q = Q { n: 0, d: 1, sc: 0, int: true };
-    pub const ZERO_NUM: Q = Q { n: 0, d: 1, sc: 0, int: false };
+    /// Poison: the lane's value would be an error, or is beyond the compiled path (an impossible
+    /// packing: scale 31).
+    pub const P: Q = Q { n: 0, m: NonZeroU64::MAX };
+    pub const ZERO_INT: Q = Q { n: 0, m: NonZeroU64::MIN.saturating_add(INT) };
+
+    #[inline(always)]
+    pub fn is_p(self) -> bool {
+        self.m == NonZeroU64::MAX
+    }
+    /// The value, or poison on failure.
+    #[inline(always)]
+    pub fn or_p(r: R<Q>) -> Q {
+        match r {
+            Ok(q) => q,
+            Err(_) => Q::P,
+        }
+    }
+    pub const ZERO_NUM: Q = Q { n: 0, m: NonZeroU64::MIN };
+
+    #[inline(always)]
+    pub fn d(self) -> i64 {
+        (self.m.get() & DMASK) as i64
+    }
+    #[inline(always)]
+    pub fn sc(self) -> u8 {
+        ((self.m.get() >> 56) & 0x1f) as u8
+    }
+    #[inline(always)]
+    pub fn is_int(self) -> bool {
+        self.m.get() & INT != 0
+    }
 
     #[inline]
     pub fn int(i: i64) -> R<Q> {
         if (i as i128).abs() >= LIM {
             return Err(Bail);
         }
-        Ok(Q { n: i, d: 1, sc: 0, int: true })
+        Ok(Q { n: i, m: pack(1, 0, true) })
     }
 
     /// A reference number (an input, a parameter, a script's result).
@@ -134,12 +202,28 @@ impl Q {
         match x {
             Num::Dec(d) => Q::from_decimal(d),
             Num::Rat(n, d) => {
-                if *d <= 0 || n.abs() >= LIM || *d >= LIM {
+                if *d <= 0 || n.abs() >= LIM || *d >= DLIM {
                     return Err(Bail);
                 }
                 fin(*n, *d, msc(*d as i64))
             }
         }
+    }
+
+    /// A decimal input with at least `min_scale` decimal places (`750` as `750.00`): the same value,
+    /// whose scale bound still bounds the reference's scale, and whose denominator matches the
+    /// other amounts of its column, so that sums take the common-denominator path.
+    #[inline]
+    pub fn from_decimal_scaled(x: &Decimal, min_scale: u32) -> R<Q> {
+        let s = x.scale();
+        if s >= min_scale {
+            return Q::from_decimal(x);
+        }
+        let m = x.mantissa() * POW10[(min_scale - s) as usize] as i128;
+        if m.abs() >= LIM {
+            return Err(Bail);
+        }
+        fin64(m as i64, POW10[min_scale as usize], min_scale as u8)
     }
 
     #[inline]
@@ -152,26 +236,25 @@ impl Q {
         if m.abs() >= LIM {
             return Err(Bail);
         }
-        Ok(Q { n: m as i64, d: POW10[s as usize], sc: s as u8, int: false })
+        Ok(Q { n: m as i64, m: pack(POW10[s as usize] as u64, s as u8, false) })
     }
 
     /// As a reference number (a `Num` in canonical form: a decimal when the value terminates).
     pub fn to_num(self) -> Num {
+        let d = self.d();
         if self.n == 0 {
             return Num::ZERO;
         }
-        if self.d == 1 {
+        if d == 1 {
             return Num::Dec(Decimal::from(self.n));
         }
         // A power of ten: a decimal of that scale.
-        if (self.d as u64).trailing_zeros() as usize >= 1 {
-            let k = (self.d as u64).trailing_zeros() as usize;
-            if k < POW10.len() && POW10[k] == self.d {
-                return Num::Dec(Decimal::from_i128_with_scale(self.n as i128, k as u32));
-            }
+        let k = (d as u64).trailing_zeros() as usize;
+        if k < POW10.len() && POW10[k] == d {
+            return Num::Dec(Decimal::from_i128_with_scale(self.n as i128, k as u32));
         }
         let neg = self.n < 0;
-        let (mut n, mut d) = (self.n.unsigned_abs(), self.d as u64);
+        let (mut n, mut d) = (self.n.unsigned_abs(), d as u64);
         let g = gcd(n, d);
         if g > 1 {
             n /= g;
@@ -205,34 +288,53 @@ impl Q {
 
     /// Mirrors `Value::Int` to `Value::Num` coercion of a decimal/money definition.
     #[inline]
-    pub fn as_num_kind(mut self) -> Q {
-        self.int = false;
-        self
+    pub fn as_num_kind(self) -> Q {
+        Q { n: self.n, m: pack(self.d() as u64, self.sc(), false) }
     }
 
     #[inline]
     pub fn add(self, o: Q) -> R<Q> {
-        if self.int && o.int {
+        if self.is_int() && o.is_int() {
             return Q::int(self.n + o.n);
         }
-        let (a, b) = (self, o);
-        if a.d == b.d {
-            return fin(a.n as i128 + b.n as i128, a.d as i128, a.sc.max(b.sc));
+        let (ad, bd) = (self.d(), o.d());
+        let (sa, sb) = (self.sc(), o.sc());
+        // Adding zero: the other value, with the larger scale bound (the reference's decimal sum
+        // keeps the larger scale).
+        if self.n == 0 {
+            return fin64(o.n, bd, sa.max(sb));
         }
-        if b.d % a.d == 0 {
-            let k = (b.d / a.d) as i128;
-            return fin(a.n as i128 * k + b.n as i128, b.d as i128, a.sc.max(b.sc));
+        if o.n == 0 {
+            return fin64(self.n, ad, sa.max(sb));
         }
-        if a.d % b.d == 0 {
-            let k = (a.d / b.d) as i128;
-            return fin(a.n as i128 + b.n as i128 * k, a.d as i128, a.sc.max(b.sc));
+        if ad == bd {
+            // |n| < 2^62 each: the sum fits i64.
+            let n = self.n + o.n;
+            if n.unsigned_abs() >= LIM as u64 {
+                return fin(n as i128, ad as i128, sa.max(sb));
+            }
+            return fin64(n, ad, sa.max(sb));
         }
-        fin(a.n as i128 * b.d as i128 + b.n as i128 * a.d as i128, a.d as i128 * b.d as i128, a.sc + b.sc)
+        if ad == 1 {
+            return fin(self.n as i128 * bd as i128 + o.n as i128, bd as i128, sa.max(sb));
+        }
+        if bd == 1 {
+            return fin(self.n as i128 + o.n as i128 * ad as i128, ad as i128, sa.max(sb));
+        }
+        if bd % ad == 0 {
+            let k = (bd / ad) as i128;
+            return fin(self.n as i128 * k + o.n as i128, bd as i128, sa.max(sb));
+        }
+        if ad % bd == 0 {
+            let k = (ad / bd) as i128;
+            return fin(self.n as i128 + o.n as i128 * k, ad as i128, sa.max(sb));
+        }
+        fin(self.n as i128 * bd as i128 + o.n as i128 * ad as i128, ad as i128 * bd as i128, sa + sb)
     }
 
     #[inline]
     pub fn neg(self) -> Q {
-        Q { n: -self.n, ..self }
+        Q { n: -self.n, m: self.m }
     }
 
     #[inline]
@@ -242,14 +344,14 @@ impl Q {
 
     #[inline]
     pub fn mul(self, o: Q) -> R<Q> {
-        if self.int && o.int {
+        if self.is_int() && o.is_int() {
             let p = self.n as i128 * o.n as i128;
             if p.abs() >= LIM {
                 return Err(Bail);
             }
-            return Ok(Q { n: p as i64, d: 1, sc: 0, int: true });
+            return Ok(Q { n: p as i64, m: pack(1, 0, true) });
         }
-        fin(self.n as i128 * o.n as i128, self.d as i128 * o.d as i128, self.sc + o.sc)
+        fin(self.n as i128 * o.n as i128, self.d() as i128 * o.d() as i128, self.sc() + o.sc())
     }
 
     /// `self / o`; `o_msc` is `msc(|o.n|)` when known (a constant divisor), else computed.
@@ -262,42 +364,57 @@ impl Q {
             Some(m) => m,
             None => msc(o.n.unsigned_abs().min(i64::MAX as u64) as i64),
         };
-        let (mut n, mut d) = (self.n as i128 * o.d as i128, self.d as i128 * o.n as i128);
+        let (mut n, mut d) = (self.n as i128 * o.d() as i128, self.d() as i128 * o.n as i128);
         if d < 0 {
             n = -n;
             d = -d;
         }
-        fin(n, d, self.sc + m)
+        fin(n, d, self.sc() + m)
     }
 
+    /// `self / k` for a positive integer `k` with `msc(k) == k_msc`.
     #[inline]
-    pub fn div(self, o: Q) -> R<Q> {
-        self.div_with(o, None)
+    pub fn div_int(self, k: i64, k_msc: u8) -> R<Q> {
+        fin(self.n as i128, self.d() as i128 * k as i128, self.sc() + k_msc)
+    }
+
+    /// `self * k` for an integer constant `k` (kind as `mul`).
+    #[inline]
+    pub fn mul_int(self, k: i64) -> R<Q> {
+        let p = self.n as i128 * k as i128;
+        if self.is_int() {
+            if p.abs() >= LIM {
+                return Err(Bail);
+            }
+            return Ok(Q { n: p as i64, m: pack(1, 0, true) });
+        }
+        fin(p, self.d() as i128, self.sc())
     }
 
     #[inline]
     pub fn abs(self) -> Q {
-        Q { n: self.n.abs(), ..self }
+        Q { n: self.n.abs(), m: self.m }
     }
 
     #[inline]
     pub fn cmp(self, o: Q) -> Ordering {
-        if self.d == o.d {
+        let (ad, bd) = (self.d(), o.d());
+        if ad == bd {
             return self.n.cmp(&o.n);
         }
-        (self.n as i128 * o.d as i128).cmp(&(o.n as i128 * self.d as i128))
+        (self.n as i128 * bd as i128).cmp(&(o.n as i128 * ad as i128))
     }
 
     /// Value and kind equal (as `Value`'s `==`: `Int(5) != Num(5)`).
     #[inline]
     pub fn same(self, o: Q) -> bool {
-        self.int == o.int && self.cmp(o) == Ordering::Equal
+        self.is_int() == o.is_int() && self.cmp(o) == Ordering::Equal
     }
 
     /// Rounds half away from zero to a multiple of `10^e` (`e` from the step `round(x, 10^e)`).
     pub fn round(self, e: i32) -> R<Q> {
         let neg = self.n < 0;
-        let (n, d) = (self.n.unsigned_abs() as u128, self.d as u128);
+        let (n, d) = (self.n.unsigned_abs() as u128, self.d() as u128);
         if e <= 0 {
             let t = (-e) as usize;
             if t >= POW10.len() {
@@ -339,11 +456,11 @@ mod tests {
 
     #[test]
     fn q_basics() {
-        let a = q("18319.88").div(Q::int(12).unwrap()).unwrap();
-        let b = q("200").div(Q::int(12).unwrap()).unwrap();
+        let a = q("18319.88").div_with(Q::int(12).unwrap(), None).unwrap();
+        let b = q("200").div_with(Q::int(12).unwrap(), None).unwrap();
         let d = a.add(b).unwrap().add(b).unwrap();
         assert_eq!(d.to_num(), Num::parse("1559.99").unwrap());
-        let y = q("3119.99").sub(d).unwrap().div(Q::int(3).unwrap()).unwrap();
+        let y = q("3119.99").sub(d).unwrap().div_with(Q::int(3).unwrap(), None).unwrap();
         assert_eq!(y.to_num(), Num::parse("520").unwrap());
         assert_eq!(q("520/3").round(-2).unwrap().to_num(), Num::parse("173.33").unwrap());
         assert_eq!(q("-0.005").round(-2).unwrap().to_num(), Num::parse("-0.01").unwrap());

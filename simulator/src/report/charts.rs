@@ -6,7 +6,7 @@
 //!   Labels are bilingual (`低保在保户数 Households on dibao`).
 //! - **PNG** needs glyphs at render time. At run time we look for a CJK font file: the path in the
 //!   environment variable `DOUDI_CJK_FONT`, else a list of usual places (Debian/Ubuntu `fonts-noto-cjk`,
-//!   `fonts-wqy-microhei`, `fonts-wqy-zenhei`, Fedora, macOS, Windows). With one, PNG labels are
+//!   `fonts-wqy-microhei`, `fonts-wqy-zenhei`, Fedora, macOS, Windows; `none` skips the search). With one, PNG labels are
 //!   bilingual like the SVG ones; without one, PNG labels fall back to English only, drawn with Noto Sans
 //!   embedded in the binary (crate `ttf-noto-sans`). Nothing has to be installed by hand.
 //! - Text widths (legend boxes) are measured with the CJK font when found, else with Noto Sans.
@@ -50,12 +50,14 @@ pub fn fonts() -> &'static FontInfo {
     static INFO: OnceLock<FontInfo> = OnceLock::new();
     INFO.get_or_init(|| {
         let mut paths: Vec<String> = Vec::new();
-        if let Ok(p) = std::env::var("DOUDI_CJK_FONT") {
-            if !p.trim().is_empty() {
-                paths.push(p);
-            }
+        let env = std::env::var("DOUDI_CJK_FONT").unwrap_or_default();
+        if !env.trim().is_empty() && env != "none" {
+            paths.push(env.clone());
         }
-        paths.extend(CANDIDATES.iter().map(|s| s.to_string()));
+        // `DOUDI_CJK_FONT=none` skips the search (English PNG labels).
+        if env != "none" {
+            paths.extend(CANDIDATES.iter().map(|s| s.to_string()));
+        }
         for p in paths {
             let Ok(bytes) = std::fs::read(&p) else { continue };
             let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
@@ -122,6 +124,8 @@ pub struct LineChart {
     pub lines: Vec<Line>,
     /// Draw a zero line (differences).
     pub zero_line: bool,
+    /// Start the y axis at zero (else it fits the data, with a margin).
+    pub from_zero: bool,
 }
 
 /// Horizontal stacked bars of shares (winners and losers).
@@ -231,14 +235,17 @@ fn draw_lines<DB: DrawingBackend>(c: &LineChart, root: &DrawingArea<DB, Shift>, 
         lo = 0.0;
         hi = 1.0;
     }
-    if c.zero_line || lo > 0.0 {
+    if c.zero_line || c.from_zero {
         lo = lo.min(0.0);
+        hi = hi.max(0.0);
     }
-    hi = hi.max(0.0);
     if (hi - lo).abs() < 1e-9 {
         hi = lo + 1.0;
     }
     let pad = (hi - lo) * 0.06;
+    if !(c.zero_line || c.from_zero) {
+        lo -= pad;
+    }
     let money = c.y_label.en.contains("yuan");
     let (scale, u) = unit(hi.abs().max(lo.abs()), money);
     let (y0, y1) = ((lo - if lo < 0.0 { pad } else { 0.0 }) / scale, (hi + pad) / scale);
@@ -248,7 +255,33 @@ fn draw_lines<DB: DrawingBackend>(c: &LineChart, root: &DrawingArea<DB, Shift>, 
         x1 = x0 + 1.0;
     }
     let y_label = if u.en.is_empty() { c.y_label.get(lang) } else { format!("{} ({})", c.y_label.get(lang), u.get(lang)) };
-    let mut ch = ChartBuilder::on(root)
+    // The legend goes below the plot, in rows, so that it never hides a line.
+    let items: Vec<(String, RGBColor, bool)> = c.lines.iter().map(|l| (l.name.get(lang), l.color, l.dashed)).collect();
+    let font = (family, 13).into_font();
+    // ab_glyph measures at a smaller em than the SVG font size browsers use: leave room (×1.3).
+    let widths: Vec<i32> = items
+        .iter()
+        .map(|(t, _, _)| {
+            let fallback = t.chars().map(|c| if c.is_ascii() { 7 } else { 13 }).sum::<i32>();
+            let measured = font.box_size(t).map(|(w, _)| w as i32).unwrap_or(fallback);
+            (measured * 13 / 10).max(fallback) + 44
+        })
+        .collect();
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut x = 0;
+    for (i, w) in widths.iter().enumerate() {
+        if x + w > WIDTH as i32 - 100 && !rows.last().map_or(true, |r| r.is_empty()) {
+            rows.push(Vec::new());
+            x = 0;
+        }
+        x += w;
+        if let Some(r) = rows.last_mut() {
+            r.push(i);
+        }
+    }
+    let legend_h = if items.is_empty() { 0 } else { 8 + 22 * rows.len() as u32 };
+    let (plot, legend) = root.split_vertically(HEIGHT - legend_h);
+    let mut ch = ChartBuilder::on(&plot)
         .caption(c.title.get(lang), (family, 22))
         .margin(16)
         .x_label_area_size(48)
@@ -300,13 +333,22 @@ fn draw_lines<DB: DrawingBackend>(c: &LineChart, root: &DrawingArea<DB, Shift>, 
             }
         }
     }
-    ch.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .label_font((family, 14))
-        .draw()
-        .map_err(err)?;
+    for (ri, row) in rows.iter().enumerate() {
+        let mut x = 90;
+        let y = 4 + 22 * ri as i32;
+        for &i in row {
+            let (text, color, dashed) = &items[i];
+            let style = if *dashed { color.stroke_width(2) } else { color.stroke_width(3) };
+            if *dashed {
+                legend.draw(&PathElement::new(vec![(x, y + 9), (x + 10, y + 9)], style)).map_err(err)?;
+                legend.draw(&PathElement::new(vec![(x + 16, y + 9), (x + 26, y + 9)], style)).map_err(err)?;
+            } else {
+                legend.draw(&PathElement::new(vec![(x, y + 9), (x + 26, y + 9)], style)).map_err(err)?;
+            }
+            legend.draw(&plotters::element::Text::new(text.clone(), (x + 32, y + 2), font.clone())).map_err(err)?;
+            x += widths[i];
+        }
+    }
     Ok(())
 }
 
@@ -355,11 +397,11 @@ fn draw_stacked<DB: DrawingBackend>(c: &StackedBars, root: &DrawingArea<DB, Shif
     }
     // Legend below the chart.
     let k = c.segments.len().max(1) as i32;
-    let width = WIDTH as i32 / k;
+    let width = (WIDTH as i32 - 20) / k;
     for (i, (name, color)) in c.segments.iter().enumerate() {
-        let x = 20 + i as i32 * width;
+        let x = 10 + i as i32 * width;
         legend.draw(&Rectangle::new([(x, 20), (x + 18, 38)], color.filled())).map_err(err)?;
-        legend.draw(&plotters::element::Text::new(name.get(lang), (x + 24, 22), (family, 14).into_font())).map_err(err)?;
+        legend.draw(&plotters::element::Text::new(name.get(lang), (x + 24, 22), (family, 12).into_font())).map_err(err)?;
     }
     Ok(())
 }

@@ -129,9 +129,9 @@ pub fn page(p: &Prepared, o: &Outcome, tables: &[Table], svgs: &[(String, String
         h.push_str(&format!("<div><b>{}</b>{}</div>", esc(k), esc(&v)));
     }
     h.push_str("</div>");
-    h.push_str(&format!(
-        "<p class=note>Figures are for the whole population the sample stands for (× weight). Each cell shows the median over the runs and, in grey, the 5th–95th percentile band. Amounts in 万元 (10,000 yuan) in this page; exact amounts in yuan in the CSV files and <a href=\"report.xlsx\">report.xlsx</a>.</p>"
-    ));
+    h.push_str(
+        "<p class=note>Figures are for the whole population the sample stands for (× weight). Each cell shows the median over the runs and, in grey, the 5th–95th percentile band. Amounts in 万元 (10,000 yuan) in this page; exact amounts in yuan in the CSV files and <a href=\"report.xlsx\">report.xlsx</a>.</p>",
+    );
 
     // Headline: yearly, per variant.
     h.push_str("<h2>年度概览 Yearly overview</h2>");
@@ -170,22 +170,22 @@ pub fn page(p: &Prepared, o: &Outcome, tables: &[Table], svgs: &[(String, String
         variants.push(d);
     }
     if o.sweep.is_none() {
-        h.push_str("<div class=scroll><table><thead><tr><th>方案 Variant</th><th>年份 Year</th>");
-        for (c, _, _) in &cols {
-            h.push_str(&format!("<th>{}</th>", esc(c)));
-        }
-        h.push_str("</tr></thead><tbody>");
         for v in &variants {
-            for (yi, (y, n)) in o.years.iter().enumerate() {
-                let yl = if *n == 12 { y.to_string() } else { format!("{y} ({n} 个月)") };
-                h.push_str(&format!("<tr><td>{}</td><td>{}</td>", esc(&format!("{} {}", v.label, if v.label == v.name { String::new() } else { v.name.clone() })), esc(&yl)));
-                for (_, i, money) in &cols {
+            h.push_str(&format!("<h3>{}</h3>", esc(&if v.name == "baseline" { "基线 Baseline".to_string() } else if v.name == "reform" { format!("改革 Reform: {}", v.label) } else { format!("{} {}", v.label, v.name) })));
+            h.push_str("<div class=scroll><table><thead><tr><th></th>");
+            for (y, n) in &o.years {
+                h.push_str(&format!("<th>{}</th>", esc(&if *n == 12 { y.to_string() } else { format!("{y} ({n} 个月 months)") })));
+            }
+            h.push_str("</tr></thead><tbody>");
+            for (c, i, money) in &cols {
+                h.push_str(&format!("<tr><td>{}</td>", esc(c)));
+                for yi in 0..o.years.len() {
                     h.push_str(&format!("<td class=num>{}</td>", banded(v.yearly.get(yi, 0, 0, *i), *money)));
                 }
                 h.push_str("</tr>");
             }
+            h.push_str("</tbody></table></div>");
         }
-        h.push_str("</tbody></table></div>");
     }
 
     // Charts.
@@ -248,7 +248,7 @@ fn strip_xml_decl(svg: &str) -> &str {
 }
 
 const METHOD: &str = r#"<h2>方法 Method</h2><ul>
-<li><b>Dynamics.</b> Every month each person ages (on a birth month drawn once), may die (mortality by age), become disabled, lose self-care, fall ill or recover (rates by age), lose or find a job (wages drawn per area), get the yearly wage rise, and move through school (September). All rates are scenario parameters (<code>[dynamics]</code>, listed in the settings table).</li>
+<li><b>Dynamics.</b> Every month each person may die (mortality by age), become disabled, lose self-care, fall ill or recover (rates by age), lose or find a job (wages drawn per area), get the yearly wage rise, and move through school (September); everybody ages by a year in January (<code>ageing_month</code>). All rates are scenario parameters (<code>[dynamics]</code>, listed in the settings table).</li>
 <li><b>Administration.</b> Eligible households not on dibao apply with the monthly take-up probability; the decision comes after the approval lag (working days) and checks eligibility then. Households on dibao are paid what the policy computes on their circumstances <i>as last verified</i> (approval, review, reported change) in the current month, so inclusion errors persist until a review or a reported change; reviews come every <code>review_interval_months</code>. Deaths are always found. A serious or severe dishonesty finding stops dibao that month.</li>
 <li><b>Grace period (延退).</b> A household whose per-capita income reaches <code>grace_income_multiple × S</code> while a member started work or work income rose keeps its last dibao payment for <code>grace_months</code> months, then exits unless it is eligible again.</li>
 <li><b>Programme rules.</b> The 2% cap on purchased services and the care-allowance funding split are the policy's own programme definitions, evaluated by the interpreter on each month's weighted totals; the simulator does not re-implement them.</li>

@@ -71,7 +71,18 @@ pub fn write(p: &Prepared, o: &Outcome, out: &Path) -> Result<Written, String> {
     let png_font = if png { Some(charts::fonts().source.clone()) } else { None };
 
     // summary.json
-    let summary = tables::summary_json(p, o, &files);
+    let mut listed = files.clone();
+    listed.push("summary.json".into());
+    listed.push("report.html".into());
+    if p.scenario.report.xlsx {
+        listed.push("report.xlsx".into());
+    }
+    if p.scenario.report.keep_population && p.population_dir.is_some() {
+        listed.push("population/households.csv".into());
+        listed.push("population/persons.csv".into());
+    }
+    listed.sort();
+    let summary = tables::summary_json(p, o, &listed);
     let text = serde_json::to_string_pretty(&summary).map_err(|e| format!("summary.json: {e}"))? + "\n";
     std::fs::write(dir.join("summary.json"), text).map_err(|e| format!("summary.json: {e}"))?;
     files.push("summary.json".into());

@@ -679,30 +679,73 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
             x_label: month_axis.clone(),
             lines,
             zero_line: false,
+            from_zero: true,
         }),
     ));
 
-    let base = &o.variants[0];
-    // Persons per programme (baseline).
-    let mut lines = Vec::new();
-    for (ci, (pname, label)) in programmes(o).iter().filter(|(p, _)| p != "total").enumerate() {
-        if let Some(m) = metric(o, pname, "persons") {
-            let (a, lo, hi) = series_of(&base.monthly, m, n);
-            lines.push(Line { name: prog_text(pname, label), color: palette[ci % palette.len()], values: a, band: Some((lo, hi)), dashed: false });
-        }
-    }
+    // Persons on dibao, per variant.
+    let persons_m = metric(o, "dibao", "persons").unwrap_or(0);
+    let lines: Vec<Line> = shown
+        .iter()
+        .enumerate()
+        .map(|(ci, &vi)| {
+            let v = &o.variants[vi];
+            let (a, lo, hi) = series_of(&v.monthly, persons_m, n);
+            let name = if o.sweep.is_some() {
+                Text::new("", v.label.clone())
+            } else if v.name == "baseline" {
+                Text::new("基线", "Baseline")
+            } else {
+                Text::new("改革", format!("Reform: {}", v.label))
+            };
+            Line { name, color: palette[ci % palette.len()], values: a, band: Some((lo, hi)), dashed: false }
+        })
+        .collect();
     out.push((
         "persons".into(),
         Chart::Lines(LineChart {
-            title: Text::new(format!("各项目受助人数({})", base.label), format!("Persons by programme ({})", base.name)),
+            title: Text::new("低保在保人数(中位数与5%–95%区间)", "Persons on dibao (median, 5–95% band)"),
             y_label: Text::new("人", "persons"),
             x: x.clone(),
             x_labels: x_labels.clone(),
             x_label: month_axis.clone(),
             lines,
             zero_line: false,
+            from_zero: true,
         }),
     ));
+
+    let base = &o.variants[0];
+    // Persons on each allowance (baseline solid, reform dashed).
+    let mut lines = Vec::new();
+    let allowance_progs: Vec<(String, String)> = programmes(o).into_iter().filter(|(p, _)| p != "dibao" && p != "total").collect();
+    for (ci, (pname, label)) in allowance_progs.iter().enumerate() {
+        if let Some(m) = metric(o, pname, "persons") {
+            for (k, v) in o.variants.iter().enumerate().take(if o.sweep.is_some() { 1 } else { 2 }) {
+                let (a, lo, hi) = series_of(&v.monthly, m, n);
+                let mut name = prog_text(pname, label);
+                if o.variants.len() > 1 && o.sweep.is_none() {
+                    name = Text::new(format!("{}({})", name.zh, if k == 0 { "基线" } else { "改革" }), format!("{} ({})", name.en, if k == 0 { "baseline" } else { "reform" }));
+                }
+                lines.push(Line { name, color: palette[(ci + 2) % palette.len()], values: a, band: if k == 0 { Some((lo, hi)) } else { None }, dashed: k > 0 });
+            }
+        }
+    }
+    if !lines.is_empty() {
+        out.push((
+            "allowances".into(),
+            Chart::Lines(LineChart {
+                title: Text::new("照护补贴与集中供养受助人数", "Persons receiving each allowance"),
+                y_label: Text::new("人", "persons"),
+                x: x.clone(),
+                x_labels: x_labels.clone(),
+                x_label: month_axis.clone(),
+                lines,
+                zero_line: false,
+                from_zero: true,
+            }),
+        ));
+    }
 
     // Spending by programme (baseline).
     let mut lines = Vec::new();
@@ -723,6 +766,7 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
             x_label: month_axis.clone(),
             lines,
             zero_line: false,
+            from_zero: true,
         }),
     ));
 
@@ -754,6 +798,7 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
             x_label: month_axis.clone(),
             lines,
             zero_line: false,
+            from_zero: true,
         }),
     ));
 
@@ -777,6 +822,7 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
                 x_label: month_axis.clone(),
                 lines,
                 zero_line: true,
+                from_zero: true,
             }),
         ));
         let mut lines = Vec::new();
@@ -796,6 +842,7 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
                 x_label: month_axis.clone(),
                 lines,
                 zero_line: true,
+                from_zero: true,
             }),
         ));
     }
@@ -805,14 +852,14 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
         let colors = [RGBColor(26, 120, 60), RGBColor(120, 200, 130), RGBColor(200, 200, 200), RGBColor(240, 150, 120), RGBColor(190, 40, 40)];
         let segments: Vec<(Text, RGBColor)> = (0..5).map(|b| (Text::new(BAND_LABELS[b], BAND_LABELS_EN[b]), colors[b])).collect();
         let mut rows = vec![Text::new("全部", "All")];
-        let mut values = vec![w.shares.iter().map(|b| f(&b.median)).collect::<Vec<_>>()];
+        let mut values = vec![w.shares_mean.iter().map(f).collect::<Vec<_>>()];
         for (i, d) in w.deciles.iter().enumerate() {
             rows.push(Text::new(format!("第{}组", i + 1), format!("Decile {}", i + 1)));
-            values.push(d.shares.iter().map(|b| f(&b.median)).collect());
+            values.push(d.shares_mean.iter().map(f).collect());
         }
         out.push((
             "winners_losers".into(),
-            Chart::Stacked(StackedBars { title: Text::new("受益与受损家庭(按收入十分位)", "Winners and losers by income decile"), rows, segments, values }),
+            Chart::Stacked(StackedBars { title: Text::new("受益与受损家庭(按收入十分位,各次模拟平均)", "Winners and losers by income decile (mean over runs)"), rows, segments, values }),
         ));
     }
 
@@ -838,6 +885,7 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
                     Line { name: Text::new("低保", "Dibao"), color: palette[1], values: b, band: Some((blo, bhi)), dashed: true },
                 ],
                 zero_line: false,
+                from_zero: false,
             }),
         ));
         let (a, lo, hi) = col(&|p| &p.households);
@@ -851,6 +899,7 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
                 x_label: Text::new("", sw.parameter.clone()),
                 lines: vec![Line { name: Text::new("在保户数", "Households"), color: palette[0], values: a, band: Some((lo, hi)), dashed: false }],
                 zero_line: false,
+                from_zero: false,
             }),
         ));
     }
