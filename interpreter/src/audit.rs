@@ -73,6 +73,8 @@ pub struct Finding {
     pub members: Vec<String>,
     /// The definitions whose conditions failed (e.g. `assets_ok`), or `counted`.
     pub category: String,
+    /// The failing tests as people read them (`vehicles 机动车数量`), for 错保.
+    pub reasons: Vec<String>,
     pub reason: String,
     /// Money a month at stake: the estimated wrong payment, the missed payment, or the excess.
     pub monthly: Num,
@@ -102,6 +104,7 @@ pub fn audit_household(policy: &Policy, cfg: &AuditConfig, hh: &Household, month
             household: hh.id.clone(),
             kind: Kind::PaidNotEligible,
             members: Vec::new(),
+            reasons: cats.iter().map(|c| subject_label(policy, c)).collect(),
             category: cats.join("+"),
             reason: fails.iter().map(|f| f.reason.clone()).collect::<Vec<_>>().join("; "),
             monthly: if p > Num::ZERO { p } else { Num::ZERO },
@@ -113,6 +116,7 @@ pub fn audit_household(policy: &Policy, cfg: &AuditConfig, hh: &Household, month
             kind: Kind::EligibleNotPaid,
             members: Vec::new(),
             category: "eligible".into(),
+            reasons: Vec::new(),
             reason: "eligible under the policy but not on the roll".into(),
             monthly: payment(&mut ev, cfg.payment)?,
         });
@@ -141,6 +145,7 @@ pub fn audit_household(policy: &Policy, cfg: &AuditConfig, hh: &Household, month
                 kind: Kind::UncountedMemberPaid,
                 members: gone.iter().map(|&i| hh.members[i].id.clone()).collect(),
                 category: "counted".into(),
+                reasons: Vec::new(),
                 reason: reasons.join("; "),
                 monthly: if excess > Num::ZERO { excess } else { Num::ZERO },
             });
@@ -174,47 +179,74 @@ pub fn audit_chunk(policy: &Policy, cfg: &AuditConfig, hs: &[Household], month: 
         .collect()
 }
 
-/// Counts and money by kind of finding (and by failing definition for 错保).
+/// Counts and money a month by kind of finding, and for 错保 by failing test (a household that fails
+/// several tests is counted under each of them).
 #[derive(Default)]
 pub struct Summary {
-    pub rows: Vec<(Kind, String, u64, Num)>,
+    /// (kind, households, money)
+    pub kinds: Vec<(Kind, u64, Num)>,
+    /// (kind, test, households, money)
+    pub reasons: Vec<(Kind, String, u64, Num)>,
+}
+
+fn bump(count: &mut u64, money: &mut Num, add: &Num) {
+    *count += 1;
+    if let Ok(m) = money.checked_add(add) {
+        *money = m;
+    }
 }
 
 impl Summary {
     pub fn add(&mut self, f: &Finding) {
-        match self.rows.iter_mut().find(|(k, c, _, _)| *k == f.kind && *c == f.category) {
-            Some(r) => {
-                r.2 += 1;
-                r.3 = r.3.checked_add(&f.monthly).unwrap_or_else(|_| r.3.clone());
+        match self.kinds.iter_mut().find(|(k, _, _)| *k == f.kind) {
+            Some(r) => bump(&mut r.1, &mut r.2, &f.monthly),
+            None => self.kinds.push((f.kind, 1, f.monthly.clone())),
+        }
+        if f.kind == Kind::PaidNotEligible {
+            for reason in &f.reasons {
+                match self.reasons.iter_mut().find(|(k, c, _, _)| *k == f.kind && c == reason) {
+                    Some(r) => bump(&mut r.2, &mut r.3, &f.monthly),
+                    None => self.reasons.push((f.kind, reason.clone(), 1, f.monthly.clone())),
+                }
             }
-            None => self.rows.push((f.kind, f.category.clone(), 1, f.monthly.clone())),
         }
     }
-    fn sorted(&self) -> Vec<(Kind, String, u64, Num)> {
-        let mut v = self.rows.clone();
-        v.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        v
+    fn sorted(&self) -> (Vec<(Kind, u64, Num)>, Vec<(Kind, String, u64, Num)>) {
+        let mut k = self.kinds.clone();
+        k.sort_by_key(|r| r.0);
+        let mut r = self.reasons.clone();
+        r.sort_by(|a, b| (a.0, std::cmp::Reverse(a.2), &a.1).cmp(&(b.0, std::cmp::Reverse(b.2), &b.1)));
+        (k, r)
     }
     pub fn render(&self, month: Month) -> String {
         let mut out = format!("roll audit for {month}\n");
-        let rows = self.sorted();
-        let header = ("finding", "about", "households", "monthly at stake");
-        let w1 = rows.iter().map(|r| width(r.0.label())).max().unwrap_or(0).max(header.0.len());
-        let w2 = rows.iter().map(|r| width(&r.1)).max().unwrap_or(0).max(header.1.len());
-        out.push_str(&format!("{}  {}  {:>10}  {:>16}\n", pad(header.0, w1), pad(header.1, w2), header.2, header.3));
+        let (kinds, reasons) = self.sorted();
+        let label = |k: Kind| k.label().to_string();
+        let w1 = kinds
+            .iter()
+            .map(|r| width(&label(r.0)))
+            .chain(reasons.iter().map(|r| width(&r.1) + 4))
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        out.push_str(&format!("{}  {:>10}  {:>16}\n", pad("finding", w1), "households", "monthly at stake"));
         let mut total = Num::ZERO;
         let mut n = 0;
-        for (k, c, count, money) in &rows {
-            out.push_str(&format!("{}  {}  {:>10}  {:>16}\n", pad(k.label(), w1), pad(c, w2), count, money.format_fixed(2)));
+        for (k, count, money) in &kinds {
+            out.push_str(&format!("{}  {:>10}  {:>16}\n", pad(&label(*k), w1), count, money.format_fixed(2)));
+            for (_, reason, c, m) in reasons.iter().filter(|r| r.0 == *k) {
+                out.push_str(&format!("{}  {:>10}  {:>16}\n", pad(&format!("  · {reason}"), w1), c, m.format_fixed(2)));
+            }
             total = total.checked_add(money).unwrap_or(total.clone());
             n += count;
         }
-        out.push_str(&format!("{}  {}  {:>10}  {:>16}\n", pad("total", w1), pad("", w2), n, total.format_fixed(2)));
-        if rows.is_empty() {
+        out.push_str(&format!("{}  {:>10}  {:>16}\n", pad("total findings", w1), n, total.format_fixed(2)));
+        if kinds.is_empty() {
             out.push_str("no findings: the roll agrees with the policy\n");
         } else {
             out.push_str(
-                "money at stake a month: 错保, the gap payment the household would get if it were eligible (0 when its income is \
+                "· a 错保 household failing several tests is listed under each of them.\n\
+                 money at stake a month: 错保, the gap payment the household would get if it were eligible (0 when its income is \
                  at or above the standard: the data does not hold the amount actually paid); 漏保, the payment it should get; \
                  应退未退, what counting the dead or imprisoned members adds to the payment\n",
             );
@@ -249,14 +281,33 @@ impl FindingsWriter {
         let stmp = self.dir.join(".summary.csv.tmp");
         {
             let mut f = std::fs::File::create(&stmp).map_err(|e| e.to_string())?;
-            writeln!(f, "finding,category,households,monthly_at_stake").map_err(|e| e.to_string())?;
-            for (k, c, n, m) in summary.sorted() {
-                writeln!(f, "{},{},{},{}", k.code(), c, n, m.format_fixed(2)).map_err(|e| e.to_string())?;
+            writeln!(f, "finding,failing_test,households,monthly_at_stake").map_err(|e| e.to_string())?;
+            let (kinds, reasons) = summary.sorted();
+            for (k, n, m) in kinds {
+                writeln!(f, "{},,{},{}", k.code(), n, m.format_fixed(2)).map_err(|e| e.to_string())?;
+                for (_, r, n, m) in reasons.iter().filter(|r| r.0 == k) {
+                    writeln!(f, "{},\"{}\",{},{}", k.code(), r.replace('"', "\"\""), n, m.format_fixed(2)).map_err(|e| e.to_string())?;
+                }
             }
         }
         std::fs::rename(&self.tmp, self.dir.join("findings.csv")).map_err(|e| e.to_string())?;
         std::fs::rename(&stmp, self.dir.join("summary.csv")).map_err(|e| e.to_string())?;
         Ok(())
+    }
+}
+
+/// A failing test's subject with its Chinese label when the policy declares one.
+fn subject_label(policy: &Policy, name: &str) -> String {
+    let p = &policy.program;
+    let label = p
+        .find_def(name)
+        .and_then(|d| p.defs[d as usize].label.clone())
+        .or_else(|| p.household_inputs.iter().find(|i| i.name == name).and_then(|i| i.label.clone()))
+        .or_else(|| p.person_inputs.iter().find(|i| i.name == name).and_then(|i| i.label.clone()))
+        .or_else(|| p.param_by_name(name).and_then(|i| p.params[i as usize].label.clone()));
+    match label {
+        Some(l) => format!("{name} {l}"),
+        None => name.to_string(),
     }
 }
 
