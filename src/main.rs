@@ -293,16 +293,17 @@ fn eval(a: EvalArgs) -> Res {
     let mut writer = RowWriter::new(a.format, &names);
     let render_err = |e: interpreter::EvalError| Fail::usage(e.render(policy.sources()));
     let io = |e: std::io::Error| Fail::usage(format!("error: cannot write the output: {e}"));
+    let fmt = RowFormat { format: a.format, names: &names, tys: &tys, policy: &policy };
     let mut process = |chunk: &[data::Household], out: &mut dyn Write, writer: &mut RowWriter| -> Res {
         let rows = if want_totals {
-            interpreter::batch::evaluate_chunk_with_totals(&policy, chunk, m, &outputs, &mut totals).map_err(render_err)?
+            let rows = interpreter::batch::evaluate_chunk_with_totals(&policy, chunk, m, &outputs, &mut totals).map_err(render_err)?;
+            chunk.iter().zip(rows).map(|(h, row)| fmt.row(&h.id, &row)).collect()
         } else {
-            interpreter::batch::evaluate_chunk(&policy, chunk, m, &outputs).into_iter().collect::<Result<Vec<_>, _>>().map_err(render_err)?
+            // Evaluated and formatted in parallel, written in input order.
+            interpreter::batch::map_chunk(&policy, chunk, m, &outputs, |h, row| fmt.row(&h.id, row)).map_err(render_err)?
         };
-        for (h, row) in chunk.iter().zip(rows) {
-            let cells: Vec<String> = row.iter().zip(&tys).map(|(v, t)| policy.display(*t, v)).collect();
-            let raw: Vec<&interpreter::Value> = row.iter().collect();
-            writer.row(out, &h.id, &cells, &raw).map_err(io)?;
+        for row in rows {
+            writer.emit(out, row).map_err(io)?;
         }
         Ok(())
     };
@@ -314,7 +315,7 @@ fn eval(a: EvalArgs) -> Res {
     };
     match csv_paths {
         Some((h, p)) => {
-            let chunks = data::CsvChunks::open(&policy.schema, &h, &p, 16_384).map_err(|e| Fail::usage(format!("error: {e}")))?;
+            let chunks = data::CsvChunks::open(&policy.schema, &h, &p, 1024).map_err(|e| Fail::usage(format!("error: {e}")))?;
             for chunk in chunks {
                 let chunk = chunk.map_err(|e| Fail::usage(format!("error: {e}")))?;
                 process(&chunk, &mut out, &mut writer)?;
@@ -341,6 +342,56 @@ fn eval(a: EvalArgs) -> Res {
     Ok(())
 }
 
+/// Formats one evaluation row (in any thread).
+struct RowFormat<'a> {
+    format: Format,
+    names: &'a [String],
+    tys: &'a [doudi::dsl::ir::Ty],
+    policy: &'a Policy,
+}
+
+/// A formatted row: a CSV line or a JSON object (without separators), or table cells.
+enum Formatted {
+    Text(String),
+    Cells(Vec<String>),
+}
+
+impl RowFormat<'_> {
+    fn row(&self, id: &str, row: &[interpreter::Value]) -> Formatted {
+        let cells = row.iter().zip(self.tys).map(|(v, t)| self.policy.display(*t, v));
+        match self.format {
+            Format::Csv => {
+                let mut line = String::with_capacity(16 * (row.len() + 1));
+                push_csv_cell(&mut line, id);
+                for c in cells {
+                    line.push(',');
+                    push_csv_cell(&mut line, &c);
+                }
+                line.push('\n');
+                Formatted::Text(line)
+            }
+            Format::Json => {
+                let mut m = serde_json::Map::new();
+                m.insert("household_id".into(), id.into());
+                for ((n, c), v) in self.names.iter().zip(cells).zip(row) {
+                    let j = match v {
+                        interpreter::Value::Bool(b) => serde_json::Value::Bool(*b),
+                        interpreter::Value::Int(i) => serde_json::Value::from(*i),
+                        _ => serde_json::Value::String(c),
+                    };
+                    m.insert(n.clone(), j);
+                }
+                Formatted::Text(serde_json::Value::Object(m).to_string())
+            }
+            Format::Table => {
+                let mut r = vec![id.to_string()];
+                r.extend(cells);
+                Formatted::Cells(r)
+            }
+        }
+    }
+}
+
 /// Writes evaluation rows as a table, CSV or JSON.
 struct RowWriter {
     format: Format,
@@ -353,40 +404,25 @@ impl RowWriter {
     fn new(format: Format, names: &[String]) -> RowWriter {
         RowWriter { format, names: names.to_vec(), started: false, table: Vec::new() }
     }
-    fn row(&mut self, out: &mut dyn Write, id: &str, cells: &[String], raw: &[&interpreter::Value]) -> std::io::Result<()> {
-        match self.format {
-            Format::Csv => {
+    fn emit(&mut self, out: &mut dyn Write, row: Formatted) -> std::io::Result<()> {
+        match (self.format, row) {
+            (Format::Csv, Formatted::Text(line)) => {
                 if !self.started {
                     writeln!(out, "household_id,{}", self.names.join(","))?;
                     self.started = true;
                 }
-                write!(out, "{}", csv_cell(id))?;
-                for c in cells {
-                    write!(out, ",{}", csv_cell(c))?;
-                }
-                writeln!(out)
+                out.write_all(line.as_bytes())
             }
-            Format::Json => {
+            (Format::Json, Formatted::Text(object)) => {
                 write!(out, "{}", if self.started { ",\n  " } else { "[\n  " })?;
                 self.started = true;
-                let mut m = serde_json::Map::new();
-                m.insert("household_id".into(), id.into());
-                for ((n, c), v) in self.names.iter().zip(cells).zip(raw) {
-                    let j = match v {
-                        interpreter::Value::Bool(b) => serde_json::Value::Bool(*b),
-                        interpreter::Value::Int(i) => serde_json::Value::from(*i),
-                        _ => serde_json::Value::String(c.clone()),
-                    };
-                    m.insert(n.clone(), j);
-                }
-                write!(out, "{}", serde_json::Value::Object(m))
+                out.write_all(object.as_bytes())
             }
-            Format::Table => {
-                let mut r = vec![id.to_string()];
-                r.extend(cells.iter().cloned());
+            (_, Formatted::Cells(r)) => {
                 self.table.push(r);
                 Ok(())
             }
+            (_, Formatted::Text(_)) => Ok(()),
         }
     }
     fn finish(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
@@ -417,6 +453,14 @@ impl RowWriter {
                 Ok(())
             }
         }
+    }
+}
+
+fn push_csv_cell(line: &mut String, s: &str) {
+    if s.contains([',', '"', '\n']) {
+        line.push_str(&csv_cell(s));
+    } else {
+        line.push_str(s);
     }
 }
 

@@ -23,6 +23,24 @@ pub fn evaluate_chunk(policy: &Policy, households: &[Household], month: Month, o
     }
 }
 
+/// Evaluates `outputs` for each household in parallel and maps each household's values with `f`
+/// (in the worker threads, e.g. to format a line); the results in input order, or the first error
+/// in input order.
+pub fn map_chunk<T, F>(policy: &Policy, households: &[Household], month: Month, outputs: &[DefId], f: F) -> Result<Vec<T>, EvalError>
+where
+    T: Send,
+    F: Fn(&Household, &[Value]) -> T + Sync,
+{
+    match CompiledPolicy::new(policy, outputs) {
+        Ok(cp) => cp.map_chunk(households, month, f),
+        Err(_) => households
+            .par_iter()
+            .with_min_len(64)
+            .map(|h| policy.evaluate(h, month, outputs).map(|row| f(h, &row)))
+            .collect(),
+    }
+}
+
 /// [`evaluate_chunk`] with the reference evaluator only.
 pub fn reference_chunk(policy: &Policy, households: &[Household], month: Month, outputs: &[DefId]) -> Vec<Result<Vec<Value>, EvalError>> {
     households.par_iter().with_min_len(64).map(|h| policy.evaluate(h, month, outputs)).collect()

@@ -54,6 +54,33 @@ fn compare_all(policy: &Policy, outputs: &[u32], households: &[Household], month
     let mut st = Stats::default();
     for &m in months {
         let mut session = cp.session(m);
+        // Batches of many households (members side by side in the columns).
+        let chunk = cp.evaluate_chunk(households, m);
+        for (h, compiled) in households.iter().zip(&chunk) {
+            let reference = policy.evaluate(h, m, outputs);
+            if !same(&reference, compiled) {
+                panic!(
+                    "household {} in {m} differs (batch):\nreference: {}\ncompiled:  {}\nhousehold: {:?}",
+                    h.id,
+                    show(policy, outputs, &reference),
+                    show(policy, outputs, compiled),
+                    h
+                );
+            }
+        }
+        // A loaded population: values and lazily made rows.
+        let loaded = cp.load(households);
+        let slots: Vec<std::sync::Mutex<Option<Result<Vec<Value>, EvalError>>>> = households.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        cp.for_each_loaded(&loaded, m, |i, r| *slots[i].lock().unwrap() = Some(r.map(|v| v.to_vec()).map_err(|e| e.clone())));
+        for (h, slot) in households.iter().zip(&slots) {
+            let got = slot.lock().unwrap().take().expect("every household is visited");
+            assert!(same(&policy.evaluate(h, m, outputs), &got), "loaded: household {} in {m} differs", h.id);
+        }
+        cp.for_each_row_loaded(&loaded, m, |i, r| *slots[i].lock().unwrap() = Some(r.map(|row| row.values()).map_err(|e| e.clone())));
+        for (h, slot) in households.iter().zip(&slots) {
+            let got = slot.lock().unwrap().take().expect("every household is visited");
+            assert!(same(&policy.evaluate(h, m, outputs), &got), "rows: household {} in {m} differs", h.id);
+        }
         for h in households {
             let reference = policy.evaluate(h, m, outputs);
             let compiled = cp.evaluate(h, m);
@@ -222,6 +249,25 @@ fn run_policy(rel: &str, expect_errors: bool) {
 #[test]
 fn fast_matches_reference_jian() {
     run_policy("policies/jian", false);
+}
+
+/// The compiled path handles every realistic Ji'an household by itself: poison in untaken branches
+/// (the division by a member count of zero under `if member_count == 0`), in filtered-out members
+/// and after an `any` has found its member does not make it defer to the reference.
+#[test]
+fn realistic_households_never_defer() {
+    let policy = load("policies/jian");
+    let outputs = household_outputs(&policy);
+    let cp = CompiledPolicy::new(&policy, &outputs).unwrap();
+    let m = Month::parse("2024-01").unwrap();
+    let hs = population(&policy, 41, Profile::Realistic);
+    let mut s = cp.session(m);
+    let counted = policy.program.def_by_name(EntityKind::Household, "member_count").unwrap();
+    let nobody = hs.iter().filter(|h| policy.evaluate(h, m, &[counted]).unwrap()[0] == Value::Int(0)).count();
+    assert!(nobody > 0, "some households have no counted member");
+    for h in &hs {
+        assert!(s.is_fast(h), "household {} deferred to the reference", h.id);
+    }
 }
 
 #[test]

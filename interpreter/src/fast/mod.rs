@@ -406,6 +406,8 @@ struct Program {
     levels: [Vec<Lv>; 4],
     outputs: Vec<AO>,
     totals: Vec<TotalPlan>,
+    /// Per number, bool and enum register: the loaded column that holds it, for input registers.
+    ext: [Vec<Option<u32>>; 3],
 }
 
 fn ci(c: Cat) -> usize {
@@ -1028,28 +1030,43 @@ fn b_of(x: bool) -> u8 {
     x as u8
 }
 
+// Three-valued lanes as bits (value `v` = bit 0, poison `p` = bit 1), branch-free so that the lane
+// loops vectorise. `a and b`: poisoned if `a` is, or if `a` holds and `b` is; `a or b`: poisoned if
+// `a` is, or if `a` does not hold and `b` is.
+
 #[inline(always)]
 fn and3(a: u8, b: u8) -> u8 {
-    match a {
-        BF => BF,
-        BT => b,
-        _ => BP,
-    }
+    let (va, pa, vb, pb) = (a & 1, a >> 1, b & 1, b >> 1);
+    let p = pa | (va & pb);
+    (va & vb & (p ^ 1)) | p << 1
 }
 
 #[inline(always)]
 fn or3(a: u8, b: u8) -> u8 {
-    match a {
-        BT => BT,
-        BF => b,
-        _ => BP,
-    }
+    let (va, pa, vb, pb) = (a & 1, a >> 1, b & 1, b >> 1);
+    let p = pa | ((va ^ 1) & pb);
+    ((va | vb) & (p ^ 1)) | p << 1
+}
+
+#[inline(always)]
+fn not3(a: u8) -> u8 {
+    let (va, pa) = (a & 1, a >> 1);
+    ((va ^ 1) & (pa ^ 1)) | pa << 1
+}
+
+/// A condition's lane from a comparison that may meet poison.
+#[inline(always)]
+fn cond3(poison: bool, v: bool) -> u8 {
+    let p = poison as u8;
+    ((v as u8) & (p ^ 1)) | p << 1
 }
 
 struct Exec<'a> {
     params: &'a [PV],
     policy: &'a Policy,
     hs: &'a [Household],
+    /// A loaded batch whose columns stand for the input registers (read in place).
+    loaded: Option<(&'a LoadedBatch, &'a Program)>,
 }
 
 impl<'a> Exec<'a> {
@@ -1060,9 +1077,16 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn ns<'f>(&self, fr: &'f Frame, o: &NO) -> Src<'f, Q> {
+    fn ns<'f>(&'f self, fr: &'f Frame, o: &NO) -> Src<'f, Q> {
         match o {
-            NO::R(r) => Src::S(&fr.n[*r as usize]),
+            NO::R(r) => {
+                if let Some((b, prog)) = self.loaded {
+                    if let Some(Some(c)) = prog.ext[0].get(*r as usize) {
+                        return Src::S(&b.n[*c as usize]);
+                    }
+                }
+                Src::S(&fr.n[*r as usize])
+            }
             NO::K(q) => Src::K(*q),
             NO::P(off) => Src::K(match &self.params[*off as usize] {
                 PV::K(K::N(q)) => *q,
@@ -1070,9 +1094,16 @@ impl<'a> Exec<'a> {
             }),
         }
     }
-    fn bs<'f>(&self, fr: &'f Frame, o: &BO) -> Src<'f, u8> {
+    fn bs<'f>(&'f self, fr: &'f Frame, o: &BO) -> Src<'f, u8> {
         match o {
-            BO::R(r) => Src::S(&fr.b[*r as usize]),
+            BO::R(r) => {
+                if let Some((b, prog)) = self.loaded {
+                    if let Some(Some(c)) = prog.ext[1].get(*r as usize) {
+                        return Src::S(&b.b[*c as usize]);
+                    }
+                }
+                Src::S(&fr.b[*r as usize])
+            }
             BO::K(b) => Src::K(*b),
             BO::P(off) => Src::K(match &self.params[*off as usize] {
                 PV::K(K::B(b)) => *b as u8,
@@ -1080,9 +1111,16 @@ impl<'a> Exec<'a> {
             }),
         }
     }
-    fn es<'f>(&self, fr: &'f Frame, o: &EO) -> Src<'f, u16> {
+    fn es<'f>(&'f self, fr: &'f Frame, o: &EO) -> Src<'f, u16> {
         match o {
-            EO::R(r) => Src::S(&fr.e[*r as usize]),
+            EO::R(r) => {
+                if let Some((b, prog)) = self.loaded {
+                    if let Some(Some(c)) = prog.ext[2].get(*r as usize) {
+                        return Src::S(&b.e[*c as usize]);
+                    }
+                }
+                Src::S(&fr.e[*r as usize])
+            }
             EO::K(e) => Src::K(*e),
             EO::P(off) => Src::K(match &self.params[*off as usize] {
                 PV::K(K::E(e)) => *e,
@@ -1153,36 +1191,37 @@ impl<'a> Exec<'a> {
         }
         match ins {
             Ins::Bcast { cat, dst, src } => {
-                let (dst, src) = (*dst as usize, *src as usize);
+                let (dst, src) = (*dst as usize, *src);
+                let p = fr.p;
                 match cat {
                     Cat::N => {
                         let mut d = std::mem::take(&mut fr.n[dst]);
-                        let s = &fr.n[src];
-                        for (o, &h) in d[..fr.p].iter_mut().zip(&fr.hix) {
-                            *o = s[h as usize];
+                        let s = self.ns(fr, &NO::R(src));
+                        for (o, &h) in d[..p].iter_mut().zip(&fr.hix) {
+                            *o = s.at(h as usize);
                         }
                         fr.n[dst] = d;
                     }
                     Cat::B => {
                         let mut d = std::mem::take(&mut fr.b[dst]);
-                        let s = &fr.b[src];
-                        for (o, &h) in d[..fr.p].iter_mut().zip(&fr.hix) {
-                            *o = s[h as usize];
+                        let s = self.bs(fr, &BO::R(src));
+                        for (o, &h) in d[..p].iter_mut().zip(&fr.hix) {
+                            *o = s.at(h as usize);
                         }
                         fr.b[dst] = d;
                     }
                     Cat::E => {
                         let mut d = std::mem::take(&mut fr.e[dst]);
-                        let s = &fr.e[src];
-                        for (o, &h) in d[..fr.p].iter_mut().zip(&fr.hix) {
-                            *o = s[h as usize];
+                        let s = self.es(fr, &EO::R(src));
+                        for (o, &h) in d[..p].iter_mut().zip(&fr.hix) {
+                            *o = s.at(h as usize);
                         }
                         fr.e[dst] = d;
                     }
                     Cat::V => {
                         let mut d = std::mem::take(&mut fr.v[dst]);
-                        let s = &fr.v[src];
-                        for (o, &h) in d[..fr.p].iter_mut().zip(&fr.hix) {
+                        let s = &fr.v[src as usize];
+                        for (o, &h) in d[..p].iter_mut().zip(&fr.hix) {
                             *o = s[h as usize].clone();
                         }
                         fr.v[dst] = d;
@@ -1284,7 +1323,11 @@ impl<'a> Exec<'a> {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(b, *dst);
                 let op = *op;
-                zip2(&mut d[..n], self.es(fr, a), self.es(fr, b), |x, y| if x == EP || y == EP { BP } else { b_of(ord_ok(op, x.cmp(&y))) });
+                match op {
+                    CmpOp::Eq => zip2(&mut d[..n], self.es(fr, a), self.es(fr, b), |x, y| cond3((x == EP) | (y == EP), x == y)),
+                    CmpOp::Ne => zip2(&mut d[..n], self.es(fr, a), self.es(fr, b), |x, y| cond3((x == EP) | (y == EP), x != y)),
+                    _ => zip2(&mut d[..n], self.es(fr, a), self.es(fr, b), |x, y| cond3((x == EP) | (y == EP), ord_ok(op, x.cmp(&y)))),
+                }
                 give!(b, *dst, d);
             }
             Ins::CmpB { lv, dst, op, a, b } => {
@@ -1298,7 +1341,13 @@ impl<'a> Exec<'a> {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(b, *dst);
                 let mask = *mask;
-                zip1(&mut d[..n], self.es(fr, a), |x| if x == EP { BP } else { b_of(x < 128 && mask >> x & 1 == 1) });
+                // A byte table per variant (the poison value `EP` is beyond it).
+                let mut table = [0u8; 130];
+                for (v, t) in table.iter_mut().enumerate().take(128) {
+                    *t = (mask >> v & 1) as u8;
+                }
+                table[129] = BP;
+                zip1(&mut d[..n], self.es(fr, a), |x| table[(x as usize).min(128) + (x == EP) as usize]);
                 give!(b, *dst, d);
             }
             Ins::InN { lv, dst, a, set } => {
@@ -1310,7 +1359,7 @@ impl<'a> Exec<'a> {
             Ins::Not { lv, dst, a } => {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(b, *dst);
-                zip1(&mut d[..n], self.bs(fr, a), |x| if x == BP { BP } else { x ^ 1 });
+                zip1(&mut d[..n], self.bs(fr, a), not3);
                 give!(b, *dst, d);
             }
             Ins::And { lv, dst, a, b } => {
@@ -1929,7 +1978,7 @@ impl Program {
         }
     }
 
-    /// Lays out a batch from its loaded columns (a copy of contiguous memory).
+    /// Lays out a batch from its loaded columns, which the program then reads in place.
     fn prepare_loaded(&self, fr: &mut Frame, b: &LoadedBatch) {
         fr.h = b.h;
         fr.p = b.p;
@@ -1940,26 +1989,6 @@ impl Program {
         fr.pos.clear();
         fr.pos.extend_from_slice(&b.pos);
         self.size(fr);
-        let (mut n, mut bo, mut e) = (0, 0, 0);
-        for l in &self.loads {
-            let d = l.dst as usize;
-            let lanes = if l.lv == Lv::H { b.h } else { b.p };
-            match l.cat {
-                Cat::N => {
-                    fr.n[d][..lanes].copy_from_slice(&b.n[n]);
-                    n += 1;
-                }
-                Cat::B => {
-                    fr.b[d][..lanes].copy_from_slice(&b.b[bo]);
-                    bo += 1;
-                }
-                Cat::E => {
-                    fr.e[d][..lanes].copy_from_slice(&b.e[e]);
-                    e += 1;
-                }
-                Cat::V => {}
-            }
-        }
     }
 
     /// The input columns of a batch, for [`Loaded`].
@@ -2032,10 +2061,6 @@ impl<'h> Loaded<'h> {
 
 /// Households per batch: columns of a batch stay in the processor's cache.
 pub const BATCH: usize = 128;
-#[doc(hidden)]
-pub static PROFILE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-#[doc(hidden)]
-pub static PROF: std::sync::Mutex<Vec<(u64, String)>> = std::sync::Mutex::new(Vec::new());
 
 /// A checked policy compiled for fast evaluation of household outputs. `Send + Sync`: compile once,
 /// evaluate from any number of threads.
@@ -2095,7 +2120,19 @@ impl<'p> CompiledPolicy<'p> {
             };
             totals.push(TotalPlan { lv, filter, body });
         }
-        let prog = Program { loads: c.loads, ins: c.ins, outputs_end, levels: c.levels, outputs: outs, totals };
+        let mut ext: [Vec<Option<u32>>; 3] = [vec![None; c.levels[0].len()], vec![None; c.levels[1].len()], vec![None; c.levels[2].len()]];
+        let mut next = [0u32; 3];
+        for l in &c.loads {
+            let k = match l.cat {
+                Cat::N => 0,
+                Cat::B => 1,
+                Cat::E => 2,
+                Cat::V => continue,
+            };
+            ext[k][l.dst as usize] = Some(next[k]);
+            next[k] += 1;
+        }
+        let prog = Program { loads: c.loads, ins: c.ins, outputs_end, levels: c.levels, outputs: outs, totals, ext };
         Ok(CompiledPolicy { policy, outputs: outputs.to_vec(), prog, params })
     }
 
@@ -2123,6 +2160,18 @@ impl<'p> CompiledPolicy<'p> {
     /// Instructions in the compiled program (for the curious and for tests).
     pub fn instructions(&self) -> usize {
         self.prog.ins.len()
+    }
+
+    /// The compiled program, one instruction a line (for the curious and for tests).
+    pub fn listing(&self) -> String {
+        let mut s = String::new();
+        for l in &self.prog.loads {
+            s.push_str(&format!("load {l:?}\n"));
+        }
+        for (i, ins) in self.prog.ins.iter().enumerate() {
+            s.push_str(&format!("{i:3} {ins:?}\n"));
+        }
+        s
     }
 
     /// A reusable evaluator for one thread and one month (no allocation per household).
@@ -2168,6 +2217,43 @@ impl<'p> CompiledPolicy<'p> {
         );
     }
 
+    /// Evaluates households in parallel and maps each household's outputs with `f` (in the worker
+    /// threads); the results in input order, or the first error in input order.
+    pub fn map_chunk<T, F>(&self, households: &[Household], month: Month, f: F) -> Result<Vec<T>, EvalError>
+    where
+        T: Send,
+        F: Fn(&Household, &[Value]) -> T + Sync,
+    {
+        let parts: Vec<Result<Vec<T>, EvalError>> = households
+            .par_chunks(BATCH)
+            .map_init(
+                || (self.session(month), Vec::new()),
+                |(s, out), batch| {
+                    let mut res = Vec::with_capacity(batch.len());
+                    let mut err = None;
+                    s.batch_into(batch, out, |i, r| {
+                        if err.is_some() {
+                            return;
+                        }
+                        match r {
+                            Ok(row) => res.push(f(&batch[i], row)),
+                            Err(e) => err = Some(e.clone()),
+                        }
+                    });
+                    match err {
+                        Some(e) => Err(e),
+                        None => Ok(res),
+                    }
+                },
+            )
+            .collect();
+        let mut out = Vec::with_capacity(households.len());
+        for p in parts {
+            out.extend(p?);
+        }
+        Ok(out)
+    }
+
     /// Loads households into the compiled program's input columns (in parallel).
     pub fn load<'h>(&self, households: &'h [Household]) -> Loaded<'h> {
         let batches = households
@@ -2188,8 +2274,39 @@ impl<'p> CompiledPolicy<'p> {
             |(s, out), b| {
                 let hs = &loaded.hs[b.start..b.start + b.h];
                 self.prog.prepare_loaded(&mut s.frame, b);
-                s.run(hs, false);
-                s.finish_batch(hs, out, |i, r| sink(b.start + i, r));
+                s.run_loaded(hs, b);
+                let ex = s.exec_loaded(hs, b);
+                s.finish_with(&ex, hs, out, |i, r| sink(b.start + i, r));
+            },
+        );
+    }
+
+    /// Like [`for_each_loaded`](Self::for_each_loaded), handing out each household's outputs as a
+    /// [`Row`] that makes a `Value` only for the outputs asked for (the exact numbers stay in the
+    /// columns until then).
+    pub fn for_each_row_loaded<F>(&self, loaded: &Loaded<'_>, month: Month, sink: F)
+    where
+        F: Fn(usize, Result<Row<'_>, &EvalError>) + Sync,
+    {
+        loaded.batches.par_iter().for_each_init(
+            || (self.session(month), Vec::new()),
+            |(s, out), b| {
+                let hs = &loaded.hs[b.start..b.start + b.h];
+                self.prog.prepare_loaded(&mut s.frame, b);
+                s.run_loaded(hs, b);
+                let ex = s.exec_loaded(hs, b);
+                let srcs = s.output_sources(&ex);
+                for (i, h) in hs.iter().enumerate() {
+                    if srcs.iter().all(|src| !src.poisoned(&ex, &s.frame, i)) {
+                        sink(b.start + i, Ok(Row { inner: RowInner::Lanes { ex: &ex, frame: &s.frame, srcs: &srcs, lane: i } }));
+                    } else {
+                        out.clear();
+                        match s.reference(h, out) {
+                            Ok(()) => sink(b.start + i, Ok(Row { inner: RowInner::Values(out) })),
+                            Err(e) => sink(b.start + i, Err(&e)),
+                        }
+                    }
+                }
             },
         );
     }
@@ -2248,6 +2365,64 @@ enum OSrc<'f> {
     V(&'f AO),
 }
 
+impl OSrc<'_> {
+    fn poisoned(&self, ex: &Exec<'_>, fr: &Frame, i: usize) -> bool {
+        match self {
+            OSrc::N(s) => s.at(i).is_p(),
+            OSrc::B(s) => s.at(i) == BP,
+            OSrc::E(s) => s.at(i) == EP,
+            OSrc::V(o) => !matches!(ex.k_at(fr, o, i), Some(K::V(_))),
+        }
+    }
+    /// The lane's value (not poisoned).
+    fn value(&self, ex: &Exec<'_>, fr: &Frame, i: usize) -> Value {
+        match self {
+            OSrc::N(s) => q_value(s.at(i)),
+            OSrc::B(s) => Value::Bool(s.at(i) == BT),
+            OSrc::E(s) => Value::Enum(s.at(i)),
+            OSrc::V(o) => match ex.k_at(fr, o, i) {
+                Some(K::V(v)) => v,
+                _ => Value::Bool(false),
+            },
+        }
+    }
+}
+
+/// One household's outputs, in the order of [`CompiledPolicy::outputs`]: made into `Value`s on
+/// demand.
+pub struct Row<'a> {
+    inner: RowInner<'a>,
+}
+
+enum RowInner<'a> {
+    Lanes { ex: &'a Exec<'a>, frame: &'a Frame, srcs: &'a [OSrc<'a>], lane: usize },
+    /// The reference's values (a household the compiled path deferred).
+    Values(&'a [Value]),
+}
+
+impl Row<'_> {
+    pub fn len(&self) -> usize {
+        match &self.inner {
+            RowInner::Lanes { srcs, .. } => srcs.len(),
+            RowInner::Values(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Output `k`.
+    pub fn get(&self, k: usize) -> Value {
+        match &self.inner {
+            RowInner::Lanes { ex, frame, srcs, lane } => srcs[k].value(ex, frame, *lane),
+            RowInner::Values(v) => v[k].clone(),
+        }
+    }
+    /// Every output.
+    pub fn values(&self) -> Vec<Value> {
+        (0..self.len()).map(|k| self.get(k)).collect()
+    }
+}
+
 /// Household `i`'s outputs appended to `out`; `false` (and `out` as it was) if one is poisoned.
 fn push_outputs(ex: &Exec<'_>, fr: &Frame, srcs: &[OSrc<'_>], i: usize, out: &mut Vec<Value>) -> bool {
     let len = out.len();
@@ -2299,26 +2474,27 @@ impl<'c> Session<'c> {
     }
 
     fn exec<'a>(&'a self, hs: &'a [Household]) -> Exec<'a> {
-        Exec { params: self.params, policy: self.cp.policy, hs }
+        Exec { params: self.params, policy: self.cp.policy, hs, loaded: None }
+    }
+
+    /// Runs the program on a loaded batch (prepared with `prepare_loaded`).
+    fn run_loaded(&mut self, hs: &[Household], b: &LoadedBatch) {
+        let prog = &self.cp.prog;
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs, loaded: Some((b, prog)) };
+        for ins in &prog.ins[..prog.outputs_end] {
+            ex.run(ins, &mut self.frame);
+        }
+    }
+
+    fn exec_loaded<'a>(&'a self, hs: &'a [Household], b: &'a LoadedBatch) -> Exec<'a> {
+        Exec { params: self.params, policy: self.cp.policy, hs, loaded: Some((b, &self.cp.prog)) }
     }
 
     /// Runs the program on the prepared frame (`totals`: also the totals' instructions).
     fn run(&mut self, hs: &[Household], totals: bool) {
         let prog = &self.cp.prog;
         let end = if totals { prog.ins.len() } else { prog.outputs_end };
-        let ex = Exec { params: self.params, policy: self.cp.policy, hs };
-        if PROFILE.load(std::sync::atomic::Ordering::Relaxed) {
-            for (k, ins) in prog.ins[..end].iter().enumerate() {
-                let t = std::time::Instant::now();
-                ex.run(ins, &mut self.frame);
-                let e = t.elapsed().as_nanos() as u64;
-                let mut g = PROF.lock().unwrap();
-                if g.len() <= k { g.resize(k + 1, (0, String::new())); }
-                g[k].0 += e;
-                if g[k].1.is_empty() { g[k].1 = format!("{:?}", ins).chars().take(150).collect(); }
-            }
-            return;
-        }
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs, loaded: None };
         for ins in &prog.ins[..end] {
             ex.run(ins, &mut self.frame);
         }
@@ -2331,7 +2507,7 @@ impl<'c> Session<'c> {
         push_outputs(&ex, &self.frame, &srcs, i, out)
     }
 
-    fn output_sources<'f>(&'f self, ex: &Exec<'f>) -> Vec<OSrc<'f>> {
+    fn output_sources<'f>(&'f self, ex: &'f Exec<'f>) -> Vec<OSrc<'f>> {
         self.cp
             .prog
             .outputs
@@ -2348,7 +2524,7 @@ impl<'c> Session<'c> {
     /// Household `i`'s values for the population totals; `false` if one is poisoned.
     fn total_values(&self, i: usize, vals: &mut Vec<(u32, Option<Value>)>) -> bool {
         let fr = &self.frame;
-        let ex = Exec { params: self.params, policy: self.cp.policy, hs: &[] };
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs: &[], loaded: None };
         for (ti, t) in self.cp.prog.totals.iter().enumerate() {
             let lanes = match t.lv {
                 Lv::H => i..i + 1,
@@ -2398,9 +2574,13 @@ impl<'c> Session<'c> {
     }
 
     /// Hands each household's outputs of the run batch to `sink` (the reference's for poisoned ones).
-    fn finish_batch(&mut self, hs: &[Household], out: &mut Vec<Value>, mut sink: impl FnMut(usize, Result<&[Value], &EvalError>)) {
-        let ex = self.exec(hs);
-        let srcs = self.output_sources(&ex);
+    fn finish_batch(&mut self, hs: &[Household], out: &mut Vec<Value>, sink: impl FnMut(usize, Result<&[Value], &EvalError>)) {
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs, loaded: None };
+        self.finish_with(&ex, hs, out, sink);
+    }
+
+    fn finish_with(&self, ex: &Exec<'_>, hs: &[Household], out: &mut Vec<Value>, mut sink: impl FnMut(usize, Result<&[Value], &EvalError>)) {
+        let srcs = self.output_sources(ex);
         for (i, h) in hs.iter().enumerate() {
             out.clear();
             if push_outputs(&ex, &self.frame, &srcs, i, out) {

@@ -157,13 +157,16 @@ fn fin64(n: i64, d: i64, sc: u8) -> R<Q> {
 
 impl Q {
     /// Poison: the lane's value would be an error, or is beyond the compiled path (an impossible
-    /// packing: scale 31).
-    pub const P: Q = Q { n: 0, m: NonZeroU64::MAX };
+    /// packing: scale 31, not an integer, so that arithmetic on it fails its checks too).
+    pub const P: Q = Q { n: 0, m: match NonZeroU64::new(u64::MAX >> 1) {
+        Some(m) => m,
+        None => NonZeroU64::MIN,
+    } };
     pub const ZERO_INT: Q = Q { n: 0, m: NonZeroU64::MIN.saturating_add(INT) };
 
     #[inline(always)]
     pub fn is_p(self) -> bool {
-        self.m == NonZeroU64::MAX
+        self.m == Q::P.m
     }
     /// The value, or poison on failure.
     #[inline(always)]
@@ -292,7 +295,7 @@ impl Q {
         Q { n: self.n, m: pack(self.d() as u64, self.sc(), false) }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn add(self, o: Q) -> R<Q> {
         if self.is_int() && o.is_int() {
             return Q::int(self.n + o.n);

@@ -1,0 +1,51 @@
+//! The simulator on the Ji'an baseline scenario (`scenarios/jian-baseline.toml`: policies/jian, the
+//! synthetic Ji'an population of `scenarios/populations/jian.toml`, default dynamics):
+//!
+//! - `one_month_1m_households`: one simulated month (dynamics, applications, reviews, payments,
+//!   programme totals) of one Monte Carlo run on 1,000,000 generated households
+//!   (`DOUDI_BENCH_SIM_HOUSEHOLDS`); the population is generated once, before measuring.
+//! - `jian_baseline_one_run`: one Monte Carlo run of the scenario as written (10,000 households,
+//!   36 months). The scenario's 20 runs take 20 times that, spread over the cores; BENCHMARKS.md
+//!   also records `doudi simulate scenarios/jian-baseline.toml` end to end.
+//!
+//! `cargo bench --bench simulator`
+
+mod common;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use doudi::simulator::scenario::Scenario;
+use doudi::simulator::setup::prepare;
+use std::time::{Duration, Instant};
+
+fn bench(c: &mut Criterion) {
+    let path = common::root().join("scenarios/jian-baseline.toml");
+    let n: u64 = std::env::var("DOUDI_BENCH_SIM_HOUSEHOLDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+
+    let mut one_month = Scenario::load(&path).expect("the scenario loads");
+    one_month.scenario.months = 1;
+    one_month.scenario.runs = 1;
+    one_month.population.households = Some(n);
+    let t = Instant::now();
+    let big = prepare(one_month, None).expect("the scenario prepares");
+    eprintln!("prepared a population of {} households in {:.2?}", big.sim.population.len(), t.elapsed());
+
+    let mut baseline = Scenario::load(&path).expect("the scenario loads");
+    baseline.scenario.runs = 1;
+    let t = Instant::now();
+    let small = prepare(baseline, None).expect("the scenario prepares");
+    eprintln!("prepared the baseline ({} households, {} months) in {:.2?}", small.sim.population.len(), small.scenario.scenario.months, t.elapsed());
+
+    let mut g = c.benchmark_group("simulator");
+    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
+    g.bench_function("one_month_1m_households", |b| b.iter(|| big.sim.run(0, &|| {}).expect("the run succeeds")));
+    g.bench_function("jian_baseline_one_run", |b| b.iter(|| small.sim.run(0, &|| {}).expect("the run succeeds")));
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    // No plots: plotters needs system fonts, which CI machines may not have.
+    config = Criterion::default().without_plots();
+    targets = bench
+}
+criterion_main!(benches);
