@@ -243,6 +243,9 @@ fn run_policy(rel: &str, expect_errors: bool) {
     if !expect_errors {
         assert!(r.fast * 10 >= r.compared * 8, "{rel}: only {} of {} realistic evaluations were compiled", r.fast, r.compared);
     }
+    // Both sides of the comparison are exercised: households the compiled path takes by itself, and
+    // households it hands to the reference.
+    assert!(r.fast + a.fast > 0, "{rel}: the compiled path took no household");
     assert!(a.errors > 0, "{rel}: the adversarial households produced no error");
 }
 
@@ -385,4 +388,36 @@ fn totals_errors_agree() {
     assert_eq!(a, b);
     let mut t3 = Totals::new(&policy, m);
     assert_eq!(a, batch::evaluate_chunk_with_totals(&policy, &hs, m, &outputs, &mut t3));
+}
+
+/// What-if evaluation with forced household definitions (the simulator's "the payment if this
+/// household were eligible"), against `HouseholdEval::force`.
+#[test]
+fn forced_definitions_agree() {
+    let policy = load("policies/jian");
+    let outputs = household_outputs(&policy);
+    let m = Month::parse("2024-01").unwrap();
+    let eligible = policy.output("dibao_eligible").unwrap();
+    let expenditure = policy.output("expenditure_poor").unwrap();
+    let members = policy.output("member_count").unwrap();
+    let mut hs = population(&policy, 51, Profile::Realistic);
+    hs.truncate(600);
+    hs.extend(Gen::new(&policy.schema, 52, Profile::Adversarial).households(0, 600));
+    let cases: Vec<Vec<(u32, Value)>> = vec![
+        vec![(eligible, Value::Bool(true))],
+        vec![(eligible, Value::Bool(false)), (expenditure, Value::Bool(false))],
+        vec![(members, Value::Int(3))],
+    ];
+    for forced in cases {
+        let cp = CompiledPolicy::with_forced(&policy, &outputs, &forced).unwrap();
+        let chunk = cp.evaluate_chunk(&hs, m);
+        for (h, got) in hs.iter().zip(&chunk) {
+            let mut ev = doudi_interpreter::HouseholdEval::new(&policy, h, m);
+            for (d, v) in &forced {
+                ev.force(*d, doudi_interpreter::Scope::Household, v.clone());
+            }
+            let reference: Result<Vec<Value>, EvalError> = outputs.iter().map(|&d| ev.def(d, doudi_interpreter::Scope::Household)).collect();
+            assert!(same(&reference, got), "forced {forced:?}: household {} differs:\n{}\n{}", h.id, show(&policy, &outputs, &reference), show(&policy, &outputs, got));
+        }
+    }
 }

@@ -26,6 +26,10 @@
 //!   evaluated again by the reference, so the values are the reference's values and every error is
 //!   the reference's error (message, span, definition, household, member).
 //!
+//! Programme totals: the compiled path hands each household's aggregation values (equal to the
+//! reference's) to the same accumulator, [`Totals`], in the same order as the reference's batch
+//! evaluation.
+//!
 //! Batches are evaluated in parallel (rayon) with results in input order, so nothing depends on the
 //! number of threads. The differential test (`interpreter/tests/fast_differential.rs`) runs both
 //! evaluators on seeded random households and compares every output and every error.
@@ -406,8 +410,6 @@ struct Program {
     levels: [Vec<Lv>; 4],
     outputs: Vec<AO>,
     totals: Vec<TotalPlan>,
-    /// Per number, bool and enum register: the loaded column that holds it, for input registers.
-    ext: [Vec<Option<u32>>; 3],
 }
 
 fn ci(c: Cat) -> usize {
@@ -1065,8 +1067,6 @@ struct Exec<'a> {
     params: &'a [PV],
     policy: &'a Policy,
     hs: &'a [Household],
-    /// A loaded batch whose columns stand for the input registers (read in place).
-    loaded: Option<(&'a LoadedBatch, &'a Program)>,
 }
 
 impl<'a> Exec<'a> {
@@ -1080,11 +1080,6 @@ impl<'a> Exec<'a> {
     fn ns<'f>(&'f self, fr: &'f Frame, o: &NO) -> Src<'f, Q> {
         match o {
             NO::R(r) => {
-                if let Some((b, prog)) = self.loaded {
-                    if let Some(Some(c)) = prog.ext[0].get(*r as usize) {
-                        return Src::S(&b.n[*c as usize]);
-                    }
-                }
                 Src::S(&fr.n[*r as usize])
             }
             NO::K(q) => Src::K(*q),
@@ -1097,11 +1092,6 @@ impl<'a> Exec<'a> {
     fn bs<'f>(&'f self, fr: &'f Frame, o: &BO) -> Src<'f, u8> {
         match o {
             BO::R(r) => {
-                if let Some((b, prog)) = self.loaded {
-                    if let Some(Some(c)) = prog.ext[1].get(*r as usize) {
-                        return Src::S(&b.b[*c as usize]);
-                    }
-                }
                 Src::S(&fr.b[*r as usize])
             }
             BO::K(b) => Src::K(*b),
@@ -1114,11 +1104,6 @@ impl<'a> Exec<'a> {
     fn es<'f>(&'f self, fr: &'f Frame, o: &EO) -> Src<'f, u16> {
         match o {
             EO::R(r) => {
-                if let Some((b, prog)) = self.loaded {
-                    if let Some(Some(c)) = prog.ext[2].get(*r as usize) {
-                        return Src::S(&b.e[*c as usize]);
-                    }
-                }
                 Src::S(&fr.e[*r as usize])
             }
             EO::K(e) => Src::K(*e),
@@ -1559,8 +1544,7 @@ impl<'a> Exec<'a> {
             {
                 // One enum column, constant results: the chosen row per variant is known.
                 let n = self.lanes(fr, *lv);
-                let variants = masks.iter().map(|m| 128 - m[0].leading_zeros() as usize).max().unwrap_or(0).max(1);
-                let pick: Vec<Option<usize>> = (0..variants.max(128).min(128))
+                let pick: Vec<Option<usize>> = (0..128)
                     .map(|v| {
                         let rows: Vec<usize> = masks.iter().enumerate().filter(|(_, m)| m[0] >> v & 1 == 1).map(|(i, _)| i).collect();
                         match (hit, rows.len()) {
@@ -1978,7 +1962,9 @@ impl Program {
         }
     }
 
-    /// Lays out a batch from its loaded columns, which the program then reads in place.
+    /// Lays out a batch from its loaded columns, copied into the registers (one sequential copy
+    /// of contiguous memory; the program then reads its inputs from the processor's cache, which is
+    /// faster than reading the loaded columns in place each time an instruction uses them).
     fn prepare_loaded(&self, fr: &mut Frame, b: &LoadedBatch) {
         fr.h = b.h;
         fr.p = b.p;
@@ -1989,6 +1975,26 @@ impl Program {
         fr.pos.clear();
         fr.pos.extend_from_slice(&b.pos);
         self.size(fr);
+        let (mut n, mut bo, mut e) = (0, 0, 0);
+        for l in &self.loads {
+            let d = l.dst as usize;
+            let lanes = if l.lv == Lv::H { b.h } else { b.p };
+            match l.cat {
+                Cat::N => {
+                    fr.n[d][..lanes].copy_from_slice(&b.n[n]);
+                    n += 1;
+                }
+                Cat::B => {
+                    fr.b[d][..lanes].copy_from_slice(&b.b[bo]);
+                    bo += 1;
+                }
+                Cat::E => {
+                    fr.e[d][..lanes].copy_from_slice(&b.e[e]);
+                    e += 1;
+                }
+                Cat::V => {}
+            }
+        }
     }
 
     /// The input columns of a batch, for [`Loaded`].
@@ -2069,12 +2075,22 @@ pub struct CompiledPolicy<'p> {
     outputs: Vec<DefId>,
     prog: Program,
     params: ParamTable,
+    /// Household definitions fixed to values (see [`CompiledPolicy::with_forced`]).
+    forced: Vec<(DefId, Value)>,
 }
 
 impl<'p> CompiledPolicy<'p> {
     /// Compiles the definitions `outputs` (household definitions) need, and the population totals of
     /// the policy's programme definitions.
     pub fn new(policy: &'p Policy, outputs: &[DefId]) -> Result<CompiledPolicy<'p>, CompileError> {
+        CompiledPolicy::with_forced(policy, outputs, &[])
+    }
+
+    /// Like [`new`](Self::new), with household definitions fixed to values for every household, as
+    /// [`HouseholdEval::force`] does (what-if questions: "the payment if this household were
+    /// eligible"); households the compiled path defers are evaluated by the reference with the same
+    /// values forced.
+    pub fn with_forced(policy: &'p Policy, outputs: &[DefId], forced: &[(DefId, Value)]) -> Result<CompiledPolicy<'p>, CompileError> {
         let p = &policy.program;
         for &o in outputs {
             match p.defs.get(o as usize) {
@@ -2097,6 +2113,18 @@ impl<'p> CompiledPolicy<'p> {
             depth: 0,
             num_only: Vec::new(),
         };
+        for (id, v) in forced {
+            match p.defs.get(*id as usize) {
+                Some(d) if d.entity == EntityKind::Household => {}
+                _ => return unsupported("only household definitions can be forced"),
+            }
+            c.defs[*id as usize] = Some(match v {
+                Value::Bool(b) => AO::B(BO::K(*b as u8)),
+                Value::Enum(e) => AO::E(EO::K(*e)),
+                Value::Int(_) | Value::Num(_) => AO::N(NO::K(num_of(v).unwrap_or(Q::P))),
+                v => AO::V(VO::K(v.clone())),
+            });
+        }
         let mut outs = Vec::new();
         for &o in outputs {
             outs.push(c.def(o)?);
@@ -2120,20 +2148,20 @@ impl<'p> CompiledPolicy<'p> {
             };
             totals.push(TotalPlan { lv, filter, body });
         }
-        let mut ext: [Vec<Option<u32>>; 3] = [vec![None; c.levels[0].len()], vec![None; c.levels[1].len()], vec![None; c.levels[2].len()]];
-        let mut next = [0u32; 3];
-        for l in &c.loads {
-            let k = match l.cat {
-                Cat::N => 0,
-                Cat::B => 1,
-                Cat::E => 2,
-                Cat::V => continue,
-            };
-            ext[k][l.dst as usize] = Some(next[k]);
-            next[k] += 1;
+        let prog = Program { loads: c.loads, ins: c.ins, outputs_end, levels: c.levels, outputs: outs, totals };
+        Ok(CompiledPolicy { policy, outputs: outputs.to_vec(), prog, params, forced: forced.to_vec() })
+    }
+
+    /// The reference evaluator for a household, with the forced definitions.
+    fn reference_eval<'h>(&self, hh: &'h Household, month: Month) -> HouseholdEval<'h>
+    where
+        'p: 'h,
+    {
+        let mut ev = HouseholdEval::new(self.policy, hh, month);
+        for (id, v) in &self.forced {
+            ev.force(*id, Scope::Household, v.clone());
         }
-        let prog = Program { loads: c.loads, ins: c.ins, outputs_end, levels: c.levels, outputs: outs, totals, ext };
-        Ok(CompiledPolicy { policy, outputs: outputs.to_vec(), prog, params })
+        ev
     }
 
     /// Compiles every household definition as an output (what `doudi eval` prints by default).
@@ -2274,8 +2302,8 @@ impl<'p> CompiledPolicy<'p> {
             |(s, out), b| {
                 let hs = &loaded.hs[b.start..b.start + b.h];
                 self.prog.prepare_loaded(&mut s.frame, b);
-                s.run_loaded(hs, b);
-                let ex = s.exec_loaded(hs, b);
+                s.run_loaded(hs);
+                let ex = s.exec_loaded(hs);
                 s.finish_with(&ex, hs, out, |i, r| sink(b.start + i, r));
             },
         );
@@ -2293,8 +2321,8 @@ impl<'p> CompiledPolicy<'p> {
             |(s, out), b| {
                 let hs = &loaded.hs[b.start..b.start + b.h];
                 self.prog.prepare_loaded(&mut s.frame, b);
-                s.run_loaded(hs, b);
-                let ex = s.exec_loaded(hs, b);
+                s.run_loaded(hs);
+                let ex = s.exec_loaded(hs);
                 let srcs = s.output_sources(&ex);
                 for (i, h) in hs.iter().enumerate() {
                     if srcs.iter().all(|src| !src.poisoned(&ex, &s.frame, i)) {
@@ -2337,7 +2365,7 @@ impl<'p> CompiledPolicy<'p> {
                         if s.outputs(batch, i, &mut row) && s.total_values(i, &mut vals) {
                             t.add_values(&vals)?;
                         } else {
-                            let mut ev = HouseholdEval::new(self.policy, h, month);
+                            let mut ev = self.reference_eval(h, month);
                             row = self.outputs.iter().map(|&d| ev.def(d, Scope::Household)).collect::<Result<Vec<_>, _>>()?;
                             t.add(&mut ev)?;
                         }
@@ -2474,27 +2502,27 @@ impl<'c> Session<'c> {
     }
 
     fn exec<'a>(&'a self, hs: &'a [Household]) -> Exec<'a> {
-        Exec { params: self.params, policy: self.cp.policy, hs, loaded: None }
+        Exec { params: self.params, policy: self.cp.policy, hs }
     }
 
     /// Runs the program on a loaded batch (prepared with `prepare_loaded`).
-    fn run_loaded(&mut self, hs: &[Household], b: &LoadedBatch) {
+    fn run_loaded(&mut self, hs: &[Household]) {
         let prog = &self.cp.prog;
-        let ex = Exec { params: self.params, policy: self.cp.policy, hs, loaded: Some((b, prog)) };
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs };
         for ins in &prog.ins[..prog.outputs_end] {
             ex.run(ins, &mut self.frame);
         }
     }
 
-    fn exec_loaded<'a>(&'a self, hs: &'a [Household], b: &'a LoadedBatch) -> Exec<'a> {
-        Exec { params: self.params, policy: self.cp.policy, hs, loaded: Some((b, &self.cp.prog)) }
+    fn exec_loaded<'a>(&'a self, hs: &'a [Household]) -> Exec<'a> {
+        Exec { params: self.params, policy: self.cp.policy, hs }
     }
 
     /// Runs the program on the prepared frame (`totals`: also the totals' instructions).
     fn run(&mut self, hs: &[Household], totals: bool) {
         let prog = &self.cp.prog;
         let end = if totals { prog.ins.len() } else { prog.outputs_end };
-        let ex = Exec { params: self.params, policy: self.cp.policy, hs, loaded: None };
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs };
         for ins in &prog.ins[..end] {
             ex.run(ins, &mut self.frame);
         }
@@ -2524,7 +2552,7 @@ impl<'c> Session<'c> {
     /// Household `i`'s values for the population totals; `false` if one is poisoned.
     fn total_values(&self, i: usize, vals: &mut Vec<(u32, Option<Value>)>) -> bool {
         let fr = &self.frame;
-        let ex = Exec { params: self.params, policy: self.cp.policy, hs: &[], loaded: None };
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs: &[] };
         for (ti, t) in self.cp.prog.totals.iter().enumerate() {
             let lanes = match t.lv {
                 Lv::H => i..i + 1,
@@ -2575,7 +2603,7 @@ impl<'c> Session<'c> {
 
     /// Hands each household's outputs of the run batch to `sink` (the reference's for poisoned ones).
     fn finish_batch(&mut self, hs: &[Household], out: &mut Vec<Value>, sink: impl FnMut(usize, Result<&[Value], &EvalError>)) {
-        let ex = Exec { params: self.params, policy: self.cp.policy, hs, loaded: None };
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs };
         self.finish_with(&ex, hs, out, sink);
     }
 
@@ -2596,7 +2624,7 @@ impl<'c> Session<'c> {
 
     fn reference(&self, hh: &Household, out: &mut Vec<Value>) -> Result<(), EvalError> {
         let len = out.len();
-        let mut ev = HouseholdEval::new(self.cp.policy, hh, self.month);
+        let mut ev = self.cp.reference_eval(hh, self.month);
         for &d in &self.cp.outputs {
             match ev.def(d, Scope::Household) {
                 Ok(v) => out.push(v),

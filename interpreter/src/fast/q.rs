@@ -1,13 +1,14 @@
 //! `Q`: the compiled path's exact number, a small unreduced fraction `n / d` with 64-bit parts.
 //!
 //! The compiled path never decides anything the reference could decide differently. A `Q` operation
-//! either gives the exact result or *bails* ([`Bail`]), and a bailing household is evaluated again by
-//! the reference evaluator, which then produces the value or the error. So a `Q` only has to be exact
-//! and to bail whenever the reference might fail. Two invariants make the second part true:
+//! either gives the exact result or *bails* ([`Bail`]; in a column, the lane holds poison), and a
+//! household whose outputs need a bailed value is evaluated again by the reference evaluator, which
+//! then produces the value or the error. So a `Q` only has to be exact and to bail whenever the
+//! reference might fail. Two invariants make the second part true:
 //!
 //! - Values stay small: `|n| < 2^62` and `0 < d < 2^56` (a result outside is reduced by its gcd once,
-//!   then bails). The reference holds the same value either as a reduced fraction (no larger than
-//!   `n/d`) or as a `Decimal` mantissa and scale.
+//!   then bails; a decimal input with more than 16 places bails). The reference holds the same value
+//!   either as a reduced fraction (no larger than `n/d`) or as a `Decimal` mantissa and scale.
 //! - `sc` bounds the scale the reference's `Decimal` would have for this value (decimal
 //!   arithmetic there keeps trailing zeros: a sum has the larger scale, a product the sum of the
 //!   scales; a result brought back from a fraction has its minimal scale). Every value checks
@@ -39,6 +40,8 @@ pub const LIM: i128 = 1 << 62;
 pub const DLIM: i128 = 1 << 56;
 /// Largest scale the compiled path follows.
 pub const MAX_SC: u8 = 18;
+/// Most decimal places of a decimal read as `n / 10^s` (`10^16 < 2^56 <= 10^17`).
+pub const MAX_DEC_SCALE: u32 = 16;
 
 pub const POW10: [i64; 19] = {
     let mut t = [1i64; 19];
@@ -64,6 +67,7 @@ pub struct Q {
 
 #[inline(always)]
 fn pack(d: u64, sc: u8, int: bool) -> NonZeroU64 {
+    debug_assert!(d > 0 && (d as i128) < DLIM && sc < 32, "Q packing out of range: d = {d}, sc = {sc}");
     // d >= 1, so the packed word is not zero.
     NonZeroU64::new(d | (sc as u64) << 56 | if int { INT } else { 0 }).unwrap_or(NonZeroU64::MIN)
 }
@@ -232,7 +236,8 @@ impl Q {
     #[inline]
     pub fn from_decimal(x: &Decimal) -> R<Q> {
         let s = x.scale();
-        if s > MAX_SC as u32 {
+        // The denominator 10^s must stay below `DLIM` (2^56): up to 16 places.
+        if s > MAX_DEC_SCALE {
             return Err(Bail);
         }
         let m = x.mantissa();
@@ -476,5 +481,8 @@ mod tests {
         assert_eq!(msc(12), 2);
         assert_eq!(msc(3), 0);
         assert_eq!(msc(1000), 3);
+        // 17 decimal places: 10^17 does not fit the packed denominator, so the compiled path declines.
+        assert!(Q::from_num(&Num::parse("0.00000836983336750").unwrap()).is_err());
+        assert!(Q::from_num(&Num::parse("0.0000000000000001").unwrap()).is_ok());
     }
 }
