@@ -77,7 +77,8 @@ fn ov<T>(o: Option<T>) -> Result<T, ArithError> {
     o.ok_or(ArithError::Overflow)
 }
 
-fn gcd64(mut a: u64, mut b: u64) -> u64 {
+/// Binary gcd of two u64 (shared with the compiled fast path).
+pub(crate) fn gcd64(mut a: u64, mut b: u64) -> u64 {
     if a == 0 {
         return b;
     }

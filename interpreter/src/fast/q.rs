@@ -89,26 +89,7 @@ pub fn msc(d: i64) -> u8 {
     tz.max(v5) as u8
 }
 
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    if a == 0 {
-        return b;
-    }
-    if b == 0 {
-        return a;
-    }
-    let shift = (a | b).trailing_zeros();
-    a >>= a.trailing_zeros();
-    loop {
-        b >>= b.trailing_zeros();
-        if a > b {
-            std::mem::swap(&mut a, &mut b);
-        }
-        b -= a;
-        if b == 0 {
-            return a << shift;
-        }
-    }
-}
+use crate::num::gcd64 as gcd;
 
 #[cold]
 fn reduce(n: i128, d: i128, sc: u8) -> R<Q> {
