@@ -22,6 +22,7 @@ pub mod eval;
 pub mod explain;
 pub mod fast;
 pub mod num;
+pub mod packed;
 pub mod policy;
 pub mod programme;
 pub mod rhai_bridge;

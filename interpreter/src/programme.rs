@@ -105,6 +105,24 @@ impl<'p> Totals<'p> {
         Ok(())
     }
 
+    /// Like [`Totals::add_values`], for a household that stands for `weight` households
+    /// ([`Totals::add_weighted`]); with `record`, also returns what it added.
+    pub(crate) fn add_values_weighted(&mut self, values: &[(u32, Option<Value>)], weight: u64, record: bool) -> Result<Option<Contribution>, EvalError> {
+        let w = i64::try_from(weight).map_err(|_| EvalError::plain("the household weight is too large"))?;
+        self.households = self.households.saturating_add(weight);
+        let mut rec = if record { Some(vec![Vec::new(); self.specs.len()]) } else { None };
+        for (i, v) in values {
+            let i = *i as usize;
+            if let Some(r) = rec.as_mut() {
+                r[i].push(v.clone());
+            }
+            self.accs[i]
+                .add_weighted(v.clone(), w)
+                .map_err(|_| EvalError::new("the population total is too large (overflow)", self.specs[i].expr.span))?;
+        }
+        Ok(rec.map(Contribution))
+    }
+
     /// Whether the policy has programme definitions at all.
     pub fn is_empty(&self) -> bool {
         !self.policy.program.defs.iter().any(|d| d.entity == EntityKind::Programme)

@@ -14,6 +14,7 @@
 
 use crate::scenario::Problem;
 use doudi_interpreter::data::{FieldType, Household, Schema};
+use doudi_interpreter::packed::MemberFields;
 use doudi_interpreter::{Num, Value};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -715,10 +716,10 @@ pub struct PersonSim {
     pub graduate_months_left: u8,
 }
 
-/// A household's actual circumstances (the truth, which the administration may not know yet).
+/// What the simulator keeps about a household beside its actual data (the truth, which the
+/// administration may not know yet; held packed by the caller).
 #[derive(Debug, Clone)]
 pub struct Actual {
-    pub hh: Household,
     pub persons: Vec<PersonSim>,
     pub region: u16,
     /// Index of the area variant.
@@ -744,7 +745,7 @@ pub struct Events {
 
 impl Actual {
     /// Sets up the simulator's state of a household from the data.
-    pub fn new(hh: Household, index: u64, region: u16, slots: &Slots, dynamics: &Dynamics, setup: &StreamKey) -> Actual {
+    pub fn new(hh: &Household, index: u64, region: u16, slots: &Slots, dynamics: &Dynamics, setup: &StreamKey) -> Actual {
         let mut rng = setup.stream(index, 0);
         let review_phase = (unit(&mut rng) * dynamics.review_interval_months as f64) as u32 % dynamics.review_interval_months.max(1);
         let persons = hh
@@ -758,56 +759,50 @@ impl Actual {
             .collect();
         let area = enum_of(&hh.fields[slots.area]);
         let take_up_draw = unit(&mut rng);
-        Actual { hh, persons, region, area, review_phase, index, take_up_draw }
-    }
-
-    /// Employment and work income, for the grace-period test.
-    pub fn work(&self, slots: &Slots) -> (Vec<bool>, i64) {
-        let employed = self.hh.members.iter().map(|p| p.fields[slots.employed].as_bool()).collect();
-        (employed, self.persons.iter().map(|p| p.work_cents).sum())
+        Actual { persons, region, area, review_phase, index, take_up_draw }
     }
 
     /// Applies one month of events (month index `t` ≥ 1, calendar month `cal`).
-    pub fn step(&mut self, d: &Dynamics, r: &Rates, s: &Slots, key: &StreamKey, t: u32, cal: u32) -> Events {
+    /// The members' fields are read and written through `hh` (the household packed or not).
+    pub fn step<H: MemberFields>(&mut self, hh: &mut H, d: &Dynamics, r: &Rates, s: &Slots, key: &StreamKey, t: u32, cal: u32) -> Events {
         let mut rng = key.stream(self.index, t);
         let mut ev = Events::default();
         let urban = self.area == s.urban;
-        for (i, (person, sim)) in self.hh.members.iter_mut().zip(self.persons.iter_mut()).enumerate() {
-            let _ = i;
+        for (m, sim) in self.persons.iter_mut().enumerate().take(hh.member_count()) {
             // Fixed draws per person and month.
             let u: [f64; 12] = std::array::from_fn(|_| unit(&mut rng));
             let z_income = normal(&mut rng);
             let z_cost = normal(&mut rng);
-            let f = &mut person.fields;
-            if !f[s.alive].as_bool() {
+            let f = &mut Fields { hh: &mut *hh, m };
+            if !f.get(s.alive).as_bool() {
                 continue;
             }
-            let mut age = int_of(&f[s.age]);
+            let mut age = int_of(&f.get(s.age));
             if cal == d.ageing_month {
                 age += 1;
                 ev.touched = true;
-                f[s.age] = Value::Int(age);
-                if age == d.retirement_age as i64 && f[s.employed].as_bool() && u[10] < d.retirement_rate {
+                f.set(s.age, Value::Int(age));
+                if age == d.retirement_age as i64 && f.get(s.employed).as_bool() && u[10] < d.retirement_rate {
                     lose_job(f, sim, s);
                     ev.changed = true;
                 }
             }
             // Death.
-            let ill = enum_of(&f[s.illness]);
+            let ill = enum_of(&f.get(s.illness));
             let mort = band_of(&r.mortality, age, |b| b.0).map_or(0.0, |b| if ill == s.ill_uremia || ill == s.ill_cancer { b.2 } else { b.1 });
             if u[0] < mort {
-                f[s.alive] = Value::Bool(false);
+                f.set(s.alive, Value::Bool(false));
                 ev.member_died = true;
                 ev.changed = true;
                 continue;
             }
-            if f[s.imprisoned].as_bool() {
+            if f.get(s.imprisoned).as_bool() {
                 continue;
             }
             // Health.
             if let Some((_, h)) = band_of(&r.health, age, |b| b.0) {
                 let h = *h;
-                if int_of(&f[s.disability_grade]) == 0 && u[1] < h[0] {
+                if int_of(&f.get(s.disability_grade)) == 0 && u[1] < h[0] {
                     let severe = u[2] < d.severe_disability_share;
                     let grade = if severe {
                         if u[2] < d.severe_disability_share / 2.0 {
@@ -820,18 +815,18 @@ impl Actual {
                     } else {
                         4
                     };
-                    f[s.disability_grade] = Value::Int(grade);
+                    f.set(s.disability_grade, Value::Int(grade));
                     if severe {
-                        f[s.rehab_cost_year] = money(yuan_cents(d.rehab_cost_median * (d.rehab_cost_sigma * z_cost).exp()));
+                        f.set(s.rehab_cost_year, money(yuan_cents(d.rehab_cost_median * (d.rehab_cost_sigma * z_cost).exp())));
                     }
                     ev.changed = true;
                 }
-                let sc = enum_of(&f[s.self_care]);
+                let sc = enum_of(&f.get(s.self_care));
                 if sc == s.sc_independent && u[3] < h[1] {
-                    f[s.self_care] = Value::Enum(s.sc_semi);
+                    f.set(s.self_care, Value::Enum(s.sc_semi));
                     ev.changed = true;
                 } else if sc == s.sc_semi && u[3] < h[2] {
-                    f[s.self_care] = Value::Enum(s.sc_fully);
+                    f.set(s.self_care, Value::Enum(s.sc_fully));
                     ev.changed = true;
                 }
                 if (ill == s.ill_none || ill == s.ill_chronic) && u[4] < h[3] {
@@ -847,31 +842,31 @@ impl Actual {
                     } else {
                         s.ill_other_major
                     };
-                    f[s.illness] = Value::Enum(kind);
-                    f[s.medical_oop_12m] = money(yuan_cents(d.major_illness_cost_median * (d.major_illness_cost_sigma * z_cost).exp()));
+                    f.set(s.illness, Value::Enum(kind));
+                    f.set(s.medical_oop_12m, money(yuan_cents(d.major_illness_cost_median * (d.major_illness_cost_sigma * z_cost).exp())));
                     ev.changed = true;
                 } else if ill == s.ill_none && u[5] < h[4] {
-                    f[s.illness] = Value::Enum(s.ill_chronic);
-                    f[s.medical_oop_12m] = money(yuan_cents(d.chronic_illness_cost_median * (d.chronic_illness_cost_sigma * z_cost).exp()));
+                    f.set(s.illness, Value::Enum(s.ill_chronic));
+                    f.set(s.medical_oop_12m, money(yuan_cents(d.chronic_illness_cost_median * (d.chronic_illness_cost_sigma * z_cost).exp())));
                     ev.changed = true;
                 } else if (ill == s.ill_cancer || ill == s.ill_other_major) && u[6] < r.recovery {
-                    f[s.illness] = Value::Enum(s.ill_none);
-                    f[s.medical_oop_12m] = money(0);
+                    f.set(s.illness, Value::Enum(s.ill_none));
+                    f.set(s.medical_oop_12m, money(0));
                     ev.changed = true;
                 }
             }
             // Work.
-            let ill = enum_of(&f[s.illness]);
-            let grade = int_of(&f[s.disability_grade]);
-            let student = enum_of(&f[s.schooling]) != s.sch_none;
+            let ill = enum_of(&f.get(s.illness));
+            let grade = int_of(&f.get(s.disability_grade));
+            let student = enum_of(&f.get(s.schooling)) != s.sch_none;
             let can_work = age >= d.working_age_min as i64
                 && age < d.retirement_age as i64
-                && enum_of(&f[s.self_care]) == s.sc_independent
+                && enum_of(&f.get(s.self_care)) == s.sc_independent
                 && !(grade == 1 || grade == 2)
                 && !(ill == s.ill_uremia || ill == s.ill_cancer || ill == s.ill_mental)
                 && !student;
-            let employed = f[s.employed].as_bool();
-            let able_now = enum_of(&f[s.self_care]) == s.sc_independent && !(grade == 1 || grade == 2) && !(ill == s.ill_uremia || ill == s.ill_cancer);
+            let employed = f.get(s.employed).as_bool();
+            let able_now = enum_of(&f.get(s.self_care)) == s.sc_independent && !(grade == 1 || grade == 2) && !(ill == s.ill_uremia || ill == s.ill_cancer);
             if employed && (!able_now || u[7] < r.job_loss) {
                 lose_job(f, sim, s);
                 ev.changed = true;
@@ -885,26 +880,26 @@ impl Actual {
                 let delta = new - sim.work_cents;
                 if delta != 0 {
                     sim.work_cents = new;
-                    let inc = (cents_of(&f[s.monthly_income]) + delta).max(0);
-                    f[s.monthly_income] = money(inc);
+                    let inc = (cents_of(&f.get(s.monthly_income)) + delta).max(0);
+                    f.set(s.monthly_income, money(inc));
                     ev.changed = true;
                 }
             }
             if sim.graduate_months_left > 0 {
                 sim.graduate_months_left -= 1;
-                if sim.graduate_months_left == 0 && enum_of(&f[s.employment_category]) == s.cat_fresh_graduate {
-                    f[s.employment_category] = Value::Enum(s.cat_none);
+                if sim.graduate_months_left == 0 && enum_of(&f.get(s.employment_category)) == s.cat_fresh_graduate {
+                    f.set(s.employment_category, Value::Enum(s.cat_none));
                     ev.changed = true;
                 }
             }
             // Schooling, at the start of the school year.
             if cal == d.school_year_start_month {
-                let sch = enum_of(&f[s.schooling]);
+                let sch = enum_of(&f.get(s.schooling));
                 let entry = d.school_entry_age as i64;
                 let after_compulsory = entry + d.compulsory_years as i64;
-                let set = |f: &mut Vec<Value>, kind: u16, tuition: f64| {
-                    f[s.schooling] = Value::Enum(kind);
-                    f[s.tuition_year] = money(yuan_cents(tuition));
+                let set = |f: &mut Fields<'_, H>, kind: u16, tuition: f64| {
+                    f.set(s.schooling, Value::Enum(kind));
+                    f.set(s.tuition_year, money(yuan_cents(tuition)));
                 };
                 if sch == s.sch_none && age == entry {
                     set(f, s.sch_compulsory, 0.0);
@@ -933,7 +928,7 @@ impl Actual {
                     ev.changed = true;
                 } else if (sch == s.sch_university && age >= after_compulsory + 7) || (sch == s.sch_higher_vocational && age >= after_compulsory + 6) {
                     set(f, s.sch_none, 0.0);
-                    if u[11] < d.graduate_employment_rate && !f[s.employed].as_bool() {
+                    if u[11] < d.graduate_employment_rate && !f.get(s.employed).as_bool() {
                         let median = if urban { d.new_job_income_median.urban } else { d.new_job_income_median.rural };
                         let wage = yuan_cents(median * (d.new_job_income_sigma * z_income).exp());
                         gain_job(f, sim, s, wage, true);
@@ -948,21 +943,36 @@ impl Actual {
     }
 }
 
-fn lose_job(f: &mut [Value], sim: &mut PersonSim, s: &Slots) {
-    let inc = (cents_of(&f[s.monthly_income]) - sim.work_cents).max(0);
-    f[s.monthly_income] = money(inc);
+fn lose_job<H: MemberFields>(f: &mut Fields<'_, H>, sim: &mut PersonSim, s: &Slots) {
+    let inc = (cents_of(&f.get(s.monthly_income)) - sim.work_cents).max(0);
+    f.set(s.monthly_income, money(inc));
     sim.work_cents = 0;
     sim.graduate_months_left = 0;
-    f[s.employed] = Value::Bool(false);
-    f[s.employment_category] = Value::Enum(s.cat_none);
+    f.set(s.employed, Value::Bool(false));
+    f.set(s.employment_category, Value::Enum(s.cat_none));
 }
 
-fn gain_job(f: &mut [Value], sim: &mut PersonSim, s: &Slots, wage: i64, graduate: bool) {
+fn gain_job<H: MemberFields>(f: &mut Fields<'_, H>, sim: &mut PersonSim, s: &Slots, wage: i64, graduate: bool) {
     sim.work_cents = wage;
-    let inc = cents_of(&f[s.monthly_income]) + wage;
-    f[s.monthly_income] = money(inc);
-    f[s.employed] = Value::Bool(true);
-    f[s.employment_category] = Value::Enum(if graduate { s.cat_fresh_graduate } else { s.cat_none });
+    let inc = cents_of(&f.get(s.monthly_income)) + wage;
+    f.set(s.monthly_income, money(inc));
+    f.set(s.employed, Value::Bool(true));
+    f.set(s.employment_category, Value::Enum(if graduate { s.cat_fresh_graduate } else { s.cat_none }));
+}
+
+/// One member's fields.
+struct Fields<'h, H: MemberFields> {
+    hh: &'h mut H,
+    m: usize,
+}
+
+impl<H: MemberFields> Fields<'_, H> {
+    fn get(&self, slot: usize) -> Value {
+        self.hh.member_field(self.m, slot)
+    }
+    fn set(&mut self, slot: usize, v: Value) {
+        self.hh.set_member_field(self.m, slot, v);
+    }
 }
 
 #[cfg(test)]

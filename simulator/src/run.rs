@@ -16,15 +16,19 @@
 //! means-tested application until it applies. Allowances that do not depend on that (centralised care)
 //! are paid by their rule.
 
-use crate::dynamics::{monthly, unit, Actual, Dynamics, Purpose, Rates, Slots, StreamKey};
+use crate::dynamics::{monthly, unit, Actual, Dynamics, Events, PersonSim, Purpose, Rates, Slots, StreamKey};
 use crate::scenario::OutputNames;
-use doudi_dsl::ast::Span;
-use doudi_dsl::ir::{DefId, ParamId, Ty};
+use doudi_dsl::ast::{AggKind, Span};
+use doudi_dsl::ir::{Coll, DefId, Expr, ExprKind, ParamId, Ty};
 use doudi_interpreter::data::Household;
 use doudi_interpreter::eval::param_value;
+use doudi_interpreter::fast::{CompiledPolicy, Session, BATCH};
+use doudi_interpreter::packed::{Packed, PackedMut, PackedPopulation};
 use doudi_interpreter::programme::{Contribution, Totals};
-use doudi_interpreter::{EvalError, HouseholdEval, Month, Num, Policy, Scope, Value};
+use doudi_interpreter::{EvalError, Month, Num, Policy, Value};
 use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Households per parallel chunk.
 pub const CHUNK: usize = 256;
@@ -186,7 +190,8 @@ pub struct Variant {
 /// Everything a simulation needs.
 pub struct Sim {
     pub variants: Vec<Variant>,
-    pub population: Vec<Household>,
+    /// The households at the start (packed: a few bytes per field).
+    pub population: PackedPopulation,
     /// Region codes (sorted) and each household's region index.
     pub regions: Vec<String>,
     pub region_of: Vec<u16>,
@@ -258,28 +263,53 @@ struct Grace {
     last_month: u32,
 }
 
+/// A household on dibao.
 #[derive(Debug, Clone)]
 struct Roll {
-    snapshot: Household,
+    /// Its data as last verified.
+    snapshot: Packed,
     work: (Vec<bool>, i64),
     grace: Option<Grace>,
-}
-
-#[derive(Debug, Clone)]
-struct Admin {
-    roll: Option<Box<Roll>>,
-    pending: Option<u32>,
-    credit: u16,
-    credit_since: i64,
+    /// The dibao paid last month (what a grace period freezes).
     last_paid: Num,
-    benefit_sum: Num,
-    income_sum: Num,
-    members0: i64,
-    /// What the household added last month, when it may be replayed.
-    cache: Option<Box<Cache>>,
 }
 
-/// What an unchanged household off dibao adds each month.
+/// What an unchanged household off dibao added last month, to add again without evaluating it.
+#[derive(Debug, Clone)]
+enum Replay {
+    /// Nothing recorded: evaluate the household.
+    None,
+    /// It added nothing to the cells and this contribution (an index into the run's
+    /// [`Contributions`]) to the programme totals: most households share a few of them.
+    Shared(u32),
+    Full(Box<Cache>),
+}
+
+/// The distinct contributions to the programme totals of the households replayed as
+/// [`Replay::Shared`], for one variant and run. Replaying `n` households that share a contribution
+/// adds it once with `n` times the weight: the same exact totals (a count grows by the weight, a sum
+/// by the weight times the value; `min`, `max`, `any` and `all` do not depend on repetitions).
+#[derive(Default)]
+struct Contributions {
+    list: Vec<Contribution>,
+    /// Keyed by the values' representation (`0` and `0.00` are equal numbers but print differently).
+    index: HashMap<String, u32>,
+}
+
+impl Contributions {
+    fn intern(table: &Mutex<Contributions>, c: Contribution) -> u32 {
+        let key = format!("{c:?}");
+        let mut t = table.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&i) = t.index.get(&key) {
+            return i;
+        }
+        let i = t.list.len() as u32;
+        t.list.push(c);
+        t.index.insert(key, i);
+        i
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Cache {
     contribution: Contribution,
@@ -289,9 +319,31 @@ struct Cache {
     gross: Num,
 }
 
+/// Per-household totals over the horizon (kept for winners and losers only).
+#[derive(Debug, Clone)]
+struct Sums {
+    benefit: Num,
+    income: Num,
+    members0: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Admin {
+    roll: Option<Box<Roll>>,
+    pending: Option<u32>,
+    credit: u16,
+    credit_since: u32,
+    replay: Replay,
+    sums: Option<Box<Sums>>,
+}
+
+/// A household between months: its actual data packed, the simulator's extra state, and the
+/// administration's view under each variant.
 struct State {
+    /// The actual data: the dynamics change it in place; unpacked only for evaluation.
+    packed: Packed,
     actual: Actual,
-    admin: Vec<Admin>,
+    admin: Box<[Admin]>,
     /// Whether the household applies when eligible (drawn once per run).
     applicant: bool,
 }
@@ -325,6 +377,135 @@ fn num_of(v: &Value) -> Num {
     v.to_num().unwrap_or(Num::ZERO)
 }
 
+fn overflow(what: &str) -> SimError {
+    SimError(format!("{what} is too large to compute exactly (overflow)"))
+}
+
+/// Employment and work income of a household, for the grace-period test.
+fn work(hh: &Household, persons: &[PersonSim], s: &Slots) -> (Vec<bool>, i64) {
+    (hh.members.iter().map(|p| p.fields[s.employed].as_bool()).collect(), persons.iter().map(|p| p.work_cents).sum())
+}
+
+fn empty_household() -> Household {
+    Household { id: String::new(), fields: Vec::new(), members: Vec::new() }
+}
+
+/// `count(members where flag)`: the recipients of an allowance in a household.
+fn count_expr(flag: DefId) -> Expr {
+    let span = Span::default();
+    let filter = Expr { kind: ExprKind::Def(flag), ty: Ty::Bool, span };
+    Expr { kind: ExprKind::Agg { kind: AggKind::Count, coll: Coll::Members, body: None, filter: Some(Box::new(filter)) }, ty: Ty::Int, span }
+}
+
+/// Where the values of one compiled evaluation are.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// Index of the first allowance amount; the allowances' recipient counts follow the amounts.
+    amounts: usize,
+    /// Index of the gross income, when kept.
+    gross: Option<usize>,
+}
+
+/// The compiled evaluations of one variant.
+struct Evals<'p> {
+    /// On the actual data: eligible, members, per_capita_income, grace_line, [gross_income], the
+    /// allowance amounts and recipient counts.
+    actual: CompiledPolicy<'p>,
+    /// On the roll's snapshot, eligibility forced true: payment, members, the allowances.
+    roll: CompiledPolicy<'p>,
+    /// On the actual data of an eligible household not on dibao, eligibility and the
+    /// `not_applied_false` definitions forced false: the allowances.
+    off: CompiledPolicy<'p>,
+}
+
+impl<'p> Evals<'p> {
+    fn new(var: &'p Variant, gross: bool) -> Evals<'p> {
+        let ids = &var.ids;
+        let policy = &var.policy;
+        let counts: Vec<Expr> = ids.allowances.iter().map(|&(_, flag)| count_expr(flag)).collect();
+        let amounts = |mut defs: Vec<DefId>| {
+            defs.extend(ids.allowances.iter().map(|&(a, _)| a));
+            defs
+        };
+        // A policy the compiled path cannot take is evaluated by the reference (same results).
+        let compile = |outputs: &[DefId], forced: &[(DefId, Value)]| {
+            CompiledPolicy::with_exprs(policy, outputs, forced, &counts).unwrap_or_else(|_| CompiledPolicy::reference(policy, outputs, forced, &counts))
+        };
+        let mut a = vec![ids.eligible, ids.members, ids.per_capita_income, ids.grace_line];
+        if gross {
+            a.push(ids.gross_income);
+        }
+        let mut off_forced = vec![(ids.eligible, Value::Bool(false))];
+        off_forced.extend(ids.not_applied_false.iter().map(|&d| (d, Value::Bool(false))));
+        Evals {
+            actual: compile(&amounts(a), &[]),
+            roll: compile(&amounts(vec![ids.payment, ids.members]), &[(ids.eligible, Value::Bool(true))]),
+            off: compile(&amounts(Vec::new()), &off_forced),
+        }
+    }
+}
+
+/// A worker's buffers and evaluation sessions for one month.
+struct Work<'c> {
+    sessions: Vec<[Session<'c>; 3]>,
+    /// The chunk's households unpacked for evaluation (allocations reused from chunk to chunk).
+    unpacked_hh: Vec<Household>,
+    /// Households of one evaluation batch.
+    batch: Vec<Household>,
+    events: Vec<Events>,
+    draws: Vec<Draws>,
+    credit_event: Vec<bool>,
+    need_actual: Vec<usize>,
+    /// (household, eligible on its actual data)
+    need_roll: Vec<(usize, bool)>,
+    /// (household, gross income when kept)
+    need_off: Vec<(usize, Num)>,
+    pay: Vec<(usize, Num)>,
+    /// (contribution, households) replayed from the run's [`Contributions`].
+    replayed: Vec<(u32, u64)>,
+    /// Whether a household of the chunk is unpacked in `unpacked_hh` (only evaluated households are).
+    unpacked: Vec<bool>,
+}
+
+impl<'c> Work<'c> {
+    fn new(evals: &'c [Evals<'c>], month: Month) -> Work<'c> {
+        Work {
+            sessions: evals.iter().map(|e| [e.actual.session(month), e.roll.session(month), e.off.session(month)]).collect(),
+            unpacked_hh: (0..CHUNK).map(|_| empty_household()).collect(),
+            batch: (0..BATCH).map(|_| empty_household()).collect(),
+            events: Vec::with_capacity(CHUNK),
+            draws: Vec::with_capacity(CHUNK),
+            credit_event: Vec::with_capacity(CHUNK),
+            need_actual: Vec::with_capacity(CHUNK),
+            need_roll: Vec::with_capacity(CHUNK),
+            need_off: Vec::with_capacity(CHUNK),
+            pay: Vec::new(),
+            replayed: Vec::new(),
+            unpacked: Vec::with_capacity(CHUNK),
+        }
+    }
+}
+
+/// The dibao part of a household's payments.
+struct DibaoPay {
+    paid: Num,
+    persons: Num,
+    grace: bool,
+    eligible: bool,
+}
+
+/// Month-wide settings of the chunks.
+struct MonthCtx<'a> {
+    t: u32,
+    month: Month,
+    grace_months: &'a [i64],
+    epoch_changed: &'a [bool],
+    dyn_key: &'a StreamKey,
+    admin_key: &'a StreamKey,
+    /// Per variant.
+    contributions: &'a [Mutex<Contributions>],
+}
+
 impl Sim {
     fn cell_len(&self, v: usize) -> usize {
         if self.variants[v].regions {
@@ -338,6 +519,14 @@ impl Sim {
         SimError(e.render(self.variants[v].policy.sources()))
     }
 
+    /// The first cell of a household's region and area.
+    fn base(&self, v: usize, a: &Actual) -> usize {
+        let var = &self.variants[v];
+        let (ri, ai) = if var.regions { (a.region as usize, a.area as usize) } else { (0, 0) };
+        let na = if var.regions { self.areas.len().max(1) } else { 1 };
+        (ri * na + ai.min(na - 1)) * self.metrics.len()
+    }
+
     /// Runs replicate `run` (seeds derive from the scenario seed and `run`). `progress` is called once
     /// per simulated month.
     pub fn run(&self, run: u32, progress: &(dyn Fn() + Sync)) -> Result<RunResult, SimError> {
@@ -346,38 +535,40 @@ impl Sim {
         let admin_key = StreamKey::new(self.seed, run as u64, Purpose::Admin);
         let s = &self.slots;
         let nv = self.variants.len();
-        let mut states: Vec<State> = self
-            .population
-            .par_iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let actual = Actual::new(h.clone(), i as u64, self.region_of[i], s, &self.dynamics, &setup);
+        let evals: Vec<Evals<'_>> = self.variants.iter().enumerate().map(|(v, var)| Evals::new(var, v == 0 && self.compare_households)).collect();
+        let pop = &self.population;
+        let mut states: Vec<State> = (0..pop.len())
+            .into_par_iter()
+            .with_min_len(256)
+            .map(|i| {
+                let h = pop.household(i);
+                let packed = pop.packed(i).clone();
                 let credit = match &h.fields[s.credit] {
                     Value::Enum(e) => *e,
                     _ => s.credit_good,
                 };
                 let on = h.fields[s.on_dibao].as_bool();
+                let actual = Actual::new(&h, i as u64, self.region_of[i], s, &self.dynamics, &setup);
+                let roll = on.then(|| Box::new(Roll { snapshot: packed.clone(), work: work(&h, &actual.persons, s), grace: None, last_paid: Num::ZERO }));
                 let admin = Admin {
-                    roll: if on { Some(Box::new(Roll { snapshot: h.clone(), work: actual.work(s), grace: None })) } else { None },
+                    roll,
                     pending: None,
                     credit,
                     credit_since: 0,
-                    last_paid: Num::ZERO,
-                    benefit_sum: Num::ZERO,
-                    income_sum: Num::ZERO,
-                    members0: 0,
-                    cache: None,
+                    replay: Replay::None,
+                    sums: self.compare_households.then(|| Box::new(Sums { benefit: Num::ZERO, income: Num::ZERO, members0: 0 })),
                 };
                 let applicant = if self.dynamics.take_up.is_auto() {
                     on || (!self.initial_eligible.get(i).copied().unwrap_or(false) && actual.take_up_draw < self.take_up)
                 } else {
                     actual.take_up_draw < self.take_up
                 };
-                State { actual, admin: vec![admin; nv], applicant }
+                State { packed, actual, admin: vec![admin; nv].into_boxed_slice(), applicant }
             })
             .collect();
         let mut out: Vec<VariantRun> = (0..nv).map(|_| VariantRun { cells: Vec::new(), programme: Vec::new() }).collect();
         let mut last_epochs: Vec<Vec<usize>> = vec![Vec::new(); nv];
+        let contributions: Vec<Mutex<Contributions>> = (0..nv).map(|_| Mutex::default()).collect();
         for t in 0..self.months {
             let month = self.start.plus(t as i32);
             let grace: Vec<i64> = self
@@ -393,16 +584,18 @@ impl Sim {
             let epochs: Vec<Vec<usize>> = self.variants.iter().map(|v| epoch(&v.policy, month)).collect();
             let epoch_changed: Vec<bool> = epochs.iter().zip(&last_epochs).map(|(a, b)| t == 0 || a != b).collect();
             last_epochs = epochs;
+            let ctx = MonthCtx { t, month, grace_months: &grace, epoch_changed: &epoch_changed, dyn_key: &dyn_key, admin_key: &admin_key, contributions: &contributions };
             let masters: Vec<Totals<'_>> = self.variants.iter().map(|v| Totals::new(&v.policy, month)).collect();
             let parts: Vec<Result<Acc<'_>, SimError>> = states
                 .par_chunks_mut(CHUNK)
-                .map(|chunk| {
-                    let mut acc = Acc { cells: (0..nv).map(|v| vec![Num::ZERO; self.cell_len(v)]).collect(), totals: masters.iter().map(|m| m.fork()).collect() };
-                    for st in chunk {
-                        self.household(st, t, month, &grace, &epoch_changed, &dyn_key, &admin_key, &mut acc)?;
-                    }
-                    Ok(acc)
-                })
+                .map_init(
+                    || Work::new(&evals, month),
+                    |ws, chunk| {
+                        let mut acc = Acc { cells: (0..nv).map(|v| vec![Num::ZERO; self.cell_len(v)]).collect(), totals: masters.iter().map(|m| m.fork()).collect() };
+                        self.chunk(chunk, ws, &ctx, &mut acc)?;
+                        Ok(acc)
+                    },
+                )
                 .collect();
             let mut cells: Vec<Vec<Num>> = (0..nv).map(|v| vec![Num::ZERO; self.cell_len(v)]).collect();
             let mut totals = masters;
@@ -432,10 +625,13 @@ impl Sim {
             Some(
                 states
                     .iter()
-                    .map(|st| HouseholdTotals {
-                        income: st.admin[0].income_sum.clone(),
-                        benefit: [st.admin[0].benefit_sum.clone(), st.admin[1].benefit_sum.clone()],
-                        members: st.admin[0].members0,
+                    .map(|st| {
+                        let sum = |v: usize| st.admin[v].sums.as_deref();
+                        HouseholdTotals {
+                            income: sum(0).map_or(Num::ZERO, |x| x.income.clone()),
+                            benefit: [sum(0).map_or(Num::ZERO, |x| x.benefit.clone()), sum(1).map_or(Num::ZERO, |x| x.benefit.clone())],
+                            members: sum(0).map_or(0, |x| x.members0),
+                        }
                     })
                     .collect(),
             )
@@ -445,203 +641,186 @@ impl Sim {
         Ok(RunResult { variants: out, households })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn household<'p>(
-        &'p self,
-        st: &mut State,
-        t: u32,
-        month: Month,
-        grace_months: &[i64],
-        epoch_changed: &[bool],
-        dyn_key: &StreamKey,
-        admin_key: &StreamKey,
-        acc: &mut Acc<'p>,
-    ) -> Result<(), SimError> {
+    /// One month of a chunk of households: their dynamics, then each variant's administration and
+    /// payments.
+    fn chunk<'p>(&'p self, chunk: &mut [State], ws: &mut Work<'_>, ctx: &MonthCtx<'_>, acc: &mut Acc<'p>) -> Result<(), SimError> {
         let d = &self.dynamics;
         let s = &self.slots;
-        let events = if t > 0 { st.actual.step(d, &self.rates, s, dyn_key, t, month.month as u32) } else { Default::default() };
-        let mut rng = admin_key.stream(st.actual.index, t);
-        let draws = Draws { apply: unit(&mut rng), day: unit(&mut rng), report: unit(&mut rng), credit: unit(&mut rng), tier: unit(&mut rng), repair: unit(&mut rng) };
-        let review_due = (t + st.actual.review_phase) % d.review_interval_months.max(1) == 0;
+        let packer = self.population.packer();
+        ws.events.clear();
+        ws.draws.clear();
+        ws.unpacked.clear();
+        for st in chunk.iter_mut() {
+            let events = if ctx.t > 0 {
+                let mut hh = PackedMut { packer, packed: &mut st.packed };
+                st.actual.step(&mut hh, d, &self.rates, s, ctx.dyn_key, ctx.t, ctx.month.month as u32)
+            } else {
+                Default::default()
+            };
+            ws.events.push(events);
+            ws.unpacked.push(false);
+            let mut rng = ctx.admin_key.stream(st.actual.index, ctx.t);
+            ws.draws.push(Draws { apply: unit(&mut rng), day: unit(&mut rng), report: unit(&mut rng), credit: unit(&mut rng), tier: unit(&mut rng), repair: unit(&mut rng) });
+        }
+        (0..self.variants.len()).try_for_each(|v| self.variant_chunk(v, chunk, ws, ctx, acc))
+    }
+
+    /// One variant's month for a chunk (after its dynamics).
+    fn variant_chunk<'p>(&'p self, v: usize, chunk: &mut [State], ws: &mut Work<'_>, ctx: &MonthCtx<'_>, acc: &mut Acc<'p>) -> Result<(), SimError> {
+        let d = &self.dynamics;
+        let s = &self.slots;
+        let var = &self.variants[v];
+        let policy = &var.policy;
+        let render = |e: EvalError| SimError(e.render(policy.sources()));
+        let t = ctx.t;
         let p_dishonesty = monthly(d.dishonesty_per_year);
-        for v in 0..self.variants.len() {
-            let var = &self.variants[v];
-            let ids = &var.ids;
-            let policy = &var.policy;
+        let Work { sessions, unpacked_hh, batch, events, draws, credit_event, need_actual, need_roll, need_off, pay, replayed, unpacked } = ws;
+        let [s_actual, s_roll, s_off] = &mut sessions[v];
+        replayed.clear();
+        need_actual.clear();
+        need_roll.clear();
+        need_off.clear();
+        credit_event.clear();
+
+        // Credit (repair, then a new confirmed case for households on dibao), and households that
+        // nothing changed since last month: they add what they added then.
+        for (i, st) in chunk.iter_mut().enumerate() {
             let adm = &mut st.admin[v];
-            let render = |e: EvalError| SimError(e.render(policy.sources()));
-            // Credit: repair, then a new confirmed case for households on dibao.
+            let dr = &draws[i];
             let credit_before = adm.credit;
             let bad = |c: u16| c == s.credit_serious || c == s.credit_severe;
-            if bad(adm.credit) && t as i64 - adm.credit_since >= d.credit_repair_after_months as i64 && draws.repair < d.credit_repair_per_month {
+            if bad(adm.credit) && t.saturating_sub(adm.credit_since) >= d.credit_repair_after_months && dr.repair < d.credit_repair_per_month {
                 adm.credit = s.credit_general;
             }
-            let mut credit_event = false;
-            if adm.roll.is_some() && draws.credit < p_dishonesty {
-                adm.credit = if draws.tier < d.severe_share { s.credit_severe } else { s.credit_serious };
-                adm.credit_since = t as i64;
-                credit_event = true;
+            let mut event = false;
+            if adm.roll.is_some() && dr.credit < p_dishonesty {
+                adm.credit = if dr.tier < d.severe_share { s.credit_severe } else { s.credit_serious };
+                adm.credit_since = t;
+                event = true;
             }
-            let (ri, ai) = if var.regions { (st.actual.region as usize, st.actual.area as usize) } else { (0, 0) };
-            let na = if var.regions { self.areas.len().max(1) } else { 1 };
-            let base = (ri * na + ai.min(na - 1)) * self.metrics.len();
-            // Nothing changed since last month: add what the household added then.
-            if self.cache && !events.touched && !epoch_changed[v] && adm.credit == credit_before && adm.roll.is_none() && adm.pending.is_none() {
-                if let Some(c) = &adm.cache {
-                    let cells = &mut acc.cells[v];
-                    for (i, x) in &c.cells {
-                        add(cells, base + *i, x)?;
-                    }
-                    acc.totals[v].add_contribution(&c.contribution, self.weight).map_err(render)?;
-                    adm.benefit_sum = adm.benefit_sum.checked_add(&c.total).map_err(|_| SimError("benefit total overflow".into()))?;
-                    if v == 0 && self.compare_households {
-                        adm.income_sum = adm.income_sum.checked_add(&c.gross).map_err(|_| SimError("income total overflow".into()))?;
-                    }
-                    adm.last_paid = Num::ZERO;
-                    continue;
-                }
-            }
-            adm.cache = None;
-            st.actual.hh.fields[s.credit] = Value::Enum(adm.credit);
-            st.actual.hh.fields[s.on_dibao] = Value::Bool(adm.roll.is_some());
-            let actual = &st.actual.hh;
-            let mut ev_a = HouseholdEval::new(policy, actual, month);
-            let eligible = ev_a.def(ids.eligible, Scope::Household).map_err(render)?.as_bool();
-            let members_a = match ev_a.def(ids.members, Scope::Household).map_err(render)? {
-                Value::Int(n) => n,
-                _ => 0,
-            };
-            let mut gross = Num::ZERO;
-            if v == 0 && self.compare_households {
-                gross = num_of(&ev_a.def(ids.gross_income, Scope::Household).map_err(render)?);
-                adm.income_sum = adm.income_sum.checked_add(&gross).map_err(|_| SimError("income total overflow".into()))?;
-                if t == 0 {
-                    adm.members0 = members_a;
-                }
-            }
-            let cells = &mut acc.cells[v];
-            let m = |i: usize| base + i;
-
-            // The roll: exits and reassessments.
-            let mut exit: Option<ExitReason> = None;
-            let mut joined = false;
-            if let Some(roll) = adm.roll.as_mut() {
-                if credit_event {
-                    exit = Some(ExitReason::Credit);
-                } else if members_a == 0 {
-                    exit = Some(ExitReason::Death);
-                } else if let Some(g) = &roll.grace {
-                    if t > g.last_month {
-                        if eligible {
-                            roll.grace = None;
-                            roll.snapshot = actual.clone();
-                            roll.work = st.actual.work(s);
-                        } else {
-                            exit = Some(ExitReason::GraceEnd);
+            credit_event.push(event);
+            if self.cache && !events[i].touched && !ctx.epoch_changed[v] && adm.credit == credit_before && adm.roll.is_none() && adm.pending.is_none() {
+                match &adm.replay {
+                    Replay::Shared(k) => {
+                        match replayed.iter_mut().find(|(c, _)| c == k) {
+                            Some((_, n)) => *n += 1,
+                            None => replayed.push((*k, 1)),
                         }
+                        continue;
                     }
-                } else {
-                    let reason = if review_due {
-                        Some(ExitReason::Review)
-                    } else if events.member_died || (events.changed && draws.report < d.change_report_rate) {
-                        Some(ExitReason::Income)
-                    } else {
-                        None
-                    };
-                    if let Some(reason) = reason {
-                        if eligible {
-                            roll.snapshot = actual.clone();
-                            roll.work = st.actual.work(s);
-                        } else {
-                            let gm = grace_months[v];
-                            let y = ev_a.def(ids.per_capita_income, Scope::Household).map_err(render)?;
-                            let line = ev_a.def(ids.grace_line, Scope::Household).map_err(render)?;
-                            let now = st.actual.work(s);
-                            let began = now.0.iter().zip(roll.work.0.iter().chain(std::iter::repeat(&false))).any(|(n, o)| *n && !*o);
-                            let rose = now.1 > roll.work.1;
-                            if gm > 0 && num_of(&y) >= num_of(&line) && (began || rose) {
-                                roll.grace = Some(Grace { frozen: adm.last_paid.clone(), last_month: t + gm as u32 - 1 });
-                            } else {
-                                exit = Some(reason);
+                    Replay::Full(c) => {
+                        let base = self.base(v, &st.actual);
+                        for (k, x) in &c.cells {
+                            add(&mut acc.cells[v], base + *k, x)?;
+                        }
+                        acc.totals[v].add_contribution(&c.contribution, self.weight).map_err(render)?;
+                        if let Some(sums) = adm.sums.as_deref_mut() {
+                            sums.benefit = sums.benefit.checked_add(&c.total).map_err(|_| overflow("a household's benefit total"))?;
+                            if v == 0 {
+                                sums.income = sums.income.checked_add(&c.gross).map_err(|_| overflow("a household's income total"))?;
                             }
                         }
+                        continue;
                     }
-                }
-            } else {
-                // Applications and decisions.
-                let mut decide = false;
-                if let Some(dm) = adm.pending {
-                    decide = dm <= t;
-                } else if eligible && st.applicant && draws.apply < d.apply_per_month {
-                    inc(cells, m(D_APPS))?;
-                    let wd = d.working_days_per_month.max(1);
-                    let day = ((draws.day * wd as f64) as u32).min(wd - 1);
-                    let dm = t + (day + d.approval_lag_working_days) / wd;
-                    adm.pending = Some(dm);
-                    decide = dm <= t;
-                }
-                if decide {
-                    adm.pending = None;
-                    if eligible {
-                        adm.roll = Some(Box::new(Roll { snapshot: actual.clone(), work: st.actual.work(s), grace: None }));
-                        joined = true;
-                        inc(cells, m(D_IN))?;
-                    } else {
-                        inc(cells, m(D_REJ))?;
-                    }
+                    Replay::None => {}
                 }
             }
-            if let Some(reason) = exit {
-                adm.roll = None;
-                let i = match reason {
-                    ExitReason::Income => D_OUT_INCOME,
-                    ExitReason::Death => D_OUT_DEATH,
-                    ExitReason::Review => D_OUT_REVIEW,
-                    ExitReason::Credit => D_OUT_CREDIT,
-                    ExitReason::GraceEnd => D_OUT_GRACE,
-                };
-                inc(cells, m(i))?;
+            adm.replay = Replay::None;
+            let hh = &mut unpacked_hh[i];
+            if !unpacked[i] {
+                self.population.packer().unpack_into(&st.packed, hh);
+                self.population.ids(st.actual.index as usize).write_into(hh);
+                unpacked[i] = true;
             }
-            let _ = joined;
+            hh.fields[s.credit] = Value::Enum(adm.credit);
+            hh.fields[s.on_dibao] = Value::Bool(adm.roll.is_some());
+            need_actual.push(i);
+        }
+        if !replayed.is_empty() {
+            let table = ctx.contributions[v].lock().unwrap_or_else(|e| e.into_inner());
+            for &(k, n) in replayed.iter() {
+                let w = self.weight.checked_mul(n).ok_or_else(|| overflow("the weight of replayed households"))?;
+                acc.totals[v].add_contribution(&table.list[k as usize], w).map_err(render)?;
+            }
+        }
 
-            // Payments.
-            let mut total = Num::ZERO;
-            let weight = self.weight;
-            let on_roll = adm.roll.is_some();
-            let mut paid_dibao = Num::ZERO;
-            // A household off dibao, not applying and not eligible can be replayed next month if
-            // nothing changes: record what it adds.
-            let cacheable = !on_roll && adm.pending.is_none() && !eligible;
-            let mut pay: Vec<(usize, Num)> = Vec::new();
-            let contribution;
+        // The actual data: eligibility, then the administration's decisions; households paid on
+        // these values are settled here.
+        let lay = self.evals_layout(v);
+        for part in need_actual.chunks(BATCH) {
+            for (k, &i) in part.iter().enumerate() {
+                std::mem::swap(&mut unpacked_hh[i], &mut batch[k]);
+            }
+            let mut err = None;
             {
-                let mut ev_roll;
-                let mut ev_off;
-                if let Some(roll) = adm.roll.as_mut() {
-                    roll.snapshot.fields[s.credit] = Value::Enum(adm.credit);
-                    roll.snapshot.fields[s.on_dibao] = Value::Bool(true);
-                }
-                let roll_ref = adm.roll.as_deref();
-                let ev_b: &mut HouseholdEval<'_> = if let Some(roll) = roll_ref {
-                    ev_roll = HouseholdEval::new(policy, &roll.snapshot, month);
-                    ev_roll.force(ids.eligible, Scope::Household, Value::Bool(true));
-                    &mut ev_roll
-                } else if eligible {
-                    ev_off = HouseholdEval::new(policy, actual, month);
-                    ev_off.force(ids.eligible, Scope::Household, Value::Bool(false));
-                    for &id in &ids.not_applied_false {
-                        ev_off.force(id, Scope::Household, Value::Bool(false));
+                let hs = &batch[..part.len()];
+                s_actual.run_batch(hs, |k, lane| {
+                    if err.is_some() {
+                        return;
                     }
-                    &mut ev_off
-                } else {
-                    &mut ev_a
-                };
-                let one = Num::from_i64(1);
-                if let Some(roll) = roll_ref {
-                    paid_dibao = match &roll.grace {
+                    let i = part[k];
+                    let r = lane.map_err(render).and_then(|mut lane| {
+                        let st = &mut chunk[i];
+                        let r = self.decide(v, st, &hs[k], lane.values(), lay, events[i], &draws[i], credit_event[i], ctx, &mut acc.cells[v])?;
+                        match r {
+                            Next::Roll(eligible) => need_roll.push((i, eligible)),
+                            Next::Off { gross } => need_off.push((i, gross)),
+                            Next::Settle { eligible, gross } => {
+                                let cacheable = self.cache && st.admin[v].pending.is_none();
+                                pay.clear();
+                                let total = self.payments(v, lane.values(), lay.amounts, None, eligible, pay)?;
+                                let contribution = lane.add_totals(&mut acc.totals[v], self.weight, cacheable).map_err(render)?;
+                                self.settle(v, st, pay, &total, &mut acc.cells[v])?;
+                                if let Some(contribution) = contribution {
+                                    st.admin[v].replay = if pay.is_empty() && total.is_zero() && gross.is_zero() {
+                                        Replay::Shared(Contributions::intern(&ctx.contributions[v], contribution))
+                                    } else {
+                                        Replay::Full(Box::new(Cache { contribution, cells: pay.clone(), total, gross }))
+                                    };
+                                }
+                            }
+                        }
+                        Ok(())
+                    });
+                    if let Err(e) = r {
+                        err = Some(e);
+                    }
+                });
+            }
+            for (k, &i) in part.iter().enumerate() {
+                std::mem::swap(&mut unpacked_hh[i], &mut batch[k]);
+            }
+            if let Some(e) = err {
+                return Err(e);
+            }
+        }
+
+        // Households on dibao: paid on their snapshot, as if eligible.
+        let packer = self.population.packer();
+        let roll_layout = 2;
+        for part in need_roll.chunks(BATCH) {
+            for (k, &(i, _)) in part.iter().enumerate() {
+                let st = &chunk[i];
+                let adm = &st.admin[v];
+                let roll = adm.roll.as_deref().expect("on the roll");
+                packer.unpack_into(&roll.snapshot, &mut batch[k]);
+                self.population.ids(st.actual.index as usize).write_into(&mut batch[k]);
+                batch[k].fields[s.credit] = Value::Enum(adm.credit);
+                batch[k].fields[s.on_dibao] = Value::Bool(true);
+            }
+            let mut err = None;
+            s_roll.run_batch(&batch[..part.len()], |k, lane| {
+                if err.is_some() {
+                    return;
+                }
+                let (i, eligible) = part[k];
+                let r = lane.map_err(render).and_then(|mut lane| {
+                    let st = &mut chunk[i];
+                    let roll = st.admin[v].roll.as_deref().expect("on the roll");
+                    let paid = match &roll.grace {
                         Some(g) => g.frozen.clone(),
                         None => {
-                            let p = num_of(&ev_b.def(ids.payment, Scope::Household).map_err(render)?);
+                            let p = num_of(&lane.values()[0]);
                             if p.is_negative() {
                                 Num::ZERO
                             } else {
@@ -649,59 +828,254 @@ impl Sim {
                             }
                         }
                     };
-                    let persons = ev_b.def(ids.members, Scope::Household).map_err(render)?;
-                    pay.push((D_HH, one.clone()));
-                    pay.push((D_PERSONS, num_of(&persons)));
-                    pay.push((D_SPEND, paid_dibao.clone()));
-                    if roll.grace.is_some() {
-                        pay.push((D_IN_GRACE, one.clone()));
-                    } else if !eligible {
-                        pay.push((D_ON_INELIG, one.clone()));
+                    let dibao = DibaoPay { paid: paid.clone(), persons: num_of(&lane.values()[1]), grace: roll.grace.is_some(), eligible };
+                    pay.clear();
+                    let total = self.payments(v, lane.values(), roll_layout, Some(dibao), false, pay)?;
+                    lane.add_totals(&mut acc.totals[v], self.weight, false).map_err(render)?;
+                    self.settle(v, st, pay, &total, &mut acc.cells[v])?;
+                    if let Some(roll) = st.admin[v].roll.as_deref_mut() {
+                        roll.last_paid = paid;
                     }
-                    total = paid_dibao.clone();
-                } else if eligible {
-                    pay.push((D_ELIG_OFF, one.clone()));
+                    Ok(())
+                });
+                if let Err(e) = r {
+                    err = Some(e);
                 }
-                for (k, &(amount, persons)) in ids.allowances.iter().enumerate() {
-                    let a = num_of(&ev_b.def(amount, Scope::Household).map_err(render)?);
-                    if a.is_zero() {
-                        continue;
-                    }
-                    let col = DIBAO_MEASURES.len() + k * ALLOWANCE_MEASURES.len();
-                    let mut n = 0i64;
-                    for i in 0..ev_b.hh.members.len() {
-                        if ev_b.def(persons, Scope::Person(i)).map_err(render)?.as_bool() {
-                            n += 1;
-                        }
-                    }
-                    pay.push((col, one.clone()));
-                    pay.push((col + 1, Num::from_i64(n)));
-                    pay.push((col + 2, a.clone()));
-                    total = total.checked_add(&a).map_err(|_| SimError("overflow".into()))?;
-                }
-                let tcol = DIBAO_MEASURES.len() + ids.allowances.len() * ALLOWANCE_MEASURES.len();
-                if on_roll || !total.is_zero() {
-                    pay.push((tcol, one.clone()));
-                }
-                if !total.is_zero() {
-                    pay.push((tcol + 1, total.clone()));
-                }
-                contribution = if cacheable {
-                    Some(acc.totals[v].add_recorded(ev_b, weight).map_err(render)?)
-                } else {
-                    acc.totals[v].add_weighted(ev_b, weight).map_err(render)?;
-                    None
-                };
+            });
+            if let Some(e) = err {
+                return Err(e);
             }
-            for (i, x) in &pay {
-                add(cells, m(*i), x)?;
+        }
+
+        // Eligible households not on dibao: nothing that needs a means-tested application.
+        for part in need_off.chunks(BATCH) {
+            for (k, &(i, _)) in part.iter().enumerate() {
+                std::mem::swap(&mut unpacked_hh[i], &mut batch[k]);
             }
-            adm.cache = contribution.map(|contribution| Box::new(Cache { contribution, cells: pay, total: total.clone(), gross: gross.clone() }));
-            adm.last_paid = paid_dibao;
-            adm.benefit_sum = adm.benefit_sum.checked_add(&total).map_err(|_| SimError("benefit total overflow".into()))?;
+            let mut err = None;
+            s_off.run_batch(&batch[..part.len()], |k, lane| {
+                if err.is_some() {
+                    return;
+                }
+                let (i, gross) = &part[k];
+                let r = lane.map_err(render).and_then(|mut lane| {
+                    let st = &mut chunk[*i];
+                    // A household that never applies stays as it is until something changes.
+                    let cacheable = self.cache && !st.applicant && st.admin[v].pending.is_none();
+                    pay.clear();
+                    let total = self.payments(v, lane.values(), 0, None, true, pay)?;
+                    let contribution = lane.add_totals(&mut acc.totals[v], self.weight, cacheable).map_err(render)?;
+                    self.settle(v, st, pay, &total, &mut acc.cells[v])?;
+                    if let Some(contribution) = contribution {
+                        st.admin[v].replay = Replay::Full(Box::new(Cache { contribution, cells: pay.clone(), total, gross: gross.clone() }));
+                    }
+                    Ok(())
+                });
+                if let Err(e) = r {
+                    err = Some(e);
+                }
+            });
+            for (k, &(i, _)) in part.iter().enumerate() {
+                std::mem::swap(&mut unpacked_hh[i], &mut batch[k]);
+            }
+            if let Some(e) = err {
+                return Err(e);
+            }
         }
         Ok(())
     }
+
+    fn evals_layout(&self, v: usize) -> Layout {
+        let gross = v == 0 && self.compare_households;
+        Layout { amounts: if gross { 5 } else { 4 }, gross: gross.then_some(4) }
+    }
+
+    /// The administration's month for a household, on its actual values `vals` (see [`Evals`]):
+    /// exits, reassessments, applications and decisions. Returns how the household is paid.
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        v: usize,
+        st: &mut State,
+        hh: &Household,
+        vals: &[Value],
+        lay: Layout,
+        events: Events,
+        draws: &Draws,
+        credit_event: bool,
+        ctx: &MonthCtx<'_>,
+        cells: &mut [Num],
+    ) -> Result<Next, SimError> {
+        let d = &self.dynamics;
+        let s = &self.slots;
+        let t = ctx.t;
+        let base = self.base(v, &st.actual);
+        let m = |i: usize| base + i;
+        let review_due = (t + st.actual.review_phase) % d.review_interval_months.max(1) == 0;
+        let adm = &mut st.admin[v];
+        let eligible = vals[0].as_bool();
+        let members_a = match &vals[1] {
+            Value::Int(n) => *n,
+            _ => 0,
+        };
+        let mut gross = Num::ZERO;
+        if let (Some(g), Some(sums)) = (lay.gross, adm.sums.as_deref_mut()) {
+            gross = num_of(&vals[g]);
+            sums.income = sums.income.checked_add(&gross).map_err(|_| overflow("a household's income total"))?;
+            if t == 0 {
+                sums.members0 = members_a;
+            }
+        }
+        let packer = self.population.packer();
+        // The roll: exits and reassessments.
+        let mut exit: Option<ExitReason> = None;
+        if let Some(roll) = adm.roll.as_mut() {
+            if credit_event {
+                exit = Some(ExitReason::Credit);
+            } else if members_a == 0 {
+                exit = Some(ExitReason::Death);
+            } else if let Some(g) = &roll.grace {
+                if t > g.last_month {
+                    if eligible {
+                        roll.grace = None;
+                        packer.repack(hh, &mut roll.snapshot);
+                        roll.work = work(hh, &st.actual.persons, s);
+                    } else {
+                        exit = Some(ExitReason::GraceEnd);
+                    }
+                }
+            } else {
+                let reason = if review_due {
+                    Some(ExitReason::Review)
+                } else if events.member_died || (events.changed && draws.report < d.change_report_rate) {
+                    Some(ExitReason::Income)
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    if eligible {
+                        packer.repack(hh, &mut roll.snapshot);
+                        roll.work = work(hh, &st.actual.persons, s);
+                    } else {
+                        let gm = ctx.grace_months[v];
+                        let (y, line) = (num_of(&vals[2]), num_of(&vals[3]));
+                        let now = work(hh, &st.actual.persons, s);
+                        let began = now.0.iter().zip(roll.work.0.iter().chain(std::iter::repeat(&false))).any(|(n, o)| *n && !*o);
+                        let rose = now.1 > roll.work.1;
+                        if gm > 0 && y >= line && (began || rose) {
+                            roll.grace = Some(Grace { frozen: roll.last_paid.clone(), last_month: t + gm as u32 - 1 });
+                        } else {
+                            exit = Some(reason);
+                        }
+                    }
+                }
+            }
+        } else {
+            // Applications and decisions.
+            let mut decide = false;
+            if let Some(dm) = adm.pending {
+                decide = dm <= t;
+            } else if eligible && st.applicant && draws.apply < d.apply_per_month {
+                inc(cells, m(D_APPS))?;
+                let wd = d.working_days_per_month.max(1);
+                let day = ((draws.day * wd as f64) as u32).min(wd - 1);
+                let dm = t + (day + d.approval_lag_working_days) / wd;
+                adm.pending = Some(dm);
+                decide = dm <= t;
+            }
+            if decide {
+                adm.pending = None;
+                if eligible {
+                    adm.roll = Some(Box::new(Roll { snapshot: packer.pack(hh), work: work(hh, &st.actual.persons, s), grace: None, last_paid: Num::ZERO }));
+                    inc(cells, m(D_IN))?;
+                } else {
+                    inc(cells, m(D_REJ))?;
+                }
+            }
+        }
+        if let Some(reason) = exit {
+            adm.roll = None;
+            let i = match reason {
+                ExitReason::Income => D_OUT_INCOME,
+                ExitReason::Death => D_OUT_DEATH,
+                ExitReason::Review => D_OUT_REVIEW,
+                ExitReason::Credit => D_OUT_CREDIT,
+                ExitReason::GraceEnd => D_OUT_GRACE,
+            };
+            inc(cells, m(i))?;
+        }
+        Ok(if adm.roll.is_some() {
+            Next::Roll(eligible)
+        } else if eligible {
+            Next::Off { gross }
+        } else {
+            Next::Settle { eligible, gross }
+        })
+    }
+
+    /// The cells of a household's payments (`vals[amounts..]`: the allowance amounts, then their
+    /// recipient counts) and its total benefit.
+    fn payments(&self, v: usize, vals: &[Value], amounts: usize, dibao: Option<DibaoPay>, eligible_off: bool, pay: &mut Vec<(usize, Num)>) -> Result<Num, SimError> {
+        let ids = &self.variants[v].ids;
+        let one = Num::from_i64(1);
+        let on_roll = dibao.is_some();
+        let mut total = Num::ZERO;
+        if let Some(dp) = dibao {
+            pay.push((D_HH, one.clone()));
+            pay.push((D_PERSONS, dp.persons));
+            pay.push((D_SPEND, dp.paid.clone()));
+            if dp.grace {
+                pay.push((D_IN_GRACE, one.clone()));
+            } else if !dp.eligible {
+                pay.push((D_ON_INELIG, one.clone()));
+            }
+            total = dp.paid;
+        } else if eligible_off {
+            pay.push((D_ELIG_OFF, one.clone()));
+        }
+        let na = ids.allowances.len();
+        for k in 0..na {
+            let a = num_of(&vals[amounts + k]);
+            if a.is_zero() {
+                continue;
+            }
+            let col = DIBAO_MEASURES.len() + k * ALLOWANCE_MEASURES.len();
+            pay.push((col, one.clone()));
+            pay.push((col + 1, num_of(&vals[amounts + na + k])));
+            pay.push((col + 2, a.clone()));
+            total = total.checked_add(&a).map_err(|_| overflow("a household's benefits"))?;
+        }
+        let tcol = DIBAO_MEASURES.len() + na * ALLOWANCE_MEASURES.len();
+        if on_roll || !total.is_zero() {
+            pay.push((tcol, one.clone()));
+        }
+        if !total.is_zero() {
+            pay.push((tcol + 1, total.clone()));
+        }
+        Ok(total)
+    }
+
+    /// Adds a household's payments to the cells and its benefit total.
+    fn settle(&self, v: usize, st: &mut State, pay: &[(usize, Num)], total: &Num, cells: &mut [Num]) -> Result<(), SimError> {
+        let base = self.base(v, &st.actual);
+        for (i, x) in pay {
+            add(cells, base + *i, x)?;
+        }
+        if let Some(sums) = st.admin[v].sums.as_deref_mut() {
+            sums.benefit = sums.benefit.checked_add(total).map_err(|_| overflow("a household's benefit total"))?;
+        }
+        Ok(())
+    }
+}
+
+/// How a household is paid this month, after the administration's decisions.
+enum Next {
+    /// On dibao: on its snapshot (with whether its actual data is eligible).
+    Roll(bool),
+    /// Eligible, not on dibao.
+    Off { gross: Num },
+    /// Paid on its actual values (not eligible, not on dibao).
+    Settle { eligible: bool, gross: Num },
 }
 
 /// Which version of each parameter is in force in a month: when it changes, every household must be

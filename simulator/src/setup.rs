@@ -7,6 +7,7 @@ use crate::run::{metrics, Ids, Sim, Variant};
 use crate::scenario::{sweep_values, ParamValue, Scenario, Weight};
 use doudi_dsl::ir::{Citation, Const};
 use doudi_interpreter::data::{self, Household};
+use doudi_interpreter::packed::PackedPopulation;
 use doudi_interpreter::{Num, Policy, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -132,7 +133,7 @@ pub fn prepare(scenario: Scenario, given: Option<(Vec<Household>, PopulationInfo
 
     // Population.
     let (population, info, population_dir) = match given {
-        Some((hs, info)) => (hs, info, None),
+        Some((hs, info)) => (PackedPopulation::from_households(&base.schema, &hs), info, None),
         None => load_population(s, &base, &mut warnings)?,
     };
     if population.is_empty() {
@@ -185,41 +186,37 @@ pub fn prepare(scenario: Scenario, given: Option<(Vec<Household>, PopulationInfo
         }
     }
 
-    // Regions and areas.
-    let mut regions: Vec<String> = population
-        .iter()
-        .map(|h| match &h.fields[slots.region] {
-            Value::Text(t) => t.to_string(),
-            other => format!("{other:?}"),
-        })
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    // Regions and areas, and eligibility in the first month under the baseline (for the observed
+    // take-up), a part of the population at a time.
+    let start = s.start_month();
+    let first = &variants[0];
+    let mut region_names: Vec<String> = Vec::with_capacity(population.len());
+    let mut initial_eligible = Vec::with_capacity(population.len());
+    let mut taken = 0usize;
+    const PART: usize = 16_384;
+    for lo in (0..population.len()).step_by(PART) {
+        let hs = population.households(lo..(lo + PART).min(population.len()));
+        for h in &hs {
+            region_names.push(match &h.fields[slots.region] {
+                Value::Text(t) => t.to_string(),
+                other => format!("{other:?}"),
+            });
+        }
+        let evals = doudi_interpreter::batch::evaluate_chunk(&first.policy, &hs, start, &[first.ids.eligible]);
+        for (h, r) in hs.iter().zip(evals) {
+            let v = r.map_err(|e| SetupError(format!("{file}: the policy fails on the population in {start}:\n{}", e.render(first.policy.sources()).trim_end())))?;
+            let eligible = v.first().is_some_and(|x| x.as_bool());
+            taken += (eligible && h.fields[slots.on_dibao].as_bool()) as usize;
+            initial_eligible.push(eligible);
+        }
+    }
+    let mut regions: Vec<String> = region_names.iter().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     if regions.len() > u16::MAX as usize {
         regions.truncate(u16::MAX as usize);
     }
-    let region_of: Vec<u16> = population
-        .iter()
-        .map(|h| {
-            let code = match &h.fields[slots.region] {
-                Value::Text(t) => t.to_string(),
-                other => format!("{other:?}"),
-            };
-            regions.binary_search(&code).unwrap_or(0) as u16
-        })
-        .collect();
-    // Eligibility in the first month under the baseline, and the observed take-up.
-    let start = s.start_month();
-    let first = &variants[0];
-    let slots_on = slots.on_dibao;
-    let evals = doudi_interpreter::batch::evaluate_chunk(&first.policy, &population, start, &[first.ids.eligible]);
-    let mut initial_eligible = Vec::with_capacity(population.len());
-    for r in evals {
-        let v = r.map_err(|e| SetupError(format!("{file}: the policy fails on the population in {start}:\n{}", e.render(first.policy.sources()).trim_end())))?;
-        initial_eligible.push(v.first().is_some_and(|x| x.as_bool()));
-    }
+    let region_of: Vec<u16> = region_names.iter().map(|code| regions.binary_search(code).unwrap_or(0) as u16).collect();
+    drop(region_names);
     let eligible_n = initial_eligible.iter().filter(|e| **e).count();
-    let taken = population.iter().zip(&initial_eligible).filter(|(h, e)| **e && h.fields[slots_on].as_bool()).count();
     let take_up = match &s.dynamics.take_up {
         crate::dynamics::TakeUp::Rate(r) => *r,
         _ if eligible_n == 0 => 1.0,
@@ -250,13 +247,13 @@ pub fn prepare(scenario: Scenario, given: Option<(Vec<Household>, PopulationInfo
 }
 
 /// Generates (from a spec) or reads (from a directory) the population of a scenario.
-pub fn load_population(s: &Scenario, policy: &Policy, warnings: &mut Vec<String>) -> Result<(Vec<Household>, PopulationInfo, Option<tempfile::TempDir>), SetupError> {
+pub fn load_population(s: &Scenario, policy: &Policy, warnings: &mut Vec<String>) -> Result<(PackedPopulation, PopulationInfo, Option<tempfile::TempDir>), SetupError> {
     let file = &s.file;
     let p = &s.population;
     if let Some(dir) = &p.data {
         let dir = s.resolve(dir);
-        let hs = data::read_csv_dir(&policy.schema, &dir).map_err(|e| SetupError(format!("{file}: population.data: {e}")))?;
-        let persons = hs.iter().map(|h| h.members.len() as u64).sum();
+        let hs = read_packed(policy, &dir).map_err(|e| SetupError(format!("{file}: population.data: {e}")))?;
+        let persons = hs.persons();
         let weight = match &p.weight {
             Some(Weight::Fixed(w)) => *w,
             _ => 1,
@@ -274,9 +271,9 @@ pub fn load_population(s: &Scenario, policy: &Policy, warnings: &mut Vec<String>
     let seed = p.seed.unwrap_or(s.scenario.seed);
     let tmp = tempfile::Builder::new().prefix("doudi-population-").tempdir().map_err(|e| SetupError(format!("{file}: population: cannot create a temporary directory: {e}")))?;
     let report = crate::population::generate(&spec, households as usize, seed, tmp.path()).map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
-    let hs = data::read_csv_dir(&policy.schema, tmp.path())
+    let hs = read_packed(policy, tmp.path())
         .map_err(|e| SetupError(format!("{file}: population.spec: the generated population does not fit the policy's inputs: {e}")))?;
-    let persons: u64 = hs.iter().map(|h| h.members.len() as u64).sum();
+    let persons = hs.persons();
     let reference = spec.meta.reference_population;
     let weight = match &p.weight {
         Some(Weight::Fixed(w)) => *w,
@@ -315,4 +312,14 @@ pub fn load_population(s: &Scenario, policy: &Policy, warnings: &mut Vec<String>
         notes,
     };
     Ok((hs, info, Some(tmp)))
+}
+
+/// Reads a CSV pair into packed households, a chunk at a time (memory does not hold the unpacked
+/// population).
+fn read_packed(policy: &Policy, dir: &Path) -> Result<PackedPopulation, data::DataError> {
+    let mut pop = PackedPopulation::new(&policy.schema);
+    for chunk in data::CsvChunks::open_dir(&policy.schema, dir, 16_384)? {
+        pop.extend(&chunk?);
+    }
+    Ok(pop)
 }

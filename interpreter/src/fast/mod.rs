@@ -39,7 +39,7 @@ mod q;
 use crate::data::Household;
 use crate::eval::{compare, EvalError, HouseholdEval, Month, Scope};
 use crate::policy::Policy;
-use crate::programme::Totals;
+use crate::programme::{Contribution, Totals};
 use crate::value::Value;
 use doudi_dsl::ast::{AggKind, CmpOp, Date, EntityKind, HitPolicy, Span};
 use doudi_dsl::ir::*;
@@ -2077,6 +2077,8 @@ pub struct CompiledPolicy<'p> {
     params: ParamTable,
     /// Household definitions fixed to values (see [`CompiledPolicy::with_forced`]).
     forced: Vec<(DefId, Value)>,
+    /// Household-level expressions computed after `outputs` (see [`CompiledPolicy::with_exprs`]).
+    exprs: Vec<Expr>,
 }
 
 impl<'p> CompiledPolicy<'p> {
@@ -2091,6 +2093,14 @@ impl<'p> CompiledPolicy<'p> {
     /// eligible"); households the compiled path defers are evaluated by the reference with the same
     /// values forced.
     pub fn with_forced(policy: &'p Policy, outputs: &[DefId], forced: &[(DefId, Value)]) -> Result<CompiledPolicy<'p>, CompileError> {
+        CompiledPolicy::with_exprs(policy, outputs, forced, &[])
+    }
+
+    /// Like [`with_forced`](Self::with_forced), with checked household-level expressions of the
+    /// policy as further outputs after `outputs` (e.g. `count(members where flag)` for a person
+    /// definition `flag`); every row holds `outputs.len() + exprs.len()` values. The reference
+    /// evaluates them with [`HouseholdEval::eval`].
+    pub fn with_exprs(policy: &'p Policy, outputs: &[DefId], forced: &[(DefId, Value)], exprs: &[Expr]) -> Result<CompiledPolicy<'p>, CompileError> {
         let p = &policy.program;
         for &o in outputs {
             match p.defs.get(o as usize) {
@@ -2129,6 +2139,9 @@ impl<'p> CompiledPolicy<'p> {
         for &o in outputs {
             outs.push(c.def(o)?);
         }
+        for e in exprs {
+            outs.push(c.expr(e, Lv::H)?);
+        }
         let outputs_end = c.ins.len();
         let mut totals = Vec::new();
         for e in Totals::spec_exprs(policy) {
@@ -2149,7 +2162,23 @@ impl<'p> CompiledPolicy<'p> {
             totals.push(TotalPlan { lv, filter, body });
         }
         let prog = Program { loads: c.loads, ins: c.ins, outputs_end, levels: c.levels, outputs: outs, totals };
-        Ok(CompiledPolicy { policy, outputs: outputs.to_vec(), prog, params, forced: forced.to_vec() })
+        Ok(CompiledPolicy { policy, outputs: outputs.to_vec(), prog, params, forced: forced.to_vec(), exprs: exprs.to_vec() })
+    }
+
+    /// A policy that is not compiled: every household is evaluated by the reference (with the
+    /// same API, for callers whose policy [`with_exprs`](Self::with_exprs) cannot compile).
+    pub fn reference(policy: &'p Policy, outputs: &[DefId], forced: &[(DefId, Value)], exprs: &[Expr]) -> CompiledPolicy<'p> {
+        // Every output and every total is poison, so every household defers to the reference.
+        let poison = || AO::N(NO::K(Q::P));
+        let prog = Program {
+            loads: Vec::new(),
+            ins: Vec::new(),
+            outputs_end: 0,
+            levels: Default::default(),
+            outputs: outputs.iter().map(|_| poison()).chain(exprs.iter().map(|_| poison())).collect(),
+            totals: Totals::spec_exprs(policy).iter().map(|_| TotalPlan { lv: Lv::H, filter: BO::K(BP), body: None }).collect(),
+        };
+        CompiledPolicy { policy, outputs: outputs.to_vec(), prog, params: ParamTable::new(&policy.program), forced: forced.to_vec(), exprs: exprs.to_vec() }
     }
 
     /// The reference evaluator for a household, with the forced definitions.
@@ -2162,6 +2191,25 @@ impl<'p> CompiledPolicy<'p> {
             ev.force(*id, Scope::Household, v.clone());
         }
         ev
+    }
+
+    /// The reference's values of the outputs and expressions, appended to `out` (left as it was
+    /// on an error).
+    fn reference_outputs(&self, ev: &mut HouseholdEval<'_>, out: &mut Vec<Value>) -> Result<(), EvalError> {
+        let len = out.len();
+        let r = (|| {
+            for &d in &self.outputs {
+                out.push(ev.def(d, Scope::Household)?);
+            }
+            for e in &self.exprs {
+                out.push(ev.eval(e, Scope::Household)?);
+            }
+            Ok(())
+        })();
+        if r.is_err() {
+            out.truncate(len);
+        }
+        r
     }
 
     /// Compiles every household definition as an output (what `doudi eval` prints by default).
@@ -2366,7 +2414,8 @@ impl<'p> CompiledPolicy<'p> {
                             t.add_values(&vals)?;
                         } else {
                             let mut ev = self.reference_eval(h, month);
-                            row = self.outputs.iter().map(|&d| ev.def(d, Scope::Household)).collect::<Result<Vec<_>, _>>()?;
+                            row.clear();
+                            self.reference_outputs(&mut ev, &mut row)?;
                             t.add(&mut ev)?;
                         }
                         rows.push(row);
@@ -2448,6 +2497,42 @@ impl Row<'_> {
     /// Every output.
     pub fn values(&self) -> Vec<Value> {
         (0..self.len()).map(|k| self.get(k)).collect()
+    }
+}
+
+/// One household of a batch run by [`Session::run_batch`].
+pub struct Lane<'s, 'c> {
+    session: &'s Session<'c>,
+    hh: &'s Household,
+    lane: usize,
+    values: &'s [Value],
+    /// The reference evaluator that computed `values`, when the compiled path deferred the household.
+    ev: Option<HouseholdEval<'s>>,
+}
+
+impl Lane<'_, '_> {
+    /// The outputs, then the expressions, in the order given to [`CompiledPolicy::with_exprs`].
+    pub fn values(&self) -> &[Value] {
+        self.values
+    }
+
+    /// Adds the household to `totals` (of the same policy and month) as `weight` households, as
+    /// [`Totals::add_weighted`] does; with `record`, also returns what it added
+    /// ([`Totals::add_recorded`]).
+    pub fn add_totals(&mut self, totals: &mut Totals<'_>, weight: u64, record: bool) -> Result<Option<Contribution>, EvalError> {
+        if self.ev.is_none() {
+            let mut vals = Vec::new();
+            if self.session.total_values(self.lane, &mut vals) {
+                return totals.add_values_weighted(&vals, weight, record);
+            }
+            self.ev = Some(self.session.cp.reference_eval(self.hh, self.session.month));
+        }
+        let ev = self.ev.as_mut().expect("set above");
+        if record {
+            totals.add_recorded(ev, weight).map(Some)
+        } else {
+            totals.add_weighted(ev, weight).map(|_| None)
+        }
     }
 }
 
@@ -2623,18 +2708,32 @@ impl<'c> Session<'c> {
     }
 
     fn reference(&self, hh: &Household, out: &mut Vec<Value>) -> Result<(), EvalError> {
-        let len = out.len();
         let mut ev = self.cp.reference_eval(hh, self.month);
-        for &d in &self.cp.outputs {
-            match ev.def(d, Scope::Household) {
-                Ok(v) => out.push(v),
-                Err(e) => {
-                    out.truncate(len);
-                    return Err(e);
+        self.cp.reference_outputs(&mut ev, out)
+    }
+
+    /// Evaluates a batch (at most [`BATCH`] households) with the programme totals and hands each
+    /// household, in order, to `f` as a [`Lane`]: its outputs (the reference's when the compiled
+    /// path defers it) and the means to add it to a [`Totals`]. For callers that decide household by
+    /// household what to do with the outputs (the simulator's administration).
+    pub fn run_batch(&mut self, hs: &[Household], mut f: impl FnMut(usize, Result<Lane<'_, '_>, EvalError>)) {
+        debug_assert!(hs.len() <= BATCH);
+        self.cp.prog.prepare(&mut self.frame, hs);
+        self.run(hs, true);
+        let this = &*self;
+        let mut out = Vec::with_capacity(this.cp.outputs.len() + this.cp.exprs.len());
+        for (i, h) in hs.iter().enumerate() {
+            out.clear();
+            if this.outputs(hs, i, &mut out) {
+                f(i, Ok(Lane { session: this, hh: h, lane: i, values: &out, ev: None }));
+            } else {
+                let mut ev = this.cp.reference_eval(h, this.month);
+                match this.cp.reference_outputs(&mut ev, &mut out) {
+                    Ok(()) => f(i, Ok(Lane { session: this, hh: h, lane: i, values: &out, ev: Some(ev) })),
+                    Err(e) => f(i, Err(e)),
                 }
             }
         }
-        Ok(())
     }
 
     /// Appends the outputs of `hh` to `out`; on an error `out` is left as it was.
