@@ -66,6 +66,7 @@ pub fn simulate(a: SimulateArgs) -> Res {
     for w in &prepared.warnings {
         eprintln!("warning: {w}");
     }
+    let prepared_in = started.elapsed();
     let sim = &prepared.sim;
     let pb = progress_bar(sim.runs as u64 * sim.months as u64, a.quiet);
     pb.set_message(format!("{} ({} runs)", prepared.scenario.scenario.name, sim.runs));
@@ -74,9 +75,18 @@ pub fn simulate(a: SimulateArgs) -> Res {
         Fail::usage(format!("error: the simulation stopped: {e}"))
     })?;
     pb.finish_and_clear();
+    let simulated_in = started.elapsed() - prepared_in;
     let written = report::write(&prepared, &outcome, &out).map_err(|e| Fail::usage(format!("error: {e}")))?;
     if !a.quiet {
-        eprintln!("simulated {} run(s) × {} months in {:.1} s", sim.runs, sim.months, started.elapsed().as_secs_f64());
+        eprintln!(
+            "prepared {} households in {:.1} s, simulated {} run(s) × {} months in {:.1} s, wrote the report in {:.1} s",
+            sim.population.len(),
+            prepared_in.as_secs_f64(),
+            sim.runs,
+            sim.months,
+            simulated_in.as_secs_f64(),
+            (started.elapsed() - prepared_in - simulated_in).as_secs_f64()
+        );
     }
     print!("{}", script::headline(&prepared, &outcome));
     println!("report: {}", written.dir.join("report.html").display());

@@ -309,6 +309,12 @@ impl Packer {
         }
     }
 
+    /// Household field `slot` of `p`.
+    pub fn household_field(&self, p: &Packed, slot: usize) -> Value {
+        let (k, off) = self.household[slot];
+        self.get(&p.bytes[off..], p, slot as u32, k, p.aside.is_some())
+    }
+
     /// Unpacks the fields of `p` into `hh`, reusing its vectors; identifiers are left as they are
     /// (see [`Ids::write_into`]).
     pub fn unpack_into(&self, p: &Packed, hh: &mut Household) {
@@ -401,6 +407,8 @@ impl PackedPopulation {
 
 /// Read and write access to the fields of a household's members, packed or not.
 pub trait MemberFields {
+    /// Household field `slot`.
+    fn household_field(&self, slot: usize) -> Value;
     fn member_count(&self) -> usize;
     /// Field `slot` of member `m`.
     fn member_field(&self, m: usize, slot: usize) -> Value;
@@ -408,6 +416,9 @@ pub trait MemberFields {
 }
 
 impl MemberFields for Household {
+    fn household_field(&self, slot: usize) -> Value {
+        self.fields[slot].clone()
+    }
     fn member_count(&self) -> usize {
         self.members.len()
     }
@@ -419,13 +430,17 @@ impl MemberFields for Household {
     }
 }
 
-/// A packed household, for reading and writing its members' fields in place.
+/// A packed household, for reading and writing its members' fields in place (reading only needs
+/// a `&mut` because the trait writes too: clone the `Packed` to read one you cannot borrow mutably).
 pub struct PackedMut<'a> {
     pub packer: &'a Packer,
     pub packed: &'a mut Packed,
 }
 
 impl MemberFields for PackedMut<'_> {
+    fn household_field(&self, slot: usize) -> Value {
+        self.packer.household_field(self.packed, slot)
+    }
     fn member_count(&self) -> usize {
         self.packer.members(self.packed)
     }

@@ -13,7 +13,7 @@
 //! number of values each month whatever happens to them, so draws stay aligned.
 
 use crate::scenario::Problem;
-use doudi_interpreter::data::{FieldType, Household, Schema};
+use doudi_interpreter::data::{FieldType, Schema};
 use doudi_interpreter::packed::MemberFields;
 use doudi_interpreter::{Num, Value};
 use rand::{Rng, SeedableRng};
@@ -745,19 +745,17 @@ pub struct Events {
 
 impl Actual {
     /// Sets up the simulator's state of a household from the data.
-    pub fn new(hh: &Household, index: u64, region: u16, slots: &Slots, dynamics: &Dynamics, setup: &StreamKey) -> Actual {
+    pub fn new(hh: &impl MemberFields, index: u64, region: u16, slots: &Slots, dynamics: &Dynamics, setup: &StreamKey) -> Actual {
         let mut rng = setup.stream(index, 0);
         let review_phase = (unit(&mut rng) * dynamics.review_interval_months as f64) as u32 % dynamics.review_interval_months.max(1);
-        let persons = hh
-            .members
-            .iter()
-            .map(|p| {
-                let employed = p.fields[slots.employed].as_bool();
-                let work_cents = if employed { cents_of(&p.fields[slots.monthly_income]).max(0) } else { 0 };
+        let persons = (0..hh.member_count())
+            .map(|m| {
+                let employed = hh.member_field(m, slots.employed).as_bool();
+                let work_cents = if employed { cents_of(&hh.member_field(m, slots.monthly_income)).max(0) } else { 0 };
                 PersonSim { work_cents, graduate_months_left: 0 }
             })
             .collect();
-        let area = enum_of(&hh.fields[slots.area]);
+        let area = enum_of(&hh.household_field(slots.area));
         let take_up_draw = unit(&mut rng);
         Actual { persons, region, area, review_phase, index, take_up_draw }
     }

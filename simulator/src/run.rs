@@ -23,7 +23,7 @@ use doudi_dsl::ir::{Coll, DefId, Expr, ExprKind, ParamId, Ty};
 use doudi_interpreter::data::Household;
 use doudi_interpreter::eval::param_value;
 use doudi_interpreter::fast::{CompiledPolicy, Session, BATCH};
-use doudi_interpreter::packed::{Packed, PackedMut, PackedPopulation};
+use doudi_interpreter::packed::{MemberFields, Packed, PackedMut, PackedPopulation};
 use doudi_interpreter::programme::{Contribution, Totals};
 use doudi_interpreter::{EvalError, Month, Num, Policy, Value};
 use rayon::prelude::*;
@@ -382,8 +382,8 @@ fn overflow(what: &str) -> SimError {
 }
 
 /// Employment and work income of a household, for the grace-period test.
-fn work(hh: &Household, persons: &[PersonSim], s: &Slots) -> (Vec<bool>, i64) {
-    (hh.members.iter().map(|p| p.fields[s.employed].as_bool()).collect(), persons.iter().map(|p| p.work_cents).sum())
+fn work(hh: &impl MemberFields, persons: &[PersonSim], s: &Slots) -> (Vec<bool>, i64) {
+    ((0..hh.member_count()).map(|m| hh.member_field(m, s.employed).as_bool()).collect(), persons.iter().map(|p| p.work_cents).sum())
 }
 
 fn empty_household() -> Household {
@@ -541,15 +541,15 @@ impl Sim {
             .into_par_iter()
             .with_min_len(256)
             .map(|i| {
-                let h = pop.household(i);
-                let packed = pop.packed(i).clone();
-                let credit = match &h.fields[s.credit] {
-                    Value::Enum(e) => *e,
+                let mut packed = pop.packed(i).clone();
+                let h = PackedMut { packer: pop.packer(), packed: &mut packed };
+                let credit = match h.household_field(s.credit) {
+                    Value::Enum(e) => e,
                     _ => s.credit_good,
                 };
-                let on = h.fields[s.on_dibao].as_bool();
+                let on = h.household_field(s.on_dibao).as_bool();
                 let actual = Actual::new(&h, i as u64, self.region_of[i], s, &self.dynamics, &setup);
-                let roll = on.then(|| Box::new(Roll { snapshot: packed.clone(), work: work(&h, &actual.persons, s), grace: None, last_paid: Num::ZERO }));
+                let roll = on.then(|| Box::new(Roll { snapshot: h.packed.clone(), work: work(&h, &actual.persons, s), grace: None, last_paid: Num::ZERO }));
                 let admin = Admin {
                     roll,
                     pending: None,

@@ -131,15 +131,6 @@ pub fn prepare(scenario: Scenario, given: Option<(Vec<Household>, PopulationInfo
     let slots = Slots::new(&base.schema).map_err(|e| SetupError(format!("{file}: scenario.policy: {e}")))?;
     let mut warnings = Vec::new();
 
-    // Population.
-    let (population, info, population_dir) = match given {
-        Some((hs, info)) => (PackedPopulation::from_households(&base.schema, &hs), info, None),
-        None => load_population(s, &base, &mut warnings)?,
-    };
-    if population.is_empty() {
-        return Err(SetupError(format!("{file}: population: the population has no household")));
-    }
-
     let mut variants = Vec::new();
     let mut reform_overrides = Vec::new();
     let mut reform_layer = None;
@@ -186,36 +177,34 @@ pub fn prepare(scenario: Scenario, given: Option<(Vec<Household>, PopulationInfo
         }
     }
 
-    // Regions and areas, and eligibility in the first month under the baseline (for the observed
-    // take-up), a part of the population at a time.
-    let start = s.start_month();
+    // Population, with each household's region and eligibility in the first month under the
+    // first variant (the baseline; for the observed take-up), surveyed as it is read.
     let first = &variants[0];
-    let mut region_names: Vec<String> = Vec::with_capacity(population.len());
-    let mut initial_eligible = Vec::with_capacity(population.len());
-    let mut taken = 0usize;
-    const PART: usize = 16_384;
-    for lo in (0..population.len()).step_by(PART) {
-        let hs = population.households(lo..(lo + PART).min(population.len()));
-        for h in &hs {
-            region_names.push(match &h.fields[slots.region] {
-                Value::Text(t) => t.to_string(),
-                other => format!("{other:?}"),
-            });
+    let mut survey = Survey::new(&first.policy, first.ids.eligible, s.start_month(), &slots, &file);
+    let (population, info, population_dir) = match given {
+        Some((hs, info)) => {
+            survey.add(&hs)?;
+            (PackedPopulation::from_households(&first.policy.schema, &hs), info, None)
         }
-        let evals = doudi_interpreter::batch::evaluate_chunk(&first.policy, &hs, start, &[first.ids.eligible]);
-        for (h, r) in hs.iter().zip(evals) {
-            let v = r.map_err(|e| SetupError(format!("{file}: the policy fails on the population in {start}:\n{}", e.render(first.policy.sources()).trim_end())))?;
-            let eligible = v.first().is_some_and(|x| x.as_bool());
-            taken += (eligible && h.fields[slots.on_dibao].as_bool()) as usize;
-            initial_eligible.push(eligible);
-        }
+        None => load_population(s, &first.policy, &mut survey, &mut warnings)?,
+    };
+    let Survey { names, region_ids, eligible: initial_eligible, taken, .. } = survey;
+
+    if population.is_empty() {
+        return Err(SetupError(format!("{file}: population: the population has no household")));
     }
-    let mut regions: Vec<String> = region_names.iter().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-    if regions.len() > u16::MAX as usize {
-        regions.truncate(u16::MAX as usize);
+
+    // Regions in code order.
+    let mut order: Vec<u32> = (0..names.len() as u32).collect();
+    order.sort_by(|a, b| names[*a as usize].cmp(&names[*b as usize]));
+    let mut rank = vec![0u16; names.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i as usize] = r.min(u16::MAX as usize - 1) as u16;
     }
-    let region_of: Vec<u16> = region_names.iter().map(|code| regions.binary_search(code).unwrap_or(0) as u16).collect();
-    drop(region_names);
+    let mut regions: Vec<String> = order.iter().map(|&i| names[i as usize].clone()).collect();
+    regions.truncate(u16::MAX as usize);
+    let region_of: Vec<u16> = region_ids.iter().map(|&i| rank[i as usize]).collect();
+    drop(region_ids);
     let eligible_n = initial_eligible.iter().filter(|e| **e).count();
     let take_up = match &s.dynamics.take_up {
         crate::dynamics::TakeUp::Rate(r) => *r,
@@ -247,12 +236,12 @@ pub fn prepare(scenario: Scenario, given: Option<(Vec<Household>, PopulationInfo
 }
 
 /// Generates (from a spec) or reads (from a directory) the population of a scenario.
-pub fn load_population(s: &Scenario, policy: &Policy, warnings: &mut Vec<String>) -> Result<(PackedPopulation, PopulationInfo, Option<tempfile::TempDir>), SetupError> {
+fn load_population(s: &Scenario, policy: &Policy, survey: &mut Survey<'_>, warnings: &mut Vec<String>) -> Result<(PackedPopulation, PopulationInfo, Option<tempfile::TempDir>), SetupError> {
     let file = &s.file;
     let p = &s.population;
     if let Some(dir) = &p.data {
         let dir = s.resolve(dir);
-        let hs = read_packed(policy, &dir).map_err(|e| SetupError(format!("{file}: population.data: {e}")))?;
+        let hs = read_packed(policy, &dir, survey, &|e| SetupError(format!("{file}: population.data: {e}")))?;
         let persons = hs.persons();
         let weight = match &p.weight {
             Some(Weight::Fixed(w)) => *w,
@@ -271,8 +260,7 @@ pub fn load_population(s: &Scenario, policy: &Policy, warnings: &mut Vec<String>
     let seed = p.seed.unwrap_or(s.scenario.seed);
     let tmp = tempfile::Builder::new().prefix("doudi-population-").tempdir().map_err(|e| SetupError(format!("{file}: population: cannot create a temporary directory: {e}")))?;
     let report = crate::population::generate(&spec, households as usize, seed, tmp.path()).map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
-    let hs = read_packed(policy, tmp.path())
-        .map_err(|e| SetupError(format!("{file}: population.spec: the generated population does not fit the policy's inputs: {e}")))?;
+    let hs = read_packed(policy, tmp.path(), survey, &|e| SetupError(format!("{file}: population.spec: the generated population does not fit the policy's inputs: {e}")))?;
     let persons = hs.persons();
     let reference = spec.meta.reference_population;
     let weight = match &p.weight {
@@ -315,11 +303,71 @@ pub fn load_population(s: &Scenario, policy: &Policy, warnings: &mut Vec<String>
 }
 
 /// Reads a CSV pair into packed households, a chunk at a time (memory does not hold the unpacked
-/// population).
-fn read_packed(policy: &Policy, dir: &Path) -> Result<PackedPopulation, data::DataError> {
+/// population), surveying each chunk.
+fn read_packed(policy: &Policy, dir: &Path, survey: &mut Survey<'_>, data_err: &dyn Fn(data::DataError) -> SetupError) -> Result<PackedPopulation, SetupError> {
     let mut pop = PackedPopulation::new(&policy.schema);
-    for chunk in data::CsvChunks::open_dir(&policy.schema, dir, 16_384)? {
-        pop.extend(&chunk?);
+    for chunk in data::CsvChunks::open_dir(&policy.schema, dir, 16_384).map_err(data_err)? {
+        let chunk = chunk.map_err(data_err)?;
+        survey.add(&chunk)?;
+        pop.extend(&chunk);
     }
     Ok(pop)
+}
+
+/// Each household's region, and whether the baseline finds it eligible in the first month.
+struct Survey<'p> {
+    policy: &'p Policy,
+    eligible_id: doudi_dsl::ir::DefId,
+    start: doudi_interpreter::Month,
+    region_slot: usize,
+    on_dibao_slot: usize,
+    file: &'p str,
+    /// Region names in order of appearance, and each household's index into them.
+    names: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+    region_ids: Vec<u32>,
+    eligible: Vec<bool>,
+    /// Households eligible and on dibao.
+    taken: usize,
+}
+
+impl<'p> Survey<'p> {
+    fn new(policy: &'p Policy, eligible_id: doudi_dsl::ir::DefId, start: doudi_interpreter::Month, slots: &Slots, file: &'p str) -> Survey<'p> {
+        Survey {
+            policy,
+            eligible_id,
+            start,
+            region_slot: slots.region,
+            on_dibao_slot: slots.on_dibao,
+            file,
+            names: Vec::new(),
+            index: Default::default(),
+            region_ids: Vec::new(),
+            eligible: Vec::new(),
+            taken: 0,
+        }
+    }
+
+    fn add(&mut self, hs: &[Household]) -> Result<(), SetupError> {
+        for h in hs {
+            let code = match &h.fields[self.region_slot] {
+                Value::Text(t) => t.to_string(),
+                other => format!("{other:?}"),
+            };
+            let next = self.names.len() as u32;
+            let id = *self.index.entry(code).or_insert_with_key(|k| {
+                self.names.push(k.clone());
+                next
+            });
+            self.region_ids.push(id);
+        }
+        let (policy, start) = (self.policy, self.start);
+        for (h, r) in hs.iter().zip(doudi_interpreter::batch::evaluate_chunk(policy, hs, start, &[self.eligible_id])) {
+            let v = r.map_err(|e| SetupError(format!("{}: the policy fails on the population in {start}:\n{}", self.file, e.render(policy.sources()).trim_end())))?;
+            let eligible = v.first().is_some_and(|x| x.as_bool());
+            self.taken += (eligible && h.fields[self.on_dibao_slot].as_bool()) as usize;
+            self.eligible.push(eligible);
+        }
+        Ok(())
+    }
 }
