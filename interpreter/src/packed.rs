@@ -413,6 +413,24 @@ pub trait MemberFields {
     /// Field `slot` of member `m`.
     fn member_field(&self, m: usize, slot: usize) -> Value;
     fn set_member_field(&mut self, m: usize, slot: usize, v: Value);
+    /// Whether field `slot` of member `m` is `true`.
+    fn member_bool(&self, m: usize, slot: usize) -> bool {
+        self.member_field(m, slot).as_bool()
+    }
+    /// Field `slot` of member `m` when it holds an integer.
+    fn member_int(&self, m: usize, slot: usize) -> Option<i64> {
+        match self.member_field(m, slot) {
+            Value::Int(i) => Some(i),
+            _ => None,
+        }
+    }
+    /// Field `slot` of member `m` when it holds an enum value.
+    fn member_enum(&self, m: usize, slot: usize) -> Option<u16> {
+        match self.member_field(m, slot) {
+            Value::Enum(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl MemberFields for Household {
@@ -437,7 +455,47 @@ pub struct PackedMut<'a> {
     pub packed: &'a mut Packed,
 }
 
+impl PackedMut<'_> {
+    /// The kind and bytes of field `slot` of member `m`.
+    #[inline]
+    fn member_bytes(&self, m: usize, slot: usize) -> (Kind, &[u8]) {
+        let pk = self.packer;
+        let (k, off) = pk.person[slot];
+        (k, &self.packed.bytes[pk.household_bytes + m * pk.person_bytes + off..])
+    }
+}
+
 impl MemberFields for PackedMut<'_> {
+    fn member_bool(&self, m: usize, slot: usize) -> bool {
+        match self.member_bytes(m, slot) {
+            (Kind::Bool, b) if b[0] != ASIDE_BOOL => b[0] != 0,
+            _ => self.member_field(m, slot).as_bool(),
+        }
+    }
+    fn member_int(&self, m: usize, slot: usize) -> Option<i64> {
+        match self.member_bytes(m, slot) {
+            (Kind::Int, b) => match u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) {
+                ASIDE_WORD => match self.member_field(m, slot) {
+                    Value::Int(i) => Some(i),
+                    _ => None,
+                },
+                w => Some(w as i64),
+            },
+            _ => None,
+        }
+    }
+    fn member_enum(&self, m: usize, slot: usize) -> Option<u16> {
+        match self.member_bytes(m, slot) {
+            (Kind::Enum, b) => match u16::from_le_bytes([b[0], b[1]]) {
+                ASIDE_ENUM => match self.member_field(m, slot) {
+                    Value::Enum(e) => Some(e),
+                    _ => None,
+                },
+                e => Some(e),
+            },
+            _ => None,
+        }
+    }
     fn household_field(&self, slot: usize) -> Value {
         self.packer.household_field(self.packed, slot)
     }

@@ -19,7 +19,27 @@ struct TotalSpec<'p> {
 /// What one household added to the population totals: per aggregation, the elements that passed its
 /// filter with their body values ([`Totals::add_recorded`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Contribution(Vec<Vec<Option<Value>>>);
+pub struct Contribution {
+    /// Aggregations of the policy (to check it is added to totals of the same shape).
+    specs: usize,
+    /// (aggregation, value) in the order [`Totals::add`] visits them.
+    elems: Vec<(u32, Option<Value>)>,
+}
+
+impl Contribution {
+    /// The contribution's exact representation as bytes (equal numbers with different scales,
+    /// `0` and `0.00`, differ): a key for telling contributions apart.
+    pub fn key(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.specs as u32).to_le_bytes());
+        for (i, v) in &self.elems {
+            out.extend_from_slice(&i.to_le_bytes());
+            match v {
+                None => out.push(0xFF),
+                Some(v) => v.write_repr(out),
+            }
+        }
+    }
+}
 
 /// Accumulates the population totals of a policy's programme definitions.
 pub struct Totals<'p> {
@@ -110,17 +130,17 @@ impl<'p> Totals<'p> {
     pub(crate) fn add_values_weighted(&mut self, values: &[(u32, Option<Value>)], weight: u64, record: bool) -> Result<Option<Contribution>, EvalError> {
         let w = i64::try_from(weight).map_err(|_| EvalError::plain("the household weight is too large"))?;
         self.households = self.households.saturating_add(weight);
-        let mut rec = if record { Some(vec![Vec::new(); self.specs.len()]) } else { None };
+        let mut rec = if record { Some(Vec::with_capacity(values.len())) } else { None };
         for (i, v) in values {
             let i = *i as usize;
             if let Some(r) = rec.as_mut() {
-                r[i].push(v.clone());
+                r.push((i as u32, v.clone()));
             }
             self.accs[i]
                 .add_weighted(v.clone(), w)
                 .map_err(|_| EvalError::new("the population total is too large (overflow)", self.specs[i].expr.span))?;
         }
-        Ok(rec.map(Contribution))
+        Ok(rec.map(|elems| Contribution { specs: self.specs.len(), elems }))
     }
 
     /// Whether the policy has programme definitions at all.
@@ -173,36 +193,34 @@ impl<'p> Totals<'p> {
     /// Like [`Totals::add_weighted`], also returning what the household added, so that an unchanged
     /// household can be added again later with [`Totals::add_contribution`] without evaluating it.
     pub fn add_recorded(&mut self, ev: &mut HouseholdEval<'_>, weight: u64) -> Result<Contribution, EvalError> {
-        let mut rec = Vec::with_capacity(self.specs.len());
-        self.add_inner(ev, weight, Some(&mut rec))?;
-        Ok(Contribution(rec))
+        let mut elems = Vec::new();
+        self.add_inner(ev, weight, Some(&mut elems))?;
+        Ok(Contribution { specs: self.specs.len(), elems })
     }
 
     /// Adds a contribution recorded by [`Totals::add_recorded`] (of a totals of the same policy).
     pub fn add_contribution(&mut self, c: &Contribution, weight: u64) -> Result<(), EvalError> {
         let w = i64::try_from(weight).map_err(|_| EvalError::plain("the household weight is too large"))?;
-        if c.0.len() != self.specs.len() {
+        if c.specs != self.specs.len() {
             return Err(EvalError::plain("a recorded contribution of another policy was added to the totals"));
         }
         self.households = self.households.saturating_add(weight);
-        for ((spec, acc), elems) in self.specs.iter().zip(self.accs.iter_mut()).zip(&c.0) {
-            for v in elems {
-                acc.add_weighted(v.clone(), w).map_err(|_| EvalError::new("the population total is too large (overflow)", spec.expr.span))?;
-            }
+        for (i, v) in &c.elems {
+            let i = *i as usize;
+            self.accs[i].add_weighted(v.clone(), w).map_err(|_| EvalError::new("the population total is too large (overflow)", self.specs[i].expr.span))?;
         }
         Ok(())
     }
 
-    fn add_inner(&mut self, ev: &mut HouseholdEval<'_>, weight: u64, mut rec: Option<&mut Vec<Vec<Option<Value>>>>) -> Result<(), EvalError> {
+    fn add_inner(&mut self, ev: &mut HouseholdEval<'_>, weight: u64, mut rec: Option<&mut Vec<(u32, Option<Value>)>>) -> Result<(), EvalError> {
         let w = i64::try_from(weight).map_err(|_| EvalError::plain("the household weight is too large"))?;
         self.households = self.households.saturating_add(weight);
-        for (spec, acc) in self.specs.iter().zip(self.accs.iter_mut()) {
+        for (si, (spec, acc)) in self.specs.iter().zip(self.accs.iter_mut()).enumerate() {
             let ExprKind::Agg { coll, body, filter, .. } = &spec.expr.kind else { continue };
             let scopes: Vec<Scope> = match coll {
                 Coll::Households => vec![Scope::Household],
                 _ => (0..ev.hh.members.len()).map(Scope::Person).collect(),
             };
-            let mut elems = Vec::new();
             for s in scopes {
                 if let Some(f) = filter {
                     if !ev.eval(f, s)?.as_bool() {
@@ -213,13 +231,10 @@ impl<'p> Totals<'p> {
                     Some(b) => Some(ev.eval(b, s)?),
                     None => None,
                 };
-                if rec.is_some() {
-                    elems.push(v.clone());
+                if let Some(r) = rec.as_deref_mut() {
+                    r.push((si as u32, v.clone()));
                 }
                 acc.add_weighted(v, w).map_err(|_| EvalError::new("the population total is too large (overflow)", spec.expr.span))?;
-            }
-            if let Some(r) = rec.as_deref_mut() {
-                r.push(elems);
             }
         }
         Ok(())

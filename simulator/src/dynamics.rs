@@ -536,10 +536,24 @@ pub fn unit(rng: &mut ChaCha8Rng) -> f64 {
 
 /// A standard normal value from two uniforms (Box–Muller): always two draws.
 pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = rng.gen::<f64>();
-    let u2: f64 = rng.gen::<f64>();
-    let u1 = if u1 <= f64::MIN_POSITIVE { f64::MIN_POSITIVE } else { u1 };
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    Normal::draw(rng).value()
+}
+
+/// The two uniforms of a standard normal value, drawn now and transformed only if the value is
+/// used (most persons' monthly normals are not): the same values and the same stream positions.
+#[derive(Debug, Clone, Copy)]
+pub struct Normal(f64, f64);
+
+impl Normal {
+    pub fn draw(rng: &mut ChaCha8Rng) -> Normal {
+        let u1: f64 = rng.gen::<f64>();
+        let u2: f64 = rng.gen::<f64>();
+        Normal(u1, u2)
+    }
+    pub fn value(self) -> f64 {
+        let u1 = if self.0 <= f64::MIN_POSITIVE { f64::MIN_POSITIVE } else { self.0 };
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * self.1).cos()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -769,24 +783,24 @@ impl Actual {
         for (m, sim) in self.persons.iter_mut().enumerate().take(hh.member_count()) {
             // Fixed draws per person and month.
             let u: [f64; 12] = std::array::from_fn(|_| unit(&mut rng));
-            let z_income = normal(&mut rng);
-            let z_cost = normal(&mut rng);
+            let z_income = Normal::draw(&mut rng);
+            let z_cost = Normal::draw(&mut rng);
             let f = &mut Fields { hh: &mut *hh, m };
-            if !f.get(s.alive).as_bool() {
+            if !f.bool(s.alive) {
                 continue;
             }
-            let mut age = int_of(&f.get(s.age));
+            let mut age = f.int(s.age);
             if cal == d.ageing_month {
                 age += 1;
                 ev.touched = true;
                 f.set(s.age, Value::Int(age));
-                if age == d.retirement_age as i64 && f.get(s.employed).as_bool() && u[10] < d.retirement_rate {
+                if age == d.retirement_age as i64 && f.bool(s.employed) && u[10] < d.retirement_rate {
                     lose_job(f, sim, s);
                     ev.changed = true;
                 }
             }
             // Death.
-            let ill = enum_of(&f.get(s.illness));
+            let ill = f.enumeration(s.illness);
             let mort = band_of(&r.mortality, age, |b| b.0).map_or(0.0, |b| if ill == s.ill_uremia || ill == s.ill_cancer { b.2 } else { b.1 });
             if u[0] < mort {
                 f.set(s.alive, Value::Bool(false));
@@ -794,13 +808,13 @@ impl Actual {
                 ev.changed = true;
                 continue;
             }
-            if f.get(s.imprisoned).as_bool() {
+            if f.bool(s.imprisoned) {
                 continue;
             }
             // Health.
             if let Some((_, h)) = band_of(&r.health, age, |b| b.0) {
                 let h = *h;
-                if int_of(&f.get(s.disability_grade)) == 0 && u[1] < h[0] {
+                if f.int(s.disability_grade) == 0 && u[1] < h[0] {
                     let severe = u[2] < d.severe_disability_share;
                     let grade = if severe {
                         if u[2] < d.severe_disability_share / 2.0 {
@@ -815,11 +829,11 @@ impl Actual {
                     };
                     f.set(s.disability_grade, Value::Int(grade));
                     if severe {
-                        f.set(s.rehab_cost_year, money(yuan_cents(d.rehab_cost_median * (d.rehab_cost_sigma * z_cost).exp())));
+                        f.set(s.rehab_cost_year, money(yuan_cents(d.rehab_cost_median * (d.rehab_cost_sigma * z_cost.value()).exp())));
                     }
                     ev.changed = true;
                 }
-                let sc = enum_of(&f.get(s.self_care));
+                let sc = f.enumeration(s.self_care);
                 if sc == s.sc_independent && u[3] < h[1] {
                     f.set(s.self_care, Value::Enum(s.sc_semi));
                     ev.changed = true;
@@ -841,11 +855,11 @@ impl Actual {
                         s.ill_other_major
                     };
                     f.set(s.illness, Value::Enum(kind));
-                    f.set(s.medical_oop_12m, money(yuan_cents(d.major_illness_cost_median * (d.major_illness_cost_sigma * z_cost).exp())));
+                    f.set(s.medical_oop_12m, money(yuan_cents(d.major_illness_cost_median * (d.major_illness_cost_sigma * z_cost.value()).exp())));
                     ev.changed = true;
                 } else if ill == s.ill_none && u[5] < h[4] {
                     f.set(s.illness, Value::Enum(s.ill_chronic));
-                    f.set(s.medical_oop_12m, money(yuan_cents(d.chronic_illness_cost_median * (d.chronic_illness_cost_sigma * z_cost).exp())));
+                    f.set(s.medical_oop_12m, money(yuan_cents(d.chronic_illness_cost_median * (d.chronic_illness_cost_sigma * z_cost.value()).exp())));
                     ev.changed = true;
                 } else if (ill == s.ill_cancer || ill == s.ill_other_major) && u[6] < r.recovery {
                     f.set(s.illness, Value::Enum(s.ill_none));
@@ -854,23 +868,23 @@ impl Actual {
                 }
             }
             // Work.
-            let ill = enum_of(&f.get(s.illness));
-            let grade = int_of(&f.get(s.disability_grade));
-            let student = enum_of(&f.get(s.schooling)) != s.sch_none;
+            let ill = f.enumeration(s.illness);
+            let grade = f.int(s.disability_grade);
+            let student = f.enumeration(s.schooling) != s.sch_none;
             let can_work = age >= d.working_age_min as i64
                 && age < d.retirement_age as i64
-                && enum_of(&f.get(s.self_care)) == s.sc_independent
+                && f.enumeration(s.self_care) == s.sc_independent
                 && !(grade == 1 || grade == 2)
                 && !(ill == s.ill_uremia || ill == s.ill_cancer || ill == s.ill_mental)
                 && !student;
-            let employed = f.get(s.employed).as_bool();
-            let able_now = enum_of(&f.get(s.self_care)) == s.sc_independent && !(grade == 1 || grade == 2) && !(ill == s.ill_uremia || ill == s.ill_cancer);
+            let employed = f.bool(s.employed);
+            let able_now = f.enumeration(s.self_care) == s.sc_independent && !(grade == 1 || grade == 2) && !(ill == s.ill_uremia || ill == s.ill_cancer);
             if employed && (!able_now || u[7] < r.job_loss) {
                 lose_job(f, sim, s);
                 ev.changed = true;
             } else if !employed && can_work && u[7] < r.job_find {
                 let median = if urban { d.new_job_income_median.urban } else { d.new_job_income_median.rural };
-                let wage = yuan_cents(median * (d.new_job_income_sigma * z_income).exp());
+                let wage = yuan_cents(median * (d.new_job_income_sigma * z_income.value()).exp());
                 gain_job(f, sim, s, wage, false);
                 ev.changed = true;
             } else if employed && cal == d.wage_growth_month && d.wage_growth_per_year != 0.0 && sim.work_cents > 0 {
@@ -885,14 +899,14 @@ impl Actual {
             }
             if sim.graduate_months_left > 0 {
                 sim.graduate_months_left -= 1;
-                if sim.graduate_months_left == 0 && enum_of(&f.get(s.employment_category)) == s.cat_fresh_graduate {
+                if sim.graduate_months_left == 0 && f.enumeration(s.employment_category) == s.cat_fresh_graduate {
                     f.set(s.employment_category, Value::Enum(s.cat_none));
                     ev.changed = true;
                 }
             }
             // Schooling, at the start of the school year.
             if cal == d.school_year_start_month {
-                let sch = enum_of(&f.get(s.schooling));
+                let sch = f.enumeration(s.schooling);
                 let entry = d.school_entry_age as i64;
                 let after_compulsory = entry + d.compulsory_years as i64;
                 let set = |f: &mut Fields<'_, H>, kind: u16, tuition: f64| {
@@ -926,9 +940,9 @@ impl Actual {
                     ev.changed = true;
                 } else if (sch == s.sch_university && age >= after_compulsory + 7) || (sch == s.sch_higher_vocational && age >= after_compulsory + 6) {
                     set(f, s.sch_none, 0.0);
-                    if u[11] < d.graduate_employment_rate && !f.get(s.employed).as_bool() {
+                    if u[11] < d.graduate_employment_rate && !f.bool(s.employed) {
                         let median = if urban { d.new_job_income_median.urban } else { d.new_job_income_median.rural };
-                        let wage = yuan_cents(median * (d.new_job_income_sigma * z_income).exp());
+                        let wage = yuan_cents(median * (d.new_job_income_sigma * z_income.value()).exp());
                         gain_job(f, sim, s, wage, true);
                         sim.graduate_months_left = d.fresh_graduate_months.min(255) as u8;
                     }
@@ -967,6 +981,17 @@ struct Fields<'h, H: MemberFields> {
 impl<H: MemberFields> Fields<'_, H> {
     fn get(&self, slot: usize) -> Value {
         self.hh.member_field(self.m, slot)
+    }
+    fn bool(&self, slot: usize) -> bool {
+        self.hh.member_bool(self.m, slot)
+    }
+    /// An integer field (0 when it holds no integer, as `int_of`).
+    fn int(&self, slot: usize) -> i64 {
+        self.hh.member_int(self.m, slot).unwrap_or_else(|| int_of(&self.get(slot)))
+    }
+    /// An enum field (`u16::MAX` when it holds no enum value, as `enum_of`).
+    fn enumeration(&self, slot: usize) -> u16 {
+        self.hh.member_enum(self.m, slot).unwrap_or_else(|| enum_of(&self.get(slot)))
     }
     fn set(&mut self, slot: usize, v: Value) {
         self.hh.set_member_field(self.m, slot, v);

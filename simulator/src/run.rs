@@ -293,12 +293,13 @@ enum Replay {
 struct Contributions {
     list: Vec<Contribution>,
     /// Keyed by the values' representation (`0` and `0.00` are equal numbers but print differently).
-    index: HashMap<String, u32>,
+    index: HashMap<Vec<u8>, u32>,
 }
 
 impl Contributions {
     fn intern(table: &Mutex<Contributions>, c: Contribution) -> u32 {
-        let key = format!("{c:?}");
+        let mut key = Vec::new();
+        c.key(&mut key);
         let mut t = table.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(&i) = t.index.get(&key) {
             return i;
