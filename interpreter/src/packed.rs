@@ -82,7 +82,8 @@ pub struct Ids {
 impl Ids {
     pub fn of(hh: &Household) -> Ids {
         let derived = hh.members.iter().enumerate().all(|(k, p)| {
-            p.id.len() > hh.id.len() + 1 && p.id.starts_with(hh.id.as_str()) && p.id.as_bytes()[hh.id.len()] == b'-' && p.id[hh.id.len() + 1..] == *(k + 1).to_string()
+            let rest = p.id.strip_prefix(hh.id.as_str()).and_then(|r| r.strip_prefix('-'));
+            rest.is_some_and(|r| !r.starts_with('0') && r.parse::<usize>() == Ok(k + 1))
         });
         Ids { household: hh.id.as_str().into(), members: if derived { None } else { Some(hh.members.iter().map(|p| p.id.as_str().into()).collect()) } }
     }

@@ -349,7 +349,10 @@ struct State {
     applicant: bool,
 }
 
-/// The fixed administrative draws of a household and month (the same under every variant).
+/// The fixed administrative draws of a household and month (the same under every variant). Each
+/// household and month has its own stream, so they are drawn only when a decision needs them
+/// ([`Draws::get`]): the values do not depend on whether they were drawn before.
+#[derive(Clone, Copy)]
 struct Draws {
     apply: f64,
     day: f64,
@@ -357,6 +360,15 @@ struct Draws {
     credit: f64,
     tier: f64,
     repair: f64,
+}
+
+impl Draws {
+    fn get<'d>(slot: &'d mut Option<Draws>, key: &StreamKey, index: u64, t: u32) -> &'d Draws {
+        slot.get_or_insert_with(|| {
+            let mut rng = key.stream(index, t);
+            Draws { apply: unit(&mut rng), day: unit(&mut rng), report: unit(&mut rng), credit: unit(&mut rng), tier: unit(&mut rng), repair: unit(&mut rng) }
+        })
+    }
 }
 
 /// Accumulators of one chunk (or the whole population).
@@ -454,7 +466,7 @@ struct Work<'c> {
     /// Households of one evaluation batch.
     batch: Vec<Household>,
     events: Vec<Events>,
-    draws: Vec<Draws>,
+    draws: Vec<Option<Draws>>,
     credit_event: Vec<bool>,
     need_actual: Vec<usize>,
     /// (household, eligible on its actual data)
@@ -660,8 +672,7 @@ impl Sim {
             };
             ws.events.push(events);
             ws.unpacked.push(false);
-            let mut rng = ctx.admin_key.stream(st.actual.index, ctx.t);
-            ws.draws.push(Draws { apply: unit(&mut rng), day: unit(&mut rng), report: unit(&mut rng), credit: unit(&mut rng), tier: unit(&mut rng), repair: unit(&mut rng) });
+            ws.draws.push(None);
         }
         (0..self.variants.len()).try_for_each(|v| self.variant_chunk(v, chunk, ws, ctx, acc))
     }
@@ -687,15 +698,16 @@ impl Sim {
         // nothing changed since last month: they add what they added then.
         for (i, st) in chunk.iter_mut().enumerate() {
             let adm = &mut st.admin[v];
-            let dr = &draws[i];
+            let index = st.actual.index;
+            let dr = |draws: &mut Vec<Option<Draws>>| *Draws::get(&mut draws[i], ctx.admin_key, index, t);
             let credit_before = adm.credit;
             let bad = |c: u16| c == s.credit_serious || c == s.credit_severe;
-            if bad(adm.credit) && t.saturating_sub(adm.credit_since) >= d.credit_repair_after_months && dr.repair < d.credit_repair_per_month {
+            if bad(adm.credit) && t.saturating_sub(adm.credit_since) >= d.credit_repair_after_months && dr(draws).repair < d.credit_repair_per_month {
                 adm.credit = s.credit_general;
             }
             let mut event = false;
-            if adm.roll.is_some() && dr.credit < p_dishonesty {
-                adm.credit = if dr.tier < d.severe_share { s.credit_severe } else { s.credit_serious };
+            if adm.roll.is_some() && dr(draws).credit < p_dishonesty {
+                adm.credit = if dr(draws).tier < d.severe_share { s.credit_severe } else { s.credit_serious };
                 adm.credit_since = t;
                 event = true;
             }
@@ -762,7 +774,7 @@ impl Sim {
                     let i = part[k];
                     let r = lane.map_err(render).and_then(|mut lane| {
                         let st = &mut chunk[i];
-                        let r = self.decide(v, st, &hs[k], lane.values(), lay, events[i], &draws[i], credit_event[i], ctx, &mut acc.cells[v])?;
+                        let r = self.decide(v, st, &hs[k], lane.values(), lay, events[i], &mut draws[i], credit_event[i], ctx, &mut acc.cells[v])?;
                         match r {
                             Next::Roll(eligible) => need_roll.push((i, eligible)),
                             Next::Off { gross } => need_off.push((i, gross)),
@@ -902,7 +914,7 @@ impl Sim {
         vals: &[Value],
         lay: Layout,
         events: Events,
-        draws: &Draws,
+        draws: &mut Option<Draws>,
         credit_event: bool,
         ctx: &MonthCtx<'_>,
         cells: &mut [Num],
@@ -948,7 +960,7 @@ impl Sim {
             } else {
                 let reason = if review_due {
                     Some(ExitReason::Review)
-                } else if events.member_died || (events.changed && draws.report < d.change_report_rate) {
+                } else if events.member_died || (events.changed && Draws::get(draws, ctx.admin_key, st.actual.index, t).report < d.change_report_rate) {
                     Some(ExitReason::Income)
                 } else {
                     None
@@ -976,10 +988,10 @@ impl Sim {
             let mut decide = false;
             if let Some(dm) = adm.pending {
                 decide = dm <= t;
-            } else if eligible && st.applicant && draws.apply < d.apply_per_month {
+            } else if eligible && st.applicant && Draws::get(draws, ctx.admin_key, st.actual.index, t).apply < d.apply_per_month {
                 inc(cells, m(D_APPS))?;
                 let wd = d.working_days_per_month.max(1);
-                let day = ((draws.day * wd as f64) as u32).min(wd - 1);
+                let day = ((Draws::get(draws, ctx.admin_key, st.actual.index, t).day * wd as f64) as u32).min(wd - 1);
                 let dm = t + (day + d.approval_lag_working_days) / wd;
                 adm.pending = Some(dm);
                 decide = dm <= t;
