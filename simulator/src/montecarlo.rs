@@ -52,7 +52,7 @@ pub fn band(values: &mut [Num]) -> Band {
 }
 
 /// Bands for cells indexed `[period][region][area][metric]` (region 0 and area 0 are "all").
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Cube {
     pub periods: usize,
     pub regions: usize,
@@ -71,7 +71,7 @@ impl Cube {
 }
 
 /// A numeric programme-level output of the policy over time.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProgrammeSeries {
     pub name: String,
     pub label: String,
@@ -82,7 +82,7 @@ pub struct ProgrammeSeries {
     pub yearly: Vec<Band>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VariantOutcome {
     pub name: String,
     pub label: String,
@@ -94,7 +94,7 @@ pub struct VariantOutcome {
 }
 
 /// One value of a sweep.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SweepPoint {
     pub value: Num,
     /// Total spending over the horizon divided by its length in years.
@@ -108,14 +108,14 @@ pub struct SweepPoint {
     pub households_end: Band,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SweepOutcome {
     pub parameter: String,
     pub points: Vec<SweepPoint>,
 }
 
 /// Everything the reports show.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub months: Vec<Month>,
     /// Calendar years and how many simulated months each has.

@@ -42,7 +42,7 @@ pub struct WinnersRun {
     pub deciles: Vec<DecileRun>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DecileOutcome {
     pub shares: Vec<Band>,
     /// Mean share over runs (the five add up to 1; for stacked charts).
@@ -51,7 +51,7 @@ pub struct DecileOutcome {
     pub relative: Band,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WinnersOutcome {
     /// Households compared (per run; the median).
     pub households: Band,

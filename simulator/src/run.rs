@@ -90,7 +90,7 @@ pub fn is_money(measure: &str) -> bool {
 }
 
 /// One (programme, measure) column of the results.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
     pub programme: String,
     pub label: String,
@@ -215,6 +215,9 @@ pub struct Sim {
     /// Replay unchanged households instead of evaluating them again (same results, faster); off only
     /// to test that.
     pub cache: bool,
+    /// Evaluate with the compiled path (same results, faster); off only to test that: every
+    /// household is then evaluated by the reference evaluator.
+    pub compiled: bool,
 }
 
 /// The results of one variant in one run (unweighted, except the programme totals).
@@ -432,7 +435,7 @@ struct Evals<'p> {
 }
 
 impl<'p> Evals<'p> {
-    fn new(var: &'p Variant, gross: bool) -> Evals<'p> {
+    fn new(var: &'p Variant, gross: bool, compiled: bool) -> Evals<'p> {
         let ids = &var.ids;
         let policy = &var.policy;
         let counts: Vec<Expr> = ids.allowances.iter().map(|&(_, flag)| count_expr(flag)).collect();
@@ -441,8 +444,9 @@ impl<'p> Evals<'p> {
             defs
         };
         // A policy the compiled path cannot take is evaluated by the reference (same results).
-        let compile = |outputs: &[DefId], forced: &[(DefId, Value)]| {
-            CompiledPolicy::with_exprs(policy, outputs, forced, &counts).unwrap_or_else(|_| CompiledPolicy::reference(policy, outputs, forced, &counts))
+        let compile = |outputs: &[DefId], forced: &[(DefId, Value)]| match compiled {
+            true => CompiledPolicy::with_exprs(policy, outputs, forced, &counts).unwrap_or_else(|_| CompiledPolicy::reference(policy, outputs, forced, &counts)),
+            false => CompiledPolicy::reference(policy, outputs, forced, &counts),
         };
         let mut a = vec![ids.eligible, ids.members, ids.per_capita_income, ids.grace_line];
         if gross {
@@ -548,7 +552,7 @@ impl Sim {
         let admin_key = StreamKey::new(self.seed, run as u64, Purpose::Admin);
         let s = &self.slots;
         let nv = self.variants.len();
-        let evals: Vec<Evals<'_>> = self.variants.iter().enumerate().map(|(v, var)| Evals::new(var, v == 0 && self.compare_households)).collect();
+        let evals: Vec<Evals<'_>> = self.variants.iter().enumerate().map(|(v, var)| Evals::new(var, v == 0 && self.compare_households, self.compiled)).collect();
         let pop = &self.population;
         let mut states: Vec<State> = (0..pop.len())
             .into_par_iter()

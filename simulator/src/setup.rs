@@ -215,6 +215,7 @@ pub fn prepare(scenario: Scenario, given: Option<(Vec<Household>, PopulationInfo
     let sim = Sim {
         compare_households: variants.len() == 2 && s.reform.is_some(),
         cache: true,
+        compiled: true,
         variants,
         population,
         regions,
