@@ -7,6 +7,10 @@
 //! - `jian_baseline_one_run`: one Monte Carlo run of the scenario as written (10,000 households,
 //!   36 months). The scenario's 20 runs take 20 times that, spread over the cores; BENCHMARKS.md
 //!   also records `doudi simulate scenarios/jian-baseline.toml` end to end.
+//! - `city_scale/threads=1` and `city_scale/threads=2`: one run of `scenarios/jian-city-scale.toml`
+//!   (1,520,000 households, 24 months) in a rayon pool of one and of two threads (the population is
+//!   generated once, before measuring). Ten samples of half a minute each: select with
+//!   `cargo bench --bench simulator -- city`.
 //!
 //! `cargo bench --bench simulator`
 
@@ -35,10 +39,22 @@ fn bench(c: &mut Criterion) {
     let small = prepare(baseline, None).expect("the scenario prepares");
     eprintln!("prepared the baseline ({} households, {} months) in {:.2?}", small.sim.population.len(), small.scenario.scenario.months, t.elapsed());
 
+    let t = Instant::now();
+    let city = prepare(Scenario::load(&common::root().join("scenarios/jian-city-scale.toml")).expect("the scenario loads"), None).expect("the scenario prepares");
+    eprintln!("prepared the city ({} households, {} months) in {:.2?}", city.sim.population.len(), city.scenario.scenario.months, t.elapsed());
+
     let mut g = c.benchmark_group("simulator");
     g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
     g.bench_function("one_month_1m_households", |b| b.iter(|| big.sim.run(0, &|| {}).expect("the run succeeds")));
     g.bench_function("jian_baseline_one_run", |b| b.iter(|| small.sim.run(0, &|| {}).expect("the run succeeds")));
+    g.finish();
+
+    let mut g = c.benchmark_group("city_scale");
+    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(60));
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool");
+        g.bench_function(format!("threads={threads}"), |b| b.iter(|| pool.install(|| city.sim.run(0, &|| {}).expect("the run succeeds"))));
+    }
     g.finish();
 }
 

@@ -978,7 +978,7 @@ impl TextCache {
 struct CsvFile {
     path: PathBuf,
     file: String,
-    reader: csv::Reader<File>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
     record: csv::ByteRecord,
     /// Line of the current record.
     line: u64,
@@ -1004,6 +1004,17 @@ impl CsvFile {
         kind: &'static str,
     ) -> Result<CsvFile, DataError> {
         let f = File::open(path).map_err(|e| DataError::io(path, "open the file", &e))?;
+        CsvFile::from_reader(path, Box::new(f), fields, builtins, kind)
+    }
+
+    /// Like [`CsvFile::open`], on any reader; `path` names it in messages.
+    fn from_reader(
+        path: &Path,
+        f: Box<dyn Read + Send>,
+        fields: &[Field],
+        builtins: &[&str],
+        kind: &'static str,
+    ) -> Result<CsvFile, DataError> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(false)
@@ -1307,10 +1318,25 @@ pub fn read_csv_pair(
     households: &Path,
     persons: &Path,
 ) -> Result<Vec<Household>, DataError> {
-    let households_path = households;
     // Both headers are checked before either file is read.
-    let households_file = open_households(schema, households_path)?;
+    let households_file = open_households(schema, households)?;
     let persons_file = open_persons(schema, persons)?;
+    read_pair(households_file, persons_file, households, persons)
+}
+
+/// [`read_csv_pair`] on CSV text held in memory (a header row, then the records); the paths name
+/// the two texts in messages.
+pub fn read_csv_pair_bytes(
+    schema: &Schema,
+    households: (&Path, Vec<u8>),
+    persons: (&Path, Vec<u8>),
+) -> Result<Vec<Household>, DataError> {
+    let households_file = CsvFile::from_reader(households.0, Box::new(std::io::Cursor::new(households.1)), &schema.household, &["household_id"], "household")?;
+    let persons_file = CsvFile::from_reader(persons.0, Box::new(std::io::Cursor::new(persons.1)), &schema.person, &["person_id", "household_id"], "person")?;
+    read_pair(households_file, persons_file, households.0, persons.0)
+}
+
+fn read_pair(households_file: CsvFile, persons_file: CsvFile, households_path: &Path, persons: &Path) -> Result<Vec<Household>, DataError> {
     let stop = AtomicBool::new(false);
     let (hh, runs) = std::thread::scope(|s| {
         // households.csv errors are reported first, so only they stop the other reader (keeping the

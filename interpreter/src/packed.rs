@@ -71,21 +71,34 @@ impl Packed {
     }
 }
 
-/// A household's identifiers, apart from its fields. Member identifiers of the usual form
-/// `<household>-<n>` (n from 1) are not stored.
+/// A household's identifiers, apart from its fields. Member identifiers numbered in the usual way,
+/// `<household>-<n>` or `<household>-P<n>` (n from 1), are not stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ids {
     household: Box<str>,
-    members: Option<Box<[Box<str>]>>,
+    members: MemberIds,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum MemberIds {
+    /// `<household>-<prefix><n>`, n from 1.
+    Numbered(&'static str),
+    Listed(Box<[Box<str>]>),
 }
 
 impl Ids {
     pub fn of(hh: &Household) -> Ids {
-        let derived = hh.members.iter().enumerate().all(|(k, p)| {
-            let rest = p.id.strip_prefix(hh.id.as_str()).and_then(|r| r.strip_prefix('-'));
-            rest.is_some_and(|r| !r.starts_with('0') && r.parse::<usize>() == Ok(k + 1))
-        });
-        Ids { household: hh.id.as_str().into(), members: if derived { None } else { Some(hh.members.iter().map(|p| p.id.as_str().into()).collect()) } }
+        let numbered = |prefix: &str| {
+            hh.members.iter().enumerate().all(|(k, p)| {
+                let rest = p.id.strip_prefix(hh.id.as_str()).and_then(|r| r.strip_prefix('-')).and_then(|r| r.strip_prefix(prefix));
+                rest.is_some_and(|r| !r.starts_with(['0', '+']) && r.parse::<usize>() == Ok(k + 1))
+            })
+        };
+        let members = match ["", "P"].into_iter().find(|p| numbered(p)) {
+            Some(prefix) => MemberIds::Numbered(prefix),
+            None => MemberIds::Listed(hh.members.iter().map(|p| p.id.as_str().into()).collect()),
+        };
+        Ids { household: hh.id.as_str().into(), members }
     }
 
     pub fn household(&self) -> &str {
@@ -100,10 +113,11 @@ impl Ids {
         for (k, p) in hh.members.iter_mut().enumerate() {
             p.id.clear();
             match &self.members {
-                Some(m) => p.id.push_str(m.get(k).map_or("", |s| s)),
-                None => {
+                MemberIds::Listed(m) => p.id.push_str(m.get(k).map_or("", |s| s)),
+                MemberIds::Numbered(prefix) => {
                     p.id.push_str(&self.household);
                     p.id.push('-');
+                    p.id.push_str(prefix);
                     match u8::try_from(k + 1) {
                         Ok(n @ 1..=9) => p.id.push((b'0' + n) as char),
                         _ => {
@@ -579,7 +593,13 @@ mod tests {
                 assert_eq!(format!("{a:?}"), format!("{b:?}"), "same representation, not only equal");
             }
         }
-        assert!(Ids::of(&hh).members.is_none());
+        assert_eq!(Ids::of(&hh).members, MemberIds::Numbered(""));
+        let mut p_form = hh.clone();
+        for (k, m) in p_form.members.iter_mut().enumerate() {
+            m.id = format!("H1-P{}", k + 1);
+        }
+        assert_eq!(Ids::of(&p_form).members, MemberIds::Numbered("P"));
+        assert_eq!(packer.unpack(&packer.pack(&p_form), &Ids::of(&p_form)), p_form);
     }
 
     #[test]
@@ -645,7 +665,7 @@ mod tests {
         hh.members[0].fields[1] = dec("3.25");
         packer.repack(&hh, &mut p);
         let ids = Ids::of(&hh);
-        assert_eq!(ids.members.as_deref().map(|m| m.len()), Some(1), "an identifier of another form is kept");
+        assert!(matches!(&ids.members, MemberIds::Listed(m) if m.len() == 1), "an identifier of another form is kept");
         let back = packer.unpack(&p, &ids);
         assert_eq!(back, hh);
         // Only the text stays aside (the packer never interned it).

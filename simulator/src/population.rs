@@ -1837,7 +1837,6 @@ impl Generator {
         fp.write_all(&header_bytes(&PERSON_COLUMNS))
             .map_err(io_err(&tmp_p))?;
 
-        let mut stats = Stats::new(self.regions.len(), self.age_bands().len());
         // Generate chunk k+1 in parallel while a writer thread writes chunk k.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Vec<u8>, Vec<u8>)>>(1);
         let writer = std::thread::spawn(move || -> Result<(std::io::BufWriter<std::fs::File>, std::io::BufWriter<std::fs::File>), (bool, std::io::Error)> {
@@ -1849,29 +1848,11 @@ impl Generator {
             }
             Ok((fh, fp))
         });
-        let mut start = 0usize;
-        let mut send_failed = false;
-        while start < households {
-            let end = (start + CHUNK_HOUSEHOLDS).min(households);
-            let subs: Vec<(usize, usize)> = (start..end)
-                .step_by(SUB_CHUNK)
-                .map(|s| (s, (s + SUB_CHUNK).min(end)))
-                .collect();
-            let parts: Vec<(Vec<u8>, Vec<u8>, Stats)> = subs
-                .into_par_iter()
-                .map(|(s, e)| self.render(s as u64, e as u64))
-                .collect();
-            let mut bufs = Vec::with_capacity(parts.len());
-            for (h, p, st) in parts {
-                stats.merge(&st);
-                bufs.push((h, p));
-            }
-            if tx.send(bufs).is_err() {
-                send_failed = true;
-                break;
-            }
-            start = end;
-        }
+        // A failed send means the writer stopped on an error, reported by `join` below.
+        let (stats, send_failed) = match self.render_chunks(households, |_, bufs| tx.send(bufs).map_err(|_| ())) {
+            Ok(stats) => (stats, false),
+            Err(()) => (Stats::new(self.regions.len(), self.age_bands().len()), true),
+        };
         drop(tx);
         let (fh, fp) = match writer.join().expect("writer thread panicked") {
             Ok(files) => files,
@@ -1907,32 +1888,80 @@ impl Generator {
         std::fs::rename(&tmp_h, &final_h).map_err(io_err(&final_h))?;
         drop(tmp);
 
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(io_err(p));
+        let files = vec![(final_h.clone(), size(&final_h)?), (final_p.clone(), size(&final_p)?)];
+        Ok(self.report(households, &stats, out_dir, files, started))
+    }
+
+    /// Generates households `0..households` as CSV text held in memory, for reading straight back
+    /// without files: `sink` receives, in order, parts of consecutive households, each as the first
+    /// household's index and the two texts (`households.csv`, `persons.csv`), header rows included.
+    /// The same households and report as [`Generator::write_csv`], without files.
+    pub fn generate_in_memory<E>(&self, households: usize, mut sink: impl FnMut(usize, Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), E>) -> Result<GenerateReport, E> {
+        let started = Instant::now();
+        let (hh_header, p_header) = (header_bytes(&HOUSEHOLD_COLUMNS), header_bytes(&PERSON_COLUMNS));
+        let stats = self.render_chunks(households, |start, parts| {
+            let with_headers = parts
+                .into_iter()
+                .map(|(h, p)| {
+                    let mut hh = Vec::with_capacity(hh_header.len() + h.len());
+                    hh.extend_from_slice(&hh_header);
+                    hh.extend_from_slice(&h);
+                    let mut ps = Vec::with_capacity(p_header.len() + p.len());
+                    ps.extend_from_slice(&p_header);
+                    ps.extend_from_slice(&p);
+                    (hh, ps)
+                })
+                .collect();
+            sink(start, with_headers)
+        })?;
+        Ok(self.report(households, &stats, Path::new(""), Vec::new(), started))
+    }
+
+    /// Renders households `0..households` a chunk at a time, its parts of [`SUB_CHUNK`] households
+    /// in parallel, and hands each chunk's parts (rows without headers) in order to `sink` with the
+    /// chunk's first household; returns the statistics of them all.
+    fn render_chunks<E>(&self, households: usize, mut sink: impl FnMut(usize, Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), E>) -> Result<Stats, E> {
+        let mut stats = Stats::new(self.regions.len(), self.age_bands().len());
+        let mut start = 0usize;
+        while start < households {
+            let end = (start + CHUNK_HOUSEHOLDS).min(households);
+            let subs: Vec<(usize, usize)> = (start..end).step_by(SUB_CHUNK).map(|s| (s, (s + SUB_CHUNK).min(end))).collect();
+            let parts: Vec<(Vec<u8>, Vec<u8>, Stats)> = subs.into_par_iter().map(|(s, e)| self.render(s as u64, e as u64)).collect();
+            let mut bufs = Vec::with_capacity(parts.len());
+            for (h, p, st) in parts {
+                stats.merge(&st);
+                bufs.push((h, p));
+            }
+            sink(start, bufs)?;
+            start = end;
+        }
+        Ok(stats)
+    }
+
+    fn report(&self, households: usize, stats: &Stats, out_dir: &Path, files: Vec<(PathBuf, u64)>, started: Instant) -> GenerateReport {
         let mut calibration = self.calibration.clone();
-        self.fill_output(&mut calibration, &stats);
+        self.fill_output(&mut calibration, stats);
         let mut regions = self.region_rows.clone();
         for (i, r) in regions.iter_mut().enumerate() {
             r.households = stats.region_households[i];
             r.persons = stats.region_persons[i];
             r.urban_persons = stats.region_urban_persons[i];
         }
-        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(io_err(p));
-        Ok(GenerateReport {
+        GenerateReport {
             spec_name: self.spec.meta.name.clone(),
             seed: self.seed,
             households: households as u64,
             persons: stats.total_persons(),
             out_dir: out_dir.to_path_buf(),
-            files: vec![
-                (final_h.clone(), size(&final_h)?),
-                (final_p.clone(), size(&final_p)?),
-            ],
+            files,
             calibration,
             regions,
             dead_persons: stats.dead,
             imprisoned_persons: stats.imprisoned,
             on_dibao_households: stats.dibao_households[0] + stats.dibao_households[1],
             elapsed_seconds: started.elapsed().as_secs_f64(),
-        })
+        }
     }
 
     /// CSV rows (no header) of households `start..end` and their stats.

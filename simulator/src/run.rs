@@ -5,6 +5,13 @@
 //! Households are processed in parallel in fixed chunks; each chunk adds into its own accumulators,
 //! merged in chunk order. All money is exact ([`Num`]), so totals never depend on the thread count.
 //!
+//! # How it stays fast
+//! Each household is kept packed between months ([`Packed`]); the dynamics change the packed fields in
+//! place. Only the households a month must evaluate are unpacked, and they are evaluated in batches by
+//! the compiled path, with three compiled policies per variant ([`Evals`]). A household off dibao that
+//! does not apply, and that nothing happened to since last month, adds what it added then
+//! ([`Replay`]). The results are the reference evaluator's, without replay: a test compares them.
+//!
 //! # What the administration knows
 //! A household on dibao carries a *snapshot*: its data as last verified (at approval, review or a
 //! reported change). It is paid `dibao_payment` evaluated on that snapshot in the current month (so a
@@ -422,6 +429,13 @@ struct Layout {
     gross: Option<usize>,
 }
 
+impl Layout {
+    /// The layout of [`Evals::actual`] (with the gross income or not).
+    fn actual(gross: bool) -> Layout {
+        Layout { amounts: if gross { 5 } else { 4 }, gross: gross.then_some(4) }
+    }
+}
+
 /// The compiled evaluations of one variant.
 struct Evals<'p> {
     /// On the actual data: eligible, members, per_capita_income, grace_line, [gross_income], the
@@ -452,6 +466,7 @@ impl<'p> Evals<'p> {
         if gross {
             a.push(ids.gross_income);
         }
+        debug_assert_eq!(a.len(), Layout::actual(gross).amounts);
         let mut off_forced = vec![(ids.eligible, Value::Bool(false))];
         off_forced.extend(ids.not_applied_false.iter().map(|&d| (d, Value::Bool(false))));
         Evals {
@@ -763,7 +778,7 @@ impl Sim {
 
         // The actual data: eligibility, then the administration's decisions; households paid on
         // these values are settled here.
-        let lay = self.evals_layout(v);
+        let lay = Layout::actual(v == 0 && self.compare_households);
         for part in need_actual.chunks(BATCH) {
             for (k, &i) in part.iter().enumerate() {
                 std::mem::swap(&mut unpacked_hh[i], &mut batch[k]);
@@ -900,11 +915,6 @@ impl Sim {
             }
         }
         Ok(())
-    }
-
-    fn evals_layout(&self, v: usize) -> Layout {
-        let gross = v == 0 && self.compare_households;
-        Layout { amounts: if gross { 5 } else { 4 }, gross: gross.then_some(4) }
     }
 
     /// The administration's month for a household, on its actual values `vals` (see [`Evals`]):

@@ -9,6 +9,7 @@ use doudi_dsl::ir::{Citation, Const};
 use doudi_interpreter::data::{self, Household};
 use doudi_interpreter::packed::PackedPopulation;
 use doudi_interpreter::{Num, Policy, Value};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -259,9 +260,30 @@ fn load_population(s: &Scenario, policy: &Policy, survey: &mut Survey<'_>, warni
     warnings.extend(spec_warnings.iter().map(|w| w.to_string()));
     let households = p.households.unwrap_or(1000);
     let seed = p.seed.unwrap_or(s.scenario.seed);
-    let tmp = tempfile::Builder::new().prefix("doudi-population-").tempdir().map_err(|e| SetupError(format!("{file}: population: cannot create a temporary directory: {e}")))?;
-    let report = crate::population::generate(&spec, households as usize, seed, tmp.path()).map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
-    let hs = read_packed(policy, tmp.path(), survey, &|e| SetupError(format!("{file}: population.spec: the generated population does not fit the policy's inputs: {e}")))?;
+    let misfit = |e: data::DataError| SetupError(format!("{file}: population.spec: the generated population does not fit the policy's inputs: {e}"));
+    let (hs, report, tmp) = if s.report.keep_population {
+        // Through files, which the report keeps.
+        let tmp = tempfile::Builder::new().prefix("doudi-population-").tempdir().map_err(|e| SetupError(format!("{file}: population: cannot create a temporary directory: {e}")))?;
+        let report = crate::population::generate(&spec, households as usize, seed, tmp.path()).map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
+        (read_packed(policy, tmp.path(), survey, &misfit)?, report, Some(tmp))
+    } else {
+        // The same CSV text, read back from memory as it is generated, a part at a time in parallel.
+        let g = crate::population::Generator::new(&spec, seed);
+        let mut pop = PackedPopulation::new(&policy.schema);
+        let (h_name, p_name) = (Path::new("generated households.csv"), Path::new("generated persons.csv"));
+        let report = g.generate_in_memory(households as usize, |_, parts| {
+            let read: Vec<Result<Vec<Household>, data::DataError>> =
+                parts.into_par_iter().map(|(h, p)| data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p))).collect();
+            let mut chunk = Vec::new();
+            for r in read {
+                chunk.extend(r.map_err(misfit)?);
+            }
+            survey.add(&chunk)?;
+            pop.extend(&chunk);
+            Ok(())
+        })?;
+        (pop, report, None)
+    };
     let persons = hs.persons();
     let reference = spec.meta.reference_population;
     let weight = match &p.weight {
@@ -300,7 +322,7 @@ fn load_population(s: &Scenario, policy: &Policy, survey: &mut Survey<'_>, warni
         reference_population: reference,
         notes,
     };
-    Ok((hs, info, Some(tmp)))
+    Ok((hs, info, tmp))
 }
 
 /// Reads a CSV pair into packed households, a chunk at a time (memory does not hold the unpacked

@@ -346,3 +346,18 @@ fn a_population_with_errors_is_named() {
     let e = setup::prepare(s, None).err().unwrap().to_string();
     assert!(e.contains("bad.toml: population.data") && e.contains("persons.csv"), "{e}");
 }
+
+/// Every shipped scenario reads and validates (the city-scale one is not run here: 1.5 million
+/// households).
+#[test]
+fn shipped_scenarios_load() {
+    let mut n = 0;
+    for e in std::fs::read_dir(root().join("scenarios")).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            Scenario::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 5, "{n} scenarios");
+}
