@@ -602,15 +602,20 @@ mod tests {
         assert_eq!(packer.unpack(&packer.pack(&p_form), &Ids::of(&p_form)), p_form);
     }
 
+    /// Household `A` of one member.
+    fn one_member(person_id: &str, income: Value) -> Household {
+        Household {
+            id: "A".into(),
+            fields: vec![Value::Text("t".into()), dec("1"), Value::Int(2), Value::Bool(false)],
+            members: vec![Person { id: person_id.into(), fields: vec![Value::Int(1), income, Value::Enum(0), Value::Date(Date { year: 2024, month: 1, day: 2 }), Value::Bool(true)] }],
+        }
+    }
+
     #[test]
     fn member_fields_read_and_write_in_place() {
         let s = schema();
         let packer = Packer::new(&s);
-        let mut hh = Household {
-            id: "A".into(),
-            fields: vec![Value::Text("t".into()), dec("1"), Value::Int(2), Value::Bool(false)],
-            members: vec![Person { id: "A-1".into(), fields: vec![Value::Int(1), dec("2.50"), Value::Enum(0), Value::Date(Date { year: 2024, month: 1, day: 2 }), Value::Bool(true)] }],
-        };
+        let mut hh = one_member("A-1", dec("2.50"));
         let mut p = packer.pack(&hh);
         let mut view = PackedMut { packer: &packer, packed: &mut p };
         for (slot, v) in [(1, dec("123456789012345678901234.5")), (0, Value::Int(-1)), (1, dec("-7.25")), (4, Value::Bool(false)), (2, Value::Enum(1))] {
@@ -655,11 +660,7 @@ mod tests {
     fn repack_reuses_bytes_and_clears_what_was_aside() {
         let s = schema();
         let packer = Packer::new(&s);
-        let mut hh = Household {
-            id: "A".into(),
-            fields: vec![Value::Text("t".into()), dec("1"), Value::Int(2), Value::Bool(false)],
-            members: vec![Person { id: "p".into(), fields: vec![Value::Int(1), dec("123456789012345678901234.5"), Value::Enum(0), Value::Date(Date { year: 2024, month: 1, day: 2 }), Value::Bool(true)] }],
-        };
+        let mut hh = one_member("p", dec("123456789012345678901234.5"));
         let mut p = packer.pack(&hh);
         assert!(p.aside.is_some());
         hh.members[0].fields[1] = dec("3.25");
