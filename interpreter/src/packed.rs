@@ -64,13 +64,6 @@ pub struct Packed {
     aside: Option<Box<Vec<(u32, Value)>>>,
 }
 
-impl Packed {
-    /// Heap bytes held (for memory reports).
-    pub fn heap_bytes(&self) -> usize {
-        self.bytes.len() + self.aside.as_ref().map_or(0, |a| 24 + a.len() * std::mem::size_of::<(u32, Value)>())
-    }
-}
-
 /// A household's identifiers, apart from its fields. Member identifiers numbered in the usual way,
 /// `<household>-<n>` or `<household>-P<n>` (n from 1), are not stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,10 +92,6 @@ impl Ids {
             None => MemberIds::Listed(hh.members.iter().map(|p| p.id.as_str().into()).collect()),
         };
         Ids { household: hh.id.as_str().into(), members }
-    }
-
-    pub fn household(&self) -> &str {
-        &self.household
     }
 
     /// Writes the identifiers into `hh` (whose members are already there), reusing its strings.
@@ -412,11 +401,6 @@ impl PackedPopulation {
     /// Household `i` as a [`Household`].
     pub fn household(&self, i: usize) -> Household {
         self.packer.unpack(&self.households[i], &self.ids[i])
-    }
-    /// Households `range` as [`Household`]s (unpacked in parallel).
-    pub fn households(&self, range: std::ops::Range<usize>) -> Vec<Household> {
-        use rayon::prelude::*;
-        range.into_par_iter().with_min_len(256).map(|i| self.household(i)).collect()
     }
 }
 

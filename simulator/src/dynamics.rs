@@ -534,12 +534,7 @@ pub fn unit(rng: &mut ChaCha8Rng) -> f64 {
     rng.gen::<f64>()
 }
 
-/// A standard normal value from two uniforms (Box–Muller): always two draws.
-pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    Normal::draw(rng).value()
-}
-
-/// The two uniforms of a standard normal value, drawn now and transformed only if the value is
+/// A standard normal value (Box–Muller) from two uniforms, drawn now and transformed only if the value is
 /// used (most persons' monthly normals are not): the same values and the same stream positions.
 #[derive(Debug, Clone, Copy)]
 pub struct Normal(f64, f64);

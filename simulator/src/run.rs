@@ -29,7 +29,7 @@ use doudi_dsl::ast::{AggKind, Span};
 use doudi_dsl::ir::{Coll, DefId, Expr, ExprKind, ParamId, Ty};
 use doudi_interpreter::data::Household;
 use doudi_interpreter::eval::param_value;
-use doudi_interpreter::fast::{CompiledPolicy, Session, BATCH};
+use doudi_interpreter::fast::{CompiledPolicy, Lane, Session, BATCH};
 use doudi_interpreter::packed::{MemberFields, Packed, PackedMut, PackedPopulation};
 use doudi_interpreter::programme::{Contribution, Totals};
 use doudi_interpreter::{EvalError, Month, Num, Policy, Value};
@@ -295,6 +295,18 @@ enum Replay {
     Full(Box<Cache>),
 }
 
+impl Replay {
+    /// What a household that added `pay` to the cells, `total` to its benefits, `gross` to its
+    /// income and `c` to the programme totals will replay: shared when it added nothing else.
+    fn recorded(table: &Mutex<Contributions>, c: Contribution, pay: &[(usize, Num)], total: Num, gross: Num) -> Replay {
+        if pay.is_empty() && total.is_zero() && gross.is_zero() {
+            Replay::Shared(Contributions::intern(table, c))
+        } else {
+            Replay::Full(Box::new(Cache { contribution: c, cells: pay.to_vec(), total, gross }))
+        }
+    }
+}
+
 /// The distinct contributions to the programme totals of the households replayed as
 /// [`Replay::Shared`], for one variant and run. Replaying `n` households that share a contribution
 /// adds it once with `n` times the weight: the same exact totals (a count grows by the weight, a sum
@@ -411,6 +423,39 @@ fn work(hh: &impl MemberFields, persons: &[PersonSim], s: &Slots) -> (Vec<bool>,
 
 fn empty_household() -> Household {
     Household { id: String::new(), fields: Vec::new(), members: Vec::new() }
+}
+
+/// Runs `f` on the households `idx` of `unpacked`, moved (not copied) into `batch` for the time.
+fn swapped<R>(unpacked: &mut [Household], batch: &mut [Household], idx: impl Iterator<Item = usize> + Clone, f: impl FnOnce(&[Household]) -> R) -> R {
+    let mut n = 0;
+    for (k, i) in idx.clone().enumerate() {
+        std::mem::swap(&mut unpacked[i], &mut batch[k]);
+        n += 1;
+    }
+    let r = f(&batch[..n]);
+    for (k, i) in idx.enumerate() {
+        std::mem::swap(&mut unpacked[i], &mut batch[k]);
+    }
+    r
+}
+
+/// Evaluates a batch and hands each household, in order, with its lane to `f`; stops at the
+/// first error (an evaluation error rendered by `render`, or `f`'s).
+fn each_lane(
+    session: &mut Session<'_>,
+    hs: &[Household],
+    render: impl Fn(EvalError) -> SimError,
+    mut f: impl FnMut(usize, &Household, Lane<'_, '_>) -> Result<(), SimError>,
+) -> Result<(), SimError> {
+    let mut err = None;
+    session.run_batch(hs, |k, lane| {
+        if err.is_none() {
+            if let Err(e) = lane.map_err(&render).and_then(|lane| f(k, &hs[k], lane)) {
+                err = Some(e);
+            }
+        }
+    });
+    err.map_or(Ok(()), Err)
 }
 
 /// `count(members where flag)`: the recipients of an allowance in a household.
@@ -771,7 +816,7 @@ impl Sim {
         if !replayed.is_empty() {
             let table = ctx.contributions[v].lock().unwrap_or_else(|e| e.into_inner());
             for &(k, n) in replayed.iter() {
-                let w = self.weight.checked_mul(n).ok_or_else(|| overflow("the weight of replayed households"))?;
+                let w = self.weight.checked_mul(n).ok_or_else(|| overflow("the household weight times the number of unchanged households"))?;
                 acc.totals[v].add_contribution(&table.list[k as usize], w).map_err(render)?;
             }
         }
@@ -780,51 +825,27 @@ impl Sim {
         // these values are settled here.
         let lay = Layout::actual(v == 0 && self.compare_households);
         for part in need_actual.chunks(BATCH) {
-            for (k, &i) in part.iter().enumerate() {
-                std::mem::swap(&mut unpacked_hh[i], &mut batch[k]);
-            }
-            let mut err = None;
-            {
-                let hs = &batch[..part.len()];
-                s_actual.run_batch(hs, |k, lane| {
-                    if err.is_some() {
-                        return;
-                    }
+            swapped(unpacked_hh, batch, part.iter().copied(), |hs| {
+                each_lane(s_actual, hs, render, |k, hh, mut lane| {
                     let i = part[k];
-                    let r = lane.map_err(render).and_then(|mut lane| {
-                        let st = &mut chunk[i];
-                        let r = self.decide(v, st, &hs[k], lane.values(), lay, events[i], &mut draws[i], credit_event[i], ctx, &mut acc.cells[v])?;
-                        match r {
-                            Next::Roll(eligible) => need_roll.push((i, eligible)),
-                            Next::Off { gross } => need_off.push((i, gross)),
-                            Next::Settle { eligible, gross } => {
-                                let cacheable = self.cache && st.admin[v].pending.is_none();
-                                pay.clear();
-                                let total = self.payments(v, lane.values(), lay.amounts, None, eligible, pay)?;
-                                let contribution = lane.add_totals(&mut acc.totals[v], self.weight, cacheable).map_err(render)?;
-                                self.settle(v, st, pay, &total, &mut acc.cells[v])?;
-                                if let Some(contribution) = contribution {
-                                    st.admin[v].replay = if pay.is_empty() && total.is_zero() && gross.is_zero() {
-                                        Replay::Shared(Contributions::intern(&ctx.contributions[v], contribution))
-                                    } else {
-                                        Replay::Full(Box::new(Cache { contribution, cells: pay.clone(), total, gross }))
-                                    };
-                                }
+                    let st = &mut chunk[i];
+                    match self.decide(v, st, hh, lane.values(), lay, events[i], &mut draws[i], credit_event[i], ctx, &mut acc.cells[v])? {
+                        Next::Roll(eligible) => need_roll.push((i, eligible)),
+                        Next::Off { gross } => need_off.push((i, gross)),
+                        Next::Settle { eligible, gross } => {
+                            let cacheable = self.cache && st.admin[v].pending.is_none();
+                            pay.clear();
+                            let total = self.payments(v, lane.values(), lay.amounts, None, eligible, pay)?;
+                            let contribution = lane.add_totals(&mut acc.totals[v], self.weight, cacheable).map_err(render)?;
+                            self.settle(v, st, pay, &total, &mut acc.cells[v])?;
+                            if let Some(c) = contribution {
+                                st.admin[v].replay = Replay::recorded(&ctx.contributions[v], c, pay, total, gross);
                             }
                         }
-                        Ok(())
-                    });
-                    if let Err(e) = r {
-                        err = Some(e);
                     }
-                });
-            }
-            for (k, &i) in part.iter().enumerate() {
-                std::mem::swap(&mut unpacked_hh[i], &mut batch[k]);
-            }
-            if let Some(e) = err {
-                return Err(e);
-            }
+                    Ok(())
+                })
+            })?;
         }
 
         // Households on dibao: paid on their snapshot, as if eligible.
@@ -840,57 +861,38 @@ impl Sim {
                 batch[k].fields[s.credit] = Value::Enum(adm.credit);
                 batch[k].fields[s.on_dibao] = Value::Bool(true);
             }
-            let mut err = None;
-            s_roll.run_batch(&batch[..part.len()], |k, lane| {
-                if err.is_some() {
-                    return;
-                }
+            each_lane(s_roll, &batch[..part.len()], render, |k, _, mut lane| {
                 let (i, eligible) = part[k];
-                let r = lane.map_err(render).and_then(|mut lane| {
-                    let st = &mut chunk[i];
-                    let roll = st.admin[v].roll.as_deref().expect("on the roll");
-                    let paid = match &roll.grace {
-                        Some(g) => g.frozen.clone(),
-                        None => {
-                            let p = num_of(&lane.values()[0]);
-                            if p.is_negative() {
-                                Num::ZERO
-                            } else {
-                                p
-                            }
+                let st = &mut chunk[i];
+                let roll = st.admin[v].roll.as_deref().expect("on the roll");
+                let paid = match &roll.grace {
+                    Some(g) => g.frozen.clone(),
+                    None => {
+                        let p = num_of(&lane.values()[0]);
+                        if p.is_negative() {
+                            Num::ZERO
+                        } else {
+                            p
                         }
-                    };
-                    let dibao = DibaoPay { paid: paid.clone(), persons: num_of(&lane.values()[1]), grace: roll.grace.is_some(), eligible };
-                    pay.clear();
-                    let total = self.payments(v, lane.values(), roll_layout, Some(dibao), false, pay)?;
-                    lane.add_totals(&mut acc.totals[v], self.weight, false).map_err(render)?;
-                    self.settle(v, st, pay, &total, &mut acc.cells[v])?;
-                    if let Some(roll) = st.admin[v].roll.as_deref_mut() {
-                        roll.last_paid = paid;
                     }
-                    Ok(())
-                });
-                if let Err(e) = r {
-                    err = Some(e);
+                };
+                let dibao = DibaoPay { paid: paid.clone(), persons: num_of(&lane.values()[1]), grace: roll.grace.is_some(), eligible };
+                pay.clear();
+                let total = self.payments(v, lane.values(), roll_layout, Some(dibao), false, pay)?;
+                lane.add_totals(&mut acc.totals[v], self.weight, false).map_err(render)?;
+                self.settle(v, st, pay, &total, &mut acc.cells[v])?;
+                if let Some(roll) = st.admin[v].roll.as_deref_mut() {
+                    roll.last_paid = paid;
                 }
-            });
-            if let Some(e) = err {
-                return Err(e);
-            }
+                Ok(())
+            })?;
         }
 
         // Eligible households not on dibao: nothing that needs a means-tested application.
         for part in need_off.chunks(BATCH) {
-            for (k, &(i, _)) in part.iter().enumerate() {
-                std::mem::swap(&mut unpacked_hh[i], &mut batch[k]);
-            }
-            let mut err = None;
-            s_off.run_batch(&batch[..part.len()], |k, lane| {
-                if err.is_some() {
-                    return;
-                }
-                let (i, gross) = &part[k];
-                let r = lane.map_err(render).and_then(|mut lane| {
+            swapped(unpacked_hh, batch, part.iter().map(|(i, _)| *i), |hs| {
+                each_lane(s_off, hs, render, |k, _, mut lane| {
+                    let (i, gross) = &part[k];
                     let st = &mut chunk[*i];
                     // A household that never applies stays as it is until something changes.
                     let cacheable = self.cache && !st.applicant && st.admin[v].pending.is_none();
@@ -898,21 +900,12 @@ impl Sim {
                     let total = self.payments(v, lane.values(), 0, None, true, pay)?;
                     let contribution = lane.add_totals(&mut acc.totals[v], self.weight, cacheable).map_err(render)?;
                     self.settle(v, st, pay, &total, &mut acc.cells[v])?;
-                    if let Some(contribution) = contribution {
-                        st.admin[v].replay = Replay::Full(Box::new(Cache { contribution, cells: pay.clone(), total, gross: gross.clone() }));
+                    if let Some(c) = contribution {
+                        st.admin[v].replay = Replay::recorded(&ctx.contributions[v], c, pay, total, gross.clone());
                     }
                     Ok(())
-                });
-                if let Err(e) = r {
-                    err = Some(e);
-                }
-            });
-            for (k, &(i, _)) in part.iter().enumerate() {
-                std::mem::swap(&mut unpacked_hh[i], &mut batch[k]);
-            }
-            if let Some(e) = err {
-                return Err(e);
-            }
+                })
+            })?;
         }
         Ok(())
     }
