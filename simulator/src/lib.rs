@@ -4,6 +4,7 @@
 pub mod population;
 pub mod spec;
 
+pub mod calibrate;
 pub mod dynamics;
 pub mod montecarlo;
 pub mod reform;

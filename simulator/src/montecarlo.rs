@@ -132,6 +132,8 @@ pub struct Outcome {
     pub sweep: Option<SweepOutcome>,
     pub runs: u32,
     pub weight: u64,
+    /// The calibration to administrative totals (empty when the scenario declares no target).
+    pub calibration: crate::calibrate::Calibration,
 }
 
 /// Runs every replicate and summarises. `progress` is called once per simulated month of every run.
@@ -344,7 +346,7 @@ pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) 
         SweepOutcome { parameter: param.clone(), points }
     });
 
-    Ok(Outcome { months, years, regions, areas, metrics: sim.metrics.clone(), variants, diff, winners, sweep, runs: sim.runs, weight: sim.weight })
+    Ok(Outcome { months, years, regions, areas, metrics: sim.metrics.clone(), variants, diff, winners, sweep, runs: sim.runs, weight: sim.weight, calibration: Default::default() })
 }
 
 /// Yearly values from monthly ones: flows are summed over the year's months, stocks averaged.

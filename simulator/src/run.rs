@@ -234,6 +234,9 @@ pub struct VariantRun {
     pub cells: Vec<Vec<Num>>,
     /// `[month][programme definition]`: numeric programme outputs (weighted), `None` when not numeric.
     pub programme: Vec<Vec<Option<Num>>>,
+    /// Same shape as `cells`: how many simulated households added a non-zero value to the cell
+    /// (unweighted), so that a figure resting on too few simulated cases can be flagged.
+    pub samples: Vec<Vec<u64>>,
 }
 
 /// Per-household totals over the horizon (for winners and losers).
@@ -643,7 +646,7 @@ impl Sim {
                 State { packed, actual, admin: vec![admin; nv].into_boxed_slice(), applicant }
             })
             .collect();
-        let mut out: Vec<VariantRun> = (0..nv).map(|_| VariantRun { cells: Vec::new(), programme: Vec::new() }).collect();
+        let mut out: Vec<VariantRun> = (0..nv).map(|_| VariantRun { cells: Vec::new(), programme: Vec::new(), samples: Vec::new() }).collect();
         let mut last_epochs: Vec<Vec<usize>> = vec![Vec::new(); nv];
         let contributions: Vec<Mutex<Contributions>> = (0..nv).map(|_| Mutex::default()).collect();
         for t in 0..self.months {
@@ -694,6 +697,7 @@ impl Sim {
                 out[v].programme.push(values.into_iter().map(|(_, val)| val.to_num()).collect());
             }
             for (v, c) in cells.into_iter().enumerate() {
+                out[v].samples.push(vec![0; c.len()]);
                 out[v].cells.push(c);
             }
             progress();

@@ -79,6 +79,14 @@ pub struct Scenario {
     pub sweep: Option<Sweep>,
     #[serde(default)]
     pub report: ReportOptions,
+    /// Administrative totals the first month must meet (`[[targets]]`).
+    #[serde(default)]
+    pub targets: Vec<crate::calibrate::TargetSpec>,
+    #[serde(default)]
+    pub calibration: crate::calibrate::CalibrationOptions,
+    /// What each Monte Carlo run draws anew (`[uncertainty]`).
+    #[serde(default)]
+    pub uncertainty: crate::calibrate::Uncertainty,
     /// The scenario file (for messages) and its directory (for relative paths).
     #[serde(skip)]
     pub file: String,
