@@ -11,7 +11,11 @@ mod commands;
 mod simulate;
 
 #[derive(Parser)]
-#[command(name = "doudi", version, about = "兜底 doudi: write, check, test and simulate social-assistance policy rules")]
+#[command(
+    name = "doudi",
+    version,
+    about = "兜底 doudi: write, check, test and simulate social-assistance policy rules"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -137,10 +141,16 @@ pub struct Fail {
 
 impl Fail {
     pub fn usage(m: impl Into<String>) -> Fail {
-        Fail { code: 2, message: m.into() }
+        Fail {
+            code: 2,
+            message: m.into(),
+        }
     }
     pub fn check(m: impl Into<String>) -> Fail {
-        Fail { code: 1, message: m.into() }
+        Fail {
+            code: 1,
+            message: m.into(),
+        }
     }
 }
 
@@ -176,12 +186,19 @@ pub fn load_policy(a: &PolicyArgs) -> Res<Policy> {
     let loaded = Policy::load(&a.policy).map_err(|e| Fail::usage(e.render()))?;
     let mut policy = loaded.policy;
     if let Some(p) = &a.params {
-        let text = std::fs::read_to_string(p).map_err(|e| Fail::usage(format!("error: cannot read {}: {e}", p.display())))?;
-        policy.set_params_toml(&text, &p.display().to_string()).map_err(|e| Fail::usage(format!("error: {e}")))?;
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| Fail::usage(format!("error: cannot read {}: {e}", p.display())))?;
+        policy
+            .set_params_toml(&text, &p.display().to_string())
+            .map_err(|e| Fail::usage(format!("error: {e}")))?;
     }
     for s in &a.set {
-        let (k, v) = s.split_once('=').ok_or_else(|| Fail::usage(format!("error: --set expects NAME=VALUE, found `{s}`")))?;
-        policy.set_param(k, v).map_err(|e| Fail::usage(format!("error: --set {e}")))?;
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| Fail::usage(format!("error: --set expects NAME=VALUE, found `{s}`")))?;
+        policy
+            .set_param(k, v)
+            .map_err(|e| Fail::usage(format!("error: --set {e}")))?;
     }
     Ok(policy)
 }
@@ -208,14 +225,20 @@ fn check(paths: &[PathBuf]) -> Res {
     for root in paths {
         let found = interpreter::testing::find_policies(root);
         if found.is_empty() {
-            return Err(Fail::usage(format!("error: no policy found at {}", root.display())));
+            return Err(Fail::usage(format!(
+                "error: no policy found at {}",
+                root.display()
+            )));
         }
         for p in found {
             count += 1;
             match Policy::load(&p) {
                 Ok(l) => {
                     if !l.warnings.is_empty() {
-                        print!("{}", doudi::dsl::diag::render_all(&l.warnings, l.policy.sources()));
+                        print!(
+                            "{}",
+                            doudi::dsl::diag::render_all(&l.warnings, l.policy.sources())
+                        );
                     }
                     warnings += l.warnings.len();
                     let prog = &l.policy.program;
@@ -229,7 +252,8 @@ fn check(paths: &[PathBuf]) -> Res {
                     );
                 }
                 Err(e) => {
-                    errors += e.diagnostics.iter().filter(|d| d.is_error()).count() + e.errors.len();
+                    errors +=
+                        e.diagnostics.iter().filter(|d| d.is_error()).count() + e.errors.len();
                     warnings += e.diagnostics.iter().filter(|d| !d.is_error()).count();
                     print!("{}", e.render());
                     println!("failed: {}", p.display());
@@ -237,7 +261,12 @@ fn check(paths: &[PathBuf]) -> Res {
             }
         }
     }
-    println!("checked {count} polic{}: {errors} error{}, {warnings} warning{}", if count == 1 { "y" } else { "ies" }, s(errors), s(warnings));
+    println!(
+        "checked {count} polic{}: {errors} error{}, {warnings} warning{}",
+        if count == 1 { "y" } else { "ies" },
+        s(errors),
+        s(warnings)
+    );
     if errors > 0 {
         Err(Fail::check(""))
     } else {
@@ -284,8 +313,14 @@ fn eval(a: EvalArgs) -> Res {
     let policy = load_policy(&a.policy)?;
     let m = month(&a.period)?;
     let outputs = output_ids(&policy, &a.outputs)?;
-    let names: Vec<String> = outputs.iter().map(|&d| policy.program.defs[d as usize].name.clone()).collect();
-    let tys: Vec<_> = outputs.iter().map(|&d| policy.program.defs[d as usize].ty).collect();
+    let names: Vec<String> = outputs
+        .iter()
+        .map(|&d| policy.program.defs[d as usize].name.clone())
+        .collect();
+    let tys: Vec<_> = outputs
+        .iter()
+        .map(|&d| policy.program.defs[d as usize].ty)
+        .collect();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut totals = interpreter::programme::Totals::new(&policy, m);
@@ -293,14 +328,34 @@ fn eval(a: EvalArgs) -> Res {
     let mut writer = RowWriter::new(a.format, &names);
     let render_err = |e: interpreter::EvalError| Fail::usage(e.render(policy.sources()));
     let io = |e: std::io::Error| Fail::usage(format!("error: cannot write the output: {e}"));
-    let fmt = RowFormat { format: a.format, names: &names, tys: &tys, policy: &policy };
-    let mut process = |chunk: &[data::Household], out: &mut dyn Write, writer: &mut RowWriter| -> Res {
+    let fmt = RowFormat {
+        format: a.format,
+        names: &names,
+        tys: &tys,
+        policy: &policy,
+    };
+    let mut process = |chunk: &[data::Household],
+                       out: &mut dyn Write,
+                       writer: &mut RowWriter|
+     -> Res {
         let rows = if want_totals {
-            let rows = interpreter::batch::evaluate_chunk_with_totals(&policy, chunk, m, &outputs, &mut totals).map_err(render_err)?;
-            chunk.iter().zip(rows).map(|(h, row)| fmt.row(&h.id, &row)).collect()
+            let rows = interpreter::batch::evaluate_chunk_with_totals(
+                &policy,
+                chunk,
+                m,
+                &outputs,
+                &mut totals,
+            )
+            .map_err(render_err)?;
+            chunk
+                .iter()
+                .zip(rows)
+                .map(|(h, row)| fmt.row(&h.id, &row))
+                .collect()
         } else {
             // Evaluated and formatted in parallel, written in input order.
-            interpreter::batch::map_chunk(&policy, chunk, m, &outputs, |h, row| fmt.row(&h.id, row)).map_err(render_err)?
+            interpreter::batch::map_chunk(&policy, chunk, m, &outputs, |h, row| fmt.row(&h.id, row))
+                .map_err(render_err)?
         };
         for row in rows {
             writer.emit(out, row).map_err(io)?;
@@ -308,14 +363,20 @@ fn eval(a: EvalArgs) -> Res {
         Ok(())
     };
     // CSV pairs stream in chunks: memory does not grow with the number of households.
-    let csv_paths = match (&a.data.input, &a.data.households, &a.data.persons, &a.data.data) {
+    let csv_paths = match (
+        &a.data.input,
+        &a.data.households,
+        &a.data.persons,
+        &a.data.data,
+    ) {
         (None, Some(h), Some(p), _) => Some((h.clone(), p.clone())),
         (None, None, None, Some(d)) => Some((d.join("households.csv"), d.join("persons.csv"))),
         _ => None,
     };
     match csv_paths {
         Some((h, p)) => {
-            let chunks = data::CsvChunks::open(&policy.schema, &h, &p, 1024).map_err(|e| Fail::usage(format!("error: {e}")))?;
+            let chunks = data::CsvChunks::open(&policy.schema, &h, &p, 1024)
+                .map_err(|e| Fail::usage(format!("error: {e}")))?;
             for chunk in chunks {
                 let chunk = chunk.map_err(|e| Fail::usage(format!("error: {e}")))?;
                 process(&chunk, &mut out, &mut writer)?;
@@ -329,13 +390,24 @@ fn eval(a: EvalArgs) -> Res {
     writer.finish(&mut out).map_err(io)?;
     if want_totals && !totals.is_empty() {
         let n = totals.households;
-        let values = totals.finish().map_err(|e| Fail::usage(e.render(policy.sources())))?;
+        let values = totals
+            .finish()
+            .map_err(|e| Fail::usage(e.render(policy.sources())))?;
         let mut err = std::io::stderr();
         let _ = writeln!(err, "programme totals over {n} households ({m}):");
         for (d, v) in values {
             let def = &policy.program.defs[d as usize];
-            let label = def.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
-            let _ = writeln!(err, "  {}{label} = {}", def.name, policy.display(def.ty, &v));
+            let label = def
+                .label
+                .as_deref()
+                .map(|l| format!(" {l}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                err,
+                "  {}{label} = {}",
+                def.name,
+                policy.display(def.ty, &v)
+            );
         }
     }
     out.flush().map_err(io)?;
@@ -358,7 +430,10 @@ enum Formatted {
 
 impl RowFormat<'_> {
     fn row(&self, id: &str, row: &[interpreter::Value]) -> Formatted {
-        let cells = row.iter().zip(self.tys).map(|(v, t)| self.policy.display(*t, v));
+        let cells = row
+            .iter()
+            .zip(self.tys)
+            .map(|(v, t)| self.policy.display(*t, v));
         match self.format {
             Format::Csv => {
                 let mut line = String::with_capacity(16 * (row.len() + 1));
@@ -402,7 +477,12 @@ struct RowWriter {
 
 impl RowWriter {
     fn new(format: Format, names: &[String]) -> RowWriter {
-        RowWriter { format, names: names.to_vec(), started: false, table: Vec::new() }
+        RowWriter {
+            format,
+            names: names.to_vec(),
+            started: false,
+            table: Vec::new(),
+        }
     }
     fn emit(&mut self, out: &mut dyn Write, row: Formatted) -> std::io::Result<()> {
         match (self.format, row) {
@@ -444,7 +524,18 @@ impl RowWriter {
                     }
                 }
                 let line = |r: &[String]| -> String {
-                    r.iter().zip(&widths).enumerate().map(|(i, (c, w))| if i == 0 { format!("{c:<w$}") } else { format!("{c:>w$}") }).collect::<Vec<_>>().join("  ")
+                    r.iter()
+                        .zip(&widths)
+                        .enumerate()
+                        .map(|(i, (c, w))| {
+                            if i == 0 {
+                                format!("{c:<w$}")
+                            } else {
+                                format!("{c:>w$}")
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("  ")
                 };
                 writeln!(out, "{}", line(&header))?;
                 for r in &self.table {
@@ -473,10 +564,19 @@ fn csv_cell(s: &str) -> String {
 }
 
 /// Picks one household of a file by id (or the first).
-pub fn pick_household(hs: Vec<data::Household>, id: Option<&str>, path: &Path) -> Res<data::Household> {
+pub fn pick_household(
+    hs: Vec<data::Household>,
+    id: Option<&str>,
+    path: &Path,
+) -> Res<data::Household> {
     match id {
-        Some(id) => hs.into_iter().find(|h| h.id == id).ok_or_else(|| Fail::usage(format!("error: no household `{id}` in {}", path.display()))),
-        None => hs.into_iter().next().ok_or_else(|| Fail::usage(format!("error: no household in {}", path.display()))),
+        Some(id) => hs.into_iter().find(|h| h.id == id).ok_or_else(|| {
+            Fail::usage(format!("error: no household `{id}` in {}", path.display()))
+        }),
+        None => hs
+            .into_iter()
+            .next()
+            .ok_or_else(|| Fail::usage(format!("error: no household in {}", path.display()))),
     }
 }
 
@@ -485,28 +585,55 @@ fn explain(a: ExplainArgs) -> Res {
     use interpreter::{explain as ex, HouseholdEval, Scope};
     let policy = load_policy(&a.policy)?;
     let m = month(&a.period)?;
-    let hs = data::read_json_path(&policy.schema, &a.input).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let hs = data::read_json_path(&policy.schema, &a.input)
+        .map_err(|e| Fail::usage(format!("error: {e}")))?;
     let hh = pick_household(hs, a.household.as_deref(), &a.input)?;
-    let id = policy.output(&a.output).map_err(|e| Fail::usage(format!("error: --output: {e}")))?;
+    let id = policy
+        .output(&a.output)
+        .map_err(|e| Fail::usage(format!("error: --output: {e}")))?;
     let def = &policy.program.defs[id as usize];
     let scope = match (def.entity, &a.member) {
         (EntityKind::Household, None) => Scope::Household,
         (EntityKind::Person, Some(pid)) => {
-            let i = hh.members.iter().position(|p| &p.id == pid).ok_or_else(|| Fail::usage(format!("error: no member `{pid}` in household {}", hh.id)))?;
+            let i = hh
+                .members
+                .iter()
+                .position(|p| &p.id == pid)
+                .ok_or_else(|| {
+                    Fail::usage(format!("error: no member `{pid}` in household {}", hh.id))
+                })?;
             Scope::Person(i)
         }
         (EntityKind::Person, None) => {
             let ids: Vec<&str> = hh.members.iter().map(|p| p.id.as_str()).collect();
-            return Err(Fail::usage(format!("error: `{}` is a person definition: add --member (one of {})", a.output, ids.join(", "))));
+            return Err(Fail::usage(format!(
+                "error: `{}` is a person definition: add --member (one of {})",
+                a.output,
+                ids.join(", ")
+            )));
         }
-        (EntityKind::Household, Some(_)) => return Err(Fail::usage(format!("error: `{}` is a household definition: drop --member", a.output))),
-        (EntityKind::Programme, _) => return Err(Fail::usage(format!("error: `{}` is a programme total: use `doudi eval --totals`", a.output))),
+        (EntityKind::Household, Some(_)) => {
+            return Err(Fail::usage(format!(
+                "error: `{}` is a household definition: drop --member",
+                a.output
+            )))
+        }
+        (EntityKind::Programme, _) => {
+            return Err(Fail::usage(format!(
+                "error: `{}` is a programme total: use `doudi eval --totals`",
+                a.output
+            )))
+        }
     };
     let mut ev = HouseholdEval::new(&policy, &hh, m);
-    let node = ex::explain(&mut ev, id, scope).map_err(|e| Fail::usage(e.render(policy.sources())))?;
+    let node =
+        ex::explain(&mut ev, id, scope).map_err(|e| Fail::usage(e.render(policy.sources())))?;
     match a.format {
         TextOrJson::Text => print!("{}", ex::render_text(&node)),
-        TextOrJson::Json => println!("{}", serde_json::to_string_pretty(&node).unwrap_or_default()),
+        TextOrJson::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&node).unwrap_or_default()
+        ),
     }
     Ok(())
 }
@@ -517,7 +644,10 @@ fn test(paths: &[PathBuf]) -> Res {
     for root in paths {
         let found = interpreter::testing::find_policies(root);
         if found.is_empty() {
-            return Err(Fail::usage(format!("error: no policy found at {}", root.display())));
+            return Err(Fail::usage(format!(
+                "error: no policy found at {}",
+                root.display()
+            )));
         }
         for p in found {
             let files = interpreter::testing::test_files(&p);

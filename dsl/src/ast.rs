@@ -12,11 +12,19 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: u32, start: usize, end: usize) -> Span {
-        Span { file, start: start as u32, end: end as u32 }
+        Span {
+            file,
+            start: start as u32,
+            end: end as u32,
+        }
     }
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 }
 
@@ -35,9 +43,15 @@ pub struct File {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     /// `policy "title"`
-    Policy { title: String, span: Span },
+    Policy {
+        title: String,
+        span: Span,
+    },
     /// `extends "path"`
-    Extends { path: String, span: Span },
+    Extends {
+        path: String,
+        span: Span,
+    },
     Enum(EnumDecl),
     Input(InputDecl),
     Parameter(ParamDecl),
@@ -65,8 +79,15 @@ impl Item {
 /// `source "..." [quote "..."]` or `assumption "..."`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Meta {
-    Source { citation: String, quote: Option<String>, span: Span },
-    Assumption { reason: String, span: Span },
+    Source {
+        citation: String,
+        quote: Option<String>,
+        span: Span,
+    },
+    Assumption {
+        reason: String,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,7 +181,10 @@ pub struct Date {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
     /// A number as written (`684`, `0.30`, `-5`). `is_integer` when written without a decimal point.
-    Number { value: Decimal, is_integer: bool },
+    Number {
+        value: Decimal,
+        is_integer: bool,
+    },
     /// `30%`, stored as the fraction (0.30).
     Percent(Decimal),
     Bool(bool),

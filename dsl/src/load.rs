@@ -51,7 +51,8 @@ pub fn load(path: &Path) -> Loaded {
     let mut loaded = Loaded::default();
     let mut chain: Vec<Layer> = Vec::new();
     let mut seen: Vec<PathBuf> = Vec::new();
-    let mut next: Option<(PathBuf, String, Option<Span>)> = Some((path.to_path_buf(), path.display().to_string(), None));
+    let mut next: Option<(PathBuf, String, Option<Span>)> =
+        Some((path.to_path_buf(), path.display().to_string(), None));
     while let Some((p, name, from_span)) = next.take() {
         let canon = p.canonicalize().unwrap_or_else(|_| p.clone());
         if seen.contains(&canon) {
@@ -78,22 +79,40 @@ pub fn load(path: &Path) -> Loaded {
             Err(msg) => {
                 match from_span {
                     Some(span) => loaded.diagnostics.push(
-                        Diagnostic::error(format!("cannot read the base layer `{name}`: {msg}"), span, "extended here")
-                            .with_help("the path is relative to the directory of the file that says `extends`"),
+                        Diagnostic::error(
+                            format!("cannot read the base layer `{name}`: {msg}"),
+                            span,
+                            "extended here",
+                        )
+                        .with_help(
+                            "the path is relative to the directory of the file that says `extends`",
+                        ),
                     ),
-                    None => loaded.errors.push(format!("cannot read policy `{}`: {msg}", p.display())),
+                    None => loaded
+                        .errors
+                        .push(format!("cannot read policy `{}`: {msg}", p.display())),
                 }
                 break;
             }
         };
-        let dir = if p.is_dir() { p.clone() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() };
-        let mut layer = Layer { dir: dir.clone(), name, files: Vec::new() };
+        let dir = if p.is_dir() {
+            p.clone()
+        } else {
+            p.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        let mut layer = Layer {
+            dir: dir.clone(),
+            name,
+            files: Vec::new(),
+        };
         let mut extends: Option<(String, Span)> = None;
         for f in files {
             let text = match read_text(&f) {
                 Ok(t) => t,
                 Err(msg) => {
-                    loaded.errors.push(format!("cannot read `{}`: {msg}", f.display()));
+                    loaded
+                        .errors
+                        .push(format!("cannot read `{}`: {msg}", f.display()));
                     continue;
                 }
             };
@@ -104,8 +123,12 @@ pub fn load(path: &Path) -> Loaded {
                 if let Item::Extends { path, span } = item {
                     if let Some((_, first)) = &extends {
                         loaded.diagnostics.push(
-                            Diagnostic::error("a layer can extend only one base", *span, "second `extends`")
-                                .with_secondary(*first, "first `extends`"),
+                            Diagnostic::error(
+                                "a layer can extend only one base",
+                                *span,
+                                "second `extends`",
+                            )
+                            .with_secondary(*first, "first `extends`"),
                         );
                     } else {
                         extends = Some((path.clone(), *span));
@@ -128,11 +151,17 @@ pub fn load(path: &Path) -> Loaded {
                     let p = layer.dir.join(&e.file.node);
                     match read_script(&p) {
                         Ok(text) => {
-                            loaded.scripts.insert((li, e.file.node.clone()), (display_path(&p), text));
+                            loaded
+                                .scripts
+                                .insert((li, e.file.node.clone()), (display_path(&p), text));
                         }
                         Err(msg) => loaded.diagnostics.push(
-                            Diagnostic::error(format!("cannot read the script `{}`: {msg}", e.file.node), e.file.span, "named here")
-                                .with_help("the script path is relative to the policy's directory"),
+                            Diagnostic::error(
+                                format!("cannot read the script `{}`: {msg}", e.file.node),
+                                e.file.span,
+                                "named here",
+                            )
+                            .with_help("the script path is relative to the policy's directory"),
                         ),
                     }
                 }
@@ -146,7 +175,10 @@ pub fn load(path: &Path) -> Loaded {
 fn read_text(p: &Path) -> Result<String, String> {
     let meta = std::fs::metadata(p).map_err(|e| e.to_string())?;
     if meta.len() > crate::parse::MAX_FILE_BYTES as u64 {
-        return Err(format!("the file is larger than {} bytes", crate::parse::MAX_FILE_BYTES));
+        return Err(format!(
+            "the file is larger than {} bytes",
+            crate::parse::MAX_FILE_BYTES
+        ));
     }
     let bytes = std::fs::read(p).map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())
@@ -155,7 +187,9 @@ fn read_text(p: &Path) -> Result<String, String> {
 fn read_script(p: &Path) -> Result<String, String> {
     let meta = std::fs::metadata(p).map_err(|e| e.to_string())?;
     if meta.len() > MAX_SCRIPT_BYTES {
-        return Err(format!("the script is larger than {MAX_SCRIPT_BYTES} bytes"));
+        return Err(format!(
+            "the script is larger than {MAX_SCRIPT_BYTES} bytes"
+        ));
     }
     read_text(p)
 }
@@ -185,7 +219,10 @@ pub fn policy_files(p: &Path) -> Result<Vec<PathBuf>, String> {
 pub fn load_str(name: &str, text: &str) -> Loaded {
     let mut loaded = Loaded::default();
     if text.len() > crate::parse::MAX_FILE_BYTES {
-        loaded.errors.push(format!("`{name}` is larger than {} bytes", crate::parse::MAX_FILE_BYTES));
+        loaded.errors.push(format!(
+            "`{name}` is larger than {} bytes",
+            crate::parse::MAX_FILE_BYTES
+        ));
         return loaded;
     }
     let id = loaded.sources.add(name, text);
@@ -206,6 +243,10 @@ pub fn load_str(name: &str, text: &str) -> Loaded {
             _ => {}
         }
     }
-    loaded.layers.push(Layer { dir: PathBuf::new(), name: name.to_string(), files: vec![(id, ast)] });
+    loaded.layers.push(Layer {
+        dir: PathBuf::new(),
+        name: name.to_string(),
+        files: vec![(id, ast)],
+    });
     loaded
 }

@@ -514,8 +514,8 @@ fn nesting(chunk: &str) -> Result<usize, usize> {
                     Some(
                         "when" | "for" | "where" | "otherwise" | "from" | "by" | "hit" | "result"
                         | "source" | "quote" | "assumption" | "policy" | "extends" | "enum"
-                        | "input" | "parameter" | "override" | "definition" | "exception"
-                        | "table" | "extern",
+                        | "input" | "parameter" | "override" | "definition" | "exception" | "table"
+                        | "extern",
                     ) => {
                         clear(top, true, true, true, &mut total);
                         operand_end = false;

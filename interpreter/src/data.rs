@@ -1331,12 +1331,29 @@ pub fn read_csv_pair_bytes(
     households: (&Path, Vec<u8>),
     persons: (&Path, Vec<u8>),
 ) -> Result<Vec<Household>, DataError> {
-    let households_file = CsvFile::from_reader(households.0, Box::new(std::io::Cursor::new(households.1)), &schema.household, &["household_id"], "household")?;
-    let persons_file = CsvFile::from_reader(persons.0, Box::new(std::io::Cursor::new(persons.1)), &schema.person, &["person_id", "household_id"], "person")?;
+    let households_file = CsvFile::from_reader(
+        households.0,
+        Box::new(std::io::Cursor::new(households.1)),
+        &schema.household,
+        &["household_id"],
+        "household",
+    )?;
+    let persons_file = CsvFile::from_reader(
+        persons.0,
+        Box::new(std::io::Cursor::new(persons.1)),
+        &schema.person,
+        &["person_id", "household_id"],
+        "person",
+    )?;
     read_pair(households_file, persons_file, households.0, persons.0)
 }
 
-fn read_pair(households_file: CsvFile, persons_file: CsvFile, households_path: &Path, persons: &Path) -> Result<Vec<Household>, DataError> {
+fn read_pair(
+    households_file: CsvFile,
+    persons_file: CsvFile,
+    households_path: &Path,
+    persons: &Path,
+) -> Result<Vec<Household>, DataError> {
     let stop = AtomicBool::new(false);
     let (hh, runs) = std::thread::scope(|s| {
         // households.csv errors are reported first, so only they stop the other reader (keeping the

@@ -50,8 +50,18 @@ impl Externs {
                         _ => ext.path.clone(),
                     };
                     errs.push(
-                        Diagnostic::error(format!("the script of `{}` does not compile: {} at {at}", ext.name, e.err_type()), ext.span, "declared here")
-                            .with_help("fix the rhai script; its last expression is the function's result"),
+                        Diagnostic::error(
+                            format!(
+                                "the script of `{}` does not compile: {} at {at}",
+                                ext.name,
+                                e.err_type()
+                            ),
+                            ext.span,
+                            "declared here",
+                        )
+                        .with_help(
+                            "fix the rhai script; its last expression is the function's result",
+                        ),
                     );
                 }
             }
@@ -63,18 +73,37 @@ impl Externs {
         }
     }
 
-    pub fn call(&self, program: &Program, id: ExternId, args: &[Value], span: Span) -> Result<Value, EvalError> {
+    pub fn call(
+        &self,
+        program: &Program,
+        id: ExternId,
+        args: &[Value],
+        span: Span,
+    ) -> Result<Value, EvalError> {
         let ext = &program.externs[id as usize];
         let mut scope = Scope::new();
         for ((name, ty), v) in ext.params.iter().zip(args) {
             scope.push_dynamic(name.as_str(), to_dynamic(program, *ty, v));
         }
-        let out = self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &self.asts[id as usize]).map_err(|e| {
-            EvalError::new(format!("the script `{}` of `{}` failed: {}", ext.path, ext.name, e), span)
+        let out = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut scope, &self.asts[id as usize])
+            .map_err(|e| {
+                EvalError::new(
+                    format!("the script `{}` of `{}` failed: {}", ext.path, ext.name, e),
+                    span,
+                )
                 .with_help("scripts run with an operation limit, a call-depth limit and no I/O")
-        })?;
+            })?;
         from_dynamic(program, ext.ret, out).map_err(|m| {
-            EvalError::new(format!("the script of `{}` returned {m}, but it is declared to return {}", ext.name, program.ty_name(ext.ret)), span)
+            EvalError::new(
+                format!(
+                    "the script of `{}` returned {m}, but it is declared to return {}",
+                    ext.name,
+                    program.ty_name(ext.ret)
+                ),
+                span,
+            )
         })
     }
 }
@@ -83,7 +112,9 @@ pub fn to_dynamic(program: &Program, ty: Ty, v: &Value) -> Dynamic {
     match v {
         Value::Bool(b) => Dynamic::from_bool(*b),
         Value::Int(i) => match ty {
-            Ty::Decimal | Ty::Percent | Ty::Money(_) => Dynamic::from_decimal(rust_decimal::Decimal::from(*i)),
+            Ty::Decimal | Ty::Percent | Ty::Money(_) => {
+                Dynamic::from_decimal(rust_decimal::Decimal::from(*i))
+            }
             _ => Dynamic::from_int(*i),
         },
         Value::Num(n) => Dynamic::from_decimal(n.to_decimal_lossy()),
@@ -105,13 +136,22 @@ pub fn from_dynamic(program: &Program, ty: Ty, d: Dynamic) -> Result<Value, Stri
             if let Ok(i) = d.as_int() {
                 return Ok(Value::Num(Num::from_i64(i)));
             }
-            d.as_decimal().map(|x| Value::Num(Num::from_decimal(x))).map_err(|_| format!("a {tn}"))
+            d.as_decimal()
+                .map(|x| Value::Num(Num::from_decimal(x)))
+                .map_err(|_| format!("a {tn}"))
         }
-        Ty::Text => d.into_string().map(|s| Value::Text(s.into())).map_err(|_| format!("a {tn}")),
+        Ty::Text => d
+            .into_string()
+            .map(|s| Value::Text(s.into()))
+            .map_err(|_| format!("a {tn}")),
         Ty::Enum(e) => {
             let s = d.into_string().map_err(|_| format!("a {tn}"))?;
             let en = &program.enums[e as usize];
-            en.variants.iter().position(|v| *v == s).map(|i| Value::Enum(i as u16)).ok_or_else(|| format!("\"{s}\""))
+            en.variants
+                .iter()
+                .position(|v| *v == s)
+                .map(|i| Value::Enum(i as u16))
+                .ok_or_else(|| format!("\"{s}\""))
         }
         Ty::Date => Err(format!("a {tn} (dates cannot be returned by scripts)")),
     }

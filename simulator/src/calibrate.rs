@@ -41,7 +41,9 @@ pub struct Calibration {
 impl Calibration {
     /// Whether every target is met within `tolerance_pct` percent (percentage points for a trend).
     pub fn all_met(&self, tolerance_pct: f64) -> bool {
-        self.rows.iter().all(|r| r.difference_pct.abs() <= tolerance_pct)
+        self.rows
+            .iter()
+            .all(|r| r.difference_pct.abs() <= tolerance_pct)
     }
 }
 
@@ -122,7 +124,11 @@ pub struct CalibrationOptions {
 
 impl Default for CalibrationOptions {
     fn default() -> Self {
-        CalibrationOptions { burn_in_months: 24, max_weight_ratio: 4.0, fit_take_up: true }
+        CalibrationOptions {
+            burn_in_months: 24,
+            max_weight_ratio: 4.0,
+            fit_take_up: true,
+        }
     }
 }
 
@@ -146,6 +152,750 @@ pub struct Uncertainty {
 
 impl Default for Uncertainty {
     fn default() -> Self {
-        Uncertainty { bootstrap: true, take_up_factor: None, job_loss_per_year: None, job_find_factor: None, wage_growth_per_year: None, assumption: None }
+        Uncertainty {
+            bootstrap: true,
+            take_up_factor: None,
+            job_loss_per_year: None,
+            job_find_factor: None,
+            wage_growth_per_year: None,
+            assumption: None,
+        }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets resolved against a simulation
+
+/// A target resolved against the simulation: its area and region indices and its month index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub spec: TargetSpec,
+    /// Index of the area variant (as `Actual::area`), or none for both.
+    pub area: Option<u16>,
+    /// Index into `Sim::regions`, or none for the whole population.
+    pub region: Option<u16>,
+    /// Month index counted from the first reported month.
+    pub month: u32,
+}
+
+impl Target {
+    /// Whether a household of `area` and `region` counts towards the target.
+    pub fn covers(&self, area: u16, region: u16) -> bool {
+        self.area.is_none_or(|a| a == area) && self.region.is_none_or(|r| r == region)
+    }
+    /// Whether raking meets the target (a count or an amount of the first reported month).
+    pub fn raked(&self) -> bool {
+        self.month == 0
+            && matches!(
+                self.spec.measure,
+                Measure::DibaoHouseholds | Measure::DibaoPersons | Measure::DibaoSpending
+            )
+    }
+}
+
+/// What raking did in one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raking {
+    /// The smallest and largest ratio of a raked weight to the household's design weight.
+    pub g_min: f64,
+    pub g_max: f64,
+    /// The largest remaining difference between a raked total and its target, in percent.
+    pub max_residual_pct: f64,
+    pub iterations: u32,
+}
+
+/// The values one run drew for the uncertain parameters.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunDraws {
+    pub take_up: f64,
+    pub job_loss_per_year: f64,
+    pub job_find_factor: f64,
+    pub wage_growth_per_year: f64,
+}
+
+impl RunDraws {
+    /// Draws run `run`'s values from the scenario's ranges (uniformly), or takes the central values.
+    pub fn draw(sim: &crate::run::Sim, run: u32, take_up: f64, central: bool) -> RunDraws {
+        use crate::dynamics::{unit, Purpose, StreamKey};
+        let u = &sim.uncertainty;
+        let d = &sim.dynamics;
+        // A stream no household uses.
+        let mut rng = StreamKey::new(sim.seed, run as u64, Purpose::Setup).stream(u64::MAX, 0);
+        let mut pick = |range: Option<Range>, centre: f64| -> f64 {
+            let x = unit(&mut rng);
+            match range {
+                Some([lo, hi]) if !central => lo + (hi - lo) * x,
+                _ => centre,
+            }
+        };
+        let take_up = (take_up * pick(u.take_up_factor, 1.0)).clamp(0.0, 1.0);
+        RunDraws {
+            take_up,
+            job_loss_per_year: pick(u.job_loss_per_year, d.job_loss_per_year),
+            job_find_factor: pick(u.job_find_factor, 1.0),
+            wage_growth_per_year: pick(u.wage_growth_per_year, d.wage_growth_per_year),
+        }
+    }
+
+    /// This run's dynamics: the drawn rates, with the stationary job-finding rate for the drawn
+    /// job-loss rate when `job_find_per_year` is `"auto"` (`employed`: the employed share of the
+    /// persons able to work at the start).
+    pub fn dynamics(
+        &self,
+        base: &crate::dynamics::Dynamics,
+        employed: f64,
+    ) -> crate::dynamics::Dynamics {
+        let mut d = base.clone();
+        d.job_loss_per_year = self.job_loss_per_year;
+        d.wage_growth_per_year = self.wage_growth_per_year;
+        d.resolve_job_find(employed);
+        let find = (d.job_find_rate() * self.job_find_factor).clamp(0.0, 1.0);
+        d.job_find_per_year = crate::dynamics::TakeUp::Rate(find);
+        d
+    }
+}
+
+/// A Poisson(1) draw from a uniform `u` (the bootstrap multiplicity of a household in a run).
+pub fn poisson1(u: f64) -> u64 {
+    let mut k = 0u64;
+    let mut p = (-1.0f64).exp();
+    let mut cdf = p;
+    while u > cdf && k < 20 {
+        k += 1;
+        p /= k as f64;
+        cdf += p;
+    }
+    k
+}
+
+/// One household as calibration sees it.
+pub struct Probe<'a> {
+    pub weight: u64,
+    pub area: u16,
+    pub region: u16,
+    pub packed: &'a doudi_interpreter::packed::Packed,
+    /// Dibao paid and persons, when on dibao in the measured month.
+    pub dibao: Option<(Num, Num)>,
+}
+
+/// Rakes the run's weights so that the first reported month meets the raked targets while the
+/// persons of each area keep their total: returns each household's new (integer) weight.
+pub fn rake_households(
+    sim: &crate::run::Sim,
+    probes: &[Probe<'_>],
+) -> Result<(Vec<u64>, Raking), String> {
+    let targets: Vec<&Target> = sim.targets.iter().filter(|t| t.raked()).collect();
+    let areas = sim.areas.len().max(1);
+    let packer = sim.population.packer();
+    let mut hh = doudi_interpreter::data::Household {
+        id: String::new(),
+        fields: Vec::new(),
+        members: Vec::new(),
+    };
+    let mut x: Vec<Vec<(usize, f64)>> = Vec::with_capacity(probes.len());
+    let mut totals = vec![0.0; areas];
+    for p in probes {
+        use doudi_interpreter::packed::MemberFields;
+        packer.unpack_into(p.packed, &mut hh);
+        let persons = (0..hh.member_count())
+            .filter(|&m| hh.member_bool(m, sim.slots.alive))
+            .count() as f64;
+        let a = (p.area as usize).min(areas - 1);
+        let mut row = vec![(a, persons)];
+        totals[a] += p.weight as f64 * persons;
+        if let Some((paid, members)) = &p.dibao {
+            for (k, t) in targets.iter().enumerate() {
+                if !t.covers(p.area, p.region) {
+                    continue;
+                }
+                let v = match t.spec.measure {
+                    Measure::DibaoHouseholds => 1.0,
+                    Measure::DibaoPersons => to_f64(members),
+                    _ => to_f64(paid),
+                };
+                row.push((areas + k, v));
+            }
+        }
+        x.push(row);
+    }
+    let mut goal = totals;
+    goal.extend(targets.iter().map(|t| t.spec.value));
+    let d: Vec<f64> = probes.iter().map(|p| p.weight as f64).collect();
+    let (g, mut info) = rake(&d, &x, &goal, sim.max_weight_ratio);
+    let weights: Vec<u64> = d
+        .iter()
+        .zip(&g)
+        .map(|(d, g)| (d * g).round().max(0.0) as u64)
+        .collect();
+    // The residual after rounding the weights to whole households.
+    let mut got = vec![0.0; goal.len()];
+    for (row, w) in x.iter().zip(&weights) {
+        for (k, v) in row {
+            got[*k] += *w as f64 * v;
+        }
+    }
+    info.max_residual_pct = got
+        .iter()
+        .zip(&goal)
+        .filter(|(_, t)| **t > 0.0)
+        .map(|(a, t)| ((a - t) / t * 100.0).abs())
+        .fold(0.0, f64::max);
+    Ok((weights, info))
+}
+
+/// Exponential raking (Deville and Särndal's multiplicative calibration): finds `g_i = exp(x_i·λ)`,
+/// bounded to `[1/max_ratio, max_ratio]`, with `Σ d_i g_i x_ik = goal_k`, by Newton's method. `x` is
+/// sparse: (constraint, value) per unit. Constraints no unit contributes to are left out.
+pub fn rake(
+    d: &[f64],
+    x: &[Vec<(usize, f64)>],
+    goal: &[f64],
+    max_ratio: f64,
+) -> (Vec<f64>, Raking) {
+    let k = goal.len();
+    let mut base = vec![0.0; k];
+    for (row, di) in x.iter().zip(d) {
+        for (c, v) in row {
+            base[*c] += di * v;
+        }
+    }
+    let active: Vec<bool> = (0..k).map(|c| base[c] > 0.0 && goal[c] > 0.0).collect();
+    let scale: Vec<f64> = goal
+        .iter()
+        .map(|g| if *g > 0.0 { 1.0 / g } else { 0.0 })
+        .collect();
+    let (lo, hi) = (1.0 / max_ratio.max(1.0), max_ratio.max(1.0));
+    let mut lambda = vec![0.0; k];
+    let g_of = |lambda: &[f64], row: &[(usize, f64)]| -> (f64, bool) {
+        let e: f64 = row
+            .iter()
+            .filter(|(c, _)| active[*c])
+            .map(|(c, v)| lambda[*c] * v * scale[*c])
+            .sum();
+        let g = e.exp();
+        if g < lo {
+            (lo, true)
+        } else if g > hi {
+            (hi, true)
+        } else {
+            (g, false)
+        }
+    };
+    let residual = |lambda: &[f64]| -> Vec<f64> {
+        let mut t = vec![0.0; k];
+        for (row, di) in x.iter().zip(d) {
+            let (g, _) = g_of(lambda, row);
+            for (c, v) in row {
+                t[*c] += di * g * v * scale[*c];
+            }
+        }
+        (0..k)
+            .map(|c| if active[c] { t[c] - 1.0 } else { 0.0 })
+            .collect()
+    };
+    let norm = |r: &[f64]| r.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let mut r = residual(&lambda);
+    let mut iterations = 0;
+    while norm(&r) > 1e-10 && iterations < 100 {
+        iterations += 1;
+        let mut jac = vec![vec![0.0; k]; k];
+        for (row, di) in x.iter().zip(d) {
+            let (g, clipped) = g_of(&lambda, row);
+            if clipped {
+                continue;
+            }
+            for (a, va) in row {
+                for (b, vb) in row {
+                    jac[*a][*b] += di * g * va * scale[*a] * vb * scale[*b];
+                }
+            }
+        }
+        for c in 0..k {
+            if !active[c] {
+                jac[c] = vec![0.0; k];
+                jac[c][c] = 1.0;
+            }
+            jac[c][c] += 1e-12;
+        }
+        let Some(step) = solve(jac, r.iter().map(|x| -x).collect()) else {
+            break;
+        };
+        // Damped: halve the step until the residual falls.
+        let mut t = 1.0;
+        let before = norm(&r);
+        loop {
+            let trial: Vec<f64> = lambda.iter().zip(&step).map(|(l, s)| l + t * s).collect();
+            let rt = residual(&trial);
+            if norm(&rt) < before || t < 1e-4 {
+                lambda = trial;
+                r = rt;
+                break;
+            }
+            t /= 2.0;
+        }
+        if t < 1e-4 {
+            break;
+        }
+    }
+    let g: Vec<f64> = x.iter().map(|row| g_of(&lambda, row).0).collect();
+    let (g_min, g_max) = g
+        .iter()
+        .zip(d)
+        .filter(|(_, d)| **d > 0.0)
+        .fold((f64::INFINITY, 0.0f64), |(a, b), (g, _)| {
+            (a.min(*g), b.max(*g))
+        });
+    let info = Raking {
+        g_min: if g_min.is_finite() { g_min } else { 1.0 },
+        g_max,
+        max_residual_pct: norm(&r) * 100.0,
+        iterations,
+    };
+    (g, info)
+}
+
+/// Solves `a · x = b` by Gaussian elimination with partial pivoting; `None` when singular.
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for col in 0..n {
+        let piv = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[piv][col].abs() < 1e-300 {
+            return None;
+        }
+        a.swap(col, piv);
+        b.swap(col, piv);
+        for row in col + 1..n {
+            let f = a[row][col] / a[col][col];
+            if f == 0.0 {
+                continue;
+            }
+            for c in col..n {
+                a[row][c] -= f * a[col][c];
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for row in (0..n).rev() {
+        let s: f64 = (row + 1..n).map(|c| a[row][c] * x[c]).sum();
+        x[row] = (b[row] - s) / a[row][row];
+    }
+    Some(x)
+}
+
+fn to_f64(n: &Num) -> f64 {
+    use rust_decimal::prelude::ToPrimitive;
+    n.to_decimal_lossy().to_f64().unwrap_or(0.0)
+}
+
+/// Persons per household (`(persons, households)` summed), or 0.
+fn ratio(p: &Num, h: &Num) -> Num {
+    if h.is_zero() {
+        Num::ZERO
+    } else {
+        p.checked_div(h).unwrap_or(Num::ZERO)
+    }
+}
+
+/// The mean of exact values.
+fn mean(values: &[Num]) -> Num {
+    let mut s = Num::ZERO;
+    for v in values {
+        // Weighted counts and amounts in cents add exactly; anything else is rounded to 6 decimals.
+        let v = v
+            .checked_add(&Num::ZERO)
+            .ok()
+            .filter(|x| x.to_decimal().is_some())
+            .unwrap_or_else(|| {
+                v.round_to(rust_decimal::Decimal::new(1, 6))
+                    .unwrap_or(Num::ZERO)
+            });
+        s = s.checked_add(&v).unwrap_or(s);
+    }
+    if values.is_empty() {
+        s
+    } else {
+        s.checked_div(&Num::from_i64(values.len() as i64))
+            .unwrap_or(s)
+    }
+}
+
+/// The calibration table: each target against the simulation (the baseline, mean over the runs).
+pub fn rows(sim: &crate::run::Sim, results: &[crate::run::RunResult]) -> Calibration {
+    let mut out = Calibration::default();
+    if sim.targets.is_empty() || results.is_empty() {
+        return out;
+    }
+    let var = &sim.variants[0];
+    let nm = sim.metrics.len();
+    let (nr, na) = if var.regions {
+        (sim.regions.len().max(1), sim.areas.len().max(1))
+    } else {
+        (1, 1)
+    };
+    let metric = |m: &str| {
+        sim.metrics
+            .iter()
+            .position(|x| x.programme == "dibao" && x.measure == m)
+            .unwrap_or(0)
+    };
+    let (hh, persons, spending) = (metric("households"), metric("persons"), metric("spending"));
+    // The value and samples of a metric over the cells a target covers, in month t of a run.
+    let cell = |r: &crate::run::RunResult, t: usize, m: usize, target: &Target| -> (Num, u64) {
+        let mut v = Num::ZERO;
+        let mut n = 0;
+        let (Some(cells), Some(samples)) =
+            (r.variants[0].cells.get(t), r.variants[0].samples.get(t))
+        else {
+            return (v, n);
+        };
+        for ri in 0..nr {
+            for ai in 0..na {
+                if var.regions && !target.covers(ai as u16, ri as u16) {
+                    continue;
+                }
+                let i = (ri * na + ai) * nm + m;
+                v = v.checked_add(&cells[i]).unwrap_or(v);
+                n += samples[i];
+            }
+        }
+        (v, n)
+    };
+    for t in &sim.targets {
+        let s = &t.spec;
+        let tm = t.month as usize;
+        let month = sim.start.plus(t.month as i32).to_string();
+        let mut samples = Vec::new();
+        let (simulated, month) = match s.measure {
+            Measure::CaseloadTrend => {
+                let months = sim.months as usize;
+                if months < 24 {
+                    continue;
+                }
+                let years = (months - 12) as f64 / 12.0;
+                let per_run: Vec<f64> = results
+                    .iter()
+                    .map(|r| {
+                        let sum = |range: std::ops::Range<usize>| {
+                            range
+                                .map(|i| to_f64(&cell(r, i, persons, t).0))
+                                .sum::<f64>()
+                        };
+                        let (a, b) = (sum(0..12), sum(months - 12..months));
+                        if a > 0.0 {
+                            ((b / a).powf(1.0 / years) - 1.0) * 100.0
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let m = per_run.iter().sum::<f64>() / per_run.len() as f64;
+                let span = format!("{}→{}", sim.start, sim.start.plus(sim.months as i32 - 1));
+                (Num::parse(&format!("{m:.4}")).unwrap_or(Num::ZERO), span)
+            }
+            Measure::PersonsPerHousehold => {
+                let per_run: Vec<Num> = results
+                    .iter()
+                    .map(|r| {
+                        let (h, n) = cell(r, tm, hh, t);
+                        samples.push(n);
+                        // Rounded to 6 decimals: a mean of exact fractions with large denominators
+                        // would overflow.
+                        let step = rust_decimal::Decimal::new(1, 6);
+                        ratio(&cell(r, tm, persons, t).0, &h)
+                            .round_to(step)
+                            .unwrap_or(Num::ZERO)
+                    })
+                    .collect();
+                (mean(&per_run), month)
+            }
+            m => {
+                let idx = match m {
+                    Measure::DibaoHouseholds => hh,
+                    Measure::DibaoPersons => persons,
+                    _ => spending,
+                };
+                let per_run: Vec<Num> = results
+                    .iter()
+                    .map(|r| {
+                        let (v, n) = cell(r, tm, idx, t);
+                        samples.push(n);
+                        v
+                    })
+                    .collect();
+                (mean(&per_run), month)
+            }
+        };
+        let value = Num::parse(&format!("{}", s.value)).unwrap_or(Num::ZERO);
+        let (sv, tv) = (to_f64(&simulated), s.value);
+        let difference_pct = match s.measure {
+            Measure::CaseloadTrend => sv - tv,
+            _ if tv != 0.0 => (sv - tv) / tv * 100.0,
+            _ => 0.0,
+        };
+        let source = match (&s.source, &s.assumption) {
+            (Some(src), _) => format!("source: {src}"),
+            (None, Some(a)) => format!("assumption: {a}"),
+            (None, None) => String::new(),
+        };
+        let mut label = s.measure.label().to_string();
+        if let Some(a) = &s.area {
+            label = format!("{label} ({a})");
+        }
+        if let Some(r) = &s.region {
+            label = format!("{label} [{r}]");
+        }
+        out.rows.push(CalibrationRow {
+            target: s.name.clone(),
+            label,
+            month,
+            unit: s.measure.unit().to_string(),
+            value,
+            simulated,
+            difference_pct,
+            source,
+            samples: if samples.is_empty() {
+                0
+            } else {
+                samples.iter().sum::<u64>() / samples.len() as u64
+            },
+        });
+    }
+    let rakings: Vec<&Raking> = results.iter().filter_map(|r| r.raking.as_ref()).collect();
+    if !rakings.is_empty() {
+        let g_min = rakings
+            .iter()
+            .map(|r| r.g_min)
+            .fold(f64::INFINITY, f64::min);
+        let g_max = rakings.iter().map(|r| r.g_max).fold(0.0, f64::max);
+        let res = rakings
+            .iter()
+            .map(|r| r.max_residual_pct)
+            .fold(0.0, f64::max);
+        out.notes.push(format!(
+            "Weights: each run's household weights (design weight × bootstrap draw) are raked (exponential calibration, bounded to 1/{0}–{0} × the design weight) so that the first reported month meets the household, person and spending targets while each area keeps its persons; raked/design weight ratios ranged {g_min:.2}–{g_max:.2}; largest remaining difference after rounding to whole households {res:.3}%.",
+            sim.max_weight_ratio
+        ));
+    }
+    out.notes.extend(sim.notes.iter().cloned());
+    out.notes.push(format!(
+        "Burn-in: {} months simulated before {} and not reported, so that the roll the report starts from was made by the simulated administration (reviews done, the dead removed).",
+        sim.burn_in, sim.start
+    ));
+    out
+}
+
+/// Checks the `[[targets]]`, `[calibration]` and `[uncertainty]` tables of a scenario.
+pub fn validate(s: &crate::scenario::Scenario, problems: &mut Vec<crate::scenario::Problem>) {
+    let mut err =
+        |key: String, message: String| problems.push(crate::scenario::Problem { key, message });
+    let mut names = std::collections::BTreeSet::new();
+    let start = doudi_interpreter::Month::parse(&s.scenario.start).ok();
+    for (i, t) in s.targets.iter().enumerate() {
+        let key = |k: &str| format!("targets[{i}].{k}");
+        if t.name.trim().is_empty() || !names.insert(t.name.clone()) {
+            err(key("name"), "must be a unique, non-empty name".into());
+        }
+        if !t.value.is_finite() || (t.measure != Measure::CaseloadTrend && t.value <= 0.0) {
+            err(
+                key("value"),
+                format!("must be a positive number, found {}", t.value),
+            );
+        }
+        if t.source.is_none() && t.assumption.is_none() {
+            err(
+                key("source"),
+                "give `source` (where the figure comes from) or `assumption` (why it was chosen)"
+                    .into(),
+            );
+        }
+        if let (Some(m), Some(start)) = (&t.month, start) {
+            match doudi_interpreter::Month::parse(m) {
+                Ok(m)
+                    if month_index(m) < month_index(start)
+                        || month_index(m) >= month_index(start) + s.scenario.months as i64 =>
+                {
+                    err(
+                        key("month"),
+                        format!(
+                            "{m} is outside the simulated months ({start} and the {} after it)",
+                            s.scenario.months.saturating_sub(1)
+                        ),
+                    )
+                }
+                Err(e) => err(key("month"), e),
+                _ => {}
+            }
+        }
+        if t.measure == Measure::CaseloadTrend && s.scenario.months < 24 {
+            err(key("measure"), format!("a caseload trend needs at least 24 simulated months (the first and the last year), found {}", s.scenario.months));
+        }
+    }
+    let c = &s.calibration;
+    if c.burn_in_months > crate::scenario::MAX_MONTHS {
+        err(
+            "calibration.burn_in_months".into(),
+            format!(
+                "must be at most {}, found {}",
+                crate::scenario::MAX_MONTHS,
+                c.burn_in_months
+            ),
+        );
+    }
+    if !(c.max_weight_ratio.is_finite() && c.max_weight_ratio >= 1.0) {
+        err(
+            "calibration.max_weight_ratio".into(),
+            format!(
+                "must be a number of at least 1, found {}",
+                c.max_weight_ratio
+            ),
+        );
+    }
+    let u = &s.uncertainty;
+    for (k, r, lo, hi) in [
+        ("take_up_factor", u.take_up_factor, 0.0, 10.0),
+        ("job_loss_per_year", u.job_loss_per_year, 0.0, 1.0),
+        ("job_find_factor", u.job_find_factor, 0.0, 10.0),
+        ("wage_growth_per_year", u.wage_growth_per_year, -0.5, 1.0),
+    ] {
+        if let Some([a, b]) = r {
+            if !(a.is_finite() && b.is_finite() && a <= b && a >= lo && b <= hi) {
+                err(
+                    format!("uncertainty.{k}"),
+                    format!("must be [low, high] with {lo} ≤ low ≤ high ≤ {hi}, found [{a}, {b}]"),
+                );
+            }
+        }
+    }
+}
+
+/// Months since year 0 (for differences of months).
+pub fn month_index(m: doudi_interpreter::Month) -> i64 {
+    m.year as i64 * 12 + m.month as i64 - 1
+}
+
+/// Resolves the scenario's targets against the simulation's areas and regions.
+pub fn resolve(
+    s: &crate::scenario::Scenario,
+    areas: &[String],
+    regions: &[String],
+) -> Result<Vec<Target>, String> {
+    let start = s.start_month();
+    let mut out = Vec::new();
+    for (i, t) in s.targets.iter().enumerate() {
+        let area = match &t.area {
+            None => None,
+            Some(a) => Some(areas.iter().position(|x| x == a).ok_or_else(|| {
+                format!(
+                    "{}: targets[{i}].area: `{a}` is not an area of the policy ({})",
+                    s.file,
+                    areas.join(", ")
+                )
+            })? as u16),
+        };
+        let region = match &t.region {
+            None => None,
+            Some(r) => Some(regions.iter().position(|x| x == r).ok_or_else(|| {
+                format!(
+                    "{}: targets[{i}].region: no household of the population is in region `{r}`",
+                    s.file
+                )
+            })? as u16),
+        };
+        let month = match &t.month {
+            None => 0,
+            Some(m) => doudi_interpreter::Month::parse(m)
+                .map(|m| (month_index(m) - month_index(start)).max(0) as u32)
+                .map_err(|e| format!("{}: targets[{i}].month: {e}", s.file))?,
+        };
+        out.push(Target {
+            spec: t.clone(),
+            area,
+            region,
+            month,
+        });
+    }
+    Ok(out)
+}
+
+/// The yearly change of dibao persons in a run (percent): the mean of the last 12 months against the
+/// mean of the first 12, annualised.
+pub fn caseload_trend(sim: &crate::run::Sim, r: &crate::run::RunResult) -> f64 {
+    let persons = sim
+        .metrics
+        .iter()
+        .position(|x| x.programme == "dibao" && x.measure == "persons")
+        .unwrap_or(0);
+    let nm = sim.metrics.len();
+    let cells = &r.variants[0].cells;
+    let months = cells.len();
+    if months < 24 {
+        return 0.0;
+    }
+    let month_total =
+        |t: usize| -> f64 { cells[t].iter().skip(persons).step_by(nm).map(to_f64).sum() };
+    let a: f64 = (0..12).map(month_total).sum();
+    let b: f64 = (months - 12..months).map(month_total).sum();
+    if a <= 0.0 {
+        return 0.0;
+    }
+    ((b / a).powf(12.0 / (months - 12) as f64) - 1.0) * 100.0
+}
+
+/// Fits the take-up (the probability that a household applies when it becomes eligible) so that the
+/// baseline's caseload follows the `caseload_trend` target, by bisection on one run with every
+/// uncertain parameter at its central value. Only with `take_up = "auto"` and `fit_take_up`.
+pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> Result<(), String> {
+    let Some(target) = sim
+        .targets
+        .iter()
+        .find(|t| t.spec.measure == Measure::CaseloadTrend)
+        .map(|t| t.spec.value)
+    else {
+        return Ok(());
+    };
+    if !s.calibration.fit_take_up {
+        return Ok(());
+    }
+    if !s.dynamics.take_up.is_auto() {
+        sim.notes.push(format!(
+            "Take-up: {} as the scenario sets it (not fitted to the caseload trend).",
+            sim.take_up
+        ));
+        return Ok(());
+    }
+    let trend_at = |sim: &crate::run::Sim, take_up: f64| -> Result<f64, String> {
+        let r = sim.run_with(0, take_up, true, &|| {}).map_err(|e| e.0)?;
+        Ok(caseload_trend(sim, &r))
+    };
+    let (mut lo, mut hi) = (0.0, 1.0);
+    let (t_lo, t_hi) = (trend_at(sim, lo)?, trend_at(sim, hi)?);
+    let fitted = if target <= t_lo {
+        sim.notes.push(format!("Take-up: the caseload trend target {target:+.2}% a year is out of reach: even with no new applicant the caseload changes {t_lo:+.2}% a year; take-up set to 0."));
+        0.0
+    } else if target >= t_hi {
+        sim.notes.push(format!("Take-up: the caseload trend target {target:+.2}% a year is out of reach: with every eligible household applying the caseload changes {t_hi:+.2}% a year; take-up set to 1."));
+        1.0
+    } else {
+        let mut best = (f64::INFINITY, 0.5, 0.0);
+        for _ in 0..9 {
+            let mid = (lo + hi) / 2.0;
+            let t = trend_at(sim, mid)?;
+            if (t - target).abs() < best.0 {
+                best = ((t - target).abs(), mid, t);
+            }
+            if t < target {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        sim.notes.push(format!(
+            "Take-up: fitted to the caseload trend target ({target:+.2}% a year) by bisection on one run with central parameters: {:.4} of the households that become eligible apply (trend {:+.2}% a year at that value).",
+            best.1, best.2
+        ));
+        best.1
+    };
+    sim.take_up = fitted;
+    Ok(())
 }

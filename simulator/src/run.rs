@@ -23,7 +23,9 @@
 //! means-tested application until it applies. Allowances that do not depend on that (centralised care)
 //! are paid by their rule.
 
-use crate::dynamics::{monthly, unit, Actual, Dynamics, Events, PersonSim, Purpose, Rates, Slots, StreamKey};
+use crate::dynamics::{
+    monthly, unit, Actual, Dynamics, Events, PersonSim, Purpose, Rates, Slots, StreamKey,
+};
 use crate::scenario::OutputNames;
 use doudi_dsl::ast::{AggKind, Span};
 use doudi_dsl::ir::{Coll, DefId, Expr, ExprKind, ParamId, Ty};
@@ -89,7 +91,10 @@ const D_ON_INELIG: usize = 13;
 
 /// Whether a measure is a stock (averaged over a year) or a flow (summed over a year).
 pub fn is_stock(measure: &str) -> bool {
-    matches!(measure, "households" | "persons" | "in_grace" | "eligible_not_on_dibao" | "on_dibao_not_eligible")
+    matches!(
+        measure,
+        "households" | "persons" | "in_grace" | "eligible_not_on_dibao" | "on_dibao_not_eligible"
+    )
 }
 
 pub fn is_money(measure: &str) -> bool {
@@ -106,11 +111,26 @@ pub struct Metric {
 
 /// The metrics for a list of allowances: dibao's, each allowance's, then the total's.
 pub fn metrics(allowances: &[(String, String)]) -> Vec<Metric> {
-    let mut out: Vec<Metric> = DIBAO_MEASURES.iter().map(|m| Metric { programme: "dibao".into(), label: "最低生活保障".into(), measure: m }).collect();
+    let mut out: Vec<Metric> = DIBAO_MEASURES
+        .iter()
+        .map(|m| Metric {
+            programme: "dibao".into(),
+            label: "最低生活保障".into(),
+            measure: m,
+        })
+        .collect();
     for (name, label) in allowances {
-        out.extend(ALLOWANCE_MEASURES.iter().map(|m| Metric { programme: name.clone(), label: label.clone(), measure: m }));
+        out.extend(ALLOWANCE_MEASURES.iter().map(|m| Metric {
+            programme: name.clone(),
+            label: label.clone(),
+            measure: m,
+        }));
     }
-    out.extend(TOTAL_MEASURES.iter().map(|m| Metric { programme: "total".into(), label: "合计".into(), measure: m }));
+    out.extend(TOTAL_MEASURES.iter().map(|m| Metric {
+        programme: "total".into(),
+        label: "合计".into(),
+        measure: m,
+    }));
     out
 }
 
@@ -133,48 +153,85 @@ impl Ids {
     pub fn new(policy: &Policy, names: &OutputNames) -> Result<Ids, String> {
         use doudi_dsl::ast::EntityKind;
         let def = |key: &str, n: &str, entity: EntityKind| -> Result<DefId, String> {
-            let id = policy.output(n).map_err(|e| format!("outputs.{key}: {e}"))?;
+            let id = policy
+                .output(n)
+                .map_err(|e| format!("outputs.{key}: {e}"))?;
             let d = &policy.program.defs[id as usize];
             if d.entity != entity {
-                return Err(format!("outputs.{key}: `{n}` is a {} definition; the simulator needs a {} definition", d.entity.as_str(), entity.as_str()));
+                return Err(format!(
+                    "outputs.{key}: `{n}` is a {} definition; the simulator needs a {} definition",
+                    d.entity.as_str(),
+                    entity.as_str()
+                ));
             }
             Ok(id)
         };
-        let typed = |key: &str, n: &str, want: fn(Ty) -> bool, what: &str| -> Result<DefId, String> {
-            let id = def(key, n, EntityKind::Household)?;
-            if !want(policy.program.defs[id as usize].ty) {
-                return Err(format!("outputs.{key}: `{n}` must be {what}"));
-            }
-            Ok(id)
-        };
+        let typed =
+            |key: &str, n: &str, want: fn(Ty) -> bool, what: &str| -> Result<DefId, String> {
+                let id = def(key, n, EntityKind::Household)?;
+                if !want(policy.program.defs[id as usize].ty) {
+                    return Err(format!("outputs.{key}: `{n}` must be {what}"));
+                }
+                Ok(id)
+            };
         let is_bool = |t: Ty| t == Ty::Bool;
         let is_money = |t: Ty| t.is_money();
         let is_int = |t: Ty| t.is_integer();
         let mut allowances = Vec::new();
         for (i, a) in names.allowances.iter().enumerate() {
-            let amount = typed(&format!("allowances[{i}].amount"), &a.amount, is_money, "money")?;
-            let persons = def(&format!("allowances[{i}].persons"), &a.persons, EntityKind::Person)?;
+            let amount = typed(
+                &format!("allowances[{i}].amount"),
+                &a.amount,
+                is_money,
+                "money",
+            )?;
+            let persons = def(
+                &format!("allowances[{i}].persons"),
+                &a.persons,
+                EntityKind::Person,
+            )?;
             if policy.program.defs[persons as usize].ty != Ty::Bool {
-                return Err(format!("outputs.allowances[{i}].persons: `{}` must be a bool person definition", a.persons));
+                return Err(format!(
+                    "outputs.allowances[{i}].persons: `{}` must be a bool person definition",
+                    a.persons
+                ));
             }
             allowances.push((amount, persons));
         }
         let mut not_applied = Vec::new();
         for (i, n) in names.not_applied_false.iter().enumerate() {
-            not_applied.push(typed(&format!("not_applied_false[{i}]"), n, is_bool, "a bool")?);
+            not_applied.push(typed(
+                &format!("not_applied_false[{i}]"),
+                n,
+                is_bool,
+                "a bool",
+            )?);
         }
         let grace_months = policy
             .program
             .param_by_name(&names.grace_months)
-            .ok_or_else(|| format!("outputs.grace_months: the policy has no parameter `{}`", names.grace_months))?;
+            .ok_or_else(|| {
+                format!(
+                    "outputs.grace_months: the policy has no parameter `{}`",
+                    names.grace_months
+                )
+            })?;
         if !policy.program.params[grace_months as usize].ty.is_integer() {
-            return Err(format!("outputs.grace_months: the parameter `{}` must be an integer", names.grace_months));
+            return Err(format!(
+                "outputs.grace_months: the parameter `{}` must be an integer",
+                names.grace_months
+            ));
         }
         Ok(Ids {
             eligible: typed("eligible", &names.eligible, is_bool, "a bool")?,
             payment: typed("payment", &names.payment, is_money, "money")?,
             members: typed("members", &names.members, is_int, "an integer")?,
-            per_capita_income: typed("per_capita_income", &names.per_capita_income, is_money, "money")?,
+            per_capita_income: typed(
+                "per_capita_income",
+                &names.per_capita_income,
+                is_money,
+                "money",
+            )?,
             grace_line: typed("grace_line", &names.grace_line, is_money, "money")?,
             gross_income: typed("gross_income", &names.gross_income, is_money, "money")?,
             not_applied_false: not_applied,
@@ -215,7 +272,24 @@ pub struct Sim {
     pub months: u32,
     pub runs: u32,
     pub seed: u64,
+    /// The nominal design weight (households each simulated one stands for), for display.
     pub weight: u64,
+    /// Each household's design weight: `weight`, or the generator's stratum weight for the groups it
+    /// oversampled. Each run multiplies it by a bootstrap draw and calibration rakes it.
+    pub design_weights: Vec<u64>,
+    /// Months simulated before the first reported month (not reported): the roll reaches a steady state.
+    pub burn_in: u32,
+    /// Targets of the first reported month, met by raking the weights (empty: no calibration).
+    pub targets: Vec<crate::calibrate::Target>,
+    /// No raked weight differs from its design weight by more than this factor.
+    pub max_weight_ratio: f64,
+    /// What each run draws anew (bootstrap of households, parameter ranges).
+    pub uncertainty: crate::calibrate::Uncertainty,
+    /// The employed share of the persons able to work at the start (for the stationary job-finding
+    /// rate).
+    pub employed_share: f64,
+    /// What setting the simulation up found (fitted take-up, …), for the report.
+    pub notes: Vec<String>,
     pub metrics: Vec<Metric>,
     /// Keep per-household totals of variants 0 and 1 for winners and losers.
     pub compare_households: bool,
@@ -227,7 +301,7 @@ pub struct Sim {
     pub compiled: bool,
 }
 
-/// The results of one variant in one run (unweighted, except the programme totals).
+/// The results of one variant in one run (weighted: each household counts with its weight).
 #[derive(Debug, Clone)]
 pub struct VariantRun {
     /// `[month][(region × areas + area) × metrics + metric]` (one region and area when not kept).
@@ -248,12 +322,18 @@ pub struct HouseholdTotals {
     pub benefit: [Num; 2],
     /// Counted members in the first month.
     pub members: i64,
+    /// The households it stands for in this run.
+    pub weight: u64,
 }
 
 #[derive(Debug, Clone)]
 pub struct RunResult {
     pub variants: Vec<VariantRun>,
     pub households: Option<Vec<HouseholdTotals>>,
+    /// What calibration did in this run (when the scenario has targets).
+    pub raking: Option<crate::calibrate::Raking>,
+    /// The values this run drew for the uncertain parameters.
+    pub draws: crate::calibrate::RunDraws,
 }
 
 /// A simulation error (a policy evaluation error, rendered).
@@ -272,7 +352,6 @@ impl std::error::Error for SimError {}
 
 #[derive(Debug, Clone)]
 struct Grace {
-    frozen: Num,
     last_month: u32,
 }
 
@@ -283,8 +362,6 @@ struct Roll {
     snapshot: Packed,
     work: (Vec<bool>, i64),
     grace: Option<Grace>,
-    /// The dibao paid last month (what a grace period freezes).
-    last_paid: Num,
 }
 
 /// What an unchanged household off dibao added last month, to add again without evaluating it.
@@ -301,11 +378,22 @@ enum Replay {
 impl Replay {
     /// What a household that added `pay` to the cells, `total` to its benefits, `gross` to its
     /// income and `c` to the programme totals will replay: shared when it added nothing else.
-    fn recorded(table: &Mutex<Contributions>, c: Contribution, pay: &[(usize, Num)], total: Num, gross: Num) -> Replay {
+    fn recorded(
+        table: &Mutex<Contributions>,
+        c: Contribution,
+        pay: &[(usize, Num)],
+        total: Num,
+        gross: Num,
+    ) -> Replay {
         if pay.is_empty() && total.is_zero() && gross.is_zero() {
             Replay::Shared(Contributions::intern(table, c))
         } else {
-            Replay::Full(Box::new(Cache { contribution: c, cells: pay.to_vec(), total, gross }))
+            Replay::Full(Box::new(Cache {
+                contribution: c,
+                cells: pay.to_vec(),
+                total,
+                gross,
+            }))
         }
     }
 }
@@ -365,6 +453,7 @@ struct Admin {
 
 /// A household between months: its actual data packed, the simulator's extra state, and the
 /// administration's view under each variant.
+#[derive(Clone)]
 struct State {
     /// The actual data: the dynamics change it in place; unpacked only for evaluation.
     packed: Packed,
@@ -372,6 +461,10 @@ struct State {
     admin: Box<[Admin]>,
     /// Whether the household applies when eligible (drawn once per run).
     applicant: bool,
+    /// The households it stands for in this run (0: not in this run's bootstrap sample).
+    weight: u64,
+    /// Dibao paid and persons, in the month calibration measures (baseline).
+    measured: Option<(Num, Num)>,
 }
 
 /// The fixed administrative draws of a household and month (the same under every variant). Each
@@ -391,7 +484,14 @@ impl Draws {
     fn get<'d>(slot: &'d mut Option<Draws>, key: &StreamKey, index: u64, t: u32) -> &'d Draws {
         slot.get_or_insert_with(|| {
             let mut rng = key.stream(index, t);
-            Draws { apply: unit(&mut rng), day: unit(&mut rng), report: unit(&mut rng), credit: unit(&mut rng), tier: unit(&mut rng), repair: unit(&mut rng) }
+            Draws {
+                apply: unit(&mut rng),
+                day: unit(&mut rng),
+                report: unit(&mut rng),
+                credit: unit(&mut rng),
+                tier: unit(&mut rng),
+                repair: unit(&mut rng),
+            }
         })
     }
 }
@@ -399,16 +499,45 @@ impl Draws {
 /// Accumulators of one chunk (or the whole population).
 struct Acc<'p> {
     cells: Vec<Vec<Num>>,
+    /// Per variant and cell: how many simulated households added to it.
+    samples: Vec<Vec<u64>>,
     totals: Vec<Totals<'p>>,
 }
 
-fn add(cells: &mut [Num], i: usize, v: &Num) -> Result<(), SimError> {
-    cells[i] = cells[i].checked_add(v).map_err(|_| SimError("a total is too large to compute exactly (overflow)".into()))?;
-    Ok(())
+/// The cells and sample counts of one variant, seen by one household of weight `w`.
+struct Cells<'a> {
+    cells: &'a mut [Num],
+    samples: &'a mut [u64],
+    w: u64,
 }
 
-fn inc(cells: &mut [Num], i: usize) -> Result<(), SimError> {
-    add(cells, i, &Num::from_i64(1))
+impl Cells<'_> {
+    /// Adds `w × v` to cell `i` and counts the household in its samples (a zero adds nothing).
+    fn add(&mut self, i: usize, v: &Num) -> Result<(), SimError> {
+        if v.is_zero() {
+            return Ok(());
+        }
+        let x = if self.w == 1 {
+            v.clone()
+        } else {
+            v.checked_mul_i64(self.w as i64)
+                .map_err(|_| overflow("a weighted amount"))?
+        };
+        add(self.cells, i, &x)?;
+        self.samples[i] += 1;
+        Ok(())
+    }
+
+    fn inc(&mut self, i: usize) -> Result<(), SimError> {
+        self.add(i, &Num::from_i64(1))
+    }
+}
+
+fn add(cells: &mut [Num], i: usize, v: &Num) -> Result<(), SimError> {
+    cells[i] = cells[i]
+        .checked_add(v)
+        .map_err(|_| SimError("a total is too large to compute exactly (overflow)".into()))?;
+    Ok(())
 }
 
 fn num_of(v: &Value) -> Num {
@@ -421,15 +550,29 @@ fn overflow(what: &str) -> SimError {
 
 /// Employment and work income of a household, for the grace-period test.
 fn work(hh: &impl MemberFields, persons: &[PersonSim], s: &Slots) -> (Vec<bool>, i64) {
-    ((0..hh.member_count()).map(|m| hh.member_field(m, s.employed).as_bool()).collect(), persons.iter().map(|p| p.work_cents).sum())
+    (
+        (0..hh.member_count())
+            .map(|m| hh.member_field(m, s.employed).as_bool())
+            .collect(),
+        persons.iter().map(|p| p.work_cents).sum(),
+    )
 }
 
 fn empty_household() -> Household {
-    Household { id: String::new(), fields: Vec::new(), members: Vec::new() }
+    Household {
+        id: String::new(),
+        fields: Vec::new(),
+        members: Vec::new(),
+    }
 }
 
 /// Runs `f` on the households `idx` of `unpacked`, moved (not copied) into `batch` for the time.
-fn swapped<R>(unpacked: &mut [Household], batch: &mut [Household], idx: impl Iterator<Item = usize> + Clone, f: impl FnOnce(&[Household]) -> R) -> R {
+fn swapped<R>(
+    unpacked: &mut [Household],
+    batch: &mut [Household],
+    idx: impl Iterator<Item = usize> + Clone,
+    f: impl FnOnce(&[Household]) -> R,
+) -> R {
     let mut n = 0;
     for (k, i) in idx.clone().enumerate() {
         std::mem::swap(&mut unpacked[i], &mut batch[k]);
@@ -464,8 +607,21 @@ fn each_lane(
 /// `count(members where flag)`: the recipients of an allowance in a household.
 fn count_expr(flag: DefId) -> Expr {
     let span = Span::default();
-    let filter = Expr { kind: ExprKind::Def(flag), ty: Ty::Bool, span };
-    Expr { kind: ExprKind::Agg { kind: AggKind::Count, coll: Coll::Members, body: None, filter: Some(Box::new(filter)) }, ty: Ty::Int, span }
+    let filter = Expr {
+        kind: ExprKind::Def(flag),
+        ty: Ty::Bool,
+        span,
+    };
+    Expr {
+        kind: ExprKind::Agg {
+            kind: AggKind::Count,
+            coll: Coll::Members,
+            body: None,
+            filter: Some(Box::new(filter)),
+        },
+        ty: Ty::Int,
+        span,
+    }
 }
 
 /// Where the values of one compiled evaluation are.
@@ -480,7 +636,10 @@ struct Layout {
 impl Layout {
     /// The layout of [`Evals::actual`] (with the gross income or not).
     fn actual(gross: bool) -> Layout {
-        Layout { amounts: if gross { 5 } else { 4 }, gross: gross.then_some(4) }
+        Layout {
+            amounts: if gross { 5 } else { 4 },
+            gross: gross.then_some(4),
+        }
     }
 }
 
@@ -489,7 +648,7 @@ struct Evals<'p> {
     /// On the actual data: eligible, members, per_capita_income, grace_line, [gross_income], the
     /// allowance amounts and recipient counts.
     actual: CompiledPolicy<'p>,
-    /// On the roll's snapshot, eligibility forced true: payment, members, the allowances.
+    /// On the roll's snapshot: payment, members, eligible, the allowances.
     roll: CompiledPolicy<'p>,
     /// On the actual data of an eligible household not on dibao, eligibility and the
     /// `not_applied_false` definitions forced false: the allowances.
@@ -500,26 +659,40 @@ impl<'p> Evals<'p> {
     fn new(var: &'p Variant, gross: bool, compiled: bool) -> Evals<'p> {
         let ids = &var.ids;
         let policy = &var.policy;
-        let counts: Vec<Expr> = ids.allowances.iter().map(|&(_, flag)| count_expr(flag)).collect();
+        let counts: Vec<Expr> = ids
+            .allowances
+            .iter()
+            .map(|&(_, flag)| count_expr(flag))
+            .collect();
         let amounts = |mut defs: Vec<DefId>| {
             defs.extend(ids.allowances.iter().map(|&(a, _)| a));
             defs
         };
         // A policy the compiled path cannot take is evaluated by the reference (same results).
         let compile = |outputs: &[DefId], forced: &[(DefId, Value)]| match compiled {
-            true => CompiledPolicy::with_exprs(policy, outputs, forced, &counts).unwrap_or_else(|_| CompiledPolicy::reference(policy, outputs, forced, &counts)),
+            true => CompiledPolicy::with_exprs(policy, outputs, forced, &counts)
+                .unwrap_or_else(|_| CompiledPolicy::reference(policy, outputs, forced, &counts)),
             false => CompiledPolicy::reference(policy, outputs, forced, &counts),
         };
-        let mut a = vec![ids.eligible, ids.members, ids.per_capita_income, ids.grace_line];
+        let mut a = vec![
+            ids.eligible,
+            ids.members,
+            ids.per_capita_income,
+            ids.grace_line,
+        ];
         if gross {
             a.push(ids.gross_income);
         }
         debug_assert_eq!(a.len(), Layout::actual(gross).amounts);
         let mut off_forced = vec![(ids.eligible, Value::Bool(false))];
-        off_forced.extend(ids.not_applied_false.iter().map(|&d| (d, Value::Bool(false))));
+        off_forced.extend(
+            ids.not_applied_false
+                .iter()
+                .map(|&d| (d, Value::Bool(false))),
+        );
         Evals {
             actual: compile(&amounts(a), &[]),
-            roll: compile(&amounts(vec![ids.payment, ids.members]), &[(ids.eligible, Value::Bool(true))]),
+            roll: compile(&amounts(vec![ids.payment, ids.members, ids.eligible]), &[]),
             off: compile(&amounts(Vec::new()), &off_forced),
         }
     }
@@ -550,7 +723,16 @@ struct Work<'c> {
 impl<'c> Work<'c> {
     fn new(evals: &'c [Evals<'c>], month: Month) -> Work<'c> {
         Work {
-            sessions: evals.iter().map(|e| [e.actual.session(month), e.roll.session(month), e.off.session(month)]).collect(),
+            sessions: evals
+                .iter()
+                .map(|e| {
+                    [
+                        e.actual.session(month),
+                        e.roll.session(month),
+                        e.off.session(month),
+                    ]
+                })
+                .collect(),
             unpacked_hh: (0..CHUNK).map(|_| empty_household()).collect(),
             batch: (0..BATCH).map(|_| empty_household()).collect(),
             events: Vec::with_capacity(CHUNK),
@@ -584,6 +766,22 @@ struct MonthCtx<'a> {
     admin_key: &'a StreamKey,
     /// Per variant.
     contributions: &'a [Mutex<Contributions>],
+    /// This run's dynamics and their monthly rates.
+    dynamics: &'a Dynamics,
+    rates: &'a Rates,
+    /// Record the baseline's dibao payments per household (calibration).
+    measure: bool,
+}
+
+/// What every month of a run shares.
+struct RunCtx<'a> {
+    dynamics: &'a Dynamics,
+    rates: &'a Rates,
+    /// The dynamics' and the administration's stream keys.
+    keys: &'a (StreamKey, StreamKey),
+    evals: &'a [Evals<'a>],
+    /// Per variant: the contributions replayed households share.
+    contributions: Vec<Mutex<Contributions>>,
 }
 
 impl Sim {
@@ -602,103 +800,107 @@ impl Sim {
     /// The first cell of a household's region and area.
     fn base(&self, v: usize, a: &Actual) -> usize {
         let var = &self.variants[v];
-        let (ri, ai) = if var.regions { (a.region as usize, a.area as usize) } else { (0, 0) };
-        let na = if var.regions { self.areas.len().max(1) } else { 1 };
+        let (ri, ai) = if var.regions {
+            (a.region as usize, a.area as usize)
+        } else {
+            (0, 0)
+        };
+        let na = if var.regions {
+            self.areas.len().max(1)
+        } else {
+            1
+        };
         (ri * na + ai.min(na - 1)) * self.metrics.len()
     }
 
-    /// Runs replicate `run` (seeds derive from the scenario seed and `run`). `progress` is called once
-    /// per simulated month.
+    /// Runs replicate `run` (seeds derive from the scenario seed and `run`): its own bootstrap sample
+    /// of the households and its own draws of the uncertain parameters. `progress` is called once
+    /// per reported month.
     pub fn run(&self, run: u32, progress: &(dyn Fn() + Sync)) -> Result<RunResult, SimError> {
+        self.run_with(run, self.take_up, false, progress)
+    }
+
+    /// Runs replicate `run` with the take-up `take_up` (before this run's draw); `central`: no
+    /// bootstrap and every uncertain parameter at its central value (for fitting).
+    pub fn run_with(
+        &self,
+        run: u32,
+        take_up: f64,
+        central: bool,
+        progress: &(dyn Fn() + Sync),
+    ) -> Result<RunResult, SimError> {
+        let draws = crate::calibrate::RunDraws::draw(self, run, take_up, central);
+        let dynamics = draws.dynamics(&self.dynamics, self.employed_share);
+        let rates = Rates::new(&dynamics);
         let setup = StreamKey::new(self.seed, run as u64, Purpose::Setup);
-        let dyn_key = StreamKey::new(self.seed, run as u64, Purpose::Dynamics);
-        let admin_key = StreamKey::new(self.seed, run as u64, Purpose::Admin);
-        let s = &self.slots;
+        let keys = (
+            StreamKey::new(self.seed, run as u64, Purpose::Dynamics),
+            StreamKey::new(self.seed, run as u64, Purpose::Admin),
+        );
         let nv = self.variants.len();
-        let evals: Vec<Evals<'_>> = self.variants.iter().enumerate().map(|(v, var)| Evals::new(var, v == 0 && self.compare_households, self.compiled)).collect();
-        let pop = &self.population;
-        let mut states: Vec<State> = (0..pop.len())
-            .into_par_iter()
-            .with_min_len(256)
-            .map(|i| {
-                let mut packed = pop.packed(i).clone();
-                let h = PackedMut { packer: pop.packer(), packed: &mut packed };
-                let credit = match h.household_field(s.credit) {
-                    Value::Enum(e) => e,
-                    _ => s.credit_good,
-                };
-                let on = h.household_field(s.on_dibao).as_bool();
-                let actual = Actual::new(&h, i as u64, self.region_of[i], s, &self.dynamics, &setup);
-                let roll = on.then(|| Box::new(Roll { snapshot: h.packed.clone(), work: work(&h, &actual.persons, s), grace: None, last_paid: Num::ZERO }));
-                let admin = Admin {
-                    roll,
-                    pending: None,
-                    credit,
-                    credit_since: 0,
-                    replay: Replay::None,
-                    sums: self.compare_households.then(|| Box::new(Sums { benefit: Num::ZERO, income: Num::ZERO, members0: 0 })),
-                };
-                let applicant = if self.dynamics.take_up.is_auto() {
-                    on || (!self.initial_eligible.get(i).copied().unwrap_or(false) && actual.take_up_draw < self.take_up)
-                } else {
-                    actual.take_up_draw < self.take_up
-                };
-                State { packed, actual, admin: vec![admin; nv].into_boxed_slice(), applicant }
+        let evals: Vec<Evals<'_>> = self
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(v, var)| Evals::new(var, v == 0 && self.compare_households, self.compiled))
+            .collect();
+        let bootstrap = self.uncertainty.bootstrap && !central && self.runs > 1;
+        let mut states = self.initial_states(&setup, &dynamics, draws.take_up, bootstrap);
+        let run_ctx = RunCtx {
+            dynamics: &dynamics,
+            rates: &rates,
+            keys: &keys,
+            evals: &evals,
+            contributions: (0..nv).map(|_| Mutex::default()).collect(),
+        };
+        let mut last_epochs: Vec<Vec<usize>> = vec![Vec::new(); nv];
+        for t in 0..self.burn_in {
+            self.month(t, &mut states, &run_ctx, &mut last_epochs, false)?;
+        }
+        let raking = if self.targets.is_empty() {
+            None
+        } else {
+            // Measure the first reported month unweighted, rake, then simulate it again from the same
+            // state with the calibrated weights (the same random numbers: the same events).
+            let before = states.clone();
+            let mut epochs = last_epochs.clone();
+            for st in states.iter_mut() {
+                st.measured = None;
+            }
+            self.month(self.burn_in, &mut states, &run_ctx, &mut epochs, true)?;
+            let probes: Vec<crate::calibrate::Probe<'_>> = states
+                .iter()
+                .map(|st| crate::calibrate::Probe {
+                    weight: st.weight,
+                    area: st.actual.area,
+                    region: st.actual.region,
+                    packed: &st.packed,
+                    dibao: st.measured.clone(),
+                })
+                .collect();
+            let (weights, info) =
+                crate::calibrate::rake_households(self, &probes).map_err(SimError)?;
+            drop(probes);
+            states = before;
+            for (st, w) in states.iter_mut().zip(weights) {
+                st.weight = w;
+            }
+            Some(info)
+        };
+        let mut out: Vec<VariantRun> = (0..nv)
+            .map(|_| VariantRun {
+                cells: Vec::new(),
+                programme: Vec::new(),
+                samples: Vec::new(),
             })
             .collect();
-        let mut out: Vec<VariantRun> = (0..nv).map(|_| VariantRun { cells: Vec::new(), programme: Vec::new(), samples: Vec::new() }).collect();
-        let mut last_epochs: Vec<Vec<usize>> = vec![Vec::new(); nv];
-        let contributions: Vec<Mutex<Contributions>> = (0..nv).map(|_| Mutex::default()).collect();
-        for t in 0..self.months {
-            let month = self.start.plus(t as i32);
-            let grace: Vec<i64> = self
-                .variants
-                .iter()
-                .enumerate()
-                .map(|(v, var)| match param_value(&var.policy.program, var.ids.grace_months, None, month.first_day(), Span::default()) {
-                    Ok(Value::Int(n)) => Ok(n.max(0)),
-                    Ok(_) => Ok(0),
-                    Err(e) => Err(self.render(v, &e)),
-                })
-                .collect::<Result<_, _>>()?;
-            let epochs: Vec<Vec<usize>> = self.variants.iter().map(|v| epoch(&v.policy, month)).collect();
-            let epoch_changed: Vec<bool> = epochs.iter().zip(&last_epochs).map(|(a, b)| t == 0 || a != b).collect();
-            last_epochs = epochs;
-            let ctx = MonthCtx { t, month, grace_months: &grace, epoch_changed: &epoch_changed, dyn_key: &dyn_key, admin_key: &admin_key, contributions: &contributions };
-            let masters: Vec<Totals<'_>> = self.variants.iter().map(|v| Totals::new(&v.policy, month)).collect();
-            let parts: Vec<Result<Acc<'_>, SimError>> = states
-                .par_chunks_mut(CHUNK)
-                .map_init(
-                    || Work::new(&evals, month),
-                    |ws, chunk| {
-                        let mut acc = Acc { cells: (0..nv).map(|v| vec![Num::ZERO; self.cell_len(v)]).collect(), totals: masters.iter().map(|m| m.fork()).collect() };
-                        self.chunk(chunk, ws, &ctx, &mut acc)?;
-                        Ok(acc)
-                    },
-                )
-                .collect();
-            let mut cells: Vec<Vec<Num>> = (0..nv).map(|v| vec![Num::ZERO; self.cell_len(v)]).collect();
-            let mut totals = masters;
-            for p in parts {
-                let p = p?;
-                for (v, c) in p.cells.into_iter().enumerate() {
-                    for (i, x) in c.iter().enumerate() {
-                        if !x.is_zero() {
-                            add(&mut cells[v], i, x)?;
-                        }
-                    }
-                }
-                for (v, tt) in p.totals.into_iter().enumerate() {
-                    totals[v].merge(tt).map_err(|e| self.render(v, &e))?;
-                }
-            }
-            for (v, tt) in totals.into_iter().enumerate() {
-                let values = if tt.is_empty() { Vec::new() } else { tt.finish().map_err(|e| self.render(v, &e))? };
-                out[v].programme.push(values.into_iter().map(|(_, val)| val.to_num()).collect());
-            }
-            for (v, c) in cells.into_iter().enumerate() {
-                out[v].samples.push(vec![0; c.len()]);
+        for t in self.burn_in..self.burn_in + self.months {
+            let (cells, samples, programme) =
+                self.month(t, &mut states, &run_ctx, &mut last_epochs, false)?;
+            for (v, ((c, n), p)) in cells.into_iter().zip(samples).zip(programme).enumerate() {
                 out[v].cells.push(c);
+                out[v].samples.push(n);
+                out[v].programme.push(p);
             }
             progress();
         }
@@ -710,8 +912,12 @@ impl Sim {
                         let sum = |v: usize| st.admin[v].sums.as_deref();
                         HouseholdTotals {
                             income: sum(0).map_or(Num::ZERO, |x| x.income.clone()),
-                            benefit: [sum(0).map_or(Num::ZERO, |x| x.benefit.clone()), sum(1).map_or(Num::ZERO, |x| x.benefit.clone())],
+                            benefit: [
+                                sum(0).map_or(Num::ZERO, |x| x.benefit.clone()),
+                                sum(1).map_or(Num::ZERO, |x| x.benefit.clone()),
+                            ],
                             members: sum(0).map_or(0, |x| x.members0),
+                            weight: st.weight,
                         }
                     })
                     .collect(),
@@ -719,22 +925,224 @@ impl Sim {
         } else {
             None
         };
-        Ok(RunResult { variants: out, households })
+        Ok(RunResult {
+            variants: out,
+            households,
+            raking,
+            draws,
+        })
+    }
+
+    /// Every household's state at the start of a run: the roll as the data has it, the take-up draw,
+    /// the run's weight (the design weight times a Poisson(1) bootstrap draw, when `bootstrap`).
+    fn initial_states(
+        &self,
+        setup: &StreamKey,
+        dynamics: &Dynamics,
+        take_up: f64,
+        bootstrap: bool,
+    ) -> Vec<State> {
+        let s = &self.slots;
+        let nv = self.variants.len();
+        let pop = &self.population;
+        (0..pop.len())
+            .into_par_iter()
+            .with_min_len(256)
+            .map(|i| {
+                let mut packed = pop.packed(i).clone();
+                let h = PackedMut {
+                    packer: pop.packer(),
+                    packed: &mut packed,
+                };
+                let credit = match h.household_field(s.credit) {
+                    Value::Enum(e) => e,
+                    _ => s.credit_good,
+                };
+                let on = h.household_field(s.on_dibao).as_bool();
+                let actual = Actual::new(&h, i as u64, self.region_of[i], s, dynamics, setup);
+                let roll = on.then(|| {
+                    Box::new(Roll {
+                        snapshot: h.packed.clone(),
+                        work: work(&h, &actual.persons, s),
+                        grace: None,
+                    })
+                });
+                let admin = Admin {
+                    roll,
+                    pending: None,
+                    credit,
+                    credit_since: 0,
+                    replay: Replay::None,
+                    sums: self.compare_households.then(|| {
+                        Box::new(Sums {
+                            benefit: Num::ZERO,
+                            income: Num::ZERO,
+                            members0: 0,
+                        })
+                    }),
+                };
+                let applicant = if self.dynamics.take_up.is_auto() {
+                    on || (!self.initial_eligible.get(i).copied().unwrap_or(false)
+                        && actual.take_up_draw < take_up)
+                } else {
+                    actual.take_up_draw < take_up
+                };
+                let design = self.design_weights.get(i).copied().unwrap_or(self.weight);
+                let weight = if bootstrap {
+                    design * crate::calibrate::poisson1(actual.bootstrap_draw)
+                } else {
+                    design
+                };
+                State {
+                    packed,
+                    actual,
+                    admin: vec![admin; nv].into_boxed_slice(),
+                    applicant,
+                    weight,
+                    measured: None,
+                }
+            })
+            .collect()
+    }
+
+    /// Simulates month `t` (counted from the start of the burn-in) for every household: returns, per
+    /// variant, the cells, their sample counts and the programme outputs. `measure`: record the
+    /// baseline's dibao payments per household (`State::measured`) for calibration.
+    #[allow(clippy::type_complexity)]
+    fn month(
+        &self,
+        t: u32,
+        states: &mut [State],
+        rc: &RunCtx<'_>,
+        last_epochs: &mut Vec<Vec<usize>>,
+        measure: bool,
+    ) -> Result<(Vec<Vec<Num>>, Vec<Vec<u64>>, Vec<Vec<Option<Num>>>), SimError> {
+        let nv = self.variants.len();
+        let month = self.start.plus(t as i32 - self.burn_in as i32);
+        let grace: Vec<i64> = self
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(v, var)| {
+                match param_value(
+                    &var.policy.program,
+                    var.ids.grace_months,
+                    None,
+                    month.first_day(),
+                    Span::default(),
+                ) {
+                    Ok(Value::Int(n)) => Ok(n.max(0)),
+                    Ok(_) => Ok(0),
+                    Err(e) => Err(self.render(v, &e)),
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        let epochs: Vec<Vec<usize>> = self
+            .variants
+            .iter()
+            .map(|v| epoch(&v.policy, month))
+            .collect();
+        let epoch_changed: Vec<bool> = epochs
+            .iter()
+            .zip(last_epochs.iter())
+            .map(|(a, b)| t == 0 || a != b)
+            .collect();
+        *last_epochs = epochs;
+        let ctx = MonthCtx {
+            t,
+            month,
+            grace_months: &grace,
+            epoch_changed: &epoch_changed,
+            dyn_key: &rc.keys.0,
+            admin_key: &rc.keys.1,
+            contributions: &rc.contributions,
+            dynamics: rc.dynamics,
+            rates: rc.rates,
+            measure,
+        };
+        let masters: Vec<Totals<'_>> = self
+            .variants
+            .iter()
+            .map(|v| Totals::new(&v.policy, month))
+            .collect();
+        let parts: Vec<Result<Acc<'_>, SimError>> = states
+            .par_chunks_mut(CHUNK)
+            .map_init(
+                || Work::new(rc.evals, month),
+                |ws, chunk| {
+                    let mut acc = Acc {
+                        cells: (0..nv).map(|v| vec![Num::ZERO; self.cell_len(v)]).collect(),
+                        samples: (0..nv).map(|v| vec![0; self.cell_len(v)]).collect(),
+                        totals: masters.iter().map(|m| m.fork()).collect(),
+                    };
+                    self.chunk(chunk, ws, &ctx, &mut acc)?;
+                    Ok(acc)
+                },
+            )
+            .collect();
+        let mut cells: Vec<Vec<Num>> = (0..nv).map(|v| vec![Num::ZERO; self.cell_len(v)]).collect();
+        let mut samples: Vec<Vec<u64>> = (0..nv).map(|v| vec![0; self.cell_len(v)]).collect();
+        let mut totals = masters;
+        for p in parts {
+            let p = p?;
+            for (v, c) in p.cells.into_iter().enumerate() {
+                for (i, x) in c.iter().enumerate() {
+                    if !x.is_zero() {
+                        add(&mut cells[v], i, x)?;
+                    }
+                }
+            }
+            for (v, n) in p.samples.into_iter().enumerate() {
+                for (i, x) in n.into_iter().enumerate() {
+                    samples[v][i] += x;
+                }
+            }
+            for (v, tt) in p.totals.into_iter().enumerate() {
+                totals[v].merge(tt).map_err(|e| self.render(v, &e))?;
+            }
+        }
+        let mut programme = Vec::with_capacity(nv);
+        for (v, tt) in totals.into_iter().enumerate() {
+            let values = if tt.is_empty() {
+                Vec::new()
+            } else {
+                tt.finish().map_err(|e| self.render(v, &e))?
+            };
+            programme.push(values.into_iter().map(|(_, val)| val.to_num()).collect());
+        }
+        Ok((cells, samples, programme))
     }
 
     /// One month of a chunk of households: their dynamics, then each variant's administration and
     /// payments.
-    fn chunk<'p>(&'p self, chunk: &mut [State], ws: &mut Work<'_>, ctx: &MonthCtx<'_>, acc: &mut Acc<'p>) -> Result<(), SimError> {
-        let d = &self.dynamics;
+    fn chunk<'p>(
+        &'p self,
+        chunk: &mut [State],
+        ws: &mut Work<'_>,
+        ctx: &MonthCtx<'_>,
+        acc: &mut Acc<'p>,
+    ) -> Result<(), SimError> {
+        let d = ctx.dynamics;
         let s = &self.slots;
         let packer = self.population.packer();
         ws.events.clear();
         ws.draws.clear();
         ws.unpacked.clear();
         for st in chunk.iter_mut() {
-            let events = if ctx.t > 0 {
-                let mut hh = PackedMut { packer, packed: &mut st.packed };
-                st.actual.step(&mut hh, d, &self.rates, s, ctx.dyn_key, ctx.t, ctx.month.month as u32)
+            let events = if ctx.t > 0 && st.weight > 0 {
+                let mut hh = PackedMut {
+                    packer,
+                    packed: &mut st.packed,
+                };
+                st.actual.step(
+                    &mut hh,
+                    d,
+                    ctx.rates,
+                    s,
+                    ctx.dyn_key,
+                    ctx.t,
+                    ctx.month.month as u32,
+                )
             } else {
                 Default::default()
             };
@@ -746,15 +1154,35 @@ impl Sim {
     }
 
     /// One variant's month for a chunk (after its dynamics).
-    fn variant_chunk<'p>(&'p self, v: usize, chunk: &mut [State], ws: &mut Work<'_>, ctx: &MonthCtx<'_>, acc: &mut Acc<'p>) -> Result<(), SimError> {
-        let d = &self.dynamics;
+    fn variant_chunk<'p>(
+        &'p self,
+        v: usize,
+        chunk: &mut [State],
+        ws: &mut Work<'_>,
+        ctx: &MonthCtx<'_>,
+        acc: &mut Acc<'p>,
+    ) -> Result<(), SimError> {
+        let d = ctx.dynamics;
         let s = &self.slots;
         let var = &self.variants[v];
         let policy = &var.policy;
         let render = |e: EvalError| SimError(e.render(policy.sources()));
         let t = ctx.t;
         let p_dishonesty = monthly(d.dishonesty_per_year);
-        let Work { sessions, unpacked_hh, batch, events, draws, credit_event, need_actual, need_roll, need_off, pay, replayed, unpacked } = ws;
+        let Work {
+            sessions,
+            unpacked_hh,
+            batch,
+            events,
+            draws,
+            credit_event,
+            need_actual,
+            need_roll,
+            need_off,
+            pay,
+            replayed,
+            unpacked,
+        } = ws;
         let [s_actual, s_roll, s_off] = &mut sessions[v];
         replayed.clear();
         need_actual.clear();
@@ -765,40 +1193,78 @@ impl Sim {
         // Credit (repair, then a new confirmed case for households on dibao), and households that
         // nothing changed since last month: they add what they added then.
         for (i, st) in chunk.iter_mut().enumerate() {
+            if st.weight == 0 {
+                // Not in this run's sample.
+                credit_event.push(false);
+                continue;
+            }
+            let w = st.weight;
             let adm = &mut st.admin[v];
             let index = st.actual.index;
-            let dr = |draws: &mut Vec<Option<Draws>>| *Draws::get(&mut draws[i], ctx.admin_key, index, t);
+            let dr = |draws: &mut Vec<Option<Draws>>| {
+                *Draws::get(&mut draws[i], ctx.admin_key, index, t)
+            };
             let credit_before = adm.credit;
             let bad = |c: u16| c == s.credit_serious || c == s.credit_severe;
-            if bad(adm.credit) && t.saturating_sub(adm.credit_since) >= d.credit_repair_after_months && dr(draws).repair < d.credit_repair_per_month {
+            if bad(adm.credit)
+                && t.saturating_sub(adm.credit_since) >= d.credit_repair_after_months
+                && dr(draws).repair < d.credit_repair_per_month
+            {
                 adm.credit = s.credit_general;
             }
             let mut event = false;
             if adm.roll.is_some() && dr(draws).credit < p_dishonesty {
-                adm.credit = if dr(draws).tier < d.severe_share { s.credit_severe } else { s.credit_serious };
+                adm.credit = if dr(draws).tier < d.severe_share {
+                    s.credit_severe
+                } else {
+                    s.credit_serious
+                };
                 adm.credit_since = t;
                 event = true;
             }
             credit_event.push(event);
-            if self.cache && !events[i].touched && !ctx.epoch_changed[v] && adm.credit == credit_before && adm.roll.is_none() && adm.pending.is_none() {
+            if self.cache
+                && !events[i].touched
+                && !ctx.epoch_changed[v]
+                && adm.credit == credit_before
+                && adm.roll.is_none()
+                && adm.pending.is_none()
+            {
                 match &adm.replay {
                     Replay::Shared(k) => {
                         match replayed.iter_mut().find(|(c, _)| c == k) {
-                            Some((_, n)) => *n += 1,
-                            None => replayed.push((*k, 1)),
+                            Some((_, n)) => {
+                                *n = n
+                                    .checked_add(w)
+                                    .ok_or_else(|| overflow("the weight of unchanged households"))?
+                            }
+                            None => replayed.push((*k, w)),
                         }
                         continue;
                     }
                     Replay::Full(c) => {
                         let base = self.base(v, &st.actual);
+                        let mut cells = Cells {
+                            cells: &mut acc.cells[v],
+                            samples: &mut acc.samples[v],
+                            w,
+                        };
                         for (k, x) in &c.cells {
-                            add(&mut acc.cells[v], base + *k, x)?;
+                            cells.add(base + *k, x)?;
                         }
-                        acc.totals[v].add_contribution(&c.contribution, self.weight).map_err(render)?;
+                        acc.totals[v]
+                            .add_contribution(&c.contribution, w)
+                            .map_err(render)?;
                         if let Some(sums) = adm.sums.as_deref_mut() {
-                            sums.benefit = sums.benefit.checked_add(&c.total).map_err(|_| overflow("a household's benefit total"))?;
+                            sums.benefit = sums
+                                .benefit
+                                .checked_add(&c.total)
+                                .map_err(|_| overflow("a household's benefit total"))?;
                             if v == 0 {
-                                sums.income = sums.income.checked_add(&c.gross).map_err(|_| overflow("a household's income total"))?;
+                                sums.income = sums
+                                    .income
+                                    .checked_add(&c.gross)
+                                    .map_err(|_| overflow("a household's income total"))?;
                             }
                         }
                         continue;
@@ -818,10 +1284,13 @@ impl Sim {
             need_actual.push(i);
         }
         if !replayed.is_empty() {
-            let table = ctx.contributions[v].lock().unwrap_or_else(|e| e.into_inner());
-            for &(k, n) in replayed.iter() {
-                let w = self.weight.checked_mul(n).ok_or_else(|| overflow("the household weight times the number of unchanged households"))?;
-                acc.totals[v].add_contribution(&table.list[k as usize], w).map_err(render)?;
+            let table = ctx.contributions[v]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for &(k, w) in replayed.iter() {
+                acc.totals[v]
+                    .add_contribution(&table.list[k as usize], w)
+                    .map_err(render)?;
             }
         }
 
@@ -833,17 +1302,38 @@ impl Sim {
                 each_lane(s_actual, hs, render, |k, hh, mut lane| {
                     let i = part[k];
                     let st = &mut chunk[i];
-                    match self.decide(v, st, hh, lane.values(), lay, events[i], &mut draws[i], credit_event[i], ctx, &mut acc.cells[v])? {
+                    let w = st.weight;
+                    let mut cells = Cells {
+                        cells: &mut acc.cells[v],
+                        samples: &mut acc.samples[v],
+                        w,
+                    };
+                    match self.decide(
+                        v,
+                        st,
+                        hh,
+                        lane.values(),
+                        lay,
+                        events[i],
+                        &mut draws[i],
+                        credit_event[i],
+                        ctx,
+                        &mut cells,
+                    )? {
                         Next::Roll(eligible) => need_roll.push((i, eligible)),
                         Next::Off { gross } => need_off.push((i, gross)),
                         Next::Settle { eligible, gross } => {
                             let cacheable = self.cache && st.admin[v].pending.is_none();
                             pay.clear();
-                            let total = self.payments(v, lane.values(), lay.amounts, None, eligible, pay)?;
-                            let contribution = lane.add_totals(&mut acc.totals[v], self.weight, cacheable).map_err(render)?;
-                            self.settle(v, st, pay, &total, &mut acc.cells[v])?;
+                            let total =
+                                self.payments(v, lane.values(), lay.amounts, None, eligible, pay)?;
+                            let contribution = lane
+                                .add_totals(&mut acc.totals[v], w, cacheable)
+                                .map_err(render)?;
+                            self.settle(v, st, pay, &total, &mut cells)?;
                             if let Some(c) = contribution {
-                                st.admin[v].replay = Replay::recorded(&ctx.contributions[v], c, pay, total, gross);
+                                st.admin[v].replay =
+                                    Replay::recorded(&ctx.contributions[v], c, pay, total, gross);
                             }
                         }
                     }
@@ -852,42 +1342,57 @@ impl Sim {
             })?;
         }
 
-        // Households on dibao: paid on their snapshot, as if eligible.
+        // Households on dibao: paid what the policy computes on their snapshot (their circumstances as
+        // last verified) in this month. A snapshot the policy no longer finds eligible (a parameter
+        // changed) is reassessed at once: the household leaves the roll and is paid nothing.
         let packer = self.population.packer();
-        let roll_layout = 2;
+        let roll_layout = 3;
         for part in need_roll.chunks(BATCH) {
             for (k, &(i, _)) in part.iter().enumerate() {
                 let st = &chunk[i];
                 let adm = &st.admin[v];
                 let roll = adm.roll.as_deref().expect("on the roll");
                 packer.unpack_into(&roll.snapshot, &mut batch[k]);
-                self.population.ids(st.actual.index as usize).write_into(&mut batch[k]);
+                self.population
+                    .ids(st.actual.index as usize)
+                    .write_into(&mut batch[k]);
                 batch[k].fields[s.credit] = Value::Enum(adm.credit);
                 batch[k].fields[s.on_dibao] = Value::Bool(true);
             }
             each_lane(s_roll, &batch[..part.len()], render, |k, _, mut lane| {
                 let (i, eligible) = part[k];
                 let st = &mut chunk[i];
-                let roll = st.admin[v].roll.as_deref().expect("on the roll");
-                let paid = match &roll.grace {
-                    Some(g) => g.frozen.clone(),
-                    None => {
-                        let p = num_of(&lane.values()[0]);
-                        if p.is_negative() {
-                            Num::ZERO
-                        } else {
-                            p
-                        }
-                    }
+                let w = st.weight;
+                let mut cells = Cells {
+                    cells: &mut acc.cells[v],
+                    samples: &mut acc.samples[v],
+                    w,
                 };
-                let dibao = DibaoPay { paid: paid.clone(), persons: num_of(&lane.values()[1]), grace: roll.grace.is_some(), eligible };
+                let in_grace = st.admin[v]
+                    .roll
+                    .as_deref()
+                    .is_some_and(|r| r.grace.is_some());
+                let dibao = if lane.values()[2].as_bool() {
+                    let (paid, persons) = (num_of(&lane.values()[0]), num_of(&lane.values()[1]));
+                    if ctx.measure && v == 0 {
+                        st.measured = Some((paid.clone(), persons.clone()));
+                    }
+                    Some(DibaoPay {
+                        paid,
+                        persons,
+                        grace: in_grace,
+                        eligible,
+                    })
+                } else {
+                    st.admin[v].roll = None;
+                    cells.inc(self.base(v, &st.actual) + D_OUT_REVIEW)?;
+                    None
+                };
                 pay.clear();
-                let total = self.payments(v, lane.values(), roll_layout, Some(dibao), false, pay)?;
-                lane.add_totals(&mut acc.totals[v], self.weight, false).map_err(render)?;
-                self.settle(v, st, pay, &total, &mut acc.cells[v])?;
-                if let Some(roll) = st.admin[v].roll.as_deref_mut() {
-                    roll.last_paid = paid;
-                }
+                let total = self.payments(v, lane.values(), roll_layout, dibao, false, pay)?;
+                lane.add_totals(&mut acc.totals[v], w, false)
+                    .map_err(render)?;
+                self.settle(v, st, pay, &total, &mut cells)?;
                 Ok(())
             })?;
         }
@@ -902,10 +1407,24 @@ impl Sim {
                     let cacheable = self.cache && !st.applicant && st.admin[v].pending.is_none();
                     pay.clear();
                     let total = self.payments(v, lane.values(), 0, None, true, pay)?;
-                    let contribution = lane.add_totals(&mut acc.totals[v], self.weight, cacheable).map_err(render)?;
-                    self.settle(v, st, pay, &total, &mut acc.cells[v])?;
+                    let w = st.weight;
+                    let contribution = lane
+                        .add_totals(&mut acc.totals[v], w, cacheable)
+                        .map_err(render)?;
+                    self.settle(
+                        v,
+                        st,
+                        pay,
+                        &total,
+                        &mut Cells {
+                            cells: &mut acc.cells[v],
+                            samples: &mut acc.samples[v],
+                            w,
+                        },
+                    )?;
                     if let Some(c) = contribution {
-                        st.admin[v].replay = Replay::recorded(&ctx.contributions[v], c, pay, total, gross.clone());
+                        st.admin[v].replay =
+                            Replay::recorded(&ctx.contributions[v], c, pay, total, gross.clone());
                     }
                     Ok(())
                 })
@@ -928,9 +1447,9 @@ impl Sim {
         draws: &mut Option<Draws>,
         credit_event: bool,
         ctx: &MonthCtx<'_>,
-        cells: &mut [Num],
+        cells: &mut Cells<'_>,
     ) -> Result<Next, SimError> {
-        let d = &self.dynamics;
+        let d = ctx.dynamics;
         let s = &self.slots;
         let t = ctx.t;
         let base = self.base(v, &st.actual);
@@ -945,7 +1464,10 @@ impl Sim {
         let mut gross = Num::ZERO;
         if let (Some(g), Some(sums)) = (lay.gross, adm.sums.as_deref_mut()) {
             gross = num_of(&vals[g]);
-            sums.income = sums.income.checked_add(&gross).map_err(|_| overflow("a household's income total"))?;
+            sums.income = sums
+                .income
+                .checked_add(&gross)
+                .map_err(|_| overflow("a household's income total"))?;
             if t == 0 {
                 sums.members0 = members_a;
             }
@@ -971,7 +1493,11 @@ impl Sim {
             } else {
                 let reason = if review_due {
                     Some(ExitReason::Review)
-                } else if events.member_died || (events.changed && Draws::get(draws, ctx.admin_key, st.actual.index, t).report < d.change_report_rate) {
+                } else if events.member_died
+                    || (events.changed
+                        && Draws::get(draws, ctx.admin_key, st.actual.index, t).report
+                            < d.change_report_rate)
+                {
                     Some(ExitReason::Income)
                 } else {
                     None
@@ -984,10 +1510,16 @@ impl Sim {
                         let gm = ctx.grace_months[v];
                         let (y, line) = (num_of(&vals[2]), num_of(&vals[3]));
                         let now = work(hh, &st.actual.persons, s);
-                        let began = now.0.iter().zip(roll.work.0.iter().chain(std::iter::repeat(&false))).any(|(n, o)| *n && !*o);
+                        let began = now
+                            .0
+                            .iter()
+                            .zip(roll.work.0.iter().chain(std::iter::repeat(&false)))
+                            .any(|(n, o)| *n && !*o);
                         let rose = now.1 > roll.work.1;
                         if gm > 0 && y >= line && (began || rose) {
-                            roll.grace = Some(Grace { frozen: roll.last_paid.clone(), last_month: t + gm as u32 - 1 });
+                            roll.grace = Some(Grace {
+                                last_month: t + gm as u32 - 1,
+                            });
                         } else {
                             exit = Some(reason);
                         }
@@ -999,10 +1531,15 @@ impl Sim {
             let mut decide = false;
             if let Some(dm) = adm.pending {
                 decide = dm <= t;
-            } else if eligible && st.applicant && Draws::get(draws, ctx.admin_key, st.actual.index, t).apply < d.apply_per_month {
-                inc(cells, m(D_APPS))?;
+            } else if eligible
+                && st.applicant
+                && Draws::get(draws, ctx.admin_key, st.actual.index, t).apply < d.apply_per_month
+            {
+                cells.inc(m(D_APPS))?;
                 let wd = d.working_days_per_month.max(1);
-                let day = ((Draws::get(draws, ctx.admin_key, st.actual.index, t).day * wd as f64) as u32).min(wd - 1);
+                let day = ((Draws::get(draws, ctx.admin_key, st.actual.index, t).day * wd as f64)
+                    as u32)
+                    .min(wd - 1);
                 let dm = t + (day + d.approval_lag_working_days) / wd;
                 adm.pending = Some(dm);
                 decide = dm <= t;
@@ -1010,10 +1547,14 @@ impl Sim {
             if decide {
                 adm.pending = None;
                 if eligible {
-                    adm.roll = Some(Box::new(Roll { snapshot: packer.pack(hh), work: work(hh, &st.actual.persons, s), grace: None, last_paid: Num::ZERO }));
-                    inc(cells, m(D_IN))?;
+                    adm.roll = Some(Box::new(Roll {
+                        snapshot: packer.pack(hh),
+                        work: work(hh, &st.actual.persons, s),
+                        grace: None,
+                    }));
+                    cells.inc(m(D_IN))?;
                 } else {
-                    inc(cells, m(D_REJ))?;
+                    cells.inc(m(D_REJ))?;
                 }
             }
         }
@@ -1026,7 +1567,7 @@ impl Sim {
                 ExitReason::Credit => D_OUT_CREDIT,
                 ExitReason::GraceEnd => D_OUT_GRACE,
             };
-            inc(cells, m(i))?;
+            cells.inc(m(i))?;
         }
         Ok(if adm.roll.is_some() {
             Next::Roll(eligible)
@@ -1039,7 +1580,15 @@ impl Sim {
 
     /// The cells of a household's payments (`vals[amounts..]`: the allowance amounts, then their
     /// recipient counts) and its total benefit.
-    fn payments(&self, v: usize, vals: &[Value], amounts: usize, dibao: Option<DibaoPay>, eligible_off: bool, pay: &mut Vec<(usize, Num)>) -> Result<Num, SimError> {
+    fn payments(
+        &self,
+        v: usize,
+        vals: &[Value],
+        amounts: usize,
+        dibao: Option<DibaoPay>,
+        eligible_off: bool,
+        pay: &mut Vec<(usize, Num)>,
+    ) -> Result<Num, SimError> {
         let ids = &self.variants[v].ids;
         let one = Num::from_i64(1);
         let on_roll = dibao.is_some();
@@ -1067,7 +1616,9 @@ impl Sim {
             pay.push((col, one.clone()));
             pay.push((col + 1, num_of(&vals[amounts + na + k])));
             pay.push((col + 2, a.clone()));
-            total = total.checked_add(&a).map_err(|_| overflow("a household's benefits"))?;
+            total = total
+                .checked_add(&a)
+                .map_err(|_| overflow("a household's benefits"))?;
         }
         let tcol = DIBAO_MEASURES.len() + na * ALLOWANCE_MEASURES.len();
         if on_roll || !total.is_zero() {
@@ -1080,13 +1631,23 @@ impl Sim {
     }
 
     /// Adds a household's payments to the cells and its benefit total.
-    fn settle(&self, v: usize, st: &mut State, pay: &[(usize, Num)], total: &Num, cells: &mut [Num]) -> Result<(), SimError> {
+    fn settle(
+        &self,
+        v: usize,
+        st: &mut State,
+        pay: &[(usize, Num)],
+        total: &Num,
+        cells: &mut Cells<'_>,
+    ) -> Result<(), SimError> {
         let base = self.base(v, &st.actual);
         for (i, x) in pay {
-            add(cells, base + *i, x)?;
+            cells.add(base + *i, x)?;
         }
         if let Some(sums) = st.admin[v].sums.as_deref_mut() {
-            sums.benefit = sums.benefit.checked_add(total).map_err(|_| overflow("a household's benefit total"))?;
+            sums.benefit = sums
+                .benefit
+                .checked_add(total)
+                .map_err(|_| overflow("a household's benefit total"))?;
         }
         Ok(())
     }
@@ -1110,7 +1671,12 @@ fn epoch(policy: &Policy, month: Month) -> Vec<usize> {
         .program
         .params
         .iter()
-        .map(|p| p.versions.iter().rposition(|v| v.from.map_or(true, |f| f <= date)).unwrap_or(usize::MAX))
+        .map(|p| {
+            p.versions
+                .iter()
+                .rposition(|v| v.from.map_or(true, |f| f <= date))
+                .unwrap_or(usize::MAX)
+        })
         .collect()
 }
 

@@ -34,13 +34,29 @@ pub fn write(p: &Prepared, o: &Outcome, out: &Path) -> Result<Written, String> {
         _ => PathBuf::from("."),
     };
     if out.exists() {
-        let is_report = out.is_dir() && (out.join("summary.json").is_file() || std::fs::read_dir(out).map(|mut d| d.next().is_none()).unwrap_or(false));
+        let is_report = out.is_dir()
+            && (out.join("summary.json").is_file()
+                || std::fs::read_dir(out)
+                    .map(|mut d| d.next().is_none())
+                    .unwrap_or(false));
         if !is_report {
-            return Err(format!("{}: exists and is not a doudi report (no summary.json); choose another --out", out.display()));
+            return Err(format!(
+                "{}: exists and is not a doudi report (no summary.json); choose another --out",
+                out.display()
+            ));
         }
     }
-    std::fs::create_dir_all(&parent).map_err(|e| format!("{}: cannot create: {e}", parent.display()))?;
-    let tmp = tempfile::Builder::new().prefix(".doudi-report-").tempdir_in(&parent).map_err(|e| format!("{}: cannot create a temporary directory: {e}", parent.display()))?;
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| format!("{}: cannot create: {e}", parent.display()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".doudi-report-")
+        .tempdir_in(&parent)
+        .map_err(|e| {
+            format!(
+                "{}: cannot create a temporary directory: {e}",
+                parent.display()
+            )
+        })?;
     let dir = tmp.path();
     let mut files = Vec::new();
 
@@ -48,7 +64,8 @@ pub fn write(p: &Prepared, o: &Outcome, out: &Path) -> Result<Written, String> {
     let all = tables::build(p, o);
     for t in &all {
         let name = format!("{}.csv", t.name);
-        t.write_csv(&dir.join(&name)).map_err(|e| format!("{name}: {e}"))?;
+        t.write_csv(&dir.join(&name))
+            .map_err(|e| format!("{name}: {e}"))?;
         files.push(name);
     }
     let series = dir.join("series.csv");
@@ -68,7 +85,11 @@ pub fn write(p: &Prepared, o: &Outcome, out: &Path) -> Result<Written, String> {
         }
         svgs.push((name, svg));
     }
-    let png_font = if png { Some(charts::fonts().source.clone()) } else { None };
+    let png_font = if png {
+        Some(charts::fonts().source.clone())
+    } else {
+        None
+    };
 
     // summary.json
     let mut listed = files.clone();
@@ -83,7 +104,8 @@ pub fn write(p: &Prepared, o: &Outcome, out: &Path) -> Result<Written, String> {
     }
     listed.sort();
     let summary = tables::summary_json(p, o, &listed);
-    let text = serde_json::to_string_pretty(&summary).map_err(|e| format!("summary.json: {e}"))? + "\n";
+    let text =
+        serde_json::to_string_pretty(&summary).map_err(|e| format!("summary.json: {e}"))? + "\n";
     std::fs::write(dir.join("summary.json"), text).map_err(|e| format!("summary.json: {e}"))?;
     files.push("summary.json".into());
 
@@ -101,9 +123,11 @@ pub fn write(p: &Prepared, o: &Outcome, out: &Path) -> Result<Written, String> {
     // The population, when asked.
     if p.scenario.report.keep_population {
         if let Some(pd) = &p.population_dir {
-            std::fs::create_dir_all(dir.join("population")).map_err(|e| format!("population: {e}"))?;
+            std::fs::create_dir_all(dir.join("population"))
+                .map_err(|e| format!("population: {e}"))?;
             for f in ["households.csv", "persons.csv"] {
-                std::fs::copy(pd.path().join(f), dir.join("population").join(f)).map_err(|e| format!("population/{f}: {e}"))?;
+                std::fs::copy(pd.path().join(f), dir.join("population").join(f))
+                    .map_err(|e| format!("population/{f}: {e}"))?;
                 files.push(format!("population/{f}"));
             }
         }
@@ -112,21 +136,36 @@ pub fn write(p: &Prepared, o: &Outcome, out: &Path) -> Result<Written, String> {
     // Into place.
     let staged = tmp.keep();
     if out.exists() {
-        let old = tempfile::Builder::new().prefix(".doudi-old-").tempdir_in(&parent).map_err(|e| format!("{}: {e}", parent.display()))?.keep();
+        let old = tempfile::Builder::new()
+            .prefix(".doudi-old-")
+            .tempdir_in(&parent)
+            .map_err(|e| format!("{}: {e}", parent.display()))?
+            .keep();
         let _ = std::fs::remove_dir(&old);
-        std::fs::rename(out, &old).map_err(|e| format!("{}: cannot move the old report away: {e}", out.display()))?;
+        std::fs::rename(out, &old)
+            .map_err(|e| format!("{}: cannot move the old report away: {e}", out.display()))?;
         if let Err(e) = std::fs::rename(&staged, out) {
             let _ = std::fs::rename(&old, out);
             let _ = std::fs::remove_dir_all(&staged);
-            return Err(format!("{}: cannot move the report into place: {e}", out.display()));
+            return Err(format!(
+                "{}: cannot move the report into place: {e}",
+                out.display()
+            ));
         }
         let _ = std::fs::remove_dir_all(&old);
     } else if let Err(e) = std::fs::rename(&staged, out) {
         let _ = std::fs::remove_dir_all(&staged);
-        return Err(format!("{}: cannot move the report into place: {e}", out.display()));
+        return Err(format!(
+            "{}: cannot move the report into place: {e}",
+            out.display()
+        ));
     }
     files.sort();
-    Ok(Written { dir: out.to_path_buf(), files, png_font })
+    Ok(Written {
+        dir: out.to_path_buf(),
+        files,
+        png_font,
+    })
 }
 
 /// Tables of a report, for callers that want them without writing files (scripts).
