@@ -5,6 +5,7 @@
 //! (method, weight dispersion, fitted parameters).
 
 use doudi_interpreter::Num;
+use rayon::prelude::*;
 
 /// One calibration target, as met (or not) by the simulation.
 #[derive(Debug, Clone, PartialEq)]
@@ -842,9 +843,12 @@ pub fn caseload_trend(sim: &crate::run::Sim, r: &crate::run::RunResult) -> f64 {
     ((b / a).powf(12.0 / (months - 12) as f64) - 1.0) * 100.0
 }
 
+/// How many runs the take-up fit averages.
+pub const FIT_RUNS: u32 = 4;
+
 /// Fits the take-up (the probability that a household applies when it becomes eligible) so that the
-/// baseline's caseload follows the `caseload_trend` target, by bisection on one run with every
-/// uncertain parameter at its central value. Only with `take_up = "auto"` and `fit_take_up`.
+/// baseline's caseload follows the `caseload_trend` target, by bisection on the mean trend of the
+/// first [`FIT_RUNS`] runs. Only with `take_up = "auto"` and `fit_take_up`.
 pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> Result<(), String> {
     let Some(target) = sim
         .targets
@@ -864,9 +868,19 @@ pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> 
         ));
         return Ok(());
     }
+    // The mean trend of the first few runs, each with its own bootstrap sample and parameter draws
+    // (the same runs the forecast starts with): one run alone is too noisy to fit on.
+    let fit_runs = sim.runs.clamp(1, FIT_RUNS);
     let trend_at = |sim: &crate::run::Sim, take_up: f64| -> Result<f64, String> {
-        let r = sim.run_with(0, take_up, true, &|| {}).map_err(|e| e.0)?;
-        Ok(caseload_trend(sim, &r))
+        let trends: Vec<f64> = (0..fit_runs)
+            .into_par_iter()
+            .map(|run| {
+                sim.run_with(run, take_up, false, &|| {})
+                    .map(|r| caseload_trend(sim, &r))
+                    .map_err(|e| e.0)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(trends.iter().sum::<f64>() / trends.len() as f64)
     };
     let (mut lo, mut hi) = (0.0, 1.0);
     let (t_lo, t_hi) = (trend_at(sim, lo)?, trend_at(sim, hi)?);
@@ -891,7 +905,7 @@ pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> 
             }
         }
         sim.notes.push(format!(
-            "Take-up: fitted to the caseload trend target ({target:+.2}% a year) by bisection on one run with central parameters: {:.4} of the households that become eligible apply (trend {:+.2}% a year at that value).",
+            "Take-up: fitted to the caseload trend target ({target:+.2}% a year) by bisection on the mean trend of the first {fit_runs} runs: {:.4} of the households that become eligible apply (trend {:+.2}% a year at that value).",
             best.1, best.2
         ));
         best.1
