@@ -269,8 +269,25 @@ pub fn poisson1(u: f64) -> u64 {
     k
 }
 
+/// `x` rounded down or up with probabilities that make the rounding unbiased, by a hash of `key`.
+pub fn round_unbiased(x: f64, key: u64) -> u64 {
+    if x.is_nan() || x <= 0.0 {
+        return 0;
+    }
+    let floor = x.floor();
+    let mut z = key.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+    floor as u64 + ((x - floor) > u) as u64
+}
+
 /// One household as calibration sees it.
 pub struct Probe<'a> {
+    /// Its index in the population, and the run (for unbiased rounding).
+    pub index: u64,
+    pub run: u64,
     pub weight: u64,
     pub area: u16,
     pub region: u16,
@@ -323,10 +340,13 @@ pub fn rake_households(
     goal.extend(targets.iter().map(|t| t.spec.value));
     let d: Vec<f64> = probes.iter().map(|p| p.weight as f64).collect();
     let (g, mut info) = rake(&d, &x, &goal, sim.max_weight_ratio);
+    // Whole households, rounded up or down by a draw of the household (unbiased: the small weights
+    // of oversampled households would otherwise all round the same way).
     let weights: Vec<u64> = d
         .iter()
         .zip(&g)
-        .map(|(d, g)| (d * g).round().max(0.0) as u64)
+        .zip(probes)
+        .map(|((d, g), p)| round_unbiased(d * g, p.index ^ sim.seed.rotate_left(17) ^ p.run.rotate_left(41)))
         .collect();
     // The residual after rounding the weights to whole households.
     let mut got = vec![0.0; goal.len()];
@@ -844,11 +864,15 @@ pub fn caseload_trend(sim: &crate::run::Sim, r: &crate::run::RunResult) -> f64 {
 }
 
 /// How many runs the take-up fit averages.
-pub const FIT_RUNS: u32 = 4;
+pub const FIT_RUNS: u32 = 3;
+/// The most trial take-ups the fit simulates (after the two ends), and when it stops early
+/// (percentage points a year from the target).
+const FIT_STEPS: usize = 5;
+const FIT_TOLERANCE_PP: f64 = 0.1;
 
 /// Fits the take-up (the probability that a household applies when it becomes eligible) so that the
-/// baseline's caseload follows the `caseload_trend` target, by bisection on the mean trend of the
-/// first [`FIT_RUNS`] runs. Only with `take_up = "auto"` and `fit_take_up`.
+/// baseline's caseload follows the `caseload_trend` target, on the mean trend of the
+/// first [`FIT_RUNS`] runs, by regula falsi. Only with `take_up = "auto"` and `fit_take_up`.
 pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> Result<(), String> {
     let Some(target) = sim
         .targets
@@ -868,14 +892,15 @@ pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> 
         ));
         return Ok(());
     }
-    // The mean trend of the first few runs, each with its own bootstrap sample and parameter draws
-    // (the same runs the forecast starts with): one run alone is too noisy to fit on.
+    // The mean trend of a few runs with the uncertain parameters at their central values and no
+    // bootstrap, each with its own random events: one run alone is too noisy to fit on, and the
+    // parameter draws would add noise the runs of the forecast average out.
     let fit_runs = sim.runs.clamp(1, FIT_RUNS);
     let trend_at = |sim: &crate::run::Sim, take_up: f64| -> Result<f64, String> {
         let trends: Vec<f64> = (0..fit_runs)
             .into_par_iter()
             .map(|run| {
-                sim.run_with(run, take_up, false, &|| {})
+                sim.run_with(run, take_up, true, &|| {})
                     .map(|r| caseload_trend(sim, &r))
                     .map_err(|e| e.0)
             })
@@ -891,21 +916,38 @@ pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> 
         sim.notes.push(format!("Take-up: the caseload trend target {target:+.2}% a year is out of reach: with every eligible household applying the caseload changes {t_hi:+.2}% a year; take-up set to 1."));
         1.0
     } else {
+        // Regula falsi (Illinois): the trend rises with the take-up, nearly linearly.
+        let (mut f_lo, mut f_hi) = (t_lo - target, t_hi - target);
         let mut best = (f64::INFINITY, 0.5, 0.0);
-        for _ in 0..9 {
-            let mid = (lo + hi) / 2.0;
-            let t = trend_at(sim, mid)?;
-            if (t - target).abs() < best.0 {
-                best = ((t - target).abs(), mid, t);
+        let mut side = 0i8;
+        for _ in 0..FIT_STEPS {
+            let x = (lo * f_hi - hi * f_lo) / (f_hi - f_lo);
+            let t = trend_at(sim, x)?;
+            let f = t - target;
+            if f.abs() < best.0 {
+                best = (f.abs(), x, t);
             }
-            if t < target {
-                lo = mid;
+            if f.abs() < FIT_TOLERANCE_PP {
+                break;
+            }
+            if f < 0.0 {
+                lo = x;
+                f_lo = f;
+                if side == -1 {
+                    f_hi /= 2.0;
+                }
+                side = -1;
             } else {
-                hi = mid;
+                hi = x;
+                f_hi = f;
+                if side == 1 {
+                    f_lo /= 2.0;
+                }
+                side = 1;
             }
         }
         sim.notes.push(format!(
-            "Take-up: fitted to the caseload trend target ({target:+.2}% a year) by bisection on the mean trend of the first {fit_runs} runs: {:.4} of the households that become eligible apply (trend {:+.2}% a year at that value).",
+            "Take-up: fitted to the caseload trend target ({target:+.2}% a year) by regula falsi on the mean trend of {fit_runs} runs with central parameters: {:.4} of the households that become eligible apply (trend {:+.2}% a year at that value).",
             best.1, best.2
         ));
         best.1

@@ -7,6 +7,7 @@ pub mod spec;
 pub mod calibrate;
 pub mod dynamics;
 pub mod montecarlo;
+pub mod oversample;
 pub mod reform;
 pub mod report;
 pub mod run;

@@ -2005,6 +2005,32 @@ impl Generator {
         let mut list = Vec::with_capacity(n);
         for i in start..end {
             let h = self.household(i);
+            self.write_rows(&h, &mut wh, &mut wp, &mut rec);
+            list.push(h);
+        }
+        let stats = self.stats_of(&list);
+        (
+            wh.into_inner().expect("flush to memory"),
+            wp.into_inner().expect("flush to memory"),
+            stats,
+        )
+    }
+
+    /// The CSV text (headers included) of the households of `indices`, in that order.
+    pub fn render_indices(&self, indices: &[u64]) -> (Vec<u8>, Vec<u8>) {
+        let mut wh = csv::WriterBuilder::new().has_headers(false).from_writer(header_bytes(&HOUSEHOLD_COLUMNS));
+        let mut wp = csv::WriterBuilder::new().has_headers(false).from_writer(header_bytes(&PERSON_COLUMNS));
+        let mut rec = Record::default();
+        for &i in indices {
+            self.write_rows(&self.household(i), &mut wh, &mut wp, &mut rec);
+        }
+        (wh.into_inner().expect("flush to memory"), wp.into_inner().expect("flush to memory"))
+    }
+
+    /// Writes a household's row and its members' rows.
+    fn write_rows(&self, h: &Household, wh: &mut csv::Writer<Vec<u8>>, wp: &mut csv::Writer<Vec<u8>>, rec: &mut Record) {
+        {
+            let i = h.index;
             let hid = household_id(i);
             rec.clear();
             rec.push(&hid);
@@ -2040,14 +2066,7 @@ impl Generator {
                 rec.push(bool_str(p.has_supporter));
                 wp.write_record(rec.fields()).expect("writing to memory");
             }
-            list.push(h);
         }
-        let stats = self.stats_of(&list);
-        (
-            wh.into_inner().expect("flush to memory"),
-            wp.into_inner().expect("flush to memory"),
-            stats,
-        )
     }
 }
 

@@ -871,6 +871,8 @@ impl Sim {
             let probes: Vec<crate::calibrate::Probe<'_>> = states
                 .iter()
                 .map(|st| crate::calibrate::Probe {
+                    index: st.actual.index,
+                    run: run as u64,
                     weight: st.weight,
                     area: st.actual.area,
                     region: st.actual.region,

@@ -265,12 +265,13 @@ pub fn prepare(
         &s.dynamics,
         &file,
     );
-    let (population, info, population_dir) = match given {
+    let (population, info, population_dir, design) = match given {
         Some((hs, info)) => {
             survey.add(&hs)?;
             (
                 PackedPopulation::from_households(&first.policy.schema, &hs),
                 info,
+                None,
                 None,
             )
         }
@@ -324,7 +325,7 @@ pub fn prepare(
         crate::calibrate::resolve(s, &slots.area_variants, &regions).map_err(SetupError)?;
     let n = population.len();
     let mut sim = Sim {
-        design_weights: vec![info.weight; n],
+        design_weights: design.unwrap_or_else(|| vec![info.weight; n]),
         burn_in: s.calibration.burn_in_months,
         targets,
         max_weight_ratio: s.calibration.max_weight_ratio,
@@ -370,13 +371,15 @@ pub fn prepare(
     })
 }
 
-/// Generates (from a spec) or reads (from a directory) the population of a scenario.
+/// Generates (from a spec) or reads (from a directory) the population of a scenario. Also returns
+/// each household's design weight when the spec oversamples rare groups.
+#[allow(clippy::type_complexity)]
 fn load_population(
     s: &Scenario,
     policy: &Policy,
     survey: &mut Survey<'_>,
     warnings: &mut Vec<String>,
-) -> Result<(PackedPopulation, PopulationInfo, Option<tempfile::TempDir>), SetupError> {
+) -> Result<(PackedPopulation, PopulationInfo, Option<tempfile::TempDir>, Option<Vec<u64>>), SetupError> {
     let file = &s.file;
     let p = &s.population;
     if let Some(dir) = &p.data {
@@ -397,7 +400,7 @@ fn load_population(
             reference_population: None,
             notes: Vec::new(),
         };
-        return Ok((hs, info, None));
+        return Ok((hs, info, None, None));
     }
     let Some(spec_path) = &p.spec else {
         return Err(SetupError(format!(
@@ -413,7 +416,11 @@ fn load_population(
     let misfit = |e: data::DataError| {
         SetupError(format!("{file}: population.spec: the generated population does not fit the policy's inputs: {e}"))
     };
+    let mut extra: Vec<(u64, usize)> = Vec::new();
     let (hs, report, tmp) = if s.report.keep_population {
+        if !spec.oversample.is_empty() {
+            warnings.push(format!("{file}: report.keep_population: the population spec's oversampled groups are left out (the kept files hold the main sample only)"));
+        }
         // Through files, which the report keeps.
         let tmp = tempfile::Builder::new()
             .prefix("doudi-population-")
@@ -451,17 +458,29 @@ fn load_population(
             pop.extend(&chunk);
             Ok(())
         })?;
+        // Rare groups: the extra households of each stratum, read the same way.
+        extra = crate::oversample::extra_households(&g, &spec.oversample, households);
+        let indices: Vec<u64> = extra.iter().map(|(i, _)| *i).collect();
+        for part in indices.chunks(16_384) {
+            let (h, p) = g.render_indices(part);
+            let chunk = data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p)).map_err(misfit)?;
+            survey.add(&chunk)?;
+            pop.extend(&chunk);
+        }
         (pop, report, None)
     };
     let persons = hs.persons();
     let reference = spec.meta.reference_population;
+    // The main sample's persons: the oversampled households stand for fewer households each.
+    let main_persons = report.persons;
     let weight = match &p.weight {
         Some(Weight::Fixed(w)) => *w,
         Some(Weight::Named(_)) | None => match reference {
-            Some(r) if persons > 0 => ((r as f64 / persons as f64).round() as u64).max(1),
+            Some(r) if main_persons > 0 => ((r as f64 / main_persons as f64).round() as u64).max(1),
             _ => 1,
         },
     };
+    let design = design_weights(&spec, seed, households, weight, &extra, s.report.keep_population);
     // Only deterministic facts (no timings, no temporary paths): the report must not change between runs.
     let mut notes = vec![format!(
         "generated `{}` with seed {}: {} households, {} persons, {} on dibao at the start",
@@ -489,6 +508,15 @@ fn load_population(
             status
         ));
     }
+    for (k, st) in spec.oversample.iter().enumerate() {
+        let n = extra.iter().filter(|(_, j)| *j == k).count();
+        notes.push(format!(
+            "oversampled `{}` at {} × the rate of the other households: {n} households beyond the main sample, each standing for about {:.1} households",
+            st.name,
+            st.rate,
+            weight as f64 / st.rate as f64
+        ));
+    }
     let info = PopulationInfo {
         source: format!(
             "spec {}, {households} households, seed {seed}",
@@ -500,7 +528,27 @@ fn load_population(
         reference_population: reference,
         notes,
     };
-    Ok((hs, info, tmp))
+    Ok((hs, info, tmp, design))
+}
+
+/// Each household's design weight when the spec oversamples rare groups: `weight` for the main
+/// sample's households outside the strata, `weight / rate` (rounded without bias) inside them.
+fn design_weights(spec: &crate::spec::PopulationSpec, seed: u64, households: u64, weight: u64, extra: &[(u64, usize)], kept: bool) -> Option<Vec<u64>> {
+    use crate::oversample::{stratum_of, weight_of};
+    if spec.oversample.is_empty() || kept {
+        return None;
+    }
+    let g = crate::population::Generator::new(spec, seed);
+    let strata = &spec.oversample;
+    let mut w: Vec<u64> = (0..households)
+        .into_par_iter()
+        .map(|i| match stratum_of(strata, &g.household(i)) {
+            Some(k) => weight_of(weight, strata[k].rate, i),
+            None => weight,
+        })
+        .collect();
+    w.extend(extra.iter().map(|&(i, k)| weight_of(weight, strata[k].rate, i)));
+    Some(w)
 }
 
 /// Reads a CSV pair into packed households, a chunk at a time (memory does not hold the unpacked

@@ -95,6 +95,9 @@ pub struct PopulationSpec {
     pub targets: Targets,
     #[serde(default)]
     pub calibration: CalibrationSettings,
+    /// Rare groups sampled at a higher rate, with lower weights (`[[oversample]]`).
+    #[serde(default)]
+    pub oversample: Vec<crate::oversample::Stratum>,
     /// The file the spec was read from (as given), used in messages.
     #[serde(skip)]
     pub file: String,
@@ -1097,6 +1100,11 @@ fn is_code(s: &str) -> bool {
 
 impl PopulationSpec {
     fn validate_into(&self, c: &mut Check, warnings: &mut Vec<Warning>) {
+        for (i, st) in self.oversample.iter().enumerate() {
+            for (k, m) in st.problems(i) {
+                c.err(k, m);
+            }
+        }
         let file = self.file.clone();
         let mut warn = |key: String, message: String| {
             warnings.push(Warning {
