@@ -339,7 +339,15 @@ pub fn rake_households(
     let mut goal = totals;
     goal.extend(targets.iter().map(|t| t.spec.value));
     let d: Vec<f64> = probes.iter().map(|p| p.weight as f64).collect();
-    let (g, mut info) = rake(&d, &x, &goal, sim.max_weight_ratio);
+    // When the targets cannot be met within the bound (a bootstrap sample with few cases of a kind),
+    // the bound is relaxed, twice at most; the report shows the weight ratios reached.
+    let (mut g, mut info) = rake(&d, &x, &goal, sim.max_weight_ratio);
+    for k in 1..=2 {
+        if info.max_residual_pct <= 0.1 {
+            break;
+        }
+        (g, info) = rake(&d, &x, &goal, sim.max_weight_ratio * f64::from(1 << (2 * k)));
+    }
     // Whole households, rounded up or down by a draw of the household (unbiased: the small weights
     // of oversampled households would otherwise all round the same way).
     let weights: Vec<u64> = d
@@ -694,7 +702,7 @@ pub fn rows(sim: &crate::run::Sim, results: &[crate::run::RunResult]) -> Calibra
             .map(|r| r.max_residual_pct)
             .fold(0.0, f64::max);
         out.notes.push(format!(
-            "Weights: each run's household weights (design weight × bootstrap draw) are raked (exponential calibration, bounded to 1/{0}–{0} × the design weight) so that the first reported month meets the household, person and spending targets while each area keeps its persons; raked/design weight ratios ranged {g_min:.2}–{g_max:.2}; largest remaining difference after rounding to whole households {res:.3}%.",
+            "Weights: each run's household weights (design weight × bootstrap draw) are raked (exponential calibration, bounded to 1/{0}–{0} × the design weight, relaxed to 16 then 64 × in a run whose targets cannot be met within it) so that the first reported month meets the household, person and spending targets while each area keeps its persons; raked/design weight ratios ranged {g_min:.2}–{g_max:.2}; largest remaining difference after rounding to whole households {res:.3}%.",
             sim.max_weight_ratio
         ));
     }

@@ -413,6 +413,11 @@ fn load_population(
     warnings.extend(spec_warnings.iter().map(|w| w.to_string()));
     let households = p.households.unwrap_or(1000);
     let seed = p.seed.unwrap_or(s.scenario.seed);
+    // A population simulated household for household (weight 1) has nothing to oversample.
+    let mut spec = spec;
+    if matches!(p.weight, Some(Weight::Fixed(w)) if w <= 1) {
+        spec.oversample.clear();
+    }
     let misfit = |e: data::DataError| {
         SetupError(format!("{file}: population.spec: the generated population does not fit the policy's inputs: {e}"))
     };
