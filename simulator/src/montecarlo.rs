@@ -1,5 +1,10 @@
-//! Monte Carlo: `runs` replicates with different seeds, summarised cell by cell as the median and the
-//! 5th–95th percentile band.
+//! Monte Carlo: `runs` replicates with different seeds, summarised cell by cell as the exact mean over
+//! the runs, the median and the 5th–95th percentile band.
+//!
+//! The mean is what additive tables show: the mean of a sum is the sum of the means, exactly (the
+//! arithmetic is exact), so regions add up to the city, urban and rural to the whole, the programmes
+//! to the total, the months to the year and the reform-difference table is the reform table minus the
+//! baseline table. Medians and percentiles do not add up; they describe the spread.
 //!
 //! Quantiles are exact: the values of a cell over the runs are sorted as exact numbers; the median is
 //! the middle value (the mean of the two middle values for an even count); the 5th and 95th
@@ -7,17 +12,25 @@
 //! fewer than 20 runs they are the smallest and largest value. Differences between the reform and the
 //! baseline are taken run by run (same seeds, same random numbers), then summarised.
 //!
-//! Every count and amount is scaled by the population weight (each simulated household stands for
-//! `weight` households); programme-level outputs are computed by the policy on weighted totals.
+//! The run results come weighted (each simulated household carries its own weight); they are not
+//! scaled again here. `Outcome::weight` is the design weight, for display. Each cell also carries how
+//! many simulated households added a non-zero value to it (`Cube::samples`, the mean over the runs),
+//! so that a figure resting on few simulated cases can be flagged ([`FEW_CASES`]).
 
 use crate::reform::{self, WinnersOutcome, WinnersRun};
 use crate::run::{is_money, is_stock, programme_defs, Metric, RunResult, SimError};
 use crate::setup::Prepared;
 use doudi_interpreter::{Month, Num};
 
-/// Median and 5th–95th percentile band of one cell over the runs.
+/// A cell resting on fewer simulated households than this (mean over the runs) is flagged in every
+/// output: too few cases for the figure to be more than an order of magnitude.
+pub const FEW_CASES: u64 = 30;
+
+/// Exact mean, median and 5th–95th percentile band of one cell over the runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Band {
+    /// The exact mean over the runs: additive (what tables meant to add up show).
+    pub mean: Num,
     pub median: Num,
     pub p5: Num,
     pub p95: Num,
@@ -25,8 +38,24 @@ pub struct Band {
 
 impl Band {
     pub fn zero() -> Band {
-        Band { median: Num::ZERO, p5: Num::ZERO, p95: Num::ZERO }
+        Band { mean: Num::ZERO, median: Num::ZERO, p5: Num::ZERO, p95: Num::ZERO }
     }
+    /// Zero in every run.
+    pub fn is_zero(&self) -> bool {
+        self.p5.is_zero() && self.p95.is_zero() && self.mean.is_zero()
+    }
+}
+
+/// The exact mean of some values (zero for none).
+pub fn mean_of(values: &[Num]) -> Num {
+    if values.is_empty() {
+        return Num::ZERO;
+    }
+    let mut s = Num::ZERO;
+    for v in values {
+        s = s.checked_add(v).unwrap_or(s);
+    }
+    s.checked_div(&Num::from_i64(values.len() as i64)).unwrap_or(Num::ZERO)
 }
 
 /// The band of a set of run values (see the module documentation).
@@ -34,6 +63,7 @@ pub fn band(values: &mut [Num]) -> Band {
     if values.is_empty() {
         return Band::zero();
     }
+    let mean = mean_of(values);
     values.sort();
     let k = values.len();
     let median = if k % 2 == 1 {
@@ -48,7 +78,7 @@ pub fn band(values: &mut [Num]) -> Band {
         let r = (p * k).div_ceil(100);
         r.clamp(1, k) - 1
     };
-    Band { median, p5: values[rank(5)].clone(), p95: values[rank(95)].clone() }
+    Band { mean, median, p5: values[rank(5)].clone(), p95: values[rank(95)].clone() }
 }
 
 /// Bands for cells indexed `[period][region][area][metric]` (region 0 and area 0 are "all").
@@ -59,6 +89,10 @@ pub struct Cube {
     pub areas: usize,
     pub metrics: usize,
     pub data: Vec<Band>,
+    /// Same layout as `data`: how many simulated households added a non-zero value to the cell,
+    /// the mean over the runs (rounded). Yearly: the mean of the months for stocks, the sum for
+    /// flows. Reform − baseline: the smaller of the two variants' counts.
+    pub samples: Vec<u64>,
 }
 
 impl Cube {
@@ -67,6 +101,15 @@ impl Cube {
     }
     pub fn get(&self, p: usize, r: usize, a: usize, m: usize) -> &Band {
         &self.data[self.index(p, r, a, m)]
+    }
+    /// Simulated households behind a cell (0 when unknown).
+    pub fn cases(&self, p: usize, r: usize, a: usize, m: usize) -> u64 {
+        self.samples.get(self.index(p, r, a, m)).copied().unwrap_or(0)
+    }
+    /// Whether a cell rests on fewer than [`FEW_CASES`] simulated households (a cell that is zero in
+    /// every run is not flagged).
+    pub fn few(&self, p: usize, r: usize, a: usize, m: usize) -> bool {
+        self.cases(p, r, a, m) < FEW_CASES && !self.get(p, r, a, m).is_zero()
     }
 }
 
@@ -151,14 +194,6 @@ pub fn simulate(p: &Prepared, progress: &(dyn Fn() + Sync)) -> Result<Outcome, S
     summarise(p, &results, winners)
 }
 
-fn w(n: &Num, weight: u64) -> Num {
-    if weight == 1 {
-        n.clone()
-    } else {
-        n.checked_mul_i64(weight as i64).unwrap_or_else(|_| n.clone())
-    }
-}
-
 /// Summarises run results (see [`simulate`]).
 pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) -> Result<Outcome, SimError> {
     let sim = &p.sim;
@@ -176,42 +211,10 @@ pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) 
     areas.extend(sim.areas.iter().cloned());
     let nm = sim.metrics.len();
 
-    // Per run and variant: weighted marginal cells, monthly and yearly.
-    let marginal = |v: usize, run: &RunResult| -> (Vec<Num>, Vec<Num>) {
-        let var = &sim.variants[v];
-        let (nr, na) = if var.regions { (regions.len(), areas.len()) } else { (1, 1) };
-        let mut monthly = vec![Num::ZERO; months.len() * nr * na * nm];
-        let idx = |t: usize, r: usize, a: usize, m: usize| ((t * nr + r) * na + a) * nm + m;
-        for (t, cells) in run.variants[v].cells.iter().enumerate() {
-            if var.regions {
-                let (dr, da) = (sim.regions.len().max(1), sim.areas.len().max(1));
-                for r in 0..dr {
-                    for a in 0..da {
-                        for m in 0..nm {
-                            let x = &cells[(r * da + a) * nm + m];
-                            if x.is_zero() {
-                                continue;
-                            }
-                            for (rr, aa) in [(r + 1, a + 1), (0, a + 1), (r + 1, 0), (0, 0)] {
-                                let i = idx(t, rr, aa, m);
-                                monthly[i] = monthly[i].checked_add(x).unwrap_or_else(|_| monthly[i].clone());
-                            }
-                        }
-                    }
-                }
-            } else {
-                for m in 0..nm {
-                    monthly[idx(t, 0, 0, m)] = cells[m].clone();
-                }
-            }
-        }
-        for x in monthly.iter_mut() {
-            *x = w(x, sim.weight);
-        }
-        let yearly = yearly_of(&monthly, &years, nr * na, &sim.metrics);
-        (monthly, yearly)
-    };
-    let cube = |per_run: Vec<Vec<Num>>, periods: usize, nr: usize, na: usize| -> Cube {
+    // Per run and variant: marginal cells (already weighted), monthly and yearly, with their
+    // simulated case counts.
+    let shape = |v: usize| if sim.variants[v].regions { (regions.len(), areas.len()) } else { (1, 1) };
+    let cube = |per_run: Vec<Vec<Num>>, samples: Vec<u64>, periods: usize, nr: usize, na: usize| -> Cube {
         let len = per_run.first().map_or(0, |v| v.len());
         let mut data = Vec::with_capacity(len);
         let mut buf: Vec<Num> = Vec::with_capacity(per_run.len());
@@ -220,31 +223,43 @@ pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) 
             buf.extend(per_run.iter().map(|r| r[i].clone()));
             data.push(band(&mut buf));
         }
-        Cube { periods, regions: nr, areas: na, metrics: nm, data }
+        let mut samples = samples;
+        samples.resize(len, 0);
+        Cube { periods, regions: nr, areas: na, metrics: nm, data, samples }
     };
 
     let mut variants = Vec::new();
     let mut per_variant_runs: Vec<(Vec<Vec<Num>>, Vec<Vec<Num>>)> = Vec::new();
+    let mut per_variant_samples: Vec<(Vec<u64>, Vec<u64>)> = Vec::new();
     for (v, var) in sim.variants.iter().enumerate() {
-        let (nr, na) = if var.regions { (regions.len(), areas.len()) } else { (1, 1) };
+        let (nr, na) = shape(v);
         let (mut mo, mut ye) = (Vec::new(), Vec::new());
+        let (mut smo, mut sye): (Vec<u128>, Vec<u128>) = (Vec::new(), Vec::new());
         for run in results {
-            let (m, y) = marginal(v, run);
+            let m = marginal(&run.variants[v].cells, var.regions, sim, months.len(), (nr, na), nm, Num::ZERO, |a, x| a.checked_add(x).unwrap_or_else(|_| a.clone()));
+            let y = yearly_of(&m, &years, nr * na, &sim.metrics);
+            let sm = marginal(&run.variants[v].samples, var.regions, sim, months.len(), (nr, na), nm, 0u64, |a, x| a.saturating_add(*x));
+            let sy = yearly_samples(&sm, &years, nr * na, &sim.metrics);
+            add_counts(&mut smo, &sm);
+            add_counts(&mut sye, &sy);
             mo.push(m);
             ye.push(y);
         }
+        let k = results.len().max(1) as u128;
+        let avg = |v: Vec<u128>| -> Vec<u64> { v.into_iter().map(|x| ((x + k / 2) / k) as u64).collect() };
+        let (smo, sye) = (avg(smo), avg(sye));
         let programme = programme_series(&var.policy, results, v, &years);
         variants.push(VariantOutcome {
             name: var.name.clone(),
             label: var.label.clone(),
             regions: var.regions,
-            monthly: cube(mo.clone(), months.len(), nr, na),
-            yearly: cube(ye.clone(), years.len(), nr, na),
+            monthly: cube(mo.clone(), smo.clone(), months.len(), nr, na),
+            yearly: cube(ye.clone(), sye.clone(), years.len(), nr, na),
             programme,
         });
         per_variant_runs.push((mo, ye));
+        per_variant_samples.push((smo, sye));
     }
-
     // Reform − baseline, run by run.
     let diff = if sim.compare_households && per_variant_runs.len() == 2 && sim.variants[0].regions && sim.variants[1].regions {
         let sub = |a: &[Vec<Num>], b: &[Vec<Num>]| -> Vec<Vec<Num>> {
@@ -295,8 +310,8 @@ pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) 
             name: "reform - baseline".into(),
             label: "改革 − 基线".into(),
             regions: true,
-            monthly: cube(sub(bm, rm), months.len(), regions.len(), areas.len()),
-            yearly: cube(sub(by, ry), years.len(), regions.len(), areas.len()),
+            monthly: cube(sub(bm, rm), min_counts(&per_variant_samples[0].0, &per_variant_samples[1].0), months.len(), regions.len(), areas.len()),
+            yearly: cube(sub(by, ry), min_counts(&per_variant_samples[0].1, &per_variant_samples[1].1), years.len(), regions.len(), areas.len()),
             programme,
         })
     } else {
@@ -347,6 +362,77 @@ pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) 
     });
 
     Ok(Outcome { months, years, regions, areas, metrics: sim.metrics.clone(), variants, diff, winners, sweep, runs: sim.runs, weight: sim.weight, calibration: Default::default() })
+}
+
+/// Marginal cells `[month][region][area][metric]` (region 0 and area 0 are "all") of one run's cells
+/// `[month][(region × areas + area) × metrics + metric]` (one region and area when not kept).
+#[allow(clippy::too_many_arguments)]
+fn marginal<T: Clone>(
+    cells: &[Vec<T>],
+    by_region: bool,
+    sim: &crate::run::Sim,
+    months: usize,
+    (nr, na): (usize, usize),
+    nm: usize,
+    zero: T,
+    add: impl Fn(&T, &T) -> T,
+) -> Vec<T> {
+    let mut out = vec![zero; months * nr * na * nm];
+    let idx = |t: usize, r: usize, a: usize, m: usize| ((t * nr + r) * na + a) * nm + m;
+    for (t, cells) in cells.iter().enumerate().take(months) {
+        if by_region {
+            let (dr, da) = (sim.regions.len().max(1), sim.areas.len().max(1));
+            for r in 0..dr {
+                for a in 0..da {
+                    for m in 0..nm {
+                        let Some(x) = cells.get((r * da + a) * nm + m) else { continue };
+                        for (rr, aa) in [(r + 1, a + 1), (0, a + 1), (r + 1, 0), (0, 0)] {
+                            let i = idx(t, rr, aa, m);
+                            out[i] = add(&out[i], x);
+                        }
+                    }
+                }
+            }
+        } else {
+            for m in 0..nm {
+                if let Some(x) = cells.get(m) {
+                    out[idx(t, 0, 0, m)] = x.clone();
+                }
+            }
+        }
+    }
+    out
+}
+
+fn add_counts(acc: &mut Vec<u128>, x: &[u64]) {
+    if acc.len() < x.len() {
+        acc.resize(x.len(), 0);
+    }
+    for (a, b) in acc.iter_mut().zip(x) {
+        *a += *b as u128;
+    }
+}
+
+fn min_counts(a: &[u64], b: &[u64]) -> Vec<u64> {
+    a.iter().zip(b).map(|(x, y)| *x.min(y)).collect()
+}
+
+/// Yearly case counts from monthly ones: the sum over the year's months for flows, the mean
+/// (rounded) for stocks.
+fn yearly_samples(monthly: &[u64], years: &[(i32, u32)], groups: usize, metrics: &[Metric]) -> Vec<u64> {
+    let nm = metrics.len();
+    let mut out = vec![0u64; years.len() * groups * nm];
+    let mut t0 = 0usize;
+    for (yi, (_, n)) in years.iter().enumerate() {
+        for g in 0..groups {
+            for (m, metric) in metrics.iter().enumerate() {
+                let s: u64 = (t0..t0 + *n as usize).map(|t| monthly.get((t * groups + g) * nm + m).copied().unwrap_or(0)).sum();
+                out[(yi * groups + g) * nm + m] = if is_stock(metric.measure) { (s + *n as u64 / 2) / (*n as u64).max(1) } else { s };
+            }
+        }
+        t0 += *n as usize;
+    }
+    out
 }
 
 /// Yearly values from monthly ones: flows are summed over the year's months, stocks averaged.

@@ -8,8 +8,12 @@
 //! The output is deterministic: no timestamps, no timings, no temporary paths; the Excel file's
 //! creation date is the scenario's first month.
 
+pub mod assumptions;
 pub mod charts;
+pub mod figures;
 pub mod html;
+pub mod labels;
+pub mod summary;
 pub mod tables;
 pub mod xlsx;
 
