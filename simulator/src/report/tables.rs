@@ -240,7 +240,7 @@ fn metric_columns(o: &Outcome, i: usize, band: bool) -> Vec<Column> {
     let k = key(&m.programme, m.measure);
     let t = labels::measure_text(&m.programme, &m.label, m.measure);
     let u = Unit::of(m.measure);
-    let mut cols = vec![Column { key: k.clone(), text: Text::new(format!("{}(均值)", t.zh), format!("{}, mean", t.en)), unit: Some(u), report: true }];
+    let mut cols = vec![Column { key: k.clone(), text: t.clone(), unit: Some(u), report: true }];
     if band {
         cols.push(Column::new(format!("{k}_p5"), format!("{} 5%分位", t.zh), "p5").with_unit(u));
         cols.push(Column::new(format!("{k}_p95"), format!("{} 95%分位", t.zh), "p95").with_unit(u));
