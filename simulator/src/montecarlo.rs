@@ -90,8 +90,8 @@ pub struct Cube {
     pub metrics: usize,
     pub data: Vec<Band>,
     /// Same layout as `data`: how many simulated households added a non-zero value to the cell,
-    /// the mean over the runs (rounded). Yearly: the mean of the months for stocks, the sum for
-    /// flows. Reform − baseline: the smaller of the two variants' counts.
+    /// the mean over the runs (rounded). Yearly: the mean of the months for stocks and spending, the
+    /// sum for events. Reform − baseline: the smaller of the two variants' counts.
     pub samples: Vec<u64>,
 }
 
@@ -417,8 +417,9 @@ fn min_counts(a: &[u64], b: &[u64]) -> Vec<u64> {
     a.iter().zip(b).map(|(x, y)| *x.min(y)).collect()
 }
 
-/// Yearly case counts from monthly ones: the sum over the year's months for flows, the mean
-/// (rounded) for stocks.
+/// Yearly case counts from monthly ones: the sum over the year's months for events (inflows,
+/// applications, exits), the mean (rounded) for stocks and for spending: a year's spending paid to
+/// the same 3 simulated households every month rests on 3 households, not on 36.
 fn yearly_samples(monthly: &[u64], years: &[(i32, u32)], groups: usize, metrics: &[Metric]) -> Vec<u64> {
     let nm = metrics.len();
     let mut out = vec![0u64; years.len() * groups * nm];
@@ -427,7 +428,7 @@ fn yearly_samples(monthly: &[u64], years: &[(i32, u32)], groups: usize, metrics:
         for g in 0..groups {
             for (m, metric) in metrics.iter().enumerate() {
                 let s: u64 = (t0..t0 + *n as usize).map(|t| monthly.get((t * groups + g) * nm + m).copied().unwrap_or(0)).sum();
-                out[(yi * groups + g) * nm + m] = if is_stock(metric.measure) { (s + *n as u64 / 2) / (*n as u64).max(1) } else { s };
+                out[(yi * groups + g) * nm + m] = if is_stock(metric.measure) || is_money(metric.measure) { (s + *n as u64 / 2) / (*n as u64).max(1) } else { s };
             }
         }
         t0 += *n as usize;
@@ -455,7 +456,6 @@ fn yearly_of(monthly: &[Num], years: &[(i32, u32)], groups: usize, metrics: &[Me
         }
         t0 += *n as usize;
     }
-    let _ = is_money;
     out
 }
 

@@ -72,7 +72,9 @@ fn banded(b: &Band, money: bool, few: bool) -> String {
 
 fn table_html(t: &Table, max_rows: usize) -> String {
     let mut s = String::new();
-    s.push_str("<div class=scroll><table><thead><tr>");
+    // Tables of sources and assumptions wrap their long text.
+    let wrap = matches!(t.name.as_str(), "parameters" | "settings" | "calibration" | "uncertainty");
+    s.push_str(if wrap { "<div class=scroll><table class=wrap><thead><tr>" } else { "<div class=scroll><table><thead><tr>" });
     for c in t.columns.iter().filter(|c| c.report) {
         s.push_str(&format!("<th>{}</th>", esc(&c.header())));
     }
@@ -114,7 +116,7 @@ h1{font-size:26px;margin:0 0 6px}h2{font-size:20px;margin-top:36px;border-bottom
 table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;white-space:nowrap}th{background:#f0f3f7}
 td.num{text-align:right;font-variant-numeric:tabular-nums}.band{color:#888;font-size:11px}.few{color:#c05800;font-weight:bold}
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:middle}
-.scroll{overflow-x:auto;max-width:100%}.chart{margin:12px 0}.chart svg{max-width:100%;height:auto}
+.scroll{overflow-x:auto;max-width:100%}table.wrap td{white-space:normal;max-width:420px;vertical-align:top}.chart{margin:12px 0}.chart svg{max-width:100%;height:auto}
 .note{color:#666;font-size:13px}details{margin:10px 0}summary{cursor:pointer;font-weight:bold}
 code{background:#f3f3f3;padding:0 3px;border-radius:3px}ul{padding-left:20px}li{margin:4px 0}
 "#;

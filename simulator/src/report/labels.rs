@@ -85,6 +85,17 @@ pub fn measure_text(programme: &str, label: &str, measure: &str) -> Text {
     }
 }
 
+/// The label of a policy programme output in the report. The simulator evaluates programme outputs on
+/// the households *as paid*, so the counts of dibao households and persons are counts of households
+/// paid dibao, whatever the policy's label says (the Ji'an policy labels them 符合低保条件的户数).
+pub fn programme_output_label(name: &str, policy_label: &str) -> String {
+    match name {
+        "dibao_households" => "在保户数(按实际发放) households paid dibao".into(),
+        "dibao_persons" => "在保人数(按实际发放) persons in households paid dibao".into(),
+        _ => policy_label.to_string(),
+    }
+}
+
 /// A header for report tables: `在保户数(户) households paid dibao`.
 pub fn header(t: &Text, unit: Unit) -> String {
     format!("{}({}) {}", t.zh, unit.zh(), t.en)

@@ -13,6 +13,7 @@ pub mod charts;
 pub mod figures;
 pub mod html;
 pub mod labels;
+pub mod png_text;
 pub mod summary;
 pub mod tables;
 pub mod xlsx;

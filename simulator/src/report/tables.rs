@@ -451,7 +451,7 @@ fn programme_table(o: &Outcome, yearly: bool, months: &[String], years: &[String
         for s in &v.programme {
             let bands = if yearly { &s.yearly } else { &s.monthly };
             for (p, b) in bands.iter().enumerate() {
-                let mut row = vec![Cell::Text(v.name.clone()), Cell::Text(periods[p].clone()), Cell::Text(s.name.clone()), Cell::Text(s.label.clone())];
+                let mut row = vec![Cell::Text(v.name.clone()), Cell::Text(periods[p].clone()), Cell::Text(s.name.clone()), Cell::Text(labels::programme_output_label(&s.name, &s.label))];
                 row.extend(band_cells(b, s.money));
                 t.rows.push(row);
             }
@@ -471,7 +471,7 @@ fn reform_programme(d: &VariantOutcome, years: &[String]) -> Table {
     );
     for s in &d.programme {
         for (p, b) in s.yearly.iter().enumerate() {
-            let mut row = vec![Cell::Text(years[p].clone()), Cell::Text(s.name.clone()), Cell::Text(s.label.clone())];
+            let mut row = vec![Cell::Text(years[p].clone()), Cell::Text(s.name.clone()), Cell::Text(labels::programme_output_label(&s.name, &s.label))];
             row.extend(band_cells(b, s.money));
             t.rows.push(row);
         }
