@@ -38,7 +38,12 @@ pub struct Band {
 
 impl Band {
     pub fn zero() -> Band {
-        Band { mean: Num::ZERO, median: Num::ZERO, p5: Num::ZERO, p95: Num::ZERO }
+        Band {
+            mean: Num::ZERO,
+            median: Num::ZERO,
+            p5: Num::ZERO,
+            p95: Num::ZERO,
+        }
     }
     /// Zero in every run.
     pub fn is_zero(&self) -> bool {
@@ -55,7 +60,8 @@ pub fn mean_of(values: &[Num]) -> Num {
     for v in values {
         s = s.checked_add(v).unwrap_or(s);
     }
-    s.checked_div(&Num::from_i64(values.len() as i64)).unwrap_or(Num::ZERO)
+    s.checked_div(&Num::from_i64(values.len() as i64))
+        .unwrap_or(Num::ZERO)
 }
 
 /// The band of a set of run values (see the module documentation).
@@ -71,14 +77,22 @@ pub fn band(values: &mut [Num]) -> Band {
     } else {
         let a = &values[k / 2 - 1];
         let b = &values[k / 2];
-        a.checked_add(b).ok().and_then(|s| s.checked_div(&Num::from_i64(2)).ok()).unwrap_or_else(|| a.clone())
+        a.checked_add(b)
+            .ok()
+            .and_then(|s| s.checked_div(&Num::from_i64(2)).ok())
+            .unwrap_or_else(|| a.clone())
     };
     let rank = |p: usize| -> usize {
         // ⌈p/100 · k⌉, 1-based, at least 1.
         let r = (p * k).div_ceil(100);
         r.clamp(1, k) - 1
     };
-    Band { mean, median, p5: values[rank(5)].clone(), p95: values[rank(95)].clone() }
+    Band {
+        mean,
+        median,
+        p5: values[rank(5)].clone(),
+        p95: values[rank(95)].clone(),
+    }
 }
 
 /// Bands for cells indexed `[period][region][area][metric]` (region 0 and area 0 are "all").
@@ -104,7 +118,10 @@ impl Cube {
     }
     /// Simulated households behind a cell (0 when unknown).
     pub fn cases(&self, p: usize, r: usize, a: usize, m: usize) -> u64 {
-        self.samples.get(self.index(p, r, a, m)).copied().unwrap_or(0)
+        self.samples
+            .get(self.index(p, r, a, m))
+            .copied()
+            .unwrap_or(0)
     }
     /// Whether a cell rests on fewer than [`FEW_CASES`] simulated households (a cell that is zero in
     /// every run is not flagged).
@@ -179,6 +196,9 @@ pub struct Outcome {
     pub calibration: crate::calibrate::Calibration,
 }
 
+/// Per run: the marginal cells of a variant.
+type RunCells = Vec<Vec<Num>>;
+
 /// Runs every replicate and summarises. `progress` is called once per simulated month of every run.
 pub fn simulate(p: &Prepared, progress: &(dyn Fn() + Sync)) -> Result<Outcome, SimError> {
     let sim = &p.sim;
@@ -195,7 +215,11 @@ pub fn simulate(p: &Prepared, progress: &(dyn Fn() + Sync)) -> Result<Outcome, S
 }
 
 /// Summarises run results (see [`simulate`]).
-pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) -> Result<Outcome, SimError> {
+pub fn summarise(
+    p: &Prepared,
+    results: &[RunResult],
+    winners: Vec<WinnersRun>,
+) -> Result<Outcome, SimError> {
     let sim = &p.sim;
     let months: Vec<Month> = (0..sim.months).map(|t| sim.start.plus(t as i32)).collect();
     let mut years: Vec<(i32, u32)> = Vec::new();
@@ -213,32 +237,64 @@ pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) 
 
     // Per run and variant: marginal cells (already weighted), monthly and yearly, with their
     // simulated case counts.
-    let shape = |v: usize| if sim.variants[v].regions { (regions.len(), areas.len()) } else { (1, 1) };
-    let cube = |per_run: Vec<Vec<Num>>, samples: Vec<u64>, periods: usize, nr: usize, na: usize| -> Cube {
-        let len = per_run.first().map_or(0, |v| v.len());
-        let mut data = Vec::with_capacity(len);
-        let mut buf: Vec<Num> = Vec::with_capacity(per_run.len());
-        for i in 0..len {
-            buf.clear();
-            buf.extend(per_run.iter().map(|r| r[i].clone()));
-            data.push(band(&mut buf));
+    let shape = |v: usize| {
+        if sim.variants[v].regions {
+            (regions.len(), areas.len())
+        } else {
+            (1, 1)
         }
-        let mut samples = samples;
-        samples.resize(len, 0);
-        Cube { periods, regions: nr, areas: na, metrics: nm, data, samples }
     };
+    let cube =
+        |per_run: Vec<Vec<Num>>, samples: Vec<u64>, periods: usize, nr: usize, na: usize| -> Cube {
+            let len = per_run.first().map_or(0, |v| v.len());
+            let mut data = Vec::with_capacity(len);
+            let mut buf: Vec<Num> = Vec::with_capacity(per_run.len());
+            for i in 0..len {
+                buf.clear();
+                buf.extend(per_run.iter().map(|r| r[i].clone()));
+                data.push(band(&mut buf));
+            }
+            let mut samples = samples;
+            samples.resize(len, 0);
+            Cube {
+                periods,
+                regions: nr,
+                areas: na,
+                metrics: nm,
+                data,
+                samples,
+            }
+        };
 
     let mut variants = Vec::new();
-    let mut per_variant_runs: Vec<(Vec<Vec<Num>>, Vec<Vec<Num>>)> = Vec::new();
+    let mut per_variant_runs: Vec<(RunCells, RunCells)> = Vec::new();
     let mut per_variant_samples: Vec<(Vec<u64>, Vec<u64>)> = Vec::new();
     for (v, var) in sim.variants.iter().enumerate() {
         let (nr, na) = shape(v);
         let (mut mo, mut ye) = (Vec::new(), Vec::new());
         let (mut smo, mut sye): (Vec<u128>, Vec<u128>) = (Vec::new(), Vec::new());
         for run in results {
-            let m = marginal(&run.variants[v].cells, var.regions, sim, months.len(), (nr, na), nm, Num::ZERO, |a, x| a.checked_add(x).unwrap_or_else(|_| a.clone()));
+            let m = marginal(
+                &run.variants[v].cells,
+                var.regions,
+                sim,
+                months.len(),
+                (nr, na),
+                nm,
+                Num::ZERO,
+                |a, x| a.checked_add(x).unwrap_or_else(|_| a.clone()),
+            );
             let y = yearly_of(&m, &years, nr * na, &sim.metrics);
-            let sm = marginal(&run.variants[v].samples, var.regions, sim, months.len(), (nr, na), nm, 0u64, |a, x| a.saturating_add(*x));
+            let sm = marginal(
+                &run.variants[v].samples,
+                var.regions,
+                sim,
+                months.len(),
+                (nr, na),
+                nm,
+                0u64,
+                |a, x| a.saturating_add(*x),
+            );
             let sy = yearly_samples(&sm, &years, nr * na, &sim.metrics);
             add_counts(&mut smo, &sm);
             add_counts(&mut sye, &sy);
@@ -246,7 +302,9 @@ pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) 
             ye.push(y);
         }
         let k = results.len().max(1) as u128;
-        let avg = |v: Vec<u128>| -> Vec<u64> { v.into_iter().map(|x| ((x + k / 2) / k) as u64).collect() };
+        let avg = |v: Vec<u128>| -> Vec<u64> {
+            v.into_iter().map(|x| ((x + k / 2) / k) as u64).collect()
+        };
         let (smo, sye) = (avg(smo), avg(sye));
         let programme = programme_series(&var.policy, results, v, &years);
         variants.push(VariantOutcome {
@@ -261,9 +319,21 @@ pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) 
         per_variant_samples.push((smo, sye));
     }
     // Reform − baseline, run by run.
-    let diff = if sim.compare_households && per_variant_runs.len() == 2 && sim.variants[0].regions && sim.variants[1].regions {
+    let diff = if sim.compare_households
+        && per_variant_runs.len() == 2
+        && sim.variants[0].regions
+        && sim.variants[1].regions
+    {
         let sub = |a: &[Vec<Num>], b: &[Vec<Num>]| -> Vec<Vec<Num>> {
-            a.iter().zip(b).map(|(x, y)| x.iter().zip(y).map(|(p, q)| q.checked_sub(p).unwrap_or(Num::ZERO)).collect()).collect()
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| {
+                    x.iter()
+                        .zip(y)
+                        .map(|(p, q)| q.checked_sub(p).unwrap_or(Num::ZERO))
+                        .collect()
+                })
+                .collect()
         };
         let (bm, by) = &per_variant_runs[0];
         let (rm, ry) = &per_variant_runs[1];
@@ -273,7 +343,9 @@ pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) 
         let rdefs = programme_defs(&sim.variants[1].policy);
         let bdefs = programme_defs(&sim.variants[0].policy);
         for (bi, (name, label, ty)) in bdefs.iter().enumerate() {
-            let Some(ri) = rdefs.iter().position(|(n, _, _)| n == name) else { continue };
+            let Some(ri) = rdefs.iter().position(|(n, _, _)| n == name) else {
+                continue;
+            };
             if base_prog.iter().all(|s| &s.name != name) {
                 continue;
             }
@@ -287,44 +359,101 @@ pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) 
                     })
                     .collect()
             };
-            let monthly: Vec<Band> = (0..months.len()).map(|t| band(&mut per_run_month(t))).collect();
+            let monthly: Vec<Band> = (0..months.len())
+                .map(|t| band(&mut per_run_month(t)))
+                .collect();
             let mut yearly = Vec::new();
             let mut t0 = 0usize;
             for (_, n) in &years {
                 let mut vals: Vec<Num> = Vec::new();
-                for k in 0..results.len() {
+                for res in results {
                     let mut s = Num::ZERO;
                     for t in t0..t0 + *n as usize {
-                        let b = results[k].variants[0].programme.get(t).and_then(|x| x.get(bi)).cloned().flatten().unwrap_or(Num::ZERO);
-                        let f = results[k].variants[1].programme.get(t).and_then(|x| x.get(ri)).cloned().flatten().unwrap_or(Num::ZERO);
-                        s = s.checked_add(&f.checked_sub(&b).unwrap_or(Num::ZERO)).unwrap_or(s);
+                        let b = res.variants[0]
+                            .programme
+                            .get(t)
+                            .and_then(|x| x.get(bi))
+                            .cloned()
+                            .flatten()
+                            .unwrap_or(Num::ZERO);
+                        let f = res.variants[1]
+                            .programme
+                            .get(t)
+                            .and_then(|x| x.get(ri))
+                            .cloned()
+                            .flatten()
+                            .unwrap_or(Num::ZERO);
+                        s = s
+                            .checked_add(&f.checked_sub(&b).unwrap_or(Num::ZERO))
+                            .unwrap_or(s);
                     }
-                    vals.push(s.checked_div(&Num::from_i64(*n as i64)).unwrap_or(Num::ZERO));
+                    vals.push(
+                        s.checked_div(&Num::from_i64(*n as i64))
+                            .unwrap_or(Num::ZERO),
+                    );
                 }
                 yearly.push(band(&mut vals));
                 t0 += *n as usize;
             }
-            programme.push(ProgrammeSeries { name: name.clone(), label: label.clone(), money: ty.is_money(), monthly, yearly });
+            programme.push(ProgrammeSeries {
+                name: name.clone(),
+                label: label.clone(),
+                money: ty.is_money(),
+                monthly,
+                yearly,
+            });
         }
         Some(VariantOutcome {
             name: "reform - baseline".into(),
             label: "改革 − 基线".into(),
             regions: true,
-            monthly: cube(sub(bm, rm), min_counts(&per_variant_samples[0].0, &per_variant_samples[1].0), months.len(), regions.len(), areas.len()),
-            yearly: cube(sub(by, ry), min_counts(&per_variant_samples[0].1, &per_variant_samples[1].1), years.len(), regions.len(), areas.len()),
+            monthly: cube(
+                sub(bm, rm),
+                min_counts(&per_variant_samples[0].0, &per_variant_samples[1].0),
+                months.len(),
+                regions.len(),
+                areas.len(),
+            ),
+            yearly: cube(
+                sub(by, ry),
+                min_counts(&per_variant_samples[0].1, &per_variant_samples[1].1),
+                years.len(),
+                regions.len(),
+                areas.len(),
+            ),
             programme,
         })
     } else {
         None
     };
 
-    let winners = if winners.is_empty() { None } else { Some(reform::summarise_winners(winners)) };
+    let winners = if winners.is_empty() {
+        None
+    } else {
+        Some(reform::summarise_winners(winners))
+    };
 
     let sweep = p.sweep.as_ref().map(|(param, values)| {
-        let total_spend = sim.metrics.iter().position(|m| m.programme == "total" && m.measure == "spending").unwrap_or(0);
-        let dibao_spend = sim.metrics.iter().position(|m| m.programme == "dibao" && m.measure == "spending").unwrap_or(0);
-        let hh = sim.metrics.iter().position(|m| m.programme == "dibao" && m.measure == "households").unwrap_or(0);
-        let persons = sim.metrics.iter().position(|m| m.programme == "dibao" && m.measure == "persons").unwrap_or(0);
+        let total_spend = sim
+            .metrics
+            .iter()
+            .position(|m| m.programme == "total" && m.measure == "spending")
+            .unwrap_or(0);
+        let dibao_spend = sim
+            .metrics
+            .iter()
+            .position(|m| m.programme == "dibao" && m.measure == "spending")
+            .unwrap_or(0);
+        let hh = sim
+            .metrics
+            .iter()
+            .position(|m| m.programme == "dibao" && m.measure == "households")
+            .unwrap_or(0);
+        let persons = sim
+            .metrics
+            .iter()
+            .position(|m| m.programme == "dibao" && m.measure == "persons")
+            .unwrap_or(0);
         let nmonths = months.len() as i64;
         let points = values
             .iter()
@@ -339,15 +468,32 @@ pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) 
                     s
                 };
                 let annual = |m: usize| -> Band {
-                    let mut vals: Vec<Num> =
-                        runs.iter().map(|r| sum_metric(r, m).checked_mul_i64(12).and_then(|x| x.checked_div(&Num::from_i64(nmonths))).unwrap_or(Num::ZERO)).collect();
+                    let mut vals: Vec<Num> = runs
+                        .iter()
+                        .map(|r| {
+                            sum_metric(r, m)
+                                .checked_mul_i64(12)
+                                .and_then(|x| x.checked_div(&Num::from_i64(nmonths)))
+                                .unwrap_or(Num::ZERO)
+                        })
+                        .collect();
                     band(&mut vals)
                 };
                 let mean = |m: usize| -> Band {
-                    let mut vals: Vec<Num> = runs.iter().map(|r| sum_metric(r, m).checked_div(&Num::from_i64(nmonths)).unwrap_or(Num::ZERO)).collect();
+                    let mut vals: Vec<Num> = runs
+                        .iter()
+                        .map(|r| {
+                            sum_metric(r, m)
+                                .checked_div(&Num::from_i64(nmonths))
+                                .unwrap_or(Num::ZERO)
+                        })
+                        .collect();
                     band(&mut vals)
                 };
-                let mut end: Vec<Num> = runs.iter().map(|r| r[(months.len() - 1) * nm + hh].clone()).collect();
+                let mut end: Vec<Num> = runs
+                    .iter()
+                    .map(|r| r[(months.len() - 1) * nm + hh].clone())
+                    .collect();
                 SweepPoint {
                     value: value.clone(),
                     annual_cost: annual(total_spend),
@@ -358,10 +504,26 @@ pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) 
                 }
             })
             .collect();
-        SweepOutcome { parameter: param.clone(), points }
+        SweepOutcome {
+            parameter: param.clone(),
+            points,
+        }
     });
 
-    Ok(Outcome { months, years, regions, areas, metrics: sim.metrics.clone(), variants, diff, winners, sweep, runs: sim.runs, weight: sim.weight, calibration: Default::default() })
+    Ok(Outcome {
+        months,
+        years,
+        regions,
+        areas,
+        metrics: sim.metrics.clone(),
+        variants,
+        diff,
+        winners,
+        sweep,
+        runs: sim.runs,
+        weight: sim.weight,
+        calibration: Default::default(),
+    })
 }
 
 /// Marginal cells `[month][region][area][metric]` (region 0 and area 0 are "all") of one run's cells
@@ -385,7 +547,9 @@ fn marginal<T: Clone>(
             for r in 0..dr {
                 for a in 0..da {
                     for m in 0..nm {
-                        let Some(x) = cells.get((r * da + a) * nm + m) else { continue };
+                        let Some(x) = cells.get((r * da + a) * nm + m) else {
+                            continue;
+                        };
                         for (rr, aa) in [(r + 1, a + 1), (0, a + 1), (r + 1, 0), (0, 0)] {
                             let i = idx(t, rr, aa, m);
                             out[i] = add(&out[i], x);
@@ -420,15 +584,27 @@ fn min_counts(a: &[u64], b: &[u64]) -> Vec<u64> {
 /// Yearly case counts from monthly ones: the sum over the year's months for events (inflows,
 /// applications, exits), the mean (rounded) for stocks and for spending: a year's spending paid to
 /// the same 3 simulated households every month rests on 3 households, not on 36.
-fn yearly_samples(monthly: &[u64], years: &[(i32, u32)], groups: usize, metrics: &[Metric]) -> Vec<u64> {
+fn yearly_samples(
+    monthly: &[u64],
+    years: &[(i32, u32)],
+    groups: usize,
+    metrics: &[Metric],
+) -> Vec<u64> {
     let nm = metrics.len();
     let mut out = vec![0u64; years.len() * groups * nm];
     let mut t0 = 0usize;
     for (yi, (_, n)) in years.iter().enumerate() {
         for g in 0..groups {
             for (m, metric) in metrics.iter().enumerate() {
-                let s: u64 = (t0..t0 + *n as usize).map(|t| monthly.get((t * groups + g) * nm + m).copied().unwrap_or(0)).sum();
-                out[(yi * groups + g) * nm + m] = if is_stock(metric.measure) || is_money(metric.measure) { (s + *n as u64 / 2) / (*n as u64).max(1) } else { s };
+                let s: u64 = (t0..t0 + *n as usize)
+                    .map(|t| monthly.get((t * groups + g) * nm + m).copied().unwrap_or(0))
+                    .sum();
+                out[(yi * groups + g) * nm + m] =
+                    if is_stock(metric.measure) || is_money(metric.measure) {
+                        (s + *n as u64 / 2) / (*n as u64).max(1)
+                    } else {
+                        s
+                    };
             }
         }
         t0 += *n as usize;
@@ -446,7 +622,9 @@ fn yearly_of(monthly: &[Num], years: &[(i32, u32)], groups: usize, metrics: &[Me
             for (m, metric) in metrics.iter().enumerate() {
                 let mut s = Num::ZERO;
                 for t in t0..t0 + *n as usize {
-                    s = s.checked_add(&monthly[(t * groups + g) * nm + m]).unwrap_or(s);
+                    s = s
+                        .checked_add(&monthly[(t * groups + g) * nm + m])
+                        .unwrap_or(s);
                 }
                 if is_stock(metric.measure) {
                     s = s.checked_div(&Num::from_i64(*n as i64)).unwrap_or(s);
@@ -459,17 +637,30 @@ fn yearly_of(monthly: &[Num], years: &[(i32, u32)], groups: usize, metrics: &[Me
     out
 }
 
-fn programme_series(policy: &doudi_interpreter::Policy, results: &[RunResult], v: usize, years: &[(i32, u32)]) -> Vec<ProgrammeSeries> {
+fn programme_series(
+    policy: &doudi_interpreter::Policy,
+    results: &[RunResult],
+    v: usize,
+    years: &[(i32, u32)],
+) -> Vec<ProgrammeSeries> {
     let defs = programme_defs(policy);
     let months = results.first().map_or(0, |r| r.variants[v].programme.len());
     let mut out = Vec::new();
     for (i, (name, label, ty)) in defs.iter().enumerate() {
-        let numeric = results.iter().all(|r| r.variants[v].programme.iter().all(|m| m.get(i).is_some_and(|x| x.is_some())));
+        let numeric = results.iter().all(|r| {
+            r.variants[v]
+                .programme
+                .iter()
+                .all(|m| m.get(i).is_some_and(|x| x.is_some()))
+        });
         if !numeric || months == 0 {
             continue;
         }
-        let val = |r: &RunResult, t: usize| r.variants[v].programme[t][i].clone().unwrap_or(Num::ZERO);
-        let monthly: Vec<Band> = (0..months).map(|t| band(&mut results.iter().map(|r| val(r, t)).collect::<Vec<_>>())).collect();
+        let val =
+            |r: &RunResult, t: usize| r.variants[v].programme[t][i].clone().unwrap_or(Num::ZERO);
+        let monthly: Vec<Band> = (0..months)
+            .map(|t| band(&mut results.iter().map(|r| val(r, t)).collect::<Vec<_>>()))
+            .collect();
         let mut yearly = Vec::new();
         let mut t0 = 0usize;
         for (_, n) in years {
@@ -486,7 +677,13 @@ fn programme_series(policy: &doudi_interpreter::Policy, results: &[RunResult], v
             yearly.push(band(&mut vals));
             t0 += *n as usize;
         }
-        out.push(ProgrammeSeries { name: name.clone(), label: label.clone(), money: ty.is_money(), monthly, yearly });
+        out.push(ProgrammeSeries {
+            name: name.clone(),
+            label: label.clone(),
+            money: ty.is_money(),
+            monthly,
+            yearly,
+        });
     }
     out
 }

@@ -48,7 +48,9 @@ fn citations_text(c: &[Citation]) -> String {
 /// The parameters in force in the baseline policy (with the scenario's overrides), one row per
 /// version.
 pub fn parameters(p: &Prepared) -> Vec<ParamRow> {
-    let Some(v) = p.sim.variants.first() else { return Vec::new() };
+    let Some(v) = p.sim.variants.first() else {
+        return Vec::new();
+    };
     let program = &v.policy.program;
     let mut out = Vec::new();
     for param in &program.params {
@@ -58,14 +60,27 @@ pub fn parameters(p: &Prepared) -> Vec<ParamRow> {
 }
 
 fn param_rows(param: &Param, enums: &[doudi_dsl::ir::EnumInfo]) -> Vec<ParamRow> {
-    let variants = param.by.and_then(|e| enums.get(e as usize)).map(|e| e.variants.clone());
+    let variants = param
+        .by
+        .and_then(|e| enums.get(e as usize))
+        .map(|e| e.variants.clone());
     param
         .versions
         .iter()
         .map(|ver| {
             let value = match &variants {
-                Some(names) if ver.values.len() == names.len() => names.iter().zip(&ver.values).map(|(n, c)| format!("{n}: {}", const_text(c))).collect::<Vec<_>>().join("; "),
-                _ => ver.values.iter().map(const_text).collect::<Vec<_>>().join("; "),
+                Some(names) if ver.values.len() == names.len() => names
+                    .iter()
+                    .zip(&ver.values)
+                    .map(|(n, c)| format!("{n}: {}", const_text(c)))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                _ => ver
+                    .values
+                    .iter()
+                    .map(const_text)
+                    .collect::<Vec<_>>()
+                    .join("; "),
             };
             let own = citations_text(&ver.citations);
             ParamRow {
@@ -73,7 +88,11 @@ fn param_rows(param: &Param, enums: &[doudi_dsl::ir::EnumInfo]) -> Vec<ParamRow>
                 label: param.label.clone().unwrap_or_default(),
                 from: ver.from.map(format_date).unwrap_or_default(),
                 value,
-                source: if own.is_empty() { citations_text(&param.citations) } else { own },
+                source: if own.is_empty() {
+                    citations_text(&param.citations)
+                } else {
+                    own
+                },
             }
         })
         .collect()
@@ -94,7 +113,12 @@ fn rate_source(key: &str, given: bool, u: &crate::calibrate::Uncertainty) -> Str
             "credit_repair_after_months" => "seed 000: repair applied for within half a year",
             "mortality" => "assumption: rounded from China's recent life tables",
             "change_report_rate" => "assumption (seed 002 data cross-checks)",
-            "ageing_month" | "wage_growth_month" | "school_year_start_month" | "school_entry_age" | "compulsory_years" | "working_days_per_month" => "calendar / law",
+            "ageing_month"
+            | "wage_growth_month"
+            | "school_year_start_month"
+            | "school_entry_age"
+            | "compulsory_years"
+            | "working_days_per_month" => "calendar / law",
             _ => "assumption",
         };
         format!("doudi default ({basis})")
@@ -108,22 +132,56 @@ fn rate_source(key: &str, given: bool, u: &crate::calibrate::Uncertainty) -> Str
 fn settings(p: &Prepared, o: &Outcome) -> Table {
     let s = &p.scenario;
     let mut rows: Vec<Vec<Cell>> = Vec::new();
-    let mut add = |k: &str, v: String, src: &str| rows.push(vec![Cell::Text(k.to_string()), Cell::Text(v), Cell::Text(src.to_string())]);
+    let mut add = |k: &str, v: String, src: &str| {
+        rows.push(vec![
+            Cell::Text(k.to_string()),
+            Cell::Text(v),
+            Cell::Text(src.to_string()),
+        ])
+    };
     add("scenario", s.scenario.name.clone(), "scenario");
-    add("policy", s.resolve(&s.scenario.policy).display().to_string(), "scenario");
+    add(
+        "policy",
+        s.resolve(&s.scenario.policy).display().to_string(),
+        "scenario",
+    );
     add("start", s.scenario.start.clone(), "scenario");
     add("months", s.scenario.months.to_string(), "scenario");
     add("runs", s.scenario.runs.to_string(), "scenario");
     add("seed", s.scenario.seed.to_string(), "scenario");
-    add("population", p.population.source.clone(), "scenario [population]");
-    add("population.households", p.population.households.to_string(), "simulated households");
-    add("population.persons", p.population.persons.to_string(), "simulated persons");
-    add("population.design_weight", o.weight.to_string(), "households each simulated household stands for before calibration");
+    add(
+        "population",
+        p.population.source.clone(),
+        "scenario [population]",
+    );
+    add(
+        "population.households",
+        p.population.households.to_string(),
+        "simulated households",
+    );
+    add(
+        "population.persons",
+        p.population.persons.to_string(),
+        "simulated persons",
+    );
+    add(
+        "population.design_weight",
+        o.weight.to_string(),
+        "households each simulated household stands for before calibration",
+    );
     if let Some(r) = p.population.reference_population {
-        add("population.reference_population", r.to_string(), "population spec (meta.reference_population)");
+        add(
+            "population.reference_population",
+            r.to_string(),
+            "population spec (meta.reference_population)",
+        );
     }
     for (k, v) in &p.baseline_overrides {
-        add(&format!("parameters.{k}"), v.clone(), "scenario [parameters] (replaces the policy's value)");
+        add(
+            &format!("parameters.{k}"),
+            v.clone(),
+            "scenario [parameters] (replaces the policy's value)",
+        );
     }
     if let Some(r) = &s.reform {
         add("reform.name", r.name.clone(), "scenario [reform]");
@@ -132,20 +190,41 @@ fn settings(p: &Prepared, o: &Outcome) -> Table {
         }
     }
     for (k, v) in &p.reform_overrides {
-        add(&format!("reform.parameters.{k}"), v.clone(), "scenario [reform]");
+        add(
+            &format!("reform.parameters.{k}"),
+            v.clone(),
+            "scenario [reform]",
+        );
     }
     if let Some((param, values)) = &p.sweep {
         add("sweep.parameter", param.clone(), "scenario [sweep]");
-        add("sweep.values", values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "), "scenario [sweep]");
+        add(
+            "sweep.values",
+            values
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            "scenario [sweep]",
+        );
     }
     let tu = match s.uncertainty.take_up_factor {
-        Some([a, b]) => format!("; each run multiplies it by a factor drawn in [{a}, {b}] ([uncertainty])"),
+        Some([a, b]) => {
+            format!("; each run multiplies it by a factor drawn in [{a}, {b}] ([uncertainty])")
+        }
         None => String::new(),
     };
     add(
         "take_up in force",
         format!("{:.4}", p.sim.take_up),
-        &format!("{}{tu}", if s.dynamics.take_up.is_auto() { "auto: the share on dibao among the households eligible in the first month" } else { "scenario [dynamics]" }),
+        &format!(
+            "{}{tu}",
+            if s.dynamics.take_up.is_auto() {
+                "auto: the share on dibao among the households eligible in the first month"
+            } else {
+                "scenario [dynamics]"
+            }
+        ),
     );
     let given = serde_json::to_value(&s.dynamics).unwrap_or(J::Null);
     let defaults = serde_json::to_value(Dynamics::default()).unwrap_or(J::Null);
@@ -155,7 +234,9 @@ fn settings(p: &Prepared, o: &Outcome) -> Table {
             let mut src = rate_source(k, is_given, &s.uncertainty);
             if k == "job_find_per_year" {
                 if let Some([a, b]) = s.uncertainty.job_find_factor {
-                    src.push_str(&format!("; each run multiplies it by a factor drawn in [{a}, {b}] ([uncertainty])"));
+                    src.push_str(&format!(
+                        "; each run multiplies it by a factor drawn in [{a}, {b}] ([uncertainty])"
+                    ));
                 }
             }
             add(&format!("dynamics.{k}"), v.to_string(), &src);
@@ -175,7 +256,19 @@ fn settings(p: &Prepared, o: &Outcome) -> Table {
 fn parameters_table(p: &Prepared) -> Table {
     let rows = parameters(p)
         .into_iter()
-        .map(|r| vec![Cell::Text(r.name), Cell::Text(r.label), Cell::Text(if r.from.is_empty() { "—".into() } else { r.from }), Cell::Text(r.value), Cell::Text(r.source)])
+        .map(|r| {
+            vec![
+                Cell::Text(r.name),
+                Cell::Text(r.label),
+                Cell::Text(if r.from.is_empty() {
+                    "—".into()
+                } else {
+                    r.from
+                }),
+                Cell::Text(r.value),
+                Cell::Text(r.source),
+            ]
+        })
         .collect();
     Table {
         name: "parameters".into(),
@@ -205,7 +298,13 @@ fn calibration_table(o: &Outcome) -> Table {
             if r.samples < FEW_CASES {
                 thin.insert((i, 5));
             }
-            let num = |n: &Num| if r.unit == "yuan" { Cell::Money(n.clone()) } else { Cell::Count(n.clone()) };
+            let num = |n: &Num| {
+                if r.unit == "yuan" {
+                    Cell::Money(n.clone())
+                } else {
+                    Cell::Count(n.clone())
+                }
+            };
             vec![
                 Cell::Text(r.target.clone()),
                 Cell::Text(r.label.clone()),
@@ -214,8 +313,8 @@ fn calibration_table(o: &Outcome) -> Table {
                 num(&r.value),
                 num(&r.simulated),
                 Cell::Text(format!("{:+.1}", r.difference_pct)),
-                Cell::Text(r.source.clone()),
                 Cell::Cases(r.samples),
+                Cell::Text(r.source.clone()),
             ]
         })
         .collect();
@@ -229,7 +328,10 @@ fn calibration_table(o: &Outcome) -> Table {
     }
     Table {
         name: "calibration".into(),
-        title: Text::new("校准目标与模拟值", "Calibration targets and simulated values"),
+        title: Text::new(
+            "校准目标与模拟值",
+            "Calibration targets and simulated values",
+        ),
         note,
         columns: vec![
             Column::new("target", "目标", "target"),
@@ -239,8 +341,8 @@ fn calibration_table(o: &Outcome) -> Table {
             Column::new("value", "目标值", "target value"),
             Column::new("simulated", "模拟值", "simulated"),
             Column::new("difference_pct", "差异(%)", "difference, %"),
-            Column::new("source", "来源或假设", "source or assumption"),
             Column::new("samples", "模拟样本户数", "simulated cases"),
+            Column::new("source", "来源或假设", "source or assumption"),
         ],
         rows,
         thin,
@@ -260,14 +362,26 @@ pub fn bands_include(p: &Prepared, o: &Outcome) -> Vec<String> {
     } else {
         v.push("Not the sampling error of the population: every run simulates the same households (no bootstrap).".into());
     }
-    let ranges: Vec<String> = [("take-up factor", u.take_up_factor), ("job loss per year", u.job_loss_per_year), ("job finding factor", u.job_find_factor), ("wage growth per year", u.wage_growth_per_year)]
-        .iter()
-        .filter_map(|(n, r)| r.map(|[a, b]| format!("{n} in [{a}, {b}]")))
-        .collect();
+    let ranges: Vec<String> = [
+        ("take-up factor", u.take_up_factor),
+        ("job loss per year", u.job_loss_per_year),
+        ("job finding factor", u.job_find_factor),
+        ("wage growth per year", u.wage_growth_per_year),
+    ]
+    .iter()
+    .filter_map(|(n, r)| r.map(|[a, b]| format!("{n} in [{a}, {b}]")))
+    .collect();
     if ranges.is_empty() {
         v.push("No parameter ranges: the rates and the policy parameters are fixed at their values in force.".into());
     } else {
-        v.push(format!("Parameter ranges, drawn uniformly per run: {}{}.", ranges.join(", "), u.assumption.as_ref().map(|a| format!(" (assumption: {a})")).unwrap_or_default()));
+        v.push(format!(
+            "Parameter ranges, drawn uniformly per run: {}{}.",
+            ranges.join(", "),
+            u.assumption
+                .as_ref()
+                .map(|a| format!(" (assumption: {a})"))
+                .unwrap_or_default()
+        ));
     }
     v.push("Not included: error in the policy parameters themselves (standards are proxies where marked as assumptions), changes of policy, and model error (the dynamics are simplified: see the limits in docs/SIMULATOR.md).".into());
     v
@@ -287,5 +401,10 @@ fn bands_table(p: &Prepared, o: &Outcome) -> Table {
 
 /// The tables of assumptions: settings, parameters, calibration, uncertainty.
 pub fn tables(p: &Prepared, o: &Outcome) -> Vec<Table> {
-    vec![settings(p, o), parameters_table(p), calibration_table(o), bands_table(p, o)]
+    vec![
+        settings(p, o),
+        parameters_table(p),
+        calibration_table(o),
+        bands_table(p, o),
+    ]
 }

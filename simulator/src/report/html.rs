@@ -26,7 +26,11 @@ pub fn esc(s: &str) -> String {
 
 /// Groups the digits of a formatted number (`1234567.89` → `1,234,567.89`).
 pub fn group(s: &str) -> String {
-    let (sign, rest) = if let Some(r) = s.strip_prefix('-') { ("-", r) } else { ("", s) };
+    let (sign, rest) = if let Some(r) = s.strip_prefix('-') {
+        ("-", r)
+    } else {
+        ("", s)
+    };
     let (int, frac) = match rest.split_once('.') {
         Some((i, f)) => (i, Some(f)),
         None => (rest, None),
@@ -66,15 +70,27 @@ fn banded(b: &Band, money: bool, few: bool) -> String {
     if b.p5 == b.p95 {
         format!("{}{mark}", f(&b.mean))
     } else {
-        format!("{}{mark} <span class=band>({}–{})</span>", f(&b.mean), f(&b.p5), f(&b.p95))
+        format!(
+            "{}{mark} <span class=band>({}–{})</span>",
+            f(&b.mean),
+            f(&b.p5),
+            f(&b.p95)
+        )
     }
 }
 
 fn table_html(t: &Table, max_rows: usize) -> String {
     let mut s = String::new();
     // Tables of sources and assumptions wrap their long text.
-    let wrap = matches!(t.name.as_str(), "parameters" | "settings" | "calibration" | "uncertainty");
-    s.push_str(if wrap { "<div class=scroll><table class=wrap><thead><tr>" } else { "<div class=scroll><table><thead><tr>" });
+    let wrap = matches!(
+        t.name.as_str(),
+        "parameters" | "settings" | "calibration" | "uncertainty"
+    );
+    s.push_str(if wrap {
+        "<div class=scroll><table class=wrap><thead><tr>"
+    } else {
+        "<div class=scroll><table><thead><tr>"
+    });
     for c in t.columns.iter().filter(|c| c.report) {
         s.push_str(&format!("<th>{}</th>", esc(&c.header())));
     }
@@ -92,7 +108,10 @@ fn table_html(t: &Table, max_rows: usize) -> String {
             match c {
                 Cell::Text(x) => s.push_str(&format!("<td>{}</td>", esc(x))),
                 Cell::Unit(_) => s.push_str(&format!("<td>{}</td>", esc(&c.report_text()))),
-                other => s.push_str(&format!("<td class=num>{}{mark}</td>", esc(&group(&other.report_text())))),
+                other => s.push_str(&format!(
+                    "<td class=num>{}{mark}</td>",
+                    esc(&group(&other.report_text()))
+                )),
             }
         }
         s.push_str("</tr>");
@@ -124,10 +143,17 @@ code{background:#f3f3f3;padding:0 3px;border-radius:3px}ul{padding-left:20px}li{
 /// The whole page.
 pub fn page(p: &Prepared, o: &Outcome, tables: &[Table], svgs: &[(String, String)]) -> String {
     let s = &p.scenario;
-    let title = s.scenario.title.clone().unwrap_or_else(|| s.scenario.name.clone());
+    let title = s
+        .scenario
+        .title
+        .clone()
+        .unwrap_or_else(|| s.scenario.name.clone());
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-    h.push_str(&format!("<title>{}</title><style>{STYLE}</style></head><body><main>", esc(&title)));
+    h.push_str(&format!(
+        "<title>{}</title><style>{STYLE}</style></head><body><main>",
+        esc(&title)
+    ));
     h.push_str(&format!("<h1>{}</h1>", esc(&title)));
     if let Some(d) = &s.scenario.description {
         h.push_str(&format!("<p class=sub>{}</p>", esc(d)));
@@ -142,9 +168,17 @@ pub fn page(p: &Prepared, o: &Outcome, tables: &[Table], svgs: &[(String, String
     // Charts.
     h.push_str("<h2>图表 Charts</h2>");
     for (name, svg) in svgs {
-        h.push_str(&format!("<div class=chart id=\"chart-{}\">{}<p class=note>charts/{}.svg", esc(name), strip_xml_decl(svg), esc(name)));
+        h.push_str(&format!(
+            "<div class=chart id=\"chart-{}\">{}<p class=note>charts/{}.svg",
+            esc(name),
+            strip_xml_decl(svg),
+            esc(name)
+        ));
         if p.scenario.report.png {
-            h.push_str(&format!(", <a href=\"charts/{0}.png\">charts/{0}.png</a>", esc(name)));
+            h.push_str(&format!(
+                ", <a href=\"charts/{0}.png\">charts/{0}.png</a>",
+                esc(name)
+            ));
         }
         h.push_str("</p></div>");
     }
@@ -157,7 +191,11 @@ pub fn page(p: &Prepared, o: &Outcome, tables: &[Table], svgs: &[(String, String
         h.push_str(&format!("<li>{}</li>", esc(&line)));
     }
     h.push_str("</ul>");
-    for (name, rows, open) in [("calibration", 100, true), ("parameters", 500, true), ("settings", 300, false)] {
+    for (name, rows, open) in [
+        ("calibration", 100, true),
+        ("parameters", 500, true),
+        ("settings", 300, false),
+    ] {
         if let Some(t) = get(name) {
             h.push_str(&section(t, rows, open));
         }
@@ -214,14 +252,40 @@ fn facts(p: &Prepared, o: &Outcome, h: &mut String) {
     let last = o.months.last().map(|m| m.to_string()).unwrap_or_default();
     let mut facts = vec![
         ("情景 Scenario", s.scenario.name.clone()),
-        ("政策 Policy", s.resolve(&s.scenario.policy).display().to_string()),
-        ("时间 Months", format!("{first} – {last} ({} months)", o.months.len())),
-        ("模拟次数 Runs", format!("{} (seed {})", o.runs, s.scenario.seed)),
-        ("样本 Sample", format!("{} households, {} persons", group(&p.population.households.to_string()), group(&p.population.persons.to_string()))),
-        ("设计权重 Design weight", format!("each simulated household ≈ {} households before calibration", group(&o.weight.to_string()))),
+        (
+            "政策 Policy",
+            s.resolve(&s.scenario.policy).display().to_string(),
+        ),
+        (
+            "时间 Months",
+            format!("{first} – {last} ({} months)", o.months.len()),
+        ),
+        (
+            "模拟次数 Runs",
+            format!("{} (seed {})", o.runs, s.scenario.seed),
+        ),
+        (
+            "样本 Sample",
+            format!(
+                "{} households, {} persons",
+                group(&p.population.households.to_string()),
+                group(&p.population.persons.to_string())
+            ),
+        ),
+        (
+            "设计权重 Design weight",
+            format!(
+                "each simulated household ≈ {} households before calibration",
+                group(&o.weight.to_string())
+            ),
+        ),
         (
             "校准 Calibration",
-            if o.calibration.rows.is_empty() { "none: no administrative target declared".to_string() } else { format!("{} targets (see Assumptions)", o.calibration.rows.len()) },
+            if o.calibration.rows.is_empty() {
+                "none: no administrative target declared".to_string()
+            } else {
+                format!("{} target(s), see Assumptions", o.calibration.rows.len())
+            },
         ),
     ];
     if let Some(r) = &s.reform {
@@ -241,19 +305,34 @@ fn facts(p: &Prepared, o: &Outcome, h: &mut String) {
 fn headline(o: &Outcome, h: &mut String) {
     h.push_str("<h2>年度概览 Yearly overview</h2>");
     let programmes = super::tables::programmes(o);
-    let idx = |pr: &str, me: &str| o.metrics.iter().position(|m| m.programme == pr && m.measure == me);
+    let idx = |pr: &str, me: &str| {
+        o.metrics
+            .iter()
+            .position(|m| m.programme == pr && m.measure == me)
+    };
     // (programme, header, metric, money)
     let mut cols: Vec<(String, String, usize, bool)> = Vec::new();
-    for (pr, me, suffix) in [("dibao", "households", "(户,月均) monthly mean"), ("dibao", "persons", "(人,月均) monthly mean")] {
+    for (pr, me, suffix) in [
+        ("dibao", "households", "(户,月均) monthly mean"),
+        ("dibao", "persons", "(人,月均) monthly mean"),
+    ] {
         if let Some(i) = idx(pr, me) {
             let t = labels::measure_text(pr, "", me);
             cols.push((pr.into(), format!("{}{suffix} · {}", t.zh, t.en), i, false));
         }
     }
-    for (pr, label) in programmes.iter().filter(|(p, _)| p != "dibao" && p != "total") {
+    for (pr, label) in programmes
+        .iter()
+        .filter(|(p, _)| p != "dibao" && p != "total")
+    {
         if let Some(i) = idx(pr, "persons") {
             let t = labels::measure_text(pr, label, "persons");
-            cols.push((pr.clone(), format!("{}(人,月均) · {}", t.zh, t.en), i, false));
+            cols.push((
+                pr.clone(),
+                format!("{}(人,月均) · {}", t.zh, t.en),
+                i,
+                false,
+            ));
         }
     }
     for (pr, label) in &programmes {
@@ -275,15 +354,29 @@ fn headline(o: &Outcome, h: &mut String) {
         h.push_str(&format!("<h3>{} {}</h3>", esc(&vt.zh), esc(&vt.en)));
         h.push_str("<div class=scroll><table><thead><tr><th></th>");
         for (y, n) in &o.years {
-            h.push_str(&format!("<th>{}</th>", esc(&if *n == 12 { y.to_string() } else { format!("{y} ({n} 个月 months)") })));
+            h.push_str(&format!(
+                "<th>{}</th>",
+                esc(&if *n == 12 {
+                    y.to_string()
+                } else {
+                    format!("{y} ({n} 个月 months)")
+                })
+            ));
         }
         h.push_str("</tr></thead><tbody>");
         for (pr, c, i, money) in &cols {
-            h.push_str(&format!("<tr><td><span class=sw style=\"background:{}\"></span>{}</td>", labels::css(labels::programme_color(pr)), esc(c)));
+            h.push_str(&format!(
+                "<tr><td><span class=sw style=\"background:{}\"></span>{}</td>",
+                labels::css(labels::programme_color(pr)),
+                esc(c)
+            ));
             for yi in 0..o.years.len() {
                 let few = v.yearly.few(yi, 0, 0, *i);
                 any_few |= few;
-                h.push_str(&format!("<td class=num>{}</td>", banded(v.yearly.get(yi, 0, 0, *i), *money, few)));
+                h.push_str(&format!(
+                    "<td class=num>{}</td>",
+                    banded(v.yearly.get(yi, 0, 0, *i), *money, few)
+                ));
             }
             h.push_str("</tr>");
         }

@@ -68,20 +68,39 @@ pub fn measure_text(programme: &str, label: &str, measure: &str) -> Text {
         ("dibao", "inflows") => Text::new("新增在保户数", "households newly paid dibao"),
         ("dibao", "applications") => Text::new("申请户数", "applications filed"),
         ("dibao", "rejections") => Text::new("申请未获批户数", "applications rejected"),
-        ("dibao", "out_income") => Text::new("因收入等变化退出户数", "exits: change of circumstances reported"),
+        ("dibao", "out_income") => Text::new(
+            "因收入等变化退出户数",
+            "exits: change of circumstances reported",
+        ),
         ("dibao", "out_death") => Text::new("因死亡退出户数", "exits: death"),
         ("dibao", "out_review") => Text::new("复核退出户数", "exits: periodic review"),
         ("dibao", "out_credit") => Text::new("因失信停保户数", "exits: dishonesty finding"),
         ("dibao", "out_grace_end") => Text::new("渐退期满退出户数", "exits: end of grace period"),
         ("dibao", "in_grace") => Text::new("渐退期内户数", "households paid in the grace period"),
-        ("dibao", "eligible_not_on_dibao") => Text::new("符合条件未在保户数", "eligible households not paid dibao"),
-        ("dibao", "on_dibao_not_eligible") => Text::new("在保不符合条件户数", "households paid dibao not eligible"),
+        ("dibao", "eligible_not_on_dibao") => {
+            Text::new("符合条件未在保户数", "eligible households not paid dibao")
+        }
+        ("dibao", "on_dibao_not_eligible") => {
+            Text::new("在保不符合条件户数", "households paid dibao not eligible")
+        }
         ("total", "households") => Text::new("受助户数(任一项目)", "households paid any benefit"),
         ("total", "spending") => Text::new("支出合计", "total paid"),
-        (_, "households") => Text::new(format!("{}受助户数", prog.zh), format!("households paid {}", prog.en.to_lowercase())),
-        (_, "persons") => Text::new(format!("{}受助人数", prog.zh), format!("persons paid {}", prog.en.to_lowercase())),
-        (_, "spending") => Text::new(format!("{}支出", prog.zh), format!("{} paid", prog.en.to_lowercase())),
-        (_, other) => Text::new(format!("{}{}", prog.zh, other), format!("{} {}", prog.en.to_lowercase(), other)),
+        (_, "households") => Text::new(
+            format!("{}受助户数", prog.zh),
+            format!("households paid {}", prog.en.to_lowercase()),
+        ),
+        (_, "persons") => Text::new(
+            format!("{}受助人数", prog.zh),
+            format!("persons paid {}", prog.en.to_lowercase()),
+        ),
+        (_, "spending") => Text::new(
+            format!("{}支出", prog.zh),
+            format!("{} paid", prog.en.to_lowercase()),
+        ),
+        (_, other) => Text::new(
+            format!("{}{}", prog.zh, other),
+            format!("{} {}", prog.en.to_lowercase(), other),
+        ),
     }
 }
 
@@ -106,8 +125,22 @@ pub fn programme_text(name: &str, label: &str) -> Text {
     match name {
         "dibao" => Text::new("低保", "Dibao"),
         "total" => Text::new("合计", "Total"),
-        "care_allowance" => Text::new(if label.is_empty() { "失能照护补贴" } else { label }, "Care allowance"),
-        "centralised_care" => Text::new(if label.is_empty() { "集中供养照护" } else { label }, "Centralised care"),
+        "care_allowance" => Text::new(
+            if label.is_empty() {
+                "失能照护补贴"
+            } else {
+                label
+            },
+            "Care allowance",
+        ),
+        "centralised_care" => Text::new(
+            if label.is_empty() {
+                "集中供养照护"
+            } else {
+                label
+            },
+            "Centralised care",
+        ),
         other => Text::new(label, other.replace('_', " ")),
     }
 }
@@ -131,8 +164,15 @@ pub fn programme_color(name: &str) -> RGBColor {
         "total" => RGBColor(60, 60, 60),
         other => {
             // Other allowances: a colour fixed by the name (not by its position in a chart).
-            const MORE: [RGBColor; 4] = [RGBColor(148, 103, 189), RGBColor(140, 86, 75), RGBColor(23, 190, 207), RGBColor(188, 189, 34)];
-            let h = other.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+            const MORE: [RGBColor; 4] = [
+                RGBColor(148, 103, 189),
+                RGBColor(140, 86, 75),
+                RGBColor(23, 190, 207),
+                RGBColor(188, 189, 34),
+            ];
+            let h = other
+                .bytes()
+                .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
             MORE[h as usize % MORE.len()]
         }
     }
@@ -164,13 +204,22 @@ mod tests {
         let t = measure_text("dibao", "最低生活保障", "households");
         assert_eq!(t.zh, "在保户数");
         assert!(!t.zh.contains("符合"));
-        assert_eq!(measure_text("dibao", "", "eligible_not_on_dibao").zh, "符合条件未在保户数");
-        assert_eq!(header(&measure_text("dibao", "", "spending"), Unit::Money), "低保金支出(万元) dibao paid");
+        assert_eq!(
+            measure_text("dibao", "", "eligible_not_on_dibao").zh,
+            "符合条件未在保户数"
+        );
+        assert_eq!(
+            header(&measure_text("dibao", "", "spending"), Unit::Money),
+            "低保金支出(万元) dibao paid"
+        );
     }
 
     #[test]
     fn colours_do_not_depend_on_position() {
-        assert_eq!(programme_color("care_allowance"), programme_color("care_allowance"));
+        assert_eq!(
+            programme_color("care_allowance"),
+            programme_color("care_allowance")
+        );
         assert_ne!(programme_color("dibao"), programme_color("care_allowance"));
         assert_eq!(css(programme_color("dibao")), "#1f77b4");
     }

@@ -9,8 +9,10 @@
 
 use ab_glyph::{point, Font, FontRef, ScaleFont};
 use plotters::prelude::*;
-use plotters_backend::{BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind};
 use plotters_backend::text_anchor::{HPos, VPos};
+use plotters_backend::{
+    BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind,
+};
 
 /// A bitmap backend whose text is laid out with side bearings.
 pub struct PngText<'a> {
@@ -35,32 +37,69 @@ impl<'a> DrawingBackend for PngText<'a> {
     fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Result<(), E<'a>> {
         self.inner.draw_pixel(point, color)
     }
-    fn draw_line<S: BackendStyle>(&mut self, from: BackendCoord, to: BackendCoord, style: &S) -> Result<(), E<'a>> {
+    fn draw_line<S: BackendStyle>(
+        &mut self,
+        from: BackendCoord,
+        to: BackendCoord,
+        style: &S,
+    ) -> Result<(), E<'a>> {
         self.inner.draw_line(from, to, style)
     }
-    fn draw_rect<S: BackendStyle>(&mut self, upper_left: BackendCoord, bottom_right: BackendCoord, style: &S, fill: bool) -> Result<(), E<'a>> {
+    fn draw_rect<S: BackendStyle>(
+        &mut self,
+        upper_left: BackendCoord,
+        bottom_right: BackendCoord,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), E<'a>> {
         self.inner.draw_rect(upper_left, bottom_right, style, fill)
     }
-    fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(&mut self, path: I, style: &S) -> Result<(), E<'a>> {
+    fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        path: I,
+        style: &S,
+    ) -> Result<(), E<'a>> {
         self.inner.draw_path(path, style)
     }
-    fn draw_circle<S: BackendStyle>(&mut self, center: BackendCoord, radius: u32, style: &S, fill: bool) -> Result<(), E<'a>> {
+    fn draw_circle<S: BackendStyle>(
+        &mut self,
+        center: BackendCoord,
+        radius: u32,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), E<'a>> {
         self.inner.draw_circle(center, radius, style, fill)
     }
-    fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(&mut self, vert: I, style: &S) -> Result<(), E<'a>> {
+    fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        vert: I,
+        style: &S,
+    ) -> Result<(), E<'a>> {
         self.inner.fill_polygon(vert, style)
     }
-    fn blit_bitmap(&mut self, pos: BackendCoord, (iw, ih): (u32, u32), src: &[u8]) -> Result<(), E<'a>> {
+    fn blit_bitmap(
+        &mut self,
+        pos: BackendCoord,
+        (iw, ih): (u32, u32),
+        src: &[u8],
+    ) -> Result<(), E<'a>> {
         self.inner.blit_bitmap(pos, (iw, ih), src)
     }
 
-    fn draw_text<TStyle: BackendTextStyle>(&mut self, text: &str, style: &TStyle, pos: BackendCoord) -> Result<(), E<'a>> {
+    fn draw_text<TStyle: BackendTextStyle>(
+        &mut self,
+        text: &str,
+        style: &TStyle,
+        pos: BackendCoord,
+    ) -> Result<(), E<'a>> {
         let color = style.color();
         if color.alpha == 0.0 {
             return Ok(());
         }
         // The anchor box as plotters computes it (same advances), so placements do not move.
-        let ((min_x, min_y), (max_x, max_y)) = style.layout_box(text).map_err(|e| DrawingErrorKind::FontError(Box::new(e)))?;
+        let ((min_x, min_y), (max_x, max_y)) = style
+            .layout_box(text)
+            .map_err(|e| DrawingErrorKind::FontError(Box::new(e)))?;
         let (width, height) = (max_x - min_x, max_y - min_y);
         let dx = match style.anchor().h_pos {
             HPos::Left => 0,
@@ -86,7 +125,9 @@ impl<'a> DrawingBackend for PngText<'a> {
             prev = Some(id);
             let glyph = id.with_scale_and_position(size, point(pen, 0.0));
             pen += font.h_advance(id);
-            let Some(q) = self.font.outline_glyph(glyph) else { continue };
+            let Some(q) = self.font.outline_glyph(glyph) else {
+                continue;
+            };
             let r = q.px_bounds();
             // plotters' vertical convention: the glyph box starts at size/2 + its top.
             let (gx, gy) = (r.min.x.floor() as i32, (size / 2.0 + r.min.y) as i32);
@@ -96,7 +137,13 @@ impl<'a> DrawingBackend for PngText<'a> {
                 let (x, y) = trans.transform(x + dx - min_x, y + dy - min_y);
                 let (x, y) = (pos.0 + x, pos.1 + y);
                 if x >= 0 && x < w as i32 && y >= 0 && y < h as i32 {
-                    self.inner.draw_pixel((x, y), BackendColor { alpha: color.alpha * cov as f64, rgb: color.rgb })?;
+                    self.inner.draw_pixel(
+                        (x, y),
+                        BackendColor {
+                            alpha: color.alpha * cov as f64,
+                            rgb: color.rgb,
+                        },
+                    )?;
                 }
             }
         }

@@ -31,7 +31,13 @@ pub fn write_series(o: &Outcome, path: &Path) -> std::io::Result<()> {
                     for a in 0..cube.areas {
                         for (i, m) in o.metrics.iter().enumerate() {
                             let b = cube.get(t, r, a, i);
-                            let fmt = |n: &Num| if is_money(m.measure) { n.format_fixed(2) } else { count(n) };
+                            let fmt = |n: &Num| {
+                                if is_money(m.measure) {
+                                    n.format_fixed(2)
+                                } else {
+                                    count(n)
+                                }
+                            };
                             writeln!(
                                 w,
                                 "{},{},{},{},{},{},{},{},{},{},{},{},{}",
@@ -82,8 +88,16 @@ pub fn summary_json(p: &Prepared, o: &Outcome, files: &[String]) -> J {
         let mut m = Map::new();
         for (pname, _) in programmes(o) {
             let mut pm = Map::new();
-            for (i, met) in o.metrics.iter().enumerate().filter(|(_, x)| x.programme == pname) {
-                pm.insert(met.measure.to_string(), cell_json(cube, period, i, is_money(met.measure)));
+            for (i, met) in o
+                .metrics
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| x.programme == pname)
+            {
+                pm.insert(
+                    met.measure.to_string(),
+                    cell_json(cube, period, i, is_money(met.measure)),
+                );
             }
             m.insert(pname, J::Object(pm));
         }
@@ -105,7 +119,11 @@ pub fn summary_json(p: &Prepared, o: &Outcome, files: &[String]) -> J {
         })
         .collect();
     let diff = o.diff.as_ref().map(|d| {
-        let yearly: Vec<J> = years.iter().enumerate().map(|(yi, y)| json!({"year": y, "programmes": headline(d, &d.yearly, yi)})).collect();
+        let yearly: Vec<J> = years
+            .iter()
+            .enumerate()
+            .map(|(yi, y)| json!({"year": y, "programmes": headline(d, &d.yearly, yi)}))
+            .collect();
         json!({"yearly": yearly})
     });
     let winners = o.winners.as_ref().map(|w| {

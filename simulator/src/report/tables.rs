@@ -102,7 +102,12 @@ pub struct Column {
 
 impl Column {
     pub fn new(key: impl Into<String>, zh: impl Into<String>, en: impl Into<String>) -> Column {
-        Column { key: key.into(), text: Text::new(zh, en), unit: None, report: true }
+        Column {
+            key: key.into(),
+            text: Text::new(zh, en),
+            unit: None,
+            report: true,
+        }
     }
     fn with_unit(mut self, unit: Unit) -> Column {
         self.unit = Some(unit);
@@ -138,7 +143,15 @@ pub struct Table {
 
 impl Table {
     fn new(name: &str, title: Text, note: String, columns: Vec<Column>) -> Table {
-        Table { name: name.into(), title, note, columns, rows: Vec::new(), thin: BTreeSet::new(), sums: Vec::new() }
+        Table {
+            name: name.into(),
+            title,
+            note,
+            columns,
+            rows: Vec::new(),
+            thin: BTreeSet::new(),
+            sums: Vec::new(),
+        }
     }
     /// The index of a column by its CSV key.
     pub fn col(&self, key: &str) -> Option<usize> {
@@ -146,9 +159,24 @@ impl Table {
     }
     pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
         let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-        writeln!(w, "{}", self.columns.iter().map(|c| csv_cell(&c.key)).collect::<Vec<_>>().join(","))?;
+        writeln!(
+            w,
+            "{}",
+            self.columns
+                .iter()
+                .map(|c| csv_cell(&c.key))
+                .collect::<Vec<_>>()
+                .join(",")
+        )?;
         for r in &self.rows {
-            writeln!(w, "{}", r.iter().map(|c| csv_cell(&c.text())).collect::<Vec<_>>().join(","))?;
+            writeln!(
+                w,
+                "{}",
+                r.iter()
+                    .map(|c| csv_cell(&c.text()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )?;
         }
         w.flush()
     }
@@ -171,7 +199,9 @@ fn cell(measure: &str, n: &Num) -> Cell {
 }
 
 pub fn metric(o: &Outcome, programme: &str, measure: &str) -> Option<usize> {
-    o.metrics.iter().position(|m| m.programme == programme && m.measure == measure)
+    o.metrics
+        .iter()
+        .position(|m| m.programme == programme && m.measure == measure)
 }
 
 /// Programmes in report order: dibao, the allowances, total.
@@ -196,7 +226,11 @@ pub fn key(programme: &str, measure: &str) -> String {
 
 /// Columns with a band: (metric index).
 fn banded(o: &Outcome) -> Vec<usize> {
-    let mut v: Vec<(String, &str)> = vec![("dibao".into(), "households"), ("dibao".into(), "persons"), ("dibao".into(), "spending")];
+    let mut v: Vec<(String, &str)> = vec![
+        ("dibao".into(), "households"),
+        ("dibao".into(), "persons"),
+        ("dibao".into(), "spending"),
+    ];
     for (p, _) in programmes(o) {
         if p != "dibao" && p != "total" {
             v.push((p.clone(), "persons"));
@@ -240,7 +274,12 @@ fn metric_columns(o: &Outcome, i: usize, band: bool) -> Vec<Column> {
     let k = key(&m.programme, m.measure);
     let t = labels::measure_text(&m.programme, &m.label, m.measure);
     let u = Unit::of(m.measure);
-    let mut cols = vec![Column { key: k.clone(), text: t.clone(), unit: Some(u), report: true }];
+    let mut cols = vec![Column {
+        key: k.clone(),
+        text: t.clone(),
+        unit: Some(u),
+        report: true,
+    }];
     if band {
         cols.push(Column::new(format!("{k}_p5"), format!("{} 5%分位", t.zh), "p5").with_unit(u));
         cols.push(Column::new(format!("{k}_p95"), format!("{} 95%分位", t.zh), "p95").with_unit(u));
@@ -250,7 +289,15 @@ fn metric_columns(o: &Outcome, i: usize, band: bool) -> Vec<Column> {
 }
 
 /// Pushes one metric's cells; marks the mean as thin when it rests on few cases.
-fn metric_cells(t: &mut Table, row: &mut Vec<Cell>, cube: &Cube, at: (usize, usize, usize), i: usize, measure: &str, band: bool) {
+fn metric_cells(
+    t: &mut Table,
+    row: &mut Vec<Cell>,
+    cube: &Cube,
+    at: (usize, usize, usize),
+    i: usize,
+    measure: &str,
+    band: bool,
+) {
     let (p, r, a) = at;
     let b = cube.get(p, r, a, i);
     if cube.few(p, r, a, i) {
@@ -267,23 +314,58 @@ fn metric_cells(t: &mut Table, row: &mut Vec<Cell>, cube: &Cube, at: (usize, usi
 /// The `few_cases` cell of a row: the CSV keys of its thin columns, space-separated.
 fn few_cell(t: &Table, row_len_before: usize) -> Cell {
     let r = t.rows.len();
-    let keys: Vec<&str> = t.thin.range((r, 0)..(r + 1, 0)).filter(|(_, c)| *c >= row_len_before).map(|(_, c)| t.columns[*c].key.as_str()).collect();
+    let keys: Vec<&str> = t
+        .thin
+        .range((r, 0)..(r + 1, 0))
+        .filter(|(_, c)| *c >= row_len_before)
+        .map(|(_, c)| t.columns[*c].key.as_str())
+        .collect();
     Cell::Text(keys.join(" "))
 }
 
 fn few_column() -> Column {
-    Column::new("few_cases", "样本过少的列", "columns resting on fewer than 30 simulated cases").csv_only()
+    Column::new(
+        "few_cases",
+        "样本过少的列",
+        "columns resting on fewer than 30 simulated cases",
+    )
+    .csv_only()
 }
 
 /// The sums a wide table's total spending column is (dibao + allowances).
 fn spending_sum(o: &Outcome, t: &Table) -> Option<(usize, Vec<usize>)> {
     let total = t.col(&key("total", "spending"))?;
-    let parts: Vec<usize> = programmes(o).iter().filter(|(p, _)| p != "total").filter_map(|(p, _)| t.col(&key(p, "spending"))).collect();
+    let parts: Vec<usize> = programmes(o)
+        .iter()
+        .filter(|(p, _)| p != "total")
+        .filter_map(|(p, _)| t.col(&key(p, "spending")))
+        .collect();
     (!parts.is_empty()).then_some((total, parts))
 }
 
-fn wide_table(o: &Outcome, name: &str, title: Text, note: String, period: &str, variants: &[&VariantOutcome], cube_of: &dyn Fn(&VariantOutcome) -> &Cube, periods: &[String]) -> Table {
-    let mut columns = vec![Column::new("variant", "方案", "variant"), Column::new(period, if period == "month" { "月份" } else { "年度" }, period)];
+#[allow(clippy::too_many_arguments)]
+fn wide_table(
+    o: &Outcome,
+    name: &str,
+    title: Text,
+    note: String,
+    period: &str,
+    variants: &[&VariantOutcome],
+    cube_of: &dyn Fn(&VariantOutcome) -> &Cube,
+    periods: &[String],
+) -> Table {
+    let mut columns = vec![
+        Column::new("variant", "方案", "variant"),
+        Column::new(
+            period,
+            if period == "month" {
+                "月份"
+            } else {
+                "年度"
+            },
+            period,
+        ),
+    ];
     for i in banded(o) {
         columns.extend(metric_columns(o, i, true));
     }
@@ -297,10 +379,26 @@ fn wide_table(o: &Outcome, name: &str, title: Text, note: String, period: &str, 
         for (p, label) in periods.iter().enumerate() {
             let mut row = vec![Cell::Text(v.name.clone()), Cell::Text(label.clone())];
             for i in banded(o) {
-                metric_cells(&mut t, &mut row, cube, (p, 0, 0), i, o.metrics[i].measure, true);
+                metric_cells(
+                    &mut t,
+                    &mut row,
+                    cube,
+                    (p, 0, 0),
+                    i,
+                    o.metrics[i].measure,
+                    true,
+                );
             }
             for i in plain(o) {
-                metric_cells(&mut t, &mut row, cube, (p, 0, 0), i, o.metrics[i].measure, false);
+                metric_cells(
+                    &mut t,
+                    &mut row,
+                    cube,
+                    (p, 0, 0),
+                    i,
+                    o.metrics[i].measure,
+                    false,
+                );
             }
             row.push(few_cell(&t, 0));
             t.rows.push(row);
@@ -317,7 +415,16 @@ pub fn month_labels(o: &Outcome) -> Vec<String> {
 }
 
 pub fn year_labels(o: &Outcome) -> Vec<String> {
-    o.years.iter().map(|(y, n)| if *n == 12 { y.to_string() } else { format!("{y} ({n} months)") }).collect()
+    o.years
+        .iter()
+        .map(|(y, n)| {
+            if *n == 12 {
+                y.to_string()
+            } else {
+                format!("{y} ({n} months)")
+            }
+        })
+        .collect()
 }
 
 /// The note every table of means carries.
@@ -387,11 +494,22 @@ pub fn build(p: &Prepared, o: &Outcome) -> Vec<Table> {
 }
 
 fn regions(o: &Outcome, years: &[String], note: &str) -> Table {
-    let ms: Vec<(usize, bool)> = [("dibao", "households", false), ("dibao", "persons", false), ("dibao", "spending", true), ("total", "households", false), ("total", "spending", true)]
-        .iter()
-        .filter_map(|(p, m, b)| metric(o, p, m).map(|i| (i, *b)))
-        .collect();
-    let mut columns = vec![Column::new("variant", "方案", "variant"), Column::new("year", "年度", "year"), Column::new("region", "县(市、区)", "region"), Column::new("area", "城乡", "area")];
+    let ms: Vec<(usize, bool)> = [
+        ("dibao", "households", false),
+        ("dibao", "persons", false),
+        ("dibao", "spending", true),
+        ("total", "households", false),
+        ("total", "spending", true),
+    ]
+    .iter()
+    .filter_map(|(p, m, b)| metric(o, p, m).map(|i| (i, *b)))
+    .collect();
+    let mut columns = vec![
+        Column::new("variant", "方案", "variant"),
+        Column::new("year", "年度", "year"),
+        Column::new("region", "县(市、区)", "region"),
+        Column::new("area", "城乡", "area"),
+    ];
     for (i, b) in &ms {
         columns.extend(metric_columns(o, *i, *b));
     }
@@ -406,9 +524,22 @@ fn regions(o: &Outcome, years: &[String], note: &str) -> Table {
         for (yi, y) in years.iter().enumerate() {
             for r in 0..o.regions.len() {
                 for a in 0..o.areas.len() {
-                    let mut row = vec![Cell::Text(v.name.clone()), Cell::Text(y.clone()), Cell::Text(o.regions[r].clone()), Cell::Text(o.areas[a].clone())];
+                    let mut row = vec![
+                        Cell::Text(v.name.clone()),
+                        Cell::Text(y.clone()),
+                        Cell::Text(o.regions[r].clone()),
+                        Cell::Text(o.areas[a].clone()),
+                    ];
                     for (i, b) in &ms {
-                        metric_cells(&mut t, &mut row, &v.yearly, (yi, r, a), *i, o.metrics[*i].measure, *b);
+                        metric_cells(
+                            &mut t,
+                            &mut row,
+                            &v.yearly,
+                            (yi, r, a),
+                            *i,
+                            o.metrics[*i].measure,
+                            *b,
+                        );
                     }
                     row.push(few_cell(&t, 0));
                     t.rows.push(row);
@@ -420,7 +551,12 @@ fn regions(o: &Outcome, years: &[String], note: &str) -> Table {
 }
 
 fn band_columns(unit_col: bool) -> Vec<Column> {
-    let mut v = vec![Column::new("mean", "均值", "mean"), Column::new("median", "中位数", "median"), Column::new("p5", "5%分位", "p5"), Column::new("p95", "95%分位", "p95")];
+    let mut v = vec![
+        Column::new("mean", "均值", "mean"),
+        Column::new("median", "中位数", "median"),
+        Column::new("p5", "5%分位", "p5"),
+        Column::new("p95", "95%分位", "p95"),
+    ];
     if unit_col {
         v.push(Column::new("unit", "单位", "unit"));
     }
@@ -428,15 +564,31 @@ fn band_columns(unit_col: bool) -> Vec<Column> {
 }
 
 fn band_cells(b: &Band, money: bool) -> Vec<Cell> {
-    let c = |n: &Num| if money { Cell::Money(n.clone()) } else { Cell::Count(n.clone()) };
-    vec![c(&b.mean), c(&b.median), c(&b.p5), c(&b.p95), Cell::Unit(if money { Unit::Money } else { Unit::Number })]
+    let c = |n: &Num| {
+        if money {
+            Cell::Money(n.clone())
+        } else {
+            Cell::Count(n.clone())
+        }
+    };
+    vec![
+        c(&b.mean),
+        c(&b.median),
+        c(&b.p5),
+        c(&b.p95),
+        Cell::Unit(if money { Unit::Money } else { Unit::Number }),
+    ]
 }
 
 fn programme_table(o: &Outcome, yearly: bool, months: &[String], years: &[String]) -> Table {
     let periods = if yearly { years } else { months };
     let mut columns = vec![
         Column::new("variant", "方案", "variant"),
-        if yearly { Column::new("year", "年度", "year") } else { Column::new("month", "月份", "month") },
+        if yearly {
+            Column::new("year", "年度", "year")
+        } else {
+            Column::new("month", "月份", "month")
+        },
         Column::new("output", "输出", "output"),
         Column::new("label", "名称", "label"),
     ];
@@ -451,7 +603,12 @@ fn programme_table(o: &Outcome, yearly: bool, months: &[String], years: &[String
         for s in &v.programme {
             let bands = if yearly { &s.yearly } else { &s.monthly };
             for (p, b) in bands.iter().enumerate() {
-                let mut row = vec![Cell::Text(v.name.clone()), Cell::Text(periods[p].clone()), Cell::Text(s.name.clone()), Cell::Text(labels::programme_output_label(&s.name, &s.label))];
+                let mut row = vec![
+                    Cell::Text(v.name.clone()),
+                    Cell::Text(periods[p].clone()),
+                    Cell::Text(s.name.clone()),
+                    Cell::Text(labels::programme_output_label(&s.name, &s.label)),
+                ];
                 row.extend(band_cells(b, s.money));
                 t.rows.push(row);
             }
@@ -461,7 +618,11 @@ fn programme_table(o: &Outcome, yearly: bool, months: &[String], years: &[String
 }
 
 fn reform_programme(d: &VariantOutcome, years: &[String]) -> Table {
-    let mut columns = vec![Column::new("year", "年度", "year"), Column::new("output", "输出", "output"), Column::new("label", "名称", "label")];
+    let mut columns = vec![
+        Column::new("year", "年度", "year"),
+        Column::new("output", "输出", "output"),
+        Column::new("label", "名称", "label"),
+    ];
     columns.extend(band_columns(true));
     let mut t = Table::new(
         "reform_programme",
@@ -471,7 +632,11 @@ fn reform_programme(d: &VariantOutcome, years: &[String]) -> Table {
     );
     for s in &d.programme {
         for (p, b) in s.yearly.iter().enumerate() {
-            let mut row = vec![Cell::Text(years[p].clone()), Cell::Text(s.name.clone()), Cell::Text(labels::programme_output_label(&s.name, &s.label))];
+            let mut row = vec![
+                Cell::Text(years[p].clone()),
+                Cell::Text(s.name.clone()),
+                Cell::Text(labels::programme_output_label(&s.name, &s.label)),
+            ];
             row.extend(band_cells(b, s.money));
             t.rows.push(row);
         }
@@ -509,14 +674,24 @@ fn winners(wl: &crate::reform::WinnersOutcome) -> Vec<Table> {
     }
     let mut columns = vec![
         Column::new("decile", "收入十分位", "decile"),
-        Column::new("mean_change_per_household_month_yuan", "户均月变化(元,均值)", "mean change per household and month, yuan"),
+        Column::new(
+            "mean_change_per_household_month_yuan",
+            "户均月变化(元,均值)",
+            "mean change per household and month, yuan",
+        ),
         Column::new("mean_change_p5_yuan", "5%分位(元)", "p5, yuan"),
         Column::new("mean_change_p95_yuan", "95%分位(元)", "p95, yuan"),
         Column::new("relative_change", "相对变化(均值)", "relative change, mean"),
         Column::new("relative_change_p5", "5%分位", "p5"),
         Column::new("relative_change_p95", "95%分位", "p95"),
     ];
-    columns.extend((0..5).map(|b| Column::new(BANDS[b], format!("{}(均值)", BAND_LABELS[b]), format!("{}, mean", BAND_LABELS_EN[b]))));
+    columns.extend((0..5).map(|b| {
+        Column::new(
+            BANDS[b],
+            format!("{}(均值)", BAND_LABELS[b]),
+            format!("{}, mean", BAND_LABELS_EN[b]),
+        )
+    }));
     let mut d = Table::new(
         "deciles",
         Text::new("按收入十分位", "By income decile"),
@@ -545,15 +720,45 @@ fn round2(n: &Num) -> Num {
 }
 
 fn sweep(sw: &crate::montecarlo::SweepOutcome, note: &str) -> Table {
-    let mut columns = vec![Column::new(sw.parameter.clone(), "参数值", sw.parameter.clone())];
+    let mut columns = vec![Column::new(
+        sw.parameter.clone(),
+        "参数值",
+        sw.parameter.clone(),
+    )];
     for (c, zh, en, money) in [
         ("annual_cost_yuan", "年度支出合计", "annual cost", true),
-        ("annual_dibao_cost_yuan", "年度低保金支出", "annual dibao cost", true),
-        ("dibao_households_mean", "月均在保户数", "households paid dibao, monthly mean", false),
-        ("dibao_persons_mean", "月均在保人数", "persons paid dibao, monthly mean", false),
-        ("dibao_households_end", "期末在保户数", "households paid dibao, last month", false),
+        (
+            "annual_dibao_cost_yuan",
+            "年度低保金支出",
+            "annual dibao cost",
+            true,
+        ),
+        (
+            "dibao_households_mean",
+            "月均在保户数",
+            "households paid dibao, monthly mean",
+            false,
+        ),
+        (
+            "dibao_persons_mean",
+            "月均在保人数",
+            "persons paid dibao, monthly mean",
+            false,
+        ),
+        (
+            "dibao_households_end",
+            "期末在保户数",
+            "households paid dibao, last month",
+            false,
+        ),
     ] {
-        let u = if money { Unit::Money } else if c.contains("persons") { Unit::Persons } else { Unit::Households };
+        let u = if money {
+            Unit::Money
+        } else if c.contains("persons") {
+            Unit::Persons
+        } else {
+            Unit::Households
+        };
         columns.push(Column::new(c, format!("{zh}(均值)"), format!("{en}, mean")).with_unit(u));
         columns.push(Column::new(format!("{c}_p5"), format!("{zh} 5%分位"), "p5").with_unit(u));
         columns.push(Column::new(format!("{c}_p95"), format!("{zh} 95%分位"), "p95").with_unit(u));
@@ -566,9 +771,19 @@ fn sweep(sw: &crate::montecarlo::SweepOutcome, note: &str) -> Table {
     );
     for pt in &sw.points {
         let mut r = vec![Cell::Text(pt.value.to_string())];
-        for (b, money) in [(&pt.annual_cost, true), (&pt.annual_dibao_cost, true), (&pt.households, false), (&pt.persons, false), (&pt.households_end, false)] {
+        for (b, money) in [
+            (&pt.annual_cost, true),
+            (&pt.annual_dibao_cost, true),
+            (&pt.households, false),
+            (&pt.persons, false),
+            (&pt.households_end, false),
+        ] {
             for n in [&b.mean, &b.p5, &b.p95] {
-                r.push(if money { Cell::Money(n.clone()) } else { Cell::Count(n.clone()) });
+                r.push(if money {
+                    Cell::Money(n.clone())
+                } else {
+                    Cell::Count(n.clone())
+                });
             }
         }
         t.rows.push(r);
