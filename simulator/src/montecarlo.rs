@@ -337,72 +337,7 @@ pub fn summarise(
         };
         let (bm, by) = &per_variant_runs[0];
         let (rm, ry) = &per_variant_runs[1];
-        // Programme outputs matched by name.
-        let base_prog = &variants[0].programme;
-        let mut programme = Vec::new();
-        let rdefs = programme_defs(&sim.variants[1].policy);
-        let bdefs = programme_defs(&sim.variants[0].policy);
-        for (bi, (name, label, ty)) in bdefs.iter().enumerate() {
-            let Some(ri) = rdefs.iter().position(|(n, _, _)| n == name) else {
-                continue;
-            };
-            if base_prog.iter().all(|s| &s.name != name) {
-                continue;
-            }
-            let per_run_month = |t: usize| -> Vec<Num> {
-                results
-                    .iter()
-                    .filter_map(|r| {
-                        let b = r.variants[0].programme.get(t)?.get(bi)?.clone()?;
-                        let f = r.variants[1].programme.get(t)?.get(ri)?.clone()?;
-                        f.checked_sub(&b).ok()
-                    })
-                    .collect()
-            };
-            let monthly: Vec<Band> = (0..months.len())
-                .map(|t| band(&mut per_run_month(t)))
-                .collect();
-            let mut yearly = Vec::new();
-            let mut t0 = 0usize;
-            for (_, n) in &years {
-                let mut vals: Vec<Num> = Vec::new();
-                for res in results {
-                    let mut s = Num::ZERO;
-                    for t in t0..t0 + *n as usize {
-                        let b = res.variants[0]
-                            .programme
-                            .get(t)
-                            .and_then(|x| x.get(bi))
-                            .cloned()
-                            .flatten()
-                            .unwrap_or(Num::ZERO);
-                        let f = res.variants[1]
-                            .programme
-                            .get(t)
-                            .and_then(|x| x.get(ri))
-                            .cloned()
-                            .flatten()
-                            .unwrap_or(Num::ZERO);
-                        s = s
-                            .checked_add(&f.checked_sub(&b).unwrap_or(Num::ZERO))
-                            .unwrap_or(s);
-                    }
-                    vals.push(
-                        s.checked_div(&Num::from_i64(*n as i64))
-                            .unwrap_or(Num::ZERO),
-                    );
-                }
-                yearly.push(band(&mut vals));
-                t0 += *n as usize;
-            }
-            programme.push(ProgrammeSeries {
-                name: name.clone(),
-                label: label.clone(),
-                money: ty.is_money(),
-                monthly,
-                yearly,
-            });
-        }
+        let programme = programme_diff(sim, results, &variants[0].programme, months.len(), &years);
         Some(VariantOutcome {
             name: "reform - baseline".into(),
             label: "改革 − 基线".into(),
@@ -433,82 +368,10 @@ pub fn summarise(
         Some(reform::summarise_winners(winners))
     };
 
-    let sweep = p.sweep.as_ref().map(|(param, values)| {
-        let total_spend = sim
-            .metrics
-            .iter()
-            .position(|m| m.programme == "total" && m.measure == "spending")
-            .unwrap_or(0);
-        let dibao_spend = sim
-            .metrics
-            .iter()
-            .position(|m| m.programme == "dibao" && m.measure == "spending")
-            .unwrap_or(0);
-        let hh = sim
-            .metrics
-            .iter()
-            .position(|m| m.programme == "dibao" && m.measure == "households")
-            .unwrap_or(0);
-        let persons = sim
-            .metrics
-            .iter()
-            .position(|m| m.programme == "dibao" && m.measure == "persons")
-            .unwrap_or(0);
-        let nmonths = months.len() as i64;
-        let points = values
-            .iter()
-            .enumerate()
-            .map(|(v, value)| {
-                let runs = &per_variant_runs[v].0;
-                let sum_metric = |run: &Vec<Num>, m: usize| -> Num {
-                    let mut s = Num::ZERO;
-                    for t in 0..months.len() {
-                        s = s.checked_add(&run[t * nm + m]).unwrap_or(s);
-                    }
-                    s
-                };
-                let annual = |m: usize| -> Band {
-                    let mut vals: Vec<Num> = runs
-                        .iter()
-                        .map(|r| {
-                            sum_metric(r, m)
-                                .checked_mul_i64(12)
-                                .and_then(|x| x.checked_div(&Num::from_i64(nmonths)))
-                                .unwrap_or(Num::ZERO)
-                        })
-                        .collect();
-                    band(&mut vals)
-                };
-                let mean = |m: usize| -> Band {
-                    let mut vals: Vec<Num> = runs
-                        .iter()
-                        .map(|r| {
-                            sum_metric(r, m)
-                                .checked_div(&Num::from_i64(nmonths))
-                                .unwrap_or(Num::ZERO)
-                        })
-                        .collect();
-                    band(&mut vals)
-                };
-                let mut end: Vec<Num> = runs
-                    .iter()
-                    .map(|r| r[(months.len() - 1) * nm + hh].clone())
-                    .collect();
-                SweepPoint {
-                    value: value.clone(),
-                    annual_cost: annual(total_spend),
-                    annual_dibao_cost: annual(dibao_spend),
-                    households: mean(hh),
-                    persons: mean(persons),
-                    households_end: band(&mut end),
-                }
-            })
-            .collect();
-        SweepOutcome {
-            parameter: param.clone(),
-            points,
-        }
-    });
+    let sweep = p
+        .sweep
+        .as_ref()
+        .map(|(param, values)| sweep_outcome(sim, param, values, &per_variant_runs, months.len()));
 
     Ok(Outcome {
         months,
@@ -524,6 +387,165 @@ pub fn summarise(
         weight: sim.weight,
         calibration: Default::default(),
     })
+}
+
+/// Reform − baseline of each programme output present in both policies (matched by name), run by run.
+fn programme_diff(
+    sim: &crate::run::Sim,
+    results: &[RunResult],
+    base_prog: &[ProgrammeSeries],
+    nmonths: usize,
+    years: &[(i32, u32)],
+) -> Vec<ProgrammeSeries> {
+    // Programme outputs matched by name.
+    let mut programme = Vec::new();
+    let rdefs = programme_defs(&sim.variants[1].policy);
+    let bdefs = programme_defs(&sim.variants[0].policy);
+    for (bi, (name, label, ty)) in bdefs.iter().enumerate() {
+        let Some(ri) = rdefs.iter().position(|(n, _, _)| n == name) else {
+            continue;
+        };
+        if base_prog.iter().all(|s| &s.name != name) {
+            continue;
+        }
+        let per_run_month = |t: usize| -> Vec<Num> {
+            results
+                .iter()
+                .filter_map(|r| {
+                    let b = r.variants[0].programme.get(t)?.get(bi)?.clone()?;
+                    let f = r.variants[1].programme.get(t)?.get(ri)?.clone()?;
+                    f.checked_sub(&b).ok()
+                })
+                .collect()
+        };
+        let monthly: Vec<Band> = (0..nmonths).map(|t| band(&mut per_run_month(t))).collect();
+        let mut yearly = Vec::new();
+        let mut t0 = 0usize;
+        for (_, n) in years {
+            let mut vals: Vec<Num> = Vec::new();
+            for res in results {
+                let mut s = Num::ZERO;
+                for t in t0..t0 + *n as usize {
+                    let b = res.variants[0]
+                        .programme
+                        .get(t)
+                        .and_then(|x| x.get(bi))
+                        .cloned()
+                        .flatten()
+                        .unwrap_or(Num::ZERO);
+                    let f = res.variants[1]
+                        .programme
+                        .get(t)
+                        .and_then(|x| x.get(ri))
+                        .cloned()
+                        .flatten()
+                        .unwrap_or(Num::ZERO);
+                    s = s
+                        .checked_add(&f.checked_sub(&b).unwrap_or(Num::ZERO))
+                        .unwrap_or(s);
+                }
+                vals.push(
+                    s.checked_div(&Num::from_i64(*n as i64))
+                        .unwrap_or(Num::ZERO),
+                );
+            }
+            yearly.push(band(&mut vals));
+            t0 += *n as usize;
+        }
+        programme.push(ProgrammeSeries {
+            name: name.clone(),
+            label: label.clone(),
+            money: ty.is_money(),
+            monthly,
+            yearly,
+        });
+    }
+    programme
+}
+
+/// The sweep's points: annual costs and caseloads per value, from each variant's monthly cells.
+fn sweep_outcome(
+    sim: &crate::run::Sim,
+    param: &str,
+    values: &[Num],
+    per_variant_runs: &[(RunCells, RunCells)],
+    nmonths_usize: usize,
+) -> SweepOutcome {
+    let nm = sim.metrics.len();
+    let total_spend = sim
+        .metrics
+        .iter()
+        .position(|m| m.programme == "total" && m.measure == "spending")
+        .unwrap_or(0);
+    let dibao_spend = sim
+        .metrics
+        .iter()
+        .position(|m| m.programme == "dibao" && m.measure == "spending")
+        .unwrap_or(0);
+    let hh = sim
+        .metrics
+        .iter()
+        .position(|m| m.programme == "dibao" && m.measure == "households")
+        .unwrap_or(0);
+    let persons = sim
+        .metrics
+        .iter()
+        .position(|m| m.programme == "dibao" && m.measure == "persons")
+        .unwrap_or(0);
+    let nmonths = nmonths_usize as i64;
+    let points = values
+        .iter()
+        .enumerate()
+        .map(|(v, value)| {
+            let runs = &per_variant_runs[v].0;
+            let sum_metric = |run: &Vec<Num>, m: usize| -> Num {
+                let mut s = Num::ZERO;
+                for t in 0..nmonths_usize {
+                    s = s.checked_add(&run[t * nm + m]).unwrap_or(s);
+                }
+                s
+            };
+            let annual = |m: usize| -> Band {
+                let mut vals: Vec<Num> = runs
+                    .iter()
+                    .map(|r| {
+                        sum_metric(r, m)
+                            .checked_mul_i64(12)
+                            .and_then(|x| x.checked_div(&Num::from_i64(nmonths)))
+                            .unwrap_or(Num::ZERO)
+                    })
+                    .collect();
+                band(&mut vals)
+            };
+            let mean = |m: usize| -> Band {
+                let mut vals: Vec<Num> = runs
+                    .iter()
+                    .map(|r| {
+                        sum_metric(r, m)
+                            .checked_div(&Num::from_i64(nmonths))
+                            .unwrap_or(Num::ZERO)
+                    })
+                    .collect();
+                band(&mut vals)
+            };
+            let mut end: Vec<Num> = runs
+                .iter()
+                .map(|r| r[(nmonths_usize - 1) * nm + hh].clone())
+                .collect();
+            SweepPoint {
+                value: value.clone(),
+                annual_cost: annual(total_spend),
+                annual_dibao_cost: annual(dibao_spend),
+                households: mean(hh),
+                persons: mean(persons),
+                households_end: band(&mut end),
+            }
+        })
+        .collect();
+    SweepOutcome {
+        parameter: param.to_string(),
+        points,
+    }
 }
 
 /// Marginal cells `[month][region][area][metric]` (region 0 and area 0 are "all") of one run's cells
@@ -702,6 +724,10 @@ mod tests {
         assert_eq!((b.median, b.p5, b.p95), (n(2), n(1), n(3)));
         let b = band(&mut [n(4), n(1), n(2), n(3)]);
         assert_eq!(b.median, Num::parse("2.5").unwrap());
+        // The mean is exact, also when it does not terminate as a decimal.
+        let b = band(&mut [n(1), n(1), n(2)]);
+        assert_eq!(b.mean.checked_mul_i64(3).unwrap(), n(4));
+        assert_eq!(b.median, n(1));
         let mut v: Vec<Num> = (1..=100).map(n).collect();
         let b = band(&mut v);
         assert_eq!((b.p5, b.p95), (n(5), n(95)));
