@@ -220,17 +220,19 @@ fn unit(money: bool) -> f64 {
     }
 }
 
-fn fmt_tick(v: f64) -> String {
-    let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if (v - v.round()).abs() < 1e-9 || a >= 100.0 {
-        super::html::group(&format!("{v:.0}"))
-    } else if a >= 10.0 {
-        format!("{v:.1}")
+/// A y tick with as many decimals as the axis's steps need (the same for every tick of an axis),
+/// thousands grouped.
+fn fmt_tick(v: f64, range: f64) -> String {
+    let step = (range / 10.0).abs();
+    let decimals = if step > 0.0 {
+        (-step.log10()).ceil().clamp(0.0, 3.0) as usize
     } else {
-        format!("{v:.2}")
+        0
+    };
+    if v.abs() < 1e-12 {
+        return "0".into();
     }
+    super::html::group(&format!("{v:.decimals$}"))
 }
 
 fn draw_lines<DB: DrawingBackend>(
@@ -340,7 +342,7 @@ fn draw_lines<DB: DrawingBackend>(
             });
             i.and_then(|i| labels.get(i).cloned()).unwrap_or_default()
         })
-        .y_label_formatter(&|v: &f64| fmt_tick(*v))
+        .y_label_formatter(&|v: &f64| fmt_tick(*v, y1 - y0))
         .x_desc(c.x_label.get(lang))
         .y_desc(y_label)
         .label_style((family, 14))
@@ -500,4 +502,23 @@ fn draw_stacked<DB: DrawingBackend>(
             .map_err(err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_tick;
+
+    #[test]
+    fn ticks_of_an_axis_have_the_same_decimals() {
+        assert_eq!(
+            [0.5, 1.0, 1.5].map(|v| fmt_tick(v, 1.8)),
+            ["0.5", "1.0", "1.5"]
+        );
+        assert_eq!([0.02, 0.1].map(|v| fmt_tick(v, 0.12)), ["0.02", "0.10"]);
+        assert_eq!(
+            [5000.0, 120000.0].map(|v| fmt_tick(v, 130000.0)),
+            ["5,000", "120,000"]
+        );
+        assert_eq!(fmt_tick(0.0, 1.0), "0");
+    }
 }
