@@ -288,6 +288,32 @@ fn facts(p: &Prepared, o: &Outcome, h: &mut String) {
             },
         ),
     ];
+    // The standards in force at the end of the horizon, with their basis.
+    let end = o
+        .months
+        .last()
+        .map(|m| format!("{m}-01"))
+        .unwrap_or_default();
+    let params = assumptions::parameters(p);
+    for r in params.iter().filter(|r| r.name.ends_with("standard")) {
+        let later = params
+            .iter()
+            .any(|x| x.name == r.name && x.from > r.from && x.from.as_str() <= end.as_str());
+        if !later && r.from.as_str() <= end.as_str() {
+            let basis = if r.source.starts_with("assumption") {
+                "assumption / 假设"
+            } else {
+                "source / 有出处"
+            };
+            facts.push((
+                "标准 Standard in force",
+                format!(
+                    "{} {}: {} ({basis}; see Assumptions)",
+                    r.label, r.name, r.value
+                ),
+            ));
+        }
+    }
     if let Some(r) = &s.reform {
         facts.push(("改革 Reform", r.name.clone()));
     }
