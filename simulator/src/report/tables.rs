@@ -311,13 +311,13 @@ fn metric_cells(
     row.push(Cell::Cases(cube.cases(p, r, a, i)));
 }
 
-/// The `few_cases` cell of a row: the CSV keys of its thin columns, space-separated.
-fn few_cell(t: &Table, row_len_before: usize) -> Cell {
+/// The `few_cases` cell of the row being built (the next row of `t`): the CSV keys of its thin
+/// columns, space-separated.
+fn few_cell(t: &Table) -> Cell {
     let r = t.rows.len();
     let keys: Vec<&str> = t
         .thin
         .range((r, 0)..(r + 1, 0))
-        .filter(|(_, c)| *c >= row_len_before)
         .map(|(_, c)| t.columns[*c].key.as_str())
         .collect();
     Cell::Text(keys.join(" "))
@@ -400,7 +400,7 @@ fn wide_table(
                     false,
                 );
             }
-            row.push(few_cell(&t, 0));
+            row.push(few_cell(&t));
             t.rows.push(row);
         }
     }
@@ -541,7 +541,7 @@ fn regions(o: &Outcome, years: &[String], note: &str) -> Table {
                             *b,
                         );
                     }
-                    row.push(few_cell(&t, 0));
+                    row.push(few_cell(&t));
                     t.rows.push(row);
                 }
             }
