@@ -202,7 +202,10 @@ fn thin_cells_labels_units_parameters_and_calibration_reach_every_output() {
         "the parameters in force"
     );
     assert!(html.contains("What the 5–95% bands include"));
-    assert!(html.contains("Standard in force</b>最低生活保障标准"), "the standard in force is in the facts at the top");
+    assert!(
+        html.contains("Standard in force</b>最低生活保障标准"),
+        "the standard in force is in the facts at the top"
+    );
 
     // report.xlsx: Chinese-first headers with units, formulas for totals, flagged cells.
     let xlsx = out.join("report.xlsx");
