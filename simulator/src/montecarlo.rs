@@ -1,5 +1,10 @@
-//! Monte Carlo: `runs` replicates with different seeds, summarised cell by cell as the median and the
-//! 5th–95th percentile band.
+//! Monte Carlo: `runs` replicates with different seeds, summarised cell by cell as the exact mean over
+//! the runs, the median and the 5th–95th percentile band.
+//!
+//! The mean is what additive tables show: the mean of a sum is the sum of the means, exactly (the
+//! arithmetic is exact), so regions add up to the city, urban and rural to the whole, the programmes
+//! to the total, the months to the year and the reform-difference table is the reform table minus the
+//! baseline table. Medians and percentiles do not add up; they describe the spread.
 //!
 //! Quantiles are exact: the values of a cell over the runs are sorted as exact numbers; the median is
 //! the middle value (the mean of the two middle values for an even count); the 5th and 95th
@@ -7,17 +12,25 @@
 //! fewer than 20 runs they are the smallest and largest value. Differences between the reform and the
 //! baseline are taken run by run (same seeds, same random numbers), then summarised.
 //!
-//! Every count and amount is scaled by the population weight (each simulated household stands for
-//! `weight` households); programme-level outputs are computed by the policy on weighted totals.
+//! The run results come weighted (each simulated household carries its own weight); they are not
+//! scaled again here. `Outcome::weight` is the design weight, for display. Each cell also carries how
+//! many simulated households added a non-zero value to it (`Cube::samples`, the mean over the runs),
+//! so that a figure resting on few simulated cases can be flagged ([`FEW_CASES`]).
 
 use crate::reform::{self, WinnersOutcome, WinnersRun};
 use crate::run::{is_money, is_stock, programme_defs, Metric, RunResult, SimError};
 use crate::setup::Prepared;
 use doudi_interpreter::{Month, Num};
 
-/// Median and 5th–95th percentile band of one cell over the runs.
+/// A cell resting on fewer simulated households than this (mean over the runs) is flagged in every
+/// output: too few cases for the figure to be more than an order of magnitude.
+pub const FEW_CASES: u64 = 30;
+
+/// Exact mean, median and 5th–95th percentile band of one cell over the runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Band {
+    /// The exact mean over the runs: additive (what tables meant to add up show).
+    pub mean: Num,
     pub median: Num,
     pub p5: Num,
     pub p95: Num,
@@ -26,11 +39,29 @@ pub struct Band {
 impl Band {
     pub fn zero() -> Band {
         Band {
+            mean: Num::ZERO,
             median: Num::ZERO,
             p5: Num::ZERO,
             p95: Num::ZERO,
         }
     }
+    /// Zero in every run.
+    pub fn is_zero(&self) -> bool {
+        self.p5.is_zero() && self.p95.is_zero() && self.mean.is_zero()
+    }
+}
+
+/// The exact mean of some values (zero for none).
+pub fn mean_of(values: &[Num]) -> Num {
+    if values.is_empty() {
+        return Num::ZERO;
+    }
+    let mut s = Num::ZERO;
+    for v in values {
+        s = s.checked_add(v).unwrap_or(s);
+    }
+    s.checked_div(&Num::from_i64(values.len() as i64))
+        .unwrap_or(Num::ZERO)
 }
 
 /// The band of a set of run values (see the module documentation).
@@ -38,6 +69,7 @@ pub fn band(values: &mut [Num]) -> Band {
     if values.is_empty() {
         return Band::zero();
     }
+    let mean = mean_of(values);
     values.sort();
     let k = values.len();
     let median = if k % 2 == 1 {
@@ -56,6 +88,7 @@ pub fn band(values: &mut [Num]) -> Band {
         r.clamp(1, k) - 1
     };
     Band {
+        mean,
         median,
         p5: values[rank(5)].clone(),
         p95: values[rank(95)].clone(),
@@ -70,6 +103,10 @@ pub struct Cube {
     pub areas: usize,
     pub metrics: usize,
     pub data: Vec<Band>,
+    /// Same layout as `data`: how many simulated households added a non-zero value to the cell,
+    /// the mean over the runs (rounded). Yearly: the mean of the months for stocks and spending, the
+    /// sum for events. Reform − baseline: the smaller of the two variants' counts.
+    pub samples: Vec<u64>,
 }
 
 impl Cube {
@@ -78,6 +115,18 @@ impl Cube {
     }
     pub fn get(&self, p: usize, r: usize, a: usize, m: usize) -> &Band {
         &self.data[self.index(p, r, a, m)]
+    }
+    /// Simulated households behind a cell (0 when unknown).
+    pub fn cases(&self, p: usize, r: usize, a: usize, m: usize) -> u64 {
+        self.samples
+            .get(self.index(p, r, a, m))
+            .copied()
+            .unwrap_or(0)
+    }
+    /// Whether a cell rests on fewer than [`FEW_CASES`] simulated households (a cell that is zero in
+    /// every run is not flagged).
+    pub fn few(&self, p: usize, r: usize, a: usize, m: usize) -> bool {
+        self.cases(p, r, a, m) < FEW_CASES && !self.get(p, r, a, m).is_zero()
     }
 }
 
@@ -147,6 +196,9 @@ pub struct Outcome {
     pub calibration: crate::calibrate::Calibration,
 }
 
+/// Per run: the marginal cells of a variant.
+type RunCells = Vec<Vec<Num>>;
+
 /// Runs every replicate and summarises. `progress` is called once per simulated month of every run.
 pub fn simulate(p: &Prepared, progress: &(dyn Fn() + Sync)) -> Result<Outcome, SimError> {
     let sim = &p.sim;
@@ -183,88 +235,89 @@ pub fn summarise(
     areas.extend(sim.areas.iter().cloned());
     let nm = sim.metrics.len();
 
-    // Per run and variant: weighted marginal cells, monthly and yearly.
-    let marginal = |v: usize, run: &RunResult| -> (Vec<Num>, Vec<Num>) {
-        let var = &sim.variants[v];
-        let (nr, na) = if var.regions {
+    // Per run and variant: marginal cells (already weighted), monthly and yearly, with their
+    // simulated case counts.
+    let shape = |v: usize| {
+        if sim.variants[v].regions {
             (regions.len(), areas.len())
         } else {
             (1, 1)
-        };
-        let mut monthly = vec![Num::ZERO; months.len() * nr * na * nm];
-        let idx = |t: usize, r: usize, a: usize, m: usize| ((t * nr + r) * na + a) * nm + m;
-        for (t, cells) in run.variants[v].cells.iter().enumerate() {
-            if var.regions {
-                let (dr, da) = (sim.regions.len().max(1), sim.areas.len().max(1));
-                for r in 0..dr {
-                    for a in 0..da {
-                        for m in 0..nm {
-                            let x = &cells[(r * da + a) * nm + m];
-                            if x.is_zero() {
-                                continue;
-                            }
-                            for (rr, aa) in [(r + 1, a + 1), (0, a + 1), (r + 1, 0), (0, 0)] {
-                                let i = idx(t, rr, aa, m);
-                                monthly[i] = monthly[i]
-                                    .checked_add(x)
-                                    .unwrap_or_else(|_| monthly[i].clone());
-                            }
-                        }
-                    }
-                }
-            } else {
-                for m in 0..nm {
-                    monthly[idx(t, 0, 0, m)] = cells[m].clone();
-                }
+        }
+    };
+    let cube =
+        |per_run: Vec<Vec<Num>>, samples: Vec<u64>, periods: usize, nr: usize, na: usize| -> Cube {
+            let len = per_run.first().map_or(0, |v| v.len());
+            let mut data = Vec::with_capacity(len);
+            let mut buf: Vec<Num> = Vec::with_capacity(per_run.len());
+            for i in 0..len {
+                buf.clear();
+                buf.extend(per_run.iter().map(|r| r[i].clone()));
+                data.push(band(&mut buf));
             }
-        }
-        let yearly = yearly_of(&monthly, &years, nr * na, &sim.metrics);
-        (monthly, yearly)
-    };
-    let cube = |per_run: Vec<Vec<Num>>, periods: usize, nr: usize, na: usize| -> Cube {
-        let len = per_run.first().map_or(0, |v| v.len());
-        let mut data = Vec::with_capacity(len);
-        let mut buf: Vec<Num> = Vec::with_capacity(per_run.len());
-        for i in 0..len {
-            buf.clear();
-            buf.extend(per_run.iter().map(|r| r[i].clone()));
-            data.push(band(&mut buf));
-        }
-        Cube {
-            periods,
-            regions: nr,
-            areas: na,
-            metrics: nm,
-            data,
-        }
-    };
+            let mut samples = samples;
+            samples.resize(len, 0);
+            Cube {
+                periods,
+                regions: nr,
+                areas: na,
+                metrics: nm,
+                data,
+                samples,
+            }
+        };
 
     let mut variants = Vec::new();
-    let mut per_variant_runs: Vec<(Vec<Vec<Num>>, Vec<Vec<Num>>)> = Vec::new();
+    let mut per_variant_runs: Vec<(RunCells, RunCells)> = Vec::new();
+    let mut per_variant_samples: Vec<(Vec<u64>, Vec<u64>)> = Vec::new();
     for (v, var) in sim.variants.iter().enumerate() {
-        let (nr, na) = if var.regions {
-            (regions.len(), areas.len())
-        } else {
-            (1, 1)
-        };
+        let (nr, na) = shape(v);
         let (mut mo, mut ye) = (Vec::new(), Vec::new());
+        let (mut smo, mut sye): (Vec<u128>, Vec<u128>) = (Vec::new(), Vec::new());
         for run in results {
-            let (m, y) = marginal(v, run);
+            let m = marginal(
+                &run.variants[v].cells,
+                var.regions,
+                sim,
+                months.len(),
+                (nr, na),
+                nm,
+                Num::ZERO,
+                |a, x| a.checked_add(x).unwrap_or_else(|_| a.clone()),
+            );
+            let y = yearly_of(&m, &years, nr * na, &sim.metrics);
+            let sm = marginal(
+                &run.variants[v].samples,
+                var.regions,
+                sim,
+                months.len(),
+                (nr, na),
+                nm,
+                0u64,
+                |a, x| a.saturating_add(*x),
+            );
+            let sy = yearly_samples(&sm, &years, nr * na, &sim.metrics);
+            add_counts(&mut smo, &sm);
+            add_counts(&mut sye, &sy);
             mo.push(m);
             ye.push(y);
         }
+        let k = results.len().max(1) as u128;
+        let avg = |v: Vec<u128>| -> Vec<u64> {
+            v.into_iter().map(|x| ((x + k / 2) / k) as u64).collect()
+        };
+        let (smo, sye) = (avg(smo), avg(sye));
         let programme = programme_series(&var.policy, results, v, &years);
         variants.push(VariantOutcome {
             name: var.name.clone(),
             label: var.label.clone(),
             regions: var.regions,
-            monthly: cube(mo.clone(), months.len(), nr, na),
-            yearly: cube(ye.clone(), years.len(), nr, na),
+            monthly: cube(mo.clone(), smo.clone(), months.len(), nr, na),
+            yearly: cube(ye.clone(), sye.clone(), years.len(), nr, na),
             programme,
         });
         per_variant_runs.push((mo, ye));
+        per_variant_samples.push((smo, sye));
     }
-
     // Reform − baseline, run by run.
     let diff = if sim.compare_households
         && per_variant_runs.len() == 2
@@ -284,78 +337,25 @@ pub fn summarise(
         };
         let (bm, by) = &per_variant_runs[0];
         let (rm, ry) = &per_variant_runs[1];
-        // Programme outputs matched by name.
-        let base_prog = &variants[0].programme;
-        let mut programme = Vec::new();
-        let rdefs = programme_defs(&sim.variants[1].policy);
-        let bdefs = programme_defs(&sim.variants[0].policy);
-        for (bi, (name, label, ty)) in bdefs.iter().enumerate() {
-            let Some(ri) = rdefs.iter().position(|(n, _, _)| n == name) else {
-                continue;
-            };
-            if base_prog.iter().all(|s| &s.name != name) {
-                continue;
-            }
-            let per_run_month = |t: usize| -> Vec<Num> {
-                results
-                    .iter()
-                    .filter_map(|r| {
-                        let b = r.variants[0].programme.get(t)?.get(bi)?.clone()?;
-                        let f = r.variants[1].programme.get(t)?.get(ri)?.clone()?;
-                        f.checked_sub(&b).ok()
-                    })
-                    .collect()
-            };
-            let monthly: Vec<Band> = (0..months.len())
-                .map(|t| band(&mut per_run_month(t)))
-                .collect();
-            let mut yearly = Vec::new();
-            let mut t0 = 0usize;
-            for (_, n) in &years {
-                let mut vals: Vec<Num> = Vec::new();
-                for k in 0..results.len() {
-                    let mut s = Num::ZERO;
-                    for t in t0..t0 + *n as usize {
-                        let b = results[k].variants[0]
-                            .programme
-                            .get(t)
-                            .and_then(|x| x.get(bi))
-                            .cloned()
-                            .flatten()
-                            .unwrap_or(Num::ZERO);
-                        let f = results[k].variants[1]
-                            .programme
-                            .get(t)
-                            .and_then(|x| x.get(ri))
-                            .cloned()
-                            .flatten()
-                            .unwrap_or(Num::ZERO);
-                        s = s
-                            .checked_add(&f.checked_sub(&b).unwrap_or(Num::ZERO))
-                            .unwrap_or(s);
-                    }
-                    vals.push(
-                        s.checked_div(&Num::from_i64(*n as i64))
-                            .unwrap_or(Num::ZERO),
-                    );
-                }
-                yearly.push(band(&mut vals));
-                t0 += *n as usize;
-            }
-            programme.push(ProgrammeSeries {
-                name: name.clone(),
-                label: label.clone(),
-                money: ty.is_money(),
-                monthly,
-                yearly,
-            });
-        }
+        let programme = programme_diff(sim, results, &variants[0].programme, months.len(), &years);
         Some(VariantOutcome {
             name: "reform - baseline".into(),
             label: "改革 − 基线".into(),
             regions: true,
-            monthly: cube(sub(bm, rm), months.len(), regions.len(), areas.len()),
-            yearly: cube(sub(by, ry), years.len(), regions.len(), areas.len()),
+            monthly: cube(
+                sub(bm, rm),
+                min_counts(&per_variant_samples[0].0, &per_variant_samples[1].0),
+                months.len(),
+                regions.len(),
+                areas.len(),
+            ),
+            yearly: cube(
+                sub(by, ry),
+                min_counts(&per_variant_samples[0].1, &per_variant_samples[1].1),
+                years.len(),
+                regions.len(),
+                areas.len(),
+            ),
             programme,
         })
     } else {
@@ -368,82 +368,10 @@ pub fn summarise(
         Some(reform::summarise_winners(winners))
     };
 
-    let sweep = p.sweep.as_ref().map(|(param, values)| {
-        let total_spend = sim
-            .metrics
-            .iter()
-            .position(|m| m.programme == "total" && m.measure == "spending")
-            .unwrap_or(0);
-        let dibao_spend = sim
-            .metrics
-            .iter()
-            .position(|m| m.programme == "dibao" && m.measure == "spending")
-            .unwrap_or(0);
-        let hh = sim
-            .metrics
-            .iter()
-            .position(|m| m.programme == "dibao" && m.measure == "households")
-            .unwrap_or(0);
-        let persons = sim
-            .metrics
-            .iter()
-            .position(|m| m.programme == "dibao" && m.measure == "persons")
-            .unwrap_or(0);
-        let nmonths = months.len() as i64;
-        let points = values
-            .iter()
-            .enumerate()
-            .map(|(v, value)| {
-                let runs = &per_variant_runs[v].0;
-                let sum_metric = |run: &Vec<Num>, m: usize| -> Num {
-                    let mut s = Num::ZERO;
-                    for t in 0..months.len() {
-                        s = s.checked_add(&run[t * nm + m]).unwrap_or(s);
-                    }
-                    s
-                };
-                let annual = |m: usize| -> Band {
-                    let mut vals: Vec<Num> = runs
-                        .iter()
-                        .map(|r| {
-                            sum_metric(r, m)
-                                .checked_mul_i64(12)
-                                .and_then(|x| x.checked_div(&Num::from_i64(nmonths)))
-                                .unwrap_or(Num::ZERO)
-                        })
-                        .collect();
-                    band(&mut vals)
-                };
-                let mean = |m: usize| -> Band {
-                    let mut vals: Vec<Num> = runs
-                        .iter()
-                        .map(|r| {
-                            sum_metric(r, m)
-                                .checked_div(&Num::from_i64(nmonths))
-                                .unwrap_or(Num::ZERO)
-                        })
-                        .collect();
-                    band(&mut vals)
-                };
-                let mut end: Vec<Num> = runs
-                    .iter()
-                    .map(|r| r[(months.len() - 1) * nm + hh].clone())
-                    .collect();
-                SweepPoint {
-                    value: value.clone(),
-                    annual_cost: annual(total_spend),
-                    annual_dibao_cost: annual(dibao_spend),
-                    households: mean(hh),
-                    persons: mean(persons),
-                    households_end: band(&mut end),
-                }
-            })
-            .collect();
-        SweepOutcome {
-            parameter: param.clone(),
-            points,
-        }
-    });
+    let sweep = p
+        .sweep
+        .as_ref()
+        .map(|(param, values)| sweep_outcome(sim, param, values, &per_variant_runs, months.len()));
 
     Ok(Outcome {
         months,
@@ -459,6 +387,251 @@ pub fn summarise(
         weight: sim.weight,
         calibration: crate::calibrate::rows(sim, results),
     })
+}
+
+/// Reform − baseline of each programme output present in both policies (matched by name), run by run.
+fn programme_diff(
+    sim: &crate::run::Sim,
+    results: &[RunResult],
+    base_prog: &[ProgrammeSeries],
+    nmonths: usize,
+    years: &[(i32, u32)],
+) -> Vec<ProgrammeSeries> {
+    // Programme outputs matched by name.
+    let mut programme = Vec::new();
+    let rdefs = programme_defs(&sim.variants[1].policy);
+    let bdefs = programme_defs(&sim.variants[0].policy);
+    for (bi, (name, label, ty)) in bdefs.iter().enumerate() {
+        let Some(ri) = rdefs.iter().position(|(n, _, _)| n == name) else {
+            continue;
+        };
+        if base_prog.iter().all(|s| &s.name != name) {
+            continue;
+        }
+        let per_run_month = |t: usize| -> Vec<Num> {
+            results
+                .iter()
+                .filter_map(|r| {
+                    let b = r.variants[0].programme.get(t)?.get(bi)?.clone()?;
+                    let f = r.variants[1].programme.get(t)?.get(ri)?.clone()?;
+                    f.checked_sub(&b).ok()
+                })
+                .collect()
+        };
+        let monthly: Vec<Band> = (0..nmonths).map(|t| band(&mut per_run_month(t))).collect();
+        let mut yearly = Vec::new();
+        let mut t0 = 0usize;
+        for (_, n) in years {
+            let mut vals: Vec<Num> = Vec::new();
+            for res in results {
+                let mut s = Num::ZERO;
+                for t in t0..t0 + *n as usize {
+                    let b = res.variants[0]
+                        .programme
+                        .get(t)
+                        .and_then(|x| x.get(bi))
+                        .cloned()
+                        .flatten()
+                        .unwrap_or(Num::ZERO);
+                    let f = res.variants[1]
+                        .programme
+                        .get(t)
+                        .and_then(|x| x.get(ri))
+                        .cloned()
+                        .flatten()
+                        .unwrap_or(Num::ZERO);
+                    s = s
+                        .checked_add(&f.checked_sub(&b).unwrap_or(Num::ZERO))
+                        .unwrap_or(s);
+                }
+                vals.push(
+                    s.checked_div(&Num::from_i64(*n as i64))
+                        .unwrap_or(Num::ZERO),
+                );
+            }
+            yearly.push(band(&mut vals));
+            t0 += *n as usize;
+        }
+        programme.push(ProgrammeSeries {
+            name: name.clone(),
+            label: label.clone(),
+            money: ty.is_money(),
+            monthly,
+            yearly,
+        });
+    }
+    programme
+}
+
+/// The sweep's points: annual costs and caseloads per value, from each variant's monthly cells.
+fn sweep_outcome(
+    sim: &crate::run::Sim,
+    param: &str,
+    values: &[Num],
+    per_variant_runs: &[(RunCells, RunCells)],
+    nmonths_usize: usize,
+) -> SweepOutcome {
+    let nm = sim.metrics.len();
+    let total_spend = sim
+        .metrics
+        .iter()
+        .position(|m| m.programme == "total" && m.measure == "spending")
+        .unwrap_or(0);
+    let dibao_spend = sim
+        .metrics
+        .iter()
+        .position(|m| m.programme == "dibao" && m.measure == "spending")
+        .unwrap_or(0);
+    let hh = sim
+        .metrics
+        .iter()
+        .position(|m| m.programme == "dibao" && m.measure == "households")
+        .unwrap_or(0);
+    let persons = sim
+        .metrics
+        .iter()
+        .position(|m| m.programme == "dibao" && m.measure == "persons")
+        .unwrap_or(0);
+    let nmonths = nmonths_usize as i64;
+    let points = values
+        .iter()
+        .enumerate()
+        .map(|(v, value)| {
+            let runs = &per_variant_runs[v].0;
+            let sum_metric = |run: &Vec<Num>, m: usize| -> Num {
+                let mut s = Num::ZERO;
+                for t in 0..nmonths_usize {
+                    s = s.checked_add(&run[t * nm + m]).unwrap_or(s);
+                }
+                s
+            };
+            let annual = |m: usize| -> Band {
+                let mut vals: Vec<Num> = runs
+                    .iter()
+                    .map(|r| {
+                        sum_metric(r, m)
+                            .checked_mul_i64(12)
+                            .and_then(|x| x.checked_div(&Num::from_i64(nmonths)))
+                            .unwrap_or(Num::ZERO)
+                    })
+                    .collect();
+                band(&mut vals)
+            };
+            let mean = |m: usize| -> Band {
+                let mut vals: Vec<Num> = runs
+                    .iter()
+                    .map(|r| {
+                        sum_metric(r, m)
+                            .checked_div(&Num::from_i64(nmonths))
+                            .unwrap_or(Num::ZERO)
+                    })
+                    .collect();
+                band(&mut vals)
+            };
+            let mut end: Vec<Num> = runs
+                .iter()
+                .map(|r| r[(nmonths_usize - 1) * nm + hh].clone())
+                .collect();
+            SweepPoint {
+                value: value.clone(),
+                annual_cost: annual(total_spend),
+                annual_dibao_cost: annual(dibao_spend),
+                households: mean(hh),
+                persons: mean(persons),
+                households_end: band(&mut end),
+            }
+        })
+        .collect();
+    SweepOutcome {
+        parameter: param.to_string(),
+        points,
+    }
+}
+
+/// Marginal cells `[month][region][area][metric]` (region 0 and area 0 are "all") of one run's cells
+/// `[month][(region × areas + area) × metrics + metric]` (one region and area when not kept).
+#[allow(clippy::too_many_arguments)]
+fn marginal<T: Clone>(
+    cells: &[Vec<T>],
+    by_region: bool,
+    sim: &crate::run::Sim,
+    months: usize,
+    (nr, na): (usize, usize),
+    nm: usize,
+    zero: T,
+    add: impl Fn(&T, &T) -> T,
+) -> Vec<T> {
+    let mut out = vec![zero; months * nr * na * nm];
+    let idx = |t: usize, r: usize, a: usize, m: usize| ((t * nr + r) * na + a) * nm + m;
+    for (t, cells) in cells.iter().enumerate().take(months) {
+        if by_region {
+            let (dr, da) = (sim.regions.len().max(1), sim.areas.len().max(1));
+            for r in 0..dr {
+                for a in 0..da {
+                    for m in 0..nm {
+                        let Some(x) = cells.get((r * da + a) * nm + m) else {
+                            continue;
+                        };
+                        for (rr, aa) in [(r + 1, a + 1), (0, a + 1), (r + 1, 0), (0, 0)] {
+                            let i = idx(t, rr, aa, m);
+                            out[i] = add(&out[i], x);
+                        }
+                    }
+                }
+            }
+        } else {
+            for m in 0..nm {
+                if let Some(x) = cells.get(m) {
+                    out[idx(t, 0, 0, m)] = x.clone();
+                }
+            }
+        }
+    }
+    out
+}
+
+fn add_counts(acc: &mut Vec<u128>, x: &[u64]) {
+    if acc.len() < x.len() {
+        acc.resize(x.len(), 0);
+    }
+    for (a, b) in acc.iter_mut().zip(x) {
+        *a += *b as u128;
+    }
+}
+
+fn min_counts(a: &[u64], b: &[u64]) -> Vec<u64> {
+    a.iter().zip(b).map(|(x, y)| *x.min(y)).collect()
+}
+
+/// Yearly case counts from monthly ones: the sum over the year's months for events (inflows,
+/// applications, exits), the mean (rounded) for stocks and for spending: a year's spending paid to
+/// the same 3 simulated households every month rests on 3 households, not on 36.
+fn yearly_samples(
+    monthly: &[u64],
+    years: &[(i32, u32)],
+    groups: usize,
+    metrics: &[Metric],
+) -> Vec<u64> {
+    let nm = metrics.len();
+    let mut out = vec![0u64; years.len() * groups * nm];
+    let mut t0 = 0usize;
+    for (yi, (_, n)) in years.iter().enumerate() {
+        for g in 0..groups {
+            for (m, metric) in metrics.iter().enumerate() {
+                let s: u64 = (t0..t0 + *n as usize)
+                    .map(|t| monthly.get((t * groups + g) * nm + m).copied().unwrap_or(0))
+                    .sum();
+                out[(yi * groups + g) * nm + m] =
+                    if is_stock(metric.measure) || is_money(metric.measure) {
+                        (s + *n as u64 / 2) / (*n as u64).max(1)
+                    } else {
+                        s
+                    };
+            }
+        }
+        t0 += *n as usize;
+    }
+    out
 }
 
 /// Yearly values from monthly ones: flows are summed over the year's months, stocks averaged.
@@ -483,7 +656,6 @@ fn yearly_of(monthly: &[Num], years: &[(i32, u32)], groups: usize, metrics: &[Me
         }
         t0 += *n as usize;
     }
-    let _ = is_money;
     out
 }
 
@@ -552,6 +724,10 @@ mod tests {
         assert_eq!((b.median, b.p5, b.p95), (n(2), n(1), n(3)));
         let b = band(&mut [n(4), n(1), n(2), n(3)]);
         assert_eq!(b.median, Num::parse("2.5").unwrap());
+        // The mean is exact, also when it does not terminate as a decimal.
+        let b = band(&mut [n(1), n(1), n(2)]);
+        assert_eq!(b.mean.checked_mul_i64(3).unwrap(), n(4));
+        assert_eq!(b.median, n(1));
         let mut v: Vec<Num> = (1..=100).map(n).collect();
         let b = band(&mut v);
         assert_eq!((b.p5, b.p95), (n(5), n(95)));

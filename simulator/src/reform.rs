@@ -14,8 +14,10 @@
 //! gain more than 5% (strictly above 5%, or any gain on zero income), gain less than 5% (above 0, up
 //! to 5%), no change (exactly 0 — exact arithmetic, no tolerance), lose less than 5%, lose more than 5%.
 //! Deciles are deciles of households ranked by baseline income per counted member (first month), ties
-//! by household order; decile 1 is the poorest. Shares are shares of households (every simulated
-//! household has the same weight, so weighting does not change them).
+//! by household order; decile 1 is the poorest. Shares are shares of households, each simulated household
+//! counting with its weight in the run (the households it stands for); a decile is the households
+//! whose cumulative weight, in income order, falls in its tenth (a household straddling two tenths
+//! goes to the one holding its midpoint).
 
 use crate::montecarlo::{band, Band};
 use crate::run::HouseholdTotals;
@@ -129,9 +131,10 @@ pub fn winners_run(hh: &[HouseholdTotals], months: u32) -> Result<WinnersRun, St
         change: Num,
         income: Num,
         band: usize,
+        weight: i64,
     }
     let mut rows: Vec<Row> = Vec::new();
-    for h in hh.iter().filter(|h| h.members > 0) {
+    for h in hh.iter().filter(|h| h.members > 0 && h.weight > 0) {
         let income = h
             .income
             .checked_add(&h.benefit[0])
@@ -148,30 +151,39 @@ pub fn winners_run(hh: &[HouseholdTotals], months: u32) -> Result<WinnersRun, St
             change,
             income,
             band,
+            weight: i64::try_from(h.weight).map_err(|_| "a household weight is too large".to_string())?,
         });
     }
-    let n = rows.len() as i64;
+    let n: i64 = rows.iter().map(|r| r.weight).sum();
     let mut counts = [0i64; 5];
     for r in &rows {
-        counts[r.band] += 1;
+        counts[r.band] += r.weight;
     }
     // Stable sort keeps household order among equal incomes.
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by(|&a, &b| rows[a].key.cmp(&rows[b].key));
+    // Each household's decile: where the midpoint of its weight falls in the cumulative weight.
+    let mut decile_of = vec![0usize; rows.len()];
+    let mut before = 0i128;
+    for &i in &order {
+        let w = rows[i].weight as i128;
+        let mid2 = 2 * before + w; // twice the midpoint
+        decile_of[i] = if n == 0 { 0 } else { ((mid2 * 10) / (2 * n as i128)).clamp(0, 9) as usize };
+        before += w;
+    }
     let mut deciles = Vec::new();
     for d in 0..10usize {
-        let lo = (d * rows.len()) / 10;
-        let hi = ((d + 1) * rows.len()) / 10;
         let mut c = [0i64; 5];
         let mut change = Num::ZERO;
         let mut income = Num::ZERO;
-        for &i in &order[lo..hi] {
+        let mut k = 0i64;
+        for &i in order.iter().filter(|&&i| decile_of[i] == d) {
             let r = &rows[i];
-            c[r.band] += 1;
-            change = change.checked_add(&r.change).map_err(|e| e.to_string())?;
-            income = income.checked_add(&r.income).map_err(|e| e.to_string())?;
+            c[r.band] += r.weight;
+            k += r.weight;
+            change = change.checked_add(&r.change.checked_mul_i64(r.weight).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+            income = income.checked_add(&r.income.checked_mul_i64(r.weight).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
         }
-        let k = (hi - lo) as i64;
         let mean_change = if k == 0 || months == 0 {
             Num::ZERO
         } else {
@@ -253,12 +265,23 @@ mod tests {
                 income: Num::from_i64(i * 100),
                 benefit: [Num::from_i64(i), Num::from_i64(i)],
                 members: 1 + i % 3,
-                weight: 1,
+                weight: 1 + (i % 2) as u64,
             })
             .collect();
         let w = winners_run(&hh, 12).unwrap();
         assert_eq!(w.shares[2], Num::from_i64(1));
         assert!(w.deciles.iter().all(|d| d.mean_change.is_zero()));
-        assert_eq!(w.deciles.iter().map(|d| d.households).sum::<i64>(), 25);
+        // Deciles hold the weighted households: 13 of weight 1 and 12 of weight 2.
+        assert_eq!(w.deciles.iter().map(|d| d.households).sum::<i64>(), 37);
+        assert_eq!(w.households, 37);
+    }
+
+    #[test]
+    fn weights_count_as_households() {
+        // One loser standing for 3 households, one unchanged standing for 1.
+        let h = |benefit: [i64; 2], weight| HouseholdTotals { income: Num::from_i64(1000), benefit: benefit.map(Num::from_i64), members: 1, weight };
+        let w = winners_run(&[h([100, 0], 3), h([100, 100], 1)], 12).unwrap();
+        assert_eq!(w.shares[4], Num::parse("0.75").unwrap());
+        assert_eq!(w.shares[2], Num::parse("0.25").unwrap());
     }
 }

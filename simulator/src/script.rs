@@ -159,15 +159,15 @@ pub fn headline(p: &Prepared, o: &Outcome) -> String {
         idx("dibao", "spending"),
     );
     s.push_str(&format!(
-        "{}: {} households × weight {} ({} runs, median [5%–95%])\n",
+        "{}: {} simulated households, design weight {} ({} runs; mean of the runs [5%–95%])\n",
         p.scenario.scenario.name, p.population.households, o.weight, o.runs
     ));
     let fmt_b = |b: &Band, _money: bool| {
         let f = |n: &Num| group(&n.format_fixed(0));
         if b.p5 == b.p95 {
-            f(&b.median)
+            f(&b.mean)
         } else {
-            format!("{} [{}–{}]", f(&b.median), f(&b.p5), f(&b.p95))
+            format!("{} [{}–{}]", f(&b.mean), f(&b.p5), f(&b.p95))
         }
     };
     if o.sweep.is_none() {

@@ -45,6 +45,9 @@ const CANDIDATES: &[&str] = &[
     "C:\\Windows\\Fonts\\simhei.ttf",
 ];
 
+/// The bytes of the font PNG text is drawn with (set by [`fonts`]).
+static PNG_FONT: OnceLock<&'static [u8]> = OnceLock::new();
+
 /// Registers the fonts once and says which one PNG text uses.
 pub fn fonts() -> &'static FontInfo {
     static INFO: OnceLock<FontInfo> = OnceLock::new();
@@ -66,6 +69,7 @@ pub fn fonts() -> &'static FontInfo {
             if plotters::style::register_font(PNG_FAMILY, FontStyle::Normal, bytes).is_ok()
                 && plotters::style::register_font(SVG_FAMILY, FontStyle::Normal, bytes).is_ok()
             {
+                let _ = PNG_FONT.set(bytes);
                 return FontInfo {
                     cjk: true,
                     source: p,
@@ -75,6 +79,7 @@ pub fn fonts() -> &'static FontInfo {
         let latin: &'static [u8] = ttf_noto_sans::REGULAR;
         let _ = plotters::style::register_font(PNG_FAMILY, FontStyle::Normal, latin);
         let _ = plotters::style::register_font(SVG_FAMILY, FontStyle::Normal, latin);
+        let _ = PNG_FONT.set(latin);
         FontInfo {
             cjk: false,
             source: "embedded Noto Sans (English labels)".into(),
@@ -157,18 +162,6 @@ pub enum Chart {
 pub const WIDTH: u32 = 1000;
 pub const HEIGHT: u32 = 520;
 
-/// A palette that reads well on white.
-pub const COLORS: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(255, 127, 14),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(23, 190, 207),
-    RGBColor(127, 127, 127),
-];
-
 /// Writes `<base>.svg` (and `<base>.png` when `png`). Returns the SVG text.
 pub fn write(chart: &Chart, base: &Path, png: bool) -> Result<String, String> {
     let info = fonts();
@@ -182,8 +175,20 @@ pub fn write(chart: &Chart, base: &Path, png: bool) -> Result<String, String> {
     if png {
         let path = base.with_extension("png");
         let lang = if info.cjk { Lang::Both } else { Lang::English };
-        let root = BitMapBackend::new(&path, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(chart, root, lang, PNG_FAMILY).map_err(|e| format!("{}: {e}", path.display()))?;
+        let inner = BitMapBackend::new(&path, (WIDTH, HEIGHT));
+        let font = PNG_FONT
+            .get()
+            .and_then(|b| ab_glyph::FontRef::try_from_slice(b).ok());
+        match font {
+            Some(font) => draw(
+                chart,
+                super::png_text::PngText { inner, font }.into_drawing_area(),
+                lang,
+                PNG_FAMILY,
+            ),
+            None => draw(chart, inner.into_drawing_area(), lang, PNG_FAMILY),
+        }
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(svg)
 }
@@ -206,35 +211,28 @@ fn draw<DB: DrawingBackend>(
     root.present().map_err(err)
 }
 
-/// A y-axis unit that keeps tick labels short.
-fn unit(max: f64, money: bool) -> (f64, Text) {
-    let a = max.abs();
+/// The y-axis scale: money is always in 万元 (the chart's y label says so), counts as they are.
+fn unit(money: bool) -> f64 {
     if money {
-        if a >= 1e8 {
-            (1e8, Text::new("亿元", "100M yuan"))
-        } else if a >= 1e4 {
-            (1e4, Text::new("万元", "10k yuan"))
-        } else {
-            (1.0, Text::new("元", "yuan"))
-        }
-    } else if a >= 1e6 {
-        (1e4, Text::new("万", "×10k"))
+        1e4
     } else {
-        (1.0, Text::new("", ""))
+        1.0
     }
 }
 
-fn fmt_tick(v: f64) -> String {
-    let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if (v - v.round()).abs() < 1e-9 || a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
+/// A y tick with as many decimals as the axis's steps need (the same for every tick of an axis),
+/// thousands grouped.
+fn fmt_tick(v: f64, range: f64) -> String {
+    let step = (range / 10.0).abs();
+    let decimals = if step > 0.0 {
+        (-step.log10()).ceil().clamp(0.0, 3.0) as usize
     } else {
-        format!("{v:.2}")
+        0
+    };
+    if v.abs() < 1e-12 {
+        return "0".into();
     }
+    super::html::group(&format!("{v:.decimals$}"))
 }
 
 fn draw_lines<DB: DrawingBackend>(
@@ -273,7 +271,7 @@ fn draw_lines<DB: DrawingBackend>(
         lo -= pad;
     }
     let money = c.y_label.en.contains("yuan");
-    let (scale, u) = unit(hi.abs().max(lo.abs()), money);
+    let scale = unit(money);
     let (y0, y1) = (
         (lo - if lo < 0.0 { pad } else { 0.0 }) / scale,
         (hi + pad) / scale,
@@ -283,11 +281,7 @@ fn draw_lines<DB: DrawingBackend>(
     if x1 <= x0 {
         x1 = x0 + 1.0;
     }
-    let y_label = if u.en.is_empty() {
-        c.y_label.get(lang)
-    } else {
-        format!("{} ({})", c.y_label.get(lang), u.get(lang))
-    };
+    let y_label = c.y_label.get(lang);
     // The legend goes below the plot, in rows, so that it never hides a line.
     let items: Vec<(String, RGBColor, bool)> = c
         .lines
@@ -310,7 +304,7 @@ fn draw_lines<DB: DrawingBackend>(
     let mut rows: Vec<Vec<usize>> = vec![Vec::new()];
     let mut x = 0;
     for (i, w) in widths.iter().enumerate() {
-        if x + w > WIDTH as i32 - 100 && !rows.last().map_or(true, |r| r.is_empty()) {
+        if x + w > WIDTH as i32 - 100 && !rows.last().is_none_or(|r| r.is_empty()) {
             rows.push(Vec::new());
             x = 0;
         }
@@ -328,6 +322,8 @@ fn draw_lines<DB: DrawingBackend>(
     let mut ch = ChartBuilder::on(&plot)
         .caption(c.title.get(lang), (family, 22))
         .margin(16)
+        // Room for the last tick label, centred on the right edge of the plot.
+        .margin_right(44)
         .x_label_area_size(48)
         .y_label_area_size(78)
         .build_cartesian_2d(x0..x1, y0..y1)
@@ -346,7 +342,7 @@ fn draw_lines<DB: DrawingBackend>(
             });
             i.and_then(|i| labels.get(i).cloned()).unwrap_or_default()
         })
-        .y_label_formatter(&|v: &f64| fmt_tick(*v))
+        .y_label_formatter(&|v: &f64| fmt_tick(*v, y1 - y0))
         .x_desc(c.x_label.get(lang))
         .y_desc(y_label)
         .label_style((family, 14))
@@ -506,4 +502,23 @@ fn draw_stacked<DB: DrawingBackend>(
             .map_err(err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_tick;
+
+    #[test]
+    fn ticks_of_an_axis_have_the_same_decimals() {
+        assert_eq!(
+            [0.5, 1.0, 1.5].map(|v| fmt_tick(v, 1.8)),
+            ["0.5", "1.0", "1.5"]
+        );
+        assert_eq!([0.02, 0.1].map(|v| fmt_tick(v, 0.12)), ["0.02", "0.10"]);
+        assert_eq!(
+            [5000.0, 120000.0].map(|v| fmt_tick(v, 130000.0)),
+            ["5,000", "120,000"]
+        );
+        assert_eq!(fmt_tick(0.0, 1.0), "0");
+    }
 }

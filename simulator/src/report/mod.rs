@@ -8,8 +8,13 @@
 //! The output is deterministic: no timestamps, no timings, no temporary paths; the Excel file's
 //! creation date is the scenario's first month.
 
+pub mod assumptions;
 pub mod charts;
+pub mod figures;
 pub mod html;
+pub mod labels;
+pub mod png_text;
+pub mod summary;
 pub mod tables;
 pub mod xlsx;
 

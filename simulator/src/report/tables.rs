@@ -1,44 +1,81 @@
-//! The report's tables (shared by CSV, HTML and Excel), its charts and `summary.json`.
+//! The report's tables, shared by the CSV files, `report.html` and `report.xlsx`.
 //!
-//! Money is exact: CSV and JSON print it with two decimals (half away from zero); counts are whole
-//! numbers except medians of an even number of runs and yearly averages, printed with two decimals.
+//! Tables meant to add up show the **mean over the runs** (exact), with the 5th–95th percentile band
+//! beside it: regions add up to the city, urban and rural to `all`, the programmes to the total, the
+//! months to the year, and the reform-difference tables are the reform tables minus the baseline
+//! tables. Where a median is shown the note says that medians do not add up.
+//!
+//! Money is exact. CSV prints yuan with two decimals (half away from zero; money columns end in
+//! `_yuan`); `report.html` and `report.xlsx` show 万元 with two decimals. Each printed figure is
+//! rounded on its own, so printed components may differ from their printed total by a few cents.
+//!
+//! Every estimate that rests on fewer than [`FEW_CASES`] simulated households is flagged: a
+//! `<column>_cases` column and a `few_cases` column (the flagged columns) in the CSV files, a marker
+//! in `report.html`, a highlighted cell in `report.xlsx`.
 
-use super::charts::{self, Chart, Line, LineChart, StackedBars, Text};
-use crate::montecarlo::{Band, Cube, Outcome, VariantOutcome};
+use super::assumptions;
+use super::charts::Text;
+use super::labels::{self, Unit};
+use crate::montecarlo::{Band, Cube, Outcome, VariantOutcome, FEW_CASES};
 use crate::reform::{BANDS, BAND_LABELS, BAND_LABELS_EN};
-use crate::run::is_money;
 use crate::setup::Prepared;
 use doudi_interpreter::Num;
-use plotters::style::RGBColor;
 use rust_decimal::prelude::ToPrimitive;
-use serde_json::{json, Map, Value as J};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
+
+pub use super::figures::charts;
+pub use super::summary::{summary_json, write_series};
 
 /// A table cell.
 #[derive(Debug, Clone)]
 pub enum Cell {
     Text(String),
+    /// Yuan (CSV) / 万元 (reports).
     Money(Num),
     Count(Num),
     Share(Num),
+    /// Simulated households behind an estimate.
+    Cases(u64),
+    /// The unit of the row's figures (tables mixing money and counts).
+    Unit(Unit),
 }
 
 impl Cell {
+    /// The cell as CSV prints it (money in yuan).
     pub fn text(&self) -> String {
         match self {
             Cell::Text(s) => s.clone(),
             Cell::Money(n) => n.format_fixed(2),
             Cell::Count(n) => count(n),
             Cell::Share(n) => n.format_fixed(4),
+            Cell::Cases(n) => n.to_string(),
+            Cell::Unit(u) => u.csv().to_string(),
         }
     }
-    pub fn f64(&self) -> Option<f64> {
+    /// The cell as the reports show it (money in 万元, two decimals; counts grouped later).
+    pub fn report_text(&self) -> String {
         match self {
-            Cell::Text(_) => None,
-            Cell::Money(n) | Cell::Count(n) | Cell::Share(n) => n.to_decimal_lossy().to_f64(),
+            Cell::Money(n) => wan(n).format_fixed(2),
+            Cell::Unit(u) => u.zh().to_string(),
+            other => other.text(),
         }
     }
+    /// The number the reports show (money in 万元).
+    pub fn report_f64(&self) -> Option<f64> {
+        match self {
+            Cell::Text(_) | Cell::Unit(_) => None,
+            Cell::Money(n) => Some(f(&wan(n))),
+            Cell::Count(n) | Cell::Share(n) => Some(f(n)),
+            Cell::Cases(n) => Some(*n as f64),
+        }
+    }
+}
+
+/// Yuan to 万元 (exact).
+pub fn wan(n: &Num) -> Num {
+    n.checked_div(&Num::from_i64(10_000)).unwrap_or(Num::ZERO)
 }
 
 pub fn count(n: &Num) -> String {
@@ -53,25 +90,73 @@ pub fn f(n: &Num) -> f64 {
     n.to_decimal_lossy().to_f64().unwrap_or(0.0)
 }
 
+/// A column: its CSV header (`key`), its bilingual report header and unit, and whether the reports
+/// show it (case counts are in the CSV files only).
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub key: String,
+    pub text: Text,
+    pub unit: Option<Unit>,
+    pub report: bool,
+}
+
+impl Column {
+    pub fn new(key: impl Into<String>, zh: impl Into<String>, en: impl Into<String>) -> Column {
+        Column {
+            key: key.into(),
+            text: Text::new(zh, en),
+            unit: None,
+            report: true,
+        }
+    }
+    fn with_unit(mut self, unit: Unit) -> Column {
+        self.unit = Some(unit);
+        self
+    }
+    fn csv_only(mut self) -> Column {
+        self.report = false;
+        self
+    }
+    /// The report header, Chinese first, with its unit: `在保户数(户) households paid dibao`.
+    pub fn header(&self) -> String {
+        match self.unit {
+            Some(u) if !u.zh().is_empty() => labels::header(&self.text, u),
+            _ if self.text.zh.is_empty() => self.text.en.clone(),
+            _ => format!("{} {}", self.text.zh, self.text.en),
+        }
+    }
+}
+
 /// A table: `name` is its file stem and sheet name.
 #[derive(Debug, Clone)]
 pub struct Table {
     pub name: String,
     pub title: Text,
     pub note: String,
-    pub columns: Vec<String>,
+    pub columns: Vec<Column>,
     pub rows: Vec<Vec<Cell>>,
-}
-
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    /// `(row, column)` of the estimates resting on fewer than [`FEW_CASES`] simulated households.
+    pub thin: BTreeSet<(usize, usize)>,
+    /// `(column, parts)`: in every row the column is the sum of the parts (Excel writes a formula).
+    pub sums: Vec<(usize, Vec<usize>)>,
 }
 
 impl Table {
+    fn new(name: &str, title: Text, note: String, columns: Vec<Column>) -> Table {
+        Table {
+            name: name.into(),
+            title,
+            note,
+            columns,
+            rows: Vec::new(),
+            thin: BTreeSet::new(),
+            sums: Vec::new(),
+        }
+    }
+    /// The index of a column by its CSV key.
+    pub fn col(&self, key: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.key == key)
+    }
     pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
         let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
         writeln!(
@@ -79,7 +164,7 @@ impl Table {
             "{}",
             self.columns
                 .iter()
-                .map(|c| csv_cell(c))
+                .map(|c| csv_cell(&c.key))
                 .collect::<Vec<_>>()
                 .join(",")
         )?;
@@ -97,22 +182,30 @@ impl Table {
     }
 }
 
+pub fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 fn cell(measure: &str, n: &Num) -> Cell {
-    if is_money(measure) {
+    if Unit::of(measure) == Unit::Money {
         Cell::Money(n.clone())
     } else {
         Cell::Count(n.clone())
     }
 }
 
-fn metric(o: &Outcome, programme: &str, measure: &str) -> Option<usize> {
+pub fn metric(o: &Outcome, programme: &str, measure: &str) -> Option<usize> {
     o.metrics
         .iter()
         .position(|m| m.programme == programme && m.measure == measure)
 }
 
 /// Programmes in report order: dibao, the allowances, total.
-fn programmes(o: &Outcome) -> Vec<(String, String)> {
+pub fn programmes(o: &Outcome) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for m in &o.metrics {
         if !out.iter().any(|(p, _)| *p == m.programme) {
@@ -122,12 +215,21 @@ fn programmes(o: &Outcome) -> Vec<(String, String)> {
     out
 }
 
-/// Columns with a band: (programme, measure).
-fn banded(o: &Outcome) -> Vec<(String, &'static str)> {
-    let mut v = vec![
-        ("dibao".to_string(), "households"),
-        ("dibao".to_string(), "persons"),
-        ("dibao".to_string(), "spending"),
+/// The CSV key of a (programme, measure) column: money ends in `_yuan`.
+pub fn key(programme: &str, measure: &str) -> String {
+    if Unit::of(measure) == Unit::Money {
+        format!("{programme}_{measure}_yuan")
+    } else {
+        format!("{programme}_{measure}")
+    }
+}
+
+/// Columns with a band: (metric index).
+fn banded(o: &Outcome) -> Vec<usize> {
+    let mut v: Vec<(String, &str)> = vec![
+        ("dibao".into(), "households"),
+        ("dibao".into(), "persons"),
+        ("dibao".into(), "spending"),
     ];
     for (p, _) in programmes(o) {
         if p != "dibao" && p != "total" {
@@ -136,12 +238,12 @@ fn banded(o: &Outcome) -> Vec<(String, &'static str)> {
         }
     }
     v.push(("total".into(), "spending"));
-    v
+    v.iter().filter_map(|(p, m)| metric(o, p, m)).collect()
 }
 
-/// Columns without a band (medians).
-fn plain(o: &Outcome) -> Vec<(String, &'static str)> {
-    let mut v: Vec<(String, &'static str)> = [
+/// Columns without a band (means only).
+fn plain(o: &Outcome) -> Vec<usize> {
+    let mut v: Vec<(String, &str)> = [
         "inflows",
         "applications",
         "rejections",
@@ -163,51 +265,156 @@ fn plain(o: &Outcome) -> Vec<(String, &'static str)> {
         }
     }
     v.push(("total".into(), "households"));
-    v
+    v.iter().filter_map(|(p, m)| metric(o, p, m)).collect()
 }
 
-fn wide_columns(o: &Outcome, period: &str) -> Vec<String> {
-    let mut cols = vec!["variant".to_string(), period.to_string()];
-    for (p, m) in banded(o) {
-        cols.push(format!("{p}_{m}"));
-        cols.push(format!("{p}_{m}_p5"));
-        cols.push(format!("{p}_{m}_p95"));
+/// The columns of one metric: its mean, optionally its band, and its case count (CSV only).
+fn metric_columns(o: &Outcome, i: usize, band: bool) -> Vec<Column> {
+    let m = &o.metrics[i];
+    let k = key(&m.programme, m.measure);
+    let t = labels::measure_text(&m.programme, &m.label, m.measure);
+    let u = Unit::of(m.measure);
+    let mut cols = vec![Column {
+        key: k.clone(),
+        text: t.clone(),
+        unit: Some(u),
+        report: true,
+    }];
+    if band {
+        cols.push(Column::new(format!("{k}_p5"), format!("{} 5%分位", t.zh), "p5").with_unit(u));
+        cols.push(Column::new(format!("{k}_p95"), format!("{} 95%分位", t.zh), "p95").with_unit(u));
     }
-    for (p, m) in plain(o) {
-        cols.push(format!("{p}_{m}"));
-    }
+    cols.push(Column::new(format!("{k}_cases"), "模拟样本户数", "simulated cases").csv_only());
     cols
 }
 
-fn wide_rows(
-    o: &Outcome,
-    v: &VariantOutcome,
+/// Pushes one metric's cells; marks the mean as thin when it rests on few cases.
+fn metric_cells(
+    t: &mut Table,
+    row: &mut Vec<Cell>,
     cube: &Cube,
-    periods: &[String],
-    rows: &mut Vec<Vec<Cell>>,
+    at: (usize, usize, usize),
+    i: usize,
+    measure: &str,
+    band: bool,
 ) {
-    for (t, label) in periods.iter().enumerate() {
-        let mut r = vec![Cell::Text(v.name.clone()), Cell::Text(label.clone())];
-        for (p, m) in banded(o) {
-            let Some(i) = metric(o, &p, m) else { continue };
-            let b = cube.get(t, 0, 0, i);
-            r.push(cell(m, &b.median));
-            r.push(cell(m, &b.p5));
-            r.push(cell(m, &b.p95));
-        }
-        for (p, m) in plain(o) {
-            let Some(i) = metric(o, &p, m) else { continue };
-            r.push(cell(m, &cube.get(t, 0, 0, i).median));
-        }
-        rows.push(r);
+    let (p, r, a) = at;
+    let b = cube.get(p, r, a, i);
+    if cube.few(p, r, a, i) {
+        t.thin.insert((t.rows.len(), row.len()));
     }
+    row.push(cell(measure, &b.mean));
+    if band {
+        row.push(cell(measure, &b.p5));
+        row.push(cell(measure, &b.p95));
+    }
+    row.push(Cell::Cases(cube.cases(p, r, a, i)));
 }
 
-fn month_labels(o: &Outcome) -> Vec<String> {
+/// The `few_cases` cell of the row being built (the next row of `t`): the CSV keys of its thin
+/// columns, space-separated.
+fn few_cell(t: &Table) -> Cell {
+    let r = t.rows.len();
+    let keys: Vec<&str> = t
+        .thin
+        .range((r, 0)..(r + 1, 0))
+        .map(|(_, c)| t.columns[*c].key.as_str())
+        .collect();
+    Cell::Text(keys.join(" "))
+}
+
+fn few_column() -> Column {
+    Column::new(
+        "few_cases",
+        "样本过少的列",
+        "columns resting on fewer than 30 simulated cases",
+    )
+    .csv_only()
+}
+
+/// The sums a wide table's total spending column is (dibao + allowances).
+fn spending_sum(o: &Outcome, t: &Table) -> Option<(usize, Vec<usize>)> {
+    let total = t.col(&key("total", "spending"))?;
+    let parts: Vec<usize> = programmes(o)
+        .iter()
+        .filter(|(p, _)| p != "total")
+        .filter_map(|(p, _)| t.col(&key(p, "spending")))
+        .collect();
+    (!parts.is_empty()).then_some((total, parts))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn wide_table(
+    o: &Outcome,
+    name: &str,
+    title: Text,
+    note: String,
+    period: &str,
+    variants: &[&VariantOutcome],
+    cube_of: &dyn Fn(&VariantOutcome) -> &Cube,
+    periods: &[String],
+) -> Table {
+    let mut columns = vec![
+        Column::new("variant", "方案", "variant"),
+        Column::new(
+            period,
+            if period == "month" {
+                "月份"
+            } else {
+                "年度"
+            },
+            period,
+        ),
+    ];
+    for i in banded(o) {
+        columns.extend(metric_columns(o, i, true));
+    }
+    for i in plain(o) {
+        columns.extend(metric_columns(o, i, false));
+    }
+    columns.push(few_column());
+    let mut t = Table::new(name, title, note, columns);
+    for v in variants {
+        let cube = cube_of(v);
+        for (p, label) in periods.iter().enumerate() {
+            let mut row = vec![Cell::Text(v.name.clone()), Cell::Text(label.clone())];
+            for i in banded(o) {
+                metric_cells(
+                    &mut t,
+                    &mut row,
+                    cube,
+                    (p, 0, 0),
+                    i,
+                    o.metrics[i].measure,
+                    true,
+                );
+            }
+            for i in plain(o) {
+                metric_cells(
+                    &mut t,
+                    &mut row,
+                    cube,
+                    (p, 0, 0),
+                    i,
+                    o.metrics[i].measure,
+                    false,
+                );
+            }
+            row.push(few_cell(&t));
+            t.rows.push(row);
+        }
+    }
+    if let Some(s) = spending_sum(o, &t) {
+        t.sums.push(s);
+    }
+    t
+}
+
+pub fn month_labels(o: &Outcome) -> Vec<String> {
     o.months.iter().map(|m| m.to_string()).collect()
 }
 
-fn year_labels(o: &Outcome) -> Vec<String> {
+pub fn year_labels(o: &Outcome) -> Vec<String> {
     o.years
         .iter()
         .map(|(y, n)| {
@@ -220,959 +427,366 @@ fn year_labels(o: &Outcome) -> Vec<String> {
         .collect()
 }
 
+/// The note every table of means carries.
+fn mean_note(o: &Outcome) -> String {
+    format!(
+        "Mean over {} runs (it adds up: regions to the city, urban + rural to all, programmes to the total, months to the year) with the 5th–95th percentile band (_p5, _p95, which do not add up). Money in yuan in CSV, 万元 in the report and Excel. An estimate resting on fewer than {FEW_CASES} simulated households is flagged (CSV: <column>_cases and few_cases; report: †; Excel: orange). Design weight: each simulated household stands for {} households.",
+        o.runs, o.weight
+    )
+}
+
 /// All tables of the report.
 pub fn build(p: &Prepared, o: &Outcome) -> Vec<Table> {
     let mut out = Vec::new();
     let months = month_labels(o);
     let years = year_labels(o);
-    let sweep = o.sweep.is_some();
-    let weight_note = format!(
-        "Median over {} runs with the 5th–95th percentile band (_p5, _p95). Each simulated household stands for {} households.",
-        o.runs, o.weight
-    );
-
-    // Monthly caseload and spending.
-    let mut rows = Vec::new();
-    for v in &o.variants {
-        wide_rows(o, v, &v.monthly, &months, &mut rows);
+    let note = mean_note(o);
+    let variants: Vec<&VariantOutcome> = o.variants.iter().collect();
+    out.push(wide_table(
+        o,
+        "monthly",
+        Text::new("逐月在保规模与支出", "Caseload and spending by month"),
+        format!("{note} Households and persons are counted in the month (paid that month); spending is the month's payments. Flows (new cases, applications, exits by reason) are the month's events."),
+        "month",
+        &variants,
+        &|v| &v.monthly,
+        &months,
+    ));
+    out.push(wide_table(
+        o,
+        "yearly",
+        Text::new("年度汇总", "Yearly totals"),
+        format!("{note} Caseloads are the mean over the year's months; spending and flows are summed over them."),
+        "year",
+        &variants,
+        &|v| &v.yearly,
+        &years,
+    ));
+    if o.sweep.is_none() {
+        out.push(regions(o, &years, &note));
     }
-    out.push(Table {
-        name: "monthly".into(),
-        title: Text::new("逐月在保规模与支出", "Caseload and spending by month"),
-        note: format!("{weight_note} Households and persons are counted in the month; spending is the month's payments (yuan). Flows (inflows, applications, exits by reason) are the month's events."),
-        columns: wide_columns(o, "month"),
-        rows,
-    });
-    let mut rows = Vec::new();
-    for v in &o.variants {
-        wide_rows(o, v, &v.yearly, &years, &mut rows);
+    for yearly in [false, true] {
+        out.push(programme_table(o, yearly, &months, &years));
     }
-    out.push(Table {
-        name: "yearly".into(),
-        title: Text::new("年度汇总", "Yearly totals"),
-        note: format!("{weight_note} Caseloads are the mean over the year's months; spending and flows are summed over them."),
-        columns: wide_columns(o, "year"),
-        rows,
-    });
-
-    // Regions.
-    if !sweep {
-        let mut rows = Vec::new();
-        let cols_m: Vec<(String, &str)> = vec![
-            ("dibao".into(), "households"),
-            ("dibao".into(), "persons"),
-            ("dibao".into(), "spending"),
-            ("total".into(), "households"),
-            ("total".into(), "spending"),
-        ];
-        for v in o.variants.iter().filter(|v| v.regions) {
-            for (yi, y) in years.iter().enumerate() {
-                for r in 0..o.regions.len() {
-                    for a in 0..o.areas.len() {
-                        let mut row = vec![
-                            Cell::Text(v.name.clone()),
-                            Cell::Text(y.clone()),
-                            Cell::Text(o.regions[r].clone()),
-                            Cell::Text(o.areas[a].clone()),
-                        ];
-                        for (pname, m) in &cols_m {
-                            let Some(i) = metric(o, pname, m) else {
-                                continue;
-                            };
-                            let b = v.yearly.get(yi, r, a, i);
-                            row.push(cell(m, &b.median));
-                            if *m == "spending" {
-                                row.push(cell(m, &b.p5));
-                                row.push(cell(m, &b.p95));
-                            }
-                        }
-                        rows.push(row);
-                    }
-                }
-            }
-        }
-        let mut columns: Vec<String> = ["variant", "year", "region", "area"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        for (pname, m) in &cols_m {
-            columns.push(format!("{pname}_{m}"));
-            if *m == "spending" {
-                columns.push(format!("{pname}_{m}_p5"));
-                columns.push(format!("{pname}_{m}_p95"));
-            }
-        }
-        out.push(Table {
-            name: "regions".into(),
-            title: Text::new("分县(市、区)与城乡", "By region and area"),
-            note: format!("{weight_note} Region `all` and area `all` are totals."),
-            columns,
-            rows,
-        });
-    }
-
-    // Programme-level outputs of the policy.
-    for (name, yearly) in [("programme", false), ("programme_yearly", true)] {
-        let mut rows = Vec::new();
-        let periods = if yearly { &years } else { &months };
-        for v in &o.variants {
-            for s in &v.programme {
-                let bands = if yearly { &s.yearly } else { &s.monthly };
-                for (t, b) in bands.iter().enumerate() {
-                    let c = |n: &Num| {
-                        if s.money {
-                            Cell::Money(n.clone())
-                        } else {
-                            Cell::Count(n.clone())
-                        }
-                    };
-                    rows.push(vec![
-                        Cell::Text(v.name.clone()),
-                        Cell::Text(periods[t].clone()),
-                        Cell::Text(s.name.clone()),
-                        Cell::Text(s.label.clone()),
-                        c(&b.median),
-                        c(&b.p5),
-                        c(&b.p95),
-                    ]);
-                }
-            }
-        }
-        out.push(Table {
-            name: name.into(),
-            title: if yearly {
-                Text::new("总体层面规则(年度平均)", "Programme-level rules (yearly mean)")
-            } else {
-                Text::new("总体层面规则(逐月)", "Programme-level rules by month")
-            },
-            note: "The policy's programme definitions (the 2% cap on purchased services with fund and local-finance shares, the care-allowance funding split, ...) evaluated by the interpreter on each month's weighted totals of the households as paid. Yearly amounts in these definitions are as the policy defines them (e.g. 12 × the month's allowance total); the yearly table is the mean over the year's months.".into(),
-            columns: ["variant", if yearly { "year" } else { "month" }, "output", "label", "median", "p5", "p95"].iter().map(|s| s.to_string()).collect(),
-            rows,
-        });
-    }
-
-    // Reform differences.
     if let Some(d) = &o.diff {
-        for (name, cube, periods) in [
-            ("reform_monthly", &d.monthly, &months),
-            ("reform_yearly", &d.yearly, &years),
-        ] {
-            let mut rows = Vec::new();
-            wide_rows(o, d, cube, periods, &mut rows);
-            out.push(Table {
-                name: name.into(),
-                title: if name == "reform_yearly" {
-                    Text::new("改革与基线之差(年度)", "Reform minus baseline, yearly")
-                } else {
-                    Text::new("改革与基线之差(逐月)", "Reform minus baseline, by month")
-                },
-                note: format!("{weight_note} Differences are taken run by run (same population, same random numbers), then summarised."),
-                columns: wide_columns(o, if name == "reform_yearly" { "year" } else { "month" }),
-                rows,
-            });
-        }
-        let mut rows = Vec::new();
-        for s in &d.programme {
-            for (t, b) in s.yearly.iter().enumerate() {
-                let c = |n: &Num| {
-                    if s.money {
-                        Cell::Money(n.clone())
-                    } else {
-                        Cell::Count(n.clone())
-                    }
-                };
-                rows.push(vec![
-                    Cell::Text(years[t].clone()),
-                    Cell::Text(s.name.clone()),
-                    Cell::Text(s.label.clone()),
-                    c(&b.median),
-                    c(&b.p5),
-                    c(&b.p95),
-                ]);
-            }
-        }
-        out.push(Table {
-            name: "reform_programme".into(),
-            title: Text::new(
-                "改革对总体层面规则的影响(年度平均)",
-                "Reform effect on programme-level rules (yearly mean)",
-            ),
-            note: "Reform minus baseline of each programme output present in both policies.".into(),
-            columns: ["year", "output", "label", "median", "p5", "p95"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            rows,
-        });
-    }
-
-    // Winners and losers.
-    if let Some(wl) = &o.winners {
-        let rows = (0..5)
-            .map(|b| {
-                let x = &wl.shares[b];
-                vec![
-                    Cell::Text(BANDS[b].into()),
-                    Cell::Text(format!("{} {}", BAND_LABELS[b], BAND_LABELS_EN[b])),
-                    Cell::Share(x.median.clone()),
-                    Cell::Share(x.p5.clone()),
-                    Cell::Share(x.p95.clone()),
-                ]
-            })
-            .collect();
-        out.push(Table {
-            name: "winners_losers".into(),
-            title: Text::new("受益与受损家庭", "Winners and losers"),
-            note: format!(
-                "Share of households (median over runs, {} households compared) whose benefits over the horizon change under the reform, relative to their income over the horizon (gross income + baseline benefits). `more than 5%` is strictly above 5%; `no change` is exactly zero.",
-                count(&wl.households.median)
-            ),
-            columns: ["band", "label", "share", "share_p5", "share_p95"].iter().map(|s| s.to_string()).collect(),
-            rows,
-        });
-        let mut columns: Vec<String> = [
-            "decile",
-            "mean_change_per_household_month",
-            "mean_change_p5",
-            "mean_change_p95",
-            "relative_change",
-            "relative_change_p5",
-            "relative_change_p95",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        columns.extend(BANDS.iter().map(|b| b.to_string()));
-        let rows = wl
-            .deciles
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let mut r = vec![
-                    Cell::Text((i + 1).to_string()),
-                    Cell::Money(d.mean_change.median.clone()),
-                    Cell::Money(d.mean_change.p5.clone()),
-                    Cell::Money(d.mean_change.p95.clone()),
-                    Cell::Share(d.relative.median.clone()),
-                    Cell::Share(d.relative.p5.clone()),
-                    Cell::Share(d.relative.p95.clone()),
-                ];
-                r.extend(d.shares.iter().map(|s| Cell::Share(s.median.clone())));
-                r
-            })
-            .collect();
-        out.push(Table {
-            name: "deciles".into(),
-            title: Text::new("按收入十分位", "By income decile"),
-            note: "Deciles of households by baseline income per counted member (1 = poorest). Mean change: yuan per household per month. Relative change: total change / total income of the decile. Band shares are medians over runs.".into(),
-            columns,
-            rows,
-        });
-    }
-
-    // Sweep.
-    if let Some(sw) = &o.sweep {
-        let rows = sw
-            .points
-            .iter()
-            .map(|pt| {
-                let mut r = vec![Cell::Text(pt.value.to_string())];
-                for (b, money) in [
-                    (&pt.annual_cost, true),
-                    (&pt.annual_dibao_cost, true),
-                    (&pt.households, false),
-                    (&pt.persons, false),
-                    (&pt.households_end, false),
-                ] {
-                    for n in [&b.median, &b.p5, &b.p95] {
-                        r.push(if money {
-                            Cell::Money(n.clone())
-                        } else {
-                            Cell::Count(n.clone())
-                        });
-                    }
-                }
-                r
-            })
-            .collect();
-        let mut columns = vec![sw.parameter.clone()];
-        for c in [
-            "annual_cost",
-            "annual_dibao_cost",
-            "dibao_households_mean",
-            "dibao_persons_mean",
-            "dibao_households_end",
-        ] {
-            columns.push(c.to_string());
-            columns.push(format!("{c}_p5"));
-            columns.push(format!("{c}_p95"));
-        }
-        out.push(Table {
-            name: "sweep".into(),
-            title: Text::new(format!("参数扫描:{}", sw.parameter), format!("Sweep of {}", sw.parameter)),
-            note: format!("{weight_note} Annual cost = total spending over the horizon × 12 / its months; caseloads are the mean over the months and the last month."),
-            columns,
-            rows,
-        });
-    }
-
-    // Settings.
-    out.push(settings(p, o));
-    out
-}
-
-fn settings(p: &Prepared, o: &Outcome) -> Table {
-    let s = &p.scenario;
-    let mut rows: Vec<Vec<Cell>> = Vec::new();
-    let mut add = |k: &str, v: String| rows.push(vec![Cell::Text(k.to_string()), Cell::Text(v)]);
-    add("scenario", s.scenario.name.clone());
-    add(
-        "policy",
-        s.resolve(&s.scenario.policy).display().to_string(),
-    );
-    add("start", s.scenario.start.clone());
-    add("months", s.scenario.months.to_string());
-    add("runs", s.scenario.runs.to_string());
-    add("seed", s.scenario.seed.to_string());
-    add("population", p.population.source.clone());
-    add("population.households", p.population.households.to_string());
-    add("population.persons", p.population.persons.to_string());
-    add("population.weight", o.weight.to_string());
-    if let Some(r) = p.population.reference_population {
-        add("population.reference_population", r.to_string());
-    }
-    for (k, v) in &p.baseline_overrides {
-        add(&format!("parameters.{k}"), v.clone());
-    }
-    if let Some(r) = &s.reform {
-        add("reform.name", r.name.clone());
-        if let Some(l) = &p.reform_layer {
-            add("reform.layer", l.display().to_string());
-        }
-    }
-    for (k, v) in &p.reform_overrides {
-        add(&format!("reform.parameters.{k}"), v.clone());
-    }
-    if let Some((param, values)) = &p.sweep {
-        add("sweep.parameter", param.clone());
-        add(
-            "sweep.values",
-            values
-                .iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-    }
-    add(
-        "take_up in force",
-        format!(
-            "{:.4}{}",
-            p.sim.take_up,
-            if s.dynamics.take_up.is_auto() {
-                " (auto: share on dibao among the households eligible in the first month)"
-            } else {
-                ""
-            }
-        ),
-    );
-    if let Ok(J::Object(map)) = serde_json::to_value(dynamics_json(&s.dynamics)) {
-        for (k, v) in map {
-            add(&format!("dynamics.{k}"), v.to_string());
-        }
-    }
-    Table {
-        name: "settings".into(),
-        title: Text::new("情景设置", "Scenario settings"),
-        note: "The scenario's settings, parameter overrides and every dynamics rate in force (defaults included).".into(),
-        columns: vec!["setting".into(), "value".into()],
-        rows,
-    }
-}
-
-fn dynamics_json(d: &crate::dynamics::Dynamics) -> J {
-    serde_json::to_value(d).unwrap_or(J::Null)
-}
-
-/// `series.csv`: every cell of every variant, monthly and yearly, long format.
-pub fn write_series(o: &Outcome, path: &Path) -> std::io::Result<()> {
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(
-        w,
-        "variant,period,programme,region,area,measure,median,p5,p95"
-    )?;
-    let months = month_labels(o);
-    let years = year_labels(o);
-    let mut variants: Vec<&VariantOutcome> = o.variants.iter().collect();
-    if let Some(d) = &o.diff {
-        variants.push(d);
-    }
-    for v in variants {
-        for (cube, periods) in [(&v.monthly, &months), (&v.yearly, &years)] {
-            for (t, period) in periods.iter().enumerate() {
-                for r in 0..cube.regions {
-                    for a in 0..cube.areas {
-                        for (i, m) in o.metrics.iter().enumerate() {
-                            let b = cube.get(t, r, a, i);
-                            let fmt = |n: &Num| {
-                                if is_money(m.measure) {
-                                    n.format_fixed(2)
-                                } else {
-                                    count(n)
-                                }
-                            };
-                            writeln!(
-                                w,
-                                "{},{},{},{},{},{},{},{},{}",
-                                csv_cell(&v.name),
-                                csv_cell(period),
-                                m.programme,
-                                csv_cell(&o.regions[r]),
-                                csv_cell(&o.areas[a]),
-                                m.measure,
-                                fmt(&b.median),
-                                fmt(&b.p5),
-                                fmt(&b.p95)
-                            )?;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    w.flush()
-}
-
-fn band_json(b: &Band, money: bool) -> J {
-    let s = |n: &Num| if money { n.format_fixed(2) } else { count(n) };
-    json!({"median": s(&b.median), "p5": s(&b.p5), "p95": s(&b.p95)})
-}
-
-/// `summary.json`: the scenario, the population, headline numbers per variant and year, the reform's
-/// differences, winners and losers, the sweep, and the list of files. Amounts are strings (exact).
-pub fn summary_json(p: &Prepared, o: &Outcome, files: &[String]) -> J {
-    let s = &p.scenario;
-    let years = year_labels(o);
-    let headline = |v: &VariantOutcome, cube: &Cube, period: usize| -> J {
-        let mut m = Map::new();
-        for (pname, _) in programmes(o) {
-            let mut pm = Map::new();
-            for (i, met) in o
-                .metrics
-                .iter()
-                .enumerate()
-                .filter(|(_, x)| x.programme == pname)
-            {
-                pm.insert(
-                    met.measure.to_string(),
-                    band_json(cube.get(period, 0, 0, i), is_money(met.measure)),
-                );
-            }
-            m.insert(pname, J::Object(pm));
-        }
-        let _ = v;
-        J::Object(m)
-    };
-    let variants: Vec<J> = o
-        .variants
-        .iter()
-        .map(|v| {
-            let yearly: Vec<J> = years.iter().enumerate().map(|(yi, y)| json!({"year": y, "programmes": headline(v, &v.yearly, yi)})).collect();
-            let last = o.months.len().saturating_sub(1);
-            json!({
-                "name": v.name,
-                "label": v.label,
-                "yearly": yearly,
-                "last_month": {"month": o.months.last().map(|m| m.to_string()), "programmes": headline(v, &v.monthly, last)},
-            })
-        })
-        .collect();
-    let diff = o.diff.as_ref().map(|d| {
-        let yearly: Vec<J> = years
-            .iter()
-            .enumerate()
-            .map(|(yi, y)| json!({"year": y, "programmes": headline(d, &d.yearly, yi)}))
-            .collect();
-        json!({"yearly": yearly})
-    });
-    let winners = o.winners.as_ref().map(|w| {
-        let mut m = Map::new();
-        for (i, b) in BANDS.iter().enumerate() {
-            m.insert(b.to_string(), json!({"median": w.shares[i].median.format_fixed(4), "p5": w.shares[i].p5.format_fixed(4), "p95": w.shares[i].p95.format_fixed(4)}));
-        }
-        json!({"households": count(&w.households.median), "shares": J::Object(m)})
-    });
-    let sweep = o.sweep.as_ref().map(|sw| {
-        json!({
-            "parameter": sw.parameter,
-            "points": sw.points.iter().map(|pt| json!({
-                "value": pt.value.to_string(),
-                "annual_cost": band_json(&pt.annual_cost, true),
-                "annual_dibao_cost": band_json(&pt.annual_dibao_cost, true),
-                "dibao_households_mean": band_json(&pt.households, false),
-                "dibao_persons_mean": band_json(&pt.persons, false),
-                "dibao_households_end": band_json(&pt.households_end, false),
-            })).collect::<Vec<_>>(),
-        })
-    });
-    json!({
-        "scenario": {
-            "name": s.scenario.name,
-            "title": s.scenario.title,
-            "description": s.scenario.description,
-            "policy": s.resolve(&s.scenario.policy).display().to_string(),
-            "start": s.scenario.start,
-            "months": s.scenario.months,
-            "runs": s.scenario.runs,
-            "seed": s.scenario.seed,
-        },
-        "population": {
-            "source": p.population.source,
-            "households": p.population.households,
-            "persons": p.population.persons,
-            "weight": o.weight,
-            "reference_population": p.population.reference_population,
-        },
-        "parameters": p.baseline_overrides.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
-        "reform": s.reform.as_ref().map(|r| json!({
-            "name": r.name,
-            "description": r.description,
-            "layer": p.reform_layer.as_ref().map(|l| l.display().to_string()),
-            "parameters": p.reform_overrides.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
-        })),
-        "dynamics": dynamics_json(&s.dynamics),
-        "take_up_in_force": format!("{:.4}", p.sim.take_up),
-        "quantiles": "median; 5th and 95th percentiles by nearest rank over the runs",
-        "variants": variants,
-        "reform_difference": diff,
-        "winners_losers": winners,
-        "sweep": sweep,
-        "files": files,
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Charts
-
-fn series_of(cube: &Cube, m: usize, periods: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let mut a = Vec::new();
-    let mut lo = Vec::new();
-    let mut hi = Vec::new();
-    for t in 0..periods {
-        let b = cube.get(t, 0, 0, m);
-        a.push(f(&b.median));
-        lo.push(f(&b.p5));
-        hi.push(f(&b.p95));
-    }
-    (a, lo, hi)
-}
-
-fn prog_text(name: &str, label: &str) -> Text {
-    match name {
-        "dibao" => Text::new("低保", "Dibao"),
-        "total" => Text::new("合计", "Total"),
-        "care_allowance" => Text::new(label, "Care allowance"),
-        "centralised_care" => Text::new(label, "Centralised care"),
-        other => Text::new(label, other),
-    }
-}
-
-/// The charts of a report: (file stem, chart).
-pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
-    let mut out = Vec::new();
-    let n = o.months.len();
-    let x: Vec<f64> = (0..n).map(|i| i as f64).collect();
-    let x_labels = month_labels(o);
-    let month_axis = Text::new("月份", "Month");
-    let hh = metric(o, "dibao", "households").unwrap_or(0);
-    let palette = charts::COLORS;
-
-    // Caseload with its band, per variant (at most 6 for a sweep).
-    let shown: Vec<usize> = if o.variants.len() <= 6 {
-        (0..o.variants.len()).collect()
-    } else {
-        let k = o.variants.len();
-        let mut v: Vec<usize> = (0..6).map(|i| i * (k - 1) / 5).collect();
-        v.dedup();
-        v
-    };
-    let lines: Vec<Line> = shown
-        .iter()
-        .enumerate()
-        .map(|(ci, &vi)| {
-            let v = &o.variants[vi];
-            let (a, lo, hi) = series_of(&v.monthly, hh, n);
-            let name = if o.sweep.is_some() {
-                Text::new("", v.label.clone())
-            } else if v.name == "baseline" {
-                Text::new("基线", "Baseline")
-            } else {
-                Text::new("改革", format!("Reform: {}", v.label))
-            };
-            Line {
+        for (name, yearly) in [("reform_monthly", false), ("reform_yearly", true)] {
+            out.push(wide_table(
+                o,
                 name,
-                color: palette[ci % palette.len()],
-                values: a,
-                band: Some((lo, hi)),
-                dashed: false,
-            }
-        })
-        .collect();
-    out.push((
-        "caseload".into(),
-        Chart::Lines(LineChart {
-            title: Text::new(
-                "低保在保户数(中位数与5%–95%区间)",
-                "Households on dibao (median, 5–95% band)",
-            ),
-            y_label: Text::new("户", "households"),
-            x: x.clone(),
-            x_labels: x_labels.clone(),
-            x_label: month_axis.clone(),
-            lines,
-            zero_line: false,
-            from_zero: true,
-        }),
-    ));
-
-    // Persons on dibao, per variant.
-    let persons_m = metric(o, "dibao", "persons").unwrap_or(0);
-    let lines: Vec<Line> = shown
-        .iter()
-        .enumerate()
-        .map(|(ci, &vi)| {
-            let v = &o.variants[vi];
-            let (a, lo, hi) = series_of(&v.monthly, persons_m, n);
-            let name = if o.sweep.is_some() {
-                Text::new("", v.label.clone())
-            } else if v.name == "baseline" {
-                Text::new("基线", "Baseline")
-            } else {
-                Text::new("改革", format!("Reform: {}", v.label))
-            };
-            Line {
-                name,
-                color: palette[ci % palette.len()],
-                values: a,
-                band: Some((lo, hi)),
-                dashed: false,
-            }
-        })
-        .collect();
-    out.push((
-        "persons".into(),
-        Chart::Lines(LineChart {
-            title: Text::new(
-                "低保在保人数(中位数与5%–95%区间)",
-                "Persons on dibao (median, 5–95% band)",
-            ),
-            y_label: Text::new("人", "persons"),
-            x: x.clone(),
-            x_labels: x_labels.clone(),
-            x_label: month_axis.clone(),
-            lines,
-            zero_line: false,
-            from_zero: true,
-        }),
-    ));
-
-    let base = &o.variants[0];
-    // Persons on each allowance (baseline solid, reform dashed).
-    let mut lines = Vec::new();
-    let allowance_progs: Vec<(String, String)> = programmes(o)
-        .into_iter()
-        .filter(|(p, _)| p != "dibao" && p != "total")
-        .collect();
-    for (ci, (pname, label)) in allowance_progs.iter().enumerate() {
-        if let Some(m) = metric(o, pname, "persons") {
-            for (k, v) in o
-                .variants
-                .iter()
-                .enumerate()
-                .take(if o.sweep.is_some() { 1 } else { 2 })
-            {
-                let (a, lo, hi) = series_of(&v.monthly, m, n);
-                let mut name = prog_text(pname, label);
-                if o.variants.len() > 1 && o.sweep.is_none() {
-                    name = Text::new(
-                        format!("{}({})", name.zh, if k == 0 { "基线" } else { "改革" }),
-                        format!(
-                            "{} ({})",
-                            name.en,
-                            if k == 0 { "baseline" } else { "reform" }
-                        ),
-                    );
-                }
-                lines.push(Line {
-                    name,
-                    color: palette[(ci + 2) % palette.len()],
-                    values: a,
-                    band: if k == 0 { Some((lo, hi)) } else { None },
-                    dashed: k > 0,
-                });
-            }
-        }
-    }
-    if !lines.is_empty() {
-        out.push((
-            "allowances".into(),
-            Chart::Lines(LineChart {
-                title: Text::new(
-                    "照护补贴与集中供养受助人数",
-                    "Persons receiving each allowance",
-                ),
-                y_label: Text::new("人", "persons"),
-                x: x.clone(),
-                x_labels: x_labels.clone(),
-                x_label: month_axis.clone(),
-                lines,
-                zero_line: false,
-                from_zero: true,
-            }),
-        ));
-    }
-
-    // Spending by programme (baseline).
-    let mut lines = Vec::new();
-    for (ci, (pname, label)) in programmes(o).iter().enumerate() {
-        if let Some(m) = metric(o, pname, "spending") {
-            let (a, lo, hi) = series_of(&base.monthly, m, n);
-            let total = pname == "total";
-            lines.push(Line {
-                name: prog_text(pname, label),
-                color: palette[ci % palette.len()],
-                values: a,
-                band: if total { Some((lo, hi)) } else { None },
-                dashed: total,
-            });
-        }
-    }
-    out.push((
-        "spending".into(),
-        Chart::Lines(LineChart {
-            title: Text::new(
-                format!("各项目月度支出({})", base.label),
-                format!("Monthly spending by programme ({})", base.name),
-            ),
-            y_label: Text::new("支出", "spending, yuan"),
-            x: x.clone(),
-            x_labels: x_labels.clone(),
-            x_label: month_axis.clone(),
-            lines,
-            zero_line: false,
-            from_zero: true,
-        }),
-    ));
-
-    // Flows (baseline).
-    let flows: [(&str, Text); 6] = [
-        ("inflows", Text::new("新进入", "Inflows")),
-        (
-            "out_income",
-            Text::new("收入等变化退出", "Exit: change of income"),
-        ),
-        ("out_review", Text::new("复核退出", "Exit: review")),
-        ("out_death", Text::new("死亡退出", "Exit: death")),
-        ("out_credit", Text::new("失信停保", "Exit: dishonesty")),
-        ("out_grace_end", Text::new("渐退期满", "Exit: end of grace")),
-    ];
-    let lines = flows
-        .iter()
-        .enumerate()
-        .filter_map(|(ci, (m, name))| {
-            let i = metric(o, "dibao", m)?;
-            let (a, _, _) = series_of(&base.monthly, i, n);
-            Some(Line {
-                name: name.clone(),
-                color: palette[ci % palette.len()],
-                values: a,
-                band: None,
-                dashed: ci > 0,
-            })
-        })
-        .collect();
-    out.push((
-        "flows".into(),
-        Chart::Lines(LineChart {
-            title: Text::new(
-                format!("低保进入与退出(按原因,{})", base.label),
-                format!("Dibao inflows and exits by reason ({})", base.name),
-            ),
-            y_label: Text::new("户/月", "households per month"),
-            x: x.clone(),
-            x_labels: x_labels.clone(),
-            x_label: month_axis.clone(),
-            lines,
-            zero_line: false,
-            from_zero: true,
-        }),
-    ));
-
-    // Reform differences.
-    if let Some(d) = &o.diff {
-        let mut lines = Vec::new();
-        for (ci, (pname, label)) in programmes(o).iter().enumerate() {
-            if let Some(m) = metric(o, pname, "spending") {
-                let (a, lo, hi) = series_of(&d.monthly, m, n);
-                let total = pname == "total";
-                lines.push(Line {
-                    name: prog_text(pname, label),
-                    color: palette[ci % palette.len()],
-                    values: a,
-                    band: if total { Some((lo, hi)) } else { None },
-                    dashed: total,
-                });
-            }
-        }
-        out.push((
-            "reform_spending".into(),
-            Chart::Lines(LineChart {
-                title: Text::new(
-                    "改革带来的月度支出变化(改革 − 基线)",
-                    "Change in monthly spending (reform − baseline)",
-                ),
-                y_label: Text::new("支出差", "difference, yuan"),
-                x: x.clone(),
-                x_labels: x_labels.clone(),
-                x_label: month_axis.clone(),
-                lines,
-                zero_line: true,
-                from_zero: true,
-            }),
-        ));
-        let mut lines = Vec::new();
-        for (ci, (pname, label)) in programmes(o)
-            .iter()
-            .filter(|(p, _)| p != "total")
-            .enumerate()
-        {
-            if let Some(m) = metric(o, pname, "persons") {
-                let (a, lo, hi) = series_of(&d.monthly, m, n);
-                lines.push(Line {
-                    name: prog_text(pname, label),
-                    color: palette[ci % palette.len()],
-                    values: a,
-                    band: Some((lo, hi)),
-                    dashed: false,
-                });
-            }
-        }
-        out.push((
-            "reform_caseload".into(),
-            Chart::Lines(LineChart {
-                title: Text::new(
-                    "改革带来的受助人数变化(改革 − 基线)",
-                    "Change in persons assisted (reform − baseline)",
-                ),
-                y_label: Text::new("人数差", "persons"),
-                x: x.clone(),
-                x_labels: x_labels.clone(),
-                x_label: month_axis.clone(),
-                lines,
-                zero_line: true,
-                from_zero: true,
-            }),
-        ));
-    }
-
-    // Winners and losers.
-    if let Some(w) = &o.winners {
-        let colors = [
-            RGBColor(26, 120, 60),
-            RGBColor(120, 200, 130),
-            RGBColor(200, 200, 200),
-            RGBColor(240, 150, 120),
-            RGBColor(190, 40, 40),
-        ];
-        let segments: Vec<(Text, RGBColor)> = (0..5)
-            .map(|b| (Text::new(BAND_LABELS[b], BAND_LABELS_EN[b]), colors[b]))
-            .collect();
-        let mut rows = vec![Text::new("全部", "All")];
-        let mut values = vec![w.shares_mean.iter().map(f).collect::<Vec<_>>()];
-        for (i, d) in w.deciles.iter().enumerate() {
-            rows.push(Text::new(
-                format!("第{}组", i + 1),
-                format!("Decile {}", i + 1),
+                if yearly { Text::new("改革与基线之差(年度)", "Reform minus baseline, yearly") } else { Text::new("改革与基线之差(逐月)", "Reform minus baseline, by month") },
+                format!("{note} Differences are taken run by run (same population, same random numbers): the mean difference is exactly the reform table minus the baseline table. Case counts: the smaller of the two variants'."),
+                if yearly { "year" } else { "month" },
+                &[d],
+                &|v| if yearly { &v.yearly } else { &v.monthly },
+                if yearly { &years } else { &months },
             ));
-            values.push(d.shares_mean.iter().map(f).collect());
         }
-        out.push((
-            "winners_losers".into(),
-            Chart::Stacked(StackedBars {
-                title: Text::new(
-                    "受益与受损家庭(按收入十分位,各次模拟平均)",
-                    "Winners and losers by income decile (mean over runs)",
-                ),
-                rows,
-                segments,
-                values,
-            }),
-        ));
+        out.push(reform_programme(d, &years));
     }
-
-    // Sweep curves.
+    if let Some(wl) = &o.winners {
+        out.extend(winners(wl));
+    }
     if let Some(sw) = &o.sweep {
-        let xs: Vec<f64> = sw.points.iter().map(|p| f(&p.value)).collect();
-        let xl: Vec<String> = sw.points.iter().map(|p| p.value.to_string()).collect();
-        let col = |g: &dyn Fn(&crate::montecarlo::SweepPoint) -> &Band| -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-            (sw.points.iter().map(|p| f(&g(p).median)).collect(), sw.points.iter().map(|p| f(&g(p).p5)).collect(), sw.points.iter().map(|p| f(&g(p).p95)).collect())
-        };
-        let (a, lo, hi) = col(&|p| &p.annual_cost);
-        let (b, blo, bhi) = col(&|p| &p.annual_dibao_cost);
-        out.push((
-            "sweep_cost".into(),
-            Chart::Lines(LineChart {
-                title: Text::new(
-                    format!("年度支出随 {} 变化", sw.parameter),
-                    format!("Annual cost by {}", sw.parameter),
-                ),
-                y_label: Text::new("年度支出", "annual cost, yuan"),
-                x: xs.clone(),
-                x_labels: xl.clone(),
-                x_label: Text::new("", sw.parameter.clone()),
-                lines: vec![
-                    Line {
-                        name: Text::new("合计", "Total"),
-                        color: palette[0],
-                        values: a,
-                        band: Some((lo, hi)),
-                        dashed: false,
-                    },
-                    Line {
-                        name: Text::new("低保", "Dibao"),
-                        color: palette[1],
-                        values: b,
-                        band: Some((blo, bhi)),
-                        dashed: true,
-                    },
-                ],
-                zero_line: false,
-                from_zero: false,
-            }),
-        ));
-        let (a, lo, hi) = col(&|p| &p.households);
-        out.push((
-            "sweep_caseload".into(),
-            Chart::Lines(LineChart {
-                title: Text::new(
-                    format!("低保在保户数随 {} 变化(月均)", sw.parameter),
-                    format!("Households on dibao by {} (monthly mean)", sw.parameter),
-                ),
-                y_label: Text::new("户", "households"),
-                x: xs,
-                x_labels: xl,
-                x_label: Text::new("", sw.parameter.clone()),
-                lines: vec![Line {
-                    name: Text::new("在保户数", "Households"),
-                    color: palette[0],
-                    values: a,
-                    band: Some((lo, hi)),
-                    dashed: false,
-                }],
-                zero_line: false,
-                from_zero: false,
-            }),
-        ));
+        out.push(sweep(sw, &note));
     }
+    out.extend(assumptions::tables(p, o));
     out
+}
+
+fn regions(o: &Outcome, years: &[String], note: &str) -> Table {
+    let ms: Vec<(usize, bool)> = [
+        ("dibao", "households", false),
+        ("dibao", "persons", false),
+        ("dibao", "spending", true),
+        ("total", "households", false),
+        ("total", "spending", true),
+    ]
+    .iter()
+    .filter_map(|(p, m, b)| metric(o, p, m).map(|i| (i, *b)))
+    .collect();
+    let mut columns = vec![
+        Column::new("variant", "方案", "variant"),
+        Column::new("year", "年度", "year"),
+        Column::new("region", "县(市、区)", "region"),
+        Column::new("area", "城乡", "area"),
+    ];
+    for (i, b) in &ms {
+        columns.extend(metric_columns(o, *i, *b));
+    }
+    columns.push(few_column());
+    let mut t = Table::new(
+        "regions",
+        Text::new("分县(市、区)与城乡", "By region and area"),
+        format!("{note} Region `all` and area `all` are totals: the regions add up to `all` and urban + rural to `all`, exactly (means)."),
+        columns,
+    );
+    for v in o.variants.iter().filter(|v| v.regions) {
+        for (yi, y) in years.iter().enumerate() {
+            for r in 0..o.regions.len() {
+                for a in 0..o.areas.len() {
+                    let mut row = vec![
+                        Cell::Text(v.name.clone()),
+                        Cell::Text(y.clone()),
+                        Cell::Text(o.regions[r].clone()),
+                        Cell::Text(o.areas[a].clone()),
+                    ];
+                    for (i, b) in &ms {
+                        metric_cells(
+                            &mut t,
+                            &mut row,
+                            &v.yearly,
+                            (yi, r, a),
+                            *i,
+                            o.metrics[*i].measure,
+                            *b,
+                        );
+                    }
+                    row.push(few_cell(&t));
+                    t.rows.push(row);
+                }
+            }
+        }
+    }
+    t
+}
+
+fn band_columns(unit_col: bool) -> Vec<Column> {
+    let mut v = vec![
+        Column::new("mean", "均值", "mean"),
+        Column::new("median", "中位数", "median"),
+        Column::new("p5", "5%分位", "p5"),
+        Column::new("p95", "95%分位", "p95"),
+    ];
+    if unit_col {
+        v.push(Column::new("unit", "单位", "unit"));
+    }
+    v
+}
+
+fn band_cells(b: &Band, money: bool) -> Vec<Cell> {
+    let c = |n: &Num| {
+        if money {
+            Cell::Money(n.clone())
+        } else {
+            Cell::Count(n.clone())
+        }
+    };
+    vec![
+        c(&b.mean),
+        c(&b.median),
+        c(&b.p5),
+        c(&b.p95),
+        Cell::Unit(if money { Unit::Money } else { Unit::Number }),
+    ]
+}
+
+fn programme_table(o: &Outcome, yearly: bool, months: &[String], years: &[String]) -> Table {
+    let periods = if yearly { years } else { months };
+    let mut columns = vec![
+        Column::new("variant", "方案", "variant"),
+        if yearly {
+            Column::new("year", "年度", "year")
+        } else {
+            Column::new("month", "月份", "month")
+        },
+        Column::new("output", "输出", "output"),
+        Column::new("label", "名称", "label"),
+    ];
+    columns.extend(band_columns(true));
+    let mut t = Table::new(
+        if yearly { "programme_yearly" } else { "programme" },
+        if yearly { Text::new("总体层面规则(年度平均)", "Programme-level rules (yearly mean)") } else { Text::new("总体层面规则(逐月)", "Programme-level rules by month") },
+        "The policy's programme definitions (the 2% cap on purchased services with fund and local-finance shares, the care-allowance funding split, ...) evaluated by the interpreter on each month's weighted totals of the households as paid. Yearly amounts in these definitions are as the policy defines them (e.g. 12 × the month's allowance total); the yearly table is the mean over the year's months. The mean over runs adds up (a fund share + the local share = the whole); medians do not.".into(),
+        columns,
+    );
+    for v in &o.variants {
+        for s in &v.programme {
+            let bands = if yearly { &s.yearly } else { &s.monthly };
+            for (p, b) in bands.iter().enumerate() {
+                let mut row = vec![
+                    Cell::Text(v.name.clone()),
+                    Cell::Text(periods[p].clone()),
+                    Cell::Text(s.name.clone()),
+                    Cell::Text(labels::programme_output_label(&s.name, &s.label)),
+                ];
+                row.extend(band_cells(b, s.money));
+                t.rows.push(row);
+            }
+        }
+    }
+    t
+}
+
+fn reform_programme(d: &VariantOutcome, years: &[String]) -> Table {
+    let mut columns = vec![
+        Column::new("year", "年度", "year"),
+        Column::new("output", "输出", "output"),
+        Column::new("label", "名称", "label"),
+    ];
+    columns.extend(band_columns(true));
+    let mut t = Table::new(
+        "reform_programme",
+        Text::new("改革对总体层面规则的影响(年度平均)", "Reform effect on programme-level rules (yearly mean)"),
+        "Reform minus baseline of each programme output present in both policies, run by run; the mean is the reform's mean minus the baseline's.".into(),
+        columns,
+    );
+    for s in &d.programme {
+        for (p, b) in s.yearly.iter().enumerate() {
+            let mut row = vec![
+                Cell::Text(years[p].clone()),
+                Cell::Text(s.name.clone()),
+                Cell::Text(labels::programme_output_label(&s.name, &s.label)),
+            ];
+            row.extend(band_cells(b, s.money));
+            t.rows.push(row);
+        }
+    }
+    t
+}
+
+fn winners(wl: &crate::reform::WinnersOutcome) -> Vec<Table> {
+    let mut t = Table::new(
+        "winners_losers",
+        Text::new("受益与受损家庭", "Winners and losers"),
+        format!(
+            "Share of households ({} households compared, median over runs) whose benefits over the horizon change under the reform, relative to their income over the horizon (gross income + baseline benefits). `more than 5%` is strictly above 5%; `no change` is exactly zero. The means add up to 1; the medians need not.",
+            count(&wl.households.median)
+        ),
+        vec![
+            Column::new("band", "档", "band"),
+            Column::new("label", "名称", "label"),
+            Column::new("share", "户数占比(均值)", "share, mean"),
+            Column::new("share_median", "户数占比(中位数)", "share, median"),
+            Column::new("share_p5", "5%分位", "p5"),
+            Column::new("share_p95", "95%分位", "p95"),
+        ],
+    );
+    for b in 0..5 {
+        let x = &wl.shares[b];
+        t.rows.push(vec![
+            Cell::Text(BANDS[b].into()),
+            Cell::Text(format!("{} {}", BAND_LABELS[b], BAND_LABELS_EN[b])),
+            Cell::Share(wl.shares_mean[b].clone()),
+            Cell::Share(x.median.clone()),
+            Cell::Share(x.p5.clone()),
+            Cell::Share(x.p95.clone()),
+        ]);
+    }
+    let mut columns = vec![
+        Column::new("decile", "收入十分位", "decile"),
+        Column::new(
+            "mean_change_per_household_month_yuan",
+            "户均月变化(元,均值)",
+            "mean change per household and month, yuan",
+        ),
+        Column::new("mean_change_p5_yuan", "5%分位(元)", "p5, yuan"),
+        Column::new("mean_change_p95_yuan", "95%分位(元)", "p95, yuan"),
+        Column::new("relative_change", "相对变化(均值)", "relative change, mean"),
+        Column::new("relative_change_p5", "5%分位", "p5"),
+        Column::new("relative_change_p95", "95%分位", "p95"),
+    ];
+    columns.extend((0..5).map(|b| {
+        Column::new(
+            BANDS[b],
+            format!("{}(均值)", BAND_LABELS[b]),
+            format!("{}, mean", BAND_LABELS_EN[b]),
+        )
+    }));
+    let mut d = Table::new(
+        "deciles",
+        Text::new("按收入十分位", "By income decile"),
+        "Deciles of households by baseline income per counted member (1 = poorest). Mean change: yuan per household per month (not 万元: it is a household's amount). Relative change: total change / total income of the decile. All figures are means over runs.".into(),
+        columns,
+    );
+    for (i, x) in wl.deciles.iter().enumerate() {
+        // Yuan per household: kept as a count with two decimals (not 万元).
+        let mut r = vec![
+            Cell::Text((i + 1).to_string()),
+            Cell::Count(round2(&x.mean_change.mean)),
+            Cell::Count(round2(&x.mean_change.p5)),
+            Cell::Count(round2(&x.mean_change.p95)),
+            Cell::Share(x.relative.mean.clone()),
+            Cell::Share(x.relative.p5.clone()),
+            Cell::Share(x.relative.p95.clone()),
+        ];
+        r.extend(x.shares_mean.iter().map(|s| Cell::Share(s.clone())));
+        d.rows.push(r);
+    }
+    vec![t, d]
+}
+
+fn round2(n: &Num) -> Num {
+    Num::parse(&n.format_fixed(2)).unwrap_or_else(|| n.clone())
+}
+
+fn sweep(sw: &crate::montecarlo::SweepOutcome, note: &str) -> Table {
+    let mut columns = vec![Column::new(
+        sw.parameter.clone(),
+        "参数值",
+        sw.parameter.clone(),
+    )];
+    for (c, zh, en, money) in [
+        ("annual_cost_yuan", "年度支出合计", "annual cost", true),
+        (
+            "annual_dibao_cost_yuan",
+            "年度低保金支出",
+            "annual dibao cost",
+            true,
+        ),
+        (
+            "dibao_households_mean",
+            "月均在保户数",
+            "households paid dibao, monthly mean",
+            false,
+        ),
+        (
+            "dibao_persons_mean",
+            "月均在保人数",
+            "persons paid dibao, monthly mean",
+            false,
+        ),
+        (
+            "dibao_households_end",
+            "期末在保户数",
+            "households paid dibao, last month",
+            false,
+        ),
+    ] {
+        let u = if money {
+            Unit::Money
+        } else if c.contains("persons") {
+            Unit::Persons
+        } else {
+            Unit::Households
+        };
+        columns.push(Column::new(c, format!("{zh}(均值)"), format!("{en}, mean")).with_unit(u));
+        columns.push(Column::new(format!("{c}_p5"), format!("{zh} 5%分位"), "p5").with_unit(u));
+        columns.push(Column::new(format!("{c}_p95"), format!("{zh} 95%分位"), "p95").with_unit(u));
+    }
+    let mut t = Table::new(
+        "sweep",
+        Text::new(format!("参数扫描:{}", sw.parameter), format!("Sweep of {}", sw.parameter)),
+        format!("{note} Annual cost = total spending over the horizon × 12 / its months; caseloads are the mean over the months and the last month."),
+        columns,
+    );
+    for pt in &sw.points {
+        let mut r = vec![Cell::Text(pt.value.to_string())];
+        for (b, money) in [
+            (&pt.annual_cost, true),
+            (&pt.annual_dibao_cost, true),
+            (&pt.households, false),
+            (&pt.persons, false),
+            (&pt.households_end, false),
+        ] {
+            for n in [&b.mean, &b.p5, &b.p95] {
+                r.push(if money {
+                    Cell::Money(n.clone())
+                } else {
+                    Cell::Count(n.clone())
+                });
+            }
+        }
+        t.rows.push(r);
+    }
+    t
 }
