@@ -121,6 +121,9 @@ pub struct CalibrationOptions {
     pub max_weight_ratio: f64,
     /// Fit the take-up to a `caseload_trend` target (when there is one). Default true.
     pub fit_take_up: bool,
+    /// With `take_up = "auto"`: the probability that a household applies when it becomes eligible,
+    /// as fitted elsewhere (e.g. by the baseline, for a run too large to fit); no fit then.
+    pub take_up: Option<f64>,
 }
 
 impl Default for CalibrationOptions {
@@ -129,6 +132,7 @@ impl Default for CalibrationOptions {
             burn_in_months: 24,
             max_weight_ratio: 4.0,
             fit_take_up: true,
+            take_up: None,
         }
     }
 }
@@ -771,6 +775,9 @@ pub fn validate(s: &crate::scenario::Scenario, problems: &mut Vec<crate::scenari
             ),
         );
     }
+    if c.take_up.is_some_and(|t| !(t.is_finite() && (0.0..=1.0).contains(&t))) {
+        err("calibration.take_up".into(), format!("must be between 0 and 1, found {}", c.take_up.unwrap_or(0.0)));
+    }
     if !(c.max_weight_ratio.is_finite() && c.max_weight_ratio >= 1.0) {
         err(
             "calibration.max_weight_ratio".into(),
@@ -890,7 +897,7 @@ pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> 
     else {
         return Ok(());
     };
-    if !s.calibration.fit_take_up {
+    if !s.calibration.fit_take_up || s.calibration.take_up.is_some() {
         return Ok(());
     }
     if !s.dynamics.take_up.is_auto() {

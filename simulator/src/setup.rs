@@ -307,6 +307,7 @@ pub fn prepare(
     let eligible_n = initial_eligible.iter().filter(|e| **e).count();
     let take_up = match &s.dynamics.take_up {
         crate::dynamics::TakeUp::Rate(r) => *r,
+        _ if s.calibration.take_up.is_some() => s.calibration.take_up.unwrap_or(1.0),
         _ if eligible_n == 0 => 1.0,
         _ => taken as f64 / eligible_n as f64,
     };
