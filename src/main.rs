@@ -11,7 +11,11 @@ mod commands;
 mod simulate;
 
 #[derive(Parser)]
-#[command(name = "doudi", version, about = "兜底 doudi: write, check, test and simulate social-assistance policy rules")]
+#[command(
+    name = "doudi",
+    version,
+    about = "兜底 doudi: write, check, test and simulate social-assistance policy rules"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -99,6 +103,9 @@ struct EvalArgs {
     /// Also compute the programme-level definitions over all households.
     #[arg(long)]
     totals: bool,
+    /// Write the rows to FILE (atomically: the file appears complete or not at all) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -137,10 +144,16 @@ pub struct Fail {
 
 impl Fail {
     pub fn usage(m: impl Into<String>) -> Fail {
-        Fail { code: 2, message: m.into() }
+        Fail {
+            code: 2,
+            message: m.into(),
+        }
     }
     pub fn check(m: impl Into<String>) -> Fail {
-        Fail { code: 1, message: m.into() }
+        Fail {
+            code: 1,
+            message: m.into(),
+        }
     }
 }
 
@@ -176,12 +189,19 @@ pub fn load_policy(a: &PolicyArgs) -> Res<Policy> {
     let loaded = Policy::load(&a.policy).map_err(|e| Fail::usage(e.render()))?;
     let mut policy = loaded.policy;
     if let Some(p) = &a.params {
-        let text = std::fs::read_to_string(p).map_err(|e| Fail::usage(format!("error: cannot read {}: {e}", p.display())))?;
-        policy.set_params_toml(&text, &p.display().to_string()).map_err(|e| Fail::usage(format!("error: {e}")))?;
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| Fail::usage(format!("error: cannot read {}: {e}", p.display())))?;
+        policy
+            .set_params_toml(&text, &p.display().to_string())
+            .map_err(|e| Fail::usage(format!("error: {e}")))?;
     }
     for s in &a.set {
-        let (k, v) = s.split_once('=').ok_or_else(|| Fail::usage(format!("error: --set expects NAME=VALUE, found `{s}`")))?;
-        policy.set_param(k, v).map_err(|e| Fail::usage(format!("error: --set {e}")))?;
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| Fail::usage(format!("error: --set expects NAME=VALUE, found `{s}`")))?;
+        policy
+            .set_param(k, v)
+            .map_err(|e| Fail::usage(format!("error: --set {e}")))?;
     }
     Ok(policy)
 }
@@ -208,14 +228,20 @@ fn check(paths: &[PathBuf]) -> Res {
     for root in paths {
         let found = interpreter::testing::find_policies(root);
         if found.is_empty() {
-            return Err(Fail::usage(format!("error: no policy found at {}", root.display())));
+            return Err(Fail::usage(format!(
+                "error: no policy found at {}",
+                root.display()
+            )));
         }
         for p in found {
             count += 1;
             match Policy::load(&p) {
                 Ok(l) => {
                     if !l.warnings.is_empty() {
-                        print!("{}", doudi::dsl::diag::render_all(&l.warnings, l.policy.sources()));
+                        print!(
+                            "{}",
+                            doudi::dsl::diag::render_all(&l.warnings, l.policy.sources())
+                        );
                     }
                     warnings += l.warnings.len();
                     let prog = &l.policy.program;
@@ -229,7 +255,8 @@ fn check(paths: &[PathBuf]) -> Res {
                     );
                 }
                 Err(e) => {
-                    errors += e.diagnostics.iter().filter(|d| d.is_error()).count() + e.errors.len();
+                    errors +=
+                        e.diagnostics.iter().filter(|d| d.is_error()).count() + e.errors.len();
                     warnings += e.diagnostics.iter().filter(|d| !d.is_error()).count();
                     print!("{}", e.render());
                     println!("failed: {}", p.display());
@@ -237,7 +264,12 @@ fn check(paths: &[PathBuf]) -> Res {
             }
         }
     }
-    println!("checked {count} polic{}: {errors} error{}, {warnings} warning{}", if count == 1 { "y" } else { "ies" }, s(errors), s(warnings));
+    println!(
+        "checked {count} polic{}: {errors} error{}, {warnings} warning{}",
+        if count == 1 { "y" } else { "ies" },
+        s(errors),
+        s(warnings)
+    );
     if errors > 0 {
         Err(Fail::check(""))
     } else {
@@ -284,23 +316,118 @@ fn eval(a: EvalArgs) -> Res {
     let policy = load_policy(&a.policy)?;
     let m = month(&a.period)?;
     let outputs = output_ids(&policy, &a.outputs)?;
-    let names: Vec<String> = outputs.iter().map(|&d| policy.program.defs[d as usize].name.clone()).collect();
-    let tys: Vec<_> = outputs.iter().map(|&d| policy.program.defs[d as usize].ty).collect();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let names: Vec<String> = outputs
+        .iter()
+        .map(|&d| policy.program.defs[d as usize].name.clone())
+        .collect();
     let mut totals = interpreter::programme::Totals::new(&policy, m);
-    let want_totals = a.totals;
     let mut writer = RowWriter::new(a.format, &names);
+    let io = |e: std::io::Error| Fail::usage(format!("error: cannot write the output: {e}"));
+    match &a.out {
+        Some(path) => {
+            // Into a temporary file beside FILE, renamed into place only when every row is written.
+            let mut file = interpreter::tmpfiles::AtomicFile::create(path)
+                .map_err(|e| Fail::usage(format!("error: --out {e}")))?;
+            eval_rows(
+                &a,
+                &policy,
+                m,
+                &outputs,
+                &mut totals,
+                &mut file,
+                &mut writer,
+            )?;
+            file.commit()
+                .map_err(|e| Fail::usage(format!("error: --out {e}")))?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            if let Err(mut f) =
+                eval_rows(&a, &policy, m, &outputs, &mut totals, &mut out, &mut writer)
+            {
+                // Rows may already be on stdout: close what is open and say so on the last line.
+                let _ = writer.abort(&mut out);
+                let _ = out.flush();
+                if writer.rows > 0 {
+                    f.message = format!(
+                        "{}\nerror: evaluation stopped; the output above is incomplete ({} row{} written before the error)",
+                        f.message.trim_end(),
+                        writer.rows,
+                        s(writer.rows)
+                    );
+                }
+                return Err(f);
+            }
+            out.flush().map_err(io)?;
+        }
+    }
+    if a.totals && !totals.is_empty() {
+        let n = totals.households;
+        let values = totals
+            .finish()
+            .map_err(|e| Fail::usage(e.render(policy.sources())))?;
+        let mut err = std::io::stderr();
+        let _ = writeln!(err, "programme totals over {n} households ({m}):");
+        for (d, v) in values {
+            let def = &policy.program.defs[d as usize];
+            let label = def
+                .label
+                .as_deref()
+                .map(|l| format!(" {l}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                err,
+                "  {}{label} = {}",
+                def.name,
+                policy.display(def.ty, &v)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Evaluates every household of the data arguments and writes the rows to `out`.
+fn eval_rows<'p>(
+    a: &EvalArgs,
+    policy: &'p Policy,
+    m: Month,
+    outputs: &[u32],
+    totals: &mut interpreter::programme::Totals<'p>,
+    out: &mut dyn Write,
+    writer: &mut RowWriter,
+) -> Res {
+    let names = writer.names.clone();
+    let tys: Vec<_> = outputs
+        .iter()
+        .map(|&d| policy.program.defs[d as usize].ty)
+        .collect();
+    let want_totals = a.totals;
     let render_err = |e: interpreter::EvalError| Fail::usage(e.render(policy.sources()));
     let io = |e: std::io::Error| Fail::usage(format!("error: cannot write the output: {e}"));
-    let fmt = RowFormat { format: a.format, names: &names, tys: &tys, policy: &policy };
-    let mut process = |chunk: &[data::Household], out: &mut dyn Write, writer: &mut RowWriter| -> Res {
+    let fmt = RowFormat {
+        format: a.format,
+        names: &names,
+        tys: &tys,
+        policy,
+    };
+    let mut process = |chunk: &[data::Household],
+                       out: &mut dyn Write,
+                       writer: &mut RowWriter|
+     -> Res {
         let rows = if want_totals {
-            let rows = interpreter::batch::evaluate_chunk_with_totals(&policy, chunk, m, &outputs, &mut totals).map_err(render_err)?;
-            chunk.iter().zip(rows).map(|(h, row)| fmt.row(&h.id, &row)).collect()
+            let rows =
+                interpreter::batch::evaluate_chunk_with_totals(policy, chunk, m, outputs, totals)
+                    .map_err(render_err)?;
+            chunk
+                .iter()
+                .zip(rows)
+                .map(|(h, row)| fmt.row(&h.id, &row))
+                .collect()
         } else {
             // Evaluated and formatted in parallel, written in input order.
-            interpreter::batch::map_chunk(&policy, chunk, m, &outputs, |h, row| fmt.row(&h.id, row)).map_err(render_err)?
+            interpreter::batch::map_chunk(policy, chunk, m, outputs, |h, row| fmt.row(&h.id, row))
+                .map_err(render_err)?
         };
         for row in rows {
             writer.emit(out, row).map_err(io)?;
@@ -308,38 +435,31 @@ fn eval(a: EvalArgs) -> Res {
         Ok(())
     };
     // CSV pairs stream in chunks: memory does not grow with the number of households.
-    let csv_paths = match (&a.data.input, &a.data.households, &a.data.persons, &a.data.data) {
+    let csv_paths = match (
+        &a.data.input,
+        &a.data.households,
+        &a.data.persons,
+        &a.data.data,
+    ) {
         (None, Some(h), Some(p), _) => Some((h.clone(), p.clone())),
         (None, None, None, Some(d)) => Some((d.join("households.csv"), d.join("persons.csv"))),
         _ => None,
     };
     match csv_paths {
         Some((h, p)) => {
-            let chunks = data::CsvChunks::open(&policy.schema, &h, &p, 1024).map_err(|e| Fail::usage(format!("error: {e}")))?;
+            let chunks = data::CsvChunks::open(&policy.schema, &h, &p, 1024)
+                .map_err(|e| Fail::usage(format!("error: {e}")))?;
             for chunk in chunks {
                 let chunk = chunk.map_err(|e| Fail::usage(format!("error: {e}")))?;
-                process(&chunk, &mut out, &mut writer)?;
+                process(&chunk, out, writer)?;
             }
         }
         None => {
-            let hs = read_data(&policy, &a.data)?;
-            process(&hs, &mut out, &mut writer)?;
+            let hs = read_data(policy, &a.data)?;
+            process(&hs, out, writer)?;
         }
     }
-    writer.finish(&mut out).map_err(io)?;
-    if want_totals && !totals.is_empty() {
-        let n = totals.households;
-        let values = totals.finish().map_err(|e| Fail::usage(e.render(policy.sources())))?;
-        let mut err = std::io::stderr();
-        let _ = writeln!(err, "programme totals over {n} households ({m}):");
-        for (d, v) in values {
-            let def = &policy.program.defs[d as usize];
-            let label = def.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
-            let _ = writeln!(err, "  {}{label} = {}", def.name, policy.display(def.ty, &v));
-        }
-    }
-    out.flush().map_err(io)?;
-    Ok(())
+    writer.finish(out).map_err(io)
 }
 
 /// Formats one evaluation row (in any thread).
@@ -358,7 +478,10 @@ enum Formatted {
 
 impl RowFormat<'_> {
     fn row(&self, id: &str, row: &[interpreter::Value]) -> Formatted {
-        let cells = row.iter().zip(self.tys).map(|(v, t)| self.policy.display(*t, v));
+        let cells = row
+            .iter()
+            .zip(self.tys)
+            .map(|(v, t)| self.policy.display(*t, v));
         match self.format {
             Format::Csv => {
                 let mut line = String::with_capacity(16 * (row.len() + 1));
@@ -398,13 +521,22 @@ struct RowWriter {
     names: Vec<String>,
     started: bool,
     table: Vec<Vec<String>>,
+    /// Rows written so far.
+    rows: usize,
 }
 
 impl RowWriter {
     fn new(format: Format, names: &[String]) -> RowWriter {
-        RowWriter { format, names: names.to_vec(), started: false, table: Vec::new() }
+        RowWriter {
+            format,
+            names: names.to_vec(),
+            started: false,
+            table: Vec::new(),
+            rows: 0,
+        }
     }
     fn emit(&mut self, out: &mut dyn Write, row: Formatted) -> std::io::Result<()> {
+        self.rows += 1;
         match (self.format, row) {
             (Format::Csv, Formatted::Text(line)) => {
                 if !self.started {
@@ -425,6 +557,18 @@ impl RowWriter {
             (_, Formatted::Text(_)) => Ok(()),
         }
     }
+    /// After an error: closes a JSON array already opened (nothing else is written; a table is never
+    /// printed in part, since it is written at the end).
+    fn abort(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        if self.format == Format::Json && self.started {
+            writeln!(out, "\n]")?;
+        }
+        if self.format == Format::Table {
+            self.table.clear();
+            self.rows = 0;
+        }
+        Ok(())
+    }
     fn finish(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
         match self.format {
             Format::Csv => {
@@ -444,7 +588,18 @@ impl RowWriter {
                     }
                 }
                 let line = |r: &[String]| -> String {
-                    r.iter().zip(&widths).enumerate().map(|(i, (c, w))| if i == 0 { format!("{c:<w$}") } else { format!("{c:>w$}") }).collect::<Vec<_>>().join("  ")
+                    r.iter()
+                        .zip(&widths)
+                        .enumerate()
+                        .map(|(i, (c, w))| {
+                            if i == 0 {
+                                format!("{c:<w$}")
+                            } else {
+                                format!("{c:>w$}")
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("  ")
                 };
                 writeln!(out, "{}", line(&header))?;
                 for r in &self.table {
@@ -473,10 +628,19 @@ fn csv_cell(s: &str) -> String {
 }
 
 /// Picks one household of a file by id (or the first).
-pub fn pick_household(hs: Vec<data::Household>, id: Option<&str>, path: &Path) -> Res<data::Household> {
+pub fn pick_household(
+    hs: Vec<data::Household>,
+    id: Option<&str>,
+    path: &Path,
+) -> Res<data::Household> {
     match id {
-        Some(id) => hs.into_iter().find(|h| h.id == id).ok_or_else(|| Fail::usage(format!("error: no household `{id}` in {}", path.display()))),
-        None => hs.into_iter().next().ok_or_else(|| Fail::usage(format!("error: no household in {}", path.display()))),
+        Some(id) => hs.into_iter().find(|h| h.id == id).ok_or_else(|| {
+            Fail::usage(format!("error: no household `{id}` in {}", path.display()))
+        }),
+        None => hs
+            .into_iter()
+            .next()
+            .ok_or_else(|| Fail::usage(format!("error: no household in {}", path.display()))),
     }
 }
 
@@ -485,28 +649,55 @@ fn explain(a: ExplainArgs) -> Res {
     use interpreter::{explain as ex, HouseholdEval, Scope};
     let policy = load_policy(&a.policy)?;
     let m = month(&a.period)?;
-    let hs = data::read_json_path(&policy.schema, &a.input).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let hs = data::read_json_path(&policy.schema, &a.input)
+        .map_err(|e| Fail::usage(format!("error: {e}")))?;
     let hh = pick_household(hs, a.household.as_deref(), &a.input)?;
-    let id = policy.output(&a.output).map_err(|e| Fail::usage(format!("error: --output: {e}")))?;
+    let id = policy
+        .output(&a.output)
+        .map_err(|e| Fail::usage(format!("error: --output: {e}")))?;
     let def = &policy.program.defs[id as usize];
     let scope = match (def.entity, &a.member) {
         (EntityKind::Household, None) => Scope::Household,
         (EntityKind::Person, Some(pid)) => {
-            let i = hh.members.iter().position(|p| &p.id == pid).ok_or_else(|| Fail::usage(format!("error: no member `{pid}` in household {}", hh.id)))?;
+            let i = hh
+                .members
+                .iter()
+                .position(|p| &p.id == pid)
+                .ok_or_else(|| {
+                    Fail::usage(format!("error: no member `{pid}` in household {}", hh.id))
+                })?;
             Scope::Person(i)
         }
         (EntityKind::Person, None) => {
             let ids: Vec<&str> = hh.members.iter().map(|p| p.id.as_str()).collect();
-            return Err(Fail::usage(format!("error: `{}` is a person definition: add --member (one of {})", a.output, ids.join(", "))));
+            return Err(Fail::usage(format!(
+                "error: `{}` is a person definition: add --member (one of {})",
+                a.output,
+                ids.join(", ")
+            )));
         }
-        (EntityKind::Household, Some(_)) => return Err(Fail::usage(format!("error: `{}` is a household definition: drop --member", a.output))),
-        (EntityKind::Programme, _) => return Err(Fail::usage(format!("error: `{}` is a programme total: use `doudi eval --totals`", a.output))),
+        (EntityKind::Household, Some(_)) => {
+            return Err(Fail::usage(format!(
+                "error: `{}` is a household definition: drop --member",
+                a.output
+            )))
+        }
+        (EntityKind::Programme, _) => {
+            return Err(Fail::usage(format!(
+                "error: `{}` is a programme total: use `doudi eval --totals`",
+                a.output
+            )))
+        }
     };
     let mut ev = HouseholdEval::new(&policy, &hh, m);
-    let node = ex::explain(&mut ev, id, scope).map_err(|e| Fail::usage(e.render(policy.sources())))?;
+    let node =
+        ex::explain(&mut ev, id, scope).map_err(|e| Fail::usage(e.render(policy.sources())))?;
     match a.format {
         TextOrJson::Text => print!("{}", ex::render_text(&node)),
-        TextOrJson::Json => println!("{}", serde_json::to_string_pretty(&node).unwrap_or_default()),
+        TextOrJson::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&node).unwrap_or_default()
+        ),
     }
     Ok(())
 }
@@ -517,7 +708,10 @@ fn test(paths: &[PathBuf]) -> Res {
     for root in paths {
         let found = interpreter::testing::find_policies(root);
         if found.is_empty() {
-            return Err(Fail::usage(format!("error: no policy found at {}", root.display())));
+            return Err(Fail::usage(format!(
+                "error: no policy found at {}",
+                root.display()
+            )));
         }
         for p in found {
             let files = interpreter::testing::test_files(&p);

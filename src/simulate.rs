@@ -24,6 +24,13 @@ pub struct SimulateArgs {
 pub struct RunArgs {
     /// The rhai script.
     script: PathBuf,
+    /// Stop the script after this many seconds (simulations included).
+    #[arg(long, value_name = "SECONDS", default_value_t = script::DEFAULT_SCRIPT_TIME.as_secs())]
+    timeout: u64,
+    /// A directory the script may read and write besides its own directory and the working
+    /// directory (repeatable).
+    #[arg(long, value_name = "DIR")]
+    allow: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -31,9 +38,12 @@ pub struct GenerateArgs {
     /// The population spec (TOML).
     #[arg(long)]
     spec: PathBuf,
-    /// How many households.
+    /// How many households (at most --max-households).
     #[arg(long)]
     households: usize,
+    /// The most households `generate` accepts (a guard against a typo that would fill the disk).
+    #[arg(long, value_name = "N", default_value_t = MAX_GENERATE_HOUSEHOLDS)]
+    max_households: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Directory for households.csv and persons.csv.
@@ -41,42 +51,64 @@ pub struct GenerateArgs {
     out: PathBuf,
 }
 
+/// The default cap on `generate --households`.
+pub const MAX_GENERATE_HOUSEHOLDS: usize = 50_000_000;
+
 fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
     if quiet {
         return indicatif::ProgressBar::hidden();
     }
-    let pb = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} months ({eta} left)") {
+    let pb = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {msg} [{bar:40}] {pos}/{len} months ({eta} left)",
+    ) {
         pb.set_style(style.progress_chars("=> "));
     }
     pb
 }
 
 pub fn simulate(a: SimulateArgs) -> Res {
-    let mut scenario = Scenario::load(&a.scenario).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let mut scenario =
+        Scenario::load(&a.scenario).map_err(|e| Fail::usage(format!("error: {e}")))?;
     if let Some(r) = a.runs {
         if r == 0 || r > doudi::simulator::scenario::MAX_RUNS {
-            return Err(Fail::usage(format!("error: --runs must be between 1 and {}", doudi::simulator::scenario::MAX_RUNS)));
+            return Err(Fail::usage(format!(
+                "error: --runs must be between 1 and {}",
+                doudi::simulator::scenario::MAX_RUNS
+            )));
         }
         scenario.scenario.runs = r;
     }
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.scenario.name));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(&scenario.scenario.name));
+    // The report directory is checked before any work, not after the simulation.
+    report::check_out(&out).map_err(|e| Fail::usage(format!("error: {e}")))?;
     let started = std::time::Instant::now();
-    let prepared = setup::prepare(scenario, None).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let prepared =
+        setup::prepare(scenario, None).map_err(|e| Fail::usage(format!("error: {e}")))?;
     for w in &prepared.warnings {
         eprintln!("warning: {w}");
     }
     let prepared_in = started.elapsed();
     let sim = &prepared.sim;
     let pb = progress_bar(sim.runs as u64 * sim.months as u64, a.quiet);
-    pb.set_message(format!("{} ({} runs)", prepared.scenario.scenario.name, sim.runs));
+    pb.set_message(format!(
+        "{} ({} runs)",
+        prepared.scenario.scenario.name, sim.runs
+    ));
     let outcome = montecarlo::simulate(&prepared, &|| pb.inc(1)).map_err(|e| {
         pb.finish_and_clear();
         Fail::usage(format!("error: the simulation stopped: {e}"))
     })?;
     pb.finish_and_clear();
     let simulated_in = started.elapsed() - prepared_in;
-    let written = report::write(&prepared, &outcome, &out).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let written =
+        report::write(&prepared, &outcome, &out).map_err(|e| Fail::usage(format!("error: {e}")))?;
     if !a.quiet {
         eprintln!(
             "prepared {} households in {:.1} s, simulated {} run(s) × {} months in {:.1} s, wrote the report in {:.1} s",
@@ -90,26 +122,48 @@ pub fn simulate(a: SimulateArgs) -> Res {
     }
     print!("{}", script::headline(&prepared, &outcome));
     println!("report: {}", written.dir.join("report.html").display());
-    println!("        ({} files in {}; open report.html in a browser)", written.files.len(), written.dir.display());
+    println!(
+        "        ({} files in {}; open report.html in a browser)",
+        written.files.len(),
+        written.dir.display()
+    );
     Ok(())
 }
 
 pub fn run(a: RunArgs) -> Res {
-    let out = script::run_file(&a.script).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    if a.timeout == 0 {
+        return Err(Fail::usage("error: --timeout must be at least 1 second"));
+    }
+    let limits = script::ScriptLimits {
+        timeout: std::time::Duration::from_secs(a.timeout),
+        allow: a.allow,
+    };
+    let out = script::run_file_with(&a.script, &limits)
+        .map_err(|e| Fail::usage(format!("error: {e}")))?;
     print!("{out}");
     Ok(())
 }
 
 pub fn generate(a: GenerateArgs) -> Res {
     use doudi::simulator::{population, spec::PopulationSpec};
-    let (spec, warnings) = PopulationSpec::load(&a.spec).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let (spec, warnings) =
+        PopulationSpec::load(&a.spec).map_err(|e| Fail::usage(format!("error: {e}")))?;
     for w in &warnings {
         eprintln!("{w}");
     }
     if a.households == 0 {
         return Err(Fail::usage("error: --households must be at least 1"));
     }
-    let report = population::generate(&spec, a.households, a.seed, &a.out).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    if a.households > a.max_households {
+        return Err(Fail::usage(format!(
+            "error: --households {} is more than {}; raise the cap with --max-households if you mean it",
+            a.households, a.max_households
+        )));
+    }
+    // Temporary directories a killed `generate` left here.
+    doudi::interpreter::tmpfiles::sweep(&a.out);
+    let report = population::generate(&spec, a.households, a.seed, &a.out)
+        .map_err(|e| Fail::usage(format!("error: {e}")))?;
     print!("{report}");
     Ok(())
 }

@@ -12,11 +12,19 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: u32, start: usize, end: usize) -> Span {
-        Span { file, start: start as u32, end: end as u32 }
+        Span {
+            file,
+            start: start as u32,
+            end: end as u32,
+        }
     }
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 }
 
@@ -35,9 +43,15 @@ pub struct File {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     /// `policy "title"`
-    Policy { title: String, span: Span },
+    Policy {
+        title: String,
+        span: Span,
+    },
     /// `extends "path"`
-    Extends { path: String, span: Span },
+    Extends {
+        path: String,
+        span: Span,
+    },
     Enum(EnumDecl),
     Input(InputDecl),
     Parameter(ParamDecl),
@@ -65,8 +79,15 @@ impl Item {
 /// `source "..." [quote "..."]` or `assumption "..."`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Meta {
-    Source { citation: String, quote: Option<String>, span: Span },
-    Assumption { reason: String, span: Span },
+    Source {
+        citation: String,
+        quote: Option<String>,
+        span: Span,
+    },
+    Assumption {
+        reason: String,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,7 +166,17 @@ pub struct InputDecl {
     pub entity_span: Span,
     pub name: Ident,
     pub ty: TypeExpr,
+    /// `in 0..=4`, `>= 0`: the values the data may hold.
+    pub range: Option<RangeDecl>,
     pub label: Option<String>,
+    pub span: Span,
+}
+
+/// A declared range: inclusive bounds, either of which may be absent (`>= 0` has no upper bound).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeDecl {
+    pub lo: Option<Spanned<Literal>>,
+    pub hi: Option<Spanned<Literal>>,
     pub span: Span,
 }
 
@@ -160,7 +191,10 @@ pub struct Date {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
     /// A number as written (`684`, `0.30`, `-5`). `is_integer` when written without a decimal point.
-    Number { value: Decimal, is_integer: bool },
+    Number {
+        value: Decimal,
+        is_integer: bool,
+    },
     /// `30%`, stored as the fraction (0.30).
     Percent(Decimal),
     Bool(bool),
@@ -199,6 +233,8 @@ pub struct ParamDecl {
     pub label: Option<String>,
     /// Absent only on `override parameter`.
     pub ty: Option<TypeExpr>,
+    /// `in 0%..=100%`, `>= 0`: the values the parameter may take (absent on `override parameter`).
+    pub range: Option<RangeDecl>,
     pub by: Option<Ident>,
     pub meta: Vec<Meta>,
     pub clauses: Vec<ParamClause>,

@@ -1,7 +1,10 @@
 //! Resolution and checking: every name resolved across layers, types and money periods checked,
 //! decision tables checked for overlaps, cycles reported with their path; produces the typed IR.
 
-use crate::ast::{self, AggKind, BinOp, CmpOp, Collection, EntityKind, HitPolicy, Literal, Period, Span, UnOp};
+use crate::ast::{
+    self, AggKind, BinOp, CmpOp, Collection, EntityKind, HitPolicy, Literal, Period, Span, Spanned,
+    UnOp,
+};
 use crate::diag::Diagnostic;
 use crate::ir::*;
 use crate::load::Loaded;
@@ -11,7 +14,10 @@ use std::str::FromStr;
 
 /// Checks a loaded policy. Returns the program when there is no error, and every diagnostic found.
 pub fn check(loaded: &Loaded) -> (Option<Program>, Vec<Diagnostic>) {
-    let mut cx = Checker { diags: Vec::new(), ..Checker::default() };
+    let mut cx = Checker {
+        diags: Vec::new(),
+        ..Checker::default()
+    };
     cx.collect(loaded);
     cx.check_bodies(loaded);
     cx.check_cycles();
@@ -84,8 +90,15 @@ enum DefAst {
 fn meta_citations(meta: &[ast::Meta]) -> Vec<Citation> {
     meta.iter()
         .map(|m| match m {
-            ast::Meta::Source { citation, quote, .. } => Citation::Source { citation: citation.clone(), quote: quote.clone() },
-            ast::Meta::Assumption { reason, .. } => Citation::Assumption { reason: reason.clone() },
+            ast::Meta::Source {
+                citation, quote, ..
+            } => Citation::Source {
+                citation: citation.clone(),
+                quote: quote.clone(),
+            },
+            ast::Meta::Assumption { reason, .. } => Citation::Assumption {
+                reason: reason.clone(),
+            },
         })
         .collect()
 }
@@ -97,7 +110,9 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -106,7 +121,11 @@ fn distance(a: &str, b: &str) -> usize {
 
 fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
-    candidates.map(|c| (distance(name, c), c)).filter(|(d, _)| *d <= limit).min().map(|(_, c)| c)
+    candidates
+        .map(|c| (distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c)
 }
 
 impl Checker {
@@ -136,7 +155,11 @@ impl Checker {
                 Some((e, _)) => Ty::Enum(*e),
                 None => {
                     let hint = closest(&id.name, self.enum_ids.keys().map(String::as_str));
-                    let mut d = Diagnostic::error(format!("unknown type `{}`", id.name), id.span, "not a type");
+                    let mut d = Diagnostic::error(
+                        format!("unknown type `{}`", id.name),
+                        id.span,
+                        "not a type",
+                    );
                     d = match hint {
                         Some(h) => d.with_help(format!("did you mean the enum `{h}`?")),
                         None => d.with_help(
@@ -165,7 +188,8 @@ impl Checker {
                     }
                 }
             }
-            self.layer_titles.push(title.unwrap_or_else(|| layer.name.clone()));
+            self.layer_titles
+                .push(title.unwrap_or_else(|| layer.name.clone()));
         }
         for (li, layer) in loaded.layers.iter().enumerate() {
             let items = || layer.files.iter().flat_map(|(_, f)| f.items.iter());
@@ -173,12 +197,24 @@ impl Checker {
                 match item {
                     ast::Item::Input(i) => self.declare_input(i),
                     ast::Item::Parameter(p) if !p.is_override => self.declare_param(p),
-                    ast::Item::Definition(d) => {
-                        self.declare_def(d.entity, &d.name, d.label.clone(), &d.ty, &d.meta, d.span, DefAst::Expr(d.clone()))
-                    }
-                    ast::Item::Table(t) => {
-                        self.declare_def(t.entity, &t.name, t.label.clone(), &t.ty, &t.meta, t.span, DefAst::Table(t.clone()))
-                    }
+                    ast::Item::Definition(d) => self.declare_def(
+                        d.entity,
+                        &d.name,
+                        d.label.clone(),
+                        &d.ty,
+                        &d.meta,
+                        d.span,
+                        DefAst::Expr(d.clone()),
+                    ),
+                    ast::Item::Table(t) => self.declare_def(
+                        t.entity,
+                        &t.name,
+                        t.label.clone(),
+                        &t.ty,
+                        &t.meta,
+                        t.span,
+                        DefAst::Table(t.clone()),
+                    ),
                     ast::Item::Extern(e) => self.declare_extern(e, li, loaded),
                     _ => {}
                 }
@@ -201,15 +237,25 @@ impl Checker {
                             None => {
                                 let hint = closest(
                                     &x.name.name,
-                                    self.def_ids.keys().filter(|(e, _)| *e == x.entity).map(|(_, n)| n.as_str()),
+                                    self.def_ids
+                                        .keys()
+                                        .filter(|(e, _)| *e == x.entity)
+                                        .map(|(_, n)| n.as_str()),
                                 );
                                 let mut d = Diagnostic::error(
-                                    format!("exception to an unknown definition `{}.{}`", x.entity.as_str(), x.name.name),
+                                    format!(
+                                        "exception to an unknown definition `{}.{}`",
+                                        x.entity.as_str(),
+                                        x.name.name
+                                    ),
                                     x.name.span,
                                     "no such definition",
                                 );
                                 if let Some(h) = hint {
-                                    d = d.with_help(format!("did you mean `{}.{h}`?", x.entity.as_str()));
+                                    d = d.with_help(format!(
+                                        "did you mean `{}.{h}`?",
+                                        x.entity.as_str()
+                                    ));
                                 } else {
                                     d = d.with_help("an exception changes an existing definition; declare it with `definition` first");
                                 }
@@ -226,8 +272,12 @@ impl Checker {
         if let Some((_, prev)) = self.enum_ids.get(&e.name.name) {
             let prev = *prev;
             self.err(
-                Diagnostic::error(format!("the enum `{}` is declared twice", e.name.name), e.name.span, "declared again here")
-                    .with_secondary(prev, "first declared here"),
+                Diagnostic::error(
+                    format!("the enum `{}` is declared twice", e.name.name),
+                    e.name.span,
+                    "declared again here",
+                )
+                .with_secondary(prev, "first declared here"),
             );
             return;
         }
@@ -236,7 +286,10 @@ impl Checker {
         for v in &e.variants {
             if names.contains(&v.name.name) {
                 self.err(Diagnostic::error(
-                    format!("`{}` is listed twice in the enum `{}`", v.name.name, e.name.name),
+                    format!(
+                        "`{}` is listed twice in the enum `{}`",
+                        v.name.name, e.name.name
+                    ),
                     v.name.span,
                     "listed again here",
                 ));
@@ -246,10 +299,22 @@ impl Checker {
             labels.push(v.label.clone());
         }
         if names.is_empty() || names.len() > u16::MAX as usize {
-            self.err(Diagnostic::error(format!("the enum `{}` has no values", e.name.name), e.name.span, "empty enum"));
+            self.err(Diagnostic::error(
+                format!("the enum `{}` has no values", e.name.name),
+                e.name.span,
+                "empty enum",
+            ));
         }
-        self.enum_ids.insert(e.name.name.clone(), (self.enums.len() as EnumId, e.name.span));
-        self.enums.push(EnumInfo { name: e.name.name.clone(), label: e.label.clone(), variants: names, variant_labels: labels });
+        self.enum_ids.insert(
+            e.name.name.clone(),
+            (self.enums.len() as EnumId, e.name.span),
+        );
+        self.enums.push(EnumInfo {
+            name: e.name.name.clone(),
+            label: e.label.clone(),
+            variants: names,
+            variant_labels: labels,
+        });
     }
 
     fn declare_input(&mut self, i: &ast::InputDecl) {
@@ -263,10 +328,19 @@ impl Checker {
             }
             e => entity_index(e),
         };
-        let Some(ty) = self.resolve_type(&i.ty) else { return };
-        if i.name.name == "id" || i.name.name == "members" || i.name.name == "household_id" || i.name.name == "person_id" {
+        let Some(ty) = self.resolve_type(&i.ty) else {
+            return;
+        };
+        if i.name.name == "id"
+            || i.name.name == "members"
+            || i.name.name == "household_id"
+            || i.name.name == "person_id"
+        {
             self.err(Diagnostic::error(
-                format!("`{}` is built in and cannot be declared as an input", i.name.name),
+                format!(
+                    "`{}` is built in and cannot be declared as an input",
+                    i.name.name
+                ),
                 i.name.span,
                 "built-in field",
             ));
@@ -275,23 +349,169 @@ impl Checker {
         if let Some(&slot) = self.input_ids[ei].get(&i.name.name) {
             let prev = self.inputs[ei][slot as usize].span;
             self.err(
-                Diagnostic::error(format!("the input `{}.{}` is declared twice", i.entity.as_str(), i.name.name), i.name.span, "declared again here")
-                    .with_secondary(prev, "first declared here"),
+                Diagnostic::error(
+                    format!(
+                        "the input `{}.{}` is declared twice",
+                        i.entity.as_str(),
+                        i.name.name
+                    ),
+                    i.name.span,
+                    "declared again here",
+                )
+                .with_secondary(prev, "first declared here"),
             );
             return;
         }
+        let range = i
+            .range
+            .as_ref()
+            .and_then(|r| self.lower_range(r, ty, "input", &i.name.name));
         self.input_ids[ei].insert(i.name.name.clone(), self.inputs[ei].len() as u32);
-        self.inputs[ei].push(InputInfo { name: i.name.name.clone(), label: i.label.clone(), ty, span: i.name.span });
+        self.inputs[ei].push(InputInfo {
+            name: i.name.name.clone(),
+            label: i.label.clone(),
+            ty,
+            span: i.name.span,
+            range,
+        });
     }
 
-    fn param_versions(&mut self, p: &ast::ParamDecl, ty: Ty, by: Option<EnumId>) -> Vec<ParamVersion> {
+    /// Checks a declared range against the type it bounds: numbers only, bounds written like the
+    /// type's values (a percent as `30%`, an integer without a decimal point), not empty.
+    fn lower_range(
+        &mut self,
+        r: &ast::RangeDecl,
+        ty: Ty,
+        what: &str,
+        name: &str,
+    ) -> Option<ValueRange> {
+        let tn = self.tyname(ty);
+        if !matches!(
+            ty,
+            Ty::Int | Ty::Months | Ty::Decimal | Ty::Percent | Ty::Money(_)
+        ) {
+            self.err(
+                Diagnostic::error(format!("the {what} `{name}` is a `{tn}`: only numbers have a range"), r.span, "a range on a type that is not a number")
+                    .with_help("ranges bound integers, decimals, percents, money and months; remove it (an enum's values are its range)"),
+            );
+            return None;
+        }
+        let mut bound = |b: &Option<Spanned<Literal>>| -> Result<Option<(Decimal, String)>, ()> {
+            let Some(b) = b else { return Ok(None) };
+            let (value, text, ok, help) = match (&b.node, ty) {
+                (Literal::Percent(d), Ty::Percent) => (
+                    *d,
+                    format!("{}%", (*d * Decimal::from(100)).normalize()),
+                    true,
+                    "",
+                ),
+                (Literal::Number { value, is_integer }, Ty::Int | Ty::Months) => (
+                    *value,
+                    value.to_string(),
+                    *is_integer,
+                    "an integer bound has no decimal point: `0..=4`",
+                ),
+                (Literal::Number { value, .. }, Ty::Decimal | Ty::Money(_)) => {
+                    (*value, value.to_string(), true, "")
+                }
+                (Literal::Number { value, .. }, Ty::Percent) => (
+                    *value,
+                    value.to_string(),
+                    false,
+                    "write a percent bound with `%`: `in 0%..=100%`",
+                ),
+                (Literal::Percent(d), _) => (
+                    *d,
+                    String::new(),
+                    false,
+                    "only a `percent` has percent bounds; write a number",
+                ),
+                _ => (Decimal::ZERO, String::new(), false, "a bound is a number"),
+            };
+            if !ok {
+                self.err(
+                    Diagnostic::error(
+                        format!("this bound does not fit a `{tn}`"),
+                        b.span,
+                        "wrong kind of bound",
+                    )
+                    .with_help(help),
+                );
+                return Err(());
+            }
+            Ok(Some((value, text)))
+        };
+        let lo = bound(&r.lo).ok()?;
+        let hi = bound(&r.hi).ok()?;
+        let text = match (&lo, &hi) {
+            (Some((_, l)), Some((_, h))) => format!("{l}..={h}"),
+            (Some((_, l)), None) => format!(">= {l}"),
+            (None, Some((_, h))) => format!("<= {h}"),
+            (None, None) => return None,
+        };
+        if let (Some((l, _)), Some((h, _))) = (&lo, &hi) {
+            if l > h {
+                self.err(
+                    Diagnostic::error(
+                        format!("the range `{text}` of `{name}` is empty"),
+                        r.span,
+                        "no value lies in this range",
+                    )
+                    .with_help("write the smaller bound first, e.g. `in 0..=4`"),
+                );
+                return None;
+            }
+        }
+        Some(ValueRange {
+            lo: lo.map(|x| x.0),
+            hi: hi.map(|x| x.0),
+            text,
+        })
+    }
+
+    /// Every value of a parameter lies in its declared range.
+    fn check_param_range(
+        &mut self,
+        name: &str,
+        range: &Option<ValueRange>,
+        versions: &[ParamVersion],
+    ) {
+        let Some(r) = range else { return };
+        for v in versions {
+            if v.values.iter().any(|c| !r.contains_const(c)) {
+                self.err(
+                    Diagnostic::error(
+                        format!(
+                            "a value of `{name}` is outside its declared range `{}`",
+                            r.text
+                        ),
+                        v.span,
+                        "out of range",
+                    )
+                    .with_help("fix the value, or widen the range where the parameter is declared"),
+                );
+            }
+        }
+    }
+
+    fn param_versions(
+        &mut self,
+        p: &ast::ParamDecl,
+        ty: Ty,
+        by: Option<EnumId>,
+    ) -> Vec<ParamVersion> {
         let mut versions: Vec<ParamVersion> = Vec::new();
         for c in &p.clauses {
             let values = match (&c.value, by) {
-                (ast::ParamValue::Scalar(l), None) => match literal_const(&l.node, ty, &self.enums) {
+                (ast::ParamValue::Scalar(l), None) => match literal_const(&l.node, ty, &self.enums)
+                {
                     Ok(v) => vec![v],
                     Err(msg) => {
-                        self.err(Diagnostic::error(format!("wrong value for `{}`: {msg}", p.name.name), l.span, "this value"));
+                        self.err(Diagnostic::error(
+                            format!("wrong value for `{}`: {msg}", p.name.name),
+                            l.span,
+                            "this value",
+                        ));
                         continue;
                     }
                 },
@@ -299,13 +519,20 @@ impl Checker {
                     let en = &self.enums[e as usize];
                     self.err(
                         Diagnostic::error(
-                            format!("`{}` is a table by `{}`: give one value per {}", p.name.name, en.name, en.name),
+                            format!(
+                                "`{}` is a table by `{}`: give one value per {}",
+                                p.name.name, en.name, en.name
+                            ),
                             l.span,
                             "a single value",
                         )
                         .with_help(format!(
                             "write `{{ {} }}`",
-                            en.variants.iter().map(|v| format!("{v}: ...")).collect::<Vec<_>>().join(", ")
+                            en.variants
+                                .iter()
+                                .map(|v| format!("{v}: ..."))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )),
                     );
                     continue;
@@ -323,28 +550,58 @@ impl Checker {
                     for (key, lit) in entries {
                         let Some(idx) = en.variants.iter().position(|v| *v == key.name) else {
                             self.err(
-                                Diagnostic::error(format!("`{}` is not a value of `{}`", key.name, en.name), key.span, "unknown key")
-                                    .with_help(format!("the values of `{}` are: {}", en.name, en.variants.join(", "))),
+                                Diagnostic::error(
+                                    format!("`{}` is not a value of `{}`", key.name, en.name),
+                                    key.span,
+                                    "unknown key",
+                                )
+                                .with_help(format!(
+                                    "the values of `{}` are: {}",
+                                    en.name,
+                                    en.variants.join(", ")
+                                )),
                             );
                             continue;
                         };
                         if vals[idx].is_some() {
-                            self.err(Diagnostic::error(format!("`{}` is given twice", key.name), key.span, "given again here"));
+                            self.err(Diagnostic::error(
+                                format!("`{}` is given twice", key.name),
+                                key.span,
+                                "given again here",
+                            ));
                             continue;
                         }
                         match literal_const(&lit.node, ty, &self.enums) {
                             Ok(v) => vals[idx] = Some(v),
-                            Err(msg) => {
-                                self.err(Diagnostic::error(format!("wrong value for `{}`: {msg}", p.name.name), lit.span, "this value"))
-                            }
+                            Err(msg) => self.err(Diagnostic::error(
+                                format!("wrong value for `{}`: {msg}", p.name.name),
+                                lit.span,
+                                "this value",
+                            )),
                         }
                     }
-                    let missing: Vec<&str> =
-                        en.variants.iter().zip(&vals).filter(|(_, v)| v.is_none()).map(|(n, _)| n.as_str()).collect();
+                    let missing: Vec<&str> = en
+                        .variants
+                        .iter()
+                        .zip(&vals)
+                        .filter(|(_, v)| v.is_none())
+                        .map(|(n, _)| n.as_str())
+                        .collect();
                     if !missing.is_empty() {
                         self.err(
-                            Diagnostic::error(format!("`{}` has no value for {}", p.name.name, missing.join(", ")), *span, "incomplete table")
-                                .with_help(format!("a table by `{}` gives a value for every one of its values", en.name)),
+                            Diagnostic::error(
+                                format!(
+                                    "`{}` has no value for {}",
+                                    p.name.name,
+                                    missing.join(", ")
+                                ),
+                                *span,
+                                "incomplete table",
+                            )
+                            .with_help(format!(
+                                "a table by `{}` gives a value for every one of its values",
+                                en.name
+                            )),
                         );
                         continue;
                     }
@@ -362,23 +619,36 @@ impl Checker {
                     }
                     (Some(prev), Some(d)) if d.node <= prev => {
                         self.err(
-                            Diagnostic::error(format!("the dates of `{}` must increase", p.name.name), d.span, "not after the previous date")
-                                .with_secondary(last.span, "previous value"),
+                            Diagnostic::error(
+                                format!("the dates of `{}` must increase", p.name.name),
+                                d.span,
+                                "not after the previous date",
+                            )
+                            .with_secondary(last.span, "previous value"),
                         );
                         continue;
                     }
                     _ => {}
                 }
             }
-            versions.push(ParamVersion { from: c.from.as_ref().map(|d| d.node), values, citations: meta_citations(&c.meta), span: c.span });
+            versions.push(ParamVersion {
+                from: c.from.as_ref().map(|d| d.node),
+                values,
+                citations: meta_citations(&c.meta),
+                span: c.span,
+            });
         }
         if versions.is_empty() && !p.clauses.is_empty() {
             return versions;
         }
         if p.clauses.is_empty() {
             self.err(
-                Diagnostic::error(format!("the parameter `{}` has no value", p.name.name), p.name.span, "no value")
-                    .with_help("give `= VALUE`, or `from YYYY-MM-DD = VALUE` lines"),
+                Diagnostic::error(
+                    format!("the parameter `{}` has no value", p.name.name),
+                    p.name.span,
+                    "no value",
+                )
+                .with_help("give `= VALUE`, or `from YYYY-MM-DD = VALUE` lines"),
             );
         }
         versions
@@ -388,29 +658,48 @@ impl Checker {
         if let Some(&prev) = self.param_ids.get(&p.name.name) {
             let prev_span = self.params[prev as usize].span;
             self.err(
-                Diagnostic::error(format!("the parameter `{}` is declared twice", p.name.name), p.name.span, "declared again here")
-                    .with_secondary(prev_span, "first declared here")
-                    .with_help("to change a base layer's values, write `override parameter NAME`"),
+                Diagnostic::error(
+                    format!("the parameter `{}` is declared twice", p.name.name),
+                    p.name.span,
+                    "declared again here",
+                )
+                .with_secondary(prev_span, "first declared here")
+                .with_help("to change a base layer's values, write `override parameter NAME`"),
             );
             return;
         }
         let Some(tyx) = &p.ty else {
-            self.err(Diagnostic::error(format!("the parameter `{}` needs a type", p.name.name), p.name.span, "no type"));
+            self.err(Diagnostic::error(
+                format!("the parameter `{}` needs a type", p.name.name),
+                p.name.span,
+                "no type",
+            ));
             return;
         };
-        let Some(ty) = self.resolve_type(tyx) else { return };
+        let Some(ty) = self.resolve_type(tyx) else {
+            return;
+        };
         let by = match &p.by {
             None => None,
             Some(id) => match self.enum_ids.get(&id.name) {
                 Some((e, _)) => Some(*e),
                 None => {
-                    self.err(Diagnostic::error(format!("unknown enum `{}`", id.name), id.span, "a table must be keyed by an enum"));
+                    self.err(Diagnostic::error(
+                        format!("unknown enum `{}`", id.name),
+                        id.span,
+                        "a table must be keyed by an enum",
+                    ));
                     return;
                 }
             },
         };
         let mut citations = meta_citations(&p.meta);
+        let range = p
+            .range
+            .as_ref()
+            .and_then(|r| self.lower_range(r, ty, "parameter", &p.name.name));
         let versions = self.param_versions(p, ty, by);
+        self.check_param_range(&p.name.name, &range, &versions);
         if citations.is_empty() && versions.iter().all(|v| v.citations.is_empty()) {
             self.err(
                 Diagnostic::warning(format!("the parameter `{}` has no source", p.name.name), p.name.span, "no `source` or `assumption`")
@@ -418,7 +707,8 @@ impl Checker {
             );
         }
         citations.dedup();
-        self.param_ids.insert(p.name.name.clone(), self.params.len() as ParamId);
+        self.param_ids
+            .insert(p.name.name.clone(), self.params.len() as ParamId);
         self.params.push(Param {
             name: p.name.name.clone(),
             label: p.label.clone(),
@@ -428,13 +718,18 @@ impl Checker {
             versions,
             span: p.name.span,
             overridden_at: None,
+            range,
         });
     }
 
     fn override_param(&mut self, p: &ast::ParamDecl, _layer: usize, _loaded: &Loaded) {
         let Some(&id) = self.param_ids.get(&p.name.name) else {
             let hint = closest(&p.name.name, self.param_ids.keys().map(String::as_str));
-            let mut d = Diagnostic::error(format!("`override` of an unknown parameter `{}`", p.name.name), p.name.span, "no such parameter in the base layers");
+            let mut d = Diagnostic::error(
+                format!("`override` of an unknown parameter `{}`", p.name.name),
+                p.name.span,
+                "no such parameter in the base layers",
+            );
             if let Some(h) = hint {
                 d = d.with_help(format!("did you mean `{h}`?"));
             }
@@ -445,7 +740,11 @@ impl Checker {
         if let Some(t) = &p.ty {
             if let Some(t2) = self.resolve_type(t) {
                 if t2 != ty {
-                    let msg = format!("`{}` has type `{}`; an override cannot change it", p.name.name, self.tyname(ty));
+                    let msg = format!(
+                        "`{}` has type `{}`; an override cannot change it",
+                        p.name.name,
+                        self.tyname(ty)
+                    );
                     self.err(Diagnostic::error(msg, t.span(), "different type"));
                 }
             }
@@ -454,6 +753,18 @@ impl Checker {
         if versions.is_empty() {
             return;
         }
+        if let Some(r) = &p.range {
+            self.err(
+                Diagnostic::error(
+                    format!("an override cannot change the range of `{}`", p.name.name),
+                    r.span,
+                    "range given here",
+                )
+                .with_help("the range is declared once, with the parameter's type"),
+            );
+        }
+        let range = self.params[id as usize].range.clone();
+        self.check_param_range(&p.name.name, &range, &versions);
         let param = &mut self.params[id as usize];
         param.versions = versions;
         let cites = meta_citations(&p.meta);
@@ -481,15 +792,25 @@ impl Checker {
         if let Some(&prev) = self.def_ids.get(&key) {
             let prev_span = self.defs[prev as usize].span;
             self.err(
-                Diagnostic::error(format!("`{}.{}` is defined twice", entity.as_str(), name.name), name.span, "defined again here")
-                    .with_secondary(prev_span, "first defined here")
-                    .with_help("to change a definition from another layer, add an `exception` to it"),
+                Diagnostic::error(
+                    format!("`{}.{}` is defined twice", entity.as_str(), name.name),
+                    name.span,
+                    "defined again here",
+                )
+                .with_secondary(prev_span, "first defined here")
+                .with_help("to change a definition from another layer, add an `exception` to it"),
             );
             return;
         }
-        if entity != EntityKind::Programme && self.input_ids[entity_index(entity)].contains_key(&name.name) {
+        if entity != EntityKind::Programme
+            && self.input_ids[entity_index(entity)].contains_key(&name.name)
+        {
             self.err(Diagnostic::error(
-                format!("`{}` is already an input of `{}`", name.name, entity.as_str()),
+                format!(
+                    "`{}` is already an input of `{}`",
+                    name.name,
+                    entity.as_str()
+                ),
                 name.span,
                 "same name as an input",
             ));
@@ -498,12 +819,18 @@ impl Checker {
         if self.param_ids.contains_key(&name.name) {
             let prev = self.params[self.param_ids[&name.name] as usize].span;
             self.err(
-                Diagnostic::error(format!("`{}` is already a parameter", name.name), name.span, "same name as a parameter")
-                    .with_secondary(prev, "the parameter"),
+                Diagnostic::error(
+                    format!("`{}` is already a parameter", name.name),
+                    name.span,
+                    "same name as a parameter",
+                )
+                .with_secondary(prev, "the parameter"),
             );
             return;
         }
-        let Some(ty) = self.resolve_type(ty) else { return };
+        let Some(ty) = self.resolve_type(ty) else {
+            return;
+        };
         let slot = self.defs.iter().filter(|d| d.entity == entity).count() as u32;
         let id = self.defs.len() as DefId;
         self.def_ids.insert(key, id);
@@ -512,7 +839,11 @@ impl Checker {
             label,
             entity,
             ty,
-            body: DefBody::Expr(Expr { kind: ExprKind::Const(Const::Bool(false)), ty, span }),
+            body: DefBody::Expr(Expr {
+                kind: ExprKind::Const(Const::Bool(false)),
+                ty,
+                span,
+            }),
             exceptions: Vec::new(),
             citations: meta_citations(meta),
             span: name.span,
@@ -524,20 +855,38 @@ impl Checker {
 
     fn declare_extern(&mut self, e: &ast::ExternDecl, layer: usize, loaded: &Loaded) {
         if BUILTINS.contains(&e.name.name.as_str()) || self.extern_ids.contains_key(&e.name.name) {
-            self.err(Diagnostic::error(format!("the function `{}` already exists", e.name.name), e.name.span, "name taken"));
+            self.err(Diagnostic::error(
+                format!("the function `{}` already exists", e.name.name),
+                e.name.span,
+                "name taken",
+            ));
             return;
         }
         let mut params = Vec::new();
         for (n, t) in &e.params {
-            let Some(t) = self.resolve_type(t) else { return };
+            let Some(t) = self.resolve_type(t) else {
+                return;
+            };
             params.push((n.name.clone(), t));
         }
-        let Some(ret) = self.resolve_type(&e.ret) else { return };
-        let Some((path, script)) = loaded.scripts.get(&(layer, e.file.node.clone())).cloned() else {
+        let Some(ret) = self.resolve_type(&e.ret) else {
+            return;
+        };
+        let Some((path, script)) = loaded.scripts.get(&(layer, e.file.node.clone())).cloned()
+        else {
             return; // the loader reported it
         };
-        self.extern_ids.insert(e.name.name.clone(), self.externs.len() as ExternId);
-        self.externs.push(Extern { name: e.name.name.clone(), label: e.label.clone(), params, ret, path, script, span: e.name.span });
+        self.extern_ids
+            .insert(e.name.name.clone(), self.externs.len() as ExternId);
+        self.externs.push(Extern {
+            name: e.name.name.clone(),
+            label: e.label.clone(),
+            params,
+            ret,
+            path,
+            script,
+            span: e.name.span,
+        });
     }
 
     // ---------------------------------------------------------------- bodies
@@ -594,13 +943,18 @@ impl Checker {
                 }
                 Some(retype(x, w))
             }
-            (Ty::Int, Ty::Decimal) | (Ty::Int, Ty::Percent) | (Ty::Percent, Ty::Decimal) | (Ty::Decimal, Ty::Percent) => {
-                Some(Expr { ty: want, ..x })
-            }
+            (Ty::Int, Ty::Decimal)
+            | (Ty::Int, Ty::Percent)
+            | (Ty::Percent, Ty::Decimal)
+            | (Ty::Decimal, Ty::Percent) => Some(Expr { ty: want, ..x }),
             (Ty::Int, Ty::Months) | (Ty::Months, Ty::Int) => Some(Expr { ty: want, ..x }),
             (have, want) => {
                 let mut d = Diagnostic::error(
-                    format!("expected {}, found {}", self.tyname(want), self.tyname(have)),
+                    format!(
+                        "expected {}, found {}",
+                        self.tyname(want),
+                        self.tyname(have)
+                    ),
                     x.span,
                     format!("this is {}", self.tyname(have)),
                 );
@@ -639,9 +993,15 @@ impl Checker {
             Literal::Bool(b) => (Const::Bool(*b), Ty::Bool),
             Literal::Date(d) => (Const::Date(*d), Ty::Date),
             Literal::Text(t) => (Const::Text(t.clone()), Ty::Text),
-            Literal::Name(n) => return self.name(n, span, EntityKind::Household, expected, u32::MAX),
+            Literal::Name(n) => {
+                return self.name(n, span, EntityKind::Household, expected, u32::MAX)
+            }
         };
-        Some(Expr { kind: ExprKind::Const(c), ty, span })
+        Some(Expr {
+            kind: ExprKind::Const(c),
+            ty,
+            span,
+        })
     }
 
     fn unknown_name(&mut self, n: &str, span: Span, scope: EntityKind, expected: Option<Ty>) {
@@ -651,21 +1011,40 @@ impl Checker {
                 || (e != EntityKind::Programme && s.input_ids[entity_index(e)].contains_key(n))
         };
         if scope == EntityKind::Person && other(EntityKind::Household, self) {
-            d = d.with_help(format!("`{n}` belongs to the household: write `household.{n}`"));
+            d = d.with_help(format!(
+                "`{n}` belongs to the household: write `household.{n}`"
+            ));
         } else if scope == EntityKind::Household && other(EntityKind::Person, self) {
             d = d.with_help(format!(
                 "`{n}` belongs to each member: use an aggregation such as `sum({n} for members)` or `any(members where {n})`"
             ));
-        } else if scope == EntityKind::Programme && (other(EntityKind::Household, self) || other(EntityKind::Person, self)) {
-            d = d.with_help(format!("a programme definition sees totals: e.g. `sum({n} for households)`"));
+        } else if scope == EntityKind::Programme
+            && (other(EntityKind::Household, self) || other(EntityKind::Person, self))
+        {
+            d = d.with_help(format!(
+                "a programme definition sees totals: e.g. `sum({n} for households)`"
+            ));
         } else if let Some(Ty::Enum(e)) = expected {
             let en = &self.enums[e as usize];
-            d = d.with_help(format!("`{}` has the values: {}", en.name, en.variants.join(", ")));
+            d = d.with_help(format!(
+                "`{}` has the values: {}",
+                en.name,
+                en.variants.join(", ")
+            ));
         } else {
             let mut cands: Vec<&str> = self.param_ids.keys().map(String::as_str).collect();
-            cands.extend(self.def_ids.keys().filter(|(e, _)| *e == scope).map(|(_, n)| n.as_str()));
+            cands.extend(
+                self.def_ids
+                    .keys()
+                    .filter(|(e, _)| *e == scope)
+                    .map(|(_, n)| n.as_str()),
+            );
             if scope != EntityKind::Programme {
-                cands.extend(self.input_ids[entity_index(scope)].keys().map(String::as_str));
+                cands.extend(
+                    self.input_ids[entity_index(scope)]
+                        .keys()
+                        .map(String::as_str),
+                );
             }
             if let Some(h) = closest(n, cands.into_iter()) {
                 d = d.with_help(format!("did you mean `{h}`?"));
@@ -680,25 +1059,48 @@ impl Checker {
         }
     }
 
-    fn name(&mut self, n: &str, span: Span, scope: EntityKind, expected: Option<Ty>, def: DefId) -> Option<Expr> {
+    fn name(
+        &mut self,
+        n: &str,
+        span: Span,
+        scope: EntityKind,
+        expected: Option<Ty>,
+        def: DefId,
+    ) -> Option<Expr> {
         // An enum variant wins when the context expects that enum.
         if let Some(Ty::Enum(e)) = expected {
             if let Some(i) = self.enums[e as usize].variants.iter().position(|v| v == n) {
-                return Some(Expr { kind: ExprKind::Const(Const::Enum(i as u16)), ty: Ty::Enum(e), span });
+                return Some(Expr {
+                    kind: ExprKind::Const(Const::Enum(i as u16)),
+                    ty: Ty::Enum(e),
+                    span,
+                });
             }
         }
         if def != u32::MAX {
             if let Some(&id) = self.def_ids.get(&(scope, n.to_string())) {
                 self.use_def(def, id, span);
-                return Some(Expr { kind: ExprKind::Def(id), ty: self.defs[id as usize].ty, span });
+                return Some(Expr {
+                    kind: ExprKind::Def(id),
+                    ty: self.defs[id as usize].ty,
+                    span,
+                });
             }
             if scope != EntityKind::Programme {
                 let ei = entity_index(scope);
                 if let Some(&slot) = self.input_ids[ei].get(n) {
-                    return Some(Expr { kind: ExprKind::Input(slot), ty: self.inputs[ei][slot as usize].ty, span });
+                    return Some(Expr {
+                        kind: ExprKind::Input(slot),
+                        ty: self.inputs[ei][slot as usize].ty,
+                        span,
+                    });
                 }
                 if n == "id" {
-                    return Some(Expr { kind: ExprKind::Id, ty: Ty::Text, span });
+                    return Some(Expr {
+                        kind: ExprKind::Id,
+                        ty: Ty::Text,
+                        span,
+                    });
                 }
             }
             if let Some(&p) = self.param_ids.get(n) {
@@ -707,12 +1109,23 @@ impl Checker {
                 if let Some(by) = param.by {
                     let en = self.enums[by as usize].name.clone();
                     self.err(
-                        Diagnostic::error(format!("`{n}` has one value per `{en}`: say which"), span, "needs a key")
-                            .with_help(format!("write `{n}[{en}]` or `{n}[{}]`", self.enums[by as usize].variants[0])),
+                        Diagnostic::error(
+                            format!("`{n}` has one value per `{en}`: say which"),
+                            span,
+                            "needs a key",
+                        )
+                        .with_help(format!(
+                            "write `{n}[{en}]` or `{n}[{}]`",
+                            self.enums[by as usize].variants[0]
+                        )),
                     );
                     return None;
                 }
-                return Some(Expr { kind: ExprKind::Param(p), ty: param.ty, span });
+                return Some(Expr {
+                    kind: ExprKind::Param(p),
+                    ty: param.ty,
+                    span,
+                });
             }
         }
         // A variant of exactly one enum.
@@ -724,13 +1137,24 @@ impl Checker {
             .collect();
         if hits.len() == 1 {
             let (e, v) = hits[0];
-            return Some(Expr { kind: ExprKind::Const(Const::Enum(v as u16)), ty: Ty::Enum(e as EnumId), span });
+            return Some(Expr {
+                kind: ExprKind::Const(Const::Enum(v as u16)),
+                ty: Ty::Enum(e as EnumId),
+                span,
+            });
         }
         if hits.len() > 1 {
-            let names: Vec<String> = hits.iter().map(|(e, _)| format!("`{}`", self.enums[*e].name)).collect();
+            let names: Vec<String> = hits
+                .iter()
+                .map(|(e, _)| format!("`{}`", self.enums[*e].name))
+                .collect();
             self.err(
-                Diagnostic::error(format!("`{n}` is a value of several enums ({})", names.join(", ")), span, "which one?")
-                    .with_help("compare it with a field of that enum, e.g. `illness == none`"),
+                Diagnostic::error(
+                    format!("`{n}` is a value of several enums ({})", names.join(", ")),
+                    span,
+                    "which one?",
+                )
+                .with_help("compare it with a field of that enum, e.g. `illness == none`"),
             );
             return None;
         }
@@ -747,11 +1171,20 @@ impl Checker {
             (Lit(true), t) | (t, Lit(true)) if t.is_numeric() => t,
             (Lit(false), t) | (t, Lit(false)) if t.is_numeric() && !t.is_integer() => t,
             (Lit(false), Int) | (Int, Lit(false)) => Decimal,
-            (Int, Decimal) | (Decimal, Int) | (Percent, Decimal) | (Decimal, Percent) | (Int, Percent) | (Percent, Int) => Decimal,
+            (Int, Decimal)
+            | (Decimal, Int)
+            | (Percent, Decimal)
+            | (Decimal, Percent)
+            | (Int, Percent)
+            | (Percent, Int) => Decimal,
             (Int, Months) | (Months, Int) => Int,
             _ => {
                 let mut d = Diagnostic::error(
-                    format!("{what}: {} and {} do not go together", self.tyname(a), self.tyname(b)),
+                    format!(
+                        "{what}: {} and {} do not go together",
+                        self.tyname(a),
+                        self.tyname(b)
+                    ),
                     span,
                     "mismatched types",
                 );
@@ -788,7 +1221,11 @@ impl Checker {
                     return None;
                 }
                 (Money(p), Lit(_)) | (Lit(_), Money(p)) => Money(p),
-                (Months, Months) | (Months, Int) | (Int, Months) | (Months, Lit(true)) | (Lit(true), Months) => Months,
+                (Months, Months)
+                | (Months, Int)
+                | (Int, Months)
+                | (Months, Lit(true))
+                | (Lit(true), Months) => Months,
                 (Int, Int) | (Int, Lit(true)) | (Lit(true), Int) => Int,
                 (Lit(a), Lit(b)) => Lit(a && b),
                 (Percent, Percent) | (Percent, Lit(_)) | (Lit(_), Percent) => Percent,
@@ -799,7 +1236,11 @@ impl Checker {
                 (Money(Month), Months) | (Months, Money(Month)) => Money(Stock),
                 (Money(p), s) | (s, Money(p)) if scalar(s) => Money(p),
                 (Money(_), Money(_)) => {
-                    self.err(Diagnostic::error("cannot multiply two amounts of money", span, "money × money"));
+                    self.err(Diagnostic::error(
+                        "cannot multiply two amounts of money",
+                        span,
+                        "money × money",
+                    ));
                     return None;
                 }
                 (Months, Int) | (Int, Months) | (Months, Lit(true)) | (Lit(true), Months) => Months,
@@ -828,7 +1269,9 @@ impl Checker {
             "these do not combine",
         );
         if let (Ty::Money(_), Ty::Money(_)) = (l, r) {
-            d = d.with_help("amounts of different periods: convert with `monthly(...)` or `yearly(...)`");
+            d = d.with_help(
+                "amounts of different periods: convert with `monthly(...)` or `yearly(...)`",
+            );
         } else if matches!(l, Ty::Money(Period::Year)) && r == Ty::Months {
             d = d.with_help("convert to a monthly amount first with `monthly(...)`");
         }
@@ -836,11 +1279,20 @@ impl Checker {
         None
     }
 
-    fn expect_bool(&mut self, e: &ast::Expr, scope: EntityKind, def: DefId, what: &str) -> Option<Expr> {
+    fn expect_bool(
+        &mut self,
+        e: &ast::Expr,
+        scope: EntityKind,
+        def: DefId,
+        what: &str,
+    ) -> Option<Expr> {
         let x = self.expr(e, scope, Some(Ty::Bool), def)?;
         if x.ty != Ty::Bool {
             self.err(Diagnostic::error(
-                format!("{what} must be a condition (true or false), found {}", self.tyname(x.ty)),
+                format!(
+                    "{what} must be a condition (true or false), found {}",
+                    self.tyname(x.ty)
+                ),
                 x.span,
                 "not a condition",
             ));
@@ -850,7 +1302,13 @@ impl Checker {
     }
 
     /// The constant an expression denotes (for `in` lists and table cells).
-    fn constant(&mut self, e: &ast::Expr, scope: EntityKind, want: Ty, def: DefId) -> Option<Const> {
+    fn constant(
+        &mut self,
+        e: &ast::Expr,
+        scope: EntityKind,
+        want: Ty,
+        def: DefId,
+    ) -> Option<Const> {
         let x = self.expr(e, scope, Some(want), def)?;
         let x = self.coerce(x, want)?;
         match x.kind {
@@ -868,12 +1326,26 @@ impl Checker {
         }
     }
 
-    fn expr(&mut self, e: &ast::Expr, scope: EntityKind, expected: Option<Ty>, def: DefId) -> Option<Expr> {
+    fn expr(
+        &mut self,
+        e: &ast::Expr,
+        scope: EntityKind,
+        expected: Option<Ty>,
+        def: DefId,
+    ) -> Option<Expr> {
         // Nesting is bounded by the parser; grow the stack rather than overflow on deep formulas.
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.expr_inner(e, scope, expected, def))
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
+            self.expr_inner(e, scope, expected, def)
+        })
     }
 
-    fn expr_inner(&mut self, e: &ast::Expr, scope: EntityKind, expected: Option<Ty>, def: DefId) -> Option<Expr> {
+    fn expr_inner(
+        &mut self,
+        e: &ast::Expr,
+        scope: EntityKind,
+        expected: Option<Ty>,
+        def: DefId,
+    ) -> Option<Expr> {
         let span = e.span;
         use ast::ExprKind as K;
         Some(match &e.kind {
@@ -887,25 +1359,43 @@ impl Checker {
             K::HouseholdField(f) => {
                 if scope != EntityKind::Person {
                     self.err(
-                        Diagnostic::error("`household.` is only needed inside a person's definition", span, "not in a person's definition")
-                            .with_help(format!("write `{}` directly", f.name)),
+                        Diagnostic::error(
+                            "`household.` is only needed inside a person's definition",
+                            span,
+                            "not in a person's definition",
+                        )
+                        .with_help(format!("write `{}` directly", f.name)),
                     );
                     return None;
                 }
                 if let Some(&id) = self.def_ids.get(&(EntityKind::Household, f.name.clone())) {
                     self.use_def(def, id, span);
-                    Expr { kind: ExprKind::HouseholdDef(id), ty: self.defs[id as usize].ty, span }
+                    Expr {
+                        kind: ExprKind::HouseholdDef(id),
+                        ty: self.defs[id as usize].ty,
+                        span,
+                    }
                 } else if let Some(&slot) = self.input_ids[1].get(&f.name) {
-                    Expr { kind: ExprKind::HouseholdInput(slot), ty: self.inputs[1][slot as usize].ty, span }
+                    Expr {
+                        kind: ExprKind::HouseholdInput(slot),
+                        ty: self.inputs[1][slot as usize].ty,
+                        span,
+                    }
                 } else {
                     let hint = closest(
                         &f.name,
-                        self.input_ids[1]
-                            .keys()
-                            .map(String::as_str)
-                            .chain(self.def_ids.keys().filter(|(e, _)| *e == EntityKind::Household).map(|(_, n)| n.as_str())),
+                        self.input_ids[1].keys().map(String::as_str).chain(
+                            self.def_ids
+                                .keys()
+                                .filter(|(e, _)| *e == EntityKind::Household)
+                                .map(|(_, n)| n.as_str()),
+                        ),
                     );
-                    let mut d = Diagnostic::error(format!("the household has no `{}`", f.name), f.span, "unknown household field");
+                    let mut d = Diagnostic::error(
+                        format!("the household has no `{}`", f.name),
+                        f.span,
+                        "unknown household field",
+                    );
                     if let Some(h) = hint {
                         d = d.with_help(format!("did you mean `household.{h}`?"));
                     }
@@ -915,7 +1405,11 @@ impl Checker {
             }
             K::Index(base, key) => {
                 let (K::Name(pn) | K::Lit(Literal::Name(pn))) = &base.kind else {
-                    self.err(Diagnostic::error("only a parameter table can be indexed with `[...]`", base.span, "not a parameter"));
+                    self.err(Diagnostic::error(
+                        "only a parameter table can be indexed with `[...]`",
+                        base.span,
+                        "not a parameter",
+                    ));
                     return None;
                 };
                 let Some(&p) = self.param_ids.get(pn) else {
@@ -925,8 +1419,14 @@ impl Checker {
                 self.param_used.insert(p);
                 let (pty, by) = (self.params[p as usize].ty, self.params[p as usize].by);
                 let Some(by) = by else {
-                    self.err(Diagnostic::error(format!("`{pn}` is a single value, not a table"), key.span, "no key needed")
-                        .with_help(format!("write `{pn}` without `[...]`")));
+                    self.err(
+                        Diagnostic::error(
+                            format!("`{pn}` is a single value, not a table"),
+                            key.span,
+                            "no key needed",
+                        )
+                        .with_help(format!("write `{pn}` without `[...]`")),
+                    );
                     return None;
                 };
                 let k = self.expr(key, scope, Some(Ty::Enum(by)), def)?;
@@ -939,20 +1439,36 @@ impl Checker {
                     ));
                     return None;
                 }
-                Expr { kind: ExprKind::ParamAt(p, Box::new(k)), ty: pty, span }
+                Expr {
+                    kind: ExprKind::ParamAt(p, Box::new(k)),
+                    ty: pty,
+                    span,
+                }
             }
             K::Unary(UnOp::Not, x) => {
                 let x = self.expect_bool(x, scope, def, "the operand of `not`")?;
-                Expr { kind: ExprKind::Not(Box::new(x)), ty: Ty::Bool, span }
+                Expr {
+                    kind: ExprKind::Not(Box::new(x)),
+                    ty: Ty::Bool,
+                    span,
+                }
             }
             K::Unary(UnOp::Neg, x) => {
                 let x = self.expr(x, scope, expected, def)?;
                 if !x.ty.is_numeric() {
-                    self.err(Diagnostic::error(format!("cannot negate {}", self.tyname(x.ty)), x.span, "not a number"));
+                    self.err(Diagnostic::error(
+                        format!("cannot negate {}", self.tyname(x.ty)),
+                        x.span,
+                        "not a number",
+                    ));
                     return None;
                 }
                 let ty = x.ty;
-                Expr { kind: ExprKind::Neg(Box::new(x)), ty, span }
+                Expr {
+                    kind: ExprKind::Neg(Box::new(x)),
+                    ty,
+                    span,
+                }
             }
             K::Binary(BinOp::And | BinOp::Or, l, r) => {
                 let is_and = matches!(&e.kind, K::Binary(BinOp::And, ..));
@@ -960,7 +1476,15 @@ impl Checker {
                 let l = self.expect_bool(l, scope, def, &format!("each side of {word}"));
                 let r = self.expect_bool(r, scope, def, &format!("each side of {word}"));
                 let (l, r) = (Box::new(l?), Box::new(r?));
-                Expr { kind: if is_and { ExprKind::And(l, r) } else { ExprKind::Or(l, r) }, ty: Ty::Bool, span }
+                Expr {
+                    kind: if is_and {
+                        ExprKind::And(l, r)
+                    } else {
+                        ExprKind::Or(l, r)
+                    },
+                    ty: Ty::Bool,
+                    span,
+                }
             }
             K::Binary(BinOp::Cmp(op), l, r) => {
                 // Infer the side that is not a bare name first, so `none == illness` works too.
@@ -969,7 +1493,8 @@ impl Checker {
                     K::Name(n) | K::Lit(Literal::Name(n)) => {
                         !(s.def_ids.contains_key(&(scope, n.clone()))
                             || s.param_ids.contains_key(n)
-                            || (scope != EntityKind::Programme && s.input_ids[entity_index(scope)].contains_key(n)))
+                            || (scope != EntityKind::Programme
+                                && s.input_ids[entity_index(scope)].contains_key(n)))
                     }
                     _ => false,
                 };
@@ -983,18 +1508,42 @@ impl Checker {
                     (lx, rx)
                 };
                 let (lx, rx) = (lx?, rx?);
-                let t = self.unify(lx.ty, rx.ty, span, &format!("cannot compare with `{}`", op.as_str()))?;
+                let t = self.unify(
+                    lx.ty,
+                    rx.ty,
+                    span,
+                    &format!("cannot compare with `{}`", op.as_str()),
+                )?;
                 if !matches!(op, CmpOp::Eq | CmpOp::Ne) && !(t.is_numeric() || t == Ty::Date) {
-                    self.err(Diagnostic::error(
-                        format!("`{}` compares numbers, money or dates, not {}", op.as_str(), self.tyname(t)),
-                        span,
-                        "cannot be ordered",
-                    ).with_help("use `==`, `!=` or `in {...}` for values that have no order"));
+                    self.err(
+                        Diagnostic::error(
+                            format!(
+                                "`{}` compares numbers, money or dates, not {}",
+                                op.as_str(),
+                                self.tyname(t)
+                            ),
+                            span,
+                            "cannot be ordered",
+                        )
+                        .with_help("use `==`, `!=` or `in {...}` for values that have no order"),
+                    );
                     return None;
                 }
-                let lx = if lx.ty.is_numeric() && matches!(lx.ty, Ty::Lit(_)) { self.coerce(lx, t)? } else { lx };
-                let rx = if rx.ty.is_numeric() && matches!(rx.ty, Ty::Lit(_)) { self.coerce(rx, t)? } else { rx };
-                Expr { kind: ExprKind::Cmp(*op, Box::new(lx), Box::new(rx)), ty: Ty::Bool, span }
+                let lx = if lx.ty.is_numeric() && matches!(lx.ty, Ty::Lit(_)) {
+                    self.coerce(lx, t)?
+                } else {
+                    lx
+                };
+                let rx = if rx.ty.is_numeric() && matches!(rx.ty, Ty::Lit(_)) {
+                    self.coerce(rx, t)?
+                } else {
+                    rx
+                };
+                Expr {
+                    kind: ExprKind::Cmp(*op, Box::new(lx), Box::new(rx)),
+                    ty: Ty::Bool,
+                    span,
+                }
             }
             K::Binary(op, l, r) => {
                 let aop = match op {
@@ -1010,16 +1559,32 @@ impl Checker {
                 // Give literals the type of their partner.
                 let (lx, rx) = match (lx.ty, rx.ty) {
                     (Ty::Lit(_), t) if !matches!(t, Ty::Lit(_)) => {
-                        let target = if matches!(aop, Arith::Add | Arith::Sub) || !t.is_integer() && !t.is_money() { t } else { lit_partner(t) };
+                        let target = if matches!(aop, Arith::Add | Arith::Sub)
+                            || !t.is_integer() && !t.is_money()
+                        {
+                            t
+                        } else {
+                            lit_partner(t)
+                        };
                         (retype(lx, target), rx)
                     }
                     (t, Ty::Lit(_)) if !matches!(t, Ty::Lit(_)) => {
-                        let target = if matches!(aop, Arith::Add | Arith::Sub) || !t.is_integer() && !t.is_money() { t } else { lit_partner(t) };
+                        let target = if matches!(aop, Arith::Add | Arith::Sub)
+                            || !t.is_integer() && !t.is_money()
+                        {
+                            t
+                        } else {
+                            lit_partner(t)
+                        };
                         (lx, retype(rx, target))
                     }
                     _ => (lx, rx),
                 };
-                Expr { kind: ExprKind::Arith(aop, Box::new(lx), Box::new(rx)), ty, span }
+                Expr {
+                    kind: ExprKind::Arith(aop, Box::new(lx), Box::new(rx)),
+                    ty,
+                    span,
+                }
             }
             K::In(x, items) => {
                 let x = self.expr(x, scope, None, def)?;
@@ -1037,62 +1602,131 @@ impl Checker {
                 if consts.len() != items.len() {
                     return None;
                 }
-                Expr { kind: ExprKind::In(Box::new(x), consts), ty: Ty::Bool, span }
+                Expr {
+                    kind: ExprKind::In(Box::new(x), consts),
+                    ty: Ty::Bool,
+                    span,
+                }
             }
             K::If(c, a, b) => {
                 let c = self.expect_bool(c, scope, def, "the condition of `if`");
                 let a = self.expr(a, scope, expected, def);
                 let b = self.expr(b, scope, expected.or(a.as_ref().map(|x| x.ty)), def);
                 let (c, a, b) = (c?, a?, b?);
-                let t = self.unify(a.ty, b.ty, span, "the two branches of `if` must have the same type")?;
+                let t = self.unify(
+                    a.ty,
+                    b.ty,
+                    span,
+                    "the two branches of `if` must have the same type",
+                )?;
                 let a = self.coerce(a, t)?;
                 let b = self.coerce(b, t)?;
-                Expr { kind: ExprKind::If(Box::new(c), Box::new(a), Box::new(b)), ty: t, span }
+                Expr {
+                    kind: ExprKind::If(Box::new(c), Box::new(a), Box::new(b)),
+                    ty: t,
+                    span,
+                }
             }
             K::Call(f, args) => return self.call(f, args, scope, expected, def, span),
-            K::Agg { kind, body, collection, filter } => {
+            K::Agg {
+                kind,
+                body,
+                collection,
+                filter,
+            } => {
                 let (coll, inner) = match (collection.node, scope) {
-                    (Collection::Members, EntityKind::Household) => (Coll::Members, EntityKind::Person),
-                    (Collection::Households, EntityKind::Programme) => (Coll::Households, EntityKind::Household),
-                    (Collection::Persons, EntityKind::Programme) => (Coll::Persons, EntityKind::Person),
+                    (Collection::Members, EntityKind::Household) => {
+                        (Coll::Members, EntityKind::Person)
+                    }
+                    (Collection::Households, EntityKind::Programme) => {
+                        (Coll::Households, EntityKind::Household)
+                    }
+                    (Collection::Persons, EntityKind::Programme) => {
+                        (Coll::Persons, EntityKind::Person)
+                    }
                     (c, s) => {
                         let (word, help) = match c {
-                            Collection::Members => ("members", "`members` are reached from a household definition"),
-                            Collection::Households => ("households", "`households` are reached from a programme definition"),
-                            Collection::Persons => ("persons", "`persons` are reached from a programme definition"),
+                            Collection::Members => (
+                                "members",
+                                "`members` are reached from a household definition",
+                            ),
+                            Collection::Households => (
+                                "households",
+                                "`households` are reached from a programme definition",
+                            ),
+                            Collection::Persons => (
+                                "persons",
+                                "`persons` are reached from a programme definition",
+                            ),
                         };
                         self.err(
-                            Diagnostic::error(format!("a {} definition cannot go over `{word}`", s.as_str()), collection.span, "not reachable here")
-                                .with_help(help),
+                            Diagnostic::error(
+                                format!("a {} definition cannot go over `{word}`", s.as_str()),
+                                collection.span,
+                                "not reachable here",
+                            )
+                            .with_help(help),
                         );
                         return None;
                     }
                 };
                 let filter = match filter {
-                    Some(f) => Some(Box::new(self.expect_bool(f, inner, def, "the `where` filter")?)),
+                    Some(f) => Some(Box::new(self.expect_bool(
+                        f,
+                        inner,
+                        def,
+                        "the `where` filter",
+                    )?)),
                     None => None,
                 };
                 let body = match (kind, body) {
                     (AggKind::Count, Some(b)) => {
-                        self.err(Diagnostic::error("`count` counts; it takes no value before `for`", b.span, "remove this")
-                            .with_help("write `count(members where <condition>)`"));
+                        self.err(
+                            Diagnostic::error(
+                                "`count` counts; it takes no value before `for`",
+                                b.span,
+                                "remove this",
+                            )
+                            .with_help("write `count(members where <condition>)`"),
+                        );
                         return None;
                     }
                     (AggKind::Sum | AggKind::Min | AggKind::Max, None) => {
-                        self.err(Diagnostic::error("this aggregation needs a value", span, "what to add up?")
-                            .with_help("write e.g. `sum(monthly_income for members where counted)`"));
+                        self.err(
+                            Diagnostic::error(
+                                "this aggregation needs a value",
+                                span,
+                                "what to add up?",
+                            )
+                            .with_help(
+                                "write e.g. `sum(monthly_income for members where counted)`",
+                            ),
+                        );
                         return None;
                     }
                     (AggKind::Any | AggKind::All, None) if filter.is_none() => {
-                        self.err(Diagnostic::error("`any`/`all` need a condition", span, "no condition")
-                            .with_help("write e.g. `any(members where disability_grade in {1, 2})`"));
+                        self.err(
+                            Diagnostic::error("`any`/`all` need a condition", span, "no condition")
+                                .with_help(
+                                    "write e.g. `any(members where disability_grade in {1, 2})`",
+                                ),
+                        );
                         return None;
                     }
-                    (AggKind::Any | AggKind::All, Some(b)) => Some(Box::new(self.expect_bool(b, inner, def, "the value of `any`/`all`")?)),
+                    (AggKind::Any | AggKind::All, Some(b)) => Some(Box::new(self.expect_bool(
+                        b,
+                        inner,
+                        def,
+                        "the value of `any`/`all`",
+                    )?)),
                     (_, Some(b)) => {
                         let x = self.expr(b, inner, None, def)?;
                         if !x.ty.is_numeric() {
-                            self.err(Diagnostic::error(format!("cannot add up {}", self.tyname(x.ty)), x.span, "not a number"));
+                            self.err(Diagnostic::error(
+                                format!("cannot add up {}", self.tyname(x.ty)),
+                                x.span,
+                                "not a number",
+                            ));
                             return None;
                         }
                         Some(Box::new(x))
@@ -1109,20 +1743,51 @@ impl Checker {
                         None => Ty::Int,
                     },
                 };
-                let body = body.map(|b| if matches!(b.ty, Ty::Lit(_)) { Box::new(retype(*b, ty)) } else { b });
-                Expr { kind: ExprKind::Agg { kind: *kind, coll, body, filter }, ty, span }
+                let body = body.map(|b| {
+                    if matches!(b.ty, Ty::Lit(_)) {
+                        Box::new(retype(*b, ty))
+                    } else {
+                        b
+                    }
+                });
+                Expr {
+                    kind: ExprKind::Agg {
+                        kind: *kind,
+                        coll,
+                        body,
+                        filter,
+                    },
+                    ty,
+                    span,
+                }
             }
         })
     }
 
-    fn call(&mut self, f: &ast::Ident, args: &[ast::Expr], scope: EntityKind, expected: Option<Ty>, def: DefId, span: Span) -> Option<Expr> {
+    fn call(
+        &mut self,
+        f: &ast::Ident,
+        args: &[ast::Expr],
+        scope: EntityKind,
+        expected: Option<Ty>,
+        def: DefId,
+        span: Span,
+    ) -> Option<Expr> {
         let arity = |s: &mut Checker, n: usize, usage: &str| -> bool {
             if args.len() != n {
-                s.err(Diagnostic::error(
-                    format!("`{}` takes {n} argument{}, found {}", f.name, if n == 1 { "" } else { "s" }, args.len()),
-                    span,
-                    "wrong number of arguments",
-                ).with_help(format!("write `{usage}`")));
+                s.err(
+                    Diagnostic::error(
+                        format!(
+                            "`{}` takes {n} argument{}, found {}",
+                            f.name,
+                            if n == 1 { "" } else { "s" },
+                            args.len()
+                        ),
+                        span,
+                        "wrong number of arguments",
+                    )
+                    .with_help(format!("write `{usage}`")),
+                );
                 false
             } else {
                 true
@@ -1131,23 +1796,50 @@ impl Checker {
         match f.name.as_str() {
             "min" | "max" => {
                 if args.len() < 2 {
-                    self.err(Diagnostic::error(format!("`{}` needs at least two values", f.name), span, "too few arguments")
-                        .with_help(format!("write `{}(a, b)`; over members use `{}(x for members)`", f.name, f.name)));
+                    self.err(
+                        Diagnostic::error(
+                            format!("`{}` needs at least two values", f.name),
+                            span,
+                            "too few arguments",
+                        )
+                        .with_help(format!(
+                            "write `{}(a, b)`; over members use `{}(x for members)`",
+                            f.name, f.name
+                        )),
+                    );
                     return None;
                 }
-                let xs: Vec<Option<Expr>> = args.iter().map(|a| self.expr(a, scope, expected, def)).collect();
+                let xs: Vec<Option<Expr>> = args
+                    .iter()
+                    .map(|a| self.expr(a, scope, expected, def))
+                    .collect();
                 let xs: Vec<Expr> = xs.into_iter().collect::<Option<_>>()?;
                 let mut t = xs[0].ty;
                 for x in &xs[1..] {
                     t = self.unify(t, x.ty, span, &format!("the values of `{}`", f.name))?;
                 }
                 if !t.is_numeric() && t != Ty::Date {
-                    self.err(Diagnostic::error(format!("`{}` compares numbers, money or dates", f.name), span, "not comparable"));
+                    self.err(Diagnostic::error(
+                        format!("`{}` compares numbers, money or dates", f.name),
+                        span,
+                        "not comparable",
+                    ));
                     return None;
                 }
-                let xs: Vec<Expr> = xs.into_iter().map(|x| self.coerce(x, t)).collect::<Option<_>>()?;
-                let b = if f.name == "min" { Builtin::Min } else { Builtin::Max };
-                Some(Expr { kind: ExprKind::Builtin(b, xs), ty: t, span })
+                let xs: Vec<Expr> = xs
+                    .into_iter()
+                    .map(|x| self.coerce(x, t))
+                    .collect::<Option<_>>()?;
+                let b = if f.name == "min" {
+                    Builtin::Min
+                } else {
+                    Builtin::Max
+                };
+                Some(Expr {
+                    kind: ExprKind::Builtin(b, xs),
+                    ty: t,
+                    span,
+                })
             }
             "abs" => {
                 if !arity(self, 1, "abs(x)") {
@@ -1155,11 +1847,19 @@ impl Checker {
                 }
                 let x = self.expr(&args[0], scope, expected, def)?;
                 if !x.ty.is_numeric() {
-                    self.err(Diagnostic::error("`abs` takes a number", x.span, "not a number"));
+                    self.err(Diagnostic::error(
+                        "`abs` takes a number",
+                        x.span,
+                        "not a number",
+                    ));
                     return None;
                 }
                 let t = x.ty;
-                Some(Expr { kind: ExprKind::Builtin(Builtin::Abs, vec![x]), ty: t, span })
+                Some(Expr {
+                    kind: ExprKind::Builtin(Builtin::Abs, vec![x]),
+                    ty: t,
+                    span,
+                })
             }
             "monthly" | "yearly" => {
                 let usage = format!("{}(x)", f.name);
@@ -1173,14 +1873,27 @@ impl Checker {
                     (Period::Month, Period::Year, Builtin::Yearly)
                 };
                 match x.ty {
-                    Ty::Money(p) if p == from => Some(Expr { kind: ExprKind::Builtin(b, vec![x]), ty: Ty::Money(to), span }),
+                    Ty::Money(p) if p == from => Some(Expr {
+                        kind: ExprKind::Builtin(b, vec![x]),
+                        ty: Ty::Money(to),
+                        span,
+                    }),
                     Ty::Lit(_) => {
                         let x = retype(x, Ty::Money(from));
-                        Some(Expr { kind: ExprKind::Builtin(b, vec![x]), ty: Ty::Money(to), span })
+                        Some(Expr {
+                            kind: ExprKind::Builtin(b, vec![x]),
+                            ty: Ty::Money(to),
+                            span,
+                        })
                     }
                     t => {
                         self.err(Diagnostic::error(
-                            format!("`{}` converts {}; found {}", f.name, self.tyname(Ty::Money(from)), self.tyname(t)),
+                            format!(
+                                "`{}` converts {}; found {}",
+                                f.name,
+                                self.tyname(Ty::Money(from)),
+                                self.tyname(t)
+                            ),
                             x.span,
                             format!("expected {}", self.tyname(Ty::Money(from))),
                         ));
@@ -1194,11 +1907,19 @@ impl Checker {
                 }
                 let x = self.expr(&args[0], scope, expected, def)?;
                 if !x.ty.is_numeric() {
-                    self.err(Diagnostic::error("`round` takes a number or an amount", x.span, "not a number"));
+                    self.err(Diagnostic::error(
+                        "`round` takes a number or an amount",
+                        x.span,
+                        "not a number",
+                    ));
                     return None;
                 }
                 let step = match &args[1].kind {
-                    ast::ExprKind::Lit(Literal::Number { value, .. }) if is_power_of_ten(*value) => *value,
+                    ast::ExprKind::Lit(Literal::Number { value, .. })
+                        if is_power_of_ten(*value) =>
+                    {
+                        *value
+                    }
                     _ => {
                         self.err(Diagnostic::error("round to a power of ten, such as 0.01 (a fen) or 1 (a yuan)", args[1].span, "not a rounding step")
                             .with_help("write `round(x, 0.01)` or `round(x, 1)`; rounding is half away from zero"));
@@ -1206,13 +1927,21 @@ impl Checker {
                     }
                 };
                 let t = x.ty;
-                Some(Expr { kind: ExprKind::Round(Box::new(x), step), ty: t, span })
+                Some(Expr {
+                    kind: ExprKind::Round(Box::new(x), step),
+                    ty: t,
+                    span,
+                })
             }
             name => {
                 let Some(&id) = self.extern_ids.get(name) else {
                     let mut cands: Vec<&str> = BUILTINS.to_vec();
                     cands.extend(self.extern_ids.keys().map(String::as_str));
-                    let mut d = Diagnostic::error(format!("unknown function `{name}`"), f.span, "no such function");
+                    let mut d = Diagnostic::error(
+                        format!("unknown function `{name}`"),
+                        f.span,
+                        "no such function",
+                    );
                     d = match closest(name, cands.into_iter()) {
                         Some(h) => d.with_help(format!("did you mean `{h}`?")),
                         None => d.with_help("functions are min, max, abs, round, monthly, yearly, aggregations, and `extern` functions declared in the policy"),
@@ -1222,11 +1951,18 @@ impl Checker {
                 };
                 let ext = self.externs[id as usize].clone();
                 if args.len() != ext.params.len() {
-                    self.err(Diagnostic::error(
-                        format!("`{name}` takes {} arguments, found {}", ext.params.len(), args.len()),
-                        span,
-                        "wrong number of arguments",
-                    ).with_secondary(ext.span, "declared here"));
+                    self.err(
+                        Diagnostic::error(
+                            format!(
+                                "`{name}` takes {} arguments, found {}",
+                                ext.params.len(),
+                                args.len()
+                            ),
+                            span,
+                            "wrong number of arguments",
+                        )
+                        .with_secondary(ext.span, "declared here"),
+                    );
                     return None;
                 }
                 let mut xs = Vec::new();
@@ -1238,12 +1974,22 @@ impl Checker {
                 if xs.len() != args.len() {
                     return None;
                 }
-                Some(Expr { kind: ExprKind::Extern(id, xs), ty: ext.ret, span })
+                Some(Expr {
+                    kind: ExprKind::Extern(id, xs),
+                    ty: ext.ret,
+                    span,
+                })
             }
         }
     }
 
-    fn table(&mut self, t: &ast::TableDecl, entity: EntityKind, ty: Ty, def: DefId) -> Option<Table> {
+    fn table(
+        &mut self,
+        t: &ast::TableDecl,
+        entity: EntityKind,
+        ty: Ty,
+        def: DefId,
+    ) -> Option<Table> {
         let mut ok = true;
         let mut columns = Vec::new();
         for c in &t.columns {
@@ -1276,13 +2022,20 @@ impl Checker {
                 let mut tests = Vec::new();
                 for test in &cell.tests {
                     let tc = match test {
-                        ast::CellTest::Equals(x) => self.constant(x, entity, cty, def).map(CellTest::Eq),
+                        ast::CellTest::Equals(x) => {
+                            self.constant(x, entity, cty, def).map(CellTest::Eq)
+                        }
                         ast::CellTest::Compare(op, x) => {
                             if !(cty.is_numeric() || cty == Ty::Date) {
-                                self.err(Diagnostic::error(format!("`{}` cannot order {}", op.as_str(), self.tyname(cty)), cell.span, "no order"));
+                                self.err(Diagnostic::error(
+                                    format!("`{}` cannot order {}", op.as_str(), self.tyname(cty)),
+                                    cell.span,
+                                    "no order",
+                                ));
                                 None
                             } else {
-                                self.constant(x, entity, cty, def).map(|c| CellTest::Cmp(*op, c))
+                                self.constant(x, entity, cty, def)
+                                    .map(|c| CellTest::Cmp(*op, c))
                             }
                         }
                         ast::CellTest::Range(a, b) => {
@@ -1302,14 +2055,22 @@ impl Checker {
                 cells.push(tests);
             }
             match self.expr_as(&r.result, entity, ty, def) {
-                Some(result) => rows.push(TableRow { cells, result, span: r.span }),
+                Some(result) => rows.push(TableRow {
+                    cells,
+                    result,
+                    span: r.span,
+                }),
                 None => ok = false,
             }
         }
         let otherwise = match &t.otherwise {
             Some(o) => {
                 if t.hit.node == HitPolicy::Sum {
-                    self.err(Diagnostic::error("a `sum` table adds up its matching rows; it has no `otherwise`", o.span, "not used"));
+                    self.err(Diagnostic::error(
+                        "a `sum` table adds up its matching rows; it has no `otherwise`",
+                        o.span,
+                        "not used",
+                    ));
                     ok = false;
                 }
                 Some(self.expr_as(o, entity, ty, def)?)
@@ -1317,7 +2078,11 @@ impl Checker {
             None => None,
         };
         if t.hit.node == HitPolicy::Sum && !ty.is_numeric() {
-            self.err(Diagnostic::error("a `sum` table must produce numbers or money", t.hit.span, "cannot add these up"));
+            self.err(Diagnostic::error(
+                "a `sum` table must produce numbers or money",
+                t.hit.span,
+                "cannot add these up",
+            ));
             ok = false;
         }
         if !ok {
@@ -1326,13 +2091,22 @@ impl Checker {
         if t.hit.node == HitPolicy::Unique {
             self.check_overlaps(t, &rows);
         }
-        Some(Table { hit: t.hit.node, columns, rows, otherwise })
+        Some(Table {
+            hit: t.hit.node,
+            columns,
+            rows,
+            otherwise,
+        })
     }
 
     fn check_overlaps(&mut self, t: &ast::TableDecl, rows: &[TableRow]) {
         for i in 0..rows.len() {
             for j in i + 1..rows.len() {
-                let overlap = rows[i].cells.iter().zip(&rows[j].cells).all(|(a, b)| cells_intersect(a, b));
+                let overlap = rows[i]
+                    .cells
+                    .iter()
+                    .zip(&rows[j].cells)
+                    .all(|(a, b)| cells_intersect(a, b));
                 if overlap {
                     self.err(
                         Diagnostic::error(
@@ -1373,7 +2147,8 @@ impl Checker {
                         }
                         1 => {
                             let pos = stack.iter().position(|(x, _)| *x == to).unwrap_or(0);
-                            let cycle: Vec<DefId> = stack[pos..].iter().map(|(x, _)| *x as DefId).collect();
+                            let cycle: Vec<DefId> =
+                                stack[pos..].iter().map(|(x, _)| *x as DefId).collect();
                             let mut key = cycle.clone();
                             key.sort();
                             if reported.insert(key) {
@@ -1391,15 +2166,28 @@ impl Checker {
     }
 
     fn report_cycle(&mut self, cycle: &[DefId]) {
-        let names: Vec<String> = cycle.iter().map(|&d| self.defs[d as usize].name.clone()).collect();
+        let names: Vec<String> = cycle
+            .iter()
+            .map(|&d| self.defs[d as usize].name.clone())
+            .collect();
         let path = format!("{} → {}", names.join(" → "), names[0]);
         let first = cycle[0] as usize;
-        let mut d = Diagnostic::error(format!("`{}` depends on itself: {path}", names[0]), self.defs[first].span, "defined in terms of itself");
+        let mut d = Diagnostic::error(
+            format!("`{}` depends on itself: {path}", names[0]),
+            self.defs[first].span,
+            "defined in terms of itself",
+        );
         for w in 0..cycle.len() {
             let from = cycle[w];
             let to = cycle[(w + 1) % cycle.len()];
             if let Some((_, span)) = self.deps[from as usize].iter().find(|(t, _)| *t == to) {
-                d = d.with_secondary(*span, format!("`{}` uses `{}` here", self.defs[from as usize].name, self.defs[to as usize].name));
+                d = d.with_secondary(
+                    *span,
+                    format!(
+                        "`{}` uses `{}` here",
+                        self.defs[from as usize].name, self.defs[to as usize].name
+                    ),
+                );
             }
         }
         self.err(d.with_help("break the circle: one of these definitions must be computed from inputs and parameters only"));
@@ -1419,7 +2207,11 @@ impl Checker {
                     continue;
                 }
                 if expanded {
-                    let deps = self.deps[d].iter().filter_map(|(t, _)| total[*t as usize]).max().unwrap_or(0);
+                    let deps = self.deps[d]
+                        .iter()
+                        .filter_map(|(t, _)| total[*t as usize])
+                        .max()
+                        .unwrap_or(0);
                     total[d] = Some(own[d] + deps);
                 } else {
                     stack.push((d, true));
@@ -1434,11 +2226,15 @@ impl Checker {
         for (i, t) in total.iter().enumerate() {
             if t.unwrap_or(0) > MAX_EVAL_NESTING {
                 let d = &self.defs[i];
-                let msg = format!("`{}` nests formulas and definitions too deeply to evaluate safely", d.name);
+                let msg = format!(
+                    "`{}` nests formulas and definitions too deeply to evaluate safely",
+                    d.name
+                );
                 let help = format!(
                     "the chain of definitions it depends on adds up to more than {MAX_EVAL_NESTING} levels; split long formulas or shorten the chain"
                 );
-                self.diags.push(Diagnostic::error(msg, d.span, "too deep").with_help(help));
+                self.diags
+                    .push(Diagnostic::error(msg, d.span, "too deep").with_help(help));
                 return;
             }
         }
@@ -1448,8 +2244,12 @@ impl Checker {
         for (i, p) in self.params.iter().enumerate() {
             if !self.param_used.contains(&(i as ParamId)) {
                 self.diags.push(
-                    Diagnostic::warning(format!("the parameter `{}` is never used", p.name), p.span, "unused parameter")
-                        .with_help("remove it, or use it in a definition"),
+                    Diagnostic::warning(
+                        format!("the parameter `{}` is never used", p.name),
+                        p.span,
+                        "unused parameter",
+                    )
+                    .with_help("remove it, or use it in a definition"),
                 );
             }
         }
@@ -1472,10 +2272,15 @@ fn expr_depth_inner(e: &Expr) -> usize {
     let kids: Vec<&Expr> = match &e.kind {
         ExprKind::ParamAt(_, k) => vec![k],
         ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::Round(x, _) | ExprKind::In(x, _) => vec![x],
-        ExprKind::Arith(_, a, b) | ExprKind::Cmp(_, a, b) | ExprKind::And(a, b) | ExprKind::Or(a, b) => vec![a, b],
+        ExprKind::Arith(_, a, b)
+        | ExprKind::Cmp(_, a, b)
+        | ExprKind::And(a, b)
+        | ExprKind::Or(a, b) => vec![a, b],
         ExprKind::If(c, a, b) => vec![c, a, b],
         ExprKind::Builtin(_, xs) | ExprKind::Extern(_, xs) => xs.iter().collect(),
-        ExprKind::Agg { body, filter, .. } => body.iter().chain(filter.iter()).map(|b| &**b).collect(),
+        ExprKind::Agg { body, filter, .. } => {
+            body.iter().chain(filter.iter()).map(|b| &**b).collect()
+        }
         _ => vec![],
     };
     1 + kids.into_iter().map(expr_depth).max().unwrap_or(0)
@@ -1484,9 +2289,21 @@ fn expr_depth_inner(e: &Expr) -> usize {
 fn def_depth(d: &Def) -> usize {
     let body = match &d.body {
         DefBody::Expr(e) => expr_depth(e),
-        DefBody::Table(t) => t.columns.iter().chain(t.rows.iter().map(|r| &r.result)).chain(t.otherwise.iter()).map(expr_depth).max().unwrap_or(0),
+        DefBody::Table(t) => t
+            .columns
+            .iter()
+            .chain(t.rows.iter().map(|r| &r.result))
+            .chain(t.otherwise.iter())
+            .map(expr_depth)
+            .max()
+            .unwrap_or(0),
     };
-    let exc = d.exceptions.iter().map(|x| expr_depth(&x.cond).max(expr_depth(&x.value))).max().unwrap_or(0);
+    let exc = d
+        .exceptions
+        .iter()
+        .map(|x| expr_depth(&x.cond).max(expr_depth(&x.value)))
+        .max()
+        .unwrap_or(0);
     1 + body.max(exc)
 }
 
@@ -1506,7 +2323,9 @@ fn retype(mut x: Expr, t: Ty) -> Expr {
     }
     x.ty = t;
     x.kind = match x.kind {
-        ExprKind::Const(Const::Int(i)) if !t.is_integer() => ExprKind::Const(Const::Dec(Decimal::from(i))),
+        ExprKind::Const(Const::Int(i)) if !t.is_integer() => {
+            ExprKind::Const(Const::Dec(Decimal::from(i)))
+        }
         ExprKind::Neg(inner) => ExprKind::Neg(Box::new(retype(*inner, t))),
         ExprKind::Arith(op, a, b) => {
             let (ta, tb) = match op {
@@ -1516,7 +2335,9 @@ fn retype(mut x: Expr, t: Ty) -> Expr {
             ExprKind::Arith(op, Box::new(retype(*a, ta)), Box::new(retype(*b, tb)))
         }
         ExprKind::If(c, a, b) => ExprKind::If(c, Box::new(retype(*a, t)), Box::new(retype(*b, t))),
-        ExprKind::Builtin(b, xs) => ExprKind::Builtin(b, xs.into_iter().map(|x| retype(x, t)).collect()),
+        ExprKind::Builtin(b, xs) => {
+            ExprKind::Builtin(b, xs.into_iter().map(|x| retype(x, t)).collect())
+        }
         k => k,
     };
     x
@@ -1541,9 +2362,13 @@ pub fn literal_const(l: &Literal, ty: Ty, enums: &[EnumInfo]) -> Result<Const, S
             if !value.fract().is_zero() {
                 return Err(format!("expected a whole number for {tn}, found {value}"));
             }
-            i64::try_from(*value).map(Const::Int).map_err(|_| format!("{value} is too large"))
+            i64::try_from(*value)
+                .map(Const::Int)
+                .map_err(|_| format!("{value} is too large"))
         }
-        (Literal::Number { value, .. }, Ty::Decimal | Ty::Percent | Ty::Money(_)) => Ok(Const::Dec(*value)),
+        (Literal::Number { value, .. }, Ty::Decimal | Ty::Percent | Ty::Money(_)) => {
+            Ok(Const::Dec(*value))
+        }
         (Literal::Percent(p), Ty::Percent | Ty::Decimal) => Ok(Const::Dec(*p)),
         (Literal::Date(d), Ty::Date) => Ok(Const::Date(*d)),
         (Literal::Text(t), Ty::Text) => Ok(Const::Text(t.clone())),
@@ -1553,7 +2378,13 @@ pub fn literal_const(l: &Literal, ty: Ty, enums: &[EnumInfo]) -> Result<Const, S
                 .iter()
                 .position(|v| v == n)
                 .map(|i| Const::Enum(i as u16))
-                .ok_or_else(|| format!("`{n}` is not a value of `{}` ({})", en.name, en.variants.join(", ")))
+                .ok_or_else(|| {
+                    format!(
+                        "`{n}` is not a value of `{}` ({})",
+                        en.name,
+                        en.variants.join(", ")
+                    )
+                })
         }
         (l, _) => Err(format!("expected {tn}, found {}", describe_literal(l))),
     }
@@ -1586,10 +2417,16 @@ pub fn parse_value_text(text: &str, ty: Ty, enums: &[EnumInfo]) -> Result<Const,
         }
         Ty::Int | Ty::Months | Ty::Decimal | Ty::Percent | Ty::Money(_) => {
             if t.contains(['e', 'E']) || t.is_empty() {
-                return Err(format!("expected a number such as 750 or 750.00, found `{t}`"));
+                return Err(format!(
+                    "expected a number such as 750 or 750.00, found `{t}`"
+                ));
             }
-            let d = Decimal::from_str_exact(t).map_err(|_| format!("expected a number such as 750 or 750.00, found `{t}`"))?;
-            Literal::Number { value: d, is_integer: !t.contains('.') }
+            let d = Decimal::from_str_exact(t)
+                .map_err(|_| format!("expected a number such as 750 or 750.00, found `{t}`"))?;
+            Literal::Number {
+                value: d,
+                is_integer: !t.contains('.'),
+            }
         }
         Ty::Date => {
             let parts: Vec<&str> = t.split('-').collect();
@@ -1600,7 +2437,11 @@ pub fn parse_value_text(text: &str, ty: Ty, enums: &[EnumInfo]) -> Result<Const,
             let y = i32::from_str(parts[0]).map_err(|_| bad())?;
             let m = u8::from_str(parts[1]).map_err(|_| bad())?;
             let d = u8::from_str(parts[2]).map_err(|_| bad())?;
-            let date = ast::Date { year: y, month: m, day: d };
+            let date = ast::Date {
+                year: y,
+                month: m,
+                day: d,
+            };
             if !valid_date(date) {
                 return Err(bad());
             }
@@ -1638,7 +2479,9 @@ fn const_num(c: &Const) -> Option<Decimal> {
     match c {
         Const::Int(i) => Some(Decimal::from(*i)),
         Const::Dec(d) => Some(*d),
-        Const::Date(d) => Some(Decimal::from(d.year as i64 * 10000 + d.month as i64 * 100 + d.day as i64)),
+        Const::Date(d) => Some(Decimal::from(
+            d.year as i64 * 10000 + d.month as i64 * 100 + d.day as i64,
+        )),
         _ => None,
     }
 }
@@ -1661,7 +2504,10 @@ fn interval(t: &CellTest) -> Option<(Bound, Bound)> {
                 CmpOp::Ne => return None,
             }
         }
-        CellTest::Range(a, b) => (Bound::Val(const_num(a)?, true), Bound::Val(const_num(b)?, true)),
+        CellTest::Range(a, b) => (
+            Bound::Val(const_num(a)?, true),
+            Bound::Val(const_num(b)?, true),
+        ),
     })
 }
 
@@ -1679,11 +2525,19 @@ fn intervals_meet(a: (Bound, Bound), b: (Bound, Bound)) -> bool {
     };
     let lo = match (lo_val(a.0), lo_val(b.0)) {
         (None, x) | (x, None) => x,
-        (Some(x), Some(y)) => Some(if x.0 > y.0 || (x.0 == y.0 && !x.1) { x } else { y }),
+        (Some(x), Some(y)) => Some(if x.0 > y.0 || (x.0 == y.0 && !x.1) {
+            x
+        } else {
+            y
+        }),
     };
     let hi = match (hi_val(a.1), hi_val(b.1)) {
         (None, x) | (x, None) => x,
-        (Some(x), Some(y)) => Some(if x.0 < y.0 || (x.0 == y.0 && !x.1) { x } else { y }),
+        (Some(x), Some(y)) => Some(if x.0 < y.0 || (x.0 == y.0 && !x.1) {
+            x
+        } else {
+            y
+        }),
     };
     match (lo, hi) {
         (Some((l, li)), Some((h, hi))) => l < h || (l == h && li && hi),
@@ -1703,7 +2557,8 @@ fn tests_intersect(a: &CellTest, b: &CellTest) -> bool {
         (Some(x), Some(y)) => intervals_meet(x, y),
         _ => match (a, b) {
             (CellTest::Eq(x), CellTest::Eq(y)) => x == y,
-            (CellTest::Cmp(CmpOp::Ne, x), CellTest::Eq(y)) | (CellTest::Eq(y), CellTest::Cmp(CmpOp::Ne, x)) => x != y,
+            (CellTest::Cmp(CmpOp::Ne, x), CellTest::Eq(y))
+            | (CellTest::Eq(y), CellTest::Cmp(CmpOp::Ne, x)) => x != y,
             _ => true,
         },
     }

@@ -29,7 +29,10 @@ pub enum Ty {
 
 impl Ty {
     pub fn is_numeric(self) -> bool {
-        matches!(self, Ty::Int | Ty::Decimal | Ty::Percent | Ty::Money(_) | Ty::Months | Ty::Lit(_))
+        matches!(
+            self,
+            Ty::Int | Ty::Decimal | Ty::Percent | Ty::Money(_) | Ty::Months | Ty::Lit(_)
+        )
     }
     /// Whether values of this type are integers at run time (`Value::Int`).
     pub fn is_integer(self) -> bool {
@@ -64,8 +67,13 @@ pub fn format_date(d: Date) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Citation {
-    Source { citation: String, quote: Option<String> },
-    Assumption { reason: String },
+    Source {
+        citation: String,
+        quote: Option<String>,
+    },
+    Assumption {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +90,33 @@ pub struct InputInfo {
     pub label: Option<String>,
     pub ty: Ty,
     pub span: Span,
+    /// The declared range of a number input (`in 0..=4`, `>= 0`).
+    pub range: Option<ValueRange>,
+}
+
+/// A declared range: inclusive bounds (a percent as its fraction), either of which may be absent,
+/// and the text as the drafter wrote it, for messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueRange {
+    pub lo: Option<Decimal>,
+    pub hi: Option<Decimal>,
+    /// `0..=4`, `>= 0`, `0%..=100%`.
+    pub text: String,
+}
+
+impl ValueRange {
+    pub fn contains(&self, d: Decimal) -> bool {
+        self.lo.map_or(true, |l| l <= d) && self.hi.map_or(true, |h| d <= h)
+    }
+
+    /// Whether a constant lies in the range (constants that are not numbers always do).
+    pub fn contains_const(&self, c: &Const) -> bool {
+        match c {
+            Const::Int(i) => self.contains(Decimal::from(*i)),
+            Const::Dec(d) => self.contains(*d),
+            _ => true,
+        }
+    }
 }
 
 /// One value of a parameter and the date from which it is in force (`None`: always).
@@ -104,6 +139,8 @@ pub struct Param {
     /// Sorted by date; a `None` date comes first.
     pub versions: Vec<ParamVersion>,
     pub span: Span,
+    /// The declared range (`in 0%..=100%`, `>= 0`): every value, overrides included, lies in it.
+    pub range: Option<ValueRange>,
     /// Set when a later layer (or `--set`) replaced the values.
     pub overridden_at: Option<Span>,
 }
@@ -111,7 +148,10 @@ pub struct Param {
 impl Param {
     /// The version in force on `date`, if any.
     pub fn version_at(&self, date: Date) -> Option<&ParamVersion> {
-        self.versions.iter().rev().find(|v| v.from.map_or(true, |f| f <= date))
+        self.versions
+            .iter()
+            .rev()
+            .find(|v| v.from.map_or(true, |f| f <= date))
     }
 }
 
@@ -244,7 +284,12 @@ pub enum ExprKind {
     /// Rounds half away from zero to a multiple of the step (a power of ten).
     Round(Box<Expr>, Decimal),
     Extern(ExternId, Vec<Expr>),
-    Agg { kind: AggKind, coll: Coll, body: Option<Box<Expr>>, filter: Option<Box<Expr>> },
+    Agg {
+        kind: AggKind,
+        coll: Coll,
+        body: Option<Box<Expr>>,
+        filter: Option<Box<Expr>>,
+    },
 }
 
 /// A checked policy with all its layers merged.
@@ -265,16 +310,26 @@ pub struct Program {
 
 impl Program {
     pub fn def_by_name(&self, entity: EntityKind, name: &str) -> Option<DefId> {
-        self.defs.iter().position(|d| d.entity == entity && d.name == name).map(|i| i as DefId)
+        self.defs
+            .iter()
+            .position(|d| d.entity == entity && d.name == name)
+            .map(|i| i as DefId)
     }
     /// Finds a definition by name in any entity (person first, then household, then programme).
     pub fn find_def(&self, name: &str) -> Option<DefId> {
-        [EntityKind::Person, EntityKind::Household, EntityKind::Programme]
-            .into_iter()
-            .find_map(|e| self.def_by_name(e, name))
+        [
+            EntityKind::Person,
+            EntityKind::Household,
+            EntityKind::Programme,
+        ]
+        .into_iter()
+        .find_map(|e| self.def_by_name(e, name))
     }
     pub fn param_by_name(&self, name: &str) -> Option<ParamId> {
-        self.params.iter().position(|p| p.name == name).map(|i| i as ParamId)
+        self.params
+            .iter()
+            .position(|p| p.name == name)
+            .map(|i| i as ParamId)
     }
     /// A human name of a type, as diagnostics and documentation write it.
     pub fn ty_name(&self, ty: Ty) -> String {
@@ -294,7 +349,10 @@ pub fn ty_name(ty: Ty, enums: &[EnumInfo]) -> String {
         Ty::Months => "months".into(),
         Ty::Date => "date".into(),
         Ty::Text => "text".into(),
-        Ty::Enum(e) => enums.get(e as usize).map(|e| e.name.clone()).unwrap_or_else(|| "enum".into()),
+        Ty::Enum(e) => enums
+            .get(e as usize)
+            .map(|e| e.name.clone())
+            .unwrap_or_else(|| "enum".into()),
         Ty::Lit(_) => "number".into(),
     }
 }

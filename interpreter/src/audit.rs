@@ -22,14 +22,23 @@ pub struct AuditConfig {
 }
 
 impl AuditConfig {
-    pub fn new(policy: &Policy, paid: &str, eligible: &str, payment: &str, counted: &str) -> Result<AuditConfig, String> {
+    pub fn new(
+        policy: &Policy,
+        paid: &str,
+        eligible: &str,
+        payment: &str,
+        counted: &str,
+    ) -> Result<AuditConfig, String> {
         let p = &policy.program;
         let paid_slot = p
             .household_inputs
             .iter()
             .position(|i| i.name == paid)
             .ok_or_else(|| format!("the policy has no household input `{paid}` saying whether the roll pays a household"))?;
-        let def = |name: &str, e: EntityKind| p.def_by_name(e, name).ok_or_else(|| format!("the policy has no {} definition `{name}`", e.as_str()));
+        let def = |name: &str, e: EntityKind| {
+            p.def_by_name(e, name)
+                .ok_or_else(|| format!("the policy has no {} definition `{name}`", e.as_str()))
+        };
         Ok(AuditConfig {
             paid_slot,
             eligible: def(eligible, EntityKind::Household)?,
@@ -85,7 +94,12 @@ fn payment(ev: &mut HouseholdEval<'_>, id: DefId) -> Result<Num, EvalError> {
 }
 
 /// Audits one household.
-pub fn audit_household(policy: &Policy, cfg: &AuditConfig, hh: &Household, month: Month) -> Result<Vec<Finding>, EvalError> {
+pub fn audit_household(
+    policy: &Policy,
+    cfg: &AuditConfig,
+    hh: &Household,
+    month: Month,
+) -> Result<Vec<Finding>, EvalError> {
     let mut out = Vec::new();
     let paid = hh.fields.get(cfg.paid_slot) == Some(&Value::Bool(true));
     let mut ev = HouseholdEval::new(policy, hh, month);
@@ -106,7 +120,11 @@ pub fn audit_household(policy: &Policy, cfg: &AuditConfig, hh: &Household, month
             members: Vec::new(),
             reasons: cats.iter().map(|c| subject_label(policy, c)).collect(),
             category: cats.join("+"),
-            reason: fails.iter().map(|f| f.reason.clone()).collect::<Vec<_>>().join("; "),
+            reason: fails
+                .iter()
+                .map(|f| f.reason.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
             monthly: if p > Num::ZERO { p } else { Num::ZERO },
         });
     }
@@ -128,7 +146,10 @@ pub fn audit_household(policy: &Policy, cfg: &AuditConfig, hh: &Household, month
             if !ev.def(cfg.counted, Scope::Person(i))?.as_bool() {
                 gone.push(i);
                 let node = explain(&mut ev, cfg.counted, Scope::Person(i))?;
-                let why: Vec<String> = failing_conditions(&node).into_iter().map(|f| f.reason).collect();
+                let why: Vec<String> = failing_conditions(&node)
+                    .into_iter()
+                    .map(|f| f.reason)
+                    .collect();
                 reasons.push(format!("member {}: {}", hh.members[i].id, why.join("; ")));
             }
         }
@@ -147,7 +168,11 @@ pub fn audit_household(policy: &Policy, cfg: &AuditConfig, hh: &Household, month
                 category: "counted".into(),
                 reasons: Vec::new(),
                 reason: reasons.join("; "),
-                monthly: if excess > Num::ZERO { excess } else { Num::ZERO },
+                monthly: if excess > Num::ZERO {
+                    excess
+                } else {
+                    Num::ZERO
+                },
             });
         }
     }
@@ -159,9 +184,18 @@ pub fn audit_household(policy: &Policy, cfg: &AuditConfig, hh: &Household, month
 /// Most households are neither paid nor eligible and have no finding: the compiled path decides
 /// eligibility for those (exactly as the reference would); every other household, and any household
 /// the compiled path defers, is audited by [`audit_household`].
-pub fn audit_chunk(policy: &Policy, cfg: &AuditConfig, hs: &[Household], month: Month) -> Result<Vec<Vec<Finding>>, EvalError> {
+pub fn audit_chunk(
+    policy: &Policy,
+    cfg: &AuditConfig,
+    hs: &[Household],
+    month: Month,
+) -> Result<Vec<Vec<Finding>>, EvalError> {
     let Ok(cp) = crate::fast::CompiledPolicy::new(policy, &[cfg.eligible]) else {
-        return hs.par_iter().with_min_len(64).map(|h| audit_household(policy, cfg, h, month)).collect();
+        return hs
+            .par_iter()
+            .with_min_len(64)
+            .map(|h| audit_household(policy, cfg, h, month))
+            .collect();
     };
     hs.par_iter()
         .with_min_len(64)
@@ -204,9 +238,15 @@ impl Summary {
         }
         if f.kind == Kind::PaidNotEligible {
             for reason in &f.reasons {
-                match self.reasons.iter_mut().find(|(k, c, _, _)| *k == f.kind && c == reason) {
+                match self
+                    .reasons
+                    .iter_mut()
+                    .find(|(k, c, _, _)| *k == f.kind && c == reason)
+                {
                     Some(r) => bump(&mut r.2, &mut r.3, &f.monthly),
-                    None => self.reasons.push((f.kind, reason.clone(), 1, f.monthly.clone())),
+                    None => self
+                        .reasons
+                        .push((f.kind, reason.clone(), 1, f.monthly.clone())),
                 }
             }
         }
@@ -215,7 +255,9 @@ impl Summary {
         let mut k = self.kinds.clone();
         k.sort_by_key(|r| r.0);
         let mut r = self.reasons.clone();
-        r.sort_by(|a, b| (a.0, std::cmp::Reverse(a.2), &a.1).cmp(&(b.0, std::cmp::Reverse(b.2), &b.1)));
+        r.sort_by(|a, b| {
+            (a.0, std::cmp::Reverse(a.2), &a.1).cmp(&(b.0, std::cmp::Reverse(b.2), &b.1))
+        });
         (k, r)
     }
     pub fn render(&self, month: Month) -> String {
@@ -229,18 +271,38 @@ impl Summary {
             .max()
             .unwrap_or(0)
             .max(7);
-        out.push_str(&format!("{}  {:>10}  {:>16}\n", pad("finding", w1), "households", "monthly at stake"));
+        out.push_str(&format!(
+            "{}  {:>10}  {:>16}\n",
+            pad("finding", w1),
+            "households",
+            "monthly at stake"
+        ));
         let mut total = Num::ZERO;
         let mut n = 0;
         for (k, count, money) in &kinds {
-            out.push_str(&format!("{}  {:>10}  {:>16}\n", pad(&label(*k), w1), count, money.format_fixed(2)));
+            out.push_str(&format!(
+                "{}  {:>10}  {:>16}\n",
+                pad(&label(*k), w1),
+                count,
+                money.format_fixed(2)
+            ));
             for (_, reason, c, m) in reasons.iter().filter(|r| r.0 == *k) {
-                out.push_str(&format!("{}  {:>10}  {:>16}\n", pad(&format!("  · {reason}"), w1), c, m.format_fixed(2)));
+                out.push_str(&format!(
+                    "{}  {:>10}  {:>16}\n",
+                    pad(&format!("  · {reason}"), w1),
+                    c,
+                    m.format_fixed(2)
+                ));
             }
             total = total.checked_add(money).unwrap_or(total.clone());
             n += count;
         }
-        out.push_str(&format!("{}  {:>10}  {:>16}\n", pad("total findings", w1), n, total.format_fixed(2)));
+        out.push_str(&format!(
+            "{}  {:>10}  {:>16}\n",
+            pad("total findings", w1),
+            n,
+            total.format_fixed(2)
+        ));
         if kinds.is_empty() {
             out.push_str("no findings: the roll agrees with the policy\n");
         } else {
@@ -255,44 +317,93 @@ impl Summary {
     }
 }
 
-/// Writes `findings.csv` and `summary.csv` into a directory atomically (temporary files, then rename).
+/// Writes `findings.csv` and `summary.csv` into a directory atomically (temporary files, then rename;
+/// the temporary files are removed if the writer is dropped before `finish`).
 pub struct FindingsWriter {
     dir: PathBuf,
     tmp: PathBuf,
-    w: csv::Writer<std::fs::File>,
+    stmp: PathBuf,
+    w: Option<csv::Writer<std::fs::File>>,
 }
 
 impl FindingsWriter {
     pub fn create(dir: &Path) -> Result<FindingsWriter, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        crate::tmpfiles::sweep(dir);
         let tmp = dir.join(".findings.csv.tmp");
-        let mut w = csv::Writer::from_path(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        w.write_record(["household_id", "finding", "members", "category", "reason", "monthly_at_stake"]).map_err(|e| e.to_string())?;
-        Ok(FindingsWriter { dir: dir.to_path_buf(), tmp, w })
+        let stmp = dir.join(".summary.csv.tmp");
+        let mut w = csv::Writer::from_path(&tmp)
+            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        let header = w
+            .write_record([
+                "household_id",
+                "finding",
+                "members",
+                "category",
+                "reason",
+                "monthly_at_stake",
+            ])
+            .map_err(|e| e.to_string());
+        let writer = FindingsWriter {
+            dir: dir.to_path_buf(),
+            tmp,
+            stmp,
+            w: Some(w),
+        };
+        header?;
+        Ok(writer)
     }
     pub fn write(&mut self, f: &Finding) -> Result<(), String> {
-        self.w
-            .write_record([f.household.as_str(), f.kind.code(), &f.members.join(" "), &f.category, &f.reason, &f.monthly.format_fixed(2)])
-            .map_err(|e| e.to_string())
+        let Some(w) = &mut self.w else {
+            return Err("the findings are already written".into());
+        };
+        w.write_record([
+            f.household.as_str(),
+            f.kind.code(),
+            &f.members.join(" "),
+            &f.category,
+            &f.reason,
+            &f.monthly.format_fixed(2),
+        ])
+        .map_err(|e| e.to_string())
     }
     pub fn finish(mut self, summary: &Summary, _month: Month) -> Result<(), String> {
-        self.w.flush().map_err(|e| e.to_string())?;
-        drop(self.w);
-        let stmp = self.dir.join(".summary.csv.tmp");
+        if let Some(mut w) = self.w.take() {
+            w.flush().map_err(|e| e.to_string())?;
+        }
         {
-            let mut f = std::fs::File::create(&stmp).map_err(|e| e.to_string())?;
-            writeln!(f, "finding,failing_test,households,monthly_at_stake").map_err(|e| e.to_string())?;
+            let mut f = std::fs::File::create(&self.stmp).map_err(|e| e.to_string())?;
+            writeln!(f, "finding,failing_test,households,monthly_at_stake")
+                .map_err(|e| e.to_string())?;
             let (kinds, reasons) = summary.sorted();
             for (k, n, m) in kinds {
-                writeln!(f, "{},,{},{}", k.code(), n, m.format_fixed(2)).map_err(|e| e.to_string())?;
+                writeln!(f, "{},,{},{}", k.code(), n, m.format_fixed(2))
+                    .map_err(|e| e.to_string())?;
                 for (_, r, n, m) in reasons.iter().filter(|r| r.0 == k) {
-                    writeln!(f, "{},\"{}\",{},{}", k.code(), r.replace('"', "\"\""), n, m.format_fixed(2)).map_err(|e| e.to_string())?;
+                    writeln!(
+                        f,
+                        "{},\"{}\",{},{}",
+                        k.code(),
+                        r.replace('"', "\"\""),
+                        n,
+                        m.format_fixed(2)
+                    )
+                    .map_err(|e| e.to_string())?;
                 }
             }
         }
         std::fs::rename(&self.tmp, self.dir.join("findings.csv")).map_err(|e| e.to_string())?;
-        std::fs::rename(&stmp, self.dir.join("summary.csv")).map_err(|e| e.to_string())?;
+        std::fs::rename(&self.stmp, self.dir.join("summary.csv")).map_err(|e| e.to_string())?;
         Ok(())
+    }
+}
+
+impl Drop for FindingsWriter {
+    fn drop(&mut self) {
+        // After a successful `finish` both are gone already; on any error path they are removed here.
+        let _ = std::fs::remove_file(&self.tmp);
+        let _ = std::fs::remove_file(&self.stmp);
     }
 }
 
@@ -302,9 +413,22 @@ fn subject_label(policy: &Policy, name: &str) -> String {
     let label = p
         .find_def(name)
         .and_then(|d| p.defs[d as usize].label.clone())
-        .or_else(|| p.household_inputs.iter().find(|i| i.name == name).and_then(|i| i.label.clone()))
-        .or_else(|| p.person_inputs.iter().find(|i| i.name == name).and_then(|i| i.label.clone()))
-        .or_else(|| p.param_by_name(name).and_then(|i| p.params[i as usize].label.clone()));
+        .or_else(|| {
+            p.household_inputs
+                .iter()
+                .find(|i| i.name == name)
+                .and_then(|i| i.label.clone())
+        })
+        .or_else(|| {
+            p.person_inputs
+                .iter()
+                .find(|i| i.name == name)
+                .and_then(|i| i.label.clone())
+        })
+        .or_else(|| {
+            p.param_by_name(name)
+                .and_then(|i| p.params[i as usize].label.clone())
+        });
     match label {
         Some(l) => format!("{name} {l}"),
         None => name.to_string(),

@@ -59,6 +59,15 @@ impl Policy {
         Policy::from_loaded(doudi_dsl::load::load(path))
     }
 
+    /// Like [`Policy::load`], also allowing the layers and scripts to lie under the `extra` directories
+    /// (besides the policy's own tree; see `doudi_dsl::load::Roots`).
+    pub fn load_within(path: &Path, extra: &[std::path::PathBuf]) -> Result<Loaded, LoadError> {
+        Policy::from_loaded(doudi_dsl::load::load_within(
+            path,
+            &doudi_dsl::load::Roots::for_policy(path, extra),
+        ))
+    }
+
     fn from_loaded(loaded: doudi_dsl::load::Loaded) -> Result<Loaded, LoadError> {
         let (program, diags) = doudi_dsl::check::check(&loaded);
         let mut all = loaded.diagnostics.clone();
@@ -70,10 +79,18 @@ impl Policy {
                 let warnings = all;
                 match Policy::new(program) {
                     Ok(policy) => Ok(Loaded { policy, warnings }),
-                    Err(d) => Err(LoadError { diagnostics: d, sources: loaded.sources, errors: loaded.errors }),
+                    Err(d) => Err(LoadError {
+                        diagnostics: d,
+                        sources: loaded.sources,
+                        errors: loaded.errors,
+                    }),
                 }
             }
-            _ => Err(LoadError { diagnostics: all, sources: loaded.sources, errors: loaded.errors }),
+            _ => Err(LoadError {
+                diagnostics: all,
+                sources: loaded.sources,
+                errors: loaded.errors,
+            }),
         }
     }
 
@@ -86,14 +103,23 @@ impl Policy {
     pub fn new(program: Program) -> Result<Policy, Vec<Diagnostic>> {
         let externs = Externs::compile(&program)?;
         let schema = schema_of(&program);
-        Ok(Policy { program, schema, externs })
+        Ok(Policy {
+            program,
+            schema,
+            externs,
+        })
     }
 
     pub fn sources(&self) -> &SourceMap {
         &self.program.sources
     }
 
-    pub(crate) fn call_extern(&self, id: ExternId, args: &[Value], span: Span) -> Result<Value, EvalError> {
+    pub(crate) fn call_extern(
+        &self,
+        id: ExternId,
+        args: &[Value],
+        span: Span,
+    ) -> Result<Value, EvalError> {
         self.externs.call(&self.program, id, args, span)
     }
 
@@ -108,36 +134,66 @@ impl Policy {
         let Some(id) = program.param_by_name(name) else {
             let mut names: Vec<&str> = program.params.iter().map(|p| p.name.as_str()).collect();
             names.sort();
-            return Err(format!("unknown parameter `{name}` (parameters: {})", names.join(", ")));
+            return Err(format!(
+                "unknown parameter `{name}` (parameters: {})",
+                names.join(", ")
+            ));
         };
-        let (ty, by) = (program.params[id as usize].ty, program.params[id as usize].by);
+        let (ty, by) = (
+            program.params[id as usize].ty,
+            program.params[id as usize].by,
+        );
         let c = doudi_dsl::check::parse_value_text(value, ty, &program.enums)
             .map_err(|e| format!("`{target}`: {e}"))?;
+        if let Some(r) = &program.params[id as usize].range {
+            if !r.contains_const(&c) {
+                return Err(format!(
+                    "`{target}`: {} is outside the declared range `{}`",
+                    value.trim(),
+                    r.text
+                ));
+            }
+        }
         let param = &mut program.params[id as usize];
         match (by, key) {
             (None, None) => {
                 param.versions = vec![ParamVersion {
                     from: None,
                     values: vec![c],
-                    citations: vec![Citation::Assumption { reason: format!("set to {value} by an override") }],
+                    citations: vec![Citation::Assumption {
+                        reason: format!("set to {value} by an override"),
+                    }],
                     span: param.span,
                 }];
             }
             (Some(e), Some(k)) => {
                 let en = &program.enums[e as usize];
                 let Some(idx) = en.variants.iter().position(|v| v == k) else {
-                    return Err(format!("`{name}` is keyed by `{}`; `{k}` is not one of: {}", en.name, en.variants.join(", ")));
+                    return Err(format!(
+                        "`{name}` is keyed by `{}`; `{k}` is not one of: {}",
+                        en.name,
+                        en.variants.join(", ")
+                    ));
                 };
                 for v in &mut param.versions {
                     v.values[idx] = c.clone();
-                    v.citations = vec![Citation::Assumption { reason: format!("{k} set to {value} by an override") }];
+                    v.citations = vec![Citation::Assumption {
+                        reason: format!("{k} set to {value} by an override"),
+                    }];
                 }
             }
             (Some(e), None) => {
                 let en = &program.enums[e as usize];
-                return Err(format!("`{name}` has one value per `{}`: write `{name}.{}={value}`", en.name, en.variants[0]));
+                return Err(format!(
+                    "`{name}` has one value per `{}`: write `{name}.{}={value}`",
+                    en.name, en.variants[0]
+                ));
             }
-            (None, Some(_)) => return Err(format!("`{name}` is a single value: write `{name}={value}`")),
+            (None, Some(_)) => {
+                return Err(format!(
+                    "`{name}` is a single value: write `{name}={value}`"
+                ))
+            }
         }
         param.overridden_at = None;
         Ok(())
@@ -150,10 +206,13 @@ impl Policy {
             match v {
                 toml::Value::Table(t) => {
                     for (kk, vv) in t {
-                        self.set_param(&format!("{k}.{kk}"), &toml_scalar(vv)).map_err(|e| format!("{origin}: {e}"))?;
+                        self.set_param(&format!("{k}.{kk}"), &toml_scalar(vv))
+                            .map_err(|e| format!("{origin}: {e}"))?;
                     }
                 }
-                v => self.set_param(k, &toml_scalar(v)).map_err(|e| format!("{origin}: {e}"))?,
+                v => self
+                    .set_param(k, &toml_scalar(v))
+                    .map_err(|e| format!("{origin}: {e}"))?,
             }
         }
         Ok(())
@@ -170,14 +229,25 @@ impl Policy {
                 .map(|d| d.name.as_str())
                 .collect();
             names.sort();
-            format!("unknown output `{name}` (household outputs: {})", names.join(", "))
+            format!(
+                "unknown output `{name}` (household outputs: {})",
+                names.join(", ")
+            )
         })
     }
 
     /// Evaluates household definitions for one household.
-    pub fn evaluate(&self, hh: &Household, month: Month, outputs: &[DefId]) -> Result<Vec<Value>, EvalError> {
+    pub fn evaluate(
+        &self,
+        hh: &Household,
+        month: Month,
+        outputs: &[DefId],
+    ) -> Result<Vec<Value>, EvalError> {
         let mut ev = HouseholdEval::new(self, hh, month);
-        outputs.iter().map(|&d| ev.def(d, Scope::Household)).collect()
+        outputs
+            .iter()
+            .map(|&d| ev.def(d, Scope::Household))
+            .collect()
     }
 
     /// Formats a value for people: money with two decimals, percents with `%`, enum values by name.
@@ -188,8 +258,14 @@ impl Policy {
     /// Like `display`, but an amount that has no finite decimal form shows its exact fraction too.
     pub fn display_exact(&self, ty: Ty, v: &Value) -> String {
         match v {
-            Value::Num(n @ Num::Rat(..)) => format!("{} (exactly {n})", format_value(&self.program, ty, v)),
-            Value::Num(n) if ty.is_money() && n.to_decimal().is_some_and(|d| d.scale() > 2 && d.normalize().scale() > 2) => {
+            Value::Num(n @ Num::Rat(..)) => {
+                format!("{} (exactly {n})", format_value(&self.program, ty, v))
+            }
+            Value::Num(n)
+                if ty.is_money()
+                    && n.to_decimal()
+                        .is_some_and(|d| d.scale() > 2 && d.normalize().scale() > 2) =>
+            {
                 format!("{} (exactly {n})", format_value(&self.program, ty, v))
             }
             _ => format_value(&self.program, ty, v),
@@ -225,7 +301,12 @@ pub fn format_value(program: &Program, ty: Ty, v: &Value) -> String {
         Value::Date(d) => format_date(*d),
         Value::Text(t) => t.to_string(),
         Value::Enum(i) => match ty {
-            Ty::Enum(e) => program.enums.get(e as usize).and_then(|en| en.variants.get(*i as usize)).cloned().unwrap_or_default(),
+            Ty::Enum(e) => program
+                .enums
+                .get(e as usize)
+                .and_then(|en| en.variants.get(*i as usize))
+                .cloned()
+                .unwrap_or_default(),
             _ => i.to_string(),
         },
     }
@@ -240,15 +321,39 @@ fn field_type(program: &Program, ty: Ty) -> FieldType {
         Ty::Text => FieldType::Text,
         Ty::Enum(e) => {
             let en = &program.enums[e as usize];
-            FieldType::Enum { name: en.name.clone(), variants: en.variants.clone() }
+            FieldType::Enum {
+                name: en.name.clone(),
+                variants: en.variants.clone(),
+            }
         }
     }
 }
 
 /// The data schema a policy reads: its declared inputs.
 pub fn schema_of(program: &Program) -> Schema {
-    let fields = |inputs: &[InputInfo]| inputs.iter().map(|i| Field { name: i.name.clone(), ty: field_type(program, i.ty) }).collect();
-    Schema { household: fields(&program.household_inputs), person: fields(&program.person_inputs) }
+    // Money is not negative unless the policy declares a range (the data contract).
+    let range = |i: &InputInfo| match (&i.range, i.ty) {
+        (None, Ty::Money(_)) => Some(ValueRange {
+            lo: Some(Default::default()),
+            hi: None,
+            text: ">= 0 (money is never negative unless the policy declares a range)".into(),
+        }),
+        (r, _) => r.clone(),
+    };
+    let fields = |inputs: &[InputInfo]| {
+        inputs
+            .iter()
+            .map(|i| Field {
+                name: i.name.clone(),
+                ty: field_type(program, i.ty),
+                range: range(i),
+            })
+            .collect()
+    };
+    Schema {
+        household: fields(&program.household_inputs),
+        person: fields(&program.person_inputs),
+    }
 }
 
 // A policy is shared between threads: load once, evaluate anywhere.
