@@ -16,18 +16,9 @@ fn bench(c: &mut Criterion) {
     for p in &found {
         Policy::load(p).unwrap_or_else(|e| panic!("{}", e.render()));
     }
-    eprintln!(
-        "{} policies: {}",
-        found.len(),
-        found
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    eprintln!("{} policies: {}", found.len(), found.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     let mut g = c.benchmark_group("check");
-    g.warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    g.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
     g.bench_function("parse_and_check_policies", |b| {
         b.iter(|| {
             for p in &found {
@@ -36,9 +27,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     let jian = common::root().join("policies/jian");
-    g.bench_function("parse_and_check_jian", |b| {
-        b.iter(|| Policy::load(&jian).is_ok())
-    });
+    g.bench_function("parse_and_check_jian", |b| b.iter(|| Policy::load(&jian).is_ok()));
     g.finish();
 }
 

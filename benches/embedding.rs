@@ -22,17 +22,9 @@ fn bench(c: &mut Criterion) {
     let policy = common::jian();
     let m = common::month();
     let outs = common::household_outputs(&policy);
-    let examples: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(common::root().join("policies/jian/examples/households.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    let biggest = examples
-        .as_array()
-        .unwrap()
-        .iter()
-        .max_by_key(|h| h["members"].as_array().map_or(0, |m| m.len()))
-        .unwrap();
+    let examples: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::root().join("policies/jian/examples/households.json")).unwrap()).unwrap();
+    let biggest = examples.as_array().unwrap().iter().max_by_key(|h| h["members"].as_array().map_or(0, |m| m.len())).unwrap();
     let text = serde_json::to_string(biggest).unwrap();
     let cp = CompiledPolicy::new(&policy, &outs).unwrap();
     let request = |text: &str| {
@@ -40,20 +32,11 @@ fn bench(c: &mut Criterion) {
         read_json_household(&policy.schema, &v, "request").unwrap()
     };
     let h = request(&text);
-    assert_eq!(
-        cp.evaluate(&h, m).unwrap(),
-        policy.evaluate(&h, m, &outs).unwrap()
-    );
-    eprintln!(
-        "household {} with {} members, {} bytes of JSON",
-        h.id,
-        h.members.len(),
-        text.len()
-    );
+    assert_eq!(cp.evaluate(&h, m).unwrap(), policy.evaluate(&h, m, &outs).unwrap());
+    eprintln!("household {} with {} members, {} bytes of JSON", h.id, h.members.len(), text.len());
 
     let mut g = c.benchmark_group("embedding_one_household_json");
-    g.warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    g.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
     let mut session = cp.session(m);
     g.bench_function("doudi_fast", |b| {
         b.iter(|| {
@@ -63,12 +46,8 @@ fn bench(c: &mut Criterion) {
             out
         })
     });
-    g.bench_function("doudi_fast_fresh_session", |b| {
-        b.iter(|| cp.evaluate(&request(&text), m).unwrap())
-    });
-    g.bench_function("doudi_reference", |b| {
-        b.iter(|| policy.evaluate(&request(&text), m, &outs).unwrap())
-    });
+    g.bench_function("doudi_fast_fresh_session", |b| b.iter(|| cp.evaluate(&request(&text), m).unwrap()));
+    g.bench_function("doudi_reference", |b| b.iter(|| policy.evaluate(&request(&text), m, &outs).unwrap()));
     g.bench_function("json_parse_only", |b| b.iter(|| request(&text)));
     g.finish();
 }

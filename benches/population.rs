@@ -33,11 +33,7 @@ use std::time::{Duration, Instant};
 /// Cents of a money value (a checksum).
 fn cents(v: &Value) -> i64 {
     match v {
-        Value::Num(n) => n
-            .checked_mul(&Num::from_i64(100))
-            .ok()
-            .and_then(|c| c.to_i64())
-            .unwrap_or(0),
+        Value::Num(n) => n.checked_mul(&Num::from_i64(100)).ok().and_then(|c| c.to_i64()).unwrap_or(0),
         Value::Int(i) => *i,
         _ => 0,
     }
@@ -49,31 +45,16 @@ fn bench(c: &mut Criterion) {
     let n = common::households();
     let t = Instant::now();
     let hs = common::population(&policy, n);
-    eprintln!(
-        "generated {n} households ({} persons) in {:.2?}",
-        hs.iter().map(|h| h.members.len()).sum::<usize>(),
-        t.elapsed()
-    );
+    eprintln!("generated {n} households ({} persons) in {:.2?}", hs.iter().map(|h| h.members.len()).sum::<usize>(), t.elapsed());
     let outs = common::household_outputs(&policy);
-    let names: Vec<String> = outs
-        .iter()
-        .map(|&d| policy.program.defs[d as usize].name.clone())
-        .collect();
+    let names: Vec<String> = outs.iter().map(|&d| policy.program.defs[d as usize].name.clone()).collect();
     let payment = names.iter().position(|n| n == "dibao_payment").unwrap();
     let t = Instant::now();
     let cp = CompiledPolicy::new(&policy, &outs).unwrap();
-    eprintln!(
-        "compiled {} instructions in {:.2?}",
-        cp.instructions(),
-        t.elapsed()
-    );
+    eprintln!("compiled {} instructions in {:.2?}", cp.instructions(), t.elapsed());
     let t = Instant::now();
     let loaded = cp.load(&hs);
-    eprintln!(
-        "loaded the compiled path's input columns in {:.2?} ({} MB)",
-        t.elapsed(),
-        loaded.column_bytes() >> 20
-    );
+    eprintln!("loaded the compiled path's input columns in {:.2?} ({} MB)", t.elapsed(), loaded.column_bytes() >> 20);
     let layout = Layout::new(&policy.schema);
     let t = Instant::now();
     let hw: Vec<_> = hs.par_iter().map(|h| layout.load(h)).collect();
@@ -82,49 +63,27 @@ fn bench(c: &mut Criterion) {
     let rhai = RhaiJian::new();
     let rn = (n as usize).min(20_000);
     let t = Instant::now();
-    let rh: Vec<_> = hs[..rn]
-        .iter()
-        .map(|h| RhaiJian::household(&policy, h))
-        .collect();
+    let rh: Vec<_> = hs[..rn].iter().map(|h| RhaiJian::household(&policy, h)).collect();
     eprintln!("loaded {rn} households as rhai maps in {:.2?}", t.elapsed());
 
     // Same answers: the reference, the compiled path, the hand-written code and the script.
     let check = (n as usize).min(20_000);
     for (i, h) in hs[..check].iter().enumerate() {
-        let reference = policy
-            .evaluate(h, m, &outs)
-            .expect("no error in the generated population");
+        let reference = policy.evaluate(h, m, &outs).expect("no error in the generated population");
         let hand = handwritten::evaluate(&hw[i], &params);
-        assert_eq!(
-            handwritten::as_values(&hand, &names),
-            reference,
-            "hand-written, household {}",
-            h.id
-        );
+        assert_eq!(handwritten::as_values(&hand, &names), reference, "hand-written, household {}", h.id);
         if i < rn {
-            assert_eq!(
-                RhaiJian::as_hw(&rhai.evaluate(&rh[i])),
-                hand,
-                "rhai, household {}",
-                h.id
-            );
+            assert_eq!(RhaiJian::as_hw(&rhai.evaluate(&rh[i])), hand, "rhai, household {}", h.id);
         }
     }
     let fast: Vec<_> = cp.evaluate_chunk(&hs[..check], m);
     for (h, f) in hs[..check].iter().zip(fast) {
-        assert_eq!(
-            f.unwrap(),
-            policy.evaluate(h, m, &outs).unwrap(),
-            "compiled path, household {}",
-            h.id
-        );
+        assert_eq!(f.unwrap(), policy.evaluate(h, m, &outs).unwrap(), "compiled path, household {}", h.id);
     }
     eprintln!("all four agree on the first {check} households (the script on the first {rn})");
 
     let mut g = c.benchmark_group("jian_population");
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
+    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
     g.throughput(Throughput::Elements(n));
     g.bench_function(BenchmarkId::new("doudi_fast_loaded", n), |b| {
         b.iter(|| {
@@ -174,16 +133,7 @@ fn bench(c: &mut Criterion) {
     });
     g.throughput(Throughput::Elements(rn as u64));
     g.bench_function(BenchmarkId::new("rhai_script", rn), |b| {
-        b.iter(|| {
-            rh.par_iter()
-                .map(|h| {
-                    rhai.evaluate(h)["dibao_payment"]
-                        .as_decimal()
-                        .map(|d| d.mantissa() as i64)
-                        .unwrap_or(0)
-                })
-                .sum::<i64>()
-        })
+        b.iter(|| rh.par_iter().map(|h| rhai.evaluate(h)["dibao_payment"].as_decimal().map(|d| d.mantissa() as i64).unwrap_or(0)).sum::<i64>())
     });
     g.finish();
 }

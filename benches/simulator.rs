@@ -23,10 +23,7 @@ use std::time::{Duration, Instant};
 
 fn bench(c: &mut Criterion) {
     let path = common::root().join("scenarios/jian-baseline.toml");
-    let n: u64 = std::env::var("DOUDI_BENCH_SIM_HOUSEHOLDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
+    let n: u64 = std::env::var("DOUDI_BENCH_SIM_HOUSEHOLDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
 
     let mut one_month = Scenario::load(&path).expect("the scenario loads");
     one_month.scenario.months = 1;
@@ -34,61 +31,29 @@ fn bench(c: &mut Criterion) {
     one_month.population.households = Some(n);
     let t = Instant::now();
     let big = prepare(one_month, None).expect("the scenario prepares");
-    eprintln!(
-        "prepared a population of {} households in {:.2?}",
-        big.sim.population.len(),
-        t.elapsed()
-    );
+    eprintln!("prepared a population of {} households in {:.2?}", big.sim.population.len(), t.elapsed());
 
     let mut baseline = Scenario::load(&path).expect("the scenario loads");
     baseline.scenario.runs = 1;
     let t = Instant::now();
     let small = prepare(baseline, None).expect("the scenario prepares");
-    eprintln!(
-        "prepared the baseline ({} households, {} months) in {:.2?}",
-        small.sim.population.len(),
-        small.scenario.scenario.months,
-        t.elapsed()
-    );
+    eprintln!("prepared the baseline ({} households, {} months) in {:.2?}", small.sim.population.len(), small.scenario.scenario.months, t.elapsed());
 
     let t = Instant::now();
-    let city = prepare(
-        Scenario::load(&common::root().join("scenarios/jian-city-scale.toml"))
-            .expect("the scenario loads"),
-        None,
-    )
-    .expect("the scenario prepares");
-    eprintln!(
-        "prepared the city ({} households, {} months) in {:.2?}",
-        city.sim.population.len(),
-        city.scenario.scenario.months,
-        t.elapsed()
-    );
+    let city = prepare(Scenario::load(&common::root().join("scenarios/jian-city-scale.toml")).expect("the scenario loads"), None).expect("the scenario prepares");
+    eprintln!("prepared the city ({} households, {} months) in {:.2?}", city.sim.population.len(), city.scenario.scenario.months, t.elapsed());
 
     let mut g = c.benchmark_group("simulator");
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
-    g.bench_function("one_month_1m_households", |b| {
-        b.iter(|| big.sim.run(0, &|| {}).expect("the run succeeds"))
-    });
-    g.bench_function("jian_baseline_one_run", |b| {
-        b.iter(|| small.sim.run(0, &|| {}).expect("the run succeeds"))
-    });
+    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
+    g.bench_function("one_month_1m_households", |b| b.iter(|| big.sim.run(0, &|| {}).expect("the run succeeds")));
+    g.bench_function("jian_baseline_one_run", |b| b.iter(|| small.sim.run(0, &|| {}).expect("the run succeeds")));
     g.finish();
 
     let mut g = c.benchmark_group("city_scale");
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(60));
+    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(60));
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("a thread pool");
-        g.bench_function(format!("threads={threads}"), |b| {
-            b.iter(|| pool.install(|| city.sim.run(0, &|| {}).expect("the run succeeds")))
-        });
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool");
+        g.bench_function(format!("threads={threads}"), |b| b.iter(|| pool.install(|| city.sim.run(0, &|| {}).expect("the run succeeds"))));
     }
     g.finish();
 }

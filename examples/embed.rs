@@ -11,10 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. Load and check once (a LoadError renders rustc-style diagnostics).
     let loaded = Policy::load("policies/jian".as_ref()).map_err(|e| e.render())?;
     let policy = Arc::new(loaded.policy);
-    let outputs: Vec<u32> = ["dibao_eligible", "dibao_payment", "total_benefit"]
-        .iter()
-        .map(|n| policy.output(n))
-        .collect::<Result<_, _>>()?;
+    let outputs: Vec<u32> = ["dibao_eligible", "dibao_payment", "total_benefit"].iter().map(|n| policy.output(n)).collect::<Result<_, _>>()?;
     let month = Month::parse("2024-01")?;
 
     // 2. A household as a web service would receive it (DATA.md's JSON).
@@ -39,28 +36,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Evaluate from several threads at once; every thread gets the same exact answer.
     let handles: Vec<_> = (0..4)
         .map(|_| {
-            let (policy, household, outputs) =
-                (Arc::clone(&policy), household.clone(), outputs.clone());
+            let (policy, household, outputs) = (Arc::clone(&policy), household.clone(), outputs.clone());
             std::thread::spawn(move || {
-                let values = policy
-                    .evaluate(&household, month, &outputs)
-                    .map_err(|e| e.to_string())?;
+                let values = policy.evaluate(&household, month, &outputs).map_err(|e| e.to_string())?;
                 let mut out = serde_json::Map::new();
                 for (id, v) in outputs.iter().zip(values) {
                     let def = &policy.program.defs[*id as usize];
-                    out.insert(
-                        def.name.clone(),
-                        serde_json::Value::String(policy.display(def.ty, &v)),
-                    );
+                    out.insert(def.name.clone(), serde_json::Value::String(policy.display(def.ty, &v)));
                 }
                 Ok::<_, String>(serde_json::Value::Object(out))
             })
         })
         .collect();
-    let answers: Vec<serde_json::Value> = handles
-        .into_iter()
-        .map(|h| h.join().expect("thread"))
-        .collect::<Result<_, _>>()?;
+    let answers: Vec<serde_json::Value> = handles.into_iter().map(|h| h.join().expect("thread")).collect::<Result<_, _>>()?;
     assert!(answers.windows(2).all(|w| w[0] == w[1]));
     println!("{}", serde_json::to_string_pretty(&answers[0])?);
     Ok(())

@@ -15,9 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let n: u64 = n.parse()?;
     let seed: u64 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(1);
-    let policy = Policy::load("policies/jian".as_ref())
-        .map_err(|e| e.render())?
-        .policy;
+    let policy = Policy::load("policies/jian".as_ref()).map_err(|e| e.render())?.policy;
     let dir = PathBuf::from(dir);
     let mut w = CsvPairWriter::create(&policy.schema, &dir)?;
     let mut start = 0;

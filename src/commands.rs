@@ -37,40 +37,25 @@ pub struct AuditArgs {
 pub fn audit(a: AuditArgs) -> Res {
     let policy = load_policy(&a.policy)?;
     let m = month(&a.period)?;
-    let cfg = AuditConfig::new(&policy, &a.paid, &a.eligible, &a.payment, &a.counted)
-        .map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let cfg = AuditConfig::new(&policy, &a.paid, &a.eligible, &a.payment, &a.counted).map_err(|e| Fail::usage(format!("error: {e}")))?;
     let mut report = audit::Summary::default();
     let mut writer = match &a.out {
-        Some(dir) => Some(
-            audit::FindingsWriter::create(dir).map_err(|e| Fail::usage(format!("error: {e}")))?,
-        ),
+        Some(dir) => Some(audit::FindingsWriter::create(dir).map_err(|e| Fail::usage(format!("error: {e}")))?),
         None => None,
     };
     let mut visit = |hs: &[data::Household]| -> Res {
-        let found: Vec<Vec<Finding>> = audit::audit_chunk(&policy, &cfg, hs, m)
-            .map_err(|e| Fail::usage(e.render(policy.sources())))?;
+        let found: Vec<Vec<Finding>> = audit::audit_chunk(&policy, &cfg, hs, m).map_err(|e| Fail::usage(e.render(policy.sources())))?;
         for f in found.into_iter().flatten() {
             report.add(&f);
             if let Some(w) = writer.as_mut() {
-                w.write(&f)
-                    .map_err(|e| Fail::usage(format!("error: {e}")))?;
+                w.write(&f).map_err(|e| Fail::usage(format!("error: {e}")))?;
             }
         }
         Ok(())
     };
-    match (
-        &a.data.input,
-        &a.data.households,
-        &a.data.persons,
-        &a.data.data,
-    ) {
+    match (&a.data.input, &a.data.households, &a.data.persons, &a.data.data) {
         (None, Some(h), Some(p), _) => stream(&policy, h, p, &mut visit)?,
-        (None, None, None, Some(d)) => stream(
-            &policy,
-            &d.join("households.csv"),
-            &d.join("persons.csv"),
-            &mut visit,
-        )?,
+        (None, None, None, Some(d)) => stream(&policy, &d.join("households.csv"), &d.join("persons.csv"), &mut visit)?,
         _ => {
             let hs = crate::read_data(&policy, &a.data)?;
             visit(&hs)?;
@@ -79,22 +64,15 @@ pub fn audit(a: AuditArgs) -> Res {
     let text = report.render(m);
     print!("{text}");
     if let (Some(w), Some(dir)) = (writer, &a.out) {
-        w.finish(&report, m)
-            .map_err(|e| Fail::usage(format!("error: {e}")))?;
+        w.finish(&report, m).map_err(|e| Fail::usage(format!("error: {e}")))?;
         println!("findings written to {}", dir.join("findings.csv").display());
     }
     let _ = std::io::stdout().flush();
     Ok(())
 }
 
-fn stream(
-    policy: &doudi::Policy,
-    h: &std::path::Path,
-    p: &std::path::Path,
-    visit: &mut dyn FnMut(&[data::Household]) -> Res,
-) -> Res {
-    let chunks = data::CsvChunks::open(&policy.schema, h, p, 16_384)
-        .map_err(|e| Fail::usage(format!("error: {e}")))?;
+fn stream(policy: &doudi::Policy, h: &std::path::Path, p: &std::path::Path, visit: &mut dyn FnMut(&[data::Household]) -> Res) -> Res {
+    let chunks = data::CsvChunks::open(&policy.schema, h, p, 16_384).map_err(|e| Fail::usage(format!("error: {e}")))?;
     for c in chunks {
         let c = c.map_err(|e| Fail::usage(format!("error: {e}")))?;
         visit(&c)?;
@@ -121,18 +99,13 @@ pub struct ChainArgs {
 pub fn chain(a: ChainArgs) -> Res {
     let policy = load_policy(&a.policy)?;
     let m = month(&a.period)?;
-    let programmes = chain::programmes(&policy, &a.policy.policy)
-        .map_err(|e| Fail::usage(format!("error: {e}")))?;
-    let hs = data::read_json_path(&policy.schema, &a.input)
-        .map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let programmes = chain::programmes(&policy, &a.policy.policy).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let hs = data::read_json_path(&policy.schema, &a.input).map_err(|e| Fail::usage(format!("error: {e}")))?;
     let hh = pick_household(hs, a.household.as_deref(), &a.input)?;
-    let c = chain::chain(&policy, &programmes, &hh, m)
-        .map_err(|e| Fail::usage(e.render(policy.sources())))?;
+    let c = chain::chain(&policy, &programmes, &hh, m).map_err(|e| Fail::usage(e.render(policy.sources())))?;
     match a.format {
         super::TextOrJson::Text => print!("{}", chain::render_text(&c)),
-        super::TextOrJson::Json => {
-            println!("{}", serde_json::to_string_pretty(&c).unwrap_or_default())
-        }
+        super::TextOrJson::Json => println!("{}", serde_json::to_string_pretty(&c).unwrap_or_default()),
     }
     let _ = EntityKind::Household;
     Ok(())

@@ -28,11 +28,7 @@ fn check(cmd_file: &Path) -> String {
 #[test]
 fn golden_cli() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "cmd"))
-        .collect();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "cmd")).collect();
     cases.sort();
     assert!(!cases.is_empty());
     for c in cases {
@@ -46,28 +42,11 @@ fn golden_cli() {
 #[test]
 fn exit_codes() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_doudi"))
-            .args(args)
-            .current_dir(root)
-            .output()
-            .unwrap()
-            .status
-            .code()
-    };
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_doudi")).args(args).current_dir(root).output().unwrap().status.code();
     assert_eq!(run(&["check", "policies"]), Some(0));
     assert_eq!(run(&["check", "tests/fixtures/broken"]), Some(1));
     assert_eq!(run(&["test", "tests/fixtures/failing"]), Some(1));
-    assert_eq!(
-        run(&[
-            "eval",
-            "--policy",
-            "policies/jian",
-            "--input",
-            "tests/fixtures/bad_household.json"
-        ]),
-        Some(2)
-    );
+    assert_eq!(run(&["eval", "--policy", "policies/jian", "--input", "tests/fixtures/bad_household.json"]), Some(2));
     assert_eq!(run(&["eval", "--policy", "policies/jian"]), Some(2));
     assert_eq!(run(&["frobnicate"]), Some(2));
 }

@@ -129,11 +129,7 @@ fn div_round_cents(x: Decimal, k: i64) -> Decimal {
     let num = m * 100;
     let den = 10i128.pow(s) * k as i128;
     let (q, r) = (num / den, num % den);
-    let q = if 2 * r.abs() >= den {
-        q + num.signum()
-    } else {
-        q
-    };
+    let q = if 2 * r.abs() >= den { q + num.signum() } else { q };
     Decimal::from_i128_with_scale(q, 2)
 }
 
@@ -157,10 +153,7 @@ pub fn evaluate(h: &HwHousehold, p: &HwParams) -> HwOutputs {
         if m.disability_grade >= 1 {
             d12 += m.rehab_cost_year.min(p.rehab_cap);
         }
-        if matches!(
-            m.schooling,
-            SECONDARY_VOCATIONAL | HIGHER_VOCATIONAL | UNIVERSITY
-        ) {
+        if matches!(m.schooling, SECONDARY_VOCATIONAL | HIGHER_VOCATIONAL | UNIVERSITY) {
             d12 += m.tuition_year;
         }
         d12 += m.pension_contrib_year;
@@ -173,25 +166,14 @@ pub fn evaluate(h: &HwHousehold, p: &HwParams) -> HwOutputs {
     }
     // per_capita_income = max(0, G - D) / n = max(0, 12G - D12) / (12 n)
     let surplus12 = (g * twelve - d12).max(Decimal::ZERO);
-    let (pc_num, pc_den) = if n == 0 {
-        (Decimal::ZERO, 1)
-    } else {
-        (surplus12, 12 * n)
-    };
+    let (pc_num, pc_den) = if n == 0 { (Decimal::ZERO, 1) } else { (surplus12, 12 * n) };
     let nd = Decimal::from(n);
-    let assets_ok = h.financial_assets <= s * Decimal::from(p.asset_months) * nd
-        && h.vehicles <= p.max_vehicles
-        && h.houses <= p.max_houses;
+    let assets_ok = h.financial_assets <= s * Decimal::from(p.asset_months) * nd && h.vehicles <= p.max_vehicles && h.houses <= p.max_houses;
     let credit_ok = h.credit <= 1;
     // y < S  <=>  surplus12 < 12 S n
     let s12n = s * twelve * nd;
-    let eligible =
-        n >= 1 && (if n == 0 { Decimal::ZERO } else { surplus12 }) < s12n && assets_ok && credit_ok;
-    let payment = if eligible {
-        div_round_cents(s12n - surplus12, 12)
-    } else {
-        Decimal::ZERO
-    };
+    let eligible = n >= 1 && (if n == 0 { Decimal::ZERO } else { surplus12 }) < s12n && assets_ok && credit_ok;
+    let payment = if eligible { div_round_cents(s12n - surplus12, 12) } else { Decimal::ZERO };
     // y < 2 S and D >= 50% G
     let expenditure_poor = n >= 1
         && !eligible
@@ -207,8 +189,7 @@ pub fn evaluate(h: &HwHousehold, p: &HwParams) -> HwOutputs {
         }
         if h.area == URBAN
             && (eligible || expenditure_poor)
-            && (matches!(m.illness, UREMIA | MENTAL | CANCER | OTHER_MAJOR)
-                || matches!(m.disability_grade, 1 | 2))
+            && (matches!(m.illness, UREMIA | MENTAL | CANCER | OTHER_MAJOR) || matches!(m.disability_grade, 1 | 2))
             && m.self_care == FULLY_DISABLED
         {
             care_count += 1;
@@ -224,8 +205,7 @@ pub fn evaluate(h: &HwHousehold, p: &HwParams) -> HwOutputs {
         }
     }
     let care = p.care_allowance_amount * Decimal::from(care_count);
-    let total = (payment + care + centralised)
-        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let total = (payment + care + centralised).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     HwOutputs {
         assets_ok,
         credit_ok,
@@ -281,27 +261,10 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(schema: &Schema) -> Layout {
-        let h = |n: &str| {
-            schema
-                .household_index(n)
-                .unwrap_or_else(|| panic!("no household field {n}"))
-        };
-        let p = |n: &str| {
-            schema
-                .person_index(n)
-                .unwrap_or_else(|| panic!("no person field {n}"))
-        };
+        let h = |n: &str| schema.household_index(n).unwrap_or_else(|| panic!("no household field {n}"));
+        let p = |n: &str| schema.person_index(n).unwrap_or_else(|| panic!("no person field {n}"));
         Layout {
-            h: [
-                "area",
-                "registered_poor",
-                "pure_female",
-                "financial_assets",
-                "vehicles",
-                "houses",
-                "credit",
-            ]
-            .map(h),
+            h: ["area", "registered_poor", "pure_female", "financial_assets", "vehicles", "houses", "credit"].map(h),
             p: [
                 "age",
                 "monthly_income",
@@ -369,9 +332,7 @@ impl Layout {
 pub fn as_values(o: &HwOutputs, names: &[String]) -> Vec<Value> {
     let num = |d: Decimal| Value::Num(Num::from_decimal(d));
     let frac = |n: Decimal, d: i64| {
-        let q = Num::from_decimal(n)
-            .checked_div(&Num::from_i64(d))
-            .expect("exact");
+        let q = Num::from_decimal(n).checked_div(&Num::from_i64(d)).expect("exact");
         Value::Num(q)
     };
     names

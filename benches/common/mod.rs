@@ -21,9 +21,7 @@ pub fn root() -> PathBuf {
 }
 
 pub fn jian() -> Policy {
-    Policy::load(&root().join("policies/jian"))
-        .unwrap_or_else(|e| panic!("{}", e.render()))
-        .policy
+    Policy::load(&root().join("policies/jian")).unwrap_or_else(|e| panic!("{}", e.render())).policy
 }
 
 pub fn month() -> Month {
@@ -32,13 +30,7 @@ pub fn month() -> Month {
 
 /// Every household definition, in declaration order (what `doudi eval` prints by default).
 pub fn household_outputs(p: &Policy) -> Vec<u32> {
-    p.program
-        .defs
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.entity == EntityKind::Household)
-        .map(|(i, _)| i as u32)
-        .collect()
+    p.program.defs.iter().enumerate().filter(|(_, d)| d.entity == EntityKind::Household).map(|(i, _)| i as u32).collect()
 }
 
 /// The seeded realistic population every benchmark uses (households `0..n` of seed 1).
@@ -48,10 +40,7 @@ pub fn population(p: &Policy, n: u64) -> Vec<Household> {
 
 /// The households count for the population benchmarks (`DOUDI_BENCH_HOUSEHOLDS`, default 1,000,000).
 pub fn households() -> u64 {
-    std::env::var("DOUDI_BENCH_HOUSEHOLDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000)
+    std::env::var("DOUDI_BENCH_HOUSEHOLDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -69,9 +58,7 @@ impl RhaiJian {
     pub fn new() -> RhaiJian {
         let mut engine = Engine::new();
         engine.set_max_expr_depths(0, 0);
-        let ast = engine
-            .compile(include_str!("jian.rhai"))
-            .expect("the script compiles");
+        let ast = engine.compile(include_str!("jian.rhai")).expect("the script compiles");
         let p = HwParams::ji_an_2024();
         let mut m = Map::new();
         let d = |x: Decimal| Dynamic::from_decimal(x);
@@ -92,26 +79,11 @@ impl RhaiJian {
         m.insert("grace_months".into(), Dynamic::from_int(p.grace_months));
         m.insert("near_poor_multiple".into(), d(p.near_poor_multiple));
         m.insert("expenditure_share".into(), d(p.expenditure_share));
-        let strs = |xs: &[&str]| {
-            Dynamic::from_array(xs.iter().map(|s| Dynamic::from(s.to_string())).collect())
-        };
-        m.insert(
-            "deductible_schooling".into(),
-            strs(&["secondary_vocational", "higher_vocational", "university"]),
-        );
-        m.insert(
-            "priority_illness".into(),
-            strs(&["uremia", "mental", "cancer"]),
-        );
-        m.insert(
-            "care_illness".into(),
-            strs(&["uremia", "mental", "cancer", "other_major"]),
-        );
-        RhaiJian {
-            engine,
-            ast,
-            params: Dynamic::from_map(m).into_shared(),
-        }
+        let strs = |xs: &[&str]| Dynamic::from_array(xs.iter().map(|s| Dynamic::from(s.to_string())).collect());
+        m.insert("deductible_schooling".into(), strs(&["secondary_vocational", "higher_vocational", "university"]));
+        m.insert("priority_illness".into(), strs(&["uremia", "mental", "cancer"]));
+        m.insert("care_illness".into(), strs(&["uremia", "mental", "cancer", "other_major"]));
+        RhaiJian { engine, ast, params: Dynamic::from_map(m).into_shared() }
     }
 
     /// A household as an embedder would hand it to a script: a map, enums by name (shared, so that
@@ -124,9 +96,7 @@ impl RhaiJian {
                 Value::Num(n) => Dynamic::from_decimal(n.to_decimal().expect("decimal input")),
                 Value::Text(t) => Dynamic::from(t.to_string()),
                 Value::Enum(e) => match ty {
-                    doudi::interpreter::data::FieldType::Enum { variants, .. } => {
-                        Dynamic::from(variants[*e as usize].clone())
-                    }
+                    doudi::interpreter::data::FieldType::Enum { variants, .. } => Dynamic::from(variants[*e as usize].clone()),
                     _ => Dynamic::UNIT,
                 },
                 Value::Date(_) => Dynamic::UNIT,
@@ -153,14 +123,7 @@ impl RhaiJian {
 
     pub fn evaluate(&self, h: &Dynamic) -> Map {
         let mut scope = Scope::new();
-        self.engine
-            .call_fn::<Map>(
-                &mut scope,
-                &self.ast,
-                "evaluate",
-                (h.clone(), self.params.clone()),
-            )
-            .expect("the script runs")
+        self.engine.call_fn::<Map>(&mut scope, &self.ast, "evaluate", (h.clone(), self.params.clone())).expect("the script runs")
     }
 
     /// The script's outputs in the hand-written form (to check that both agree).

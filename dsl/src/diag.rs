@@ -31,20 +31,14 @@ impl Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             message: message.into(),
-            primary: Label {
-                span,
-                message: label.into(),
-            },
+            primary: Label { span, message: label.into() },
             secondary: Vec::new(),
             help: None,
             notes: Vec::new(),
         }
     }
     pub fn warning(message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(message, span, label)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(message, span, label) }
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
@@ -55,10 +49,7 @@ impl Diagnostic {
         self
     }
     pub fn with_secondary(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
-        self.secondary.push(Label {
-            span,
-            message: label.into(),
-        });
+        self.secondary.push(Label { span, message: label.into() });
         self
     }
     pub fn is_error(&self) -> bool {
@@ -82,10 +73,7 @@ pub struct SourceMap {
 
 impl SourceMap {
     pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) -> u32 {
-        self.files.push(SourceFile {
-            path: path.into(),
-            text: text.into(),
-        });
+        self.files.push(SourceFile { path: path.into(), text: text.into() });
         (self.files.len() - 1) as u32
     }
     pub fn file(&self, id: u32) -> &SourceFile {
@@ -167,11 +155,7 @@ fn line_of(text: &str, offset: usize) -> (usize, usize, usize) {
     let before = &text[..offset];
     let start = before.rfind('\n').map_or(0, |i| i + 1);
     let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-    let end = if text[start..end].ends_with('\r') {
-        end - 1
-    } else {
-        end
-    };
+    let end = if text[start..end].ends_with('\r') { end - 1 } else { end };
     let end = end.max(start);
     (before.matches('\n').count() + 1, start, end)
 }
@@ -188,12 +172,7 @@ fn window<'a>(line: &str, marks: &[Mark<'a>]) -> (String, Vec<Mark<'a>>) {
             .map(|m| {
                 let start = (m.start as isize + shift).max(0) as usize;
                 let end = ((m.end as isize + shift).max(0) as usize).min(limit.max(start + 1));
-                Mark {
-                    start,
-                    end: end.max(start + 1),
-                    primary: m.primary,
-                    message: m.message,
-                }
+                Mark { start, end: end.max(start + 1), primary: m.primary, message: m.message }
             })
             .collect()
     };
@@ -237,15 +216,8 @@ fn cols(text: &str) -> usize {
     text.chars().map(char_cols).sum()
 }
 
-fn add_label<'a>(
-    snippets: &mut Vec<Snippet<'a>>,
-    sources: &SourceMap,
-    label: &'a Label,
-    primary: bool,
-) -> bool {
-    let Some(file) = sources.files.get(label.span.file as usize) else {
-        return false;
-    };
+fn add_label<'a>(snippets: &mut Vec<Snippet<'a>>, sources: &SourceMap, label: &'a Label, primary: bool) -> bool {
+    let Some(file) = sources.files.get(label.span.file as usize) else { return false };
     let text = file.text.as_str();
     let (line_no, ls, le) = line_of(text, label.span.start as usize);
     let s = floor_char_boundary(text, (label.span.start as usize).clamp(ls, le));
@@ -255,24 +227,11 @@ fn add_label<'a>(
     if end <= start {
         end = start + 1;
     }
-    let mark = Mark {
-        start,
-        end,
-        primary,
-        message: label.message.as_str(),
-    };
-    if let Some(sn) = snippets
-        .iter_mut()
-        .find(|sn| sn.at.file == label.span.file && sn.line_no == line_no)
-    {
+    let mark = Mark { start, end, primary, message: label.message.as_str() };
+    if let Some(sn) = snippets.iter_mut().find(|sn| sn.at.file == label.span.file && sn.line_no == line_no) {
         sn.marks.push(mark);
     } else {
-        snippets.push(Snippet {
-            at: label.span,
-            line_no,
-            line: printable_line(&text[ls..le]),
-            marks: vec![mark],
-        });
+        snippets.push(Snippet { at: label.span, line_no, line: printable_line(&text[ls..le]), marks: vec![mark] });
     }
     true
 }
@@ -296,11 +255,7 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap) -> String {
             unknown.push(l);
         }
     }
-    let width = snippets
-        .iter()
-        .map(|s| s.line_no.to_string().len())
-        .max()
-        .unwrap_or(1);
+    let width = snippets.iter().map(|s| s.line_no.to_string().len()).max().unwrap_or(1);
     let pad = " ".repeat(width);
 
     for (k, sn) in snippets.iter().enumerate() {
@@ -316,11 +271,7 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap) -> String {
         let row_len = marks.iter().map(|m| m.end).max().unwrap_or(0);
         let mut row = vec![' '; row_len];
         // Secondary first, so the primary carets win where they overlap.
-        for m in marks
-            .iter()
-            .filter(|m| !m.primary)
-            .chain(marks.iter().filter(|m| m.primary))
-        {
+        for m in marks.iter().filter(|m| !m.primary).chain(marks.iter().filter(|m| m.primary)) {
             for c in row.iter_mut().take(m.end).skip(m.start) {
                 *c = if m.primary { '^' } else { '-' };
             }
@@ -328,11 +279,7 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap) -> String {
         let underline: String = row.into_iter().collect();
         let underline = underline.trim_end();
         // The rightmost label's message goes on the underline; the others hang below it.
-        let with_text: Vec<&Mark<'_>> = marks
-            .iter()
-            .copied()
-            .filter(|m| !m.message.is_empty())
-            .collect();
+        let with_text: Vec<&Mark<'_>> = marks.iter().copied().filter(|m| !m.message.is_empty()).collect();
         match with_text.last() {
             Some(last) => {
                 let _ = writeln!(out, "{pad} | {underline} {}", last.message);
@@ -364,11 +311,7 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap) -> String {
         }
     }
     for l in unknown {
-        let _ = writeln!(
-            out,
-            "{pad}--> <unknown file {}>: {}",
-            l.span.file, l.message
-        );
+        let _ = writeln!(out, "{pad}--> <unknown file {}>: {}", l.span.file, l.message);
     }
     if diag.help.is_some() || !diag.notes.is_empty() {
         let _ = writeln!(out, "{pad} |");
@@ -400,11 +343,7 @@ pub fn render_all(diags: &[Diagnostic], sources: &SourceMap) -> String {
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
     if errors > 0 {
-        let _ = write!(
-            out,
-            "error: could not load the policy: {}",
-            plural(errors, "error")
-        );
+        let _ = write!(out, "error: could not load the policy: {}", plural(errors, "error"));
         if warnings > 0 {
             let _ = write!(out, ", {}", plural(warnings, "warning"));
         }

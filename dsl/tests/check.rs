@@ -25,24 +25,15 @@ fn checker_corpus() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/check");
     // Paths in diagnostics are shown relative to the working directory.
     std::env::set_current_dir(&root).unwrap();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
-    assert!(
-        entries.len() >= 15,
-        "the corpus should hold at least 15 broken policies"
-    );
+    assert!(entries.len() >= 15, "the corpus should hold at least 15 broken policies");
     for p in entries {
         let name = p.file_stem().unwrap().to_string_lossy().to_string();
         let rel = PathBuf::from(p.file_name().unwrap());
         let out = check(&rel);
         // Every broken policy yields at least one diagnostic.
-        assert!(
-            out.contains("error") || out.contains("warning"),
-            "{name}: no diagnostic:\n{out}"
-        );
+        assert!(out.contains("error") || out.contains("warning"), "{name}: no diagnostic:\n{out}");
         insta::assert_snapshot!(name, out);
     }
 }

@@ -16,12 +16,7 @@ use rayon::prelude::*;
 ///
 /// Compiles the policy on each call (tens of microseconds); to evaluate many chunks, build a
 /// [`CompiledPolicy`] once and call [`CompiledPolicy::evaluate_chunk`].
-pub fn evaluate_chunk(
-    policy: &Policy,
-    households: &[Household],
-    month: Month,
-    outputs: &[DefId],
-) -> Vec<Result<Vec<Value>, EvalError>> {
+pub fn evaluate_chunk(policy: &Policy, households: &[Household], month: Month, outputs: &[DefId]) -> Vec<Result<Vec<Value>, EvalError>> {
     match CompiledPolicy::new(policy, outputs) {
         Ok(cp) => cp.evaluate_chunk(households, month),
         Err(_) => reference_chunk(policy, households, month, outputs),
@@ -31,13 +26,7 @@ pub fn evaluate_chunk(
 /// Evaluates `outputs` for each household in parallel and maps each household's values with `f`
 /// (in the worker threads, e.g. to format a line); the results in input order, or the first error
 /// in input order.
-pub fn map_chunk<T, F>(
-    policy: &Policy,
-    households: &[Household],
-    month: Month,
-    outputs: &[DefId],
-    f: F,
-) -> Result<Vec<T>, EvalError>
+pub fn map_chunk<T, F>(policy: &Policy, households: &[Household], month: Month, outputs: &[DefId], f: F) -> Result<Vec<T>, EvalError>
 where
     T: Send,
     F: Fn(&Household, &[Value]) -> T + Sync,
@@ -53,17 +42,8 @@ where
 }
 
 /// [`evaluate_chunk`] with the reference evaluator only.
-pub fn reference_chunk(
-    policy: &Policy,
-    households: &[Household],
-    month: Month,
-    outputs: &[DefId],
-) -> Vec<Result<Vec<Value>, EvalError>> {
-    households
-        .par_iter()
-        .with_min_len(64)
-        .map(|h| policy.evaluate(h, month, outputs))
-        .collect()
+pub fn reference_chunk(policy: &Policy, households: &[Household], month: Month, outputs: &[DefId]) -> Vec<Result<Vec<Value>, EvalError>> {
+    households.par_iter().with_min_len(64).map(|h| policy.evaluate(h, month, outputs)).collect()
 }
 
 /// Like [`evaluate_chunk`], also adding every household to the programme totals.
@@ -85,10 +65,7 @@ pub fn evaluate_chunk_with_totals<'p>(
             let mut rows = Vec::with_capacity(part.len());
             for h in part {
                 let mut ev = HouseholdEval::new(policy, h, month);
-                let row = outputs
-                    .iter()
-                    .map(|&d| ev.def(d, Scope::Household))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let row = outputs.iter().map(|&d| ev.def(d, Scope::Household)).collect::<Result<Vec<_>, _>>()?;
                 t.add(&mut ev)?;
                 rows.push(row);
             }

@@ -39,10 +39,8 @@ pub fn programmes(policy: &Policy, policy_path: &Path) -> Result<Vec<Programme>,
     let p = &policy.program;
     let file = policy_path.join("chain.toml");
     if file.is_file() {
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let cf: ChainFile =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let cf: ChainFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
         return cf
             .programme
             .into_iter()
@@ -65,17 +63,11 @@ pub fn programmes(policy: &Policy, policy_path: &Path) -> Result<Vec<Programme>,
     Ok(p.defs
         .iter()
         .enumerate()
-        .filter(|(_, d)| {
-            d.ty == Ty::Bool && d.name.ends_with("_eligible") && d.entity != EntityKind::Programme
-        })
+        .filter(|(_, d)| d.ty == Ty::Bool && d.name.ends_with("_eligible") && d.entity != EntityKind::Programme)
         .map(|(i, d)| {
             let stem = d.name.trim_end_matches("_eligible");
             let amount = p.def_by_name(d.entity, &format!("{stem}_payment"));
-            Programme {
-                name: d.label.clone().unwrap_or_else(|| stem.to_string()),
-                eligible: i as DefId,
-                amount,
-            }
+            Programme { name: d.label.clone().unwrap_or_else(|| stem.to_string()), eligible: i as DefId, amount }
         })
         .collect())
 }
@@ -100,23 +92,13 @@ pub struct Chain {
     pub links: Vec<Link>,
 }
 
-pub fn chain(
-    policy: &Policy,
-    programmes: &[Programme],
-    hh: &Household,
-    month: Month,
-) -> Result<Chain, EvalError> {
+pub fn chain(policy: &Policy, programmes: &[Programme], hh: &Household, month: Month) -> Result<Chain, EvalError> {
     let mut ev = HouseholdEval::new(policy, hh, month);
     let mut links = Vec::new();
     for prog in programmes {
         let def = &policy.program.defs[prog.eligible as usize];
         let scopes: Vec<(Scope, String)> = match def.entity {
-            EntityKind::Person => hh
-                .members
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (Scope::Person(i), format!("member {}", m.id)))
-                .collect(),
+            EntityKind::Person => hh.members.iter().enumerate().map(|(i, m)| (Scope::Person(i), format!("member {}", m.id))).collect(),
             _ => vec![(Scope::Household, format!("household {}", hh.id))],
         };
         for (scope, of) in scopes {
@@ -132,46 +114,22 @@ pub fn chain(
                 Vec::new()
             } else {
                 let node = explain(&mut ev, prog.eligible, scope)?;
-                failing_conditions(&node)
-                    .into_iter()
-                    .map(|f| f.reason)
-                    .collect()
+                failing_conditions(&node).into_iter().map(|f| f.reason).collect()
             };
-            links.push(Link {
-                programme: prog.name.clone(),
-                of,
-                qualifies: ok,
-                monthly_amount,
-                failing,
-            });
+            links.push(Link { programme: prog.name.clone(), of, qualifies: ok, monthly_amount, failing });
         }
     }
-    Ok(Chain {
-        household: hh.id.clone(),
-        month: month.to_string(),
-        links,
-    })
+    Ok(Chain { household: hh.id.clone(), month: month.to_string(), links })
 }
 
 pub fn render_text(c: &Chain) -> String {
-    let mut out = format!(
-        "benefit chain of household {} for {}\n",
-        c.household, c.month
-    );
+    let mut out = format!("benefit chain of household {} for {}\n", c.household, c.month);
     for l in c.links.iter().filter(|l| l.qualifies) {
-        let amt = l
-            .monthly_amount
-            .as_deref()
-            .map(|a| format!(": {a} a month"))
-            .unwrap_or_default();
+        let amt = l.monthly_amount.as_deref().map(|a| format!(": {a} a month")).unwrap_or_default();
         out.push_str(&format!("  ✔ {} [{}]{amt}\n", l.programme, l.of));
     }
     for l in c.links.iter().filter(|l| !l.qualifies) {
-        let first = l
-            .failing
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "not eligible".into());
+        let first = l.failing.first().cloned().unwrap_or_else(|| "not eligible".into());
         out.push_str(&format!("  ✘ {} [{}]: {first}\n", l.programme, l.of));
         for more in l.failing.iter().skip(1) {
             out.push_str(&format!("      also: {more}\n"));

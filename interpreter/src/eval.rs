@@ -11,9 +11,7 @@ use doudi_dsl::ir::*;
 use std::fmt;
 
 /// A month of evaluation (`YYYY-MM`). Parameters take the value in force on its first day.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Month {
     pub year: i32,
@@ -35,19 +33,12 @@ impl Month {
         Ok(Month { year, month })
     }
     pub fn first_day(self) -> Date {
-        Date {
-            year: self.year,
-            month: self.month,
-            day: 1,
-        }
+        Date { year: self.year, month: self.month, day: 1 }
     }
     /// The month `n` months later (`n` may be negative).
     pub fn plus(self, n: i32) -> Month {
         let idx = self.year * 12 + (self.month as i32 - 1) + n;
-        Month {
-            year: idx.div_euclid(12),
-            month: (idx.rem_euclid(12) + 1) as u8,
-        }
+        Month { year: idx.div_euclid(12), month: (idx.rem_euclid(12) + 1) as u8 }
     }
 }
 
@@ -94,20 +85,14 @@ impl EvalError {
         }
     }
     pub fn plain(message: impl Into<String>) -> EvalError {
-        EvalError {
-            span: None,
-            ..EvalError::new(message, Span::default())
-        }
+        EvalError { span: None, ..EvalError::new(message, Span::default()) }
     }
     fn arith(e: ArithError, span: Span) -> EvalError {
         match e {
             ArithError::DivisionByZero => EvalError::new("division by zero", span)
                 .with_help("guard the division, e.g. `if n > 0 then x / n else 0`"),
-            ArithError::Overflow => EvalError::new(
-                "the amount is too large to compute exactly (overflow)",
-                span,
-            )
-            .with_help("check the input data for implausibly large values"),
+            ArithError::Overflow => EvalError::new("the amount is too large to compute exactly (overflow)", span)
+                .with_help("check the input data for implausibly large values"),
             _ => EvalError::new("invalid rounding step", span),
         }
     }
@@ -129,11 +114,7 @@ impl EvalError {
             Some(d) => format!("while computing `{d}`"),
             None => String::new(),
         };
-        let mut d = Diagnostic::error(
-            format!("{}{who}", self.message),
-            self.span.unwrap_or_default(),
-            label,
-        );
+        let mut d = Diagnostic::error(format!("{}{who}", self.message), self.span.unwrap_or_default(), label);
         d.help = self.help.clone();
         for (s, l) in &self.secondary {
             d = d.with_secondary(*s, l.clone());
@@ -278,12 +259,7 @@ impl<'a> HouseholdEval<'a> {
                     match &hit {
                         Some((j, w)) if *w != v => {
                             let other = &def.exceptions[*j];
-                            let name = |x: &Exception| {
-                                x.label
-                                    .clone()
-                                    .map(|l| format!("«{l}»"))
-                                    .unwrap_or_else(|| "an exception".into())
-                            };
+                            let name = |x: &Exception| x.label.clone().map(|l| format!("«{l}»")).unwrap_or_else(|| "an exception".into());
                             let mut e = EvalError::new(
                                 format!(
                                     "conflicting exceptions for `{}`: {} gives {} but {} gives {}",
@@ -329,25 +305,15 @@ impl<'a> HouseholdEval<'a> {
 
     /// Which exception decided a definition's value, if any (after it was evaluated).
     pub fn applied_exception(&self, id: DefId, scope: Scope) -> Option<usize> {
-        self.applied
-            .iter()
-            .find(|(s, d, _)| *s == scope && *d == id)
-            .map(|(_, _, i)| *i)
+        self.applied.iter().find(|(s, d, _)| *s == scope && *d == id).map(|(_, _, i)| *i)
     }
 
     fn table(&mut self, t: &Table, def: &Def, scope: Scope) -> Result<Value, EvalError> {
-        let cols: Vec<Value> = t
-            .columns
-            .iter()
-            .map(|c| self.eval(c, scope))
-            .collect::<Result<_, _>>()?;
+        let cols: Vec<Value> = t.columns.iter().map(|c| self.eval(c, scope)).collect::<Result<_, _>>()?;
         let mut sum: Option<Value> = None;
         let mut found: Option<usize> = None;
         for (ri, row) in t.rows.iter().enumerate() {
-            let matches =
-                row.cells.iter().zip(&cols).all(|(tests, v)| {
-                    tests.is_empty() || tests.iter().any(|tst| cell_matches(tst, v))
-                });
+            let matches = row.cells.iter().zip(&cols).all(|(tests, v)| tests.is_empty() || tests.iter().any(|tst| cell_matches(tst, v)));
             if !matches {
                 continue;
             }
@@ -356,16 +322,10 @@ impl<'a> HouseholdEval<'a> {
                 HitPolicy::Unique => {
                     if let Some(prev) = found {
                         let mut e = EvalError::new(
-                            format!(
-                                "rows {} and {} of the `unique` table `{}` both match",
-                                prev + 1,
-                                ri + 1,
-                                def.name
-                            ),
+                            format!("rows {} and {} of the `unique` table `{}` both match", prev + 1, ri + 1, def.name),
                             row.span,
                         );
-                        e.secondary
-                            .push((t.rows[prev].span, format!("row {}", prev + 1)));
+                        e.secondary.push((t.rows[prev].span, format!("row {}", prev + 1)));
                         return Err(e);
                     }
                     found = Some(ri);
@@ -374,9 +334,7 @@ impl<'a> HouseholdEval<'a> {
                     let v = self.eval(&row.result, scope)?;
                     sum = Some(match sum {
                         None => v,
-                        Some(s) => {
-                            arith(Arith::Add, &s, &v).map_err(|e| EvalError::arith(e, row.span))?
-                        }
+                        Some(s) => arith(Arith::Add, &s, &v).map_err(|e| EvalError::arith(e, row.span))?,
                     });
                 }
             }
@@ -388,11 +346,8 @@ impl<'a> HouseholdEval<'a> {
         }
         match &t.otherwise {
             Some(o) => self.eval(o, scope),
-            None => Err(EvalError::new(
-                format!("no row of the table `{}` matches", def.name),
-                def.span,
-            )
-            .with_help("add a row for this case, or an `otherwise = ...` line")),
+            None => Err(EvalError::new(format!("no row of the table `{}` matches", def.name), def.span)
+                .with_help("add a row for this case, or an `otherwise = ...` line")),
         }
     }
 
@@ -428,28 +383,18 @@ impl<'a> HouseholdEval<'a> {
             ExprKind::Param(p) => self.param(*p, None, e.span)?,
             ExprKind::ParamAt(p, k) => {
                 let Value::Enum(key) = self.eval(k, scope)? else {
-                    return Err(EvalError::new(
-                        "a parameter table key must be an enum value",
-                        k.span,
-                    ));
+                    return Err(EvalError::new("a parameter table key must be an enum value", k.span));
                 };
                 self.param(*p, Some(key), e.span)?
             }
             ExprKind::Neg(x) => match self.eval(x, scope)? {
-                Value::Int(i) => Value::Int(
-                    i.checked_neg()
-                        .ok_or_else(|| EvalError::arith(ArithError::Overflow, e.span))?,
-                ),
+                Value::Int(i) => Value::Int(i.checked_neg().ok_or_else(|| EvalError::arith(ArithError::Overflow, e.span))?),
                 Value::Num(n) => Value::Num(n.neg()),
                 _ => return Err(EvalError::new("cannot negate this value", e.span)),
             },
             ExprKind::Not(x) => Value::Bool(!self.eval(x, scope)?.as_bool()),
-            ExprKind::And(a, b) => {
-                Value::Bool(self.eval(a, scope)?.as_bool() && self.eval(b, scope)?.as_bool())
-            }
-            ExprKind::Or(a, b) => {
-                Value::Bool(self.eval(a, scope)?.as_bool() || self.eval(b, scope)?.as_bool())
-            }
+            ExprKind::And(a, b) => Value::Bool(self.eval(a, scope)?.as_bool() && self.eval(b, scope)?.as_bool()),
+            ExprKind::Or(a, b) => Value::Bool(self.eval(a, scope)?.as_bool() || self.eval(b, scope)?.as_bool()),
             ExprKind::Arith(op, a, b) => {
                 let (x, y) = (self.eval(a, scope)?, self.eval(b, scope)?);
                 arith(*op, &x, &y).map_err(|err| EvalError::arith(err, e.span))?
@@ -460,11 +405,7 @@ impl<'a> HouseholdEval<'a> {
             }
             ExprKind::In(x, items) => {
                 let v = self.eval(x, scope)?;
-                Value::Bool(
-                    items
-                        .iter()
-                        .any(|c| compare(CmpOp::Eq, &v, &const_value(c))),
-                )
+                Value::Bool(items.iter().any(|c| compare(CmpOp::Eq, &v, &const_value(c))))
             }
             ExprKind::If(c, a, b) => {
                 if self.eval(c, scope)?.as_bool() {
@@ -474,37 +415,19 @@ impl<'a> HouseholdEval<'a> {
                 }
             }
             ExprKind::Builtin(b, args) => {
-                let vals: Vec<Value> = args
-                    .iter()
-                    .map(|a| self.eval(a, scope))
-                    .collect::<Result<_, _>>()?;
+                let vals: Vec<Value> = args.iter().map(|a| self.eval(a, scope)).collect::<Result<_, _>>()?;
                 builtin(*b, vals).map_err(|err| EvalError::arith(err, e.span))?
             }
             ExprKind::Round(x, step) => match self.eval(x, scope)? {
-                Value::Num(n) => Value::Num(
-                    n.round_to(*step)
-                        .map_err(|err| EvalError::arith(err, e.span))?,
-                ),
-                Value::Int(i) => Value::Num(
-                    Num::from_i64(i)
-                        .round_to(*step)
-                        .map_err(|err| EvalError::arith(err, e.span))?,
-                ),
+                Value::Num(n) => Value::Num(n.round_to(*step).map_err(|err| EvalError::arith(err, e.span))?),
+                Value::Int(i) => Value::Num(Num::from_i64(i).round_to(*step).map_err(|err| EvalError::arith(err, e.span))?),
                 _ => return Err(EvalError::new("cannot round this value", e.span)),
             },
             ExprKind::Extern(id, args) => {
-                let vals: Vec<Value> = args
-                    .iter()
-                    .map(|a| self.eval(a, scope))
-                    .collect::<Result<_, _>>()?;
+                let vals: Vec<Value> = args.iter().map(|a| self.eval(a, scope)).collect::<Result<_, _>>()?;
                 self.policy.call_extern(*id, &vals, e.span)?
             }
-            ExprKind::Agg {
-                kind,
-                coll,
-                body,
-                filter,
-            } => {
+            ExprKind::Agg { kind, coll, body, filter } => {
                 if *coll != Coll::Members {
                     return self
                         .totals
@@ -536,27 +459,12 @@ impl<'a> HouseholdEval<'a> {
 }
 
 /// The value of a parameter on a date.
-pub fn param_value(
-    program: &Program,
-    id: ParamId,
-    key: Option<u16>,
-    date: Date,
-    span: Span,
-) -> Result<Value, EvalError> {
+pub fn param_value(program: &Program, id: ParamId, key: Option<u16>, date: Date, span: Span) -> Result<Value, EvalError> {
     let p = &program.params[id as usize];
     let Some(v) = p.version_at(date) else {
-        let first = p
-            .versions
-            .first()
-            .and_then(|v| v.from)
-            .map(format_date)
-            .unwrap_or_default();
+        let first = p.versions.first().and_then(|v| v.from).map(format_date).unwrap_or_default();
         return Err(EvalError::new(
-            format!(
-                "`{}` has no value in force on {} (its first value takes effect {first})",
-                p.name,
-                format_date(date)
-            ),
+            format!("`{}` has no value in force on {} (its first value takes effect {first})", p.name, format_date(date)),
             span,
         ));
     };
@@ -564,17 +472,14 @@ pub fn param_value(
         Some(k) => v.values.get(k as usize),
         None => v.values.first(),
     };
-    c.map(const_value)
-        .ok_or_else(|| EvalError::new(format!("`{}` has no value for this key", p.name), span))
+    c.map(const_value).ok_or_else(|| EvalError::new(format!("`{}` has no value for this key", p.name), span))
 }
 
 fn cell_matches(t: &CellTest, v: &Value) -> bool {
     match t {
         CellTest::Eq(c) => compare(CmpOp::Eq, v, &const_value(c)),
         CellTest::Cmp(op, c) => compare(*op, v, &const_value(c)),
-        CellTest::Range(a, b) => {
-            compare(CmpOp::Ge, v, &const_value(a)) && compare(CmpOp::Le, v, &const_value(b))
-        }
+        CellTest::Range(a, b) => compare(CmpOp::Ge, v, &const_value(a)) && compare(CmpOp::Le, v, &const_value(b)),
     }
 }
 
@@ -629,9 +534,7 @@ pub fn arith(op: Arith, a: &Value, b: &Value) -> Result<Value, ArithError> {
                 if *y == 0 {
                     return Err(ArithError::DivisionByZero);
                 }
-                return Num::from_i64(*x)
-                    .checked_div(&Num::from_i64(*y))
-                    .map(Value::Num);
+                return Num::from_i64(*x).checked_div(&Num::from_i64(*y)).map(Value::Num);
             }
         };
         return r.map(Value::Int).ok_or(ArithError::Overflow);
@@ -651,12 +554,10 @@ pub fn arith(op: Arith, a: &Value, b: &Value) -> Result<Value, ArithError> {
 pub fn compare(op: CmpOp, a: &Value, b: &Value) -> bool {
     let ord = match (a, b) {
         (Value::Int(x), Value::Int(y)) => x.cmp(y),
-        (Value::Int(_) | Value::Num(_), Value::Int(_) | Value::Num(_)) => {
-            match (a.to_num(), b.to_num()) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                _ => return false,
-            }
-        }
+        (Value::Int(_) | Value::Num(_), Value::Int(_) | Value::Num(_)) => match (a.to_num(), b.to_num()) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => return false,
+        },
         _ => {
             if std::mem::discriminant(a) != std::mem::discriminant(b) {
                 return op == CmpOp::Ne;
@@ -682,11 +583,7 @@ fn builtin(b: Builtin, vals: Vec<Value>) -> Result<Value, ArithError> {
             let mut it = vals.into_iter();
             let mut best = it.next().ok_or(ArithError::Overflow)?;
             for v in it {
-                let better = if b == Builtin::Min {
-                    compare(CmpOp::Lt, &v, &best)
-                } else {
-                    compare(CmpOp::Gt, &v, &best)
-                };
+                let better = if b == Builtin::Min { compare(CmpOp::Lt, &v, &best) } else { compare(CmpOp::Gt, &v, &best) };
                 if better {
                     best = v;
                 }
@@ -714,13 +611,7 @@ pub struct AggAcc {
 
 impl AggAcc {
     pub fn new(kind: AggKind, ty: Ty) -> AggAcc {
-        AggAcc {
-            kind,
-            ty,
-            acc: None,
-            count: 0,
-            flag: None,
-        }
+        AggAcc { kind, ty, acc: None, count: 0, flag: None }
     }
     /// Adds one element that passed the filter (`v`: its body value, if the aggregation has one).
     pub fn add(&mut self, v: Option<Value>) -> Result<(), ArithError> {
@@ -748,11 +639,7 @@ impl AggAcc {
                 self.acc = Some(match self.acc.take() {
                     None => v,
                     Some(a) => {
-                        let take = if self.kind == AggKind::Min {
-                            compare(CmpOp::Lt, &v, &a)
-                        } else {
-                            compare(CmpOp::Gt, &v, &a)
-                        };
+                        let take = if self.kind == AggKind::Min { compare(CmpOp::Lt, &v, &a) } else { compare(CmpOp::Gt, &v, &a) };
                         if take {
                             v
                         } else {
@@ -768,9 +655,7 @@ impl AggAcc {
     /// grows by `weight`, a sum by `weight × v`; `any`, `all`, `min` and `max` see it once.
     pub fn add_weighted(&mut self, v: Option<Value>, weight: i64) -> Result<(), ArithError> {
         match self.kind {
-            AggKind::Count => {
-                self.count = self.count.checked_add(weight).ok_or(ArithError::Overflow)?
-            }
+            AggKind::Count => self.count = self.count.checked_add(weight).ok_or(ArithError::Overflow)?,
             AggKind::Sum => {
                 let v = v.unwrap_or(Value::Int(0));
                 let w = arith(Arith::Mul, &v, &Value::Int(weight))?;
@@ -786,10 +671,7 @@ impl AggAcc {
     }
     /// Combines with another accumulator of the same aggregation (for parallel totals).
     pub fn merge(&mut self, other: AggAcc) -> Result<(), ArithError> {
-        self.count = self
-            .count
-            .checked_add(other.count)
-            .ok_or(ArithError::Overflow)?;
+        self.count = self.count.checked_add(other.count).ok_or(ArithError::Overflow)?;
         if let Some(f) = other.flag {
             self.flag = Some(f);
         }
@@ -797,13 +679,7 @@ impl AggAcc {
             match self.kind {
                 AggKind::Sum | AggKind::Min | AggKind::Max => {
                     let keep = self.kind;
-                    let mut tmp = AggAcc {
-                        kind: keep,
-                        ty: self.ty,
-                        acc: self.acc.take(),
-                        count: 0,
-                        flag: None,
-                    };
+                    let mut tmp = AggAcc { kind: keep, ty: self.ty, acc: self.acc.take(), count: 0, flag: None };
                     tmp.add(Some(v))?;
                     self.acc = tmp.acc;
                 }

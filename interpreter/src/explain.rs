@@ -69,9 +69,7 @@ pub struct Node {
 
 /// Source text of a span, on one line.
 pub fn snippet(policy: &Policy, span: Span) -> String {
-    let Some(f) = policy.program.sources.files.get(span.file as usize) else {
-        return String::new();
-    };
+    let Some(f) = policy.program.sources.files.get(span.file as usize) else { return String::new() };
     let (s, e) = (span.start as usize, (span.end as usize).min(f.text.len()));
     let raw = f.text.get(s..e).unwrap_or("");
     raw.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -92,10 +90,7 @@ fn scope_key(s: Scope) -> (u8, usize) {
 
 /// Explains definition `id` evaluated in `scope` of the evaluator's household.
 pub fn explain(ev: &mut HouseholdEval<'_>, id: DefId, scope: Scope) -> Result<Node, EvalError> {
-    let mut b = Builder {
-        ev,
-        seen: HashSet::new(),
-    };
+    let mut b = Builder { ev, seen: HashSet::new() };
     b.node(id, scope)
 }
 
@@ -152,10 +147,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                     node.why_not_subjects.push(subject(program, &x.cond, scope));
                     node.why_not.push(format!(
                         "the exception {} applies: {}",
-                        x.label
-                            .as_deref()
-                            .map(|l| format!("«{l}»"))
-                            .unwrap_or_default(),
+                        x.label.as_deref().map(|l| format!("«{l}»")).unwrap_or_default(),
                         snippet(policy, x.cond.span)
                     ));
                 }
@@ -174,10 +166,8 @@ impl<'e, 'a> Builder<'e, 'a> {
                     }
                 }
                 DefBody::Table(t) => {
-                    let cols: Vec<String> =
-                        t.columns.iter().map(|c| snippet(policy, c.span)).collect();
-                    node.formula = format!("decision table ({:?}) over {}", t.hit, cols.join(", "))
-                        .to_lowercase();
+                    let cols: Vec<String> = t.columns.iter().map(|c| snippet(policy, c.span)).collect();
+                    node.formula = format!("decision table ({:?}) over {}", t.hit, cols.join(", ")).to_lowercase();
                     used.extend(t.columns.iter());
                 }
             },
@@ -191,9 +181,7 @@ impl<'e, 'a> Builder<'e, 'a> {
     /// Collects the inputs, parameters and definitions an expression uses (the taken branch of an `if`).
     fn refs(&mut self, e: &Expr, scope: Scope, node: &mut Node) -> Result<(), EvalError> {
         use doudi_dsl::check::{STACK_GROWTH, STACK_RED_ZONE};
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
-            self.refs_inner(e, scope, node)
-        })
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.refs_inner(e, scope, node))
     }
 
     fn refs_inner(&mut self, e: &Expr, scope: Scope, node: &mut Node) -> Result<(), EvalError> {
@@ -202,18 +190,11 @@ impl<'e, 'a> Builder<'e, 'a> {
         match &e.kind {
             ExprKind::Input(slot) | ExprKind::HouseholdInput(slot) => {
                 let (info, sc) = match (&e.kind, scope) {
-                    (ExprKind::Input(_), Scope::Person(_)) => {
-                        (&program.person_inputs[*slot as usize], scope)
-                    }
+                    (ExprKind::Input(_), Scope::Person(_)) => (&program.person_inputs[*slot as usize], scope),
                     _ => (&program.household_inputs[*slot as usize], Scope::Household),
                 };
                 let v = self.ev.input(*slot, sc).clone();
-                let u = InputUse {
-                    name: info.name.clone(),
-                    label: info.label.clone(),
-                    of: self.who(sc),
-                    value: policy.display(info.ty, &v),
-                };
+                let u = InputUse { name: info.name.clone(), label: info.label.clone(), of: self.who(sc), value: policy.display(info.ty, &v) };
                 if !node.inputs.iter().any(|x| x.name == u.name && x.of == u.of) {
                     node.inputs.push(u);
                 }
@@ -232,11 +213,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                 let u = ParamUse {
                     name: param.name.clone(),
                     label: param.label.clone(),
-                    key: key.and_then(|k| {
-                        param
-                            .by
-                            .map(|b| program.enums[b as usize].variants[k as usize].clone())
-                    }),
+                    key: key.and_then(|k| param.by.map(|b| program.enums[b as usize].variants[k as usize].clone())),
                     value: policy.display(param.ty, &v),
                     in_force_from: version.and_then(|v| v.from).map(format_date),
                     citations: {
@@ -247,11 +224,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                         c
                     },
                 };
-                if !node
-                    .parameters
-                    .iter()
-                    .any(|x| x.name == u.name && x.key == u.key)
-                {
+                if !node.parameters.iter().any(|x| x.name == u.name && x.key == u.key) {
                     node.parameters.push(u);
                 }
                 if let ExprKind::ParamAt(_, k) = &e.kind {
@@ -274,12 +247,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                     self.refs(b, scope, node)?;
                 }
             }
-            ExprKind::Agg {
-                coll: Coll::Members,
-                body,
-                filter,
-                ..
-            } => {
+            ExprKind::Agg { coll: Coll::Members, body, filter, .. } => {
                 for i in 0..self.ev.hh.members.len() {
                     let s = Scope::Person(i);
                     if let Some(f) = filter {
@@ -304,24 +272,12 @@ impl<'e, 'a> Builder<'e, 'a> {
     }
 
     /// Why a condition is false, as sentences for drafters.
-    fn why_not(
-        &mut self,
-        e: &Expr,
-        scope: Scope,
-        out: &mut Vec<(String, String)>,
-    ) -> Result<(), EvalError> {
+    fn why_not(&mut self, e: &Expr, scope: Scope, out: &mut Vec<(String, String)>) -> Result<(), EvalError> {
         use doudi_dsl::check::{STACK_GROWTH, STACK_RED_ZONE};
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
-            self.why_not_inner(e, scope, out)
-        })
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.why_not_inner(e, scope, out))
     }
 
-    fn why_not_inner(
-        &mut self,
-        e: &Expr,
-        scope: Scope,
-        out: &mut Vec<(String, String)>,
-    ) -> Result<(), EvalError> {
+    fn why_not_inner(&mut self, e: &Expr, scope: Scope, out: &mut Vec<(String, String)>) -> Result<(), EvalError> {
         let policy = self.ev.policy;
         let program = &policy.program;
         if self.ev.eval(e, scope)?.as_bool() {
@@ -337,39 +293,19 @@ impl<'e, 'a> Builder<'e, 'a> {
                 self.why_not(a, scope, &mut parts)?;
                 self.why_not(b, scope, &mut parts)?;
                 let text: Vec<String> = parts.into_iter().map(|(_, t)| t).collect();
-                out.push((
-                    subject(program, e, scope),
-                    format!("none of these holds: {}", text.join("; ")),
-                ));
+                out.push((subject(program, e, scope), format!("none of these holds: {}", text.join("; "))));
             }
             ExprKind::Def(id) | ExprKind::HouseholdDef(id) => {
                 let d = &program.defs[*id as usize];
-                let label = d
-                    .label
-                    .as_deref()
-                    .map(|l| format!(" ({l})"))
-                    .unwrap_or_default();
-                out.push((
-                    subject(program, e, scope),
-                    format!("{}{label} is false", d.name),
-                ));
+                let label = d.label.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
+                out.push((subject(program, e, scope), format!("{}{label} is false", d.name)));
             }
-            ExprKind::Not(x) => out.push((
-                subject(program, e, scope),
-                format!(
-                    "`{}` is false because `{}` is true",
-                    snippet(policy, e.span),
-                    snippet(policy, x.span)
-                ),
-            )),
+            ExprKind::Not(x) => out.push((subject(program, e, scope), format!("`{}` is false because `{}` is true", snippet(policy, e.span), snippet(policy, x.span)))),
             ExprKind::Cmp(op, a, b) => {
                 let va = self.ev.eval(a, scope)?;
                 let vb = self.ev.eval(b, scope)?;
                 let (ta, tb) = (snippet(policy, a.span), snippet(policy, b.span));
-                let (sa, sb) = (
-                    policy.display_exact(a.ty, &va),
-                    policy.display_exact(b.ty, &vb),
-                );
+                let (sa, sb) = (policy.display_exact(a.ty, &va), policy.display_exact(b.ty, &vb));
                 let verb = match op {
                     CmpOp::Lt => "is not below",
                     CmpOp::Le => "is above",
@@ -378,55 +314,28 @@ impl<'e, 'a> Builder<'e, 'a> {
                     CmpOp::Eq => "is not",
                     CmpOp::Ne => "is",
                 };
-                let lhs = if is_literal(a) {
-                    sa.clone()
-                } else {
-                    format!("{ta} = {sa}")
-                };
-                let rhs = if is_literal(b) {
-                    sb.clone()
-                } else {
-                    format!("{tb} = {sb}")
-                };
+                let lhs = if is_literal(a) { sa.clone() } else { format!("{ta} = {sa}") };
+                let rhs = if is_literal(b) { sb.clone() } else { format!("{tb} = {sb}") };
                 let gap = match (op, va.to_num(), vb.to_num()) {
-                    (CmpOp::Lt | CmpOp::Le, Some(x), Some(y))
-                    | (CmpOp::Gt | CmpOp::Ge, Some(y), Some(x)) => {
+                    (CmpOp::Lt | CmpOp::Le, Some(x), Some(y)) | (CmpOp::Gt | CmpOp::Ge, Some(y), Some(x)) => {
                         x.checked_sub(&y).ok().map(|d| {
                             if d.is_zero() {
                                 return " (exactly equal)".to_string();
                             }
                             let ty = if a.ty.is_money() { a.ty } else { b.ty };
-                            let dir = if matches!(op, CmpOp::Lt | CmpOp::Le) {
-                                "above"
-                            } else {
-                                "below"
-                            };
+                            let dir = if matches!(op, CmpOp::Lt | CmpOp::Le) { "above" } else { "below" };
                             format!(" ({} {dir})", policy.display(ty, &Value::Num(d.abs())))
                         })
                     }
                     _ => None,
                 };
-                out.push((
-                    subject(program, e, scope),
-                    format!("{lhs} {verb} {rhs}{}", gap.unwrap_or_default()),
-                ));
+                out.push((subject(program, e, scope), format!("{lhs} {verb} {rhs}{}", gap.unwrap_or_default())));
             }
             ExprKind::In(x, _) => {
                 let v = self.ev.eval(x, scope)?;
-                out.push((
-                    subject(program, e, scope),
-                    format!(
-                        "`{}` is false: {} = {}",
-                        snippet(policy, e.span),
-                        snippet(policy, x.span),
-                        policy.display(x.ty, &v)
-                    ),
-                ));
+                out.push((subject(program, e, scope), format!("`{}` is false: {} = {}", snippet(policy, e.span), snippet(policy, x.span), policy.display(x.ty, &v))));
             }
-            _ => out.push((
-                subject(program, e, scope),
-                format!("`{}` is false", snippet(policy, e.span)),
-            )),
+            _ => out.push((subject(program, e, scope), format!("`{}` is false", snippet(policy, e.span)))),
         }
         Ok(())
     }
@@ -442,11 +351,7 @@ fn subject(program: &Program, e: &Expr, scope: Scope) -> String {
         ExprKind::HouseholdInput(slot) => program.household_inputs[*slot as usize].name.clone(),
         ExprKind::Def(d) | ExprKind::HouseholdDef(d) => program.defs[*d as usize].name.clone(),
         ExprKind::Param(p) | ExprKind::ParamAt(p, _) => program.params[*p as usize].name.clone(),
-        _ => children(e)
-            .into_iter()
-            .map(|c| subject(program, c, scope))
-            .find(|s| !s.is_empty())
-            .unwrap_or_default(),
+        _ => children(e).into_iter().map(|c| subject(program, c, scope)).find(|s| !s.is_empty()).unwrap_or_default(),
     }
 }
 
@@ -463,43 +368,23 @@ pub fn render_text(node: &Node) -> String {
 
 fn cite(c: &Citation) -> String {
     match c {
-        Citation::Source {
-            citation,
-            quote: Some(q),
-        } => format!("source: {citation} «{q}»"),
-        Citation::Source {
-            citation,
-            quote: None,
-        } => format!("source: {citation}"),
+        Citation::Source { citation, quote: Some(q) } => format!("source: {citation} «{q}»"),
+        Citation::Source { citation, quote: None } => format!("source: {citation}"),
         Citation::Assumption { reason } => format!("assumption: {reason}"),
     }
 }
 
 fn render_node(n: &Node, depth: usize, out: &mut String) {
     let pad = "  ".repeat(depth);
-    let label = n
-        .label
-        .as_deref()
-        .map(|l| format!(" {l}"))
-        .unwrap_or_default();
-    out.push_str(&format!(
-        "{pad}{}{label} = {}   [{}]\n",
-        n.name, n.value, n.of
-    ));
+    let label = n.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
+    out.push_str(&format!("{pad}{}{label} = {}   [{}]\n", n.name, n.value, n.of));
     if n.see_above {
         out.push_str(&format!("{pad}  (explained above)\n"));
         return;
     }
     if let Some(x) = &n.exception {
-        let l = x
-            .label
-            .as_deref()
-            .map(|l| format!(" «{l}»"))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "{pad}  exception{l} applies: {}   ({})\n",
-            x.condition, x.location
-        ));
+        let l = x.label.as_deref().map(|l| format!(" «{l}»")).unwrap_or_default();
+        out.push_str(&format!("{pad}  exception{l} applies: {}   ({})\n", x.condition, x.location));
         for c in &x.citations {
             out.push_str(&format!("{pad}    {}\n", cite(c)));
         }
@@ -513,36 +398,14 @@ fn render_node(n: &Node, depth: usize, out: &mut String) {
         out.push_str(&format!("{pad}  why not: {w}\n"));
     }
     for i in &n.inputs {
-        let l = i
-            .label
-            .as_deref()
-            .map(|l| format!(" {l}"))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "{pad}  input {}{l} = {}   [{}]\n",
-            i.name, i.value, i.of
-        ));
+        let l = i.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
+        out.push_str(&format!("{pad}  input {}{l} = {}   [{}]\n", i.name, i.value, i.of));
     }
     for p in &n.parameters {
-        let l = p
-            .label
-            .as_deref()
-            .map(|l| format!(" {l}"))
-            .unwrap_or_default();
-        let key = p
-            .key
-            .as_deref()
-            .map(|k| format!("[{k}]"))
-            .unwrap_or_default();
-        let from = p
-            .in_force_from
-            .as_deref()
-            .map(|f| format!(", in force from {f}"))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "{pad}  parameter {}{key}{l} = {}{from}\n",
-            p.name, p.value
-        ));
+        let l = p.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
+        let key = p.key.as_deref().map(|k| format!("[{k}]")).unwrap_or_default();
+        let from = p.in_force_from.as_deref().map(|f| format!(", in force from {f}")).unwrap_or_default();
+        out.push_str(&format!("{pad}  parameter {}{key}{l} = {}{from}\n", p.name, p.value));
         for c in &p.citations {
             out.push_str(&format!("{pad}    {}\n", cite(c)));
         }
@@ -572,8 +435,7 @@ pub fn failing_conditions(node: &Node) -> Vec<Failure> {
 fn collect_failures(n: &Node, out: &mut Vec<Failure>) {
     for (k, w) in n.why_not.iter().enumerate() {
         let child = n.children.iter().find(|c| {
-            c.value == "false"
-                && (w == &format!("{} is false", c.name) || w.starts_with(&format!("{} (", c.name)))
+            c.value == "false" && (w == &format!("{} is false", c.name) || w.starts_with(&format!("{} (", c.name)))
         });
         match child {
             Some(c) if !c.why_not.is_empty() => collect_failures(c, out),

@@ -34,13 +34,9 @@ pub enum ArithError {
 impl std::fmt::Display for ArithError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            ArithError::Overflow => {
-                "arithmetic overflow: the exact result is too large to represent"
-            }
+            ArithError::Overflow => "arithmetic overflow: the exact result is too large to represent",
             ArithError::DivisionByZero => "division by zero",
-            ArithError::InvalidStep => {
-                "rounding step must be a positive power of ten (0.01, 1, 10, ...)"
-            }
+            ArithError::InvalidStep => "rounding step must be a positive power of ten (0.01, 1, 10, ...)",
         })
     }
 }
@@ -211,11 +207,7 @@ impl Frac {
             Num::Dec(d) => Frac::of_dec(d),
             Num::Rat(n, d) => {
                 let dd = if d == 0 { 1 } else { d.unsigned_abs() };
-                Frac {
-                    neg: (n < 0) != (d < 0),
-                    n: n.unsigned_abs(),
-                    d: dd,
-                }
+                Frac { neg: (n < 0) != (d < 0), n: n.unsigned_abs(), d: dd }
             }
         }
     }
@@ -223,11 +215,7 @@ impl Frac {
     #[inline]
     fn of_dec(d: Decimal) -> Frac {
         let m = d.mantissa();
-        Frac {
-            neg: m < 0,
-            n: m.unsigned_abs(),
-            d: POW10[d.scale().min(MAX_SCALE) as usize],
-        }
+        Frac { neg: m < 0, n: m.unsigned_abs(), d: POW10[d.scale().min(MAX_SCALE) as usize] }
     }
 
     /// -1, 0 or 1.
@@ -246,11 +234,7 @@ impl Frac {
         if g <= 1 {
             self
         } else {
-            Frac {
-                neg: self.neg,
-                n: self.n / g,
-                d: self.d / g,
-            }
+            Frac { neg: self.neg, n: self.n / g, d: self.d / g }
         }
     }
 }
@@ -331,14 +315,7 @@ fn frac_div(a: Frac, b: Frac) -> Result<Num, ArithError> {
     if b.n == 0 {
         return Err(ArithError::DivisionByZero);
     }
-    frac_mul(
-        a,
-        Frac {
-            neg: b.neg,
-            n: b.d,
-            d: b.n,
-        },
-    )
+    frac_mul(a, Frac { neg: b.neg, n: b.d, d: b.n })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -415,10 +392,7 @@ fn step_exponent(step: Decimal) -> Result<i32, ArithError> {
             Err(ArithError::InvalidStep)
         }
     } else {
-        (0..=MAX_SCALE)
-            .find(|&k| POW10[k as usize] == m)
-            .map(|k| k as i32)
-            .ok_or(ArithError::InvalidStep)
+        (0..=MAX_SCALE).find(|&k| POW10[k as usize] == m).map(|k| k as i32).ok_or(ArithError::InvalidStep)
     }
 }
 
@@ -460,8 +434,7 @@ fn parse_literal(s: &str, strip: bool) -> Option<(bool, u128, u32)> {
 
 fn parse_plain(s: &str) -> Option<Num> {
     let fits = |(neg, m, sc): (bool, u128, u32)| {
-        (m <= DEC_MAX_MANT && sc <= MAX_SCALE)
-            .then(|| Num::from_decimal(Decimal::from_i128_with_scale(signed(neg, m), sc)))
+        (m <= DEC_MAX_MANT && sc <= MAX_SCALE).then(|| Num::from_decimal(Decimal::from_i128_with_scale(signed(neg, m), sc)))
     };
     match parse_literal(s, false) {
         Some(lit) => fits(lit).or_else(|| fits(parse_literal(s, true)?)),
@@ -513,16 +486,8 @@ impl Num {
                 if ym == 0 {
                     return None;
                 }
-                let fx = Frac {
-                    neg: xn,
-                    n: xm,
-                    d: POW10[xs as usize],
-                };
-                let fy = Frac {
-                    neg: yn,
-                    n: ym,
-                    d: POW10[ys as usize],
-                };
+                let fx = Frac { neg: xn, n: xm, d: POW10[xs as usize] };
+                let fy = Frac { neg: yn, n: ym, d: POW10[ys as usize] };
                 frac_div(fx, fy).ok()
             }
         }
@@ -641,20 +606,13 @@ impl Num {
             if d.scale() <= t {
                 return Ok(self.clone());
             }
-            return Ok(Num::from_decimal(d.round_dp_with_strategy(
-                t,
-                RoundingStrategy::MidpointAwayFromZero,
-            )));
+            return Ok(Num::from_decimal(d.round_dp_with_strategy(t, RoundingStrategy::MidpointAwayFromZero)));
         }
         let f = Frac::of(self);
         if e <= 0 {
             let p = POW10[(-e) as usize];
             let (q, r) = ov(muldiv_rem(f.n, p, f.d))?;
-            let q = if r >= f.d - r {
-                ov(q.checked_add(1))?
-            } else {
-                q
-            };
+            let q = if r >= f.d - r { ov(q.checked_add(1))? } else { q };
             canon(f.neg, q, p)
         } else {
             // value = i + r1/d with i = q*p + r2; the fraction of value/p is (r2 + r1/d)/p, which is
@@ -771,17 +729,9 @@ impl From<i64> for Num {
     }
 }
 
-impl PartialEq for Num {
-    fn eq(&self, o: &Num) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
+impl PartialEq for Num { fn eq(&self, o: &Num) -> bool { self.cmp(o) == Ordering::Equal } }
 impl Eq for Num {}
-impl PartialOrd for Num {
-    fn partial_cmp(&self, o: &Num) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
+impl PartialOrd for Num { fn partial_cmp(&self, o: &Num) -> Option<Ordering> { Some(self.cmp(o)) } }
 impl Ord for Num {
     /// Exact and total: decimals compare through rust_decimal (exact), anything else by a 256-bit
     /// cross multiplication of the fractions, which cannot overflow.
@@ -886,11 +836,7 @@ mod tests {
         assert_eq!(dd, n("1559.99"));
         assert!(matches!(dd, Num::Dec(_)), "canonical: {dd:?}");
         assert_eq!(dd.to_string(), "1559.99");
-        let y = n("3119.99")
-            .checked_sub(&dd)
-            .unwrap()
-            .checked_div(&n("3"))
-            .unwrap();
+        let y = n("3119.99").checked_sub(&dd).unwrap().checked_div(&n("3")).unwrap();
         assert_eq!(y, n("520"));
         assert_eq!(y.to_string(), "520");
         let s = n("520");
@@ -903,13 +849,8 @@ mod tests {
             + d("200").checked_div(t).unwrap();
         assert_ne!(naive_d, d("1559.99"));
         assert!(naive_d > d("1559.99"), "a hair above: {naive_d}");
-        let naive_y = (d("3119.99") - naive_d)
-            .checked_div(Decimal::from(3))
-            .unwrap();
-        assert!(
-            naive_y < d("520"),
-            "a hair below: {naive_y} -> wrongly eligible"
-        );
+        let naive_y = (d("3119.99") - naive_d).checked_div(Decimal::from(3)).unwrap();
+        assert!(naive_y < d("520"), "a hair below: {naive_y} -> wrongly eligible");
     }
 
     #[test]
@@ -922,22 +863,11 @@ mod tests {
         assert_eq!(n("2/-6").to_string(), "-1/3");
         let third = n("1/3");
         assert!(matches!(third.checked_mul(&n("3")).unwrap(), Num::Dec(_)));
-        assert_eq!(
-            third
-                .checked_add(&third)
-                .unwrap()
-                .checked_add(&third)
-                .unwrap()
-                .to_string(),
-            "1"
-        );
+        assert_eq!(third.checked_add(&third).unwrap().checked_add(&third).unwrap().to_string(), "1");
         // Too many places for a Decimal but terminating: a Rat by the invariant.
         let tiny = Num::from_i128_ratio(1, 10i128.pow(29)).unwrap();
         assert!(matches!(tiny, Num::Rat(1, _)));
-        assert_eq!(
-            tiny.checked_mul(&n("10")).unwrap(),
-            n("0.0000000000000000000000000001")
-        );
+        assert_eq!(tiny.checked_mul(&n("10")).unwrap(), n("0.0000000000000000000000000001"));
         assert!(matches!(tiny.checked_mul(&n("10")).unwrap(), Num::Dec(_)));
         // Multiplication beyond 28 places falls back and stays exact.
         let a = n("0.00000000000001"); // 1e-14
@@ -956,21 +886,12 @@ mod tests {
     fn num_add_sub_mul_div_basics() {
         assert_eq!(n("0.1").checked_add(&n("0.2")).unwrap(), n("0.3"));
         assert_eq!(n("520.00").checked_sub(&n("520")).unwrap(), Num::ZERO);
-        assert_eq!(
-            n("1234.56").checked_mul(&n("0.30")).unwrap().to_string(),
-            "370.368"
-        );
+        assert_eq!(n("1234.56").checked_mul(&n("0.30")).unwrap().to_string(), "370.368");
         assert_eq!(n("10").checked_div(&n("4")).unwrap().to_string(), "2.5");
         assert_eq!(n("1").checked_div(&n("0.001")).unwrap().to_string(), "1000");
-        assert_eq!(
-            n("0.001").checked_div(&n("1000")).unwrap().to_string(),
-            "0.000001"
-        );
+        assert_eq!(n("0.001").checked_div(&n("1000")).unwrap().to_string(), "0.000001");
         assert_eq!(n("1").checked_div(&n("0")), Err(ArithError::DivisionByZero));
-        assert_eq!(
-            n("1/3").checked_div(&n("0.00")),
-            Err(ArithError::DivisionByZero)
-        );
+        assert_eq!(n("1/3").checked_div(&n("0.00")), Err(ArithError::DivisionByZero));
         assert_eq!(n("1/3").checked_sub(&n("1/3")).unwrap(), Num::ZERO);
         assert_eq!(n("1/3").checked_add(&n("1/6")).unwrap().to_string(), "0.5");
         assert_eq!(n("2/3").checked_mul(&n("3/4")).unwrap().to_string(), "0.5");
@@ -995,30 +916,15 @@ mod tests {
         let r = max.checked_div(&n("11")).unwrap();
         assert!(matches!(r, Num::Rat(..)));
         assert_eq!(r.checked_mul(&n("11")).unwrap(), max);
-        assert_eq!(
-            max.checked_add(&n("0.5")).map(|x| x.to_string()),
-            Ok("158456325028528675187087900671/2".into())
-        );
-        assert_eq!(
-            Num::from_i128_ratio(i128::MIN, 1),
-            Err(ArithError::Overflow)
-        );
-        assert_eq!(
-            Num::from_i128_ratio(i128::MIN, -1),
-            Err(ArithError::Overflow)
-        );
-        assert_eq!(
-            Num::from_i128_ratio(i128::MIN, 3),
-            Err(ArithError::Overflow)
-        );
+        assert_eq!(max.checked_add(&n("0.5")).map(|x| x.to_string()), Ok("158456325028528675187087900671/2".into()));
+        assert_eq!(Num::from_i128_ratio(i128::MIN, 1), Err(ArithError::Overflow));
+        assert_eq!(Num::from_i128_ratio(i128::MIN, -1), Err(ArithError::Overflow));
+        assert_eq!(Num::from_i128_ratio(i128::MIN, 3), Err(ArithError::Overflow));
         assert_eq!(Num::from_i128_ratio(i128::MIN, i128::MIN).unwrap(), one);
         assert_eq!(Num::from_i128_ratio(1, 0), Err(ArithError::DivisionByZero));
         let big = Num::from_i128_ratio(i128::MAX, 3).unwrap();
         let big2 = Num::from_i128_ratio(i128::MAX - 2, 3).unwrap();
-        assert_eq!(
-            Num::from_i128_ratio(i128::MAX - 1, 3),
-            Err(ArithError::Overflow)
-        ); // an integer above 2^96
+        assert_eq!(Num::from_i128_ratio(i128::MAX - 1, 3), Err(ArithError::Overflow)); // an integer above 2^96
         assert!(big2 < big);
         assert!(big.neg() < big2.neg());
         assert!(big > max);
@@ -1027,25 +933,15 @@ mod tests {
         assert_eq!(big.to_decimal_lossy(), Decimal::MAX);
         assert_eq!(big.neg().to_decimal_lossy(), Decimal::MIN);
         assert_eq!(big.round_to(d("0.01")), Err(ArithError::Overflow));
-        assert!(big
-            .format_fixed(2)
-            .starts_with("56713727820156410577229101238628035242.33"));
+        assert!(big.format_fixed(2).starts_with("56713727820156410577229101238628035242.33"));
         let small = Num::from_i128_ratio(1, i128::MAX).unwrap();
         assert!(small > Num::ZERO && small < Num::from_decimal(Decimal::new(1, 28)));
         assert_eq!(small.round_to(d("0.01")).unwrap(), Num::ZERO);
         assert_eq!(small.format_fixed(2), "0.00");
         assert_eq!(small.neg().format_fixed(2), "0.00");
         assert_eq!(small.to_decimal_lossy(), Decimal::ZERO);
-        assert_eq!(
-            max.round_to(d("10000000000000000000000000000")),
-            Err(ArithError::Overflow)
-        );
-        assert_eq!(
-            max.round_to(d("1000000000000000000000000000"))
-                .unwrap()
-                .to_string(),
-            "79000000000000000000000000000"
-        );
+        assert_eq!(max.round_to(d("10000000000000000000000000000")), Err(ArithError::Overflow));
+        assert_eq!(max.round_to(d("1000000000000000000000000000")).unwrap().to_string(), "79000000000000000000000000000");
         // Hand-built, non-canonical values.
         let odd = Num::Rat(i128::MIN, i128::MIN);
         assert_eq!(odd, one);
@@ -1078,11 +974,7 @@ mod tests {
         assert_eq!(n("1").round_to(d("1.00")).unwrap().to_string(), "1");
         assert_eq!(n("12.3").round_to(d("0.01")).unwrap().to_string(), "12.3");
         for bad in ["0.05", "0", "-0.01", "2", "0.02", "20", "-1"] {
-            assert_eq!(
-                n("1").round_to(d(bad)),
-                Err(ArithError::InvalidStep),
-                "{bad}"
-            );
+            assert_eq!(n("1").round_to(d(bad)), Err(ArithError::InvalidStep), "{bad}");
         }
     }
 
@@ -1111,47 +1003,16 @@ mod tests {
         assert_eq!(n("+5").to_string(), "5");
         assert_eq!(n("007.50").to_string(), "7.5");
         for bad in [
-            "",
-            "+",
-            "-",
-            "1.",
-            ".5",
-            "1e3",
-            "1E3",
-            " 1",
-            "1 ",
-            "1 .5",
-            "1/",
-            "/2",
-            "1/0",
-            "1/0.00",
-            "1/2/3",
-            "--1",
-            "+-1",
-            "1-",
-            "0x10",
-            "1,5",
-            "1_000",
-            "١",
-            "0.00000000000000000000000000001",
-            "79228162514264337593543950336",
-            "12345678901234567890123456789012",
+            "", "+", "-", "1.", ".5", "1e3", "1E3", " 1", "1 ", "1 .5", "1/", "/2", "1/0", "1/0.00", "1/2/3", "--1",
+            "+-1", "1-", "0x10", "1,5", "1_000", "١", "0.00000000000000000000000000001",
+            "79228162514264337593543950336", "12345678901234567890123456789012",
         ] {
             assert_eq!(Num::parse(bad), None, "{bad:?}");
         }
         // 28 places, the largest mantissa, many trailing zeros.
-        assert_eq!(
-            n("0.0000000000000000000000000001").to_string(),
-            "0.0000000000000000000000000001"
-        );
-        assert_eq!(
-            n("79228162514264337593543950335"),
-            Num::from_decimal(Decimal::MAX)
-        );
-        assert_eq!(
-            n("1.000000000000000000000000000000000000000000").to_string(),
-            "1"
-        );
+        assert_eq!(n("0.0000000000000000000000000001").to_string(), "0.0000000000000000000000000001");
+        assert_eq!(n("79228162514264337593543950335"), Num::from_decimal(Decimal::MAX));
+        assert_eq!(n("1.000000000000000000000000000000000000000000").to_string(), "1");
         // Fractions with decimals.
         assert_eq!(n("1559.99/3"), n("155999/300"));
         assert_eq!(n("0.5/0.25").to_string(), "2");
@@ -1189,22 +1050,10 @@ mod tests {
         assert_eq!(n("1/3").to_decimal(), None);
         assert_eq!(n("1.25").to_decimal(), Some(d("1.25")));
         assert_eq!(Num::Rat(1, 4).to_decimal(), Some(d("0.25")));
-        assert_eq!(
-            n("1/3").to_decimal_lossy(),
-            d("0.3333333333333333333333333333")
-        );
-        assert_eq!(
-            n("2/3").to_decimal_lossy(),
-            d("0.6666666666666666666666666667")
-        );
-        assert_eq!(
-            n("-2/3").to_decimal_lossy(),
-            d("-0.6666666666666666666666666667")
-        );
-        assert_eq!(
-            n("155999/300").to_decimal_lossy(),
-            d("519.99666666666666666666666667")
-        );
+        assert_eq!(n("1/3").to_decimal_lossy(), d("0.3333333333333333333333333333"));
+        assert_eq!(n("2/3").to_decimal_lossy(), d("0.6666666666666666666666666667"));
+        assert_eq!(n("-2/3").to_decimal_lossy(), d("-0.6666666666666666666666666667"));
+        assert_eq!(n("155999/300").to_decimal_lossy(), d("519.99666666666666666666666667"));
         assert_eq!(n("-1/3").abs(), n("1/3"));
         assert_eq!(n("-1.5").abs(), n("1.5"));
         assert!(n("-1/3").is_negative() && n("1/3").is_positive() && !Num::ZERO.is_positive());
@@ -1214,14 +1063,8 @@ mod tests {
     fn num_muldiv_and_wide_helpers() {
         assert_eq!(mul_wide(u128::MAX, u128::MAX), (u128::MAX - 1, 1));
         assert_eq!(mul_wide(1 << 64, 1 << 64), (1, 0));
-        assert_eq!(
-            muldiv_rem(u128::MAX, u128::MAX, u128::MAX),
-            Some((u128::MAX, 0))
-        );
-        assert_eq!(
-            muldiv_rem(u128::MAX, 10, u128::MAX - 1).map(|x| x.0),
-            Some(10)
-        );
+        assert_eq!(muldiv_rem(u128::MAX, u128::MAX, u128::MAX), Some((u128::MAX, 0)));
+        assert_eq!(muldiv_rem(u128::MAX, 10, u128::MAX - 1).map(|x| x.0), Some(10));
         assert_eq!(muldiv_rem(u128::MAX, 2, 1), None);
         assert_eq!(muldiv_rem(1, 1, 0), None);
         assert_eq!(gcd(0, 0), 0);

@@ -51,11 +51,7 @@ pub struct Totals<'p> {
 }
 
 fn collect<'p>(e: &'p Expr, out: &mut Vec<TotalSpec<'p>>) {
-    if let ExprKind::Agg {
-        coll: Coll::Households | Coll::Persons,
-        ..
-    } = &e.kind
-    {
+    if let ExprKind::Agg { coll: Coll::Households | Coll::Persons, .. } = &e.kind {
         out.push(TotalSpec { expr: e });
         return;
     }
@@ -67,22 +63,15 @@ fn collect<'p>(e: &'p Expr, out: &mut Vec<TotalSpec<'p>>) {
 /// The direct sub-expressions of an expression.
 pub fn children(e: &Expr) -> Vec<&Expr> {
     match &e.kind {
-        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::HouseholdInput(_) | ExprKind::Id => {
-            vec![]
-        }
+        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::HouseholdInput(_) | ExprKind::Id => vec![],
         ExprKind::Def(_) | ExprKind::HouseholdDef(_) | ExprKind::Param(_) => vec![],
         ExprKind::ParamAt(_, k) => vec![k],
         ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::Round(x, _) => vec![x],
-        ExprKind::Arith(_, a, b)
-        | ExprKind::Cmp(_, a, b)
-        | ExprKind::And(a, b)
-        | ExprKind::Or(a, b) => vec![a, b],
+        ExprKind::Arith(_, a, b) | ExprKind::Cmp(_, a, b) | ExprKind::And(a, b) | ExprKind::Or(a, b) => vec![a, b],
         ExprKind::In(x, _) => vec![x],
         ExprKind::If(c, a, b) => vec![c, a, b],
         ExprKind::Builtin(_, xs) | ExprKind::Extern(_, xs) => xs.iter().collect(),
-        ExprKind::Agg { body, filter, .. } => {
-            body.iter().chain(filter.iter()).map(|b| &**b).collect()
-        }
+        ExprKind::Agg { body, filter, .. } => body.iter().chain(filter.iter()).map(|b| &**b).collect(),
     }
 }
 
@@ -106,29 +95,15 @@ pub fn def_exprs(d: &Def) -> Vec<&Expr> {
 
 impl<'p> Totals<'p> {
     pub fn new(policy: &'p Policy, month: Month) -> Totals<'p> {
-        let specs: Vec<TotalSpec<'p>> = Totals::spec_exprs(policy)
-            .into_iter()
-            .map(|expr| TotalSpec { expr })
-            .collect();
+        let specs: Vec<TotalSpec<'p>> = Totals::spec_exprs(policy).into_iter().map(|expr| TotalSpec { expr }).collect();
         let accs = specs.iter().map(|s| new_acc(s.expr)).collect();
-        Totals {
-            policy,
-            month,
-            specs,
-            accs,
-            households: 0,
-        }
+        Totals { policy, month, specs, accs, households: 0 }
     }
 
     /// The population aggregations of the programme definitions, in the order totals keep them.
     pub fn spec_exprs(policy: &'p Policy) -> Vec<&'p Expr> {
         let mut specs = Vec::new();
-        for d in policy
-            .program
-            .defs
-            .iter()
-            .filter(|d| d.entity == EntityKind::Programme)
-        {
+        for d in policy.program.defs.iter().filter(|d| d.entity == EntityKind::Programme) {
             for e in def_exprs(d) {
                 collect(e, &mut specs);
             }
@@ -143,58 +118,34 @@ impl<'p> Totals<'p> {
         self.households += 1;
         for (i, v) in values {
             let i = *i as usize;
-            self.accs[i].add(v.clone()).map_err(|_| {
-                EvalError::new(
-                    "the population total is too large (overflow)",
-                    self.specs[i].expr.span,
-                )
-            })?;
+            self.accs[i]
+                .add(v.clone())
+                .map_err(|_| EvalError::new("the population total is too large (overflow)", self.specs[i].expr.span))?;
         }
         Ok(())
     }
 
     /// Like [`Totals::add_values`], for a household that stands for `weight` households
     /// ([`Totals::add_weighted`]); with `record`, also returns what it added.
-    pub(crate) fn add_values_weighted(
-        &mut self,
-        values: &[(u32, Option<Value>)],
-        weight: u64,
-        record: bool,
-    ) -> Result<Option<Contribution>, EvalError> {
-        let w = i64::try_from(weight)
-            .map_err(|_| EvalError::plain("the household weight is too large"))?;
+    pub(crate) fn add_values_weighted(&mut self, values: &[(u32, Option<Value>)], weight: u64, record: bool) -> Result<Option<Contribution>, EvalError> {
+        let w = i64::try_from(weight).map_err(|_| EvalError::plain("the household weight is too large"))?;
         self.households = self.households.saturating_add(weight);
-        let mut rec = if record {
-            Some(Vec::with_capacity(values.len()))
-        } else {
-            None
-        };
+        let mut rec = if record { Some(Vec::with_capacity(values.len())) } else { None };
         for (i, v) in values {
             let i = *i as usize;
             if let Some(r) = rec.as_mut() {
                 r.push((i as u32, v.clone()));
             }
-            self.accs[i].add_weighted(v.clone(), w).map_err(|_| {
-                EvalError::new(
-                    "the population total is too large (overflow)",
-                    self.specs[i].expr.span,
-                )
-            })?;
+            self.accs[i]
+                .add_weighted(v.clone(), w)
+                .map_err(|_| EvalError::new("the population total is too large (overflow)", self.specs[i].expr.span))?;
         }
-        Ok(rec.map(|elems| Contribution {
-            specs: self.specs.len(),
-            elems,
-        }))
+        Ok(rec.map(|elems| Contribution { specs: self.specs.len(), elems }))
     }
 
     /// Whether the policy has programme definitions at all.
     pub fn is_empty(&self) -> bool {
-        !self
-            .policy
-            .program
-            .defs
-            .iter()
-            .any(|d| d.entity == EntityKind::Programme)
+        !self.policy.program.defs.iter().any(|d| d.entity == EntityKind::Programme)
     }
 
     /// An empty accumulator of the same shape (for another thread).
@@ -212,12 +163,7 @@ impl<'p> Totals<'p> {
     pub fn add(&mut self, ev: &mut HouseholdEval<'_>) -> Result<(), EvalError> {
         self.households += 1;
         for (spec, acc) in self.specs.iter().zip(self.accs.iter_mut()) {
-            let ExprKind::Agg {
-                coll, body, filter, ..
-            } = &spec.expr.kind
-            else {
-                continue;
-            };
+            let ExprKind::Agg { coll, body, filter, .. } = &spec.expr.kind else { continue };
             let scopes: Vec<Scope> = match coll {
                 Coll::Households => vec![Scope::Household],
                 _ => (0..ev.hh.members.len()).map(Scope::Person).collect(),
@@ -232,12 +178,7 @@ impl<'p> Totals<'p> {
                     Some(b) => Some(ev.eval(b, s)?),
                     None => None,
                 };
-                acc.add(v).map_err(|_| {
-                    EvalError::new(
-                        "the population total is too large (overflow)",
-                        spec.expr.span,
-                    )
-                })?;
+                acc.add(v).map_err(|_| EvalError::new("the population total is too large (overflow)", spec.expr.span))?;
             }
         }
         Ok(())
@@ -245,67 +186,37 @@ impl<'p> Totals<'p> {
 
     /// Like [`Totals::add`], for a household that stands for `weight` identical households (a
     /// sample scaled to a population): counts grow by `weight`, sums by `weight ×` the value.
-    pub fn add_weighted(
-        &mut self,
-        ev: &mut HouseholdEval<'_>,
-        weight: u64,
-    ) -> Result<(), EvalError> {
+    pub fn add_weighted(&mut self, ev: &mut HouseholdEval<'_>, weight: u64) -> Result<(), EvalError> {
         self.add_inner(ev, weight, None)
     }
 
     /// Like [`Totals::add_weighted`], also returning what the household added, so that an unchanged
     /// household can be added again later with [`Totals::add_contribution`] without evaluating it.
-    pub fn add_recorded(
-        &mut self,
-        ev: &mut HouseholdEval<'_>,
-        weight: u64,
-    ) -> Result<Contribution, EvalError> {
+    pub fn add_recorded(&mut self, ev: &mut HouseholdEval<'_>, weight: u64) -> Result<Contribution, EvalError> {
         let mut elems = Vec::new();
         self.add_inner(ev, weight, Some(&mut elems))?;
-        Ok(Contribution {
-            specs: self.specs.len(),
-            elems,
-        })
+        Ok(Contribution { specs: self.specs.len(), elems })
     }
 
     /// Adds a contribution recorded by [`Totals::add_recorded`] (of a totals of the same policy).
     pub fn add_contribution(&mut self, c: &Contribution, weight: u64) -> Result<(), EvalError> {
-        let w = i64::try_from(weight)
-            .map_err(|_| EvalError::plain("the household weight is too large"))?;
+        let w = i64::try_from(weight).map_err(|_| EvalError::plain("the household weight is too large"))?;
         if c.specs != self.specs.len() {
-            return Err(EvalError::plain(
-                "a recorded contribution of another policy was added to the totals",
-            ));
+            return Err(EvalError::plain("a recorded contribution of another policy was added to the totals"));
         }
         self.households = self.households.saturating_add(weight);
         for (i, v) in &c.elems {
             let i = *i as usize;
-            self.accs[i].add_weighted(v.clone(), w).map_err(|_| {
-                EvalError::new(
-                    "the population total is too large (overflow)",
-                    self.specs[i].expr.span,
-                )
-            })?;
+            self.accs[i].add_weighted(v.clone(), w).map_err(|_| EvalError::new("the population total is too large (overflow)", self.specs[i].expr.span))?;
         }
         Ok(())
     }
 
-    fn add_inner(
-        &mut self,
-        ev: &mut HouseholdEval<'_>,
-        weight: u64,
-        mut rec: Option<&mut Vec<(u32, Option<Value>)>>,
-    ) -> Result<(), EvalError> {
-        let w = i64::try_from(weight)
-            .map_err(|_| EvalError::plain("the household weight is too large"))?;
+    fn add_inner(&mut self, ev: &mut HouseholdEval<'_>, weight: u64, mut rec: Option<&mut Vec<(u32, Option<Value>)>>) -> Result<(), EvalError> {
+        let w = i64::try_from(weight).map_err(|_| EvalError::plain("the household weight is too large"))?;
         self.households = self.households.saturating_add(weight);
         for (si, (spec, acc)) in self.specs.iter().zip(self.accs.iter_mut()).enumerate() {
-            let ExprKind::Agg {
-                coll, body, filter, ..
-            } = &spec.expr.kind
-            else {
-                continue;
-            };
+            let ExprKind::Agg { coll, body, filter, .. } = &spec.expr.kind else { continue };
             let scopes: Vec<Scope> = match coll {
                 Coll::Households => vec![Scope::Household],
                 _ => (0..ev.hh.members.len()).map(Scope::Person).collect(),
@@ -323,12 +234,7 @@ impl<'p> Totals<'p> {
                 if let Some(r) = rec.as_deref_mut() {
                     r.push((si as u32, v.clone()));
                 }
-                acc.add_weighted(v, w).map_err(|_| {
-                    EvalError::new(
-                        "the population total is too large (overflow)",
-                        spec.expr.span,
-                    )
-                })?;
+                acc.add_weighted(v, w).map_err(|_| EvalError::new("the population total is too large (overflow)", spec.expr.span))?;
             }
         }
         Ok(())
@@ -344,12 +250,7 @@ impl<'p> Totals<'p> {
     pub fn merge(&mut self, other: Totals<'p>) -> Result<(), EvalError> {
         self.households += other.households;
         for ((a, b), spec) in self.accs.iter_mut().zip(other.accs).zip(&self.specs) {
-            a.merge(b).map_err(|_| {
-                EvalError::new(
-                    "the population total is too large (overflow)",
-                    spec.expr.span,
-                )
-            })?;
+            a.merge(b).map_err(|_| EvalError::new("the population total is too large (overflow)", spec.expr.span))?;
         }
         Ok(())
     }
@@ -358,16 +259,10 @@ impl<'p> Totals<'p> {
     pub fn finish(self) -> Result<Vec<(DefId, Value)>, EvalError> {
         let mut map: HashMap<Span, Value> = HashMap::new();
         for (spec, acc) in self.specs.iter().zip(self.accs) {
-            let v = acc
-                .finish()
-                .map_err(|m| EvalError::new(m, spec.expr.span))?;
+            let v = acc.finish().map_err(|m| EvalError::new(m, spec.expr.span))?;
             map.insert(spec.expr.span, v);
         }
-        let empty = Household {
-            id: String::new(),
-            fields: Vec::new(),
-            members: Vec::new(),
-        };
+        let empty = Household { id: String::new(), fields: Vec::new(), members: Vec::new() };
         let mut ev = HouseholdEval::for_programme(self.policy, &empty, self.month, &map);
         let mut out = Vec::new();
         for (i, d) in self.policy.program.defs.iter().enumerate() {
@@ -387,11 +282,7 @@ fn new_acc(e: &Expr) -> AggAcc {
 }
 
 /// Evaluates programme definitions over a population held in memory.
-pub fn evaluate_programme(
-    policy: &Policy,
-    households: &[Household],
-    month: Month,
-) -> Result<Vec<(DefId, Value)>, EvalError> {
+pub fn evaluate_programme(policy: &Policy, households: &[Household], month: Month) -> Result<Vec<(DefId, Value)>, EvalError> {
     let mut t = Totals::new(policy, month);
     for h in households {
         t.add_household(h)?;

@@ -83,19 +83,8 @@ pub struct Gen {
 
 /// Ji'an's counties and districts (the `region` field).
 pub const REGIONS: [&str; 13] = [
-    "jizhou",
-    "qingyuan",
-    "jinggangshan",
-    "jian_county",
-    "jishui",
-    "xiajiang",
-    "xingan",
-    "yongfeng",
-    "taihe",
-    "suichuan",
-    "wanan",
-    "anfu",
-    "yongxin",
+    "jizhou", "qingyuan", "jinggangshan", "jian_county", "jishui", "xiajiang", "xingan", "yongfeng", "taihe", "suichuan",
+    "wanan", "anfu", "yongxin",
 ];
 
 fn money(cents: i64) -> Value {
@@ -124,12 +113,7 @@ fn amount(r: &mut Rng, lo: i64, hi: i64) -> Value {
 
 impl Gen {
     pub fn new(schema: &Schema, seed: u64, profile: Profile) -> Gen {
-        Gen {
-            schema: schema.clone(),
-            seed,
-            profile,
-            regions: REGIONS.iter().map(|s| Arc::from(*s)).collect(),
-        }
+        Gen { schema: schema.clone(), seed, profile, regions: REGIONS.iter().map(|s| Arc::from(*s)).collect() }
     }
 
     /// Household number `index` (ids `H{index}` and `H{index}-{k}`).
@@ -146,34 +130,13 @@ impl Gen {
             [1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 5, 5, 6, 7][r.below(16) as usize]
         };
         let id = format!("H{index}");
-        let fields = self
-            .schema
-            .household
-            .iter()
-            .map(|f| self.field(&mut r, &f.name, &f.ty, None))
-            .collect();
-        let mut hh = Household {
-            id: id.clone(),
-            fields,
-            members: Vec::with_capacity(members),
-        };
+        let fields = self.schema.household.iter().map(|f| self.field(&mut r, &f.name, &f.ty, None)).collect();
+        let mut hh = Household { id: id.clone(), fields, members: Vec::with_capacity(members) };
         for k in 0..members {
             // The first member is an adult (the applicant); the others of any age.
-            let age = if k == 0 {
-                r.range(18, 90)
-            } else {
-                [r.range(0, 17), r.range(18, 59), r.range(60, 100)][r.weighted(&[30, 50, 20])]
-            };
-            let fields = self
-                .schema
-                .person
-                .iter()
-                .map(|f| self.field(&mut r, &f.name, &f.ty, Some(age)))
-                .collect();
-            hh.members.push(Person {
-                id: format!("{id}-{k}"),
-                fields,
-            });
+            let age = if k == 0 { r.range(18, 90) } else { [r.range(0, 17), r.range(18, 59), r.range(60, 100)][r.weighted(&[30, 50, 20])] };
+            let fields = self.schema.person.iter().map(|f| self.field(&mut r, &f.name, &f.ty, Some(age))).collect();
+            hh.members.push(Person { id: format!("{id}-{k}"), fields });
         }
         if adversarial && r.pct(5) && !hh.members.is_empty() {
             // Duplicate one member's fields onto another (ties inside aggregations).
@@ -205,9 +168,7 @@ impl Gen {
         };
         let adult = age.map_or(true, |a| a >= 18);
         match (name, ty, age.is_some()) {
-            ("region", FieldType::Text, false) => {
-                Value::Text(self.regions[r.below(self.regions.len() as u64) as usize].clone())
-            }
+            ("region", FieldType::Text, false) => Value::Text(self.regions[r.below(self.regions.len() as u64) as usize].clone()),
             ("area", FieldType::Enum { variants, .. }, false) => enum_idx(r, &[45, 55], variants),
             ("registered_poor", FieldType::Bool, false) => Value::Bool(r.pct(15)),
             ("pure_female", FieldType::Bool, false) => Value::Bool(r.pct(8)),
@@ -216,15 +177,9 @@ impl Gen {
                 1 => amount(r, 100, 60_000),
                 _ => amount(r, 60_000, 2_000_000),
             },
-            ("vehicles", FieldType::Int, false) => {
-                Value::Int([0, 0, 0, 0, 0, 0, 0, 1, 1, 2][r.below(10) as usize])
-            }
-            ("houses", FieldType::Int, false) => {
-                Value::Int([0, 1, 1, 1, 1, 1, 1, 2, 2, 3][r.below(10) as usize])
-            }
-            ("credit", FieldType::Enum { variants, .. }, false) => {
-                enum_idx(r, &[88, 7, 3, 2], variants)
-            }
+            ("vehicles", FieldType::Int, false) => Value::Int([0, 0, 0, 0, 0, 0, 0, 1, 1, 2][r.below(10) as usize]),
+            ("houses", FieldType::Int, false) => Value::Int([0, 1, 1, 1, 1, 1, 1, 2, 2, 3][r.below(10) as usize]),
+            ("credit", FieldType::Enum { variants, .. }, false) => enum_idx(r, &[88, 7, 3, 2], variants),
             ("on_dibao", FieldType::Bool, false) => Value::Bool(r.pct(12)),
             ("age", FieldType::Int, true) => Value::Int(age.unwrap_or(40)),
             ("sex", FieldType::Enum { variants, .. }, true) => enum_idx(r, &[50, 50], variants),
@@ -235,22 +190,14 @@ impl Gen {
                     amount(r, 50, 9_000)
                 }
             }
-            ("employed", FieldType::Bool, true) => {
-                Value::Bool(adult && age.unwrap_or(40) < 65 && r.pct(55))
-            }
-            ("employment_category", FieldType::Enum { variants, .. }, true) => {
-                enum_idx(r, &[82, 7, 5, 6], variants)
-            }
-            ("disability_grade", FieldType::Int, true) => {
-                Value::Int([0, 1, 2, 3, 4][r.weighted(&[86, 3, 4, 4, 3])])
-            }
+            ("employed", FieldType::Bool, true) => Value::Bool(adult && age.unwrap_or(40) < 65 && r.pct(55)),
+            ("employment_category", FieldType::Enum { variants, .. }, true) => enum_idx(r, &[82, 7, 5, 6], variants),
+            ("disability_grade", FieldType::Int, true) => Value::Int([0, 1, 2, 3, 4][r.weighted(&[86, 3, 4, 4, 3])]),
             ("self_care", FieldType::Enum { variants, .. }, true) => {
                 let old = age.unwrap_or(40) >= 60;
                 enum_idx(r, if old { &[75, 15, 10] } else { &[94, 4, 2] }, variants)
             }
-            ("illness", FieldType::Enum { variants, .. }, true) => {
-                enum_idx(r, &[84, 2, 3, 3, 3, 5], variants)
-            }
+            ("illness", FieldType::Enum { variants, .. }, true) => enum_idx(r, &[84, 2, 3, 3, 3, 5], variants),
             ("medical_oop_12m", FieldType::Decimal, true) => match r.weighted(&[60, 30, 10]) {
                 0 => money(0),
                 1 => amount(r, 100, 20_000),
@@ -302,15 +249,9 @@ impl Gen {
             FieldType::Bool => Value::Bool(r.pct(50)),
             FieldType::Int => Value::Int(r.range(0, 10)),
             FieldType::Decimal => amount(r, 1, 10_000),
-            FieldType::Date => Value::Date(Date {
-                year: r.range(1990, 2030) as i32,
-                month: r.range(1, 12) as u8,
-                day: r.range(1, 28) as u8,
-            }),
+            FieldType::Date => Value::Date(Date { year: r.range(1990, 2030) as i32, month: r.range(1, 12) as u8, day: r.range(1, 28) as u8 }),
             FieldType::Text => Value::Text(format!("t{}", r.below(20)).into()),
-            FieldType::Enum { variants, .. } => {
-                Value::Enum(r.below(variants.len().max(1) as u64) as u16)
-            }
+            FieldType::Enum { variants, .. } => Value::Enum(r.below(variants.len().max(1) as u64) as u16),
         }
     }
 
@@ -325,14 +266,8 @@ impl Gen {
                     3 => Decimal::new(-r.range(1, 10_000_000), 2),
                     4 => Decimal::new(r.range(1, 1_000_000) * 12, 2), // divides by 12 exactly
                     5 => Decimal::new(r.range(0, i64::MAX / 2), r.range(0, 6) as u32),
-                    6 => Decimal::from_i128_with_scale(
-                        r.range(1, 1 << 40) as i128,
-                        r.range(5, 28) as u32,
-                    ),
-                    7 => Decimal::from_i128_with_scale(
-                        (1i128 << 96) - 1 - r.range(0, 1000) as i128,
-                        r.range(0, 4) as u32,
-                    ),
+                    6 => Decimal::from_i128_with_scale(r.range(1, 1 << 40) as i128, r.range(5, 28) as u32),
+                    7 => Decimal::from_i128_with_scale((1i128 << 96) - 1 - r.range(0, 1000) as i128, r.range(0, 4) as u32),
                     8 => Decimal::from_i128_with_scale(1i128 << 62, 2),
                     9 => Decimal::from_i128_with_scale((1i128 << 62) - 1, 2),
                     10 => Decimal::new(r.range(1, 100_000_000_000), 0),
@@ -357,9 +292,7 @@ impl Gen {
                 _ => r.range(0, 1 << 40),
             }),
             FieldType::Bool => Value::Bool(r.pct(50)),
-            FieldType::Enum { variants, .. } => {
-                Value::Enum(r.below(variants.len().max(1) as u64) as u16)
-            }
+            FieldType::Enum { variants, .. } => Value::Enum(r.below(variants.len().max(1) as u64) as u16),
             _ => return None,
         })
     }
@@ -371,17 +304,8 @@ pub fn population(schema: &Schema, seed: u64, n: u64, profile: Profile) -> Vec<H
 }
 
 /// Households `start..start + n` of a population, in parallel.
-pub fn population_range(
-    schema: &Schema,
-    seed: u64,
-    start: u64,
-    n: u64,
-    profile: Profile,
-) -> Vec<Household> {
+pub fn population_range(schema: &Schema, seed: u64, start: u64, n: u64, profile: Profile) -> Vec<Household> {
     use rayon::prelude::*;
     let g = Gen::new(schema, seed, profile);
-    (start..start + n)
-        .into_par_iter()
-        .map(|i| g.household(i))
-        .collect()
+    (start..start + n).into_par_iter().map(|i| g.household(i)).collect()
 }

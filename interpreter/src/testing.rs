@@ -40,11 +40,7 @@ impl Report {
 pub fn test_files(policy_dir: &Path) -> Vec<PathBuf> {
     let dir = policy_dir.join("tests");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect()
-        })
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect())
         .unwrap_or_default();
     v.sort();
     v
@@ -79,11 +75,7 @@ fn household_json(h: &Json, defaults: &Json) -> Json {
 /// Runs every case of one test file against `policy`.
 pub fn run_file(policy: &Policy, path: &Path) -> Vec<CaseResult> {
     let shown = path.display().to_string();
-    let fail = |name: &str, msg: String| CaseResult {
-        file: shown.clone(),
-        name: name.to_string(),
-        failures: vec![msg],
-    };
+    let fail = |name: &str, msg: String| CaseResult { file: shown.clone(), name: name.to_string(), failures: vec![msg] };
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => return vec![fail("(file)", format!("cannot read {shown}: {e}"))],
@@ -96,16 +88,9 @@ pub fn run_file(policy: &Policy, path: &Path) -> Vec<CaseResult> {
         Ok(j) => j,
         Err(e) => return vec![fail("(file)", format!("{shown}: {e}"))],
     };
-    for k in doc
-        .as_object()
-        .map(|o| o.keys().cloned().collect::<Vec<_>>())
-        .unwrap_or_default()
-    {
+    for k in doc.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
         if k != "defaults" && k != "case" {
-            return vec![fail(
-                "(file)",
-                format!("{shown}: unknown key `{k}` (a test file has `[defaults]` and `[[case]]`)"),
-            )];
+            return vec![fail("(file)", format!("{shown}: unknown key `{k}` (a test file has `[defaults]` and `[[case]]`)"))];
         }
     }
     let defaults = doc.get("defaults").cloned().unwrap_or(Json::Null);
@@ -116,137 +101,73 @@ pub fn run_file(policy: &Policy, path: &Path) -> Vec<CaseResult> {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let name = c
-                .get("name")
-                .and_then(Json::as_str)
-                .map(String::from)
-                .unwrap_or_else(|| format!("case {}", i + 1));
-            let failures = match run_case(policy, c, &defaults, &format!("{shown}, case «{name}»"))
-            {
+            let name = c.get("name").and_then(Json::as_str).map(String::from).unwrap_or_else(|| format!("case {}", i + 1));
+            let failures = match run_case(policy, c, &defaults, &format!("{shown}, case «{name}»")) {
                 Ok(f) => f,
                 Err(e) => vec![e],
             };
-            CaseResult {
-                file: shown.clone(),
-                name,
-                failures,
-            }
+            CaseResult { file: shown.clone(), name, failures }
         })
         .collect()
 }
 
 fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Vec<String>, String> {
-    let obj = c
-        .as_object()
-        .ok_or_else(|| format!("{origin}: a case is a table"))?;
+    let obj = c.as_object().ok_or_else(|| format!("{origin}: a case is a table"))?;
     for k in obj.keys() {
-        if ![
-            "name",
-            "period",
-            "set",
-            "household",
-            "households",
-            "expect",
-            "note",
-        ]
-        .contains(&k.as_str())
-        {
+        if !["name", "period", "set", "household", "households", "expect", "note"].contains(&k.as_str()) {
             return Err(format!("{origin}: unknown key `{k}` (a case has name, period, set, household or households, expect)"));
         }
     }
-    let period = obj
-        .get("period")
-        .and_then(Json::as_str)
-        .ok_or_else(|| format!("{origin}: missing `period = \"YYYY-MM\"`"))?;
+    let period = obj.get("period").and_then(Json::as_str).ok_or_else(|| format!("{origin}: missing `period = \"YYYY-MM\"`"))?;
     let month = Month::parse(period).map_err(|e| format!("{origin}: {e}"))?;
     // Parameter overrides make a private copy of the policy.
     let owned;
     let policy = match obj.get("set") {
         Some(Json::Object(set)) => {
-            let mut p = Policy::new(base.program.clone())
-                .map_err(|_| format!("{origin}: the policy's scripts do not compile"))?;
+            let mut p = Policy::new(base.program.clone()).map_err(|_| format!("{origin}: the policy's scripts do not compile"))?;
             for (k, v) in set {
                 let s = match v {
                     Json::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                p.set_param(k, &s)
-                    .map_err(|e| format!("{origin}: set: {e}"))?;
+                p.set_param(k, &s).map_err(|e| format!("{origin}: set: {e}"))?;
             }
             owned = p;
             &owned
         }
-        Some(_) => {
-            return Err(format!(
-                "{origin}: `set` is a table such as {{ rehab_cap = \"3000\" }}"
-            ))
-        }
+        Some(_) => return Err(format!("{origin}: `set` is a table such as {{ rehab_cap = \"3000\" }}")),
         None => base,
     };
     let households: Vec<Household> = match (obj.get("household"), obj.get("households")) {
-        (Some(h), None) => {
-            vec![
-                read_json_household(&policy.schema, &household_json(h, defaults), origin)
-                    .map_err(|e| e.to_string())?,
-            ]
-        }
+        (Some(h), None) => vec![read_json_household(&policy.schema, &household_json(h, defaults), origin).map_err(|e| e.to_string())?],
         (None, Some(Json::Array(hs))) => hs
             .iter()
-            .map(|h| {
-                read_json_household(&policy.schema, &household_json(h, defaults), origin)
-                    .map_err(|e| e.to_string())
-            })
+            .map(|h| read_json_household(&policy.schema, &household_json(h, defaults), origin).map_err(|e| e.to_string()))
             .collect::<Result<_, _>>()?,
-        _ => {
-            return Err(format!(
-                "{origin}: give either `[case.household]` or `[[case.households]]`"
-            ))
-        }
+        _ => return Err(format!("{origin}: give either `[case.household]` or `[[case.households]]`")),
     };
-    let expect = obj
-        .get("expect")
-        .and_then(Json::as_object)
-        .ok_or_else(|| format!("{origin}: missing `[case.expect]`"))?;
+    let expect = obj.get("expect").and_then(Json::as_object).ok_or_else(|| format!("{origin}: missing `[case.expect]`"))?;
     let mut failures = Vec::new();
     let single = households.len() == 1;
     for (k, v) in expect {
         match k.as_str() {
             "members" => {
-                let Some(first) = households.first() else {
-                    continue;
-                };
-                let ms = v
-                    .as_object()
-                    .ok_or_else(|| format!("{origin}: `expect.members` is a table by member id"))?;
+                let Some(first) = households.first() else { continue };
+                let ms = v.as_object().ok_or_else(|| format!("{origin}: `expect.members` is a table by member id"))?;
                 for (pid, outs) in ms {
                     let Some(idx) = first.members.iter().position(|m| m.id == *pid) else {
-                        return Err(format!(
-                            "{origin}: expect.members: no member `{pid}` in the household"
-                        ));
+                        return Err(format!("{origin}: expect.members: no member `{pid}` in the household"));
                     };
-                    let outs = outs
-                        .as_object()
-                        .ok_or_else(|| format!("{origin}: expect.members.{pid} is a table"))?;
+                    let outs = outs.as_object().ok_or_else(|| format!("{origin}: expect.members.{pid} is a table"))?;
                     for (name, want) in outs {
                         let id = def_of(policy, name, EntityKind::Person, origin)?;
                         let mut ev = HouseholdEval::new(policy, first, month);
-                        check_value(
-                            policy,
-                            &mut ev,
-                            id,
-                            Scope::Person(idx),
-                            want,
-                            &format!("{name} of member {pid}"),
-                            &mut failures,
-                            origin,
-                        )?;
+                        check_value(policy, &mut ev, id, Scope::Person(idx), want, &format!("{name} of member {pid}"), &mut failures, origin)?;
                     }
                 }
             }
             "programme" => {
-                let outs = v
-                    .as_object()
-                    .ok_or_else(|| format!("{origin}: `expect.programme` is a table"))?;
+                let outs = v.as_object().ok_or_else(|| format!("{origin}: `expect.programme` is a table"))?;
                 let mut t = Totals::new(policy, month);
                 for h in &households {
                     t.add_household(h).map_err(|e| e.render(policy.sources()))?;
@@ -254,14 +175,9 @@ fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Ve
                 let values = t.finish().map_err(|e| e.render(policy.sources()))?;
                 for (name, want) in outs {
                     let id = def_of(policy, name, EntityKind::Programme, origin)?;
-                    let got = values
-                        .iter()
-                        .find(|(d, _)| *d == id)
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or(Value::Bool(false));
+                    let got = values.iter().find(|(d, _)| *d == id).map(|(_, v)| v.clone()).unwrap_or(Value::Bool(false));
                     let ty = policy.program.defs[id as usize].ty;
-                    let wantv = expected_value(policy, ty, want)
-                        .map_err(|e| format!("{origin}: expect.programme.{name}: {e}"))?;
+                    let wantv = expected_value(policy, ty, want).map_err(|e| format!("{origin}: expect.programme.{name}: {e}"))?;
                     if wantv != got {
                         failures.push(format!(
                             "{name}: expected {}, found {}",
@@ -273,22 +189,11 @@ fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Ve
             }
             name => {
                 if !single {
-                    return Err(format!(
-                        "{origin}: household expectations need a single `[case.household]`"
-                    ));
+                    return Err(format!("{origin}: household expectations need a single `[case.household]`"));
                 }
                 let id = def_of(policy, name, EntityKind::Household, origin)?;
                 let mut ev = HouseholdEval::new(policy, &households[0], month);
-                check_value(
-                    policy,
-                    &mut ev,
-                    id,
-                    Scope::Household,
-                    v,
-                    name,
-                    &mut failures,
-                    origin,
-                )?;
+                check_value(policy, &mut ev, id, Scope::Household, v, name, &mut failures, origin)?;
             }
         }
     }
@@ -296,12 +201,7 @@ fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Ve
 }
 
 fn def_of(policy: &Policy, name: &str, entity: EntityKind, origin: &str) -> Result<DefId, String> {
-    policy.program.def_by_name(entity, name).ok_or_else(|| {
-        format!(
-            "{origin}: `{name}` is not a {} definition of this policy",
-            entity.as_str()
-        )
-    })
+    policy.program.def_by_name(entity, name).ok_or_else(|| format!("{origin}: `{name}` is not a {} definition of this policy", entity.as_str()))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -316,14 +216,11 @@ fn check_value(
     origin: &str,
 ) -> Result<(), String> {
     let ty = policy.program.defs[id as usize].ty;
-    let wantv = expected_value(policy, ty, want)
-        .map_err(|e| format!("{origin}: expected value of `{what}`: {e}"))?;
+    let wantv = expected_value(policy, ty, want).map_err(|e| format!("{origin}: expected value of `{what}`: {e}"))?;
     match ev.def(id, scope) {
         Ok(got) if got == wantv => {}
         Ok(got) => {
-            let tree = explain(ev, id, scope)
-                .map(|n| render_text(&n))
-                .unwrap_or_default();
+            let tree = explain(ev, id, scope).map(|n| render_text(&n)).unwrap_or_default();
             failures.push(format!(
                 "{what}: expected {}, found {}\n{}",
                 policy.display_exact(ty, &wantv),
@@ -331,10 +228,7 @@ fn check_value(
                 indent(&tree)
             ));
         }
-        Err(e) => failures.push(format!(
-            "{what}: evaluation failed:\n{}",
-            indent(&e.render(policy.sources()))
-        )),
+        Err(e) => failures.push(format!("{what}: evaluation failed:\n{}", indent(&e.render(policy.sources())))),
     }
     Ok(())
 }
@@ -349,42 +243,22 @@ pub fn expected_value(policy: &Policy, ty: Ty, want: &Json) -> Result<Value, Str
     let program = &policy.program;
     match (ty, want) {
         (Ty::Bool, Json::Bool(b)) => Ok(Value::Bool(*b)),
-        (Ty::Int | Ty::Months, Json::Number(n)) => n
-            .as_i64()
-            .map(Value::Int)
-            .ok_or_else(|| format!("expected an integer, found {n}")),
+        (Ty::Int | Ty::Months, Json::Number(n)) => n.as_i64().map(Value::Int).ok_or_else(|| format!("expected an integer, found {n}")),
         (Ty::Decimal | Ty::Percent | Ty::Money(_), Json::String(s)) => {
             let t = s.trim();
             if ty == Ty::Percent && t.ends_with('%') {
-                let n = Num::parse(t.trim_end_matches('%'))
-                    .ok_or_else(|| format!("not a percentage: {s}"))?;
-                return n
-                    .checked_div(&Num::from_i64(100))
-                    .map(Value::Num)
-                    .map_err(|_| "overflow".to_string());
+                let n = Num::parse(t.trim_end_matches('%')).ok_or_else(|| format!("not a percentage: {s}"))?;
+                return n.checked_div(&Num::from_i64(100)).map(Value::Num).map_err(|_| "overflow".to_string());
             }
-            Num::parse(t).map(Value::Num).ok_or_else(|| {
-                format!(
-                    "expected an exact amount such as \"250.00\" or \"1559.99/3\", found \"{s}\""
-                )
-            })
+            Num::parse(t).map(Value::Num).ok_or_else(|| format!("expected an exact amount such as \"250.00\" or \"1559.99/3\", found \"{s}\""))
         }
-        (Ty::Decimal | Ty::Percent | Ty::Money(_), Json::Number(n)) if n.is_i64() => {
-            Ok(Value::Num(Num::from_i64(n.as_i64().unwrap_or(0))))
-        }
+        (Ty::Decimal | Ty::Percent | Ty::Money(_), Json::Number(n)) if n.is_i64() => Ok(Value::Num(Num::from_i64(n.as_i64().unwrap_or(0)))),
         (Ty::Enum(e), Json::String(s)) => {
             let en = &program.enums[e as usize];
-            en.variants
-                .iter()
-                .position(|v| v == s)
-                .map(|i| Value::Enum(i as u16))
-                .ok_or_else(|| format!("`{s}` is not a value of `{}`", en.name))
+            en.variants.iter().position(|v| v == s).map(|i| Value::Enum(i as u16)).ok_or_else(|| format!("`{s}` is not a value of `{}`", en.name))
         }
         (Ty::Text, Json::String(s)) => Ok(Value::Text(s.as_str().into())),
-        (ty, v) => Err(format!(
-            "expected {} (money as a string like \"250.00\"), found {v}",
-            program.ty_name(ty)
-        )),
+        (ty, v) => Err(format!("expected {} (money as a string like \"250.00\"), found {v}", program.ty_name(ty))),
     }
 }
 
@@ -404,15 +278,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
         out.push(dir.to_path_buf());
         return;
     }
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
-    if entries
-        .iter()
-        .any(|p| p.is_file() && p.extension().is_some_and(|x| x == "doudi"))
-    {
+    if entries.iter().any(|p| p.is_file() && p.extension().is_some_and(|x| x == "doudi")) {
         out.push(dir.to_path_buf());
     }
     for e in entries {

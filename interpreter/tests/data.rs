@@ -2,9 +2,8 @@
 //! pair) whose messages are snapshotted, and round trips of good inputs between JSON and CSV.
 
 use doudi_interpreter::data::{
-    household_to_json, read_csv_dir, read_csv_pair, read_csv_pair_bytes, read_json_household,
-    read_json_path, read_json_str, write_csv_pair, CsvChunks, CsvPairWriter, Field, FieldType,
-    Household, Schema,
+    household_to_json, read_csv_dir, read_csv_pair, read_csv_pair_bytes, read_json_household, read_json_path,
+    read_json_str, write_csv_pair, CsvChunks, CsvPairWriter, Field, FieldType, Household, Schema,
 };
 use doudi_interpreter::num::Num;
 use doudi_interpreter::value::Value;
@@ -139,12 +138,7 @@ fn check(schema: &Schema, case: &Path) -> String {
         // The same text read from memory gives the same households and the same messages.
         let (h, p) = (case.join("households.csv"), case.join("persons.csv"));
         if let (Ok(hb), Ok(pb)) = (std::fs::read(&h), std::fs::read(&p)) {
-            assert_eq!(
-                outcome(read_csv_pair_bytes(schema, (&h, hb), (&p, pb))),
-                pair,
-                "{}",
-                case.display()
-            );
+            assert_eq!(outcome(read_csv_pair_bytes(schema, (&h, hb), (&p, pb))), pair, "{}", case.display());
         }
         let chunks = outcome(read_chunks(schema, case, 2));
         format!("pair:   {pair}\nchunks: {chunks}")

@@ -25,34 +25,18 @@ fn policy(rules: &str) -> Policy {
     }
 }
 
-fn household(
-    p: &Policy,
-    area: &str,
-    members: &[(&str, &str, i64)],
-) -> doudi_interpreter::data::Household {
+fn household(p: &Policy, area: &str, members: &[(&str, &str, i64)]) -> doudi_interpreter::data::Household {
     let ms: Vec<_> = members
         .iter()
         .enumerate()
         .map(|(i, (inc, yr, age))| json!({"id": format!("P{i}"), "income": inc, "annual": yr, "age": age}))
         .collect();
-    read_json_household(
-        &p.schema,
-        &json!({"id": "H", "area": area, "members": ms}),
-        "test",
-    )
-    .unwrap()
+    read_json_household(&p.schema, &json!({"id": "H", "area": area, "members": ms}), "test").unwrap()
 }
 
-fn eval(
-    p: &Policy,
-    h: &doudi_interpreter::data::Household,
-    month: &str,
-    name: &str,
-) -> Result<Value, String> {
+fn eval(p: &Policy, h: &doudi_interpreter::data::Household, month: &str, name: &str) -> Result<Value, String> {
     let id = p.output(name).unwrap();
-    p.evaluate(h, Month::parse(month).unwrap(), &[id])
-        .map(|mut v| v.remove(0))
-        .map_err(|e| e.render(p.sources()))
+    p.evaluate(h, Month::parse(month).unwrap(), &[id]).map(|mut v| v.remove(0)).map_err(|e| e.render(p.sources()))
 }
 
 fn num(s: &str) -> Value {
@@ -67,11 +51,7 @@ fn division_stays_exact_until_rounding() {
          definition household.below: bool = y < 520",
     );
     // The POLICY-SPEC worked example: D = (18319.88 + 200 + 200) / 12 = 1559.99 exactly.
-    let h = household(
-        &p,
-        "rural",
-        &[("0", "18319.88", 40), ("0", "200", 40), ("0", "200", 40)],
-    );
+    let h = household(&p, "rural", &[("0", "18319.88", 40), ("0", "200", 40), ("0", "200", 40)]);
     assert_eq!(eval(&p, &h, "2024-01", "y").unwrap(), num("155999/300"));
     assert_eq!(eval(&p, &h, "2024-01", "r").unwrap(), num("520.00"));
     assert_eq!(eval(&p, &h, "2024-01", "below").unwrap(), Value::Bool(true));
@@ -109,9 +89,7 @@ fn parameters_follow_their_effective_dates() {
 fn min_over_no_members_is_an_error() {
     let p = policy("definition household.youngest: integer = min(age for members where age > 150)");
     let h = household(&p, "urban", &[("0", "0", 30)]);
-    assert!(eval(&p, &h, "2024-01", "youngest")
-        .unwrap_err()
-        .contains("over no elements"));
+    assert!(eval(&p, &h, "2024-01", "youngest").unwrap_err().contains("over no elements"));
 }
 
 #[test]
@@ -189,34 +167,15 @@ proptest! {
 fn deep_but_allowed_policy_evaluates_on_small_stacks() {
     let mut src = String::from("input household.x: bool\n");
     for i in 0..5 {
-        let next = if i < 4 {
-            format!("d{}", i + 1)
-        } else {
-            "x".to_string()
-        };
-        src.push_str(&format!(
-            "definition household.d{i}: bool = {}{next}\n",
-            "not ".repeat(190)
-        ));
+        let next = if i < 4 { format!("d{}", i + 1) } else { "x".to_string() };
+        src.push_str(&format!("definition household.d{i}: bool = {}{next}\n", "not ".repeat(190)));
     }
-    let p = Policy::from_source("deep.doudi", &src)
-        .map_err(|e| e.render())
-        .unwrap()
-        .policy;
-    let h = read_json_household(
-        &p.schema,
-        &json!({"id": "H", "x": true, "members": [{"id": "P"}]}),
-        "t",
-    )
-    .unwrap();
+    let p = Policy::from_source("deep.doudi", &src).map_err(|e| e.render()).unwrap().policy;
+    let h = read_json_household(&p.schema, &json!({"id": "H", "x": true, "members": [{"id": "P"}]}), "t").unwrap();
     let id = p.output("d0").unwrap();
     let v = std::thread::Builder::new()
         .stack_size(256 * 1024)
-        .spawn(move || {
-            p.evaluate(&h, Month::parse("2024-01").unwrap(), &[id])
-                .map(|mut v| v.remove(0))
-                .map_err(|e| e.to_string())
-        })
+        .spawn(move || p.evaluate(&h, Month::parse("2024-01").unwrap(), &[id]).map(|mut v| v.remove(0)).map_err(|e| e.to_string()))
         .unwrap()
         .join()
         .unwrap();

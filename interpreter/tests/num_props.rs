@@ -24,13 +24,7 @@ fn small_num() -> impl Strategy<Value = Num> {
 }
 
 fn arb_decimal() -> impl Strategy<Value = Decimal> {
-    (
-        any::<u32>(),
-        any::<u32>(),
-        any::<u32>(),
-        any::<bool>(),
-        0u32..=28,
-    )
+    (any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28)
         .prop_map(|(lo, mid, hi, neg, s)| Decimal::from_parts(lo, mid, hi, neg, s))
 }
 
@@ -60,11 +54,8 @@ fn extreme() -> impl Strategy<Value = Num> {
 fn arb_num() -> impl Strategy<Value = Num> {
     prop_oneof![
         arb_decimal().prop_map(Num::from_decimal),
-        (any::<i128>(), any::<i128>())
-            .prop_filter_map("representable", |(n, d)| Num::from_i128_ratio(n, d).ok()),
-        (any::<i64>(), 1i128..1_000_000_000)
-            .prop_filter_map("representable", |(n, d)| Num::from_i128_ratio(n as i128, d)
-                .ok()),
+        (any::<i128>(), any::<i128>()).prop_filter_map("representable", |(n, d)| Num::from_i128_ratio(n, d).ok()),
+        (any::<i64>(), 1i128..1_000_000_000).prop_filter_map("representable", |(n, d)| Num::from_i128_ratio(n as i128, d).ok()),
         small_num(),
         extreme(),
     ]
@@ -81,19 +72,9 @@ fn parts(x: &Num) -> (i8, u128, u128) {
             let m = dec.mantissa();
             (m < 0, m.unsigned_abs(), 10u128.pow(dec.scale()))
         }
-        Num::Rat(n, d) => (
-            (n < 0) != (d < 0),
-            n.unsigned_abs(),
-            if d == 0 { 1 } else { d.unsigned_abs() },
-        ),
+        Num::Rat(n, d) => ((n < 0) != (d < 0), n.unsigned_abs(), if d == 0 { 1 } else { d.unsigned_abs() }),
     };
-    let s = if n == 0 {
-        0
-    } else if neg {
-        -1
-    } else {
-        1
-    };
+    let s = if n == 0 { 0 } else if neg { -1 } else { 1 };
     (s, n, d)
 }
 
@@ -430,26 +411,14 @@ fn num_policy_spec_worked_example_props() {
         .try_fold(Num::ZERO, |acc, x| acc.checked_add(&x))
         .unwrap();
     assert_eq!(d, p("1559.99"));
-    let y = p("3119.99")
-        .checked_sub(&d)
-        .unwrap()
-        .checked_div(&p("3"))
-        .unwrap();
+    let y = p("3119.99").checked_sub(&d).unwrap().checked_div(&p("3")).unwrap();
     assert_eq!(y, p("520"));
     assert!(y >= p("520"), "exactly S: not eligible");
     // The naive 28-digit decimal route gets it wrong.
     let t = Decimal::from(12);
     let dd = |s: &str| s.parse::<Decimal>().unwrap();
-    let naive_d = [dd("18319.88"), dd("200"), dd("200")]
-        .iter()
-        .map(|x| x.checked_div(t).unwrap())
-        .sum::<Decimal>();
-    let naive_y = (dd("3119.99") - naive_d)
-        .checked_div(Decimal::from(3))
-        .unwrap();
+    let naive_d = [dd("18319.88"), dd("200"), dd("200")].iter().map(|x| x.checked_div(t).unwrap()).sum::<Decimal>();
+    let naive_y = (dd("3119.99") - naive_d).checked_div(Decimal::from(3)).unwrap();
     assert_ne!(naive_d, dd("1559.99"));
-    assert!(
-        naive_y < dd("520"),
-        "naive: {naive_y} < 520 would wrongly be eligible"
-    );
+    assert!(naive_y < dd("520"), "naive: {naive_y} < 520 would wrongly be eligible");
 }

@@ -197,12 +197,7 @@ pub struct Dynamics {
 
 impl Default for Dynamics {
     fn default() -> Self {
-        let band = |from_age,
-                    disability,
-                    self_care_loss,
-                    self_care_worsening,
-                    major_illness,
-                    chronic_illness| HealthBand {
+        let band = |from_age, disability, self_care_loss, self_care_worsening, major_illness, chronic_illness| HealthBand {
             from_age,
             disability,
             self_care_loss,
@@ -251,12 +246,7 @@ impl Default for Dynamics {
             major_illness_cost_sigma: 0.8,
             chronic_illness_cost_median: 3000.0,
             chronic_illness_cost_sigma: 0.7,
-            major_illness_kinds: IllnessKinds {
-                uremia: 0.1,
-                mental: 0.2,
-                cancer: 0.35,
-                other_major: 0.35,
-            },
+            major_illness_kinds: IllnessKinds { uremia: 0.1, mental: 0.2, cancer: 0.35, other_major: 0.35 },
             major_illness_recovery_per_year: 0.3,
             ageing_month: 1,
             job_loss_per_year: 0.12,
@@ -264,10 +254,7 @@ impl Default for Dynamics {
             working_age_min: 16,
             retirement_age: 60,
             retirement_rate: 0.5,
-            new_job_income_median: AreaAmounts {
-                urban: 2600.0,
-                rural: 1800.0,
-            },
+            new_job_income_median: AreaAmounts { urban: 2600.0, rural: 1800.0 },
             new_job_income_sigma: 0.45,
             wage_growth_per_year: 0.04,
             wage_growth_month: 1,
@@ -296,18 +283,8 @@ impl Dynamics {
         Dynamics {
             dishonesty_per_year: 0.0,
             credit_repair_per_month: 0.0,
-            mortality: vec![AgeRate {
-                from_age: 0,
-                per_year: 0.0,
-            }],
-            health: vec![HealthBand {
-                from_age: 0,
-                disability: 0.0,
-                self_care_loss: 0.0,
-                self_care_worsening: 0.0,
-                major_illness: 0.0,
-                chronic_illness: 0.0,
-            }],
+            mortality: vec![AgeRate { from_age: 0, per_year: 0.0 }],
+            health: vec![HealthBand { from_age: 0, disability: 0.0, self_care_loss: 0.0, self_care_worsening: 0.0, major_illness: 0.0, chronic_illness: 0.0 }],
             major_illness_recovery_per_year: 0.0,
             job_loss_per_year: 0.0,
             job_find_per_year: 0.0,
@@ -323,21 +300,10 @@ impl Dynamics {
     }
 
     pub(crate) fn validate_into(&self, problems: &mut Vec<Problem>) {
-        let mut err = |key: String, message: String| {
-            problems.push(Problem {
-                key: format!("dynamics.{key}"),
-                message,
-            })
-        };
+        let mut err = |key: String, message: String| problems.push(Problem { key: format!("dynamics.{key}"), message });
         match &self.take_up {
-            TakeUp::Rate(r) if !(r.is_finite() && (0.0..=1.0).contains(r)) => err(
-                "take_up".into(),
-                format!("must be between 0 and 1 or \"auto\", found {r}"),
-            ),
-            TakeUp::Named(n) if n != "auto" => err(
-                "take_up".into(),
-                format!("must be between 0 and 1 or \"auto\", found \"{n}\""),
-            ),
+            TakeUp::Rate(r) if !(r.is_finite() && (0.0..=1.0).contains(r)) => err("take_up".into(), format!("must be between 0 and 1 or \"auto\", found {r}")),
+            TakeUp::Named(n) if n != "auto" => err("take_up".into(), format!("must be between 0 and 1 or \"auto\", found \"{n}\"")),
             _ => {}
         }
         let rates: [(&str, f64); 19] = [
@@ -347,37 +313,19 @@ impl Dynamics {
             ("severe_share", self.severe_share),
             ("credit_repair_per_month", self.credit_repair_per_month),
             ("severe_disability_share", self.severe_disability_share),
-            (
-                "major_illness_recovery_per_year",
-                self.major_illness_recovery_per_year,
-            ),
+            ("major_illness_recovery_per_year", self.major_illness_recovery_per_year),
             ("job_loss_per_year", self.job_loss_per_year),
             ("job_find_per_year", self.job_find_per_year),
             ("retirement_rate", self.retirement_rate),
             ("upper_secondary_rate", self.upper_secondary_rate),
-            (
-                "secondary_vocational_share",
-                self.secondary_vocational_share,
-            ),
+            ("secondary_vocational_share", self.secondary_vocational_share),
             ("tertiary_rate", self.tertiary_rate),
             ("higher_vocational_share", self.higher_vocational_share),
             ("graduate_employment_rate", self.graduate_employment_rate),
-            (
-                "major_illness_kinds.uremia",
-                self.major_illness_kinds.uremia,
-            ),
-            (
-                "major_illness_kinds.mental",
-                self.major_illness_kinds.mental,
-            ),
-            (
-                "major_illness_kinds.cancer",
-                self.major_illness_kinds.cancer,
-            ),
-            (
-                "major_illness_kinds.other_major",
-                self.major_illness_kinds.other_major,
-            ),
+            ("major_illness_kinds.uremia", self.major_illness_kinds.uremia),
+            ("major_illness_kinds.mental", self.major_illness_kinds.mental),
+            ("major_illness_kinds.cancer", self.major_illness_kinds.cancer),
+            ("major_illness_kinds.other_major", self.major_illness_kinds.other_major),
         ];
         for (k, v) in rates {
             if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
@@ -386,51 +334,27 @@ impl Dynamics {
         }
         let k = &self.major_illness_kinds;
         if k.uremia + k.mental + k.cancer + k.other_major <= 0.0 {
-            err(
-                "major_illness_kinds".into(),
-                "the shares must not all be 0".into(),
-            );
+            err("major_illness_kinds".into(), "the shares must not all be 0".into());
         }
         let nonneg: [(&str, f64); 14] = [
-            (
-                "major_illness_mortality_multiplier",
-                self.major_illness_mortality_multiplier,
-            ),
+            ("major_illness_mortality_multiplier", self.major_illness_mortality_multiplier),
             ("rehab_cost_median", self.rehab_cost_median),
             ("major_illness_cost_median", self.major_illness_cost_median),
-            (
-                "chronic_illness_cost_median",
-                self.chronic_illness_cost_median,
-            ),
-            (
-                "new_job_income_median.urban",
-                self.new_job_income_median.urban,
-            ),
-            (
-                "new_job_income_median.rural",
-                self.new_job_income_median.rural,
-            ),
+            ("chronic_illness_cost_median", self.chronic_illness_cost_median),
+            ("new_job_income_median.urban", self.new_job_income_median.urban),
+            ("new_job_income_median.rural", self.new_job_income_median.rural),
             ("new_job_income_sigma", self.new_job_income_sigma),
             ("tuition_high_school", self.tuition_high_school),
-            (
-                "tuition_secondary_vocational",
-                self.tuition_secondary_vocational,
-            ),
+            ("tuition_secondary_vocational", self.tuition_secondary_vocational),
             ("tuition_higher_vocational", self.tuition_higher_vocational),
             ("tuition_university", self.tuition_university),
             ("rehab_cost_sigma", self.rehab_cost_sigma),
             ("major_illness_cost_sigma", self.major_illness_cost_sigma),
-            (
-                "chronic_illness_cost_sigma",
-                self.chronic_illness_cost_sigma,
-            ),
+            ("chronic_illness_cost_sigma", self.chronic_illness_cost_sigma),
         ];
         for (k, v) in nonneg {
             if !(v.is_finite() && v >= 0.0) {
-                err(
-                    k.into(),
-                    format!("must be a number of at least 0, found {v}"),
-                );
+                err(k.into(), format!("must be a number of at least 0, found {v}"));
             } else if v > 1e9 {
                 err(k.into(), format!("implausibly large: {v}"));
             }
@@ -438,80 +362,34 @@ impl Dynamics {
         for (k, v) in [
             ("rehab_cost_sigma", self.rehab_cost_sigma),
             ("major_illness_cost_sigma", self.major_illness_cost_sigma),
-            (
-                "chronic_illness_cost_sigma",
-                self.chronic_illness_cost_sigma,
-            ),
+            ("chronic_illness_cost_sigma", self.chronic_illness_cost_sigma),
             ("new_job_income_sigma", self.new_job_income_sigma),
         ] {
             if v.is_finite() && v > 3.0 {
-                err(
-                    k.into(),
-                    format!("a lognormal sigma above 3 is implausible, found {v}"),
-                );
+                err(k.into(), format!("a lognormal sigma above 3 is implausible, found {v}"));
             }
         }
-        if !(self.wage_growth_per_year.is_finite()
-            && (-0.5..=1.0).contains(&self.wage_growth_per_year))
-        {
-            err(
-                "wage_growth_per_year".into(),
-                format!(
-                    "must be between -0.5 and 1, found {}",
-                    self.wage_growth_per_year
-                ),
-            );
+        if !(self.wage_growth_per_year.is_finite() && (-0.5..=1.0).contains(&self.wage_growth_per_year)) {
+            err("wage_growth_per_year".into(), format!("must be between -0.5 and 1, found {}", self.wage_growth_per_year));
         }
-        for (k, v) in [
-            ("wage_growth_month", self.wage_growth_month),
-            ("school_year_start_month", self.school_year_start_month),
-            ("ageing_month", self.ageing_month),
-        ] {
+        for (k, v) in [("wage_growth_month", self.wage_growth_month), ("school_year_start_month", self.school_year_start_month), ("ageing_month", self.ageing_month)] {
             if !(1..=12).contains(&v) {
-                err(
-                    k.into(),
-                    format!("must be a calendar month 1–12, found {v}"),
-                );
+                err(k.into(), format!("must be a calendar month 1–12, found {v}"));
             }
         }
         if self.working_days_per_month == 0 || self.working_days_per_month > 31 {
-            err(
-                "working_days_per_month".into(),
-                format!(
-                    "must be between 1 and 31, found {}",
-                    self.working_days_per_month
-                ),
-            );
+            err("working_days_per_month".into(), format!("must be between 1 and 31, found {}", self.working_days_per_month));
         }
         if self.approval_lag_working_days > 2000 {
-            err(
-                "approval_lag_working_days".into(),
-                format!("at most 2000, found {}", self.approval_lag_working_days),
-            );
+            err("approval_lag_working_days".into(), format!("at most 2000, found {}", self.approval_lag_working_days));
         }
         if self.review_interval_months == 0 || self.review_interval_months > 600 {
-            err(
-                "review_interval_months".into(),
-                format!(
-                    "must be between 1 and 600, found {}",
-                    self.review_interval_months
-                ),
-            );
+            err("review_interval_months".into(), format!("must be between 1 and 600, found {}", self.review_interval_months));
         }
         if self.fresh_graduate_months > 255 {
-            err(
-                "fresh_graduate_months".into(),
-                format!("at most 255, found {}", self.fresh_graduate_months),
-            );
+            err("fresh_graduate_months".into(), format!("at most 255, found {}", self.fresh_graduate_months));
         }
-        check_bands(
-            &mut err,
-            "mortality",
-            self.mortality
-                .iter()
-                .map(|b| (b.from_age, vec![("per_year", b.per_year)]))
-                .collect(),
-        );
+        check_bands(&mut err, "mortality", self.mortality.iter().map(|b| (b.from_age, vec![("per_year", b.per_year)])).collect());
         check_bands(
             &mut err,
             "health",
@@ -538,34 +416,19 @@ type BandRow<'a> = (u32, Vec<(&'a str, f64)>);
 
 fn check_bands(err: &mut impl FnMut(String, String), table: &str, rows: Vec<BandRow<'_>>) {
     if rows.is_empty() {
-        err(
-            table.into(),
-            "needs at least one band (from_age = 0)".into(),
-        );
+        err(table.into(), "needs at least one band (from_age = 0)".into());
         return;
     }
     if rows[0].0 != 0 {
-        err(
-            format!("{table}[0].from_age"),
-            format!("the first band must start at age 0, found {}", rows[0].0),
-        );
+        err(format!("{table}[0].from_age"), format!("the first band must start at age 0, found {}", rows[0].0));
     }
     for (i, (from, rates)) in rows.iter().enumerate() {
         if i > 0 && *from <= rows[i - 1].0 {
-            err(
-                format!("{table}[{i}].from_age"),
-                format!(
-                    "bands must be in increasing order of age, found {from} after {}",
-                    rows[i - 1].0
-                ),
-            );
+            err(format!("{table}[{i}].from_age"), format!("bands must be in increasing order of age, found {from} after {}", rows[i - 1].0));
         }
         for (k, v) in rates {
             if !(v.is_finite() && (0.0..=1.0).contains(v)) {
-                err(
-                    format!("{table}[{i}].{k}"),
-                    format!("must be between 0 and 1, found {v}"),
-                );
+                err(format!("{table}[{i}].{k}"), format!("must be between 0 and 1, found {v}"));
             }
         }
     }
@@ -589,29 +452,12 @@ impl Rates {
             mortality: d
                 .mortality
                 .iter()
-                .map(|b| {
-                    (
-                        b.from_age,
-                        monthly(b.per_year),
-                        monthly((b.per_year * d.major_illness_mortality_multiplier).min(1.0)),
-                    )
-                })
+                .map(|b| (b.from_age, monthly(b.per_year), monthly((b.per_year * d.major_illness_mortality_multiplier).min(1.0))))
                 .collect(),
             health: d
                 .health
                 .iter()
-                .map(|h| {
-                    (
-                        h.from_age,
-                        [
-                            monthly(h.disability),
-                            monthly(h.self_care_loss),
-                            monthly(h.self_care_worsening),
-                            monthly(h.major_illness),
-                            monthly(h.chronic_illness),
-                        ],
-                    )
-                })
+                .map(|h| (h.from_age, [monthly(h.disability), monthly(h.self_care_loss), monthly(h.self_care_worsening), monthly(h.major_illness), monthly(h.chronic_illness)]))
                 .collect(),
             recovery: monthly(d.major_illness_recovery_per_year),
             job_loss: monthly(d.job_loss_per_year),
@@ -700,11 +546,7 @@ impl Normal {
         Normal(u1, u2)
     }
     pub fn value(self) -> f64 {
-        let u1 = if self.0 <= f64::MIN_POSITIVE {
-            f64::MIN_POSITIVE
-        } else {
-            self.0
-        };
+        let u1 = if self.0 <= f64::MIN_POSITIVE { f64::MIN_POSITIVE } else { self.0 };
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * self.1).cos()
     }
 }
@@ -760,12 +602,8 @@ pub struct Slots {
 impl Slots {
     /// Finds the fields in a policy's schema; the error names the missing field or variant.
     pub fn new(schema: &Schema) -> Result<Slots, String> {
-        let h = |n: &str| {
-            schema.household_index(n).ok_or_else(|| format!("the policy declares no household input `{n}`, which the simulator needs (DATA.md)"))
-        };
-        let p = |n: &str| {
-            schema.person_index(n).ok_or_else(|| format!("the policy declares no person input `{n}`, which the simulator needs (DATA.md)"))
-        };
+        let h = |n: &str| schema.household_index(n).ok_or_else(|| format!("the policy declares no household input `{n}`, which the simulator needs (DATA.md)"));
+        let p = |n: &str| schema.person_index(n).ok_or_else(|| format!("the policy declares no person input `{n}`, which the simulator needs (DATA.md)"));
         let variants = |ty: &FieldType, field: &str| -> Result<Vec<String>, String> {
             match ty {
                 FieldType::Enum { variants, .. } => Ok(variants.clone()),
@@ -773,38 +611,15 @@ impl Slots {
             }
         };
         let var = |vs: &[String], field: &str, v: &str| -> Result<u16, String> {
-            vs.iter()
-                .position(|x| x == v)
-                .map(|i| i as u16)
-                .ok_or_else(|| format!("the input `{field}` has no value `{v}` (DATA.md)"))
+            vs.iter().position(|x| x == v).map(|i| i as u16).ok_or_else(|| format!("the input `{field}` has no value `{v}` (DATA.md)"))
         };
-        let (region, area, credit, on_dibao) =
-            (h("region")?, h("area")?, h("credit")?, h("on_dibao")?);
+        let (region, area, credit, on_dibao) = (h("region")?, h("area")?, h("credit")?, h("on_dibao")?);
         let area_v = variants(&schema.household[area].ty, "area")?;
         let credit_v = variants(&schema.household[credit].ty, "credit")?;
-        let (age, monthly_income, employed, employment_category) = (
-            p("age")?,
-            p("monthly_income")?,
-            p("employed")?,
-            p("employment_category")?,
-        );
-        let (disability_grade, self_care, illness, medical_oop_12m) = (
-            p("disability_grade")?,
-            p("self_care")?,
-            p("illness")?,
-            p("medical_oop_12m")?,
-        );
-        let (rehab_cost_year, schooling, tuition_year, alive, imprisoned) = (
-            p("rehab_cost_year")?,
-            p("schooling")?,
-            p("tuition_year")?,
-            p("alive")?,
-            p("imprisoned")?,
-        );
-        let cat_v = variants(
-            &schema.person[employment_category].ty,
-            "employment_category",
-        )?;
+        let (age, monthly_income, employed, employment_category) = (p("age")?, p("monthly_income")?, p("employed")?, p("employment_category")?);
+        let (disability_grade, self_care, illness, medical_oop_12m) = (p("disability_grade")?, p("self_care")?, p("illness")?, p("medical_oop_12m")?);
+        let (rehab_cost_year, schooling, tuition_year, alive, imprisoned) = (p("rehab_cost_year")?, p("schooling")?, p("tuition_year")?, p("alive")?, p("imprisoned")?);
+        let cat_v = variants(&schema.person[employment_category].ty, "employment_category")?;
         let sc_v = variants(&schema.person[self_care].ty, "self_care")?;
         let ill_v = variants(&schema.person[illness].ty, "illness")?;
         let sch_v = variants(&schema.person[schooling].ty, "schooling")?;
@@ -939,55 +754,24 @@ pub struct Events {
 
 impl Actual {
     /// Sets up the simulator's state of a household from the data.
-    pub fn new(
-        hh: &impl MemberFields,
-        index: u64,
-        region: u16,
-        slots: &Slots,
-        dynamics: &Dynamics,
-        setup: &StreamKey,
-    ) -> Actual {
+    pub fn new(hh: &impl MemberFields, index: u64, region: u16, slots: &Slots, dynamics: &Dynamics, setup: &StreamKey) -> Actual {
         let mut rng = setup.stream(index, 0);
-        let review_phase = (unit(&mut rng) * dynamics.review_interval_months as f64) as u32
-            % dynamics.review_interval_months.max(1);
+        let review_phase = (unit(&mut rng) * dynamics.review_interval_months as f64) as u32 % dynamics.review_interval_months.max(1);
         let persons = (0..hh.member_count())
             .map(|m| {
                 let employed = hh.member_field(m, slots.employed).as_bool();
-                let work_cents = if employed {
-                    cents_of(&hh.member_field(m, slots.monthly_income)).max(0)
-                } else {
-                    0
-                };
-                PersonSim {
-                    work_cents,
-                    graduate_months_left: 0,
-                }
+                let work_cents = if employed { cents_of(&hh.member_field(m, slots.monthly_income)).max(0) } else { 0 };
+                PersonSim { work_cents, graduate_months_left: 0 }
             })
             .collect();
         let area = enum_of(&hh.household_field(slots.area));
         let take_up_draw = unit(&mut rng);
-        Actual {
-            persons,
-            region,
-            area,
-            review_phase,
-            index,
-            take_up_draw,
-        }
+        Actual { persons, region, area, review_phase, index, take_up_draw }
     }
 
     /// Applies one month of events (month index `t` ≥ 1, calendar month `cal`).
     /// The members' fields are read and written through `hh` (the household packed or not).
-    pub fn step<H: MemberFields>(
-        &mut self,
-        hh: &mut H,
-        d: &Dynamics,
-        r: &Rates,
-        s: &Slots,
-        key: &StreamKey,
-        t: u32,
-        cal: u32,
-    ) -> Events {
+    pub fn step<H: MemberFields>(&mut self, hh: &mut H, d: &Dynamics, r: &Rates, s: &Slots, key: &StreamKey, t: u32, cal: u32) -> Events {
         let mut rng = key.stream(self.index, t);
         let mut ev = Events::default();
         let urban = self.area == s.urban;
@@ -1005,21 +789,14 @@ impl Actual {
                 age += 1;
                 ev.touched = true;
                 f.set(s.age, Value::Int(age));
-                if age == d.retirement_age as i64 && f.bool(s.employed) && u[10] < d.retirement_rate
-                {
+                if age == d.retirement_age as i64 && f.bool(s.employed) && u[10] < d.retirement_rate {
                     lose_job(f, sim, s);
                     ev.changed = true;
                 }
             }
             // Death.
             let ill = f.enumeration(s.illness);
-            let mort = band_of(&r.mortality, age, |b| b.0).map_or(0.0, |b| {
-                if ill == s.ill_uremia || ill == s.ill_cancer {
-                    b.2
-                } else {
-                    b.1
-                }
-            });
+            let mort = band_of(&r.mortality, age, |b| b.0).map_or(0.0, |b| if ill == s.ill_uremia || ill == s.ill_cancer { b.2 } else { b.1 });
             if u[0] < mort {
                 f.set(s.alive, Value::Bool(false));
                 ev.member_died = true;
@@ -1047,12 +824,7 @@ impl Actual {
                     };
                     f.set(s.disability_grade, Value::Int(grade));
                     if severe {
-                        f.set(
-                            s.rehab_cost_year,
-                            money(yuan_cents(
-                                d.rehab_cost_median * (d.rehab_cost_sigma * z_cost.value()).exp(),
-                            )),
-                        );
+                        f.set(s.rehab_cost_year, money(yuan_cents(d.rehab_cost_median * (d.rehab_cost_sigma * z_cost.value()).exp())));
                     }
                     ev.changed = true;
                 }
@@ -1078,23 +850,11 @@ impl Actual {
                         s.ill_other_major
                     };
                     f.set(s.illness, Value::Enum(kind));
-                    f.set(
-                        s.medical_oop_12m,
-                        money(yuan_cents(
-                            d.major_illness_cost_median
-                                * (d.major_illness_cost_sigma * z_cost.value()).exp(),
-                        )),
-                    );
+                    f.set(s.medical_oop_12m, money(yuan_cents(d.major_illness_cost_median * (d.major_illness_cost_sigma * z_cost.value()).exp())));
                     ev.changed = true;
                 } else if ill == s.ill_none && u[5] < h[4] {
                     f.set(s.illness, Value::Enum(s.ill_chronic));
-                    f.set(
-                        s.medical_oop_12m,
-                        money(yuan_cents(
-                            d.chronic_illness_cost_median
-                                * (d.chronic_illness_cost_sigma * z_cost.value()).exp(),
-                        )),
-                    );
+                    f.set(s.medical_oop_12m, money(yuan_cents(d.chronic_illness_cost_median * (d.chronic_illness_cost_sigma * z_cost.value()).exp())));
                     ev.changed = true;
                 } else if (ill == s.ill_cancer || ill == s.ill_other_major) && u[6] < r.recovery {
                     f.set(s.illness, Value::Enum(s.ill_none));
@@ -1113,26 +873,16 @@ impl Actual {
                 && !(ill == s.ill_uremia || ill == s.ill_cancer || ill == s.ill_mental)
                 && !student;
             let employed = f.bool(s.employed);
-            let able_now = f.enumeration(s.self_care) == s.sc_independent
-                && !(grade == 1 || grade == 2)
-                && !(ill == s.ill_uremia || ill == s.ill_cancer);
+            let able_now = f.enumeration(s.self_care) == s.sc_independent && !(grade == 1 || grade == 2) && !(ill == s.ill_uremia || ill == s.ill_cancer);
             if employed && (!able_now || u[7] < r.job_loss) {
                 lose_job(f, sim, s);
                 ev.changed = true;
             } else if !employed && can_work && u[7] < r.job_find {
-                let median = if urban {
-                    d.new_job_income_median.urban
-                } else {
-                    d.new_job_income_median.rural
-                };
+                let median = if urban { d.new_job_income_median.urban } else { d.new_job_income_median.rural };
                 let wage = yuan_cents(median * (d.new_job_income_sigma * z_income.value()).exp());
                 gain_job(f, sim, s, wage, false);
                 ev.changed = true;
-            } else if employed
-                && cal == d.wage_growth_month
-                && d.wage_growth_per_year != 0.0
-                && sim.work_cents > 0
-            {
+            } else if employed && cal == d.wage_growth_month && d.wage_growth_per_year != 0.0 && sim.work_cents > 0 {
                 let new = ((sim.work_cents as f64) * (1.0 + d.wage_growth_per_year)).round() as i64;
                 let delta = new - sim.work_cents;
                 if delta != 0 {
@@ -1144,9 +894,7 @@ impl Actual {
             }
             if sim.graduate_months_left > 0 {
                 sim.graduate_months_left -= 1;
-                if sim.graduate_months_left == 0
-                    && f.enumeration(s.employment_category) == s.cat_fresh_graduate
-                {
+                if sim.graduate_months_left == 0 && f.enumeration(s.employment_category) == s.cat_fresh_graduate {
                     f.set(s.employment_category, Value::Enum(s.cat_none));
                     ev.changed = true;
                 }
@@ -1166,11 +914,7 @@ impl Actual {
                 } else if sch == s.sch_compulsory && age >= after_compulsory {
                     if u[8] < d.upper_secondary_rate {
                         if u[9] < d.secondary_vocational_share {
-                            set(
-                                f,
-                                s.sch_secondary_vocational,
-                                d.tuition_secondary_vocational,
-                            );
+                            set(f, s.sch_secondary_vocational, d.tuition_secondary_vocational);
                         } else {
                             set(f, s.sch_high_school, d.tuition_high_school);
                         }
@@ -1178,9 +922,7 @@ impl Actual {
                         set(f, s.sch_none, 0.0);
                     }
                     ev.changed = true;
-                } else if (sch == s.sch_high_school || sch == s.sch_secondary_vocational)
-                    && age >= after_compulsory + 3
-                {
+                } else if (sch == s.sch_high_school || sch == s.sch_secondary_vocational) && age >= after_compulsory + 3 {
                     if u[8] < d.tertiary_rate {
                         if u[9] < d.higher_vocational_share {
                             set(f, s.sch_higher_vocational, d.tuition_higher_vocational);
@@ -1191,18 +933,11 @@ impl Actual {
                         set(f, s.sch_none, 0.0);
                     }
                     ev.changed = true;
-                } else if (sch == s.sch_university && age >= after_compulsory + 7)
-                    || (sch == s.sch_higher_vocational && age >= after_compulsory + 6)
-                {
+                } else if (sch == s.sch_university && age >= after_compulsory + 7) || (sch == s.sch_higher_vocational && age >= after_compulsory + 6) {
                     set(f, s.sch_none, 0.0);
                     if u[11] < d.graduate_employment_rate && !f.bool(s.employed) {
-                        let median = if urban {
-                            d.new_job_income_median.urban
-                        } else {
-                            d.new_job_income_median.rural
-                        };
-                        let wage =
-                            yuan_cents(median * (d.new_job_income_sigma * z_income.value()).exp());
+                        let median = if urban { d.new_job_income_median.urban } else { d.new_job_income_median.rural };
+                        let wage = yuan_cents(median * (d.new_job_income_sigma * z_income.value()).exp());
                         gain_job(f, sim, s, wage, true);
                         sim.graduate_months_left = d.fresh_graduate_months.min(255) as u8;
                     }
@@ -1224,25 +959,12 @@ fn lose_job<H: MemberFields>(f: &mut Fields<'_, H>, sim: &mut PersonSim, s: &Slo
     f.set(s.employment_category, Value::Enum(s.cat_none));
 }
 
-fn gain_job<H: MemberFields>(
-    f: &mut Fields<'_, H>,
-    sim: &mut PersonSim,
-    s: &Slots,
-    wage: i64,
-    graduate: bool,
-) {
+fn gain_job<H: MemberFields>(f: &mut Fields<'_, H>, sim: &mut PersonSim, s: &Slots, wage: i64, graduate: bool) {
     sim.work_cents = wage;
     let inc = cents_of(&f.get(s.monthly_income)) + wage;
     f.set(s.monthly_income, money(inc));
     f.set(s.employed, Value::Bool(true));
-    f.set(
-        s.employment_category,
-        Value::Enum(if graduate {
-            s.cat_fresh_graduate
-        } else {
-            s.cat_none
-        }),
-    );
+    f.set(s.employment_category, Value::Enum(if graduate { s.cat_fresh_graduate } else { s.cat_none }));
 }
 
 /// One member's fields.
@@ -1260,15 +982,11 @@ impl<H: MemberFields> Fields<'_, H> {
     }
     /// An integer field (0 when it holds no integer, as `int_of`).
     fn int(&self, slot: usize) -> i64 {
-        self.hh
-            .member_int(self.m, slot)
-            .unwrap_or_else(|| int_of(&self.get(slot)))
+        self.hh.member_int(self.m, slot).unwrap_or_else(|| int_of(&self.get(slot)))
     }
     /// An enum field (`u16::MAX` when it holds no enum value, as `enum_of`).
     fn enumeration(&self, slot: usize) -> u16 {
-        self.hh
-            .member_enum(self.m, slot)
-            .unwrap_or_else(|| enum_of(&self.get(slot)))
+        self.hh.member_enum(self.m, slot).unwrap_or_else(|| enum_of(&self.get(slot)))
     }
     fn set(&mut self, slot: usize, v: Value) {
         self.hh.set_member_field(self.m, slot, v);

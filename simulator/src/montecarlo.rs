@@ -25,11 +25,7 @@ pub struct Band {
 
 impl Band {
     pub fn zero() -> Band {
-        Band {
-            median: Num::ZERO,
-            p5: Num::ZERO,
-            p95: Num::ZERO,
-        }
+        Band { median: Num::ZERO, p5: Num::ZERO, p95: Num::ZERO }
     }
 }
 
@@ -45,21 +41,14 @@ pub fn band(values: &mut [Num]) -> Band {
     } else {
         let a = &values[k / 2 - 1];
         let b = &values[k / 2];
-        a.checked_add(b)
-            .ok()
-            .and_then(|s| s.checked_div(&Num::from_i64(2)).ok())
-            .unwrap_or_else(|| a.clone())
+        a.checked_add(b).ok().and_then(|s| s.checked_div(&Num::from_i64(2)).ok()).unwrap_or_else(|| a.clone())
     };
     let rank = |p: usize| -> usize {
         // ⌈p/100 · k⌉, 1-based, at least 1.
         let r = (p * k).div_ceil(100);
         r.clamp(1, k) - 1
     };
-    Band {
-        median,
-        p5: values[rank(5)].clone(),
-        p95: values[rank(95)].clone(),
-    }
+    Band { median, p5: values[rank(5)].clone(), p95: values[rank(95)].clone() }
 }
 
 /// Bands for cells indexed `[period][region][area][metric]` (region 0 and area 0 are "all").
@@ -164,17 +153,12 @@ fn w(n: &Num, weight: u64) -> Num {
     if weight == 1 {
         n.clone()
     } else {
-        n.checked_mul_i64(weight as i64)
-            .unwrap_or_else(|_| n.clone())
+        n.checked_mul_i64(weight as i64).unwrap_or_else(|_| n.clone())
     }
 }
 
 /// Summarises run results (see [`simulate`]).
-pub fn summarise(
-    p: &Prepared,
-    results: &[RunResult],
-    winners: Vec<WinnersRun>,
-) -> Result<Outcome, SimError> {
+pub fn summarise(p: &Prepared, results: &[RunResult], winners: Vec<WinnersRun>) -> Result<Outcome, SimError> {
     let sim = &p.sim;
     let months: Vec<Month> = (0..sim.months).map(|t| sim.start.plus(t as i32)).collect();
     let mut years: Vec<(i32, u32)> = Vec::new();
@@ -193,11 +177,7 @@ pub fn summarise(
     // Per run and variant: weighted marginal cells, monthly and yearly.
     let marginal = |v: usize, run: &RunResult| -> (Vec<Num>, Vec<Num>) {
         let var = &sim.variants[v];
-        let (nr, na) = if var.regions {
-            (regions.len(), areas.len())
-        } else {
-            (1, 1)
-        };
+        let (nr, na) = if var.regions { (regions.len(), areas.len()) } else { (1, 1) };
         let mut monthly = vec![Num::ZERO; months.len() * nr * na * nm];
         let idx = |t: usize, r: usize, a: usize, m: usize| ((t * nr + r) * na + a) * nm + m;
         for (t, cells) in run.variants[v].cells.iter().enumerate() {
@@ -212,9 +192,7 @@ pub fn summarise(
                             }
                             for (rr, aa) in [(r + 1, a + 1), (0, a + 1), (r + 1, 0), (0, 0)] {
                                 let i = idx(t, rr, aa, m);
-                                monthly[i] = monthly[i]
-                                    .checked_add(x)
-                                    .unwrap_or_else(|_| monthly[i].clone());
+                                monthly[i] = monthly[i].checked_add(x).unwrap_or_else(|_| monthly[i].clone());
                             }
                         }
                     }
@@ -240,23 +218,13 @@ pub fn summarise(
             buf.extend(per_run.iter().map(|r| r[i].clone()));
             data.push(band(&mut buf));
         }
-        Cube {
-            periods,
-            regions: nr,
-            areas: na,
-            metrics: nm,
-            data,
-        }
+        Cube { periods, regions: nr, areas: na, metrics: nm, data }
     };
 
     let mut variants = Vec::new();
     let mut per_variant_runs: Vec<(Vec<Vec<Num>>, Vec<Vec<Num>>)> = Vec::new();
     for (v, var) in sim.variants.iter().enumerate() {
-        let (nr, na) = if var.regions {
-            (regions.len(), areas.len())
-        } else {
-            (1, 1)
-        };
+        let (nr, na) = if var.regions { (regions.len(), areas.len()) } else { (1, 1) };
         let (mut mo, mut ye) = (Vec::new(), Vec::new());
         for run in results {
             let (m, y) = marginal(v, run);
@@ -276,21 +244,9 @@ pub fn summarise(
     }
 
     // Reform − baseline, run by run.
-    let diff = if sim.compare_households
-        && per_variant_runs.len() == 2
-        && sim.variants[0].regions
-        && sim.variants[1].regions
-    {
+    let diff = if sim.compare_households && per_variant_runs.len() == 2 && sim.variants[0].regions && sim.variants[1].regions {
         let sub = |a: &[Vec<Num>], b: &[Vec<Num>]| -> Vec<Vec<Num>> {
-            a.iter()
-                .zip(b)
-                .map(|(x, y)| {
-                    x.iter()
-                        .zip(y)
-                        .map(|(p, q)| q.checked_sub(p).unwrap_or(Num::ZERO))
-                        .collect()
-                })
-                .collect()
+            a.iter().zip(b).map(|(x, y)| x.iter().zip(y).map(|(p, q)| q.checked_sub(p).unwrap_or(Num::ZERO)).collect()).collect()
         };
         let (bm, by) = &per_variant_runs[0];
         let (rm, ry) = &per_variant_runs[1];
@@ -300,9 +256,7 @@ pub fn summarise(
         let rdefs = programme_defs(&sim.variants[1].policy);
         let bdefs = programme_defs(&sim.variants[0].policy);
         for (bi, (name, label, ty)) in bdefs.iter().enumerate() {
-            let Some(ri) = rdefs.iter().position(|(n, _, _)| n == name) else {
-                continue;
-            };
+            let Some(ri) = rdefs.iter().position(|(n, _, _)| n == name) else { continue };
             if base_prog.iter().all(|s| &s.name != name) {
                 continue;
             }
@@ -316,9 +270,7 @@ pub fn summarise(
                     })
                     .collect()
             };
-            let monthly: Vec<Band> = (0..months.len())
-                .map(|t| band(&mut per_run_month(t)))
-                .collect();
+            let monthly: Vec<Band> = (0..months.len()).map(|t| band(&mut per_run_month(t))).collect();
             let mut yearly = Vec::new();
             let mut t0 = 0usize;
             for (_, n) in &years {
@@ -326,39 +278,16 @@ pub fn summarise(
                 for k in 0..results.len() {
                     let mut s = Num::ZERO;
                     for t in t0..t0 + *n as usize {
-                        let b = results[k].variants[0]
-                            .programme
-                            .get(t)
-                            .and_then(|x| x.get(bi))
-                            .cloned()
-                            .flatten()
-                            .unwrap_or(Num::ZERO);
-                        let f = results[k].variants[1]
-                            .programme
-                            .get(t)
-                            .and_then(|x| x.get(ri))
-                            .cloned()
-                            .flatten()
-                            .unwrap_or(Num::ZERO);
-                        s = s
-                            .checked_add(&f.checked_sub(&b).unwrap_or(Num::ZERO))
-                            .unwrap_or(s);
+                        let b = results[k].variants[0].programme.get(t).and_then(|x| x.get(bi)).cloned().flatten().unwrap_or(Num::ZERO);
+                        let f = results[k].variants[1].programme.get(t).and_then(|x| x.get(ri)).cloned().flatten().unwrap_or(Num::ZERO);
+                        s = s.checked_add(&f.checked_sub(&b).unwrap_or(Num::ZERO)).unwrap_or(s);
                     }
-                    vals.push(
-                        s.checked_div(&Num::from_i64(*n as i64))
-                            .unwrap_or(Num::ZERO),
-                    );
+                    vals.push(s.checked_div(&Num::from_i64(*n as i64)).unwrap_or(Num::ZERO));
                 }
                 yearly.push(band(&mut vals));
                 t0 += *n as usize;
             }
-            programme.push(ProgrammeSeries {
-                name: name.clone(),
-                label: label.clone(),
-                money: ty.is_money(),
-                monthly,
-                yearly,
-            });
+            programme.push(ProgrammeSeries { name: name.clone(), label: label.clone(), money: ty.is_money(), monthly, yearly });
         }
         Some(VariantOutcome {
             name: "reform - baseline".into(),
@@ -372,33 +301,13 @@ pub fn summarise(
         None
     };
 
-    let winners = if winners.is_empty() {
-        None
-    } else {
-        Some(reform::summarise_winners(winners))
-    };
+    let winners = if winners.is_empty() { None } else { Some(reform::summarise_winners(winners)) };
 
     let sweep = p.sweep.as_ref().map(|(param, values)| {
-        let total_spend = sim
-            .metrics
-            .iter()
-            .position(|m| m.programme == "total" && m.measure == "spending")
-            .unwrap_or(0);
-        let dibao_spend = sim
-            .metrics
-            .iter()
-            .position(|m| m.programme == "dibao" && m.measure == "spending")
-            .unwrap_or(0);
-        let hh = sim
-            .metrics
-            .iter()
-            .position(|m| m.programme == "dibao" && m.measure == "households")
-            .unwrap_or(0);
-        let persons = sim
-            .metrics
-            .iter()
-            .position(|m| m.programme == "dibao" && m.measure == "persons")
-            .unwrap_or(0);
+        let total_spend = sim.metrics.iter().position(|m| m.programme == "total" && m.measure == "spending").unwrap_or(0);
+        let dibao_spend = sim.metrics.iter().position(|m| m.programme == "dibao" && m.measure == "spending").unwrap_or(0);
+        let hh = sim.metrics.iter().position(|m| m.programme == "dibao" && m.measure == "households").unwrap_or(0);
+        let persons = sim.metrics.iter().position(|m| m.programme == "dibao" && m.measure == "persons").unwrap_or(0);
         let nmonths = months.len() as i64;
         let points = values
             .iter()
@@ -413,32 +322,15 @@ pub fn summarise(
                     s
                 };
                 let annual = |m: usize| -> Band {
-                    let mut vals: Vec<Num> = runs
-                        .iter()
-                        .map(|r| {
-                            sum_metric(r, m)
-                                .checked_mul_i64(12)
-                                .and_then(|x| x.checked_div(&Num::from_i64(nmonths)))
-                                .unwrap_or(Num::ZERO)
-                        })
-                        .collect();
+                    let mut vals: Vec<Num> =
+                        runs.iter().map(|r| sum_metric(r, m).checked_mul_i64(12).and_then(|x| x.checked_div(&Num::from_i64(nmonths))).unwrap_or(Num::ZERO)).collect();
                     band(&mut vals)
                 };
                 let mean = |m: usize| -> Band {
-                    let mut vals: Vec<Num> = runs
-                        .iter()
-                        .map(|r| {
-                            sum_metric(r, m)
-                                .checked_div(&Num::from_i64(nmonths))
-                                .unwrap_or(Num::ZERO)
-                        })
-                        .collect();
+                    let mut vals: Vec<Num> = runs.iter().map(|r| sum_metric(r, m).checked_div(&Num::from_i64(nmonths)).unwrap_or(Num::ZERO)).collect();
                     band(&mut vals)
                 };
-                let mut end: Vec<Num> = runs
-                    .iter()
-                    .map(|r| r[(months.len() - 1) * nm + hh].clone())
-                    .collect();
+                let mut end: Vec<Num> = runs.iter().map(|r| r[(months.len() - 1) * nm + hh].clone()).collect();
                 SweepPoint {
                     value: value.clone(),
                     annual_cost: annual(total_spend),
@@ -449,25 +341,10 @@ pub fn summarise(
                 }
             })
             .collect();
-        SweepOutcome {
-            parameter: param.clone(),
-            points,
-        }
+        SweepOutcome { parameter: param.clone(), points }
     });
 
-    Ok(Outcome {
-        months,
-        years,
-        regions,
-        areas,
-        metrics: sim.metrics.clone(),
-        variants,
-        diff,
-        winners,
-        sweep,
-        runs: sim.runs,
-        weight: sim.weight,
-    })
+    Ok(Outcome { months, years, regions, areas, metrics: sim.metrics.clone(), variants, diff, winners, sweep, runs: sim.runs, weight: sim.weight })
 }
 
 /// Yearly values from monthly ones: flows are summed over the year's months, stocks averaged.
@@ -480,9 +357,7 @@ fn yearly_of(monthly: &[Num], years: &[(i32, u32)], groups: usize, metrics: &[Me
             for (m, metric) in metrics.iter().enumerate() {
                 let mut s = Num::ZERO;
                 for t in t0..t0 + *n as usize {
-                    s = s
-                        .checked_add(&monthly[(t * groups + g) * nm + m])
-                        .unwrap_or(s);
+                    s = s.checked_add(&monthly[(t * groups + g) * nm + m]).unwrap_or(s);
                 }
                 if is_stock(metric.measure) {
                     s = s.checked_div(&Num::from_i64(*n as i64)).unwrap_or(s);
@@ -496,30 +371,17 @@ fn yearly_of(monthly: &[Num], years: &[(i32, u32)], groups: usize, metrics: &[Me
     out
 }
 
-fn programme_series(
-    policy: &doudi_interpreter::Policy,
-    results: &[RunResult],
-    v: usize,
-    years: &[(i32, u32)],
-) -> Vec<ProgrammeSeries> {
+fn programme_series(policy: &doudi_interpreter::Policy, results: &[RunResult], v: usize, years: &[(i32, u32)]) -> Vec<ProgrammeSeries> {
     let defs = programme_defs(policy);
     let months = results.first().map_or(0, |r| r.variants[v].programme.len());
     let mut out = Vec::new();
     for (i, (name, label, ty)) in defs.iter().enumerate() {
-        let numeric = results.iter().all(|r| {
-            r.variants[v]
-                .programme
-                .iter()
-                .all(|m| m.get(i).is_some_and(|x| x.is_some()))
-        });
+        let numeric = results.iter().all(|r| r.variants[v].programme.iter().all(|m| m.get(i).is_some_and(|x| x.is_some())));
         if !numeric || months == 0 {
             continue;
         }
-        let val =
-            |r: &RunResult, t: usize| r.variants[v].programme[t][i].clone().unwrap_or(Num::ZERO);
-        let monthly: Vec<Band> = (0..months)
-            .map(|t| band(&mut results.iter().map(|r| val(r, t)).collect::<Vec<_>>()))
-            .collect();
+        let val = |r: &RunResult, t: usize| r.variants[v].programme[t][i].clone().unwrap_or(Num::ZERO);
+        let monthly: Vec<Band> = (0..months).map(|t| band(&mut results.iter().map(|r| val(r, t)).collect::<Vec<_>>())).collect();
         let mut yearly = Vec::new();
         let mut t0 = 0usize;
         for (_, n) in years {
@@ -536,13 +398,7 @@ fn programme_series(
             yearly.push(band(&mut vals));
             t0 += *n as usize;
         }
-        out.push(ProgrammeSeries {
-            name: name.clone(),
-            label: label.clone(),
-            money: ty.is_money(),
-            monthly,
-            yearly,
-        });
+        out.push(ProgrammeSeries { name: name.clone(), label: label.clone(), money: ty.is_money(), monthly, yearly });
     }
     out
 }

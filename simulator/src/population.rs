@@ -1849,11 +1849,10 @@ impl Generator {
             Ok((fh, fp))
         });
         // A failed send means the writer stopped on an error, reported by `join` below.
-        let (stats, send_failed) =
-            match self.render_chunks(households, |_, bufs| tx.send(bufs).map_err(|_| ())) {
-                Ok(stats) => (stats, false),
-                Err(()) => (Stats::new(self.regions.len(), self.age_bands().len()), true),
-            };
+        let (stats, send_failed) = match self.render_chunks(households, |_, bufs| tx.send(bufs).map_err(|_| ())) {
+            Ok(stats) => (stats, false),
+            Err(()) => (Stats::new(self.regions.len(), self.age_bands().len()), true),
+        };
         drop(tx);
         let (fh, fp) = match writer.join().expect("writer thread panicked") {
             Ok(files) => files,
@@ -1890,10 +1889,7 @@ impl Generator {
         drop(tmp);
 
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(io_err(p));
-        let files = vec![
-            (final_h.clone(), size(&final_h)?),
-            (final_p.clone(), size(&final_p)?),
-        ];
+        let files = vec![(final_h.clone(), size(&final_h)?), (final_p.clone(), size(&final_p)?)];
         Ok(self.report(households, &stats, out_dir, files, started))
     }
 
@@ -1901,16 +1897,9 @@ impl Generator {
     /// without files: `sink` receives, in order, parts of consecutive households, each as the first
     /// household's index and the two texts (`households.csv`, `persons.csv`), header rows included.
     /// The same households and report as [`Generator::write_csv`], without files.
-    pub fn generate_in_memory<E>(
-        &self,
-        households: usize,
-        mut sink: impl FnMut(usize, Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), E>,
-    ) -> Result<GenerateReport, E> {
+    pub fn generate_in_memory<E>(&self, households: usize, mut sink: impl FnMut(usize, Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), E>) -> Result<GenerateReport, E> {
         let started = Instant::now();
-        let (hh_header, p_header) = (
-            header_bytes(&HOUSEHOLD_COLUMNS),
-            header_bytes(&PERSON_COLUMNS),
-        );
+        let (hh_header, p_header) = (header_bytes(&HOUSEHOLD_COLUMNS), header_bytes(&PERSON_COLUMNS));
         let stats = self.render_chunks(households, |start, parts| {
             let with_headers = parts
                 .into_iter()
@@ -1932,23 +1921,13 @@ impl Generator {
     /// Renders households `0..households` a chunk at a time, its parts of [`SUB_CHUNK`] households
     /// in parallel, and hands each chunk's parts (rows without headers) in order to `sink` with the
     /// chunk's first household; returns the statistics of them all.
-    fn render_chunks<E>(
-        &self,
-        households: usize,
-        mut sink: impl FnMut(usize, Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), E>,
-    ) -> Result<Stats, E> {
+    fn render_chunks<E>(&self, households: usize, mut sink: impl FnMut(usize, Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), E>) -> Result<Stats, E> {
         let mut stats = Stats::new(self.regions.len(), self.age_bands().len());
         let mut start = 0usize;
         while start < households {
             let end = (start + CHUNK_HOUSEHOLDS).min(households);
-            let subs: Vec<(usize, usize)> = (start..end)
-                .step_by(SUB_CHUNK)
-                .map(|s| (s, (s + SUB_CHUNK).min(end)))
-                .collect();
-            let parts: Vec<(Vec<u8>, Vec<u8>, Stats)> = subs
-                .into_par_iter()
-                .map(|(s, e)| self.render(s as u64, e as u64))
-                .collect();
+            let subs: Vec<(usize, usize)> = (start..end).step_by(SUB_CHUNK).map(|s| (s, (s + SUB_CHUNK).min(end))).collect();
+            let parts: Vec<(Vec<u8>, Vec<u8>, Stats)> = subs.into_par_iter().map(|(s, e)| self.render(s as u64, e as u64)).collect();
             let mut bufs = Vec::with_capacity(parts.len());
             for (h, p, st) in parts {
                 stats.merge(&st);
@@ -1960,14 +1939,7 @@ impl Generator {
         Ok(stats)
     }
 
-    fn report(
-        &self,
-        households: usize,
-        stats: &Stats,
-        out_dir: &Path,
-        files: Vec<(PathBuf, u64)>,
-        started: Instant,
-    ) -> GenerateReport {
+    fn report(&self, households: usize, stats: &Stats, out_dir: &Path, files: Vec<(PathBuf, u64)>, started: Instant) -> GenerateReport {
         let mut calibration = self.calibration.clone();
         self.fill_output(&mut calibration, stats);
         let mut regions = self.region_rows.clone();

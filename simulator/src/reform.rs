@@ -21,27 +21,9 @@ use crate::montecarlo::{band, Band};
 use crate::run::HouseholdTotals;
 use doudi_interpreter::Num;
 
-pub const BANDS: [&str; 5] = [
-    "gain_more_than_5pct",
-    "gain_less_than_5pct",
-    "no_change",
-    "lose_less_than_5pct",
-    "lose_more_than_5pct",
-];
-pub const BAND_LABELS: [&str; 5] = [
-    "增收超过5%",
-    "增收不超过5%",
-    "不变",
-    "减收不超过5%",
-    "减收超过5%",
-];
-pub const BAND_LABELS_EN: [&str; 5] = [
-    "Gain more than 5%",
-    "Gain less than 5%",
-    "No change",
-    "Lose less than 5%",
-    "Lose more than 5%",
-];
+pub const BANDS: [&str; 5] = ["gain_more_than_5pct", "gain_less_than_5pct", "no_change", "lose_less_than_5pct", "lose_more_than_5pct"];
+pub const BAND_LABELS: [&str; 5] = ["增收超过5%", "增收不超过5%", "不变", "减收不超过5%", "减收超过5%"];
+pub const BAND_LABELS_EN: [&str; 5] = ["Gain more than 5%", "Gain less than 5%", "No change", "Lose less than 5%", "Lose more than 5%"];
 
 #[derive(Debug, Clone)]
 pub struct DecileRun {
@@ -94,9 +76,7 @@ fn mean(v: impl Iterator<Item = Num>) -> Num {
 }
 
 fn band_of(change: &Num, income: &Num) -> Result<usize, String> {
-    let over = |x: &Num| -> Result<bool, String> {
-        Ok(income.is_zero() || x.checked_mul_i64(20).map_err(|e| e.to_string())? > *income)
-    };
+    let over = |x: &Num| -> Result<bool, String> { Ok(income.is_zero() || x.checked_mul_i64(20).map_err(|e| e.to_string())? > *income) };
     Ok(if change.is_zero() {
         2
     } else if change.is_positive() {
@@ -116,9 +96,7 @@ fn share(count: i64, total: i64) -> Num {
     if total == 0 {
         Num::ZERO
     } else {
-        Num::from_i64(count)
-            .checked_div(&Num::from_i64(total))
-            .unwrap_or(Num::ZERO)
+        Num::from_i64(count).checked_div(&Num::from_i64(total)).unwrap_or(Num::ZERO)
     }
 }
 
@@ -132,23 +110,11 @@ pub fn winners_run(hh: &[HouseholdTotals], months: u32) -> Result<WinnersRun, St
     }
     let mut rows: Vec<Row> = Vec::new();
     for h in hh.iter().filter(|h| h.members > 0) {
-        let income = h
-            .income
-            .checked_add(&h.benefit[0])
-            .map_err(|e| e.to_string())?;
-        let change = h.benefit[1]
-            .checked_sub(&h.benefit[0])
-            .map_err(|e| e.to_string())?;
-        let key = income
-            .checked_div(&Num::from_i64(h.members))
-            .map_err(|e| e.to_string())?;
+        let income = h.income.checked_add(&h.benefit[0]).map_err(|e| e.to_string())?;
+        let change = h.benefit[1].checked_sub(&h.benefit[0]).map_err(|e| e.to_string())?;
+        let key = income.checked_div(&Num::from_i64(h.members)).map_err(|e| e.to_string())?;
         let band = band_of(&change, &income)?;
-        rows.push(Row {
-            key,
-            change,
-            income,
-            band,
-        });
+        rows.push(Row { key, change, income, band });
     }
     let n = rows.len() as i64;
     let mut counts = [0i64; 5];
@@ -175,57 +141,29 @@ pub fn winners_run(hh: &[HouseholdTotals], months: u32) -> Result<WinnersRun, St
         let mean_change = if k == 0 || months == 0 {
             Num::ZERO
         } else {
-            change
-                .checked_div(&Num::from_i64(k * months as i64))
-                .map_err(|e| e.to_string())?
+            change.checked_div(&Num::from_i64(k * months as i64)).map_err(|e| e.to_string())?
         };
-        let relative = if income.is_zero() {
-            Num::ZERO
-        } else {
-            change.checked_div(&income).map_err(|e| e.to_string())?
-        };
-        deciles.push(DecileRun {
-            households: k,
-            shares: c.map(|x| share(x, k)),
-            mean_change,
-            relative,
-        });
+        let relative = if income.is_zero() { Num::ZERO } else { change.checked_div(&income).map_err(|e| e.to_string())? };
+        deciles.push(DecileRun { households: k, shares: c.map(|x| share(x, k)), mean_change, relative });
     }
-    Ok(WinnersRun {
-        households: n,
-        shares: counts.map(|x| share(x, n)),
-        deciles,
-    })
+    Ok(WinnersRun { households: n, shares: counts.map(|x| share(x, n)), deciles })
 }
 
 /// Summarises winners and losers over runs.
 pub fn summarise_winners(runs: Vec<WinnersRun>) -> WinnersOutcome {
-    let col = |f: &dyn Fn(&WinnersRun) -> Num| -> Band {
-        band(&mut runs.iter().map(f).collect::<Vec<_>>())
-    };
+    let col = |f: &dyn Fn(&WinnersRun) -> Num| -> Band { band(&mut runs.iter().map(f).collect::<Vec<_>>()) };
     let households = col(&|r| Num::from_i64(r.households));
     let shares = (0..5).map(|b| col(&|r| r.shares[b].clone())).collect();
-    let shares_mean = (0..5)
-        .map(|b| mean(runs.iter().map(|r| r.shares[b].clone())))
-        .collect();
+    let shares_mean = (0..5).map(|b| mean(runs.iter().map(|r| r.shares[b].clone()))).collect();
     let deciles = (0..10)
         .map(|d| DecileOutcome {
-            shares: (0..5)
-                .map(|b| col(&|r| r.deciles[d].shares[b].clone()))
-                .collect(),
-            shares_mean: (0..5)
-                .map(|b| mean(runs.iter().map(|r| r.deciles[d].shares[b].clone())))
-                .collect(),
+            shares: (0..5).map(|b| col(&|r| r.deciles[d].shares[b].clone())).collect(),
+            shares_mean: (0..5).map(|b| mean(runs.iter().map(|r| r.deciles[d].shares[b].clone()))).collect(),
             mean_change: col(&|r| r.deciles[d].mean_change.clone()),
             relative: col(&|r| r.deciles[d].relative.clone()),
         })
         .collect();
-    WinnersOutcome {
-        households,
-        shares,
-        shares_mean,
-        deciles,
-    }
+    WinnersOutcome { households, shares, shares_mean, deciles }
 }
 
 #[cfg(test)]
@@ -249,11 +187,7 @@ mod tests {
     #[test]
     fn equal_benefits_are_no_change() {
         let hh: Vec<HouseholdTotals> = (0..25)
-            .map(|i| HouseholdTotals {
-                income: Num::from_i64(i * 100),
-                benefit: [Num::from_i64(i), Num::from_i64(i)],
-                members: 1 + i % 3,
-            })
+            .map(|i| HouseholdTotals { income: Num::from_i64(i * 100), benefit: [Num::from_i64(i), Num::from_i64(i)], members: 1 + i % 3 })
             .collect();
         let w = winners_run(&hh, 12).unwrap();
         assert_eq!(w.shares[2], Num::from_i64(1));

@@ -23,9 +23,7 @@
 //! means-tested application until it applies. Allowances that do not depend on that (centralised care)
 //! are paid by their rule.
 
-use crate::dynamics::{
-    monthly, unit, Actual, Dynamics, Events, PersonSim, Purpose, Rates, Slots, StreamKey,
-};
+use crate::dynamics::{monthly, unit, Actual, Dynamics, Events, PersonSim, Purpose, Rates, Slots, StreamKey};
 use crate::scenario::OutputNames;
 use doudi_dsl::ast::{AggKind, Span};
 use doudi_dsl::ir::{Coll, DefId, Expr, ExprKind, ParamId, Ty};
@@ -91,10 +89,7 @@ const D_ON_INELIG: usize = 13;
 
 /// Whether a measure is a stock (averaged over a year) or a flow (summed over a year).
 pub fn is_stock(measure: &str) -> bool {
-    matches!(
-        measure,
-        "households" | "persons" | "in_grace" | "eligible_not_on_dibao" | "on_dibao_not_eligible"
-    )
+    matches!(measure, "households" | "persons" | "in_grace" | "eligible_not_on_dibao" | "on_dibao_not_eligible")
 }
 
 pub fn is_money(measure: &str) -> bool {
@@ -111,26 +106,11 @@ pub struct Metric {
 
 /// The metrics for a list of allowances: dibao's, each allowance's, then the total's.
 pub fn metrics(allowances: &[(String, String)]) -> Vec<Metric> {
-    let mut out: Vec<Metric> = DIBAO_MEASURES
-        .iter()
-        .map(|m| Metric {
-            programme: "dibao".into(),
-            label: "最低生活保障".into(),
-            measure: m,
-        })
-        .collect();
+    let mut out: Vec<Metric> = DIBAO_MEASURES.iter().map(|m| Metric { programme: "dibao".into(), label: "最低生活保障".into(), measure: m }).collect();
     for (name, label) in allowances {
-        out.extend(ALLOWANCE_MEASURES.iter().map(|m| Metric {
-            programme: name.clone(),
-            label: label.clone(),
-            measure: m,
-        }));
+        out.extend(ALLOWANCE_MEASURES.iter().map(|m| Metric { programme: name.clone(), label: label.clone(), measure: m }));
     }
-    out.extend(TOTAL_MEASURES.iter().map(|m| Metric {
-        programme: "total".into(),
-        label: "合计".into(),
-        measure: m,
-    }));
+    out.extend(TOTAL_MEASURES.iter().map(|m| Metric { programme: "total".into(), label: "合计".into(), measure: m }));
     out
 }
 
@@ -153,85 +133,48 @@ impl Ids {
     pub fn new(policy: &Policy, names: &OutputNames) -> Result<Ids, String> {
         use doudi_dsl::ast::EntityKind;
         let def = |key: &str, n: &str, entity: EntityKind| -> Result<DefId, String> {
-            let id = policy
-                .output(n)
-                .map_err(|e| format!("outputs.{key}: {e}"))?;
+            let id = policy.output(n).map_err(|e| format!("outputs.{key}: {e}"))?;
             let d = &policy.program.defs[id as usize];
             if d.entity != entity {
-                return Err(format!(
-                    "outputs.{key}: `{n}` is a {} definition; the simulator needs a {} definition",
-                    d.entity.as_str(),
-                    entity.as_str()
-                ));
+                return Err(format!("outputs.{key}: `{n}` is a {} definition; the simulator needs a {} definition", d.entity.as_str(), entity.as_str()));
             }
             Ok(id)
         };
-        let typed =
-            |key: &str, n: &str, want: fn(Ty) -> bool, what: &str| -> Result<DefId, String> {
-                let id = def(key, n, EntityKind::Household)?;
-                if !want(policy.program.defs[id as usize].ty) {
-                    return Err(format!("outputs.{key}: `{n}` must be {what}"));
-                }
-                Ok(id)
-            };
+        let typed = |key: &str, n: &str, want: fn(Ty) -> bool, what: &str| -> Result<DefId, String> {
+            let id = def(key, n, EntityKind::Household)?;
+            if !want(policy.program.defs[id as usize].ty) {
+                return Err(format!("outputs.{key}: `{n}` must be {what}"));
+            }
+            Ok(id)
+        };
         let is_bool = |t: Ty| t == Ty::Bool;
         let is_money = |t: Ty| t.is_money();
         let is_int = |t: Ty| t.is_integer();
         let mut allowances = Vec::new();
         for (i, a) in names.allowances.iter().enumerate() {
-            let amount = typed(
-                &format!("allowances[{i}].amount"),
-                &a.amount,
-                is_money,
-                "money",
-            )?;
-            let persons = def(
-                &format!("allowances[{i}].persons"),
-                &a.persons,
-                EntityKind::Person,
-            )?;
+            let amount = typed(&format!("allowances[{i}].amount"), &a.amount, is_money, "money")?;
+            let persons = def(&format!("allowances[{i}].persons"), &a.persons, EntityKind::Person)?;
             if policy.program.defs[persons as usize].ty != Ty::Bool {
-                return Err(format!(
-                    "outputs.allowances[{i}].persons: `{}` must be a bool person definition",
-                    a.persons
-                ));
+                return Err(format!("outputs.allowances[{i}].persons: `{}` must be a bool person definition", a.persons));
             }
             allowances.push((amount, persons));
         }
         let mut not_applied = Vec::new();
         for (i, n) in names.not_applied_false.iter().enumerate() {
-            not_applied.push(typed(
-                &format!("not_applied_false[{i}]"),
-                n,
-                is_bool,
-                "a bool",
-            )?);
+            not_applied.push(typed(&format!("not_applied_false[{i}]"), n, is_bool, "a bool")?);
         }
         let grace_months = policy
             .program
             .param_by_name(&names.grace_months)
-            .ok_or_else(|| {
-                format!(
-                    "outputs.grace_months: the policy has no parameter `{}`",
-                    names.grace_months
-                )
-            })?;
+            .ok_or_else(|| format!("outputs.grace_months: the policy has no parameter `{}`", names.grace_months))?;
         if !policy.program.params[grace_months as usize].ty.is_integer() {
-            return Err(format!(
-                "outputs.grace_months: the parameter `{}` must be an integer",
-                names.grace_months
-            ));
+            return Err(format!("outputs.grace_months: the parameter `{}` must be an integer", names.grace_months));
         }
         Ok(Ids {
             eligible: typed("eligible", &names.eligible, is_bool, "a bool")?,
             payment: typed("payment", &names.payment, is_money, "money")?,
             members: typed("members", &names.members, is_int, "an integer")?,
-            per_capita_income: typed(
-                "per_capita_income",
-                &names.per_capita_income,
-                is_money,
-                "money",
-            )?,
+            per_capita_income: typed("per_capita_income", &names.per_capita_income, is_money, "money")?,
             grace_line: typed("grace_line", &names.grace_line, is_money, "money")?,
             gross_income: typed("gross_income", &names.gross_income, is_money, "money")?,
             not_applied_false: not_applied,
@@ -355,22 +298,11 @@ enum Replay {
 impl Replay {
     /// What a household that added `pay` to the cells, `total` to its benefits, `gross` to its
     /// income and `c` to the programme totals will replay: shared when it added nothing else.
-    fn recorded(
-        table: &Mutex<Contributions>,
-        c: Contribution,
-        pay: &[(usize, Num)],
-        total: Num,
-        gross: Num,
-    ) -> Replay {
+    fn recorded(table: &Mutex<Contributions>, c: Contribution, pay: &[(usize, Num)], total: Num, gross: Num) -> Replay {
         if pay.is_empty() && total.is_zero() && gross.is_zero() {
             Replay::Shared(Contributions::intern(table, c))
         } else {
-            Replay::Full(Box::new(Cache {
-                contribution: c,
-                cells: pay.to_vec(),
-                total,
-                gross,
-            }))
+            Replay::Full(Box::new(Cache { contribution: c, cells: pay.to_vec(), total, gross }))
         }
     }
 }
@@ -456,14 +388,7 @@ impl Draws {
     fn get<'d>(slot: &'d mut Option<Draws>, key: &StreamKey, index: u64, t: u32) -> &'d Draws {
         slot.get_or_insert_with(|| {
             let mut rng = key.stream(index, t);
-            Draws {
-                apply: unit(&mut rng),
-                day: unit(&mut rng),
-                report: unit(&mut rng),
-                credit: unit(&mut rng),
-                tier: unit(&mut rng),
-                repair: unit(&mut rng),
-            }
+            Draws { apply: unit(&mut rng), day: unit(&mut rng), report: unit(&mut rng), credit: unit(&mut rng), tier: unit(&mut rng), repair: unit(&mut rng) }
         })
     }
 }
@@ -475,9 +400,7 @@ struct Acc<'p> {
 }
 
 fn add(cells: &mut [Num], i: usize, v: &Num) -> Result<(), SimError> {
-    cells[i] = cells[i]
-        .checked_add(v)
-        .map_err(|_| SimError("a total is too large to compute exactly (overflow)".into()))?;
+    cells[i] = cells[i].checked_add(v).map_err(|_| SimError("a total is too large to compute exactly (overflow)".into()))?;
     Ok(())
 }
 
@@ -495,29 +418,15 @@ fn overflow(what: &str) -> SimError {
 
 /// Employment and work income of a household, for the grace-period test.
 fn work(hh: &impl MemberFields, persons: &[PersonSim], s: &Slots) -> (Vec<bool>, i64) {
-    (
-        (0..hh.member_count())
-            .map(|m| hh.member_field(m, s.employed).as_bool())
-            .collect(),
-        persons.iter().map(|p| p.work_cents).sum(),
-    )
+    ((0..hh.member_count()).map(|m| hh.member_field(m, s.employed).as_bool()).collect(), persons.iter().map(|p| p.work_cents).sum())
 }
 
 fn empty_household() -> Household {
-    Household {
-        id: String::new(),
-        fields: Vec::new(),
-        members: Vec::new(),
-    }
+    Household { id: String::new(), fields: Vec::new(), members: Vec::new() }
 }
 
 /// Runs `f` on the households `idx` of `unpacked`, moved (not copied) into `batch` for the time.
-fn swapped<R>(
-    unpacked: &mut [Household],
-    batch: &mut [Household],
-    idx: impl Iterator<Item = usize> + Clone,
-    f: impl FnOnce(&[Household]) -> R,
-) -> R {
+fn swapped<R>(unpacked: &mut [Household], batch: &mut [Household], idx: impl Iterator<Item = usize> + Clone, f: impl FnOnce(&[Household]) -> R) -> R {
     let mut n = 0;
     for (k, i) in idx.clone().enumerate() {
         std::mem::swap(&mut unpacked[i], &mut batch[k]);
@@ -552,21 +461,8 @@ fn each_lane(
 /// `count(members where flag)`: the recipients of an allowance in a household.
 fn count_expr(flag: DefId) -> Expr {
     let span = Span::default();
-    let filter = Expr {
-        kind: ExprKind::Def(flag),
-        ty: Ty::Bool,
-        span,
-    };
-    Expr {
-        kind: ExprKind::Agg {
-            kind: AggKind::Count,
-            coll: Coll::Members,
-            body: None,
-            filter: Some(Box::new(filter)),
-        },
-        ty: Ty::Int,
-        span,
-    }
+    let filter = Expr { kind: ExprKind::Def(flag), ty: Ty::Bool, span };
+    Expr { kind: ExprKind::Agg { kind: AggKind::Count, coll: Coll::Members, body: None, filter: Some(Box::new(filter)) }, ty: Ty::Int, span }
 }
 
 /// Where the values of one compiled evaluation are.
@@ -581,10 +477,7 @@ struct Layout {
 impl Layout {
     /// The layout of [`Evals::actual`] (with the gross income or not).
     fn actual(gross: bool) -> Layout {
-        Layout {
-            amounts: if gross { 5 } else { 4 },
-            gross: gross.then_some(4),
-        }
+        Layout { amounts: if gross { 5 } else { 4 }, gross: gross.then_some(4) }
     }
 }
 
@@ -604,43 +497,26 @@ impl<'p> Evals<'p> {
     fn new(var: &'p Variant, gross: bool, compiled: bool) -> Evals<'p> {
         let ids = &var.ids;
         let policy = &var.policy;
-        let counts: Vec<Expr> = ids
-            .allowances
-            .iter()
-            .map(|&(_, flag)| count_expr(flag))
-            .collect();
+        let counts: Vec<Expr> = ids.allowances.iter().map(|&(_, flag)| count_expr(flag)).collect();
         let amounts = |mut defs: Vec<DefId>| {
             defs.extend(ids.allowances.iter().map(|&(a, _)| a));
             defs
         };
         // A policy the compiled path cannot take is evaluated by the reference (same results).
         let compile = |outputs: &[DefId], forced: &[(DefId, Value)]| match compiled {
-            true => CompiledPolicy::with_exprs(policy, outputs, forced, &counts)
-                .unwrap_or_else(|_| CompiledPolicy::reference(policy, outputs, forced, &counts)),
+            true => CompiledPolicy::with_exprs(policy, outputs, forced, &counts).unwrap_or_else(|_| CompiledPolicy::reference(policy, outputs, forced, &counts)),
             false => CompiledPolicy::reference(policy, outputs, forced, &counts),
         };
-        let mut a = vec![
-            ids.eligible,
-            ids.members,
-            ids.per_capita_income,
-            ids.grace_line,
-        ];
+        let mut a = vec![ids.eligible, ids.members, ids.per_capita_income, ids.grace_line];
         if gross {
             a.push(ids.gross_income);
         }
         debug_assert_eq!(a.len(), Layout::actual(gross).amounts);
         let mut off_forced = vec![(ids.eligible, Value::Bool(false))];
-        off_forced.extend(
-            ids.not_applied_false
-                .iter()
-                .map(|&d| (d, Value::Bool(false))),
-        );
+        off_forced.extend(ids.not_applied_false.iter().map(|&d| (d, Value::Bool(false))));
         Evals {
             actual: compile(&amounts(a), &[]),
-            roll: compile(
-                &amounts(vec![ids.payment, ids.members]),
-                &[(ids.eligible, Value::Bool(true))],
-            ),
+            roll: compile(&amounts(vec![ids.payment, ids.members]), &[(ids.eligible, Value::Bool(true))]),
             off: compile(&amounts(Vec::new()), &off_forced),
         }
     }
@@ -671,16 +547,7 @@ struct Work<'c> {
 impl<'c> Work<'c> {
     fn new(evals: &'c [Evals<'c>], month: Month) -> Work<'c> {
         Work {
-            sessions: evals
-                .iter()
-                .map(|e| {
-                    [
-                        e.actual.session(month),
-                        e.roll.session(month),
-                        e.off.session(month),
-                    ]
-                })
-                .collect(),
+            sessions: evals.iter().map(|e| [e.actual.session(month), e.roll.session(month), e.off.session(month)]).collect(),
             unpacked_hh: (0..CHUNK).map(|_| empty_household()).collect(),
             batch: (0..BATCH).map(|_| empty_household()).collect(),
             events: Vec::with_capacity(CHUNK),
@@ -732,16 +599,8 @@ impl Sim {
     /// The first cell of a household's region and area.
     fn base(&self, v: usize, a: &Actual) -> usize {
         let var = &self.variants[v];
-        let (ri, ai) = if var.regions {
-            (a.region as usize, a.area as usize)
-        } else {
-            (0, 0)
-        };
-        let na = if var.regions {
-            self.areas.len().max(1)
-        } else {
-            1
-        };
+        let (ri, ai) = if var.regions { (a.region as usize, a.area as usize) } else { (0, 0) };
+        let na = if var.regions { self.areas.len().max(1) } else { 1 };
         (ri * na + ai.min(na - 1)) * self.metrics.len()
     }
 
@@ -753,71 +612,38 @@ impl Sim {
         let admin_key = StreamKey::new(self.seed, run as u64, Purpose::Admin);
         let s = &self.slots;
         let nv = self.variants.len();
-        let evals: Vec<Evals<'_>> = self
-            .variants
-            .iter()
-            .enumerate()
-            .map(|(v, var)| Evals::new(var, v == 0 && self.compare_households, self.compiled))
-            .collect();
+        let evals: Vec<Evals<'_>> = self.variants.iter().enumerate().map(|(v, var)| Evals::new(var, v == 0 && self.compare_households, self.compiled)).collect();
         let pop = &self.population;
         let mut states: Vec<State> = (0..pop.len())
             .into_par_iter()
             .with_min_len(256)
             .map(|i| {
                 let mut packed = pop.packed(i).clone();
-                let h = PackedMut {
-                    packer: pop.packer(),
-                    packed: &mut packed,
-                };
+                let h = PackedMut { packer: pop.packer(), packed: &mut packed };
                 let credit = match h.household_field(s.credit) {
                     Value::Enum(e) => e,
                     _ => s.credit_good,
                 };
                 let on = h.household_field(s.on_dibao).as_bool();
-                let actual =
-                    Actual::new(&h, i as u64, self.region_of[i], s, &self.dynamics, &setup);
-                let roll = on.then(|| {
-                    Box::new(Roll {
-                        snapshot: h.packed.clone(),
-                        work: work(&h, &actual.persons, s),
-                        grace: None,
-                        last_paid: Num::ZERO,
-                    })
-                });
+                let actual = Actual::new(&h, i as u64, self.region_of[i], s, &self.dynamics, &setup);
+                let roll = on.then(|| Box::new(Roll { snapshot: h.packed.clone(), work: work(&h, &actual.persons, s), grace: None, last_paid: Num::ZERO }));
                 let admin = Admin {
                     roll,
                     pending: None,
                     credit,
                     credit_since: 0,
                     replay: Replay::None,
-                    sums: self.compare_households.then(|| {
-                        Box::new(Sums {
-                            benefit: Num::ZERO,
-                            income: Num::ZERO,
-                            members0: 0,
-                        })
-                    }),
+                    sums: self.compare_households.then(|| Box::new(Sums { benefit: Num::ZERO, income: Num::ZERO, members0: 0 })),
                 };
                 let applicant = if self.dynamics.take_up.is_auto() {
-                    on || (!self.initial_eligible.get(i).copied().unwrap_or(false)
-                        && actual.take_up_draw < self.take_up)
+                    on || (!self.initial_eligible.get(i).copied().unwrap_or(false) && actual.take_up_draw < self.take_up)
                 } else {
                     actual.take_up_draw < self.take_up
                 };
-                State {
-                    packed,
-                    actual,
-                    admin: vec![admin; nv].into_boxed_slice(),
-                    applicant,
-                }
+                State { packed, actual, admin: vec![admin; nv].into_boxed_slice(), applicant }
             })
             .collect();
-        let mut out: Vec<VariantRun> = (0..nv)
-            .map(|_| VariantRun {
-                cells: Vec::new(),
-                programme: Vec::new(),
-            })
-            .collect();
+        let mut out: Vec<VariantRun> = (0..nv).map(|_| VariantRun { cells: Vec::new(), programme: Vec::new() }).collect();
         let mut last_epochs: Vec<Vec<usize>> = vec![Vec::new(); nv];
         let contributions: Vec<Mutex<Contributions>> = (0..nv).map(|_| Mutex::default()).collect();
         for t in 0..self.months {
@@ -826,61 +652,29 @@ impl Sim {
                 .variants
                 .iter()
                 .enumerate()
-                .map(|(v, var)| {
-                    match param_value(
-                        &var.policy.program,
-                        var.ids.grace_months,
-                        None,
-                        month.first_day(),
-                        Span::default(),
-                    ) {
-                        Ok(Value::Int(n)) => Ok(n.max(0)),
-                        Ok(_) => Ok(0),
-                        Err(e) => Err(self.render(v, &e)),
-                    }
+                .map(|(v, var)| match param_value(&var.policy.program, var.ids.grace_months, None, month.first_day(), Span::default()) {
+                    Ok(Value::Int(n)) => Ok(n.max(0)),
+                    Ok(_) => Ok(0),
+                    Err(e) => Err(self.render(v, &e)),
                 })
                 .collect::<Result<_, _>>()?;
-            let epochs: Vec<Vec<usize>> = self
-                .variants
-                .iter()
-                .map(|v| epoch(&v.policy, month))
-                .collect();
-            let epoch_changed: Vec<bool> = epochs
-                .iter()
-                .zip(&last_epochs)
-                .map(|(a, b)| t == 0 || a != b)
-                .collect();
+            let epochs: Vec<Vec<usize>> = self.variants.iter().map(|v| epoch(&v.policy, month)).collect();
+            let epoch_changed: Vec<bool> = epochs.iter().zip(&last_epochs).map(|(a, b)| t == 0 || a != b).collect();
             last_epochs = epochs;
-            let ctx = MonthCtx {
-                t,
-                month,
-                grace_months: &grace,
-                epoch_changed: &epoch_changed,
-                dyn_key: &dyn_key,
-                admin_key: &admin_key,
-                contributions: &contributions,
-            };
-            let masters: Vec<Totals<'_>> = self
-                .variants
-                .iter()
-                .map(|v| Totals::new(&v.policy, month))
-                .collect();
+            let ctx = MonthCtx { t, month, grace_months: &grace, epoch_changed: &epoch_changed, dyn_key: &dyn_key, admin_key: &admin_key, contributions: &contributions };
+            let masters: Vec<Totals<'_>> = self.variants.iter().map(|v| Totals::new(&v.policy, month)).collect();
             let parts: Vec<Result<Acc<'_>, SimError>> = states
                 .par_chunks_mut(CHUNK)
                 .map_init(
                     || Work::new(&evals, month),
                     |ws, chunk| {
-                        let mut acc = Acc {
-                            cells: (0..nv).map(|v| vec![Num::ZERO; self.cell_len(v)]).collect(),
-                            totals: masters.iter().map(|m| m.fork()).collect(),
-                        };
+                        let mut acc = Acc { cells: (0..nv).map(|v| vec![Num::ZERO; self.cell_len(v)]).collect(), totals: masters.iter().map(|m| m.fork()).collect() };
                         self.chunk(chunk, ws, &ctx, &mut acc)?;
                         Ok(acc)
                     },
                 )
                 .collect();
-            let mut cells: Vec<Vec<Num>> =
-                (0..nv).map(|v| vec![Num::ZERO; self.cell_len(v)]).collect();
+            let mut cells: Vec<Vec<Num>> = (0..nv).map(|v| vec![Num::ZERO; self.cell_len(v)]).collect();
             let mut totals = masters;
             for p in parts {
                 let p = p?;
@@ -896,14 +690,8 @@ impl Sim {
                 }
             }
             for (v, tt) in totals.into_iter().enumerate() {
-                let values = if tt.is_empty() {
-                    Vec::new()
-                } else {
-                    tt.finish().map_err(|e| self.render(v, &e))?
-                };
-                out[v]
-                    .programme
-                    .push(values.into_iter().map(|(_, val)| val.to_num()).collect());
+                let values = if tt.is_empty() { Vec::new() } else { tt.finish().map_err(|e| self.render(v, &e))? };
+                out[v].programme.push(values.into_iter().map(|(_, val)| val.to_num()).collect());
             }
             for (v, c) in cells.into_iter().enumerate() {
                 out[v].cells.push(c);
@@ -918,10 +706,7 @@ impl Sim {
                         let sum = |v: usize| st.admin[v].sums.as_deref();
                         HouseholdTotals {
                             income: sum(0).map_or(Num::ZERO, |x| x.income.clone()),
-                            benefit: [
-                                sum(0).map_or(Num::ZERO, |x| x.benefit.clone()),
-                                sum(1).map_or(Num::ZERO, |x| x.benefit.clone()),
-                            ],
+                            benefit: [sum(0).map_or(Num::ZERO, |x| x.benefit.clone()), sum(1).map_or(Num::ZERO, |x| x.benefit.clone())],
                             members: sum(0).map_or(0, |x| x.members0),
                         }
                     })
@@ -930,21 +715,12 @@ impl Sim {
         } else {
             None
         };
-        Ok(RunResult {
-            variants: out,
-            households,
-        })
+        Ok(RunResult { variants: out, households })
     }
 
     /// One month of a chunk of households: their dynamics, then each variant's administration and
     /// payments.
-    fn chunk<'p>(
-        &'p self,
-        chunk: &mut [State],
-        ws: &mut Work<'_>,
-        ctx: &MonthCtx<'_>,
-        acc: &mut Acc<'p>,
-    ) -> Result<(), SimError> {
+    fn chunk<'p>(&'p self, chunk: &mut [State], ws: &mut Work<'_>, ctx: &MonthCtx<'_>, acc: &mut Acc<'p>) -> Result<(), SimError> {
         let d = &self.dynamics;
         let s = &self.slots;
         let packer = self.population.packer();
@@ -953,19 +729,8 @@ impl Sim {
         ws.unpacked.clear();
         for st in chunk.iter_mut() {
             let events = if ctx.t > 0 {
-                let mut hh = PackedMut {
-                    packer,
-                    packed: &mut st.packed,
-                };
-                st.actual.step(
-                    &mut hh,
-                    d,
-                    &self.rates,
-                    s,
-                    ctx.dyn_key,
-                    ctx.t,
-                    ctx.month.month as u32,
-                )
+                let mut hh = PackedMut { packer, packed: &mut st.packed };
+                st.actual.step(&mut hh, d, &self.rates, s, ctx.dyn_key, ctx.t, ctx.month.month as u32)
             } else {
                 Default::default()
             };
@@ -977,14 +742,7 @@ impl Sim {
     }
 
     /// One variant's month for a chunk (after its dynamics).
-    fn variant_chunk<'p>(
-        &'p self,
-        v: usize,
-        chunk: &mut [State],
-        ws: &mut Work<'_>,
-        ctx: &MonthCtx<'_>,
-        acc: &mut Acc<'p>,
-    ) -> Result<(), SimError> {
+    fn variant_chunk<'p>(&'p self, v: usize, chunk: &mut [State], ws: &mut Work<'_>, ctx: &MonthCtx<'_>, acc: &mut Acc<'p>) -> Result<(), SimError> {
         let d = &self.dynamics;
         let s = &self.slots;
         let var = &self.variants[v];
@@ -992,20 +750,7 @@ impl Sim {
         let render = |e: EvalError| SimError(e.render(policy.sources()));
         let t = ctx.t;
         let p_dishonesty = monthly(d.dishonesty_per_year);
-        let Work {
-            sessions,
-            unpacked_hh,
-            batch,
-            events,
-            draws,
-            credit_event,
-            need_actual,
-            need_roll,
-            need_off,
-            pay,
-            replayed,
-            unpacked,
-        } = ws;
+        let Work { sessions, unpacked_hh, batch, events, draws, credit_event, need_actual, need_roll, need_off, pay, replayed, unpacked } = ws;
         let [s_actual, s_roll, s_off] = &mut sessions[v];
         replayed.clear();
         need_actual.clear();
@@ -1018,35 +763,20 @@ impl Sim {
         for (i, st) in chunk.iter_mut().enumerate() {
             let adm = &mut st.admin[v];
             let index = st.actual.index;
-            let dr = |draws: &mut Vec<Option<Draws>>| {
-                *Draws::get(&mut draws[i], ctx.admin_key, index, t)
-            };
+            let dr = |draws: &mut Vec<Option<Draws>>| *Draws::get(&mut draws[i], ctx.admin_key, index, t);
             let credit_before = adm.credit;
             let bad = |c: u16| c == s.credit_serious || c == s.credit_severe;
-            if bad(adm.credit)
-                && t.saturating_sub(adm.credit_since) >= d.credit_repair_after_months
-                && dr(draws).repair < d.credit_repair_per_month
-            {
+            if bad(adm.credit) && t.saturating_sub(adm.credit_since) >= d.credit_repair_after_months && dr(draws).repair < d.credit_repair_per_month {
                 adm.credit = s.credit_general;
             }
             let mut event = false;
             if adm.roll.is_some() && dr(draws).credit < p_dishonesty {
-                adm.credit = if dr(draws).tier < d.severe_share {
-                    s.credit_severe
-                } else {
-                    s.credit_serious
-                };
+                adm.credit = if dr(draws).tier < d.severe_share { s.credit_severe } else { s.credit_serious };
                 adm.credit_since = t;
                 event = true;
             }
             credit_event.push(event);
-            if self.cache
-                && !events[i].touched
-                && !ctx.epoch_changed[v]
-                && adm.credit == credit_before
-                && adm.roll.is_none()
-                && adm.pending.is_none()
-            {
+            if self.cache && !events[i].touched && !ctx.epoch_changed[v] && adm.credit == credit_before && adm.roll.is_none() && adm.pending.is_none() {
                 match &adm.replay {
                     Replay::Shared(k) => {
                         match replayed.iter_mut().find(|(c, _)| c == k) {
@@ -1060,19 +790,11 @@ impl Sim {
                         for (k, x) in &c.cells {
                             add(&mut acc.cells[v], base + *k, x)?;
                         }
-                        acc.totals[v]
-                            .add_contribution(&c.contribution, self.weight)
-                            .map_err(render)?;
+                        acc.totals[v].add_contribution(&c.contribution, self.weight).map_err(render)?;
                         if let Some(sums) = adm.sums.as_deref_mut() {
-                            sums.benefit = sums
-                                .benefit
-                                .checked_add(&c.total)
-                                .map_err(|_| overflow("a household's benefit total"))?;
+                            sums.benefit = sums.benefit.checked_add(&c.total).map_err(|_| overflow("a household's benefit total"))?;
                             if v == 0 {
-                                sums.income = sums
-                                    .income
-                                    .checked_add(&c.gross)
-                                    .map_err(|_| overflow("a household's income total"))?;
+                                sums.income = sums.income.checked_add(&c.gross).map_err(|_| overflow("a household's income total"))?;
                             }
                         }
                         continue;
@@ -1092,16 +814,10 @@ impl Sim {
             need_actual.push(i);
         }
         if !replayed.is_empty() {
-            let table = ctx.contributions[v]
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let table = ctx.contributions[v].lock().unwrap_or_else(|e| e.into_inner());
             for &(k, n) in replayed.iter() {
-                let w = self.weight.checked_mul(n).ok_or_else(|| {
-                    overflow("the household weight times the number of unchanged households")
-                })?;
-                acc.totals[v]
-                    .add_contribution(&table.list[k as usize], w)
-                    .map_err(render)?;
+                let w = self.weight.checked_mul(n).ok_or_else(|| overflow("the household weight times the number of unchanged households"))?;
+                acc.totals[v].add_contribution(&table.list[k as usize], w).map_err(render)?;
             }
         }
 
@@ -1113,32 +829,17 @@ impl Sim {
                 each_lane(s_actual, hs, render, |k, hh, mut lane| {
                     let i = part[k];
                     let st = &mut chunk[i];
-                    match self.decide(
-                        v,
-                        st,
-                        hh,
-                        lane.values(),
-                        lay,
-                        events[i],
-                        &mut draws[i],
-                        credit_event[i],
-                        ctx,
-                        &mut acc.cells[v],
-                    )? {
+                    match self.decide(v, st, hh, lane.values(), lay, events[i], &mut draws[i], credit_event[i], ctx, &mut acc.cells[v])? {
                         Next::Roll(eligible) => need_roll.push((i, eligible)),
                         Next::Off { gross } => need_off.push((i, gross)),
                         Next::Settle { eligible, gross } => {
                             let cacheable = self.cache && st.admin[v].pending.is_none();
                             pay.clear();
-                            let total =
-                                self.payments(v, lane.values(), lay.amounts, None, eligible, pay)?;
-                            let contribution = lane
-                                .add_totals(&mut acc.totals[v], self.weight, cacheable)
-                                .map_err(render)?;
+                            let total = self.payments(v, lane.values(), lay.amounts, None, eligible, pay)?;
+                            let contribution = lane.add_totals(&mut acc.totals[v], self.weight, cacheable).map_err(render)?;
                             self.settle(v, st, pay, &total, &mut acc.cells[v])?;
                             if let Some(c) = contribution {
-                                st.admin[v].replay =
-                                    Replay::recorded(&ctx.contributions[v], c, pay, total, gross);
+                                st.admin[v].replay = Replay::recorded(&ctx.contributions[v], c, pay, total, gross);
                             }
                         }
                     }
@@ -1156,9 +857,7 @@ impl Sim {
                 let adm = &st.admin[v];
                 let roll = adm.roll.as_deref().expect("on the roll");
                 packer.unpack_into(&roll.snapshot, &mut batch[k]);
-                self.population
-                    .ids(st.actual.index as usize)
-                    .write_into(&mut batch[k]);
+                self.population.ids(st.actual.index as usize).write_into(&mut batch[k]);
                 batch[k].fields[s.credit] = Value::Enum(adm.credit);
                 batch[k].fields[s.on_dibao] = Value::Bool(true);
             }
@@ -1177,17 +876,10 @@ impl Sim {
                         }
                     }
                 };
-                let dibao = DibaoPay {
-                    paid: paid.clone(),
-                    persons: num_of(&lane.values()[1]),
-                    grace: roll.grace.is_some(),
-                    eligible,
-                };
+                let dibao = DibaoPay { paid: paid.clone(), persons: num_of(&lane.values()[1]), grace: roll.grace.is_some(), eligible };
                 pay.clear();
-                let total =
-                    self.payments(v, lane.values(), roll_layout, Some(dibao), false, pay)?;
-                lane.add_totals(&mut acc.totals[v], self.weight, false)
-                    .map_err(render)?;
+                let total = self.payments(v, lane.values(), roll_layout, Some(dibao), false, pay)?;
+                lane.add_totals(&mut acc.totals[v], self.weight, false).map_err(render)?;
                 self.settle(v, st, pay, &total, &mut acc.cells[v])?;
                 if let Some(roll) = st.admin[v].roll.as_deref_mut() {
                     roll.last_paid = paid;
@@ -1206,13 +898,10 @@ impl Sim {
                     let cacheable = self.cache && !st.applicant && st.admin[v].pending.is_none();
                     pay.clear();
                     let total = self.payments(v, lane.values(), 0, None, true, pay)?;
-                    let contribution = lane
-                        .add_totals(&mut acc.totals[v], self.weight, cacheable)
-                        .map_err(render)?;
+                    let contribution = lane.add_totals(&mut acc.totals[v], self.weight, cacheable).map_err(render)?;
                     self.settle(v, st, pay, &total, &mut acc.cells[v])?;
                     if let Some(c) = contribution {
-                        st.admin[v].replay =
-                            Replay::recorded(&ctx.contributions[v], c, pay, total, gross.clone());
+                        st.admin[v].replay = Replay::recorded(&ctx.contributions[v], c, pay, total, gross.clone());
                     }
                     Ok(())
                 })
@@ -1252,10 +941,7 @@ impl Sim {
         let mut gross = Num::ZERO;
         if let (Some(g), Some(sums)) = (lay.gross, adm.sums.as_deref_mut()) {
             gross = num_of(&vals[g]);
-            sums.income = sums
-                .income
-                .checked_add(&gross)
-                .map_err(|_| overflow("a household's income total"))?;
+            sums.income = sums.income.checked_add(&gross).map_err(|_| overflow("a household's income total"))?;
             if t == 0 {
                 sums.members0 = members_a;
             }
@@ -1281,11 +967,7 @@ impl Sim {
             } else {
                 let reason = if review_due {
                     Some(ExitReason::Review)
-                } else if events.member_died
-                    || (events.changed
-                        && Draws::get(draws, ctx.admin_key, st.actual.index, t).report
-                            < d.change_report_rate)
-                {
+                } else if events.member_died || (events.changed && Draws::get(draws, ctx.admin_key, st.actual.index, t).report < d.change_report_rate) {
                     Some(ExitReason::Income)
                 } else {
                     None
@@ -1298,17 +980,10 @@ impl Sim {
                         let gm = ctx.grace_months[v];
                         let (y, line) = (num_of(&vals[2]), num_of(&vals[3]));
                         let now = work(hh, &st.actual.persons, s);
-                        let began = now
-                            .0
-                            .iter()
-                            .zip(roll.work.0.iter().chain(std::iter::repeat(&false)))
-                            .any(|(n, o)| *n && !*o);
+                        let began = now.0.iter().zip(roll.work.0.iter().chain(std::iter::repeat(&false))).any(|(n, o)| *n && !*o);
                         let rose = now.1 > roll.work.1;
                         if gm > 0 && y >= line && (began || rose) {
-                            roll.grace = Some(Grace {
-                                frozen: roll.last_paid.clone(),
-                                last_month: t + gm as u32 - 1,
-                            });
+                            roll.grace = Some(Grace { frozen: roll.last_paid.clone(), last_month: t + gm as u32 - 1 });
                         } else {
                             exit = Some(reason);
                         }
@@ -1320,15 +995,10 @@ impl Sim {
             let mut decide = false;
             if let Some(dm) = adm.pending {
                 decide = dm <= t;
-            } else if eligible
-                && st.applicant
-                && Draws::get(draws, ctx.admin_key, st.actual.index, t).apply < d.apply_per_month
-            {
+            } else if eligible && st.applicant && Draws::get(draws, ctx.admin_key, st.actual.index, t).apply < d.apply_per_month {
                 inc(cells, m(D_APPS))?;
                 let wd = d.working_days_per_month.max(1);
-                let day = ((Draws::get(draws, ctx.admin_key, st.actual.index, t).day * wd as f64)
-                    as u32)
-                    .min(wd - 1);
+                let day = ((Draws::get(draws, ctx.admin_key, st.actual.index, t).day * wd as f64) as u32).min(wd - 1);
                 let dm = t + (day + d.approval_lag_working_days) / wd;
                 adm.pending = Some(dm);
                 decide = dm <= t;
@@ -1336,12 +1006,7 @@ impl Sim {
             if decide {
                 adm.pending = None;
                 if eligible {
-                    adm.roll = Some(Box::new(Roll {
-                        snapshot: packer.pack(hh),
-                        work: work(hh, &st.actual.persons, s),
-                        grace: None,
-                        last_paid: Num::ZERO,
-                    }));
+                    adm.roll = Some(Box::new(Roll { snapshot: packer.pack(hh), work: work(hh, &st.actual.persons, s), grace: None, last_paid: Num::ZERO }));
                     inc(cells, m(D_IN))?;
                 } else {
                     inc(cells, m(D_REJ))?;
@@ -1370,15 +1035,7 @@ impl Sim {
 
     /// The cells of a household's payments (`vals[amounts..]`: the allowance amounts, then their
     /// recipient counts) and its total benefit.
-    fn payments(
-        &self,
-        v: usize,
-        vals: &[Value],
-        amounts: usize,
-        dibao: Option<DibaoPay>,
-        eligible_off: bool,
-        pay: &mut Vec<(usize, Num)>,
-    ) -> Result<Num, SimError> {
+    fn payments(&self, v: usize, vals: &[Value], amounts: usize, dibao: Option<DibaoPay>, eligible_off: bool, pay: &mut Vec<(usize, Num)>) -> Result<Num, SimError> {
         let ids = &self.variants[v].ids;
         let one = Num::from_i64(1);
         let on_roll = dibao.is_some();
@@ -1406,9 +1063,7 @@ impl Sim {
             pay.push((col, one.clone()));
             pay.push((col + 1, num_of(&vals[amounts + na + k])));
             pay.push((col + 2, a.clone()));
-            total = total
-                .checked_add(&a)
-                .map_err(|_| overflow("a household's benefits"))?;
+            total = total.checked_add(&a).map_err(|_| overflow("a household's benefits"))?;
         }
         let tcol = DIBAO_MEASURES.len() + na * ALLOWANCE_MEASURES.len();
         if on_roll || !total.is_zero() {
@@ -1421,23 +1076,13 @@ impl Sim {
     }
 
     /// Adds a household's payments to the cells and its benefit total.
-    fn settle(
-        &self,
-        v: usize,
-        st: &mut State,
-        pay: &[(usize, Num)],
-        total: &Num,
-        cells: &mut [Num],
-    ) -> Result<(), SimError> {
+    fn settle(&self, v: usize, st: &mut State, pay: &[(usize, Num)], total: &Num, cells: &mut [Num]) -> Result<(), SimError> {
         let base = self.base(v, &st.actual);
         for (i, x) in pay {
             add(cells, base + *i, x)?;
         }
         if let Some(sums) = st.admin[v].sums.as_deref_mut() {
-            sums.benefit = sums
-                .benefit
-                .checked_add(total)
-                .map_err(|_| overflow("a household's benefit total"))?;
+            sums.benefit = sums.benefit.checked_add(total).map_err(|_| overflow("a household's benefit total"))?;
         }
         Ok(())
     }
@@ -1461,12 +1106,7 @@ fn epoch(policy: &Policy, month: Month) -> Vec<usize> {
         .program
         .params
         .iter()
-        .map(|p| {
-            p.versions
-                .iter()
-                .rposition(|v| v.from.map_or(true, |f| f <= date))
-                .unwrap_or(usize::MAX)
-        })
+        .map(|p| p.versions.iter().rposition(|v| v.from.map_or(true, |f| f <= date)).unwrap_or(usize::MAX))
         .collect()
 }
 

@@ -299,11 +299,7 @@ pub struct ReportOptions {
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions {
-            png: true,
-            xlsx: true,
-            keep_population: false,
-        }
+        ReportOptions { png: true, xlsx: true, keep_population: false }
     }
 }
 
@@ -316,14 +312,8 @@ pub struct Problem {
 
 #[derive(Debug)]
 pub enum ScenarioError {
-    Io {
-        file: String,
-        message: String,
-    },
-    Invalid {
-        file: String,
-        problems: Vec<Problem>,
-    },
+    Io { file: String, message: String },
+    Invalid { file: String, problems: Vec<Problem> },
 }
 
 impl fmt::Display for ScenarioError {
@@ -331,10 +321,7 @@ impl fmt::Display for ScenarioError {
         match self {
             ScenarioError::Io { file, message } => write!(f, "{file}: {message}"),
             ScenarioError::Invalid { file, problems } => {
-                let lines: Vec<String> = problems
-                    .iter()
-                    .map(|p| format!("{file}: {}: {}", p.key, p.message))
-                    .collect();
+                let lines: Vec<String> = problems.iter().map(|p| format!("{file}: {}: {}", p.key, p.message)).collect();
                 f.write_str(&lines.join("\n"))
             }
         }
@@ -345,13 +332,7 @@ impl std::error::Error for ScenarioError {}
 
 impl ScenarioError {
     pub fn one(file: &str, key: impl Into<String>, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::Invalid {
-            file: file.to_string(),
-            problems: vec![Problem {
-                key: key.into(),
-                message: message.into(),
-            }],
-        }
+        ScenarioError::Invalid { file: file.to_string(), problems: vec![Problem { key: key.into(), message: message.into() }] }
     }
 }
 
@@ -360,10 +341,7 @@ impl Scenario {
     pub fn load(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
         let path = path.as_ref();
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {
-            file: file.clone(),
-            message: format!("cannot read: {e}"),
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io { file: file.clone(), message: format!("cannot read: {e}") })?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Scenario::from_toml_str(&text, &file, &dir)
     }
@@ -380,10 +358,7 @@ impl Scenario {
         s.dir = dir.to_path_buf();
         let problems = s.validate();
         if !problems.is_empty() {
-            return Err(ScenarioError::Invalid {
-                file: file.to_string(),
-                problems,
-            });
+            return Err(ScenarioError::Invalid { file: file.to_string(), problems });
         }
         Ok(s)
     }
@@ -398,40 +373,24 @@ impl Scenario {
     }
 
     pub fn start_month(&self) -> Month {
-        Month::parse(&self.scenario.start).unwrap_or(Month {
-            year: 2024,
-            month: 1,
-        })
+        Month::parse(&self.scenario.start).unwrap_or(Month { year: 2024, month: 1 })
     }
 
     /// Range and consistency checks; one problem per key.
     pub fn validate(&self) -> Vec<Problem> {
         let mut c = Check::default();
         let m = &self.scenario;
-        if m.name.trim().is_empty()
-            || m.name.contains(['/', '\\'])
-            || m.name == "."
-            || m.name == ".."
-        {
-            c.err(
-                "scenario.name",
-                "must be a non-empty name without `/` (it names the report directory)",
-            );
+        if m.name.trim().is_empty() || m.name.contains(['/', '\\']) || m.name == "." || m.name == ".." {
+            c.err("scenario.name", "must be a non-empty name without `/` (it names the report directory)");
         }
         if let Err(e) = Month::parse(&m.start) {
             c.err("scenario.start", e);
         }
         if m.months == 0 || m.months > MAX_MONTHS {
-            c.err(
-                "scenario.months",
-                format!("must be between 1 and {MAX_MONTHS}, found {}", m.months),
-            );
+            c.err("scenario.months", format!("must be between 1 and {MAX_MONTHS}, found {}", m.months));
         }
         if m.runs == 0 || m.runs > MAX_RUNS {
-            c.err(
-                "scenario.runs",
-                format!("must be between 1 and {MAX_RUNS}, found {}", m.runs),
-            );
+            c.err("scenario.runs", format!("must be between 1 and {MAX_RUNS}, found {}", m.runs));
         }
         let p = &self.population;
         match (&p.spec, &p.data) {
@@ -454,14 +413,8 @@ impl Scenario {
         }
         match &p.weight {
             Some(Weight::Fixed(0)) => c.err("population.weight", "must be at least 1, found 0"),
-            Some(Weight::Named(s)) if s != "auto" => c.err(
-                "population.weight",
-                format!("expected a whole number of households or \"auto\", found \"{s}\""),
-            ),
-            Some(Weight::Named(_)) if p.spec.is_none() => c.err(
-                "population.weight",
-                "\"auto\" needs a `spec` (its meta.reference_population)",
-            ),
+            Some(Weight::Named(s)) if s != "auto" => c.err("population.weight", format!("expected a whole number of households or \"auto\", found \"{s}\"")),
+            Some(Weight::Named(_)) if p.spec.is_none() => c.err("population.weight", "\"auto\" needs a `spec` (its meta.reference_population)"),
             _ => {}
         }
         check_params(&mut c, "parameters", &self.parameters);
@@ -482,15 +435,8 @@ impl Scenario {
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, a) in o.allowances.iter().enumerate() {
-            if a.name.trim().is_empty()
-                || !names.insert(a.name.clone())
-                || a.name == "dibao"
-                || a.name == "total"
-            {
-                c.err(
-                    format!("outputs.allowances[{i}].name"),
-                    "must be a unique name other than `dibao` and `total`",
-                );
+            if a.name.trim().is_empty() || !names.insert(a.name.clone()) || a.name == "dibao" || a.name == "total" {
+                c.err(format!("outputs.allowances[{i}].name"), "must be a unique name other than `dibao` and `total`");
             }
         }
         if let Some(r) = &self.reform {
@@ -514,18 +460,10 @@ impl Scenario {
 fn check_params(c: &mut Check, table: &str, params: &BTreeMap<String, ParamValue>) {
     for (k, v) in params {
         match v {
-            ParamValue::Float(f) if !f.is_finite() => {
-                c.err(format!("{table}.\"{k}\""), "must be a finite number")
-            }
+            ParamValue::Float(f) if !f.is_finite() => c.err(format!("{table}.\"{k}\""), "must be a finite number"),
             ParamValue::Add(a) => {
                 if Num::parse(a.add.text().trim()).is_none() {
-                    c.err(
-                        format!("{table}.\"{k}\".add"),
-                        format!(
-                            "expected a decimal number such as 50 or -12.5, found `{}`",
-                            a.add.text()
-                        ),
-                    );
+                    c.err(format!("{table}.\"{k}\".add"), format!("expected a decimal number such as 50 or -12.5, found `{}`", a.add.text()));
                 }
             }
             _ => {}
@@ -536,18 +474,10 @@ fn check_params(c: &mut Check, table: &str, params: &BTreeMap<String, ParamValue
 /// The values of a sweep, as exact numbers, or (key, message).
 pub fn sweep_values(sw: &Sweep) -> Result<Vec<Num>, (String, String)> {
     let num = |key: &str, v: &ParamScalar| -> Result<Num, (String, String)> {
-        Num::parse(v.text().trim()).ok_or_else(|| {
-            (
-                format!("sweep.{key}"),
-                format!("expected a decimal number, found `{}`", v.text()),
-            )
-        })
+        Num::parse(v.text().trim()).ok_or_else(|| (format!("sweep.{key}"), format!("expected a decimal number, found `{}`", v.text())))
     };
     if sw.parameter.trim().is_empty() {
-        return Err((
-            "sweep.parameter".into(),
-            "must name a parameter (`name` or `name.key`)".into(),
-        ));
+        return Err(("sweep.parameter".into(), "must name a parameter (`name` or `name.key`)".into()));
     }
     let vals = match (&sw.values, &sw.from, &sw.to, &sw.step) {
         (Some(vs), None, None, None) => {
@@ -570,32 +500,19 @@ pub fn sweep_values(sw: &Sweep) -> Result<Vec<Num>, (String, String)> {
             while v <= t {
                 out.push(v.clone());
                 if out.len() > MAX_SWEEP_VALUES {
-                    return Err((
-                        "sweep.step".into(),
-                        format!("the sweep has more than {MAX_SWEEP_VALUES} values"),
-                    ));
+                    return Err(("sweep.step".into(), format!("the sweep has more than {MAX_SWEEP_VALUES} values")));
                 }
-                v = v
-                    .checked_add(&s)
-                    .map_err(|_| ("sweep.step".to_string(), "overflow".to_string()))?;
+                v = v.checked_add(&s).map_err(|_| ("sweep.step".to_string(), "overflow".to_string()))?;
             }
             out
         }
-        _ => {
-            return Err((
-                "sweep".into(),
-                "give `values = [...]`, or `from`, `to` and `step`".into(),
-            ))
-        }
+        _ => return Err(("sweep".into(), "give `values = [...]`, or `from`, `to` and `step`".into())),
     };
     if vals.is_empty() {
         return Err(("sweep.values".into(), "must not be empty".into()));
     }
     if vals.len() > MAX_SWEEP_VALUES {
-        return Err((
-            "sweep.values".into(),
-            format!("at most {MAX_SWEEP_VALUES} values"),
-        ));
+        return Err(("sweep.values".into(), format!("at most {MAX_SWEEP_VALUES} values")));
     }
     Ok(vals)
 }
@@ -607,10 +524,7 @@ pub(crate) struct Check {
 
 impl Check {
     pub fn err(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem {
-            key: key.into(),
-            message: message.into(),
-        });
+        self.problems.push(Problem { key: key.into(), message: message.into() });
     }
 }
 
@@ -624,11 +538,7 @@ fn join_key(a: &str, b: &str) -> String {
 
 fn parse_error(file: &str, text: &str, path: &str, e: &toml::de::Error) -> ScenarioError {
     let message = e.message().trim().to_string();
-    let mut key = if path.is_empty() || path == "." {
-        String::new()
-    } else {
-        path.to_string()
-    };
+    let mut key = if path.is_empty() || path == "." { String::new() } else { path.to_string() };
     for prefix in ["unknown field `", "missing field `"] {
         if let Some(rest) = message.strip_prefix(prefix) {
             if let Some(end) = rest.find('`') {
@@ -650,30 +560,18 @@ fn parse_error(file: &str, text: &str, path: &str, e: &toml::de::Error) -> Scena
     if key.is_empty() {
         key = "(top level)".to_string();
     }
-    let message =
-        if message.starts_with("data did not match any variant of untagged enum ParamValue") {
-            "expected a value (\"734\", 734, 0.3, \"30%\", true) or { add = \"50\" }".to_string()
-        } else if message.starts_with("data did not match any variant of untagged enum Weight") {
-            "expected a whole number of households or \"auto\"".to_string()
-        } else {
-            message
-        };
+    let message = if message.starts_with("data did not match any variant of untagged enum ParamValue") {
+        "expected a value (\"734\", 734, 0.3, \"30%\", true) or { add = \"50\" }".to_string()
+    } else if message.starts_with("data did not match any variant of untagged enum Weight") {
+        "expected a whole number of households or \"auto\"".to_string()
+    } else {
+        message
+    };
     let location = e.span().map(|span| {
         let upto = &text[..span.start.min(text.len())];
         let line = upto.matches('\n').count() + 1;
-        let col = upto
-            .rsplit('\n')
-            .next()
-            .map(|l| l.chars().count())
-            .unwrap_or(0)
-            + 1;
+        let col = upto.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
         format!(" (line {line}, column {col})")
     });
-    ScenarioError::Invalid {
-        file: file.to_string(),
-        problems: vec![Problem {
-            key,
-            message: format!("{message}{}", location.unwrap_or_default()),
-        }],
-    }
+    ScenarioError::Invalid { file: file.to_string(), problems: vec![Problem { key, message: format!("{message}{}", location.unwrap_or_default()) }] }
 }

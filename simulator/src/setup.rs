@@ -59,21 +59,12 @@ pub struct Prepared {
 pub fn load_policy(path: &Path, file: &str, key: &str) -> Result<Policy, SetupError> {
     match Policy::load(path) {
         Ok(l) => Ok(l.policy),
-        Err(e) => Err(SetupError(format!(
-            "{file}: {key}: the policy at {} does not load:\n{}",
-            path.display(),
-            e.render().trim_end()
-        ))),
+        Err(e) => Err(SetupError(format!("{file}: {key}: the policy at {} does not load:\n{}", path.display(), e.render().trim_end()))),
     }
 }
 
 /// Applies parameter overrides (`[parameters]`-style) to a policy.
-pub fn apply_params(
-    policy: &mut Policy,
-    params: &BTreeMap<String, ParamValue>,
-    file: &str,
-    table: &str,
-) -> Result<Vec<(String, String)>, SetupError> {
+pub fn apply_params(policy: &mut Policy, params: &BTreeMap<String, ParamValue>, file: &str, table: &str) -> Result<Vec<(String, String)>, SetupError> {
     let mut out = Vec::new();
     for (k, v) in params {
         let r = match v {
@@ -96,66 +87,32 @@ pub fn add_to_param(policy: &mut Policy, target: &str, delta: &str) -> Result<()
     let Some(id) = program.param_by_name(name) else {
         let mut names: Vec<&str> = program.params.iter().map(|p| p.name.as_str()).collect();
         names.sort();
-        return Err(format!(
-            "unknown parameter `{name}` (parameters: {})",
-            names.join(", ")
-        ));
+        return Err(format!("unknown parameter `{name}` (parameters: {})", names.join(", ")));
     };
-    let (ty, by) = (
-        program.params[id as usize].ty,
-        program.params[id as usize].by,
-    );
-    let c = doudi_dsl::check::parse_value_text(delta, ty, &program.enums)
-        .map_err(|e| format!("`{target}`: {e}"))?;
+    let (ty, by) = (program.params[id as usize].ty, program.params[id as usize].by);
+    let c = doudi_dsl::check::parse_value_text(delta, ty, &program.enums).map_err(|e| format!("`{target}`: {e}"))?;
     let idx = match (by, key) {
         (None, None) => 0,
         (Some(e), Some(k)) => {
             let en = &program.enums[e as usize];
-            en.variants.iter().position(|v| v == k).ok_or_else(|| {
-                format!(
-                    "`{name}` is keyed by `{}`; `{k}` is not one of: {}",
-                    en.name,
-                    en.variants.join(", ")
-                )
-            })?
+            en.variants.iter().position(|v| v == k).ok_or_else(|| format!("`{name}` is keyed by `{}`; `{k}` is not one of: {}", en.name, en.variants.join(", ")))?
         }
         (Some(e), None) => {
             let en = &program.enums[e as usize];
-            return Err(format!(
-                "`{name}` has one value per `{}`: write `{name}.{}`",
-                en.name, en.variants[0]
-            ));
+            return Err(format!("`{name}` has one value per `{}`: write `{name}.{}`", en.name, en.variants[0]));
         }
         (None, Some(_)) => return Err(format!("`{name}` is a single value: write `{name}`")),
     };
     let param = &mut program.params[id as usize];
     for v in &mut param.versions {
-        let Some(slot) = v.values.get_mut(idx) else {
-            continue;
-        };
+        let Some(slot) = v.values.get_mut(idx) else { continue };
         *slot = match (&*slot, &c) {
-            (Const::Dec(a), Const::Dec(b)) => Const::Dec(
-                a.checked_add(*b)
-                    .ok_or_else(|| format!("`{target}`: overflow"))?,
-            ),
-            (Const::Int(a), Const::Int(b)) => Const::Int(
-                a.checked_add(*b)
-                    .ok_or_else(|| format!("`{target}`: overflow"))?,
-            ),
-            (Const::Int(a), Const::Dec(b)) => Const::Dec(
-                rust_decimal::Decimal::from(*a)
-                    .checked_add(*b)
-                    .ok_or_else(|| format!("`{target}`: overflow"))?,
-            ),
-            _ => {
-                return Err(format!(
-                    "`{target}`: only numbers can be changed with `add`"
-                ))
-            }
+            (Const::Dec(a), Const::Dec(b)) => Const::Dec(a.checked_add(*b).ok_or_else(|| format!("`{target}`: overflow"))?),
+            (Const::Int(a), Const::Int(b)) => Const::Int(a.checked_add(*b).ok_or_else(|| format!("`{target}`: overflow"))?),
+            (Const::Int(a), Const::Dec(b)) => Const::Dec(rust_decimal::Decimal::from(*a).checked_add(*b).ok_or_else(|| format!("`{target}`: overflow"))?),
+            _ => return Err(format!("`{target}`: only numbers can be changed with `add`")),
         };
-        v.citations = vec![Citation::Assumption {
-            reason: format!("{target} {delta} added by a scenario"),
-        }];
+        v.citations = vec![Citation::Assumption { reason: format!("{target} {delta} added by a scenario") }];
     }
     param.overridden_at = None;
     Ok(())
@@ -166,17 +123,13 @@ fn ids(policy: &Policy, s: &Scenario) -> Result<Ids, SetupError> {
 }
 
 /// Prepares a scenario: the population is generated or read unless one is given.
-pub fn prepare(
-    scenario: Scenario,
-    given: Option<(Vec<Household>, PopulationInfo)>,
-) -> Result<Prepared, SetupError> {
+pub fn prepare(scenario: Scenario, given: Option<(Vec<Household>, PopulationInfo)>) -> Result<Prepared, SetupError> {
     let s = &scenario;
     let file = s.file.clone();
     let policy_path = s.resolve(&s.scenario.policy);
     let mut base = load_policy(&policy_path, &file, "scenario.policy")?;
     let baseline_overrides = apply_params(&mut base, &s.parameters, &file, "parameters")?;
-    let slots = Slots::new(&base.schema)
-        .map_err(|e| SetupError(format!("{file}: scenario.policy: {e}")))?;
+    let slots = Slots::new(&base.schema).map_err(|e| SetupError(format!("{file}: scenario.policy: {e}")))?;
     let mut warnings = Vec::new();
 
     let mut variants = Vec::new();
@@ -203,88 +156,43 @@ pub fn prepare(
                     p
                 }
             };
-            reform_overrides =
-                apply_params(&mut reform, &r.parameters, &file, "reform.parameters")?;
+            reform_overrides = apply_params(&mut reform, &r.parameters, &file, "reform.parameters")?;
             let rids = ids(&reform, s)?;
-            variants.push(Variant {
-                name: "baseline".into(),
-                label: "基线".into(),
-                policy: base,
-                ids: base_ids,
-                regions: true,
-            });
-            variants.push(Variant {
-                name: "reform".into(),
-                label: r.name.clone(),
-                policy: reform,
-                ids: rids,
-                regions: true,
-            });
+            variants.push(Variant { name: "baseline".into(), label: "基线".into(), policy: base, ids: base_ids, regions: true });
+            variants.push(Variant { name: "reform".into(), label: r.name.clone(), policy: reform, ids: rids, regions: true });
         }
         (None, Some(sw)) => {
-            let values =
-                sweep_values(sw).map_err(|(k, m)| SetupError(format!("{file}: {k}: {m}")))?;
+            let values = sweep_values(sw).map_err(|(k, m)| SetupError(format!("{file}: {k}: {m}")))?;
             for v in &values {
                 let mut p = load_policy(&policy_path, &file, "scenario.policy")?;
                 apply_params(&mut p, &s.parameters, &file, "parameters")?;
                 let text = v.to_string();
-                p.set_param(&sw.parameter, &text)
-                    .map_err(|e| SetupError(format!("{file}: sweep.parameter: {e}")))?;
+                p.set_param(&sw.parameter, &text).map_err(|e| SetupError(format!("{file}: sweep.parameter: {e}")))?;
                 let vids = ids(&p, s)?;
-                variants.push(Variant {
-                    name: format!("{}={}", sw.parameter, text),
-                    label: text.clone(),
-                    policy: p,
-                    ids: vids,
-                    regions: false,
-                });
+                variants.push(Variant { name: format!("{}={}", sw.parameter, text), label: text.clone(), policy: p, ids: vids, regions: false });
             }
             sweep = Some((sw.parameter.clone(), values));
         }
         (None, None) => {
-            variants.push(Variant {
-                name: "baseline".into(),
-                label: "基线".into(),
-                policy: base,
-                ids: base_ids,
-                regions: true,
-            });
+            variants.push(Variant { name: "baseline".into(), label: "基线".into(), policy: base, ids: base_ids, regions: true });
         }
     }
 
     // Population, with each household's region and eligibility in the first month under the
     // first variant (the baseline; for the observed take-up), surveyed as it is read.
     let first = &variants[0];
-    let mut survey = Survey::new(
-        &first.policy,
-        first.ids.eligible,
-        s.start_month(),
-        &slots,
-        &file,
-    );
+    let mut survey = Survey::new(&first.policy, first.ids.eligible, s.start_month(), &slots, &file);
     let (population, info, population_dir) = match given {
         Some((hs, info)) => {
             survey.add(&hs)?;
-            (
-                PackedPopulation::from_households(&first.policy.schema, &hs),
-                info,
-                None,
-            )
+            (PackedPopulation::from_households(&first.policy.schema, &hs), info, None)
         }
         None => load_population(s, &first.policy, &mut survey, &mut warnings)?,
     };
-    let Survey {
-        names,
-        region_ids,
-        eligible: initial_eligible,
-        taken,
-        ..
-    } = survey;
+    let Survey { names, region_ids, eligible: initial_eligible, taken, .. } = survey;
 
     if population.is_empty() {
-        return Err(SetupError(format!(
-            "{file}: population: the population has no household"
-        )));
+        return Err(SetupError(format!("{file}: population: the population has no household")));
     }
 
     // Regions in code order.
@@ -304,17 +212,7 @@ pub fn prepare(
         _ if eligible_n == 0 => 1.0,
         _ => taken as f64 / eligible_n as f64,
     };
-    let allowances: Vec<(String, String)> = s
-        .outputs
-        .allowances
-        .iter()
-        .map(|a| {
-            (
-                a.name.clone(),
-                a.label.clone().unwrap_or_else(|| a.name.clone()),
-            )
-        })
-        .collect();
+    let allowances: Vec<(String, String)> = s.outputs.allowances.iter().map(|a| (a.name.clone(), a.label.clone().unwrap_or_else(|| a.name.clone()))).collect();
     let sim = Sim {
         compare_households: variants.len() == 2 && s.reform.is_some(),
         cache: true,
@@ -336,92 +234,46 @@ pub fn prepare(
         weight: info.weight,
         metrics: metrics(&allowances),
     };
-    Ok(Prepared {
-        scenario,
-        sim,
-        population: info,
-        population_dir,
-        baseline_overrides,
-        reform_overrides,
-        reform_layer,
-        sweep,
-        warnings,
-    })
+    Ok(Prepared { scenario, sim, population: info, population_dir, baseline_overrides, reform_overrides, reform_layer, sweep, warnings })
 }
 
 /// Generates (from a spec) or reads (from a directory) the population of a scenario.
-fn load_population(
-    s: &Scenario,
-    policy: &Policy,
-    survey: &mut Survey<'_>,
-    warnings: &mut Vec<String>,
-) -> Result<(PackedPopulation, PopulationInfo, Option<tempfile::TempDir>), SetupError> {
+fn load_population(s: &Scenario, policy: &Policy, survey: &mut Survey<'_>, warnings: &mut Vec<String>) -> Result<(PackedPopulation, PopulationInfo, Option<tempfile::TempDir>), SetupError> {
     let file = &s.file;
     let p = &s.population;
     if let Some(dir) = &p.data {
         let dir = s.resolve(dir);
-        let hs = read_packed(policy, &dir, survey, &|e| {
-            SetupError(format!("{file}: population.data: {e}"))
-        })?;
+        let hs = read_packed(policy, &dir, survey, &|e| SetupError(format!("{file}: population.data: {e}")))?;
         let persons = hs.persons();
         let weight = match &p.weight {
             Some(Weight::Fixed(w)) => *w,
             _ => 1,
         };
-        let info = PopulationInfo {
-            source: format!("data {}", dir.display()),
-            households: hs.len() as u64,
-            persons,
-            weight,
-            reference_population: None,
-            notes: Vec::new(),
-        };
+        let info = PopulationInfo { source: format!("data {}", dir.display()), households: hs.len() as u64, persons, weight, reference_population: None, notes: Vec::new() };
         return Ok((hs, info, None));
     }
     let Some(spec_path) = &p.spec else {
-        return Err(SetupError(format!(
-            "{file}: population: give `spec` or `data`"
-        )));
+        return Err(SetupError(format!("{file}: population: give `spec` or `data`")));
     };
     let spec_path = s.resolve(spec_path);
-    let (spec, spec_warnings) = crate::spec::PopulationSpec::load(&spec_path)
-        .map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
+    let (spec, spec_warnings) = crate::spec::PopulationSpec::load(&spec_path).map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
     warnings.extend(spec_warnings.iter().map(|w| w.to_string()));
     let households = p.households.unwrap_or(1000);
     let seed = p.seed.unwrap_or(s.scenario.seed);
-    let misfit = |e: data::DataError| {
-        SetupError(format!("{file}: population.spec: the generated population does not fit the policy's inputs: {e}"))
-    };
+    let misfit = |e: data::DataError| SetupError(format!("{file}: population.spec: the generated population does not fit the policy's inputs: {e}"));
     let (hs, report, tmp) = if s.report.keep_population {
         // Through files, which the report keeps.
-        let tmp = tempfile::Builder::new()
-            .prefix("doudi-population-")
-            .tempdir()
-            .map_err(|e| {
-                SetupError(format!(
-                    "{file}: population: cannot create a temporary directory: {e}"
-                ))
-            })?;
-        let report = crate::population::generate(&spec, households as usize, seed, tmp.path())
-            .map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
-        (
-            read_packed(policy, tmp.path(), survey, &misfit)?,
-            report,
-            Some(tmp),
-        )
+        let tmp = tempfile::Builder::new().prefix("doudi-population-").tempdir().map_err(|e| SetupError(format!("{file}: population: cannot create a temporary directory: {e}")))?;
+        let report = crate::population::generate(&spec, households as usize, seed, tmp.path()).map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
+        (read_packed(policy, tmp.path(), survey, &misfit)?, report, Some(tmp))
     } else {
         // The same CSV text, read back from memory as it is generated, a part at a time in parallel.
         let g = crate::population::Generator::new(&spec, seed);
         let mut pop = PackedPopulation::new(&policy.schema);
-        let (h_name, p_name) = (
-            Path::new("generated households.csv"),
-            Path::new("generated persons.csv"),
-        );
+        let (h_name, p_name) = (Path::new("generated households.csv"), Path::new("generated persons.csv"));
         let report = g.generate_in_memory(households as usize, |_, parts| {
-            let read: Vec<Result<Vec<Household>, data::DataError>> = parts
-                .into_par_iter()
-                .map(|(h, p)| data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p)))
-                .collect();
+            let read: Vec<Result<Vec<Household>, data::DataError>> =
+                parts.into_par_iter().map(|(h, p)| data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p))).collect();
             let mut chunk = Vec::new();
             for r in read {
                 chunk.extend(r.map_err(misfit)?);
@@ -444,11 +296,7 @@ fn load_population(
     // Only deterministic facts (no timings, no temporary paths): the report must not change between runs.
     let mut notes = vec![format!(
         "generated `{}` with seed {}: {} households, {} persons, {} on dibao at the start",
-        report.spec_name,
-        report.seed,
-        report.households,
-        report.persons,
-        report.on_dibao_households
+        report.spec_name, report.seed, report.households, report.persons, report.on_dibao_households
     )];
     for r in &report.calibration {
         let status = match &r.status {
@@ -461,18 +309,13 @@ fn load_population(
             r.quantity,
             r.target,
             r.calibrated,
-            r.output
-                .map(|o| format!("{o:.4}"))
-                .unwrap_or_else(|| "-".into()),
+            r.output.map(|o| format!("{o:.4}")).unwrap_or_else(|| "-".into()),
             r.parameter,
             status
         ));
     }
     let info = PopulationInfo {
-        source: format!(
-            "spec {}, {households} households, seed {seed}",
-            spec_path.display()
-        ),
+        source: format!("spec {}, {households} households, seed {seed}", spec_path.display()),
         households: hs.len() as u64,
         persons,
         weight,
@@ -484,12 +327,7 @@ fn load_population(
 
 /// Reads a CSV pair into packed households, a chunk at a time (memory does not hold the unpacked
 /// population), surveying each chunk.
-fn read_packed(
-    policy: &Policy,
-    dir: &Path,
-    survey: &mut Survey<'_>,
-    data_err: &dyn Fn(data::DataError) -> SetupError,
-) -> Result<PackedPopulation, SetupError> {
+fn read_packed(policy: &Policy, dir: &Path, survey: &mut Survey<'_>, data_err: &dyn Fn(data::DataError) -> SetupError) -> Result<PackedPopulation, SetupError> {
     let mut pop = PackedPopulation::new(&policy.schema);
     for chunk in data::CsvChunks::open_dir(&policy.schema, dir, 16_384).map_err(data_err)? {
         let chunk = chunk.map_err(data_err)?;
@@ -517,13 +355,7 @@ struct Survey<'p> {
 }
 
 impl<'p> Survey<'p> {
-    fn new(
-        policy: &'p Policy,
-        eligible_id: doudi_dsl::ir::DefId,
-        start: doudi_interpreter::Month,
-        slots: &Slots,
-        file: &'p str,
-    ) -> Survey<'p> {
+    fn new(policy: &'p Policy, eligible_id: doudi_dsl::ir::DefId, start: doudi_interpreter::Month, slots: &Slots, file: &'p str) -> Survey<'p> {
         Survey {
             policy,
             eligible_id,
@@ -553,19 +385,8 @@ impl<'p> Survey<'p> {
             self.region_ids.push(id);
         }
         let (policy, start) = (self.policy, self.start);
-        for (h, r) in hs.iter().zip(doudi_interpreter::batch::evaluate_chunk(
-            policy,
-            hs,
-            start,
-            &[self.eligible_id],
-        )) {
-            let v = r.map_err(|e| {
-                SetupError(format!(
-                    "{}: the policy fails on the population in {start}:\n{}",
-                    self.file,
-                    e.render(policy.sources()).trim_end()
-                ))
-            })?;
+        for (h, r) in hs.iter().zip(doudi_interpreter::batch::evaluate_chunk(policy, hs, start, &[self.eligible_id])) {
+            let v = r.map_err(|e| SetupError(format!("{}: the policy fails on the population in {start}:\n{}", self.file, e.render(policy.sources()).trim_end())))?;
             let eligible = v.first().is_some_and(|x| x.as_bool());
             self.taken += (eligible && h.fields[self.on_dibao_slot].as_bool()) as usize;
             self.eligible.push(eligible);

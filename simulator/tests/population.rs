@@ -635,38 +635,17 @@ fn in_memory_generation_equals_the_files() {
             for (h, p) in parts {
                 // Each part has its header row: keep the first one only.
                 let skip = |t: &[u8]| t.iter().position(|b| *b == b'\n').unwrap() + 1;
-                hh.extend_from_slice(if hh.is_empty() {
-                    &h[..]
-                } else {
-                    &h[skip(&h)..]
-                });
-                ps.extend_from_slice(if ps.is_empty() {
-                    &p[..]
-                } else {
-                    &p[skip(&p)..]
-                });
+                hh.extend_from_slice(if hh.is_empty() { &h[..] } else { &h[skip(&h)..] });
+                ps.extend_from_slice(if ps.is_empty() { &p[..] } else { &p[skip(&p)..] });
             }
             Ok(())
         })
         .unwrap();
     assert_eq!(starts, vec![0, 65_536]);
-    assert!(
-        hh == read(&out.join("households.csv")),
-        "households.csv differs"
-    );
+    assert!(hh == read(&out.join("households.csv")), "households.csv differs");
     assert!(ps == read(&out.join("persons.csv")), "persons.csv differs");
     let files = generate(&spec, n, 9, &out).unwrap();
-    assert_eq!(
-        (
-            report.households,
-            report.persons,
-            report.on_dibao_households
-        ),
-        (files.households, files.persons, files.on_dibao_households)
-    );
-    assert_eq!(
-        format!("{:?}", report.calibration),
-        format!("{:?}", files.calibration)
-    );
+    assert_eq!((report.households, report.persons, report.on_dibao_households), (files.households, files.persons, files.on_dibao_households));
+    assert_eq!(format!("{:?}", report.calibration), format!("{:?}", files.calibration));
     assert!(report.files.is_empty());
 }

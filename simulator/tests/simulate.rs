@@ -19,10 +19,7 @@ fn policy_path() -> String {
 }
 
 fn example_dir() -> String {
-    root()
-        .join("policies/jian/examples/population")
-        .display()
-        .to_string()
+    root().join("policies/jian/examples/population").display().to_string()
 }
 
 /// A scenario on the example population; `extra` is appended to the TOML.
@@ -45,19 +42,12 @@ fn run_with(s: Scenario, given: Option<(Vec<Household>, PopulationInfo)>) -> Out
 }
 
 fn metric(o: &Outcome, programme: &str, measure: &str) -> usize {
-    o.metrics
-        .iter()
-        .position(|m| m.programme == programme && m.measure == measure)
-        .unwrap()
+    o.metrics.iter().position(|m| m.programme == programme && m.measure == measure).unwrap()
 }
 
 /// Median of a cell for all regions and areas.
 fn med(o: &Outcome, v: usize, t: usize, programme: &str, measure: &str) -> Num {
-    o.variants[v]
-        .monthly
-        .get(t, 0, 0, metric(o, programme, measure))
-        .median
-        .clone()
+    o.variants[v].monthly.get(t, 0, 0, metric(o, programme, measure)).median.clone()
 }
 
 /// The example population with `on_dibao` set to what the policy says in 2024-01: no errors to correct.
@@ -72,14 +62,7 @@ fn consistent_population() -> (Vec<Household>, PopulationInfo) {
         h.fields[slot] = Value::Bool(e);
     }
     let persons = hs.iter().map(|h| h.members.len() as u64).sum();
-    let info = PopulationInfo {
-        source: "test".into(),
-        households: hs.len() as u64,
-        persons,
-        weight: 1,
-        reference_population: None,
-        notes: vec![],
-    };
+    let info = PopulationInfo { source: "test".into(), households: hs.len() as u64, persons, weight: 1, reference_population: None, notes: vec![] };
     (hs, info)
 }
 
@@ -93,21 +76,9 @@ fn nobody_changes_gives_a_flat_caseload() {
     assert!(first_hh.is_positive());
     for t in 0..12 {
         assert_eq!(med(&o, 0, t, "dibao", "households"), first_hh, "month {t}");
-        assert_eq!(
-            med(&o, 0, t, "dibao", "persons"),
-            med(&o, 0, 0, "dibao", "persons"),
-            "month {t}"
-        );
+        assert_eq!(med(&o, 0, t, "dibao", "persons"), med(&o, 0, 0, "dibao", "persons"), "month {t}");
         assert_eq!(med(&o, 0, t, "dibao", "spending"), first_spend, "month {t}");
-        for m in [
-            "inflows",
-            "applications",
-            "out_income",
-            "out_death",
-            "out_review",
-            "out_credit",
-            "out_grace_end",
-        ] {
+        for m in ["inflows", "applications", "out_income", "out_death", "out_review", "out_credit", "out_grace_end"] {
             assert!(med(&o, 0, t, "dibao", m).is_zero(), "{m} in month {t}");
         }
     }
@@ -118,15 +89,9 @@ fn take_up_zero_gives_no_new_cases() {
     let s = scenario(24, 3, "[dynamics]\ntake_up = 0\n");
     let o = run(s);
     let v = &o.variants[0];
-    for (m, name) in [
-        (metric(&o, "dibao", "inflows"), "inflows"),
-        (metric(&o, "dibao", "applications"), "applications"),
-    ] {
+    for (m, name) in [(metric(&o, "dibao", "inflows"), "inflows"), (metric(&o, "dibao", "applications"), "applications")] {
         for t in 0..24 {
-            assert!(
-                v.monthly.get(t, 0, 0, m).p95.is_zero(),
-                "{name} in month {t}"
-            );
+            assert!(v.monthly.get(t, 0, 0, m).p95.is_zero(), "{name} in month {t}");
         }
     }
     // Households eligible but not on dibao exist in the example (H024-H029): they stay off it.
@@ -139,41 +104,20 @@ fn take_up_one_brings_the_eligible_in() {
     let o = run(s);
     // Everyone eligible applies in month 0; decisions land in month 0 or 1.
     assert!(med(&o, 0, 0, "dibao", "applications").is_positive());
-    let inflows: Num = (0..6)
-        .map(|t| med(&o, 0, t, "dibao", "inflows"))
-        .fold(Num::ZERO, |a, b| a.checked_add(&b).unwrap());
+    let inflows: Num = (0..6).map(|t| med(&o, 0, t, "dibao", "inflows")).fold(Num::ZERO, |a, b| a.checked_add(&b).unwrap());
     assert!(inflows.is_positive());
 }
 
 #[test]
 fn a_reform_equal_to_the_baseline_gives_zero_difference() {
-    let s = scenario(
-        12,
-        3,
-        "[reform]\nname = \"same\"\nparameters = { grace_months = 6 }\n",
-    );
+    let s = scenario(12, 3, "[reform]\nname = \"same\"\nparameters = { grace_months = 6 }\n");
     let o = run(s);
     let d = o.diff.as_ref().expect("a reform has differences");
-    assert!(d
-        .monthly
-        .data
-        .iter()
-        .all(|b| b.median.is_zero() && b.p5.is_zero() && b.p95.is_zero()));
-    assert!(d
-        .yearly
-        .data
-        .iter()
-        .all(|b| b.median.is_zero() && b.p5.is_zero() && b.p95.is_zero()));
-    assert!(d.programme.iter().all(|s| s
-        .monthly
-        .iter()
-        .all(|b| b.median.is_zero() && b.p5.is_zero() && b.p95.is_zero())));
+    assert!(d.monthly.data.iter().all(|b| b.median.is_zero() && b.p5.is_zero() && b.p95.is_zero()));
+    assert!(d.yearly.data.iter().all(|b| b.median.is_zero() && b.p5.is_zero() && b.p95.is_zero()));
+    assert!(d.programme.iter().all(|s| s.monthly.iter().all(|b| b.median.is_zero() && b.p5.is_zero() && b.p95.is_zero())));
     let w = o.winners.as_ref().unwrap();
-    assert_eq!(
-        w.shares[2].median,
-        Num::from_i64(1),
-        "everybody in `no change`"
-    );
+    assert_eq!(w.shares[2].median, Num::from_i64(1), "everybody in `no change`");
 }
 
 #[test]
@@ -189,25 +133,12 @@ fn raising_the_standard_costs_more_and_nobody_counts_as_no_change_by_accident() 
 
 #[test]
 fn same_seed_same_results_for_any_thread_count() {
-    let mk = || {
-        scenario(12, 2, "[reform]\nname = \"+50\"\nparameters = { \"dibao_standard.urban\" = { add = \"50\" } }\n")
-    };
-    let one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap()
-        .install(|| run(mk()));
-    let two = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap()
-        .install(|| run(mk()));
+    let mk = || scenario(12, 2, "[reform]\nname = \"+50\"\nparameters = { \"dibao_standard.urban\" = { add = \"50\" } }\n");
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| run(mk()));
+    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| run(mk()));
     assert_eq!(one.variants[0].monthly.data, two.variants[0].monthly.data);
     assert_eq!(one.variants[1].monthly.data, two.variants[1].monthly.data);
-    assert_eq!(
-        one.diff.as_ref().unwrap().yearly.data,
-        two.diff.as_ref().unwrap().yearly.data
-    );
+    assert_eq!(one.diff.as_ref().unwrap().yearly.data, two.diff.as_ref().unwrap().yearly.data);
     // Another seed gives other draws.
     let mut s = mk();
     s.scenario.seed = 12;
@@ -217,26 +148,15 @@ fn same_seed_same_results_for_any_thread_count() {
 
 #[test]
 fn replaying_unchanged_households_changes_nothing() {
-    let s = scenario(
-        14,
-        2,
-        "[reform]\nname = \"+50\"\nparameters = { \"dibao_standard.rural\" = { add = \"50\" } }\n",
-    );
+    let s = scenario(14, 2, "[reform]\nname = \"+50\"\nparameters = { \"dibao_standard.rural\" = { add = \"50\" } }\n");
     let p = setup::prepare(s.clone(), None).unwrap();
     let cached = montecarlo::simulate(&p, &|| {}).unwrap();
     let mut p = setup::prepare(s, None).unwrap();
     p.sim.cache = false;
     let fresh = montecarlo::simulate(&p, &|| {}).unwrap();
     for v in 0..2 {
-        assert_eq!(
-            cached.variants[v].monthly.data,
-            fresh.variants[v].monthly.data
-        );
-        for (a, b) in cached.variants[v]
-            .programme
-            .iter()
-            .zip(&fresh.variants[v].programme)
-        {
+        assert_eq!(cached.variants[v].monthly.data, fresh.variants[v].monthly.data);
+        for (a, b) in cached.variants[v].programme.iter().zip(&fresh.variants[v].programme) {
             assert_eq!(a.monthly, b.monthly, "{}", a.name);
         }
     }
@@ -256,22 +176,14 @@ fn compiled_simulation_equals_the_reference() {
         policy_path().replace('\\', "/"),
         root().join("scenarios/populations/jian.toml").display().to_string().replace('\\', "/")
     );
-    let s = Scenario::from_toml_str(&text, "test.toml", Path::new("."))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let s = Scenario::from_toml_str(&text, "test.toml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
     let p = setup::prepare(s.clone(), None).unwrap_or_else(|e| panic!("{e}"));
     let compiled = montecarlo::simulate(&p, &|| {}).unwrap();
     let mut p = setup::prepare(s, None).unwrap();
     p.sim.compiled = false;
     p.sim.cache = false;
     let reference = montecarlo::simulate(&p, &|| {}).unwrap();
-    assert!(
-        compiled.variants[0]
-            .monthly
-            .data
-            .iter()
-            .any(|b| !b.median.is_zero()),
-        "the scenario pays something"
-    );
+    assert!(compiled.variants[0].monthly.data.iter().any(|b| !b.median.is_zero()), "the scenario pays something");
     // Exact numbers compare by value: the compiled path may write 733266 where the reference writes
     // 733266.00 (the reports print every figure with its fixed number of decimals).
     assert!(compiled == reference, "the outcomes differ");
@@ -282,10 +194,7 @@ fn compiled_simulation_equals_the_reference() {
     report::write(&p, &reference, &b).unwrap();
     assert!(files.len() > 10);
     for f in files {
-        assert!(
-            std::fs::read(a.join(&f)).unwrap() == std::fs::read(b.join(&f)).unwrap(),
-            "{f} differs"
-        );
+        assert!(std::fs::read(a.join(&f)).unwrap() == std::fs::read(b.join(&f)).unwrap(), "{f} differs");
     }
 }
 
@@ -295,16 +204,9 @@ fn grace_period_keeps_the_last_payment_then_ends() {
     let policy = Policy::load(Path::new(&policy_path())).unwrap().policy;
     let all = data::read_csv_dir(&policy.schema, Path::new(&example_dir())).unwrap();
     let s = &policy.schema;
-    let mut h = all
-        .into_iter()
-        .find(|h| {
-            h.members.len() == 1 && h.fields[s.household_index("on_dibao").unwrap()].as_bool()
-        })
-        .unwrap();
+    let mut h = all.into_iter().find(|h| h.members.len() == 1 && h.fields[s.household_index("on_dibao").unwrap()].as_bool()).unwrap();
     let p = &mut h.members[0];
-    let set = |p: &mut doudi_interpreter::data::Person, f: &str, v: Value| {
-        p.fields[s.person_index(f).unwrap()] = v
-    };
+    let set = |p: &mut doudi_interpreter::data::Person, f: &str, v: Value| p.fields[s.person_index(f).unwrap()] = v;
     set(p, "age", Value::Int(30));
     set(p, "alive", Value::Bool(true));
     set(p, "imprisoned", Value::Bool(false));
@@ -315,23 +217,13 @@ fn grace_period_keeps_the_last_payment_then_ends() {
     set(p, "illness", Value::Enum(0));
     set(p, "schooling", Value::Enum(0));
     let hs = vec![h];
-    let info = PopulationInfo {
-        source: "one".into(),
-        households: 1,
-        persons: 1,
-        weight: 1,
-        reference_population: None,
-        notes: vec![],
-    };
+    let info = PopulationInfo { source: "one".into(), households: 1, persons: 1, weight: 1, reference_population: None, notes: vec![] };
     let mut sc = scenario(
         10,
         1,
         "[dynamics]\njob_find_per_year = 1\nchange_report_rate = 1\nnew_job_income_sigma = 0\nnew_job_income_median = { urban = 6000, rural = 6000 }\nwage_growth_per_year = 0\njob_loss_per_year = 0\nreview_interval_months = 600\n",
     );
-    sc.dynamics.mortality = vec![doudi_simulator::dynamics::AgeRate {
-        from_age: 0,
-        per_year: 0.0,
-    }];
+    sc.dynamics.mortality = vec![doudi_simulator::dynamics::AgeRate { from_age: 0, per_year: 0.0 }];
     sc.dynamics.health = Dynamics::frozen().health;
     sc.dynamics.dishonesty_per_year = 0.0;
     let o = run_with(sc, Some((hs, info)));
@@ -339,16 +231,8 @@ fn grace_period_keeps_the_last_payment_then_ends() {
     assert!(paid0.is_positive());
     // Month 1: the job starts, income ≥ 1.5 S, grace begins: the payment is kept for 6 months (1..=6).
     for t in 1..=6 {
-        assert_eq!(
-            med(&o, 0, t, "dibao", "households"),
-            Num::from_i64(1),
-            "month {t}"
-        );
-        assert_eq!(
-            med(&o, 0, t, "dibao", "in_grace"),
-            Num::from_i64(1),
-            "month {t}"
-        );
+        assert_eq!(med(&o, 0, t, "dibao", "households"), Num::from_i64(1), "month {t}");
+        assert_eq!(med(&o, 0, t, "dibao", "in_grace"), Num::from_i64(1), "month {t}");
         assert_eq!(med(&o, 0, t, "dibao", "spending"), paid0, "month {t}");
     }
     assert_eq!(med(&o, 0, 7, "dibao", "out_grace_end"), Num::from_i64(1));
@@ -369,10 +253,7 @@ fn confirmed_dishonesty_stops_dibao_at_once() {
 #[test]
 fn deaths_end_dibao() {
     let mut s = scenario(3, 1, "[dynamics]\ntake_up = 0\n");
-    s.dynamics.mortality = vec![doudi_simulator::dynamics::AgeRate {
-        from_age: 0,
-        per_year: 1.0,
-    }];
+    s.dynamics.mortality = vec![doudi_simulator::dynamics::AgeRate { from_age: 0, per_year: 1.0 }];
     let o = run(s);
     assert!(med(&o, 0, 1, "dibao", "out_death").is_positive());
     assert!(med(&o, 0, 1, "dibao", "households").is_zero());
@@ -390,26 +271,12 @@ fn sweep_reports_one_point_per_value() {
 
 #[test]
 fn programme_rules_come_from_the_policy() {
-    let o = run(scenario(
-        2,
-        1,
-        "[parameters]\nservices_demand = \"20000000\"\n",
-    ));
+    let o = run(scenario(2, 1, "[parameters]\nservices_demand = \"20000000\"\n"));
     let p = &o.variants[0].programme;
-    let get = |n: &str| {
-        p.iter()
-            .find(|s| s.name == n)
-            .unwrap_or_else(|| panic!("{n}"))
-            .monthly[0]
-            .median
-            .clone()
-    };
+    let get = |n: &str| p.iter().find(|s| s.name == n).unwrap_or_else(|| panic!("{n}")).monthly[0].median.clone();
     // 2% of the 500,000,000 special fund is 10,000,000: the rest falls on local finance.
     assert_eq!(get("services_from_fund"), Num::from_i64(10_000_000));
-    assert_eq!(
-        get("services_from_local_finance"),
-        Num::from_i64(10_000_000)
-    );
+    assert_eq!(get("services_from_local_finance"), Num::from_i64(10_000_000));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -433,29 +300,17 @@ fn bad(extra_scenario: &str, dynamics: &str) -> String {
 #[test]
 fn bad_scenarios_name_the_file_and_key() {
     let e = bad("colour = \"red\"", "");
-    assert!(
-        e.contains("bad.toml") && e.contains("scenario.colour"),
-        "{e}"
-    );
+    assert!(e.contains("bad.toml") && e.contains("scenario.colour"), "{e}");
     let e = bad("", "[dynamics]\ntake_up = 1.5\n");
-    assert!(
-        e.contains("bad.toml: dynamics.take_up") && e.contains("between 0 and 1"),
-        "{e}"
-    );
+    assert!(e.contains("bad.toml: dynamics.take_up") && e.contains("between 0 and 1"), "{e}");
     let e = bad("", "[dynamics]\njob_loss_per_year = -0.1\n");
     assert!(e.contains("dynamics.job_loss_per_year"), "{e}");
     let e = bad("runs = \"many\"", "");
     assert!(e.contains("scenario.runs"), "{e}");
-    let e = bad(
-        "",
-        "[dynamics]\nmortality = [{ from_age = 10, per_year = 0.1 }]\n",
-    );
+    let e = bad("", "[dynamics]\nmortality = [{ from_age = 10, per_year = 0.1 }]\n");
     assert!(e.contains("dynamics.mortality[0].from_age"), "{e}");
     let e = bad("", "[parameters]\nno_such_parameter = 1\n");
-    assert!(
-        e.contains("parameters.\"no_such_parameter\"") && e.contains("unknown parameter"),
-        "{e}"
-    );
+    assert!(e.contains("parameters.\"no_such_parameter\"") && e.contains("unknown parameter"), "{e}");
     let e = bad("", "[sweep]\nparameter = \"dibao_standard.urban\"\nfrom = \"900\"\nto = \"700\"\nstep = \"10\"\n");
     assert!(e.contains("sweep.to"), "{e}");
 }
@@ -469,10 +324,7 @@ fn a_policy_that_does_not_load_is_named() {
     );
     let s = Scenario::from_toml_str(&text, "bad.toml", Path::new(".")).unwrap();
     let e = setup::prepare(s, None).err().unwrap().to_string();
-    assert!(
-        e.contains("bad.toml: scenario.policy") && e.contains("does not load"),
-        "{e}"
-    );
+    assert!(e.contains("bad.toml: scenario.policy") && e.contains("does not load"), "{e}");
 }
 
 #[test]
@@ -480,11 +332,7 @@ fn a_population_with_errors_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let src_dir = example_dir();
     let src = Path::new(&src_dir);
-    std::fs::copy(
-        src.join("households.csv"),
-        dir.path().join("households.csv"),
-    )
-    .unwrap();
+    std::fs::copy(src.join("households.csv"), dir.path().join("households.csv")).unwrap();
     let persons = std::fs::read_to_string(src.join("persons.csv")).unwrap();
     let mut lines: Vec<String> = persons.lines().map(String::from).collect();
     lines[3] = lines[3].replacen(",", ",NOT_A_HOUSEHOLD_", 1);
@@ -496,10 +344,7 @@ fn a_population_with_errors_is_named() {
     );
     let s = Scenario::from_toml_str(&text, "bad.toml", Path::new(".")).unwrap();
     let e = setup::prepare(s, None).err().unwrap().to_string();
-    assert!(
-        e.contains("bad.toml: population.data") && e.contains("persons.csv"),
-        "{e}"
-    );
+    assert!(e.contains("bad.toml: population.data") && e.contains("persons.csv"), "{e}");
 }
 
 /// Every shipped scenario reads and validates (the city-scale one is not run here: 1.5 million

@@ -197,11 +197,7 @@ struct ParamTable {
 
 impl ParamTable {
     fn new(program: &doudi_dsl::ir::Program) -> ParamTable {
-        let mut breaks: Vec<Date> = program
-            .params
-            .iter()
-            .flat_map(|p| p.versions.iter().filter_map(|v| v.from))
-            .collect();
+        let mut breaks: Vec<Date> = program.params.iter().flat_map(|p| p.versions.iter().filter_map(|v| v.from)).collect();
         breaks.sort();
         breaks.dedup();
         let mut offsets = Vec::new();
@@ -217,11 +213,7 @@ impl ParamTable {
         for i in 0..=breaks.len() {
             let mut row = Vec::with_capacity(total);
             for (p, n) in program.params.iter().zip(&counts) {
-                let version = if i == 0 {
-                    p.versions.iter().rev().find(|v| v.from.is_none())
-                } else {
-                    p.version_at(breaks[i - 1])
-                };
+                let version = if i == 0 { p.versions.iter().rev().find(|v| v.from.is_none()) } else { p.version_at(breaks[i - 1]) };
                 for k in 0..*n {
                     let pv = match version.and_then(|v| v.values.get(k)) {
                         Some(c) => k_of_const(c).map(PV::K).unwrap_or(PV::Missing),
@@ -232,12 +224,7 @@ impl ParamTable {
             }
             values.push(row);
         }
-        ParamTable {
-            breaks,
-            values,
-            offsets,
-            counts,
-        }
+        ParamTable { breaks, values, offsets, counts }
     }
     fn at(&self, month: Month) -> &[PV] {
         let date = month.first_day();
@@ -245,6 +232,7 @@ impl ParamTable {
         &self.values[i]
     }
 }
+
 
 // ---------------------------------------------------------------------------------------------
 // The columnar program
@@ -349,183 +337,39 @@ type Test = (bool, CmpOp, K, K);
 #[derive(Debug)]
 enum Ins {
     /// A household register copied to each member's lane.
-    Bcast {
-        cat: Cat,
-        dst: u32,
-        src: u32,
-    },
-    Arith {
-        op: Arith,
-        lv: Lv,
-        dst: u32,
-        a: NO,
-        b: NO,
-        kmsc: Option<u8>,
-    },
-    Neg {
-        lv: Lv,
-        dst: u32,
-        a: NO,
-    },
-    Abs {
-        lv: Lv,
-        dst: u32,
-        a: NO,
-    },
+    Bcast { cat: Cat, dst: u32, src: u32 },
+    Arith { op: Arith, lv: Lv, dst: u32, a: NO, b: NO, kmsc: Option<u8> },
+    Neg { lv: Lv, dst: u32, a: NO },
+    Abs { lv: Lv, dst: u32, a: NO },
     /// `round(a, 10^e)`; `None`: an invalid step (every lane is poisoned).
-    Round {
-        lv: Lv,
-        dst: u32,
-        a: NO,
-        e: Option<i32>,
-    },
+    Round { lv: Lv, dst: u32, a: NO, e: Option<i32> },
     /// An integer becomes a number (definitions of decimal, percent and money types).
-    Coerce {
-        lv: Lv,
-        dst: u32,
-        a: NO,
-    },
-    MinMaxN {
-        lv: Lv,
-        dst: u32,
-        args: Vec<NO>,
-        min: bool,
-    },
-    CmpN {
-        lv: Lv,
-        dst: u32,
-        op: CmpOp,
-        a: NO,
-        b: NO,
-    },
-    CmpE {
-        lv: Lv,
-        dst: u32,
-        op: CmpOp,
-        a: EO,
-        b: EO,
-    },
-    CmpB {
-        lv: Lv,
-        dst: u32,
-        op: CmpOp,
-        a: BO,
-        b: BO,
-    },
-    InE {
-        lv: Lv,
-        dst: u32,
-        a: EO,
-        mask: u128,
-    },
-    InN {
-        lv: Lv,
-        dst: u32,
-        a: NO,
-        set: Vec<Q>,
-    },
-    Not {
-        lv: Lv,
-        dst: u32,
-        a: BO,
-    },
-    And {
-        lv: Lv,
-        dst: u32,
-        a: BO,
-        b: BO,
-    },
-    Or {
-        lv: Lv,
-        dst: u32,
-        a: BO,
-        b: BO,
-    },
-    SelectN {
-        lv: Lv,
-        dst: u32,
-        c: BO,
-        a: NO,
-        b: NO,
-    },
-    SelectB {
-        lv: Lv,
-        dst: u32,
-        c: BO,
-        a: BO,
-        b: BO,
-    },
-    SelectE {
-        lv: Lv,
-        dst: u32,
-        c: BO,
-        a: EO,
-        b: EO,
-    },
-    ParamAt {
-        lv: Lv,
-        cat: Cat,
-        dst: u32,
-        key: EO,
-        off: u32,
-        count: u32,
-    },
-    Count {
-        dst: u32,
-        filter: BO,
-    },
+    Coerce { lv: Lv, dst: u32, a: NO },
+    MinMaxN { lv: Lv, dst: u32, args: Vec<NO>, min: bool },
+    CmpN { lv: Lv, dst: u32, op: CmpOp, a: NO, b: NO },
+    CmpE { lv: Lv, dst: u32, op: CmpOp, a: EO, b: EO },
+    CmpB { lv: Lv, dst: u32, op: CmpOp, a: BO, b: BO },
+    InE { lv: Lv, dst: u32, a: EO, mask: u128 },
+    InN { lv: Lv, dst: u32, a: NO, set: Vec<Q> },
+    Not { lv: Lv, dst: u32, a: BO },
+    And { lv: Lv, dst: u32, a: BO, b: BO },
+    Or { lv: Lv, dst: u32, a: BO, b: BO },
+    SelectN { lv: Lv, dst: u32, c: BO, a: NO, b: NO },
+    SelectB { lv: Lv, dst: u32, c: BO, a: BO, b: BO },
+    SelectE { lv: Lv, dst: u32, c: BO, a: EO, b: EO },
+    ParamAt { lv: Lv, cat: Cat, dst: u32, key: EO, off: u32, count: u32 },
+    Count { dst: u32, filter: BO },
     /// sum, min, max over members (`kind`), coerced to `ty`.
-    Fold {
-        kind: AggKind,
-        dst: u32,
-        filter: BO,
-        body: NO,
-        ty: Ty,
-    },
-    AnyAll {
-        any: bool,
-        dst: u32,
-        filter: BO,
-        body: BO,
-    },
+    Fold { kind: AggKind, dst: u32, filter: BO, body: NO, ty: Ty },
+    AnyAll { any: bool, dst: u32, filter: BO, body: BO },
     /// A table whose columns are enums and whose cells list variants (bit masks per row and column).
-    TableE {
-        lv: Lv,
-        cat: Cat,
-        dst: u32,
-        hit: HitPolicy,
-        cols: Vec<EO>,
-        masks: Vec<Vec<u128>>,
-        results: Vec<AO>,
-        otherwise: Option<AO>,
-        zero: Q,
-    },
+    TableE { lv: Lv, cat: Cat, dst: u32, hit: HitPolicy, cols: Vec<EO>, masks: Vec<Vec<u128>>, results: Vec<AO>, otherwise: Option<AO>, zero: Q },
     /// Any other table, lane by lane on owned values.
-    TableK {
-        lv: Lv,
-        cat: Cat,
-        dst: u32,
-        hit: HitPolicy,
-        cols: Vec<AO>,
-        rows: Vec<Vec<Vec<Test>>>,
-        results: Vec<AO>,
-        otherwise: Option<AO>,
-        zero: Q,
-    },
+    TableK { lv: Lv, cat: Cat, dst: u32, hit: HitPolicy, cols: Vec<AO>, rows: Vec<Vec<Vec<Test>>>, results: Vec<AO>, otherwise: Option<AO>, zero: Q },
     /// Exceptions of a condition: `(condition, value)` in order, then the body.
-    ExceptB {
-        lv: Lv,
-        dst: u32,
-        xs: Vec<(BO, BO)>,
-        body: BO,
-    },
+    ExceptB { lv: Lv, dst: u32, xs: Vec<(BO, BO)>, body: BO },
     /// Everything else, lane by lane on owned values.
-    Generic {
-        lv: Lv,
-        cat: Cat,
-        dst: u32,
-        op: Gen,
-    },
+    Generic { lv: Lv, cat: Cat, dst: u32, op: Gen },
 }
 
 #[derive(Debug)]
@@ -621,11 +465,7 @@ impl<'p> Comp<'p> {
         match o {
             NO::K(q) => !q.is_int(),
             NO::R(r) => self.num_only[*r as usize],
-            NO::P(off) => {
-                self.params.values.iter().all(
-                    |row| matches!(row.get(*off as usize), Some(PV::K(K::N(q))) if !q.is_int()),
-                )
-            }
+            NO::P(off) => self.params.values.iter().all(|row| matches!(row.get(*off as usize), Some(PV::K(K::N(q))) if !q.is_int())),
         }
     }
 
@@ -648,9 +488,7 @@ impl<'p> Comp<'p> {
             Ins::SelectN { a, b, .. } => self.never_int(a) && self.never_int(b),
             Ins::MinMaxN { args, .. } => args.iter().all(|a| self.never_int(a)),
             Ins::Fold { ty, .. } => matches!(ty, Ty::Decimal | Ty::Percent | Ty::Money(_)),
-            Ins::Bcast {
-                cat: Cat::N, src, ..
-            } => self.num_only[*src as usize],
+            Ins::Bcast { cat: Cat::N, src, .. } => self.num_only[*src as usize],
             _ => false,
         };
         let dst = match &ins {
@@ -662,9 +500,7 @@ impl<'p> Comp<'p> {
             | Ins::SelectN { dst, .. }
             | Ins::MinMaxN { dst, .. }
             | Ins::Fold { dst, .. }
-            | Ins::Bcast {
-                cat: Cat::N, dst, ..
-            } => Some(*dst),
+            | Ins::Bcast { cat: Cat::N, dst, .. } => Some(*dst),
             _ => None,
         };
         if let (Some(d), true) = (dst, never) {
@@ -719,23 +555,10 @@ impl<'p> Comp<'p> {
         }
         let dst = self.reg(c, lv);
         if let (AO::B(body), true) = (&body, xs.iter().all(|(_, v)| matches!(v, AO::B(_)))) {
-            let xs = xs
-                .into_iter()
-                .filter_map(|(c, v)| if let AO::B(v) = v { Some((c, v)) } else { None })
-                .collect();
-            self.ins.push(Ins::ExceptB {
-                lv,
-                dst,
-                xs,
-                body: *body,
-            });
+            let xs = xs.into_iter().filter_map(|(c, v)| if let AO::B(v) = v { Some((c, v)) } else { None }).collect();
+            self.ins.push(Ins::ExceptB { lv, dst, xs, body: *body });
         } else {
-            self.ins.push(Ins::Generic {
-                lv,
-                cat: c,
-                dst,
-                op: Gen::Except(xs, body, ty),
-            });
+            self.ins.push(Ins::Generic { lv, cat: c, dst, op: Gen::Except(xs, body, ty) });
         }
         Ok(reg_ao(c, dst))
     }
@@ -756,12 +579,7 @@ impl<'p> Comp<'p> {
             other => {
                 let c = other.cat();
                 let dst = self.reg(c, lv);
-                self.ins.push(Ins::Generic {
-                    lv,
-                    cat: c,
-                    dst,
-                    op: Gen::Coerce(other, ty),
-                });
+                self.ins.push(Ins::Generic { lv, cat: c, dst, op: Gen::Coerce(other, ty) });
                 reg_ao(c, dst)
             }
         })
@@ -792,26 +610,11 @@ impl<'p> Comp<'p> {
         let c = if id { Cat::V } else { cat(ty) };
         let dst = self.reg(c, lv);
         if id {
-            self.ins.push(Ins::Generic {
-                lv,
-                cat: c,
-                dst,
-                op: Gen::Id,
-            });
+            self.ins.push(Ins::Generic { lv, cat: c, dst, op: Gen::Id });
         } else if c == Cat::V {
-            self.ins.push(Ins::Generic {
-                lv,
-                cat: c,
-                dst,
-                op: Gen::Input(slot),
-            });
+            self.ins.push(Ins::Generic { lv, cat: c, dst, op: Gen::Input(slot) });
         } else {
-            self.loads.push(Load {
-                lv,
-                slot,
-                cat: c,
-                dst,
-            });
+            self.loads.push(Load { lv, slot, cat: c, dst });
         }
         let v = reg_ao(c, dst);
         self.inputs.insert((lv, slot, id), v.clone());
@@ -873,11 +676,7 @@ impl<'p> Comp<'p> {
                 let a = self.expr(a, lv)?.bool()?;
                 let b = self.expr(b, lv)?.bool()?;
                 let dst = self.reg(Cat::B, lv);
-                self.ins.push(if and {
-                    Ins::And { lv, dst, a, b }
-                } else {
-                    Ins::Or { lv, dst, a, b }
-                });
+                self.ins.push(if and { Ins::And { lv, dst, a, b } } else { Ins::Or { lv, dst, a, b } });
                 AO::B(BO::R(dst))
             }
             ExprKind::Arith(op, a, b) => {
@@ -888,14 +687,7 @@ impl<'p> Comp<'p> {
                     _ => None,
                 };
                 let dst = self.reg(Cat::N, lv);
-                self.push_n(Ins::Arith {
-                    op: *op,
-                    lv,
-                    dst,
-                    a,
-                    b,
-                    kmsc,
-                });
+                self.push_n(Ins::Arith { op: *op, lv, dst, a, b, kmsc });
                 AO::N(NO::R(dst))
             }
             ExprKind::Cmp(op, a, b) => {
@@ -906,43 +698,24 @@ impl<'p> Comp<'p> {
                     (AO::N(a), AO::N(b)) => Ins::CmpN { lv, dst, op, a, b },
                     (AO::E(a), AO::E(b)) => Ins::CmpE { lv, dst, op, a, b },
                     (AO::B(a), AO::B(b)) => Ins::CmpB { lv, dst, op, a, b },
-                    (a, b) => Ins::Generic {
-                        lv,
-                        cat: Cat::B,
-                        dst,
-                        op: Gen::Cmp(op, a, b),
-                    },
+                    (a, b) => Ins::Generic { lv, cat: Cat::B, dst, op: Gen::Cmp(op, a, b) },
                 });
                 AO::B(BO::R(dst))
             }
             ExprKind::In(x, items) => {
                 let a = self.expr(x, lv)?;
-                let ks: Vec<K> = items
-                    .iter()
-                    .map(k_of_const)
-                    .collect::<R<_>>()
-                    .map_err(|_| CompileError("an `in` list beyond the compiled path".into()))?;
+                let ks: Vec<K> = items.iter().map(k_of_const).collect::<R<_>>().map_err(|_| CompileError("an `in` list beyond the compiled path".into()))?;
                 let dst = self.reg(Cat::B, lv);
                 self.ins.push(match a {
                     AO::E(a) if ks.iter().all(|k| matches!(k, K::E(v) if *v < 128)) => {
-                        let mask =
-                            ks.iter()
-                                .fold(0u128, |m, k| if let K::E(v) = k { m | 1 << v } else { m });
+                        let mask = ks.iter().fold(0u128, |m, k| if let K::E(v) = k { m | 1 << v } else { m });
                         Ins::InE { lv, dst, a, mask }
                     }
                     AO::N(a) if ks.iter().all(|k| matches!(k, K::N(_))) => {
-                        let set = ks
-                            .iter()
-                            .filter_map(|k| if let K::N(q) = k { Some(*q) } else { None })
-                            .collect();
+                        let set = ks.iter().filter_map(|k| if let K::N(q) = k { Some(*q) } else { None }).collect();
                         Ins::InN { lv, dst, a, set }
                     }
-                    a => Ins::Generic {
-                        lv,
-                        cat: Cat::B,
-                        dst,
-                        op: Gen::In(a, ks),
-                    },
+                    a => Ins::Generic { lv, cat: Cat::B, dst, op: Gen::In(a, ks) },
                 });
                 AO::B(BO::R(dst))
             }
@@ -951,33 +724,10 @@ impl<'p> Comp<'p> {
                 let (a, b) = (self.expr(a, lv)?, self.expr(b, lv)?);
                 let dst = self.reg(c, lv);
                 self.push_n(match (a, b) {
-                    (AO::N(a), AO::N(b)) if c == Cat::N => Ins::SelectN {
-                        lv,
-                        dst,
-                        c: cond,
-                        a,
-                        b,
-                    },
-                    (AO::B(a), AO::B(b)) if c == Cat::B => Ins::SelectB {
-                        lv,
-                        dst,
-                        c: cond,
-                        a,
-                        b,
-                    },
-                    (AO::E(a), AO::E(b)) if c == Cat::E => Ins::SelectE {
-                        lv,
-                        dst,
-                        c: cond,
-                        a,
-                        b,
-                    },
-                    (a, b) if a.cat() == c && b.cat() == c => Ins::Generic {
-                        lv,
-                        cat: c,
-                        dst,
-                        op: Gen::Select(cond, a, b),
-                    },
+                    (AO::N(a), AO::N(b)) if c == Cat::N => Ins::SelectN { lv, dst, c: cond, a, b },
+                    (AO::B(a), AO::B(b)) if c == Cat::B => Ins::SelectB { lv, dst, c: cond, a, b },
+                    (AO::E(a), AO::E(b)) if c == Cat::E => Ins::SelectE { lv, dst, c: cond, a, b },
+                    (a, b) if a.cat() == c && b.cat() == c => Ins::Generic { lv, cat: c, dst, op: Gen::Select(cond, a, b) },
                     _ => return unsupported("`if` branches of different kinds"),
                 });
                 reg_ao(c, dst)
@@ -986,32 +736,17 @@ impl<'p> Comp<'p> {
             ExprKind::Round(x, step) => {
                 let a = self.expr(x, lv)?.num()?;
                 let dst = self.reg(Cat::N, lv);
-                self.push_n(Ins::Round {
-                    lv,
-                    dst,
-                    a,
-                    e: step_exponent(*step),
-                });
+                self.push_n(Ins::Round { lv, dst, a, e: step_exponent(*step) });
                 AO::N(NO::R(dst))
             }
             ExprKind::Extern(id, args) => {
                 let args: Vec<AO> = args.iter().map(|a| self.expr(a, lv)).collect::<CR<_>>()?;
                 let rc = cat(self.prog.externs[*id as usize].ret);
                 let dst = self.reg(rc, lv);
-                self.ins.push(Ins::Generic {
-                    lv,
-                    cat: rc,
-                    dst,
-                    op: Gen::Extern(*id, e.span, args),
-                });
+                self.ins.push(Ins::Generic { lv, cat: rc, dst, op: Gen::Extern(*id, e.span, args) });
                 reg_ao(rc, dst)
             }
-            ExprKind::Agg {
-                kind,
-                coll,
-                body,
-                filter,
-            } => {
+            ExprKind::Agg { kind, coll, body, filter } => {
                 if *coll != Coll::Members || lv != Lv::H {
                     return unsupported("a population aggregation inside a household definition");
                 }
@@ -1031,12 +766,7 @@ impl<'p> Comp<'p> {
                             None => BO::K(BT),
                         };
                         let dst = self.reg(Cat::B, Lv::H);
-                        self.ins.push(Ins::AnyAll {
-                            any: *kind == AggKind::Any,
-                            dst,
-                            filter,
-                            body,
-                        });
+                        self.ins.push(Ins::AnyAll { any: *kind == AggKind::Any, dst, filter, body });
                         AO::B(BO::R(dst))
                     }
                     AggKind::Sum | AggKind::Min | AggKind::Max => {
@@ -1045,13 +775,7 @@ impl<'p> Comp<'p> {
                             None => NO::K(Q::ZERO_INT),
                         };
                         let dst = self.reg(Cat::N, Lv::H);
-                        self.push_n(Ins::Fold {
-                            kind: *kind,
-                            dst,
-                            filter,
-                            body,
-                            ty: e.ty,
-                        });
+                        self.push_n(Ins::Fold { kind: *kind, dst, filter, body, ty: e.ty });
                         AO::N(NO::R(dst))
                     }
                 }
@@ -1081,14 +805,7 @@ impl<'p> Comp<'p> {
             }),
             Some(key) => {
                 let dst = self.reg(c, lv);
-                self.ins.push(Ins::ParamAt {
-                    lv,
-                    cat: c,
-                    dst,
-                    key,
-                    off,
-                    count,
-                });
+                self.ins.push(Ins::ParamAt { lv, cat: c, dst, key, off, count });
                 if c == Cat::N && (off..off + count).all(|o| self.never_int(&NO::P(o))) {
                     self.never_int_reg(NO::R(dst));
                 }
@@ -1101,28 +818,12 @@ impl<'p> Comp<'p> {
         let twelve = Q::or_p(Q::int(12));
         match b {
             Builtin::Monthly | Builtin::Yearly | Builtin::Abs => {
-                let [x] = args else {
-                    return unsupported("a builtin's arguments");
-                };
+                let [x] = args else { return unsupported("a builtin's arguments") };
                 let a = self.expr(x, lv)?.num()?;
                 let dst = self.reg(Cat::N, lv);
                 self.push_n(match b {
-                    Builtin::Monthly => Ins::Arith {
-                        op: Arith::Div,
-                        lv,
-                        dst,
-                        a,
-                        b: NO::K(twelve),
-                        kmsc: Some(2),
-                    },
-                    Builtin::Yearly => Ins::Arith {
-                        op: Arith::Mul,
-                        lv,
-                        dst,
-                        a,
-                        b: NO::K(twelve),
-                        kmsc: None,
-                    },
+                    Builtin::Monthly => Ins::Arith { op: Arith::Div, lv, dst, a, b: NO::K(twelve), kmsc: Some(2) },
+                    Builtin::Yearly => Ins::Arith { op: Arith::Mul, lv, dst, a, b: NO::K(twelve), kmsc: None },
                     _ => Ins::Abs { lv, dst, a },
                 });
                 Ok(AO::N(NO::R(dst)))
@@ -1143,12 +844,7 @@ impl<'p> Comp<'p> {
                     return unsupported("`min`/`max` of values of different kinds");
                 }
                 let dst = self.reg(c, lv);
-                self.ins.push(Ins::Generic {
-                    lv,
-                    cat: c,
-                    dst,
-                    op: Gen::MinMax(args, min),
-                });
+                self.ins.push(Ins::Generic { lv, cat: c, dst, op: Gen::MinMax(args, min) });
                 Ok(reg_ao(c, dst))
             }
         }
@@ -1162,29 +858,16 @@ impl<'p> Comp<'p> {
             Some(o) => Some(self.expr(o, lv)?),
             None => None,
         };
-        let results: Vec<AO> = t
-            .rows
-            .iter()
-            .map(|r| self.expr(&r.result, lv))
-            .collect::<CR<_>>()?;
+        let results: Vec<AO> = t.rows.iter().map(|r| self.expr(&r.result, lv)).collect::<CR<_>>()?;
         if results.iter().chain(otherwise.iter()).any(|r| r.cat() != c) {
             return unsupported("a table result of another kind");
         }
         let dst = self.reg(c, lv);
         let enum_cells = c != Cat::V
             && t.columns.iter().all(|col| cat(col.ty) == Cat::E)
-            && t.rows.iter().all(|r| {
-                r.cells.iter().all(|ts| {
-                    ts.iter()
-                        .all(|x| matches!(x, CellTest::Eq(Const::Enum(v)) if *v < 128))
-                })
-            });
+            && t.rows.iter().all(|r| r.cells.iter().all(|ts| ts.iter().all(|x| matches!(x, CellTest::Eq(Const::Enum(v)) if *v < 128))));
         if enum_cells {
-            let cols: Vec<EO> = t
-                .columns
-                .iter()
-                .map(|col| self.expr(col, lv)?.en())
-                .collect::<CR<_>>()?;
+            let cols: Vec<EO> = t.columns.iter().map(|col| self.expr(col, lv)?.en()).collect::<CR<_>>()?;
             let masks = t
                 .rows
                 .iter()
@@ -1195,47 +878,23 @@ impl<'p> Comp<'p> {
                             if ts.is_empty() {
                                 u128::MAX
                             } else {
-                                ts.iter().fold(0u128, |m, x| {
-                                    if let CellTest::Eq(Const::Enum(v)) = x {
-                                        m | 1 << v
-                                    } else {
-                                        m
-                                    }
-                                })
+                                ts.iter().fold(0u128, |m, x| if let CellTest::Eq(Const::Enum(v)) = x { m | 1 << v } else { m })
                             }
                         })
                         .collect()
                 })
                 .collect();
-            self.ins.push(Ins::TableE {
-                lv,
-                cat: c,
-                dst,
-                hit,
-                cols,
-                masks,
-                results,
-                otherwise,
-                zero,
-            });
+            self.ins.push(Ins::TableE { lv, cat: c, dst, hit, cols, masks, results, otherwise, zero });
             return Ok(reg_ao(c, dst));
         }
-        let cols: Vec<AO> = t
-            .columns
-            .iter()
-            .map(|col| self.expr(col, lv))
-            .collect::<CR<_>>()?;
+        let cols: Vec<AO> = t.columns.iter().map(|col| self.expr(col, lv)).collect::<CR<_>>()?;
         let mut rows = Vec::new();
         for r in &t.rows {
             let mut cells = Vec::new();
             for tests in &r.cells {
                 let mut ts = Vec::new();
                 for tst in tests {
-                    let kc = |c: &Const| {
-                        k_of_const(c).map_err(|_| {
-                            CompileError("a table cell beyond the compiled path".into())
-                        })
-                    };
+                    let kc = |c: &Const| k_of_const(c).map_err(|_| CompileError("a table cell beyond the compiled path".into()));
                     ts.push(match tst {
                         CellTest::Eq(x) => (false, CmpOp::Eq, kc(x)?, K::B(false)),
                         CellTest::Cmp(op, x) => (false, *op, kc(x)?, K::B(false)),
@@ -1246,27 +905,14 @@ impl<'p> Comp<'p> {
             }
             rows.push(cells);
         }
-        self.ins.push(Ins::TableK {
-            lv,
-            cat: c,
-            dst,
-            hit,
-            cols,
-            rows,
-            results,
-            otherwise,
-            zero,
-        });
+        self.ins.push(Ins::TableK { lv, cat: c, dst, hit, cols, rows, results, otherwise, zero });
         Ok(reg_ao(c, dst))
     }
 }
 
 /// A constant operand (not a register, not a parameter).
 fn is_const(o: &AO) -> bool {
-    matches!(
-        o,
-        AO::N(NO::K(_)) | AO::B(BO::K(_)) | AO::E(EO::K(_)) | AO::V(VO::K(_))
-    )
+    matches!(o, AO::N(NO::K(_)) | AO::B(BO::K(_)) | AO::E(EO::K(_)) | AO::V(VO::K(_)))
 }
 
 fn reg_ao(c: Cat, r: u32) -> AO {
@@ -1360,13 +1006,7 @@ fn zip2<A: Copy, B: Copy, T>(out: &mut [T], a: Src<A>, b: Src<B>, f: impl Fn(A, 
 }
 
 #[inline(always)]
-fn zip3<C: Copy, A: Copy, T>(
-    out: &mut [T],
-    c: Src<C>,
-    a: Src<A>,
-    b: Src<A>,
-    f: impl Fn(C, A, A) -> T,
-) {
+fn zip3<C: Copy, A: Copy, T>(out: &mut [T], c: Src<C>, a: Src<A>, b: Src<A>, f: impl Fn(C, A, A) -> T) {
     for (i, o) in out.iter_mut().enumerate() {
         *o = f(c.at(i), a.at(i), b.at(i));
     }
@@ -1439,7 +1079,9 @@ impl<'a> Exec<'a> {
 
     fn ns<'f>(&'f self, fr: &'f Frame, o: &NO) -> Src<'f, Q> {
         match o {
-            NO::R(r) => Src::S(&fr.n[*r as usize]),
+            NO::R(r) => {
+                Src::S(&fr.n[*r as usize])
+            }
             NO::K(q) => Src::K(*q),
             NO::P(off) => Src::K(match &self.params[*off as usize] {
                 PV::K(K::N(q)) => *q,
@@ -1449,7 +1091,9 @@ impl<'a> Exec<'a> {
     }
     fn bs<'f>(&'f self, fr: &'f Frame, o: &BO) -> Src<'f, u8> {
         match o {
-            BO::R(r) => Src::S(&fr.b[*r as usize]),
+            BO::R(r) => {
+                Src::S(&fr.b[*r as usize])
+            }
             BO::K(b) => Src::K(*b),
             BO::P(off) => Src::K(match &self.params[*off as usize] {
                 PV::K(K::B(b)) => *b as u8,
@@ -1459,7 +1103,9 @@ impl<'a> Exec<'a> {
     }
     fn es<'f>(&'f self, fr: &'f Frame, o: &EO) -> Src<'f, u16> {
         match o {
-            EO::R(r) => Src::S(&fr.e[*r as usize]),
+            EO::R(r) => {
+                Src::S(&fr.e[*r as usize])
+            }
             EO::K(e) => Src::K(*e),
             EO::P(off) => Src::K(match &self.params[*off as usize] {
                 PV::K(K::E(e)) => *e,
@@ -1497,30 +1143,22 @@ impl<'a> Exec<'a> {
         let d = dst as usize;
         for (i, v) in vals.into_iter().enumerate() {
             match c {
-                Cat::N => {
-                    fr.n[d][i] = match v {
-                        Some(K::N(q)) => q,
-                        _ => Q::P,
-                    }
-                }
-                Cat::B => {
-                    fr.b[d][i] = match v {
-                        Some(K::B(b)) => b as u8,
-                        _ => BP,
-                    }
-                }
-                Cat::E => {
-                    fr.e[d][i] = match v {
-                        Some(K::E(e)) if e != EP => e,
-                        _ => EP,
-                    }
-                }
-                Cat::V => {
-                    fr.v[d][i] = match v {
-                        Some(K::V(x)) => Some(x),
-                        _ => None,
-                    }
-                }
+                Cat::N => fr.n[d][i] = match v {
+                    Some(K::N(q)) => q,
+                    _ => Q::P,
+                },
+                Cat::B => fr.b[d][i] = match v {
+                    Some(K::B(b)) => b as u8,
+                    _ => BP,
+                },
+                Cat::E => fr.e[d][i] = match v {
+                    Some(K::E(e)) if e != EP => e,
+                    _ => EP,
+                },
+                Cat::V => fr.v[d][i] = match v {
+                    Some(K::V(x)) => Some(x),
+                    _ => None,
+                },
             }
         }
     }
@@ -1575,14 +1213,7 @@ impl<'a> Exec<'a> {
                     }
                 }
             }
-            Ins::Arith {
-                op,
-                lv,
-                dst,
-                a,
-                b,
-                kmsc,
-            } => {
+            Ins::Arith { op, lv, dst, a, b, kmsc } => {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(n, *dst);
                 let (sa, sb) = (self.ns(fr, a), self.ns(fr, b));
@@ -1591,21 +1222,11 @@ impl<'a> Exec<'a> {
                     // A positive integer constant divisor (`monthly`, `/ 12`) or multiplier.
                     (Arith::Div, Src::K(k)) if k.is_int() && k.n > 0 => {
                         let (k, km) = (k.n, kmsc.unwrap_or(0));
-                        zip1(out, sa, |x| {
-                            if x.is_p() {
-                                x
-                            } else {
-                                Q::or_p(x.div_int(k, km))
-                            }
-                        })
+                        zip1(out, sa, |x| if x.is_p() { x } else { Q::or_p(x.div_int(k, km)) })
                     }
                     (Arith::Mul, Src::K(k)) if k.is_int() => {
                         let k = k.n;
-                        zip1(
-                            out,
-                            sa,
-                            |x| if x.is_p() { x } else { Q::or_p(x.mul_int(k)) },
-                        )
+                        zip1(out, sa, |x| if x.is_p() { x } else { Q::or_p(x.mul_int(k)) })
                     }
                     (Arith::Add, _) => zip2(out, sa, sb, |x, y| n_bin(Arith::Add, x, y, None)),
                     (Arith::Sub, _) => zip2(out, sa, sb, |x, y| n_bin(Arith::Sub, x, y, None)),
@@ -1621,27 +1242,9 @@ impl<'a> Exec<'a> {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(n, *dst);
                 match ins {
-                    Ins::Neg { .. } => zip1(&mut d[..n], self.ns(fr, a), |x| {
-                        if x.is_p() {
-                            x
-                        } else {
-                            x.neg()
-                        }
-                    }),
-                    Ins::Abs { .. } => zip1(&mut d[..n], self.ns(fr, a), |x| {
-                        if x.is_p() {
-                            x
-                        } else {
-                            x.abs()
-                        }
-                    }),
-                    _ => zip1(&mut d[..n], self.ns(fr, a), |x| {
-                        if x.is_p() {
-                            x
-                        } else {
-                            x.as_num_kind()
-                        }
-                    }),
+                    Ins::Neg { .. } => zip1(&mut d[..n], self.ns(fr, a), |x| if x.is_p() { x } else { x.neg() }),
+                    Ins::Abs { .. } => zip1(&mut d[..n], self.ns(fr, a), |x| if x.is_p() { x } else { x.abs() }),
+                    _ => zip1(&mut d[..n], self.ns(fr, a), |x| if x.is_p() { x } else { x.as_num_kind() }),
                 }
                 give!(n, *dst, d);
             }
@@ -1651,13 +1254,7 @@ impl<'a> Exec<'a> {
                 match e {
                     Some(e) => {
                         let e = *e;
-                        zip1(&mut d[..n], self.ns(fr, a), |x| {
-                            if x.is_p() {
-                                x
-                            } else {
-                                Q::or_p(x.round(e))
-                            }
-                        })
+                        zip1(&mut d[..n], self.ns(fr, a), |x| if x.is_p() { x } else { Q::or_p(x.round(e)) })
                     }
                     None => d[..n].fill(Q::P),
                 }
@@ -1666,37 +1263,24 @@ impl<'a> Exec<'a> {
             Ins::MinMaxN { lv, dst, args, min } if args.len() == 2 => {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(n, *dst);
-                let want = if *min {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                };
+                let want = if *min { Ordering::Less } else { Ordering::Greater };
                 // Both evaluated; the second replaces the first only when strictly better.
-                zip2(
-                    &mut d[..n],
-                    self.ns(fr, &args[0]),
-                    self.ns(fr, &args[1]),
-                    |x, y| {
-                        if x.is_p() || y.is_p() {
-                            Q::P
-                        } else if y.cmp(x) == want {
-                            y
-                        } else {
-                            x
-                        }
-                    },
-                );
+                zip2(&mut d[..n], self.ns(fr, &args[0]), self.ns(fr, &args[1]), |x, y| {
+                    if x.is_p() || y.is_p() {
+                        Q::P
+                    } else if y.cmp(x) == want {
+                        y
+                    } else {
+                        x
+                    }
+                });
                 give!(n, *dst, d);
             }
             Ins::MinMaxN { lv, dst, args, min } => {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(n, *dst);
                 let srcs: Vec<Src<Q>> = args.iter().map(|a| self.ns(fr, a)).collect();
-                let want = if *min {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                };
+                let want = if *min { Ordering::Less } else { Ordering::Greater };
                 for (i, o) in d[..n].iter_mut().enumerate() {
                     // Every argument is evaluated; the first best one is kept.
                     let mut best = srcs[0].at(i);
@@ -1717,13 +1301,7 @@ impl<'a> Exec<'a> {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(b, *dst);
                 let op = *op;
-                zip2(&mut d[..n], self.ns(fr, a), self.ns(fr, b), |x, y| {
-                    if x.is_p() || y.is_p() {
-                        BP
-                    } else {
-                        b_of(ord_ok(op, x.cmp(y)))
-                    }
-                });
+                zip2(&mut d[..n], self.ns(fr, a), self.ns(fr, b), |x, y| if x.is_p() || y.is_p() { BP } else { b_of(ord_ok(op, x.cmp(y))) });
                 give!(b, *dst, d);
             }
             Ins::CmpE { lv, dst, op, a, b } => {
@@ -1731,15 +1309,9 @@ impl<'a> Exec<'a> {
                 let mut d = take!(b, *dst);
                 let op = *op;
                 match op {
-                    CmpOp::Eq => zip2(&mut d[..n], self.es(fr, a), self.es(fr, b), |x, y| {
-                        cond3((x == EP) | (y == EP), x == y)
-                    }),
-                    CmpOp::Ne => zip2(&mut d[..n], self.es(fr, a), self.es(fr, b), |x, y| {
-                        cond3((x == EP) | (y == EP), x != y)
-                    }),
-                    _ => zip2(&mut d[..n], self.es(fr, a), self.es(fr, b), |x, y| {
-                        cond3((x == EP) | (y == EP), ord_ok(op, x.cmp(&y)))
-                    }),
+                    CmpOp::Eq => zip2(&mut d[..n], self.es(fr, a), self.es(fr, b), |x, y| cond3((x == EP) | (y == EP), x == y)),
+                    CmpOp::Ne => zip2(&mut d[..n], self.es(fr, a), self.es(fr, b), |x, y| cond3((x == EP) | (y == EP), x != y)),
+                    _ => zip2(&mut d[..n], self.es(fr, a), self.es(fr, b), |x, y| cond3((x == EP) | (y == EP), ord_ok(op, x.cmp(&y)))),
                 }
                 give!(b, *dst, d);
             }
@@ -1747,13 +1319,7 @@ impl<'a> Exec<'a> {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(b, *dst);
                 let op = *op;
-                zip2(&mut d[..n], self.bs(fr, a), self.bs(fr, b), |x, y| {
-                    if x == BP || y == BP {
-                        BP
-                    } else {
-                        b_of(ord_ok(op, x.cmp(&y)))
-                    }
-                });
+                zip2(&mut d[..n], self.bs(fr, a), self.bs(fr, b), |x, y| if x == BP || y == BP { BP } else { b_of(ord_ok(op, x.cmp(&y))) });
                 give!(b, *dst, d);
             }
             Ins::InE { lv, dst, a, mask } => {
@@ -1766,21 +1332,13 @@ impl<'a> Exec<'a> {
                     *t = (mask >> v & 1) as u8;
                 }
                 table[129] = BP;
-                zip1(&mut d[..n], self.es(fr, a), |x| {
-                    table[(x as usize).min(128) + (x == EP) as usize]
-                });
+                zip1(&mut d[..n], self.es(fr, a), |x| table[(x as usize).min(128) + (x == EP) as usize]);
                 give!(b, *dst, d);
             }
             Ins::InN { lv, dst, a, set } => {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(b, *dst);
-                zip1(&mut d[..n], self.ns(fr, a), |x| {
-                    if x.is_p() {
-                        BP
-                    } else {
-                        b_of(set.iter().any(|q| x.cmp(*q) == Ordering::Equal))
-                    }
-                });
+                zip1(&mut d[..n], self.ns(fr, a), |x| if x.is_p() { BP } else { b_of(set.iter().any(|q| x.cmp(*q) == Ordering::Equal)) });
                 give!(b, *dst, d);
             }
             Ins::Not { lv, dst, a } => {
@@ -1804,96 +1362,56 @@ impl<'a> Exec<'a> {
             Ins::SelectN { lv, dst, c, a, b } => {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(n, *dst);
-                zip3(
-                    &mut d[..n],
-                    self.bs(fr, c),
-                    self.ns(fr, a),
-                    self.ns(fr, b),
-                    |c, x, y| match c {
-                        BT => x,
-                        BF => y,
-                        _ => Q::P,
-                    },
-                );
+                zip3(&mut d[..n], self.bs(fr, c), self.ns(fr, a), self.ns(fr, b), |c, x, y| match c {
+                    BT => x,
+                    BF => y,
+                    _ => Q::P,
+                });
                 give!(n, *dst, d);
             }
             Ins::SelectB { lv, dst, c, a, b } => {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(b, *dst);
-                zip3(
-                    &mut d[..n],
-                    self.bs(fr, c),
-                    self.bs(fr, a),
-                    self.bs(fr, b),
-                    |c, x, y| match c {
-                        BT => x,
-                        BF => y,
-                        _ => BP,
-                    },
-                );
+                zip3(&mut d[..n], self.bs(fr, c), self.bs(fr, a), self.bs(fr, b), |c, x, y| match c {
+                    BT => x,
+                    BF => y,
+                    _ => BP,
+                });
                 give!(b, *dst, d);
             }
             Ins::SelectE { lv, dst, c, a, b } => {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(e, *dst);
-                zip3(
-                    &mut d[..n],
-                    self.bs(fr, c),
-                    self.es(fr, a),
-                    self.es(fr, b),
-                    |c, x, y| match c {
-                        BT => x,
-                        BF => y,
-                        _ => EP,
-                    },
-                );
+                zip3(&mut d[..n], self.bs(fr, c), self.es(fr, a), self.es(fr, b), |c, x, y| match c {
+                    BT => x,
+                    BF => y,
+                    _ => EP,
+                });
                 give!(e, *dst, d);
             }
-            Ins::ParamAt {
-                lv,
-                cat,
-                dst,
-                key,
-                off,
-                count,
-            } => {
+            Ins::ParamAt { lv, cat, dst, key, off, count } => {
                 let n = self.lanes(fr, *lv);
                 let table = &self.params[*off as usize..(*off + *count) as usize];
                 match cat {
                     Cat::N => {
                         let mut d = take!(n, *dst);
                         let keys = self.es(fr, key);
-                        let vals: Vec<Q> = table
-                            .iter()
-                            .map(|v| if let PV::K(K::N(q)) = v { *q } else { Q::P })
-                            .collect();
-                        zip1(&mut d[..n], keys, |k| {
-                            vals.get(k as usize).copied().unwrap_or(Q::P)
-                        });
+                        let vals: Vec<Q> = table.iter().map(|v| if let PV::K(K::N(q)) = v { *q } else { Q::P }).collect();
+                        zip1(&mut d[..n], keys, |k| vals.get(k as usize).copied().unwrap_or(Q::P));
                         give!(n, *dst, d);
                     }
                     Cat::B => {
                         let mut d = take!(b, *dst);
                         let keys = self.es(fr, key);
-                        let vals: Vec<u8> = table
-                            .iter()
-                            .map(|v| if let PV::K(K::B(b)) = v { *b as u8 } else { BP })
-                            .collect();
-                        zip1(&mut d[..n], keys, |k| {
-                            vals.get(k as usize).copied().unwrap_or(BP)
-                        });
+                        let vals: Vec<u8> = table.iter().map(|v| if let PV::K(K::B(b)) = v { *b as u8 } else { BP }).collect();
+                        zip1(&mut d[..n], keys, |k| vals.get(k as usize).copied().unwrap_or(BP));
                         give!(b, *dst, d);
                     }
                     Cat::E => {
                         let mut d = take!(e, *dst);
                         let keys = self.es(fr, key);
-                        let vals: Vec<u16> = table
-                            .iter()
-                            .map(|v| if let PV::K(K::E(e)) = v { *e } else { EP })
-                            .collect();
-                        zip1(&mut d[..n], keys, |k| {
-                            vals.get(k as usize).copied().unwrap_or(EP)
-                        });
+                        let vals: Vec<u16> = table.iter().map(|v| if let PV::K(K::E(e)) = v { *e } else { EP }).collect();
+                        zip1(&mut d[..n], keys, |k| vals.get(k as usize).copied().unwrap_or(EP));
                         give!(e, *dst, d);
                     }
                     Cat::V => {
@@ -1928,12 +1446,7 @@ impl<'a> Exec<'a> {
                 }
                 give!(n, *dst, d);
             }
-            Ins::AnyAll {
-                any,
-                dst,
-                filter,
-                body,
-            } => {
+            Ins::AnyAll { any, dst, filter, body } => {
                 let mut d = take!(b, *dst);
                 let (f, bd) = (self.bs(fr, filter), self.bs(fr, body));
                 let any = *any;
@@ -1969,13 +1482,7 @@ impl<'a> Exec<'a> {
                 }
                 give!(b, *dst, d);
             }
-            Ins::Fold {
-                kind,
-                dst,
-                filter,
-                body,
-                ty,
-            } => {
+            Ins::Fold { kind, dst, filter, body, ty } => {
                 let mut d = take!(n, *dst);
                 let (f, bd) = (self.bs(fr, filter), self.ns(fr, body));
                 let zero = zero_q(*ty);
@@ -2032,30 +1539,14 @@ impl<'a> Exec<'a> {
                 }
                 give!(n, *dst, d);
             }
-            Ins::TableE {
-                lv,
-                cat,
-                dst,
-                hit,
-                cols,
-                masks,
-                results,
-                otherwise,
-                ..
-            } if *hit != HitPolicy::Sum
-                && cols.len() == 1
-                && results.iter().chain(otherwise.iter()).all(is_const) =>
+            Ins::TableE { lv, cat, dst, hit, cols, masks, results, otherwise, .. }
+                if *hit != HitPolicy::Sum && cols.len() == 1 && results.iter().chain(otherwise.iter()).all(is_const) =>
             {
                 // One enum column, constant results: the chosen row per variant is known.
                 let n = self.lanes(fr, *lv);
                 let pick: Vec<Option<usize>> = (0..128)
                     .map(|v| {
-                        let rows: Vec<usize> = masks
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, m)| m[0] >> v & 1 == 1)
-                            .map(|(i, _)| i)
-                            .collect();
+                        let rows: Vec<usize> = masks.iter().enumerate().filter(|(_, m)| m[0] >> v & 1 == 1).map(|(i, _)| i).collect();
                         match (hit, rows.len()) {
                             (_, 0) => otherwise.as_ref().map(|_| usize::MAX),
                             (HitPolicy::Unique, 1) | (HitPolicy::First, _) => Some(rows[0]),
@@ -2064,11 +1555,7 @@ impl<'a> Exec<'a> {
                     })
                     .collect();
                 let konst = |i: usize| -> Option<K> {
-                    let o = if i == usize::MAX {
-                        otherwise.as_ref()?
-                    } else {
-                        &results[i]
-                    };
+                    let o = if i == usize::MAX { otherwise.as_ref()? } else { &results[i] };
                     self.k_at(fr, o, 0)
                 };
                 let table: Vec<Option<K>> = pick.iter().map(|p| p.and_then(konst)).collect();
@@ -2085,21 +1572,11 @@ impl<'a> Exec<'a> {
                 };
                 match cat {
                     Cat::B => {
-                        let lanes: Vec<u8> = (0..n)
-                            .map(|i| match lane(i) {
-                                Some(K::B(b)) => b as u8,
-                                _ => BP,
-                            })
-                            .collect();
+                        let lanes: Vec<u8> = (0..n).map(|i| match lane(i) { Some(K::B(b)) => b as u8, _ => BP }).collect();
                         fr.b[*dst as usize][..n].copy_from_slice(&lanes);
                     }
                     Cat::E => {
-                        let lanes: Vec<u16> = (0..n)
-                            .map(|i| match lane(i) {
-                                Some(K::E(e)) => e,
-                                _ => EP,
-                            })
-                            .collect();
+                        let lanes: Vec<u16> = (0..n).map(|i| match lane(i) { Some(K::E(e)) => e, _ => EP }).collect();
                         fr.e[*dst as usize][..n].copy_from_slice(&lanes);
                     }
                     _ => {
@@ -2108,17 +1585,7 @@ impl<'a> Exec<'a> {
                     }
                 }
             }
-            Ins::TableE {
-                lv,
-                cat,
-                dst,
-                hit,
-                cols,
-                masks,
-                results,
-                otherwise,
-                zero,
-            } => {
+            Ins::TableE { lv, cat, dst, hit, cols, masks, results, otherwise, zero } => {
                 let n = self.lanes(fr, *lv);
                 let cols: Vec<Src<u16>> = cols.iter().map(|c| self.es(fr, c)).collect();
                 let mut out: Vec<Option<K>> = Vec::with_capacity(n);
@@ -2171,34 +1638,11 @@ impl<'a> Exec<'a> {
                             },
                         }
                     }
-                    out.push(if poison {
-                        None
-                    } else {
-                        self.table_pick(
-                            fr,
-                            *hit,
-                            first.or(found),
-                            sum,
-                            results,
-                            otherwise,
-                            *zero,
-                            i,
-                        )
-                    });
+                    out.push(if poison { None } else { self.table_pick(fr, *hit, first.or(found), sum, results, otherwise, *zero, i) });
                 }
                 self.put(fr, *cat, *dst, out);
             }
-            Ins::TableK {
-                lv,
-                cat,
-                dst,
-                hit,
-                cols,
-                rows,
-                results,
-                otherwise,
-                zero,
-            } => {
+            Ins::TableK { lv, cat, dst, hit, cols, rows, results, otherwise, zero } => {
                 let n = self.lanes(fr, *lv);
                 let mut out: Vec<Option<K>> = Vec::with_capacity(n);
                 'lane: for i in 0..n {
@@ -2256,26 +1700,14 @@ impl<'a> Exec<'a> {
                             },
                         }
                     }
-                    out.push(self.table_pick(
-                        fr,
-                        *hit,
-                        first.or(found),
-                        sum,
-                        results,
-                        otherwise,
-                        *zero,
-                        i,
-                    ));
+                    out.push(self.table_pick(fr, *hit, first.or(found), sum, results, otherwise, *zero, i));
                 }
                 self.put(fr, *cat, *dst, out);
             }
             Ins::ExceptB { lv, dst, xs, body } => {
                 let n = self.lanes(fr, *lv);
                 let mut d = take!(b, *dst);
-                let xs: Vec<(Src<u8>, Src<u8>)> = xs
-                    .iter()
-                    .map(|(c, v)| (self.bs(fr, c), self.bs(fr, v)))
-                    .collect();
+                let xs: Vec<(Src<u8>, Src<u8>)> = xs.iter().map(|(c, v)| (self.bs(fr, c), self.bs(fr, v))).collect();
                 let body = self.bs(fr, body);
                 const NONE: u8 = 3;
                 for (i, o) in d[..n].iter_mut().enumerate() {
@@ -2310,17 +1742,7 @@ impl<'a> Exec<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn table_pick(
-        &self,
-        fr: &Frame,
-        hit: HitPolicy,
-        row: Option<usize>,
-        sum: Option<Q>,
-        results: &[AO],
-        otherwise: &Option<AO>,
-        zero: Q,
-        i: usize,
-    ) -> Option<K> {
+    fn table_pick(&self, fr: &Frame, hit: HitPolicy, row: Option<usize>, sum: Option<Q>, results: &[AO], otherwise: &Option<AO>, zero: Q, i: usize) -> Option<K> {
         if hit == HitPolicy::Sum {
             return Some(K::N(sum.unwrap_or(zero)));
         }
@@ -2488,12 +1910,7 @@ impl Program {
             Lv::H => h,
             Lv::P => p,
         };
-        fn size<T: Clone>(
-            regs: &mut Vec<Vec<T>>,
-            levels: &[Lv],
-            lanes: &dyn Fn(Lv) -> usize,
-            fill: T,
-        ) {
+        fn size<T: Clone>(regs: &mut Vec<Vec<T>>, levels: &[Lv], lanes: &dyn Fn(Lv) -> usize, fill: T) {
             if regs.len() < levels.len() {
                 regs.resize_with(levels.len(), Vec::new);
             }
@@ -2584,17 +2001,7 @@ impl Program {
     fn load_batch(&self, hs: &[Household], start: usize) -> LoadedBatch {
         let mut fr = Frame::default();
         self.prepare(&mut fr, hs);
-        let mut b = LoadedBatch {
-            start,
-            h: fr.h,
-            p: fr.p,
-            off: fr.off.clone(),
-            hix: fr.hix.clone(),
-            pos: fr.pos.clone(),
-            n: Vec::new(),
-            b: Vec::new(),
-            e: Vec::new(),
-        };
+        let mut b = LoadedBatch { start, h: fr.h, p: fr.p, off: fr.off.clone(), hix: fr.hix.clone(), pos: fr.pos.clone(), n: Vec::new(), b: Vec::new(), e: Vec::new() };
         for l in &self.loads {
             let d = l.dst as usize;
             let lanes = if l.lv == Lv::H { fr.h } else { fr.p };
@@ -2685,11 +2092,7 @@ impl<'p> CompiledPolicy<'p> {
     /// [`HouseholdEval::force`] does (what-if questions: "the payment if this household were
     /// eligible"); households the compiled path defers are evaluated by the reference with the same
     /// values forced.
-    pub fn with_forced(
-        policy: &'p Policy,
-        outputs: &[DefId],
-        forced: &[(DefId, Value)],
-    ) -> Result<CompiledPolicy<'p>, CompileError> {
+    pub fn with_forced(policy: &'p Policy, outputs: &[DefId], forced: &[(DefId, Value)]) -> Result<CompiledPolicy<'p>, CompileError> {
         CompiledPolicy::with_exprs(policy, outputs, forced, &[])
     }
 
@@ -2697,19 +2100,12 @@ impl<'p> CompiledPolicy<'p> {
     /// policy as further outputs after `outputs` (e.g. `count(members where flag)` for a person
     /// definition `flag`); every row holds `outputs.len() + exprs.len()` values. The reference
     /// evaluates them with [`HouseholdEval::eval`].
-    pub fn with_exprs(
-        policy: &'p Policy,
-        outputs: &[DefId],
-        forced: &[(DefId, Value)],
-        exprs: &[Expr],
-    ) -> Result<CompiledPolicy<'p>, CompileError> {
+    pub fn with_exprs(policy: &'p Policy, outputs: &[DefId], forced: &[(DefId, Value)], exprs: &[Expr]) -> Result<CompiledPolicy<'p>, CompileError> {
         let p = &policy.program;
         for &o in outputs {
             match p.defs.get(o as usize) {
                 Some(d) if d.entity == EntityKind::Household => {}
-                Some(d) => {
-                    return unsupported(format!("`{}` is not a household definition", d.name))
-                }
+                Some(d) => return unsupported(format!("`{}` is not a household definition", d.name)),
                 None => return unsupported("unknown definition"),
             }
         }
@@ -2749,12 +2145,7 @@ impl<'p> CompiledPolicy<'p> {
         let outputs_end = c.ins.len();
         let mut totals = Vec::new();
         for e in Totals::spec_exprs(policy) {
-            let ExprKind::Agg {
-                coll, body, filter, ..
-            } = &e.kind
-            else {
-                return unsupported("a population total");
-            };
+            let ExprKind::Agg { coll, body, filter, .. } = &e.kind else { return unsupported("a population total") };
             let lv = match coll {
                 Coll::Households => Lv::H,
                 Coll::Persons => Lv::P,
@@ -2770,32 +2161,13 @@ impl<'p> CompiledPolicy<'p> {
             };
             totals.push(TotalPlan { lv, filter, body });
         }
-        let prog = Program {
-            loads: c.loads,
-            ins: c.ins,
-            outputs_end,
-            levels: c.levels,
-            outputs: outs,
-            totals,
-        };
-        Ok(CompiledPolicy {
-            policy,
-            outputs: outputs.to_vec(),
-            prog,
-            params,
-            forced: forced.to_vec(),
-            exprs: exprs.to_vec(),
-        })
+        let prog = Program { loads: c.loads, ins: c.ins, outputs_end, levels: c.levels, outputs: outs, totals };
+        Ok(CompiledPolicy { policy, outputs: outputs.to_vec(), prog, params, forced: forced.to_vec(), exprs: exprs.to_vec() })
     }
 
     /// A policy that is not compiled: every household is evaluated by the reference (with the
     /// same API, for callers whose policy [`with_exprs`](Self::with_exprs) cannot compile).
-    pub fn reference(
-        policy: &'p Policy,
-        outputs: &[DefId],
-        forced: &[(DefId, Value)],
-        exprs: &[Expr],
-    ) -> CompiledPolicy<'p> {
+    pub fn reference(policy: &'p Policy, outputs: &[DefId], forced: &[(DefId, Value)], exprs: &[Expr]) -> CompiledPolicy<'p> {
         // Every output and every total is poison, so every household defers to the reference.
         let poison = || AO::N(NO::K(Q::P));
         let prog = Program {
@@ -2803,28 +2175,10 @@ impl<'p> CompiledPolicy<'p> {
             ins: Vec::new(),
             outputs_end: 0,
             levels: Default::default(),
-            outputs: outputs
-                .iter()
-                .map(|_| poison())
-                .chain(exprs.iter().map(|_| poison()))
-                .collect(),
-            totals: Totals::spec_exprs(policy)
-                .iter()
-                .map(|_| TotalPlan {
-                    lv: Lv::H,
-                    filter: BO::K(BP),
-                    body: None,
-                })
-                .collect(),
+            outputs: outputs.iter().map(|_| poison()).chain(exprs.iter().map(|_| poison())).collect(),
+            totals: Totals::spec_exprs(policy).iter().map(|_| TotalPlan { lv: Lv::H, filter: BO::K(BP), body: None }).collect(),
         };
-        CompiledPolicy {
-            policy,
-            outputs: outputs.to_vec(),
-            prog,
-            params: ParamTable::new(&policy.program),
-            forced: forced.to_vec(),
-            exprs: exprs.to_vec(),
-        }
+        CompiledPolicy { policy, outputs: outputs.to_vec(), prog, params: ParamTable::new(&policy.program), forced: forced.to_vec(), exprs: exprs.to_vec() }
     }
 
     /// The reference evaluator for a household, with the forced definitions.
@@ -2841,11 +2195,7 @@ impl<'p> CompiledPolicy<'p> {
 
     /// The reference's values of the outputs and expressions, appended to `out` (left as it was
     /// on an error).
-    fn reference_outputs(
-        &self,
-        ev: &mut HouseholdEval<'_>,
-        out: &mut Vec<Value>,
-    ) -> Result<(), EvalError> {
+    fn reference_outputs(&self, ev: &mut HouseholdEval<'_>, out: &mut Vec<Value>) -> Result<(), EvalError> {
         let len = out.len();
         let r = (|| {
             for &d in &self.outputs {
@@ -2902,12 +2252,7 @@ impl<'p> CompiledPolicy<'p> {
 
     /// A reusable evaluator for one thread and one month (no allocation per household).
     pub fn session(&self, month: Month) -> Session<'_> {
-        Session {
-            cp: self,
-            month,
-            params: self.params.at(month),
-            frame: Frame::default(),
-        }
+        Session { cp: self, month, params: self.params.at(month), frame: Frame::default() }
     }
 
     /// The outputs for one household: exactly `Policy::evaluate(hh, month, outputs)`.
@@ -2918,11 +2263,7 @@ impl<'p> CompiledPolicy<'p> {
     }
 
     /// The outputs for each household, evaluated in parallel batches, in input order.
-    pub fn evaluate_chunk(
-        &self,
-        households: &[Household],
-        month: Month,
-    ) -> Vec<Result<Vec<Value>, EvalError>> {
+    pub fn evaluate_chunk(&self, households: &[Household], month: Month) -> Vec<Result<Vec<Value>, EvalError>> {
         households
             .par_chunks(BATCH)
             .map_init(
@@ -2954,12 +2295,7 @@ impl<'p> CompiledPolicy<'p> {
 
     /// Evaluates households in parallel and maps each household's outputs with `f` (in the worker
     /// threads); the results in input order, or the first error in input order.
-    pub fn map_chunk<T, F>(
-        &self,
-        households: &[Household],
-        month: Month,
-        f: F,
-    ) -> Result<Vec<T>, EvalError>
+    pub fn map_chunk<T, F>(&self, households: &[Household], month: Month, f: F) -> Result<Vec<T>, EvalError>
     where
         T: Send,
         F: Fn(&Household, &[Value]) -> T + Sync,
@@ -3001,10 +2337,7 @@ impl<'p> CompiledPolicy<'p> {
             .enumerate()
             .map(|(i, b)| self.prog.load_batch(b, i * BATCH))
             .collect();
-        Loaded {
-            hs: households,
-            batches,
-        }
+        Loaded { hs: households, batches }
     }
 
     /// [`for_each`](Self::for_each) on a loaded population.
@@ -3041,26 +2374,11 @@ impl<'p> CompiledPolicy<'p> {
                 let srcs = s.output_sources(&ex);
                 for (i, h) in hs.iter().enumerate() {
                     if srcs.iter().all(|src| !src.poisoned(&ex, &s.frame, i)) {
-                        sink(
-                            b.start + i,
-                            Ok(Row {
-                                inner: RowInner::Lanes {
-                                    ex: &ex,
-                                    frame: &s.frame,
-                                    srcs: &srcs,
-                                    lane: i,
-                                },
-                            }),
-                        );
+                        sink(b.start + i, Ok(Row { inner: RowInner::Lanes { ex: &ex, frame: &s.frame, srcs: &srcs, lane: i } }));
                     } else {
                         out.clear();
                         match s.reference(h, out) {
-                            Ok(()) => sink(
-                                b.start + i,
-                                Ok(Row {
-                                    inner: RowInner::Values(out),
-                                }),
-                            ),
+                            Ok(()) => sink(b.start + i, Ok(Row { inner: RowInner::Values(out) })),
                             Err(e) => sink(b.start + i, Err(&e)),
                         }
                     }
@@ -3154,12 +2472,7 @@ pub struct Row<'a> {
 }
 
 enum RowInner<'a> {
-    Lanes {
-        ex: &'a Exec<'a>,
-        frame: &'a Frame,
-        srcs: &'a [OSrc<'a>],
-        lane: usize,
-    },
+    Lanes { ex: &'a Exec<'a>, frame: &'a Frame, srcs: &'a [OSrc<'a>], lane: usize },
     /// The reference's values (a household the compiled path deferred).
     Values(&'a [Value]),
 }
@@ -3177,12 +2490,7 @@ impl Row<'_> {
     /// Output `k`.
     pub fn get(&self, k: usize) -> Value {
         match &self.inner {
-            RowInner::Lanes {
-                ex,
-                frame,
-                srcs,
-                lane,
-            } => srcs[k].value(ex, frame, *lane),
+            RowInner::Lanes { ex, frame, srcs, lane } => srcs[k].value(ex, frame, *lane),
             RowInner::Values(v) => v[k].clone(),
         }
     }
@@ -3211,12 +2519,7 @@ impl Lane<'_, '_> {
     /// Adds the household to `totals` (of the same policy and month) as `weight` households, as
     /// [`Totals::add_weighted`] does; with `record`, also returns what it added
     /// ([`Totals::add_recorded`]).
-    pub fn add_totals(
-        &mut self,
-        totals: &mut Totals<'_>,
-        weight: u64,
-        record: bool,
-    ) -> Result<Option<Contribution>, EvalError> {
+    pub fn add_totals(&mut self, totals: &mut Totals<'_>, weight: u64, record: bool) -> Result<Option<Contribution>, EvalError> {
         if self.ev.is_none() {
             let mut vals = Vec::new();
             if self.session.total_values(self.lane, &mut vals) {
@@ -3234,13 +2537,7 @@ impl Lane<'_, '_> {
 }
 
 /// Household `i`'s outputs appended to `out`; `false` (and `out` as it was) if one is poisoned.
-fn push_outputs(
-    ex: &Exec<'_>,
-    fr: &Frame,
-    srcs: &[OSrc<'_>],
-    i: usize,
-    out: &mut Vec<Value>,
-) -> bool {
+fn push_outputs(ex: &Exec<'_>, fr: &Frame, srcs: &[OSrc<'_>], i: usize, out: &mut Vec<Value>) -> bool {
     let len = out.len();
     for s in srcs {
         let v = match s {
@@ -3290,47 +2587,27 @@ impl<'c> Session<'c> {
     }
 
     fn exec<'a>(&'a self, hs: &'a [Household]) -> Exec<'a> {
-        Exec {
-            params: self.params,
-            policy: self.cp.policy,
-            hs,
-        }
+        Exec { params: self.params, policy: self.cp.policy, hs }
     }
 
     /// Runs the program on a loaded batch (prepared with `prepare_loaded`).
     fn run_loaded(&mut self, hs: &[Household]) {
         let prog = &self.cp.prog;
-        let ex = Exec {
-            params: self.params,
-            policy: self.cp.policy,
-            hs,
-        };
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs };
         for ins in &prog.ins[..prog.outputs_end] {
             ex.run(ins, &mut self.frame);
         }
     }
 
     fn exec_loaded<'a>(&'a self, hs: &'a [Household]) -> Exec<'a> {
-        Exec {
-            params: self.params,
-            policy: self.cp.policy,
-            hs,
-        }
+        Exec { params: self.params, policy: self.cp.policy, hs }
     }
 
     /// Runs the program on the prepared frame (`totals`: also the totals' instructions).
     fn run(&mut self, hs: &[Household], totals: bool) {
         let prog = &self.cp.prog;
-        let end = if totals {
-            prog.ins.len()
-        } else {
-            prog.outputs_end
-        };
-        let ex = Exec {
-            params: self.params,
-            policy: self.cp.policy,
-            hs,
-        };
+        let end = if totals { prog.ins.len() } else { prog.outputs_end };
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs };
         for ins in &prog.ins[..end] {
             ex.run(ins, &mut self.frame);
         }
@@ -3360,11 +2637,7 @@ impl<'c> Session<'c> {
     /// Household `i`'s values for the population totals; `false` if one is poisoned.
     fn total_values(&self, i: usize, vals: &mut Vec<(u32, Option<Value>)>) -> bool {
         let fr = &self.frame;
-        let ex = Exec {
-            params: self.params,
-            policy: self.cp.policy,
-            hs: &[],
-        };
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs: &[] };
         for (ti, t) in self.cp.prog.totals.iter().enumerate() {
             let lanes = match t.lv {
                 Lv::H => i..i + 1,
@@ -3393,11 +2666,7 @@ impl<'c> Session<'c> {
     }
 
     /// Evaluates a batch; `sink(i, result)` for each household in order.
-    fn batch(
-        &mut self,
-        hs: &[Household],
-        mut sink: impl FnMut(usize, Result<Vec<Value>, EvalError>),
-    ) {
+    fn batch(&mut self, hs: &[Household], mut sink: impl FnMut(usize, Result<Vec<Value>, EvalError>)) {
         self.cp.prog.prepare(&mut self.frame, hs);
         self.run(hs, false);
         for (i, h) in hs.iter().enumerate() {
@@ -3411,39 +2680,19 @@ impl<'c> Session<'c> {
     }
 
     /// Like `batch`, reusing one output buffer.
-    fn batch_into(
-        &mut self,
-        hs: &[Household],
-        out: &mut Vec<Value>,
-        sink: impl FnMut(usize, Result<&[Value], &EvalError>),
-    ) {
+    fn batch_into(&mut self, hs: &[Household], out: &mut Vec<Value>, sink: impl FnMut(usize, Result<&[Value], &EvalError>)) {
         self.cp.prog.prepare(&mut self.frame, hs);
         self.run(hs, false);
         self.finish_batch(hs, out, sink);
     }
 
     /// Hands each household's outputs of the run batch to `sink` (the reference's for poisoned ones).
-    fn finish_batch(
-        &mut self,
-        hs: &[Household],
-        out: &mut Vec<Value>,
-        sink: impl FnMut(usize, Result<&[Value], &EvalError>),
-    ) {
-        let ex = Exec {
-            params: self.params,
-            policy: self.cp.policy,
-            hs,
-        };
+    fn finish_batch(&mut self, hs: &[Household], out: &mut Vec<Value>, sink: impl FnMut(usize, Result<&[Value], &EvalError>)) {
+        let ex = Exec { params: self.params, policy: self.cp.policy, hs };
         self.finish_with(&ex, hs, out, sink);
     }
 
-    fn finish_with(
-        &self,
-        ex: &Exec<'_>,
-        hs: &[Household],
-        out: &mut Vec<Value>,
-        mut sink: impl FnMut(usize, Result<&[Value], &EvalError>),
-    ) {
+    fn finish_with(&self, ex: &Exec<'_>, hs: &[Household], out: &mut Vec<Value>, mut sink: impl FnMut(usize, Result<&[Value], &EvalError>)) {
         let srcs = self.output_sources(ex);
         for (i, h) in hs.iter().enumerate() {
             out.clear();
@@ -3467,11 +2716,7 @@ impl<'c> Session<'c> {
     /// household, in order, to `f` as a [`Lane`]: its outputs (the reference's when the compiled
     /// path defers it) and the means to add it to a [`Totals`]. For callers that decide household by
     /// household what to do with the outputs (the simulator's administration).
-    pub fn run_batch(
-        &mut self,
-        hs: &[Household],
-        mut f: impl FnMut(usize, Result<Lane<'_, '_>, EvalError>),
-    ) {
+    pub fn run_batch(&mut self, hs: &[Household], mut f: impl FnMut(usize, Result<Lane<'_, '_>, EvalError>)) {
         debug_assert!(hs.len() <= BATCH);
         self.cp.prog.prepare(&mut self.frame, hs);
         self.run(hs, true);
@@ -3480,29 +2725,11 @@ impl<'c> Session<'c> {
         for (i, h) in hs.iter().enumerate() {
             out.clear();
             if this.outputs(hs, i, &mut out) {
-                f(
-                    i,
-                    Ok(Lane {
-                        session: this,
-                        hh: h,
-                        lane: i,
-                        values: &out,
-                        ev: None,
-                    }),
-                );
+                f(i, Ok(Lane { session: this, hh: h, lane: i, values: &out, ev: None }));
             } else {
                 let mut ev = this.cp.reference_eval(h, this.month);
                 match this.cp.reference_outputs(&mut ev, &mut out) {
-                    Ok(()) => f(
-                        i,
-                        Ok(Lane {
-                            session: this,
-                            hh: h,
-                            lane: i,
-                            values: &out,
-                            ev: Some(ev),
-                        }),
-                    ),
+                    Ok(()) => f(i, Ok(Lane { session: this, hh: h, lane: i, values: &out, ev: Some(ev) })),
                     Err(e) => f(i, Err(e)),
                 }
             }

@@ -67,10 +67,7 @@ pub struct Q {
 
 #[inline(always)]
 fn pack(d: u64, sc: u8, int: bool) -> NonZeroU64 {
-    debug_assert!(
-        d > 0 && (d as i128) < DLIM && sc < 32,
-        "Q packing out of range: d = {d}, sc = {sc}"
-    );
+    debug_assert!(d > 0 && (d as i128) < DLIM && sc < 32, "Q packing out of range: d = {d}, sc = {sc}");
     // d >= 1, so the packed word is not zero.
     NonZeroU64::new(d | (sc as u64) << 56 | if int { INT } else { 0 }).unwrap_or(NonZeroU64::MIN)
 }
@@ -140,26 +137,17 @@ fn fin64(n: i64, d: i64, sc: u8) -> R<Q> {
     if a >= LIMT[sc as usize] as u64 && a as i128 * POW10[sc as usize] as i128 >= LIM * d as i128 {
         return Err(Bail);
     }
-    Ok(Q {
-        n,
-        m: pack(d as u64, sc, false),
-    })
+    Ok(Q { n, m: pack(d as u64, sc, false) })
 }
 
 impl Q {
     /// Poison: the lane's value would be an error, or is beyond the compiled path (an impossible
     /// packing: scale 31, not an integer, so that arithmetic on it fails its checks too).
-    pub const P: Q = Q {
-        n: 0,
-        m: match NonZeroU64::new(u64::MAX >> 1) {
-            Some(m) => m,
-            None => NonZeroU64::MIN,
-        },
-    };
-    pub const ZERO_INT: Q = Q {
-        n: 0,
-        m: NonZeroU64::MIN.saturating_add(INT),
-    };
+    pub const P: Q = Q { n: 0, m: match NonZeroU64::new(u64::MAX >> 1) {
+        Some(m) => m,
+        None => NonZeroU64::MIN,
+    } };
+    pub const ZERO_INT: Q = Q { n: 0, m: NonZeroU64::MIN.saturating_add(INT) };
 
     #[inline(always)]
     pub fn is_p(self) -> bool {
@@ -173,10 +161,7 @@ impl Q {
             Err(_) => Q::P,
         }
     }
-    pub const ZERO_NUM: Q = Q {
-        n: 0,
-        m: NonZeroU64::MIN,
-    };
+    pub const ZERO_NUM: Q = Q { n: 0, m: NonZeroU64::MIN };
 
     #[inline(always)]
     pub fn d(self) -> i64 {
@@ -196,10 +181,7 @@ impl Q {
         if (i as i128).abs() >= LIM {
             return Err(Bail);
         }
-        Ok(Q {
-            n: i,
-            m: pack(1, 0, true),
-        })
+        Ok(Q { n: i, m: pack(1, 0, true) })
     }
 
     /// A reference number (an input, a parameter, a script's result).
@@ -243,10 +225,7 @@ impl Q {
         if m.abs() >= LIM {
             return Err(Bail);
         }
-        Ok(Q {
-            n: m as i64,
-            m: pack(POW10[s as usize] as u64, s as u8, false),
-        })
+        Ok(Q { n: m as i64, m: pack(POW10[s as usize] as u64, s as u8, false) })
     }
 
     /// As a reference number (a `Num` in canonical form: a decimal when the value terminates).
@@ -299,10 +278,7 @@ impl Q {
     /// Mirrors `Value::Int` to `Value::Num` coercion of a decimal/money definition.
     #[inline]
     pub fn as_num_kind(self) -> Q {
-        Q {
-            n: self.n,
-            m: pack(self.d() as u64, self.sc(), false),
-        }
+        Q { n: self.n, m: pack(self.d() as u64, self.sc(), false) }
     }
 
     #[inline(always)]
@@ -329,18 +305,10 @@ impl Q {
             return fin64(n, ad, sa.max(sb));
         }
         if ad == 1 {
-            return fin(
-                self.n as i128 * bd as i128 + o.n as i128,
-                bd as i128,
-                sa.max(sb),
-            );
+            return fin(self.n as i128 * bd as i128 + o.n as i128, bd as i128, sa.max(sb));
         }
         if bd == 1 {
-            return fin(
-                self.n as i128 + o.n as i128 * ad as i128,
-                ad as i128,
-                sa.max(sb),
-            );
+            return fin(self.n as i128 + o.n as i128 * ad as i128, ad as i128, sa.max(sb));
         }
         if bd % ad == 0 {
             let k = (bd / ad) as i128;
@@ -350,19 +318,12 @@ impl Q {
             let k = (ad / bd) as i128;
             return fin(self.n as i128 + o.n as i128 * k, ad as i128, sa.max(sb));
         }
-        fin(
-            self.n as i128 * bd as i128 + o.n as i128 * ad as i128,
-            ad as i128 * bd as i128,
-            sa + sb,
-        )
+        fin(self.n as i128 * bd as i128 + o.n as i128 * ad as i128, ad as i128 * bd as i128, sa + sb)
     }
 
     #[inline]
     pub fn neg(self) -> Q {
-        Q {
-            n: -self.n,
-            m: self.m,
-        }
+        Q { n: -self.n, m: self.m }
     }
 
     #[inline]
@@ -377,16 +338,9 @@ impl Q {
             if p.abs() >= LIM {
                 return Err(Bail);
             }
-            return Ok(Q {
-                n: p as i64,
-                m: pack(1, 0, true),
-            });
+            return Ok(Q { n: p as i64, m: pack(1, 0, true) });
         }
-        fin(
-            self.n as i128 * o.n as i128,
-            self.d() as i128 * o.d() as i128,
-            self.sc() + o.sc(),
-        )
+        fin(self.n as i128 * o.n as i128, self.d() as i128 * o.d() as i128, self.sc() + o.sc())
     }
 
     /// `self / o`; `o_msc` is `msc(|o.n|)` when known (a constant divisor), else computed.
@@ -399,10 +353,7 @@ impl Q {
             Some(m) => m,
             None => msc(o.n.unsigned_abs().min(i64::MAX as u64) as i64),
         };
-        let (mut n, mut d) = (
-            self.n as i128 * o.d() as i128,
-            self.d() as i128 * o.n as i128,
-        );
+        let (mut n, mut d) = (self.n as i128 * o.d() as i128, self.d() as i128 * o.n as i128);
         if d < 0 {
             n = -n;
             d = -d;
@@ -413,11 +364,7 @@ impl Q {
     /// `self / k` for a positive integer `k` with `msc(k) == k_msc`.
     #[inline]
     pub fn div_int(self, k: i64, k_msc: u8) -> R<Q> {
-        fin(
-            self.n as i128,
-            self.d() as i128 * k as i128,
-            self.sc() + k_msc,
-        )
+        fin(self.n as i128, self.d() as i128 * k as i128, self.sc() + k_msc)
     }
 
     /// `self * k` for an integer constant `k` (kind as `mul`).
@@ -428,20 +375,14 @@ impl Q {
             if p.abs() >= LIM {
                 return Err(Bail);
             }
-            return Ok(Q {
-                n: p as i64,
-                m: pack(1, 0, true),
-            });
+            return Ok(Q { n: p as i64, m: pack(1, 0, true) });
         }
         fin(p, self.d() as i128, self.sc())
     }
 
     #[inline]
     pub fn abs(self) -> Q {
-        Q {
-            n: self.n.abs(),
-            m: self.m,
-        }
+        Q { n: self.n.abs(), m: self.m }
     }
 
     #[inline]
@@ -508,28 +449,12 @@ mod tests {
         let b = q("200").div_with(Q::int(12).unwrap(), None).unwrap();
         let d = a.add(b).unwrap().add(b).unwrap();
         assert_eq!(d.to_num(), Num::parse("1559.99").unwrap());
-        let y = q("3119.99")
-            .sub(d)
-            .unwrap()
-            .div_with(Q::int(3).unwrap(), None)
-            .unwrap();
+        let y = q("3119.99").sub(d).unwrap().div_with(Q::int(3).unwrap(), None).unwrap();
         assert_eq!(y.to_num(), Num::parse("520").unwrap());
-        assert_eq!(
-            q("520/3").round(-2).unwrap().to_num(),
-            Num::parse("173.33").unwrap()
-        );
-        assert_eq!(
-            q("-0.005").round(-2).unwrap().to_num(),
-            Num::parse("-0.01").unwrap()
-        );
-        assert_eq!(
-            q("15").round(1).unwrap().to_num(),
-            Num::parse("20").unwrap()
-        );
-        assert_eq!(
-            q("-15").round(1).unwrap().to_num(),
-            Num::parse("-20").unwrap()
-        );
+        assert_eq!(q("520/3").round(-2).unwrap().to_num(), Num::parse("173.33").unwrap());
+        assert_eq!(q("-0.005").round(-2).unwrap().to_num(), Num::parse("-0.01").unwrap());
+        assert_eq!(q("15").round(1).unwrap().to_num(), Num::parse("20").unwrap());
+        assert_eq!(q("-15").round(1).unwrap().to_num(), Num::parse("-20").unwrap());
         assert_eq!(q("1/3").to_num().to_string(), "1/3");
         assert_eq!(q("3/8").to_num().to_string(), "0.375");
         assert!(matches!(q("3/8").to_num(), Num::Dec(_)));

@@ -59,26 +59,18 @@ pub fn fonts() -> &'static FontInfo {
             paths.extend(CANDIDATES.iter().map(|s| s.to_string()));
         }
         for p in paths {
-            let Ok(bytes) = std::fs::read(&p) else {
-                continue;
-            };
+            let Ok(bytes) = std::fs::read(&p) else { continue };
             let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
             if plotters::style::register_font(PNG_FAMILY, FontStyle::Normal, bytes).is_ok()
                 && plotters::style::register_font(SVG_FAMILY, FontStyle::Normal, bytes).is_ok()
             {
-                return FontInfo {
-                    cjk: true,
-                    source: p,
-                };
+                return FontInfo { cjk: true, source: p };
             }
         }
         let latin: &'static [u8] = ttf_noto_sans::REGULAR;
         let _ = plotters::style::register_font(PNG_FAMILY, FontStyle::Normal, latin);
         let _ = plotters::style::register_font(SVG_FAMILY, FontStyle::Normal, latin);
-        FontInfo {
-            cjk: false,
-            source: "embedded Noto Sans (English labels)".into(),
-        }
+        FontInfo { cjk: false, source: "embedded Noto Sans (English labels)".into() }
     })
 }
 
@@ -99,10 +91,7 @@ pub struct Text {
 
 impl Text {
     pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Text {
-        Text {
-            zh: zh.into(),
-            en: en.into(),
-        }
+        Text { zh: zh.into(), en: en.into() }
     }
     pub fn get(&self, lang: Lang) -> String {
         match lang {
@@ -177,8 +166,7 @@ pub fn write(chart: &Chart, base: &Path, png: bool) -> Result<String, String> {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         draw(chart, root, Lang::Both, SVG_FAMILY)?;
     }
-    std::fs::write(base.with_extension("svg"), &svg)
-        .map_err(|e| format!("{}: {e}", base.with_extension("svg").display()))?;
+    std::fs::write(base.with_extension("svg"), &svg).map_err(|e| format!("{}: {e}", base.with_extension("svg").display()))?;
     if png {
         let path = base.with_extension("png");
         let lang = if info.cjk { Lang::Both } else { Lang::English };
@@ -192,12 +180,7 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("chart: {e:?}")
 }
 
-fn draw<DB: DrawingBackend>(
-    chart: &Chart,
-    root: DrawingArea<DB, Shift>,
-    lang: Lang,
-    family: &str,
-) -> Result<(), String> {
+fn draw<DB: DrawingBackend>(chart: &Chart, root: DrawingArea<DB, Shift>, lang: Lang, family: &str) -> Result<(), String> {
     root.fill(&WHITE).map_err(err)?;
     match chart {
         Chart::Lines(c) => draw_lines(c, &root, lang, family)?,
@@ -237,20 +220,11 @@ fn fmt_tick(v: f64) -> String {
     }
 }
 
-fn draw_lines<DB: DrawingBackend>(
-    c: &LineChart,
-    root: &DrawingArea<DB, Shift>,
-    lang: Lang,
-    family: &str,
-) -> Result<(), String> {
+fn draw_lines<DB: DrawingBackend>(c: &LineChart, root: &DrawingArea<DB, Shift>, lang: Lang, family: &str) -> Result<(), String> {
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
     for l in &c.lines {
-        for v in l
-            .values
-            .iter()
-            .chain(l.band.iter().flat_map(|(a, b)| a.iter().chain(b.iter())))
-        {
+        for v in l.values.iter().chain(l.band.iter().flat_map(|(a, b)| a.iter().chain(b.iter()))) {
             if v.is_finite() {
                 lo = lo.min(*v);
                 hi = hi.max(*v);
@@ -274,35 +248,21 @@ fn draw_lines<DB: DrawingBackend>(
     }
     let money = c.y_label.en.contains("yuan");
     let (scale, u) = unit(hi.abs().max(lo.abs()), money);
-    let (y0, y1) = (
-        (lo - if lo < 0.0 { pad } else { 0.0 }) / scale,
-        (hi + pad) / scale,
-    );
+    let (y0, y1) = ((lo - if lo < 0.0 { pad } else { 0.0 }) / scale, (hi + pad) / scale);
     let x0 = c.x.first().copied().unwrap_or(0.0);
     let mut x1 = c.x.last().copied().unwrap_or(1.0);
     if x1 <= x0 {
         x1 = x0 + 1.0;
     }
-    let y_label = if u.en.is_empty() {
-        c.y_label.get(lang)
-    } else {
-        format!("{} ({})", c.y_label.get(lang), u.get(lang))
-    };
+    let y_label = if u.en.is_empty() { c.y_label.get(lang) } else { format!("{} ({})", c.y_label.get(lang), u.get(lang)) };
     // The legend goes below the plot, in rows, so that it never hides a line.
-    let items: Vec<(String, RGBColor, bool)> = c
-        .lines
-        .iter()
-        .map(|l| (l.name.get(lang), l.color, l.dashed))
-        .collect();
+    let items: Vec<(String, RGBColor, bool)> = c.lines.iter().map(|l| (l.name.get(lang), l.color, l.dashed)).collect();
     let font = (family, 13).into_font();
     // ab_glyph measures at a smaller em than the SVG font size browsers use: leave room (×1.3).
     let widths: Vec<i32> = items
         .iter()
         .map(|(t, _, _)| {
-            let fallback = t
-                .chars()
-                .map(|c| if c.is_ascii() { 7 } else { 13 })
-                .sum::<i32>();
+            let fallback = t.chars().map(|c| if c.is_ascii() { 7 } else { 13 }).sum::<i32>();
             let measured = font.box_size(t).map(|(w, _)| w as i32).unwrap_or(fallback);
             (measured * 13 / 10).max(fallback) + 44
         })
@@ -319,11 +279,7 @@ fn draw_lines<DB: DrawingBackend>(
             r.push(i);
         }
     }
-    let legend_h = if items.is_empty() {
-        0
-    } else {
-        8 + 22 * rows.len() as u32
-    };
+    let legend_h = if items.is_empty() { 0 } else { 8 + 22 * rows.len() as u32 };
     let (plot, legend) = root.split_vertically(HEIGHT - legend_h);
     let mut ch = ChartBuilder::on(&plot)
         .caption(c.title.get(lang), (family, 22))
@@ -338,12 +294,7 @@ fn draw_lines<DB: DrawingBackend>(
     ch.configure_mesh()
         .x_labels(nticks)
         .x_label_formatter(&|v: &f64| {
-            let i = xs.iter().position(|x| (x - v).abs() < 1e-6).or_else(|| {
-                xs.iter()
-                    .enumerate()
-                    .min_by(|a, b| (a.1 - v).abs().total_cmp(&(b.1 - v).abs()))
-                    .map(|(i, _)| i)
-            });
+            let i = xs.iter().position(|x| (x - v).abs() < 1e-6).or_else(|| xs.iter().enumerate().min_by(|a, b| (a.1 - v).abs().total_cmp(&(b.1 - v).abs())).map(|(i, _)| i));
             i.and_then(|i| labels.get(i).cloned()).unwrap_or_default()
         })
         .y_label_formatter(&|v: &f64| fmt_tick(*v))
@@ -357,45 +308,28 @@ fn draw_lines<DB: DrawingBackend>(
         .map_err(err)?;
     for l in &c.lines {
         if let Some((a, b)) = &l.band {
-            let mut pts: Vec<(f64, f64)> =
-                c.x.iter().zip(a).map(|(x, y)| (*x, y / scale)).collect();
+            let mut pts: Vec<(f64, f64)> = c.x.iter().zip(a).map(|(x, y)| (*x, y / scale)).collect();
             pts.extend(c.x.iter().zip(b).rev().map(|(x, y)| (*x, y / scale)));
-            ch.draw_series(std::iter::once(Polygon::new(pts, l.color.mix(0.18))))
-                .map_err(err)?;
+            ch.draw_series(std::iter::once(Polygon::new(pts, l.color.mix(0.18)))).map_err(err)?;
         }
     }
     if c.zero_line {
-        ch.draw_series(LineSeries::new(
-            [(x0, 0.0), (x1, 0.0)],
-            BLACK.mix(0.5).stroke_width(1),
-        ))
-        .map_err(err)?;
+        ch.draw_series(LineSeries::new([(x0, 0.0), (x1, 0.0)], BLACK.mix(0.5).stroke_width(1))).map_err(err)?;
     }
     for l in &c.lines {
-        let pts: Vec<(f64, f64)> =
-            c.x.iter()
-                .zip(&l.values)
-                .map(|(x, y)| (*x, y / scale))
-                .collect();
+        let pts: Vec<(f64, f64)> = c.x.iter().zip(&l.values).map(|(x, y)| (*x, y / scale)).collect();
         let style = l.color.stroke_width(if l.dashed { 2 } else { 3 });
         let color = l.color;
         if l.dashed {
-            ch.draw_series(DashedLineSeries::new(pts, 8, 5, style))
-                .map_err(err)?
-                .label(l.name.get(lang))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+            ch.draw_series(DashedLineSeries::new(pts, 8, 5, style)).map_err(err)?.label(l.name.get(lang)).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
         } else {
-            ch.draw_series(LineSeries::new(pts.clone(), style))
-                .map_err(err)?
-                .label(l.name.get(lang))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
-                });
+            ch.draw_series(LineSeries::new(pts.clone(), style)).map_err(err)?.label(l.name.get(lang)).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
             if c.x.len() <= 30 {
-                ch.draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))
-                    .map_err(err)?;
+                ch.draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled()))).map_err(err)?;
             }
         }
     }
@@ -404,45 +338,21 @@ fn draw_lines<DB: DrawingBackend>(
         let y = 4 + 22 * ri as i32;
         for &i in row {
             let (text, color, dashed) = &items[i];
-            let style = if *dashed {
-                color.stroke_width(2)
-            } else {
-                color.stroke_width(3)
-            };
+            let style = if *dashed { color.stroke_width(2) } else { color.stroke_width(3) };
             if *dashed {
-                legend
-                    .draw(&PathElement::new(vec![(x, y + 9), (x + 10, y + 9)], style))
-                    .map_err(err)?;
-                legend
-                    .draw(&PathElement::new(
-                        vec![(x + 16, y + 9), (x + 26, y + 9)],
-                        style,
-                    ))
-                    .map_err(err)?;
+                legend.draw(&PathElement::new(vec![(x, y + 9), (x + 10, y + 9)], style)).map_err(err)?;
+                legend.draw(&PathElement::new(vec![(x + 16, y + 9), (x + 26, y + 9)], style)).map_err(err)?;
             } else {
-                legend
-                    .draw(&PathElement::new(vec![(x, y + 9), (x + 26, y + 9)], style))
-                    .map_err(err)?;
+                legend.draw(&PathElement::new(vec![(x, y + 9), (x + 26, y + 9)], style)).map_err(err)?;
             }
-            legend
-                .draw(&plotters::element::Text::new(
-                    text.clone(),
-                    (x + 32, y + 2),
-                    font.clone(),
-                ))
-                .map_err(err)?;
+            legend.draw(&plotters::element::Text::new(text.clone(), (x + 32, y + 2), font.clone())).map_err(err)?;
             x += widths[i];
         }
     }
     Ok(())
 }
 
-fn draw_stacked<DB: DrawingBackend>(
-    c: &StackedBars,
-    root: &DrawingArea<DB, Shift>,
-    lang: Lang,
-    family: &str,
-) -> Result<(), String> {
+fn draw_stacked<DB: DrawingBackend>(c: &StackedBars, root: &DrawingArea<DB, Shift>, lang: Lang, family: &str) -> Result<(), String> {
     let n = c.rows.len().max(1);
     let (main, legend) = root.split_vertically(HEIGHT - 60);
     let mut ch = ChartBuilder::on(&main)
@@ -480,11 +390,7 @@ fn draw_stacked<DB: DrawingBackend>(
             let w = (v * 100.0).max(0.0);
             if w > 0.0 {
                 let color = c.segments.get(si).map(|s| s.1).unwrap_or(BLACK);
-                ch.draw_series(std::iter::once(Rectangle::new(
-                    [(x, y + 0.15), (x + w, y + 0.85)],
-                    color.filled(),
-                )))
-                .map_err(err)?;
+                ch.draw_series(std::iter::once(Rectangle::new([(x, y + 0.15), (x + w, y + 0.85)], color.filled()))).map_err(err)?;
             }
             x += w;
         }
@@ -494,16 +400,8 @@ fn draw_stacked<DB: DrawingBackend>(
     let width = (WIDTH as i32 - 20) / k;
     for (i, (name, color)) in c.segments.iter().enumerate() {
         let x = 10 + i as i32 * width;
-        legend
-            .draw(&Rectangle::new([(x, 20), (x + 18, 38)], color.filled()))
-            .map_err(err)?;
-        legend
-            .draw(&plotters::element::Text::new(
-                name.get(lang),
-                (x + 24, 22),
-                (family, 12).into_font(),
-            ))
-            .map_err(err)?;
+        legend.draw(&Rectangle::new([(x, 20), (x + 18, 38)], color.filled())).map_err(err)?;
+        legend.draw(&plotters::element::Text::new(name.get(lang), (x + 24, 22), (family, 12).into_font())).map_err(err)?;
     }
     Ok(())
 }

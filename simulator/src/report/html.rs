@@ -24,11 +24,7 @@ pub fn esc(s: &str) -> String {
 
 /// Groups the digits of a formatted number (`1234567.89` → `1,234,567.89`).
 pub fn group(s: &str) -> String {
-    let (sign, rest) = if let Some(r) = s.strip_prefix('-') {
-        ("-", r)
-    } else {
-        ("", s)
-    };
+    let (sign, rest) = if let Some(r) = s.strip_prefix('-') { ("-", r) } else { ("", s) };
     let (int, frac) = match rest.split_once('.') {
         Some((i, f)) => (i, Some(f)),
         None => (rest, None),
@@ -60,12 +56,7 @@ fn banded(b: &Band, money: bool) -> String {
     if b.p5 == b.p95 {
         f(&b.median)
     } else {
-        format!(
-            "{} <span class=band>({}–{})</span>",
-            f(&b.median),
-            f(&b.p5),
-            f(&b.p95)
-        )
+        format!("{} <span class=band>({}–{})</span>", f(&b.median), f(&b.p5), f(&b.p95))
     }
 }
 
@@ -81,10 +72,7 @@ fn table_html(t: &Table, max_rows: usize) -> String {
         for c in r {
             match c {
                 Cell::Text(x) => s.push_str(&format!("<td>{}</td>", esc(x))),
-                other => s.push_str(&format!(
-                    "<td class=num>{}</td>",
-                    esc(&group(&other.text()))
-                )),
+                other => s.push_str(&format!("<td class=num>{}</td>", esc(&group(&other.text())))),
             }
         }
         s.push_str("</tr>");
@@ -112,17 +100,10 @@ code{background:#f3f3f3;padding:0 3px;border-radius:3px}ul{padding-left:20px}li{
 /// The whole page.
 pub fn page(p: &Prepared, o: &Outcome, tables: &[Table], svgs: &[(String, String)]) -> String {
     let s = &p.scenario;
-    let title = s
-        .scenario
-        .title
-        .clone()
-        .unwrap_or_else(|| s.scenario.name.clone());
+    let title = s.scenario.title.clone().unwrap_or_else(|| s.scenario.name.clone());
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-    h.push_str(&format!(
-        "<title>{}</title><style>{STYLE}</style></head><body><main>",
-        esc(&title)
-    ));
+    h.push_str(&format!("<title>{}</title><style>{STYLE}</style></head><body><main>", esc(&title)));
     h.push_str(&format!("<h1>{}</h1>", esc(&title)));
     if let Some(d) = &s.scenario.description {
         h.push_str(&format!("<p class=sub>{}</p>", esc(d)));
@@ -131,33 +112,11 @@ pub fn page(p: &Prepared, o: &Outcome, tables: &[Table], svgs: &[(String, String
     let last = o.months.last().map(|m| m.to_string()).unwrap_or_default();
     let mut facts = vec![
         ("情景 Scenario", s.scenario.name.clone()),
-        (
-            "政策 Policy",
-            s.resolve(&s.scenario.policy).display().to_string(),
-        ),
-        (
-            "时间 Months",
-            format!("{first} – {last} ({} months)", o.months.len()),
-        ),
-        (
-            "模拟次数 Runs",
-            format!("{} (seed {})", o.runs, s.scenario.seed),
-        ),
-        (
-            "样本 Sample",
-            format!(
-                "{} households, {} persons",
-                group(&p.population.households.to_string()),
-                group(&p.population.persons.to_string())
-            ),
-        ),
-        (
-            "权重 Weight",
-            format!(
-                "each simulated household = {} households",
-                group(&o.weight.to_string())
-            ),
-        ),
+        ("政策 Policy", s.resolve(&s.scenario.policy).display().to_string()),
+        ("时间 Months", format!("{first} – {last} ({} months)", o.months.len())),
+        ("模拟次数 Runs", format!("{} (seed {})", o.runs, s.scenario.seed)),
+        ("样本 Sample", format!("{} households, {} persons", group(&p.population.households.to_string()), group(&p.population.persons.to_string()))),
+        ("权重 Weight", format!("each simulated household = {} households", group(&o.weight.to_string()))),
     ];
     if let Some(r) = &s.reform {
         facts.push(("改革 Reform", r.name.clone()));
@@ -185,11 +144,7 @@ pub fn page(p: &Prepared, o: &Outcome, tables: &[Table], svgs: &[(String, String
         }
         v
     };
-    let idx = |pr: &str, me: &str| {
-        o.metrics
-            .iter()
-            .position(|m| m.programme == pr && m.measure == me)
-    };
+    let idx = |pr: &str, me: &str| o.metrics.iter().position(|m| m.programme == pr && m.measure == me);
     let mut cols: Vec<(String, usize, bool)> = Vec::new();
     if let Some(i) = idx("dibao", "households") {
         cols.push(("低保户数(月均) Dibao households".into(), i, false));
@@ -206,13 +161,7 @@ pub fn page(p: &Prepared, o: &Outcome, tables: &[Table], svgs: &[(String, String
     }
     for (pr, label) in &programmes {
         if let Some(i) = idx(pr, "spending") {
-            let name = if pr == "dibao" {
-                "低保金 Dibao".to_string()
-            } else if pr == "total" {
-                "合计 Total".to_string()
-            } else {
-                format!("{label} {pr}")
-            };
+            let name = if pr == "dibao" { "低保金 Dibao".to_string() } else if pr == "total" { "合计 Total".to_string() } else { format!("{label} {pr}") };
             cols.push((format!("{name}(万元/年)"), i, true));
         }
     }
@@ -222,35 +171,16 @@ pub fn page(p: &Prepared, o: &Outcome, tables: &[Table], svgs: &[(String, String
     }
     if o.sweep.is_none() {
         for v in &variants {
-            h.push_str(&format!(
-                "<h3>{}</h3>",
-                esc(&if v.name == "baseline" {
-                    "基线 Baseline".to_string()
-                } else if v.name == "reform" {
-                    format!("改革 Reform: {}", v.label)
-                } else {
-                    format!("{} {}", v.label, v.name)
-                })
-            ));
+            h.push_str(&format!("<h3>{}</h3>", esc(&if v.name == "baseline" { "基线 Baseline".to_string() } else if v.name == "reform" { format!("改革 Reform: {}", v.label) } else { format!("{} {}", v.label, v.name) })));
             h.push_str("<div class=scroll><table><thead><tr><th></th>");
             for (y, n) in &o.years {
-                h.push_str(&format!(
-                    "<th>{}</th>",
-                    esc(&if *n == 12 {
-                        y.to_string()
-                    } else {
-                        format!("{y} ({n} 个月 months)")
-                    })
-                ));
+                h.push_str(&format!("<th>{}</th>", esc(&if *n == 12 { y.to_string() } else { format!("{y} ({n} 个月 months)") })));
             }
             h.push_str("</tr></thead><tbody>");
             for (c, i, money) in &cols {
                 h.push_str(&format!("<tr><td>{}</td>", esc(c)));
                 for yi in 0..o.years.len() {
-                    h.push_str(&format!(
-                        "<td class=num>{}</td>",
-                        banded(v.yearly.get(yi, 0, 0, *i), *money)
-                    ));
+                    h.push_str(&format!("<td class=num>{}</td>", banded(v.yearly.get(yi, 0, 0, *i), *money)));
                 }
                 h.push_str("</tr>");
             }
@@ -261,17 +191,9 @@ pub fn page(p: &Prepared, o: &Outcome, tables: &[Table], svgs: &[(String, String
     // Charts.
     h.push_str("<h2>图表 Charts</h2>");
     for (name, svg) in svgs {
-        h.push_str(&format!(
-            "<div class=chart id=\"chart-{}\">{}<p class=note>charts/{}.svg",
-            esc(name),
-            strip_xml_decl(svg),
-            esc(name)
-        ));
+        h.push_str(&format!("<div class=chart id=\"chart-{}\">{}<p class=note>charts/{}.svg", esc(name), strip_xml_decl(svg), esc(name)));
         if p.scenario.report.png {
-            h.push_str(&format!(
-                ", <a href=\"charts/{0}.png\">charts/{0}.png</a>",
-                esc(name)
-            ));
+            h.push_str(&format!(", <a href=\"charts/{0}.png\">charts/{0}.png</a>", esc(name)));
         }
         h.push_str("</p></div>");
     }

@@ -74,24 +74,9 @@ fn csv_cell(s: &str) -> String {
 impl Table {
     pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
         let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-        writeln!(
-            w,
-            "{}",
-            self.columns
-                .iter()
-                .map(|c| csv_cell(c))
-                .collect::<Vec<_>>()
-                .join(",")
-        )?;
+        writeln!(w, "{}", self.columns.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","))?;
         for r in &self.rows {
-            writeln!(
-                w,
-                "{}",
-                r.iter()
-                    .map(|c| csv_cell(&c.text()))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )?;
+            writeln!(w, "{}", r.iter().map(|c| csv_cell(&c.text())).collect::<Vec<_>>().join(","))?;
         }
         w.flush()
     }
@@ -106,9 +91,7 @@ fn cell(measure: &str, n: &Num) -> Cell {
 }
 
 fn metric(o: &Outcome, programme: &str, measure: &str) -> Option<usize> {
-    o.metrics
-        .iter()
-        .position(|m| m.programme == programme && m.measure == measure)
+    o.metrics.iter().position(|m| m.programme == programme && m.measure == measure)
 }
 
 /// Programmes in report order: dibao, the allowances, total.
@@ -124,11 +107,7 @@ fn programmes(o: &Outcome) -> Vec<(String, String)> {
 
 /// Columns with a band: (programme, measure).
 fn banded(o: &Outcome) -> Vec<(String, &'static str)> {
-    let mut v = vec![
-        ("dibao".to_string(), "households"),
-        ("dibao".to_string(), "persons"),
-        ("dibao".to_string(), "spending"),
-    ];
+    let mut v = vec![("dibao".to_string(), "households"), ("dibao".to_string(), "persons"), ("dibao".to_string(), "spending")];
     for (p, _) in programmes(o) {
         if p != "dibao" && p != "total" {
             v.push((p.clone(), "persons"));
@@ -179,13 +158,7 @@ fn wide_columns(o: &Outcome, period: &str) -> Vec<String> {
     cols
 }
 
-fn wide_rows(
-    o: &Outcome,
-    v: &VariantOutcome,
-    cube: &Cube,
-    periods: &[String],
-    rows: &mut Vec<Vec<Cell>>,
-) {
+fn wide_rows(o: &Outcome, v: &VariantOutcome, cube: &Cube, periods: &[String], rows: &mut Vec<Vec<Cell>>) {
     for (t, label) in periods.iter().enumerate() {
         let mut r = vec![Cell::Text(v.name.clone()), Cell::Text(label.clone())];
         for (p, m) in banded(o) {
@@ -208,16 +181,7 @@ fn month_labels(o: &Outcome) -> Vec<String> {
 }
 
 fn year_labels(o: &Outcome) -> Vec<String> {
-    o.years
-        .iter()
-        .map(|(y, n)| {
-            if *n == 12 {
-                y.to_string()
-            } else {
-                format!("{y} ({n} months)")
-            }
-        })
-        .collect()
+    o.years.iter().map(|(y, n)| if *n == 12 { y.to_string() } else { format!("{y} ({n} months)") }).collect()
 }
 
 /// All tables of the report.
@@ -269,16 +233,9 @@ pub fn build(p: &Prepared, o: &Outcome) -> Vec<Table> {
             for (yi, y) in years.iter().enumerate() {
                 for r in 0..o.regions.len() {
                     for a in 0..o.areas.len() {
-                        let mut row = vec![
-                            Cell::Text(v.name.clone()),
-                            Cell::Text(y.clone()),
-                            Cell::Text(o.regions[r].clone()),
-                            Cell::Text(o.areas[a].clone()),
-                        ];
+                        let mut row = vec![Cell::Text(v.name.clone()), Cell::Text(y.clone()), Cell::Text(o.regions[r].clone()), Cell::Text(o.areas[a].clone())];
                         for (pname, m) in &cols_m {
-                            let Some(i) = metric(o, pname, m) else {
-                                continue;
-                            };
+                            let Some(i) = metric(o, pname, m) else { continue };
                             let b = v.yearly.get(yi, r, a, i);
                             row.push(cell(m, &b.median));
                             if *m == "spending" {
@@ -291,10 +248,7 @@ pub fn build(p: &Prepared, o: &Outcome) -> Vec<Table> {
                 }
             }
         }
-        let mut columns: Vec<String> = ["variant", "year", "region", "area"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut columns: Vec<String> = ["variant", "year", "region", "area"].iter().map(|s| s.to_string()).collect();
         for (pname, m) in &cols_m {
             columns.push(format!("{pname}_{m}"));
             if *m == "spending" {
@@ -319,13 +273,7 @@ pub fn build(p: &Prepared, o: &Outcome) -> Vec<Table> {
             for s in &v.programme {
                 let bands = if yearly { &s.yearly } else { &s.monthly };
                 for (t, b) in bands.iter().enumerate() {
-                    let c = |n: &Num| {
-                        if s.money {
-                            Cell::Money(n.clone())
-                        } else {
-                            Cell::Count(n.clone())
-                        }
-                    };
+                    let c = |n: &Num| if s.money { Cell::Money(n.clone()) } else { Cell::Count(n.clone()) };
                     rows.push(vec![
                         Cell::Text(v.name.clone()),
                         Cell::Text(periods[t].clone()),
@@ -353,10 +301,7 @@ pub fn build(p: &Prepared, o: &Outcome) -> Vec<Table> {
 
     // Reform differences.
     if let Some(d) = &o.diff {
-        for (name, cube, periods) in [
-            ("reform_monthly", &d.monthly, &months),
-            ("reform_yearly", &d.yearly, &years),
-        ] {
+        for (name, cube, periods) in [("reform_monthly", &d.monthly, &months), ("reform_yearly", &d.yearly, &years)] {
             let mut rows = Vec::new();
             wide_rows(o, d, cube, periods, &mut rows);
             out.push(Table {
@@ -374,34 +319,15 @@ pub fn build(p: &Prepared, o: &Outcome) -> Vec<Table> {
         let mut rows = Vec::new();
         for s in &d.programme {
             for (t, b) in s.yearly.iter().enumerate() {
-                let c = |n: &Num| {
-                    if s.money {
-                        Cell::Money(n.clone())
-                    } else {
-                        Cell::Count(n.clone())
-                    }
-                };
-                rows.push(vec![
-                    Cell::Text(years[t].clone()),
-                    Cell::Text(s.name.clone()),
-                    Cell::Text(s.label.clone()),
-                    c(&b.median),
-                    c(&b.p5),
-                    c(&b.p95),
-                ]);
+                let c = |n: &Num| if s.money { Cell::Money(n.clone()) } else { Cell::Count(n.clone()) };
+                rows.push(vec![Cell::Text(years[t].clone()), Cell::Text(s.name.clone()), Cell::Text(s.label.clone()), c(&b.median), c(&b.p5), c(&b.p95)]);
             }
         }
         out.push(Table {
             name: "reform_programme".into(),
-            title: Text::new(
-                "改革对总体层面规则的影响(年度平均)",
-                "Reform effect on programme-level rules (yearly mean)",
-            ),
+            title: Text::new("改革对总体层面规则的影响(年度平均)", "Reform effect on programme-level rules (yearly mean)"),
             note: "Reform minus baseline of each programme output present in both policies.".into(),
-            columns: ["year", "output", "label", "median", "p5", "p95"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            columns: ["year", "output", "label", "median", "p5", "p95"].iter().map(|s| s.to_string()).collect(),
             rows,
         });
     }
@@ -411,13 +337,7 @@ pub fn build(p: &Prepared, o: &Outcome) -> Vec<Table> {
         let rows = (0..5)
             .map(|b| {
                 let x = &wl.shares[b];
-                vec![
-                    Cell::Text(BANDS[b].into()),
-                    Cell::Text(format!("{} {}", BAND_LABELS[b], BAND_LABELS_EN[b])),
-                    Cell::Share(x.median.clone()),
-                    Cell::Share(x.p5.clone()),
-                    Cell::Share(x.p95.clone()),
-                ]
+                vec![Cell::Text(BANDS[b].into()), Cell::Text(format!("{} {}", BAND_LABELS[b], BAND_LABELS_EN[b])), Cell::Share(x.median.clone()), Cell::Share(x.p5.clone()), Cell::Share(x.p95.clone())]
             })
             .collect();
         out.push(Table {
@@ -430,18 +350,10 @@ pub fn build(p: &Prepared, o: &Outcome) -> Vec<Table> {
             columns: ["band", "label", "share", "share_p5", "share_p95"].iter().map(|s| s.to_string()).collect(),
             rows,
         });
-        let mut columns: Vec<String> = [
-            "decile",
-            "mean_change_per_household_month",
-            "mean_change_p5",
-            "mean_change_p95",
-            "relative_change",
-            "relative_change_p5",
-            "relative_change_p95",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let mut columns: Vec<String> = ["decile", "mean_change_per_household_month", "mean_change_p5", "mean_change_p95", "relative_change", "relative_change_p5", "relative_change_p95"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         columns.extend(BANDS.iter().map(|b| b.to_string()));
         let rows = wl
             .deciles
@@ -477,32 +389,16 @@ pub fn build(p: &Prepared, o: &Outcome) -> Vec<Table> {
             .iter()
             .map(|pt| {
                 let mut r = vec![Cell::Text(pt.value.to_string())];
-                for (b, money) in [
-                    (&pt.annual_cost, true),
-                    (&pt.annual_dibao_cost, true),
-                    (&pt.households, false),
-                    (&pt.persons, false),
-                    (&pt.households_end, false),
-                ] {
+                for (b, money) in [(&pt.annual_cost, true), (&pt.annual_dibao_cost, true), (&pt.households, false), (&pt.persons, false), (&pt.households_end, false)] {
                     for n in [&b.median, &b.p5, &b.p95] {
-                        r.push(if money {
-                            Cell::Money(n.clone())
-                        } else {
-                            Cell::Count(n.clone())
-                        });
+                        r.push(if money { Cell::Money(n.clone()) } else { Cell::Count(n.clone()) });
                     }
                 }
                 r
             })
             .collect();
         let mut columns = vec![sw.parameter.clone()];
-        for c in [
-            "annual_cost",
-            "annual_dibao_cost",
-            "dibao_households_mean",
-            "dibao_persons_mean",
-            "dibao_households_end",
-        ] {
+        for c in ["annual_cost", "annual_dibao_cost", "dibao_households_mean", "dibao_persons_mean", "dibao_households_end"] {
             columns.push(c.to_string());
             columns.push(format!("{c}_p5"));
             columns.push(format!("{c}_p95"));
@@ -526,10 +422,7 @@ fn settings(p: &Prepared, o: &Outcome) -> Table {
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     let mut add = |k: &str, v: String| rows.push(vec![Cell::Text(k.to_string()), Cell::Text(v)]);
     add("scenario", s.scenario.name.clone());
-    add(
-        "policy",
-        s.resolve(&s.scenario.policy).display().to_string(),
-    );
+    add("policy", s.resolve(&s.scenario.policy).display().to_string());
     add("start", s.scenario.start.clone());
     add("months", s.scenario.months.to_string());
     add("runs", s.scenario.runs.to_string());
@@ -555,26 +448,11 @@ fn settings(p: &Prepared, o: &Outcome) -> Table {
     }
     if let Some((param, values)) = &p.sweep {
         add("sweep.parameter", param.clone());
-        add(
-            "sweep.values",
-            values
-                .iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
+        add("sweep.values", values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "));
     }
     add(
         "take_up in force",
-        format!(
-            "{:.4}{}",
-            p.sim.take_up,
-            if s.dynamics.take_up.is_auto() {
-                " (auto: share on dibao among the households eligible in the first month)"
-            } else {
-                ""
-            }
-        ),
+        format!("{:.4}{}", p.sim.take_up, if s.dynamics.take_up.is_auto() { " (auto: share on dibao among the households eligible in the first month)" } else { "" }),
     );
     if let Ok(J::Object(map)) = serde_json::to_value(dynamics_json(&s.dynamics)) {
         for (k, v) in map {
@@ -597,10 +475,7 @@ fn dynamics_json(d: &crate::dynamics::Dynamics) -> J {
 /// `series.csv`: every cell of every variant, monthly and yearly, long format.
 pub fn write_series(o: &Outcome, path: &Path) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(
-        w,
-        "variant,period,programme,region,area,measure,median,p5,p95"
-    )?;
+    writeln!(w, "variant,period,programme,region,area,measure,median,p5,p95")?;
     let months = month_labels(o);
     let years = year_labels(o);
     let mut variants: Vec<&VariantOutcome> = o.variants.iter().collect();
@@ -614,13 +489,7 @@ pub fn write_series(o: &Outcome, path: &Path) -> std::io::Result<()> {
                     for a in 0..cube.areas {
                         for (i, m) in o.metrics.iter().enumerate() {
                             let b = cube.get(t, r, a, i);
-                            let fmt = |n: &Num| {
-                                if is_money(m.measure) {
-                                    n.format_fixed(2)
-                                } else {
-                                    count(n)
-                                }
-                            };
+                            let fmt = |n: &Num| if is_money(m.measure) { n.format_fixed(2) } else { count(n) };
                             writeln!(
                                 w,
                                 "{},{},{},{},{},{},{},{},{}",
@@ -657,16 +526,8 @@ pub fn summary_json(p: &Prepared, o: &Outcome, files: &[String]) -> J {
         let mut m = Map::new();
         for (pname, _) in programmes(o) {
             let mut pm = Map::new();
-            for (i, met) in o
-                .metrics
-                .iter()
-                .enumerate()
-                .filter(|(_, x)| x.programme == pname)
-            {
-                pm.insert(
-                    met.measure.to_string(),
-                    band_json(cube.get(period, 0, 0, i), is_money(met.measure)),
-                );
+            for (i, met) in o.metrics.iter().enumerate().filter(|(_, x)| x.programme == pname) {
+                pm.insert(met.measure.to_string(), band_json(cube.get(period, 0, 0, i), is_money(met.measure)));
             }
             m.insert(pname, J::Object(pm));
         }
@@ -688,11 +549,7 @@ pub fn summary_json(p: &Prepared, o: &Outcome, files: &[String]) -> J {
         })
         .collect();
     let diff = o.diff.as_ref().map(|d| {
-        let yearly: Vec<J> = years
-            .iter()
-            .enumerate()
-            .map(|(yi, y)| json!({"year": y, "programmes": headline(d, &d.yearly, yi)}))
-            .collect();
+        let yearly: Vec<J> = years.iter().enumerate().map(|(yi, y)| json!({"year": y, "programmes": headline(d, &d.yearly, yi)})).collect();
         json!({"yearly": yearly})
     });
     let winners = o.winners.as_ref().map(|w| {
@@ -809,22 +666,13 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
             } else {
                 Text::new("改革", format!("Reform: {}", v.label))
             };
-            Line {
-                name,
-                color: palette[ci % palette.len()],
-                values: a,
-                band: Some((lo, hi)),
-                dashed: false,
-            }
+            Line { name, color: palette[ci % palette.len()], values: a, band: Some((lo, hi)), dashed: false }
         })
         .collect();
     out.push((
         "caseload".into(),
         Chart::Lines(LineChart {
-            title: Text::new(
-                "低保在保户数(中位数与5%–95%区间)",
-                "Households on dibao (median, 5–95% band)",
-            ),
+            title: Text::new("低保在保户数(中位数与5%–95%区间)", "Households on dibao (median, 5–95% band)"),
             y_label: Text::new("户", "households"),
             x: x.clone(),
             x_labels: x_labels.clone(),
@@ -850,22 +698,13 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
             } else {
                 Text::new("改革", format!("Reform: {}", v.label))
             };
-            Line {
-                name,
-                color: palette[ci % palette.len()],
-                values: a,
-                band: Some((lo, hi)),
-                dashed: false,
-            }
+            Line { name, color: palette[ci % palette.len()], values: a, band: Some((lo, hi)), dashed: false }
         })
         .collect();
     out.push((
         "persons".into(),
         Chart::Lines(LineChart {
-            title: Text::new(
-                "低保在保人数(中位数与5%–95%区间)",
-                "Persons on dibao (median, 5–95% band)",
-            ),
+            title: Text::new("低保在保人数(中位数与5%–95%区间)", "Persons on dibao (median, 5–95% band)"),
             y_label: Text::new("人", "persons"),
             x: x.clone(),
             x_labels: x_labels.clone(),
@@ -879,37 +718,16 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
     let base = &o.variants[0];
     // Persons on each allowance (baseline solid, reform dashed).
     let mut lines = Vec::new();
-    let allowance_progs: Vec<(String, String)> = programmes(o)
-        .into_iter()
-        .filter(|(p, _)| p != "dibao" && p != "total")
-        .collect();
+    let allowance_progs: Vec<(String, String)> = programmes(o).into_iter().filter(|(p, _)| p != "dibao" && p != "total").collect();
     for (ci, (pname, label)) in allowance_progs.iter().enumerate() {
         if let Some(m) = metric(o, pname, "persons") {
-            for (k, v) in o
-                .variants
-                .iter()
-                .enumerate()
-                .take(if o.sweep.is_some() { 1 } else { 2 })
-            {
+            for (k, v) in o.variants.iter().enumerate().take(if o.sweep.is_some() { 1 } else { 2 }) {
                 let (a, lo, hi) = series_of(&v.monthly, m, n);
                 let mut name = prog_text(pname, label);
                 if o.variants.len() > 1 && o.sweep.is_none() {
-                    name = Text::new(
-                        format!("{}({})", name.zh, if k == 0 { "基线" } else { "改革" }),
-                        format!(
-                            "{} ({})",
-                            name.en,
-                            if k == 0 { "baseline" } else { "reform" }
-                        ),
-                    );
+                    name = Text::new(format!("{}({})", name.zh, if k == 0 { "基线" } else { "改革" }), format!("{} ({})", name.en, if k == 0 { "baseline" } else { "reform" }));
                 }
-                lines.push(Line {
-                    name,
-                    color: palette[(ci + 2) % palette.len()],
-                    values: a,
-                    band: if k == 0 { Some((lo, hi)) } else { None },
-                    dashed: k > 0,
-                });
+                lines.push(Line { name, color: palette[(ci + 2) % palette.len()], values: a, band: if k == 0 { Some((lo, hi)) } else { None }, dashed: k > 0 });
             }
         }
     }
@@ -917,10 +735,7 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
         out.push((
             "allowances".into(),
             Chart::Lines(LineChart {
-                title: Text::new(
-                    "照护补贴与集中供养受助人数",
-                    "Persons receiving each allowance",
-                ),
+                title: Text::new("照护补贴与集中供养受助人数", "Persons receiving each allowance"),
                 y_label: Text::new("人", "persons"),
                 x: x.clone(),
                 x_labels: x_labels.clone(),
@@ -938,22 +753,13 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
         if let Some(m) = metric(o, pname, "spending") {
             let (a, lo, hi) = series_of(&base.monthly, m, n);
             let total = pname == "total";
-            lines.push(Line {
-                name: prog_text(pname, label),
-                color: palette[ci % palette.len()],
-                values: a,
-                band: if total { Some((lo, hi)) } else { None },
-                dashed: total,
-            });
+            lines.push(Line { name: prog_text(pname, label), color: palette[ci % palette.len()], values: a, band: if total { Some((lo, hi)) } else { None }, dashed: total });
         }
     }
     out.push((
         "spending".into(),
         Chart::Lines(LineChart {
-            title: Text::new(
-                format!("各项目月度支出({})", base.label),
-                format!("Monthly spending by programme ({})", base.name),
-            ),
+            title: Text::new(format!("各项目月度支出({})", base.label), format!("Monthly spending by programme ({})", base.name)),
             y_label: Text::new("支出", "spending, yuan"),
             x: x.clone(),
             x_labels: x_labels.clone(),
@@ -967,10 +773,7 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
     // Flows (baseline).
     let flows: [(&str, Text); 6] = [
         ("inflows", Text::new("新进入", "Inflows")),
-        (
-            "out_income",
-            Text::new("收入等变化退出", "Exit: change of income"),
-        ),
+        ("out_income", Text::new("收入等变化退出", "Exit: change of income")),
         ("out_review", Text::new("复核退出", "Exit: review")),
         ("out_death", Text::new("死亡退出", "Exit: death")),
         ("out_credit", Text::new("失信停保", "Exit: dishonesty")),
@@ -982,22 +785,13 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
         .filter_map(|(ci, (m, name))| {
             let i = metric(o, "dibao", m)?;
             let (a, _, _) = series_of(&base.monthly, i, n);
-            Some(Line {
-                name: name.clone(),
-                color: palette[ci % palette.len()],
-                values: a,
-                band: None,
-                dashed: ci > 0,
-            })
+            Some(Line { name: name.clone(), color: palette[ci % palette.len()], values: a, band: None, dashed: ci > 0 })
         })
         .collect();
     out.push((
         "flows".into(),
         Chart::Lines(LineChart {
-            title: Text::new(
-                format!("低保进入与退出(按原因,{})", base.label),
-                format!("Dibao inflows and exits by reason ({})", base.name),
-            ),
+            title: Text::new(format!("低保进入与退出(按原因,{})", base.label), format!("Dibao inflows and exits by reason ({})", base.name)),
             y_label: Text::new("户/月", "households per month"),
             x: x.clone(),
             x_labels: x_labels.clone(),
@@ -1015,22 +809,13 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
             if let Some(m) = metric(o, pname, "spending") {
                 let (a, lo, hi) = series_of(&d.monthly, m, n);
                 let total = pname == "total";
-                lines.push(Line {
-                    name: prog_text(pname, label),
-                    color: palette[ci % palette.len()],
-                    values: a,
-                    band: if total { Some((lo, hi)) } else { None },
-                    dashed: total,
-                });
+                lines.push(Line { name: prog_text(pname, label), color: palette[ci % palette.len()], values: a, band: if total { Some((lo, hi)) } else { None }, dashed: total });
             }
         }
         out.push((
             "reform_spending".into(),
             Chart::Lines(LineChart {
-                title: Text::new(
-                    "改革带来的月度支出变化(改革 − 基线)",
-                    "Change in monthly spending (reform − baseline)",
-                ),
+                title: Text::new("改革带来的月度支出变化(改革 − 基线)", "Change in monthly spending (reform − baseline)"),
                 y_label: Text::new("支出差", "difference, yuan"),
                 x: x.clone(),
                 x_labels: x_labels.clone(),
@@ -1041,29 +826,16 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
             }),
         ));
         let mut lines = Vec::new();
-        for (ci, (pname, label)) in programmes(o)
-            .iter()
-            .filter(|(p, _)| p != "total")
-            .enumerate()
-        {
+        for (ci, (pname, label)) in programmes(o).iter().filter(|(p, _)| p != "total").enumerate() {
             if let Some(m) = metric(o, pname, "persons") {
                 let (a, lo, hi) = series_of(&d.monthly, m, n);
-                lines.push(Line {
-                    name: prog_text(pname, label),
-                    color: palette[ci % palette.len()],
-                    values: a,
-                    band: Some((lo, hi)),
-                    dashed: false,
-                });
+                lines.push(Line { name: prog_text(pname, label), color: palette[ci % palette.len()], values: a, band: Some((lo, hi)), dashed: false });
             }
         }
         out.push((
             "reform_caseload".into(),
             Chart::Lines(LineChart {
-                title: Text::new(
-                    "改革带来的受助人数变化(改革 − 基线)",
-                    "Change in persons assisted (reform − baseline)",
-                ),
+                title: Text::new("改革带来的受助人数变化(改革 − 基线)", "Change in persons assisted (reform − baseline)"),
                 y_label: Text::new("人数差", "persons"),
                 x: x.clone(),
                 x_labels: x_labels.clone(),
@@ -1077,36 +849,17 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
 
     // Winners and losers.
     if let Some(w) = &o.winners {
-        let colors = [
-            RGBColor(26, 120, 60),
-            RGBColor(120, 200, 130),
-            RGBColor(200, 200, 200),
-            RGBColor(240, 150, 120),
-            RGBColor(190, 40, 40),
-        ];
-        let segments: Vec<(Text, RGBColor)> = (0..5)
-            .map(|b| (Text::new(BAND_LABELS[b], BAND_LABELS_EN[b]), colors[b]))
-            .collect();
+        let colors = [RGBColor(26, 120, 60), RGBColor(120, 200, 130), RGBColor(200, 200, 200), RGBColor(240, 150, 120), RGBColor(190, 40, 40)];
+        let segments: Vec<(Text, RGBColor)> = (0..5).map(|b| (Text::new(BAND_LABELS[b], BAND_LABELS_EN[b]), colors[b])).collect();
         let mut rows = vec![Text::new("全部", "All")];
         let mut values = vec![w.shares_mean.iter().map(f).collect::<Vec<_>>()];
         for (i, d) in w.deciles.iter().enumerate() {
-            rows.push(Text::new(
-                format!("第{}组", i + 1),
-                format!("Decile {}", i + 1),
-            ));
+            rows.push(Text::new(format!("第{}组", i + 1), format!("Decile {}", i + 1)));
             values.push(d.shares_mean.iter().map(f).collect());
         }
         out.push((
             "winners_losers".into(),
-            Chart::Stacked(StackedBars {
-                title: Text::new(
-                    "受益与受损家庭(按收入十分位,各次模拟平均)",
-                    "Winners and losers by income decile (mean over runs)",
-                ),
-                rows,
-                segments,
-                values,
-            }),
+            Chart::Stacked(StackedBars { title: Text::new("受益与受损家庭(按收入十分位,各次模拟平均)", "Winners and losers by income decile (mean over runs)"), rows, segments, values }),
         ));
     }
 
@@ -1122,29 +875,14 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
         out.push((
             "sweep_cost".into(),
             Chart::Lines(LineChart {
-                title: Text::new(
-                    format!("年度支出随 {} 变化", sw.parameter),
-                    format!("Annual cost by {}", sw.parameter),
-                ),
+                title: Text::new(format!("年度支出随 {} 变化", sw.parameter), format!("Annual cost by {}", sw.parameter)),
                 y_label: Text::new("年度支出", "annual cost, yuan"),
                 x: xs.clone(),
                 x_labels: xl.clone(),
                 x_label: Text::new("", sw.parameter.clone()),
                 lines: vec![
-                    Line {
-                        name: Text::new("合计", "Total"),
-                        color: palette[0],
-                        values: a,
-                        band: Some((lo, hi)),
-                        dashed: false,
-                    },
-                    Line {
-                        name: Text::new("低保", "Dibao"),
-                        color: palette[1],
-                        values: b,
-                        band: Some((blo, bhi)),
-                        dashed: true,
-                    },
+                    Line { name: Text::new("合计", "Total"), color: palette[0], values: a, band: Some((lo, hi)), dashed: false },
+                    Line { name: Text::new("低保", "Dibao"), color: palette[1], values: b, band: Some((blo, bhi)), dashed: true },
                 ],
                 zero_line: false,
                 from_zero: false,
@@ -1154,21 +892,12 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
         out.push((
             "sweep_caseload".into(),
             Chart::Lines(LineChart {
-                title: Text::new(
-                    format!("低保在保户数随 {} 变化(月均)", sw.parameter),
-                    format!("Households on dibao by {} (monthly mean)", sw.parameter),
-                ),
+                title: Text::new(format!("低保在保户数随 {} 变化(月均)", sw.parameter), format!("Households on dibao by {} (monthly mean)", sw.parameter)),
                 y_label: Text::new("户", "households"),
                 x: xs,
                 x_labels: xl,
                 x_label: Text::new("", sw.parameter.clone()),
-                lines: vec![Line {
-                    name: Text::new("在保户数", "Households"),
-                    color: palette[0],
-                    values: a,
-                    band: Some((lo, hi)),
-                    dashed: false,
-                }],
+                lines: vec![Line { name: Text::new("在保户数", "Households"), color: palette[0], values: a, band: Some((lo, hi)), dashed: false }],
                 zero_line: false,
                 from_zero: false,
             }),
