@@ -539,7 +539,7 @@ mod tests {
     use crate::data::Field;
 
     fn schema() -> Schema {
-        let f = |name: &str, ty: FieldType| Field { name: name.into(), ty };
+        let f = |name: &str, ty: FieldType| Field::new(name, ty);
         let e = FieldType::Enum { name: "e".into(), variants: vec!["a".into(), "b".into()] };
         Schema {
             household: vec![f("region", FieldType::Text), f("assets", FieldType::Decimal), f("cars", FieldType::Int), f("flag", FieldType::Bool)],
