@@ -391,7 +391,7 @@ impl Checker {
             Ty::Int | Ty::Months | Ty::Decimal | Ty::Percent | Ty::Money(_)
         ) {
             self.err(
-                Diagnostic::error(format!("the {what} `{name}` is a `{tn}`: only numbers have a range"), r.span, "a range on a type that is not a number")
+                Diagnostic::error(format!("the {what} `{name}` has the type `{tn}`: only numbers have a range"), r.span, "a range on a type that is not a number")
                     .with_help("ranges bound integers, decimals, percents, money and months; remove it (an enum's values are its range)"),
             );
             return None;
@@ -431,7 +431,7 @@ impl Checker {
             if !ok {
                 self.err(
                     Diagnostic::error(
-                        format!("this bound does not fit a `{tn}`"),
+                        format!("this bound does not fit the type `{tn}`"),
                         b.span,
                         "wrong kind of bound",
                     )

@@ -1009,6 +1009,10 @@ impl Builder<'_, '_> {
             match part.as_rule() {
                 Rule::range_bound => bounds.push(self.param_literal(part)?),
                 Rule::range_op => op = if part.as_str() == ">=" { ">=" } else { "<=" },
+                Rule::range_to if part.as_str() == ".." => {
+                    return Err(Diagnostic::error("a declared range includes both bounds: write `..=`", self.sp(&part), "`..` here")
+                        .with_help("for example `integer in 0..=4`"));
+                }
                 _ => {}
             }
         }
