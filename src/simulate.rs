@@ -2,7 +2,7 @@
 
 use crate::{Fail, Res};
 use clap::Args;
-use doudi::simulator::{montecarlo, report, scenario::Scenario, script, setup};
+use doudi::simulator::{estimate, montecarlo, report, scenario::Scenario, script, setup};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -18,6 +18,10 @@ pub struct SimulateArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Run even when the size estimate says the scenario does not fit this machine's memory or
+    /// would run for more than a day.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -88,6 +92,20 @@ pub fn simulate(a: SimulateArgs) -> Res {
         .unwrap_or_else(|| PathBuf::from("reports").join(&scenario.scenario.name));
     // The report directory is checked before any work, not after the simulation.
     report::check_out(&out).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let size = estimate::estimate(&scenario, estimate::available_memory());
+    if let Some(problem) = size.problem() {
+        if !a.force {
+            return Err(Fail::usage(format!(
+                "error: {}: the scenario is too large for this machine: {problem}\n  estimate: {}\n  = help: fewer households, runs, months or sweep values; or --force to run it anyway",
+                a.scenario.display(),
+                size.describe()
+            )));
+        }
+        eprintln!("warning: {problem}; running anyway (--force)");
+    }
+    if !a.quiet {
+        eprintln!("estimate: {}", size.describe());
+    }
     let started = std::time::Instant::now();
     let prepared =
         setup::prepare(scenario, None).map_err(|e| Fail::usage(format!("error: {e}")))?;

@@ -191,3 +191,31 @@ fn a_late_error_on_stdout_closes_the_json_and_says_the_output_is_incomplete() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).trim_end().ends_with("written before the error)"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_scenario_too_large_for_the_machine_is_refused_before_it_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report = tmp.path().join("report");
+    let started = Instant::now();
+    let out = doudi(&["simulate", "tests/data/simulate/huge.toml", "--out", report.to_str().unwrap(), "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("too large for this machine") && err.contains("10000000 households × 200 variants × 1000 runs × 600 months"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(30), "refused before generating anything");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn generate_sweeps_what_a_killed_generate_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stale = tmp.path().join(".doudi-generate-4294967-x");
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(tmp.path().join("mine.csv"), "a,b\n").unwrap();
+    let out = doudi(&["generate", "--spec", "scenarios/populations/jian.toml", "--households", "5", "--out", tmp.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    if Path::new("/proc/self").exists() {
+        assert!(!stale.exists());
+    }
+    assert!(tmp.path().join("mine.csv").exists() && tmp.path().join("households.csv").exists());
+}

@@ -112,8 +112,9 @@ fn a_directory_that_is_not_a_report_is_not_replaced() {
 
 #[test]
 fn bad_input_exits_2_names_file_and_key_and_writes_nothing() {
-    let cases: [(&str, &[&str]); 5] = [
+    let cases: [(&str, &[&str]); 6] = [
         ("unknown_key", &["unknown_key.toml", "dynamics.job_losses", "unknown field"]),
+        ("bad_param_range", &["bad_param_range.toml", "parameters.\"dibao_standard.urban\"", "outside the declared range `>= 0`"]),
         ("bad_rate", &["bad_rate.toml", "dynamics.change_report_rate", "between 0 and 1"]),
         ("bad_type", &["bad_type.toml", "scenario.months"]),
         ("bad_policy", &["bad_policy.toml", "scenario.policy", "does not load"]),

@@ -5,6 +5,7 @@ pub mod population;
 pub mod spec;
 
 pub mod dynamics;
+pub mod estimate;
 pub mod montecarlo;
 pub mod reform;
 pub mod report;
