@@ -73,6 +73,9 @@ struct Checker {
     param_used: HashSet<ParamId>,
     defs: Vec<Def>,
     def_ids: HashMap<(EntityKind, String), DefId>,
+    /// Definitions declared so far per entity (the next definition's slot): counting them anew for
+    /// each definition made `check` quadratic in the number of definitions.
+    def_slots: HashMap<EntityKind, u32>,
     /// The AST of each definition's body, kept until bodies are checked: (layer, decl).
     def_asts: Vec<DefAst>,
     exception_asts: Vec<(DefId, ast::ExceptionDecl)>,
@@ -831,7 +834,9 @@ impl Checker {
         let Some(ty) = self.resolve_type(ty) else {
             return;
         };
-        let slot = self.defs.iter().filter(|d| d.entity == entity).count() as u32;
+        let next = self.def_slots.entry(entity).or_insert(0);
+        let slot = *next;
+        *next += 1;
         let id = self.defs.len() as DefId;
         self.def_ids.insert(key, id);
         self.defs.push(Def {
