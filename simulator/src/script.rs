@@ -3,8 +3,12 @@
 //!
 //! Scripts run in the sandboxed engine of the policy externs
 //! (`doudi_interpreter::rhai_bridge::sandboxed_engine`: no file or network access of their own, no
-//! `eval`, no modules, bounded operations); they reach files only through the functions below, with
-//! relative paths taken from the script's directory. `print` writes to the command's output.
+//! `eval`, no modules, no `sleep`, bounded operations); they reach files only through the functions
+//! below, with relative paths taken from the script's directory, and only inside the script's
+//! directory, the working directory and the directories given with `doudi run --allow DIR` (a path
+//! elsewhere, `..` included, is an error that names it). A script stops after `--timeout` seconds
+//! (default [`DEFAULT_SCRIPT_TIME`], simulations included). `write_report` replaces only a directory
+//! doudi marked as its report. `print` writes to the command's output.
 //!
 //! | function | what it does |
 //! | --- | --- |
