@@ -12,7 +12,12 @@ fn root() -> PathBuf {
 }
 
 fn doudi(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_doudi")).args(args).current_dir(root()).env("RAYON_NUM_THREADS", "2").output().expect("doudi runs")
+    Command::new(env!("CARGO_BIN_EXE_doudi"))
+        .args(args)
+        .current_dir(root())
+        .env("RAYON_NUM_THREADS", "2")
+        .output()
+        .expect("doudi runs")
 }
 
 fn stderr(o: &Output) -> String {
@@ -34,33 +39,76 @@ fn a_directory_with_a_summary_json_but_no_marker_is_not_replaced() {
     std::fs::write(tmp.path().join("summary.json"), "{}").unwrap();
     std::fs::write(tmp.path().join("thesis.docx"), "years of work").unwrap();
     let started = Instant::now();
-    let out = doudi(&["simulate", "tests/data/simulate/small.toml", "--out", tmp.path().to_str().unwrap(), "--quiet", "--runs", "1"]);
+    let out = doudi(&[
+        "simulate",
+        "tests/data/simulate/small.toml",
+        "--out",
+        tmp.path().to_str().unwrap(),
+        "--quiet",
+        "--runs",
+        "1",
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not a doudi report (no `.doudi-report` marker)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a doudi report (no `.doudi-report` marker)"),
+        "{}",
+        stderr(&out)
+    );
     // Checked before the simulation: nothing was simulated, nothing printed on stdout.
     assert!(out.stdout.is_empty());
     assert!(started.elapsed() < Duration::from_secs(60));
-    assert_eq!(std::fs::read_to_string(tmp.path().join("thesis.docx")).unwrap(), "years of work");
-    assert!(temporaries(tmp.path().parent().unwrap()).iter().all(|n| !n.contains(&std::process::id().to_string())));
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("thesis.docx")).unwrap(),
+        "years of work"
+    );
+    assert!(temporaries(tmp.path().parent().unwrap())
+        .iter()
+        .all(|n| !n.contains(&std::process::id().to_string())));
 }
 
 #[test]
 fn the_working_directory_and_its_ancestors_are_refused_before_any_work() {
     for out_dir in [".", "..", "/"] {
-        let out = doudi(&["simulate", "tests/data/simulate/small.toml", "--out", out_dir, "--quiet", "--runs", "1"]);
+        let out = doudi(&[
+            "simulate",
+            "tests/data/simulate/small.toml",
+            "--out",
+            out_dir,
+            "--quiet",
+            "--runs",
+            "1",
+        ]);
         assert_eq!(out.status.code(), Some(2), "--out {out_dir}");
         let err = stderr(&out);
-        assert!(err.contains("working directory") || err.contains("mount point") || err.contains("not a doudi report"), "--out {out_dir}: {err}");
+        assert!(
+            err.contains("working directory")
+                || err.contains("mount point")
+                || err.contains("not a doudi report"),
+            "--out {out_dir}: {err}"
+        );
         assert!(out.stdout.is_empty(), "--out {out_dir}: nothing simulated");
     }
-    assert!(temporaries(&root()).is_empty(), "no temporary directory left in the working directory");
+    assert!(
+        temporaries(&root()).is_empty(),
+        "no temporary directory left in the working directory"
+    );
 }
 
 #[test]
 fn a_marked_report_is_replaced_and_stale_temporaries_are_swept() {
     let tmp = tempfile::tempdir().unwrap();
     let report = tmp.path().join("report");
-    let run = || doudi(&["simulate", "tests/data/simulate/small.toml", "--out", report.to_str().unwrap(), "--quiet", "--runs", "1"]);
+    let run = || {
+        doudi(&[
+            "simulate",
+            "tests/data/simulate/small.toml",
+            "--out",
+            report.to_str().unwrap(),
+            "--quiet",
+            "--runs",
+            "1",
+        ])
+    };
     let first = run();
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let marker = std::fs::read_to_string(report.join(".doudi-report")).unwrap();
@@ -77,10 +125,20 @@ fn a_marked_report_is_replaced_and_stale_temporaries_are_swept() {
     if Path::new("/proc/self").exists() {
         assert!(!stale.exists(), "the stale staging directory is swept");
     }
-    assert_eq!(std::fs::read_to_string(tmp.path().join("notes.txt")).unwrap(), "mine");
-    assert!(!report.join("extra.txt").exists(), "the report directory was replaced whole");
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert!(
+        !report.join("extra.txt").exists(),
+        "the report directory was replaced whole"
+    );
     assert!(report.join("summary.json").is_file());
-    assert!(temporaries(tmp.path()).is_empty(), "{:?}", temporaries(tmp.path()));
+    assert!(
+        temporaries(tmp.path()).is_empty(),
+        "{:?}",
+        temporaries(tmp.path())
+    );
 }
 
 /// Writes `text` as a script in a fresh directory (outside the working directory) and runs it.
@@ -108,39 +166,90 @@ fn scripts_read_and_write_only_inside_their_directories() {
     for case in &cases {
         let (out, _) = run_script(case, &[]);
         assert_eq!(out.status.code(), Some(2), "{case}");
-        assert!(stderr(&out).contains("outside the directories a script may use"), "{case}: {}", stderr(&out));
-        assert!(!stderr(&out).contains("root:"), "{case}: no file content in the message");
+        assert!(
+            stderr(&out).contains("outside the directories a script may use"),
+            "{case}: {}",
+            stderr(&out)
+        );
+        assert!(
+            !stderr(&out).contains("root:"),
+            "{case}: no file content in the message"
+        );
     }
     assert!(!Path::new("/etc/doudi-report").exists());
     // The working directory is usable (here, the repository).
     let policy = root().join("policies/jian");
-    let (out, _) = run_script(&format!("let p = load_policy({policy:?}); print(p.parameters().len());"), &[]);
-    assert_eq!(out.status.code(), Some(0), "the working directory is usable: {}", stderr(&out));
+    let (out, _) = run_script(
+        &format!("let p = load_policy({policy:?}); print(p.parameters().len());"),
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the working directory is usable: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn a_script_is_stopped_at_its_deadline() {
     // Each sort is one operation: the operation limit alone would let this run for minutes.
-    let (out, took) = run_script("let a = []; a.pad(100000, 1); loop { a.sort(); }", &["--timeout", "1"]);
+    let (out, took) = run_script(
+        "let a = []; a.pad(100000, 1); loop { a.sort(); }",
+        &["--timeout", "1"],
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("ran longer than 1 s and was stopped"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("ran longer than 1 s and was stopped"),
+        "{}",
+        stderr(&out)
+    );
     assert!(took < Duration::from_secs(30), "stopped after {took:?}");
     let (out, _) = run_script("sleep(100000000);", &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("`sleep` is not available"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`sleep` is not available"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn eval_out_is_written_atomically() {
     let tmp = tempfile::tempdir().unwrap();
     let rows = tmp.path().join("rows.json");
-    let bad = doudi(&["eval", "--policy", "policies/jian", "--input", "tests/fixtures/hostile/disability_grade_9.json", "--format", "json", "--out", rows.to_str().unwrap()]);
+    let bad = doudi(&[
+        "eval",
+        "--policy",
+        "policies/jian",
+        "--input",
+        "tests/fixtures/hostile/disability_grade_9.json",
+        "--format",
+        "json",
+        "--out",
+        rows.to_str().unwrap(),
+    ]);
     assert_eq!(bad.status.code(), Some(2));
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "neither the file nor a temporary is left");
-    let good = doudi(&["eval", "--policy", "policies/jian", "--input", "policies/jian/examples/households.json", "--format", "json", "--out", rows.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "neither the file nor a temporary is left"
+    );
+    let good = doudi(&[
+        "eval",
+        "--policy",
+        "policies/jian",
+        "--input",
+        "policies/jian/examples/households.json",
+        "--format",
+        "json",
+        "--out",
+        rows.to_str().unwrap(),
+    ]);
     assert_eq!(good.status.code(), Some(0), "{}", stderr(&good));
     assert!(good.stdout.is_empty());
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&rows).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&rows).unwrap()).unwrap();
     assert!(!v.as_array().unwrap().is_empty());
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
 }
@@ -176,20 +285,53 @@ fn a_late_error_on_stdout_closes_the_json_and_says_the_output_is_incomplete() {
     let tmp = tempfile::tempdir().unwrap();
     population_with_a_late_error(tmp.path(), 1500);
     let d = tmp.path().to_str().unwrap();
-    let out = doudi(&["eval", "--policy", "policies/jian", "--data", d, "--format", "json", "--outputs", "dibao_eligible"]);
+    let out = doudi(&[
+        "eval",
+        "--policy",
+        "policies/jian",
+        "--data",
+        d,
+        "--format",
+        "json",
+        "--outputs",
+        "dibao_eligible",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let rows: serde_json::Value = serde_json::from_str(&stdout).expect("the JSON on stdout is closed");
+    let rows: serde_json::Value =
+        serde_json::from_str(&stdout).expect("the JSON on stdout is closed");
     let n = rows.as_array().unwrap().len();
     assert!(n > 0 && n < 1500, "{n} rows");
     let err = stderr(&out);
     let last = err.trim_end().lines().last().unwrap();
-    assert!(last.contains("the output above is incomplete") && last.contains(&format!("{n} rows")), "{err}");
-    assert!(err.contains("disability_grade") && err.contains("persons.csv:1501"), "{err}");
+    assert!(
+        last.contains("the output above is incomplete") && last.contains(&format!("{n} rows")),
+        "{err}"
+    );
+    assert!(
+        err.contains("disability_grade") && err.contains("persons.csv:1501"),
+        "{err}"
+    );
     // CSV: the same last line.
-    let out = doudi(&["eval", "--policy", "policies/jian", "--data", d, "--format", "csv", "--outputs", "dibao_eligible"]);
+    let out = doudi(&[
+        "eval",
+        "--policy",
+        "policies/jian",
+        "--data",
+        d,
+        "--format",
+        "csv",
+        "--outputs",
+        "dibao_eligible",
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).trim_end().ends_with("written before the error)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .trim_end()
+            .ends_with("written before the error)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -197,12 +339,25 @@ fn a_scenario_too_large_for_the_machine_is_refused_before_it_starts() {
     let tmp = tempfile::tempdir().unwrap();
     let report = tmp.path().join("report");
     let started = Instant::now();
-    let out = doudi(&["simulate", "tests/data/simulate/huge.toml", "--out", report.to_str().unwrap(), "--quiet"]);
+    let out = doudi(&[
+        "simulate",
+        "tests/data/simulate/huge.toml",
+        "--out",
+        report.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("too large for this machine") && err.contains("10000000 households × 200 variants × 1000 runs × 600 months"), "{err}");
+    assert!(
+        err.contains("too large for this machine")
+            && err.contains("10000000 households × 200 variants × 1000 runs × 600 months"),
+        "{err}"
+    );
     assert!(err.contains("--force"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(30), "refused before generating anything");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "refused before generating anything"
+    );
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
 
@@ -212,7 +367,15 @@ fn generate_sweeps_what_a_killed_generate_left() {
     let stale = tmp.path().join(".doudi-generate-4294967-x");
     std::fs::create_dir(&stale).unwrap();
     std::fs::write(tmp.path().join("mine.csv"), "a,b\n").unwrap();
-    let out = doudi(&["generate", "--spec", "scenarios/populations/jian.toml", "--households", "5", "--out", tmp.path().to_str().unwrap()]);
+    let out = doudi(&[
+        "generate",
+        "--spec",
+        "scenarios/populations/jian.toml",
+        "--households",
+        "5",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     if Path::new("/proc/self").exists() {
         assert!(!stale.exists());

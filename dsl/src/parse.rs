@@ -1010,8 +1010,12 @@ impl Builder<'_, '_> {
                 Rule::range_bound => bounds.push(self.param_literal(part)?),
                 Rule::range_op => op = if part.as_str() == ">=" { ">=" } else { "<=" },
                 Rule::range_to if part.as_str() == ".." => {
-                    return Err(Diagnostic::error("a declared range includes both bounds: write `..=`", self.sp(&part), "`..` here")
-                        .with_help("for example `integer in 0..=4`"));
+                    return Err(Diagnostic::error(
+                        "a declared range includes both bounds: write `..=`",
+                        self.sp(&part),
+                        "`..` here",
+                    )
+                    .with_help("for example `integer in 0..=4`"));
                 }
                 _ => {}
             }

@@ -40,7 +40,11 @@ impl Estimate {
     pub fn problem(&self) -> Option<String> {
         if let Some(avail) = self.available {
             if self.bytes > avail {
-                return Some(format!("it needs about {} of memory and {} is available", gib(self.bytes), gib(avail)));
+                return Some(format!(
+                    "it needs about {} of memory and {} is available",
+                    gib(self.bytes),
+                    gib(avail)
+                ));
             }
         }
         if self.seconds > MAX_SECONDS {
@@ -110,13 +114,30 @@ pub fn estimate(s: &Scenario, available: Option<u64>) -> Estimate {
         (None, Some(dir)) => data_rows(&s.resolve(dir).join("households.csv")).unwrap_or(0),
         (None, None) => 0,
     };
-    let sweep = s.sweep.as_ref().map_or(0, |sw| sweep_values(sw).map_or(0, |v| v.len() as u64));
+    let sweep = s
+        .sweep
+        .as_ref()
+        .map_or(0, |sw| sweep_values(sw).map_or(0, |v| v.len() as u64));
     let variants = 1 + s.reform.is_some() as u64 + sweep;
     let runs = s.scenario.runs as u64;
     let months = s.scenario.months as u64;
-    let bytes = households.saturating_mul(variants).saturating_mul(BYTES_PER_HOUSEHOLD).saturating_add(BASE_BYTES);
-    let work = households.saturating_mul(variants).saturating_mul(runs).saturating_mul(months);
-    Estimate { households, variants, runs, months, bytes, seconds: work / HOUSEHOLD_MONTHS_PER_SECOND, available }
+    let bytes = households
+        .saturating_mul(variants)
+        .saturating_mul(BYTES_PER_HOUSEHOLD)
+        .saturating_add(BASE_BYTES);
+    let work = households
+        .saturating_mul(variants)
+        .saturating_mul(runs)
+        .saturating_mul(months);
+    Estimate {
+        households,
+        variants,
+        runs,
+        months,
+        bytes,
+        seconds: work / HOUSEHOLD_MONTHS_PER_SECOND,
+        available,
+    }
 }
 
 #[cfg(test)]
@@ -126,7 +147,10 @@ mod tests {
     fn scenario(households: u64, runs: u32, months: u32, sweep: usize) -> Scenario {
         let sweep = if sweep > 0 {
             let values: Vec<String> = (0..sweep).map(|i| format!("\"{}\"", 700 + i)).collect();
-            format!("[sweep]\nparameter = \"dibao_standard.urban\"\nvalues = [{}]\n", values.join(", "))
+            format!(
+                "[sweep]\nparameter = \"dibao_standard.urban\"\nvalues = [{}]\n",
+                values.join(", ")
+            )
         } else {
             String::new()
         };
@@ -148,8 +172,15 @@ mod tests {
         assert!(p.contains("of memory"), "{p}");
         // Fits in memory but would run for days.
         let long = estimate(&scenario(1_000_000, 1000, 600, 0), Some(1 << 40));
-        assert!(long.problem().unwrap().contains("run for about"), "{}", long.describe());
+        assert!(
+            long.problem().unwrap().contains("run for about"),
+            "{}",
+            long.describe()
+        );
         // Unknown memory: judged by time only.
-        assert_eq!(estimate(&scenario(1_000_000, 1, 24, 0), None).problem(), None);
+        assert_eq!(
+            estimate(&scenario(1_000_000, 1, 24, 0), None).problem(),
+            None
+        );
     }
 }
