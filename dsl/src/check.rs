@@ -1519,7 +1519,7 @@ impl Checker {
                     span,
                     &format!("cannot compare with `{}`", op.as_str()),
                 )?;
-                if !matches!(op, CmpOp::Eq | CmpOp::Ne) && !(t.is_numeric() || t == Ty::Date) {
+                if !(matches!(op, CmpOp::Eq | CmpOp::Ne) || t.is_numeric() || t == Ty::Date) {
                     self.err(
                         Diagnostic::error(
                             format!(
@@ -2202,7 +2202,7 @@ impl Checker {
     /// that no policy can overflow the evaluator's stack. Runs on an acyclic dependency graph.
     fn check_depth(&mut self) {
         let n = self.defs.len();
-        let own: Vec<usize> = self.defs.iter().map(|d| def_depth(d)).collect();
+        let own: Vec<usize> = self.defs.iter().map(def_depth).collect();
         let mut total: Vec<Option<usize>> = vec![None; n];
         // Iterative post-order over the dependency graph.
         for start in 0..n {

@@ -106,7 +106,7 @@ pub struct ValueRange {
 
 impl ValueRange {
     pub fn contains(&self, d: Decimal) -> bool {
-        self.lo.map_or(true, |l| l <= d) && self.hi.map_or(true, |h| d <= h)
+        !matches!(self.lo, Some(l) if l > d) && !matches!(self.hi, Some(h) if d > h)
     }
 
     /// Whether a constant lies in the range (constants that are not numbers always do).
@@ -151,7 +151,7 @@ impl Param {
         self.versions
             .iter()
             .rev()
-            .find(|v| v.from.map_or(true, |f| f <= date))
+            .find(|v| !matches!(v.from, Some(f) if f > date))
     }
 }
 

@@ -76,7 +76,7 @@ impl Field {
         let Some(r) = &self.range else { return true };
         match v {
             Value::Int(i) => r.contains(Decimal::from(*i)),
-            Value::Num(n) => n.to_decimal().map_or(true, |d| r.contains(d)),
+            Value::Num(n) => !matches!(n.to_decimal(), Some(d) if !r.contains(d)),
             _ => true,
         }
     }

@@ -19,7 +19,7 @@ pub const MAX_CALL_LEVELS: usize = 32;
 /// Wall-clock time one extern call may take.
 pub const MAX_EXTERN_TIME: Duration = Duration::from_secs(2);
 /// How many operations run between two looks at the clock.
-const CLOCK_EVERY: u64 = 256;
+const CLOCK_EVERY: u64 = 256; // a power of two
 
 thread_local! {
     /// When the script running on this thread must stop (none: no deadline).
@@ -37,7 +37,7 @@ pub fn with_deadline<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
 
 /// Whether the deadline of this thread has passed (checked every few operations).
 fn past_deadline(ops: u64) -> bool {
-    ops % CLOCK_EVERY == 0
+    ops & (CLOCK_EVERY - 1) == 0
         && DEADLINE
             .with(|d| d.get())
             .is_some_and(|t| Instant::now() >= t)
