@@ -382,3 +382,29 @@ fn generate_sweeps_what_a_killed_generate_left() {
     }
     assert!(tmp.path().join("mine.csv").exists() && tmp.path().join("households.csv").exists());
 }
+
+#[test]
+fn allow_opens_one_more_directory_to_a_script() {
+    let data = tempfile::tempdir().unwrap();
+    for f in ["households.csv", "persons.csv"] {
+        std::fs::copy(
+            root().join("policies/jian/examples/population").join(f),
+            data.path().join(f),
+        )
+        .unwrap();
+    }
+    let script = format!(
+        "let p = load_population({:?}); print(p.households());",
+        data.path()
+    );
+    let (out, _) = run_script(&script, &[]);
+    assert_eq!(out.status.code(), Some(2), "not allowed without --allow");
+    assert!(
+        stderr(&out).contains("outside the directories a script may use"),
+        "{}",
+        stderr(&out)
+    );
+    let (out, _) = run_script(&script, &["--allow", data.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "40");
+}
