@@ -103,6 +103,9 @@ struct EvalArgs {
     /// Also compute the programme-level definitions over all households.
     #[arg(long)]
     totals: bool,
+    /// Write the rows to FILE (atomically: the file appears complete or not at all) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -317,36 +320,105 @@ fn eval(a: EvalArgs) -> Res {
         .iter()
         .map(|&d| policy.program.defs[d as usize].name.clone())
         .collect();
+    let mut totals = interpreter::programme::Totals::new(&policy, m);
+    let mut writer = RowWriter::new(a.format, &names);
+    let io = |e: std::io::Error| Fail::usage(format!("error: cannot write the output: {e}"));
+    match &a.out {
+        Some(path) => {
+            // Into a temporary file beside FILE, renamed into place only when every row is written.
+            let mut file = interpreter::tmpfiles::AtomicFile::create(path)
+                .map_err(|e| Fail::usage(format!("error: --out {e}")))?;
+            eval_rows(
+                &a,
+                &policy,
+                m,
+                &outputs,
+                &mut totals,
+                &mut file,
+                &mut writer,
+            )?;
+            file.commit()
+                .map_err(|e| Fail::usage(format!("error: --out {e}")))?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            if let Err(mut f) =
+                eval_rows(&a, &policy, m, &outputs, &mut totals, &mut out, &mut writer)
+            {
+                // Rows may already be on stdout: close what is open and say so on the last line.
+                let _ = writer.abort(&mut out);
+                let _ = out.flush();
+                if writer.rows > 0 {
+                    f.message = format!(
+                        "{}\nerror: evaluation stopped; the output above is incomplete ({} row{} written before the error)",
+                        f.message.trim_end(),
+                        writer.rows,
+                        s(writer.rows)
+                    );
+                }
+                return Err(f);
+            }
+            out.flush().map_err(io)?;
+        }
+    }
+    if a.totals && !totals.is_empty() {
+        let n = totals.households;
+        let values = totals
+            .finish()
+            .map_err(|e| Fail::usage(e.render(policy.sources())))?;
+        let mut err = std::io::stderr();
+        let _ = writeln!(err, "programme totals over {n} households ({m}):");
+        for (d, v) in values {
+            let def = &policy.program.defs[d as usize];
+            let label = def
+                .label
+                .as_deref()
+                .map(|l| format!(" {l}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                err,
+                "  {}{label} = {}",
+                def.name,
+                policy.display(def.ty, &v)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Evaluates every household of the data arguments and writes the rows to `out`.
+fn eval_rows<'p>(
+    a: &EvalArgs,
+    policy: &'p Policy,
+    m: Month,
+    outputs: &[u32],
+    totals: &mut interpreter::programme::Totals<'p>,
+    out: &mut dyn Write,
+    writer: &mut RowWriter,
+) -> Res {
+    let names = writer.names.clone();
     let tys: Vec<_> = outputs
         .iter()
         .map(|&d| policy.program.defs[d as usize].ty)
         .collect();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut totals = interpreter::programme::Totals::new(&policy, m);
     let want_totals = a.totals;
-    let mut writer = RowWriter::new(a.format, &names);
     let render_err = |e: interpreter::EvalError| Fail::usage(e.render(policy.sources()));
     let io = |e: std::io::Error| Fail::usage(format!("error: cannot write the output: {e}"));
     let fmt = RowFormat {
         format: a.format,
         names: &names,
         tys: &tys,
-        policy: &policy,
+        policy,
     };
     let mut process = |chunk: &[data::Household],
                        out: &mut dyn Write,
                        writer: &mut RowWriter|
      -> Res {
         let rows = if want_totals {
-            let rows = interpreter::batch::evaluate_chunk_with_totals(
-                &policy,
-                chunk,
-                m,
-                &outputs,
-                &mut totals,
-            )
-            .map_err(render_err)?;
+            let rows =
+                interpreter::batch::evaluate_chunk_with_totals(policy, chunk, m, outputs, totals)
+                    .map_err(render_err)?;
             chunk
                 .iter()
                 .zip(rows)
@@ -354,7 +426,7 @@ fn eval(a: EvalArgs) -> Res {
                 .collect()
         } else {
             // Evaluated and formatted in parallel, written in input order.
-            interpreter::batch::map_chunk(&policy, chunk, m, &outputs, |h, row| fmt.row(&h.id, row))
+            interpreter::batch::map_chunk(policy, chunk, m, outputs, |h, row| fmt.row(&h.id, row))
                 .map_err(render_err)?
         };
         for row in rows {
@@ -379,39 +451,15 @@ fn eval(a: EvalArgs) -> Res {
                 .map_err(|e| Fail::usage(format!("error: {e}")))?;
             for chunk in chunks {
                 let chunk = chunk.map_err(|e| Fail::usage(format!("error: {e}")))?;
-                process(&chunk, &mut out, &mut writer)?;
+                process(&chunk, out, writer)?;
             }
         }
         None => {
-            let hs = read_data(&policy, &a.data)?;
-            process(&hs, &mut out, &mut writer)?;
+            let hs = read_data(policy, &a.data)?;
+            process(&hs, out, writer)?;
         }
     }
-    writer.finish(&mut out).map_err(io)?;
-    if want_totals && !totals.is_empty() {
-        let n = totals.households;
-        let values = totals
-            .finish()
-            .map_err(|e| Fail::usage(e.render(policy.sources())))?;
-        let mut err = std::io::stderr();
-        let _ = writeln!(err, "programme totals over {n} households ({m}):");
-        for (d, v) in values {
-            let def = &policy.program.defs[d as usize];
-            let label = def
-                .label
-                .as_deref()
-                .map(|l| format!(" {l}"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                err,
-                "  {}{label} = {}",
-                def.name,
-                policy.display(def.ty, &v)
-            );
-        }
-    }
-    out.flush().map_err(io)?;
-    Ok(())
+    writer.finish(out).map_err(io)
 }
 
 /// Formats one evaluation row (in any thread).
@@ -473,6 +521,8 @@ struct RowWriter {
     names: Vec<String>,
     started: bool,
     table: Vec<Vec<String>>,
+    /// Rows written so far.
+    rows: usize,
 }
 
 impl RowWriter {
@@ -482,9 +532,11 @@ impl RowWriter {
             names: names.to_vec(),
             started: false,
             table: Vec::new(),
+            rows: 0,
         }
     }
     fn emit(&mut self, out: &mut dyn Write, row: Formatted) -> std::io::Result<()> {
+        self.rows += 1;
         match (self.format, row) {
             (Format::Csv, Formatted::Text(line)) => {
                 if !self.started {
@@ -504,6 +556,18 @@ impl RowWriter {
             }
             (_, Formatted::Text(_)) => Ok(()),
         }
+    }
+    /// After an error: closes a JSON array already opened (nothing else is written; a table is never
+    /// printed in part, since it is written at the end).
+    fn abort(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        if self.format == Format::Json && self.started {
+            writeln!(out, "\n]")?;
+        }
+        if self.format == Format::Table {
+            self.table.clear();
+            self.rows = 0;
+        }
+        Ok(())
     }
     fn finish(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
         match self.format {

@@ -2,7 +2,7 @@
 
 use crate::{Fail, Res};
 use clap::Args;
-use doudi::simulator::{montecarlo, report, scenario::Scenario, script, setup};
+use doudi::simulator::{estimate, montecarlo, report, scenario::Scenario, script, setup};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -18,12 +18,23 @@ pub struct SimulateArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Run even when the size estimate says the scenario does not fit this machine's memory or
+    /// would run for more than a day.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
 pub struct RunArgs {
     /// The rhai script.
     script: PathBuf,
+    /// Stop the script after this many seconds (simulations included).
+    #[arg(long, value_name = "SECONDS", default_value_t = script::DEFAULT_SCRIPT_TIME.as_secs())]
+    timeout: u64,
+    /// A directory the script may read and write besides its own directory and the working
+    /// directory (repeatable).
+    #[arg(long, value_name = "DIR")]
+    allow: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -31,15 +42,21 @@ pub struct GenerateArgs {
     /// The population spec (TOML).
     #[arg(long)]
     spec: PathBuf,
-    /// How many households.
+    /// How many households (at most --max-households).
     #[arg(long)]
     households: usize,
+    /// The most households `generate` accepts (a guard against a typo that would fill the disk).
+    #[arg(long, value_name = "N", default_value_t = MAX_GENERATE_HOUSEHOLDS)]
+    max_households: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Directory for households.csv and persons.csv.
     #[arg(long)]
     out: PathBuf,
 }
+
+/// The default cap on `generate --households`.
+pub const MAX_GENERATE_HOUSEHOLDS: usize = 50_000_000;
 
 fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
     if quiet {
@@ -73,6 +90,22 @@ pub fn simulate(a: SimulateArgs) -> Res {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("reports").join(&scenario.scenario.name));
+    // The report directory is checked before any work, not after the simulation.
+    report::check_out(&out).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let size = estimate::estimate(&scenario, estimate::available_memory());
+    if let Some(problem) = size.problem() {
+        if !a.force {
+            return Err(Fail::usage(format!(
+                "error: {}: the scenario is too large for this machine: {problem}\n  estimate: {}\n  = help: fewer households, runs, months or sweep values; or --force to run it anyway",
+                a.scenario.display(),
+                size.describe()
+            )));
+        }
+        eprintln!("warning: {problem}; running anyway (--force)");
+    }
+    if !a.quiet {
+        eprintln!("estimate: {}", size.describe());
+    }
     let started = std::time::Instant::now();
     let prepared =
         setup::prepare(scenario, None).map_err(|e| Fail::usage(format!("error: {e}")))?;
@@ -116,7 +149,15 @@ pub fn simulate(a: SimulateArgs) -> Res {
 }
 
 pub fn run(a: RunArgs) -> Res {
-    let out = script::run_file(&a.script).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    if a.timeout == 0 {
+        return Err(Fail::usage("error: --timeout must be at least 1 second"));
+    }
+    let limits = script::ScriptLimits {
+        timeout: std::time::Duration::from_secs(a.timeout),
+        allow: a.allow,
+    };
+    let out = script::run_file_with(&a.script, &limits)
+        .map_err(|e| Fail::usage(format!("error: {e}")))?;
     print!("{out}");
     Ok(())
 }
@@ -131,6 +172,14 @@ pub fn generate(a: GenerateArgs) -> Res {
     if a.households == 0 {
         return Err(Fail::usage("error: --households must be at least 1"));
     }
+    if a.households > a.max_households {
+        return Err(Fail::usage(format!(
+            "error: --households {} is more than {}; raise the cap with --max-households if you mean it",
+            a.households, a.max_households
+        )));
+    }
+    // Temporary directories a killed `generate` left here.
+    doudi::interpreter::tmpfiles::sweep(&a.out);
     let report = population::generate(&spec, a.households, a.seed, &a.out)
         .map_err(|e| Fail::usage(format!("error: {e}")))?;
     print!("{report}");

@@ -166,7 +166,17 @@ pub struct InputDecl {
     pub entity_span: Span,
     pub name: Ident,
     pub ty: TypeExpr,
+    /// `in 0..=4`, `>= 0`: the values the data may hold.
+    pub range: Option<RangeDecl>,
     pub label: Option<String>,
+    pub span: Span,
+}
+
+/// A declared range: inclusive bounds, either of which may be absent (`>= 0` has no upper bound).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeDecl {
+    pub lo: Option<Spanned<Literal>>,
+    pub hi: Option<Spanned<Literal>>,
     pub span: Span,
 }
 
@@ -223,6 +233,8 @@ pub struct ParamDecl {
     pub label: Option<String>,
     /// Absent only on `override parameter`.
     pub ty: Option<TypeExpr>,
+    /// `in 0%..=100%`, `>= 0`: the values the parameter may take (absent on `override parameter`).
+    pub range: Option<RangeDecl>,
     pub by: Option<Ident>,
     pub meta: Vec<Meta>,
     pub clauses: Vec<ParamClause>,

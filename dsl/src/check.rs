@@ -2,7 +2,8 @@
 //! decision tables checked for overlaps, cycles reported with their path; produces the typed IR.
 
 use crate::ast::{
-    self, AggKind, BinOp, CmpOp, Collection, EntityKind, HitPolicy, Literal, Period, Span, UnOp,
+    self, AggKind, BinOp, CmpOp, Collection, EntityKind, HitPolicy, Literal, Period, Span, Spanned,
+    UnOp,
 };
 use crate::diag::Diagnostic;
 use crate::ir::*;
@@ -72,6 +73,9 @@ struct Checker {
     param_used: HashSet<ParamId>,
     defs: Vec<Def>,
     def_ids: HashMap<(EntityKind, String), DefId>,
+    /// Definitions declared so far per entity (the next definition's slot): counting them anew for
+    /// each definition made `check` quadratic in the number of definitions.
+    def_slots: HashMap<EntityKind, u32>,
     /// The AST of each definition's body, kept until bodies are checked: (layer, decl).
     def_asts: Vec<DefAst>,
     exception_asts: Vec<(DefId, ast::ExceptionDecl)>,
@@ -361,13 +365,136 @@ impl Checker {
             );
             return;
         }
+        let range = i
+            .range
+            .as_ref()
+            .and_then(|r| self.lower_range(r, ty, "input", &i.name.name));
         self.input_ids[ei].insert(i.name.name.clone(), self.inputs[ei].len() as u32);
         self.inputs[ei].push(InputInfo {
             name: i.name.name.clone(),
             label: i.label.clone(),
             ty,
             span: i.name.span,
+            range,
         });
+    }
+
+    /// Checks a declared range against the type it bounds: numbers only, bounds written like the
+    /// type's values (a percent as `30%`, an integer without a decimal point), not empty.
+    fn lower_range(
+        &mut self,
+        r: &ast::RangeDecl,
+        ty: Ty,
+        what: &str,
+        name: &str,
+    ) -> Option<ValueRange> {
+        let tn = self.tyname(ty);
+        if !matches!(
+            ty,
+            Ty::Int | Ty::Months | Ty::Decimal | Ty::Percent | Ty::Money(_)
+        ) {
+            self.err(
+                Diagnostic::error(format!("the {what} `{name}` has the type `{tn}`: only numbers have a range"), r.span, "a range on a type that is not a number")
+                    .with_help("ranges bound integers, decimals, percents, money and months; remove it (an enum's values are its range)"),
+            );
+            return None;
+        }
+        let mut bound = |b: &Option<Spanned<Literal>>| -> Result<Option<(Decimal, String)>, ()> {
+            let Some(b) = b else { return Ok(None) };
+            let (value, text, ok, help) = match (&b.node, ty) {
+                (Literal::Percent(d), Ty::Percent) => (
+                    *d,
+                    format!("{}%", (*d * Decimal::from(100)).normalize()),
+                    true,
+                    "",
+                ),
+                (Literal::Number { value, is_integer }, Ty::Int | Ty::Months) => (
+                    *value,
+                    value.to_string(),
+                    *is_integer,
+                    "an integer bound has no decimal point: `0..=4`",
+                ),
+                (Literal::Number { value, .. }, Ty::Decimal | Ty::Money(_)) => {
+                    (*value, value.to_string(), true, "")
+                }
+                (Literal::Number { value, .. }, Ty::Percent) => (
+                    *value,
+                    value.to_string(),
+                    false,
+                    "write a percent bound with `%`: `in 0%..=100%`",
+                ),
+                (Literal::Percent(d), _) => (
+                    *d,
+                    String::new(),
+                    false,
+                    "only a `percent` has percent bounds; write a number",
+                ),
+                _ => (Decimal::ZERO, String::new(), false, "a bound is a number"),
+            };
+            if !ok {
+                self.err(
+                    Diagnostic::error(
+                        format!("this bound does not fit the type `{tn}`"),
+                        b.span,
+                        "wrong kind of bound",
+                    )
+                    .with_help(help),
+                );
+                return Err(());
+            }
+            Ok(Some((value, text)))
+        };
+        let lo = bound(&r.lo).ok()?;
+        let hi = bound(&r.hi).ok()?;
+        let text = match (&lo, &hi) {
+            (Some((_, l)), Some((_, h))) => format!("{l}..={h}"),
+            (Some((_, l)), None) => format!(">= {l}"),
+            (None, Some((_, h))) => format!("<= {h}"),
+            (None, None) => return None,
+        };
+        if let (Some((l, _)), Some((h, _))) = (&lo, &hi) {
+            if l > h {
+                self.err(
+                    Diagnostic::error(
+                        format!("the range `{text}` of `{name}` is empty"),
+                        r.span,
+                        "no value lies in this range",
+                    )
+                    .with_help("write the smaller bound first, e.g. `in 0..=4`"),
+                );
+                return None;
+            }
+        }
+        Some(ValueRange {
+            lo: lo.map(|x| x.0),
+            hi: hi.map(|x| x.0),
+            text,
+        })
+    }
+
+    /// Every value of a parameter lies in its declared range.
+    fn check_param_range(
+        &mut self,
+        name: &str,
+        range: &Option<ValueRange>,
+        versions: &[ParamVersion],
+    ) {
+        let Some(r) = range else { return };
+        for v in versions {
+            if v.values.iter().any(|c| !r.contains_const(c)) {
+                self.err(
+                    Diagnostic::error(
+                        format!(
+                            "a value of `{name}` is outside its declared range `{}`",
+                            r.text
+                        ),
+                        v.span,
+                        "out of range",
+                    )
+                    .with_help("fix the value, or widen the range where the parameter is declared"),
+                );
+            }
+        }
     }
 
     fn param_versions(
@@ -570,7 +697,12 @@ impl Checker {
             },
         };
         let mut citations = meta_citations(&p.meta);
+        let range = p
+            .range
+            .as_ref()
+            .and_then(|r| self.lower_range(r, ty, "parameter", &p.name.name));
         let versions = self.param_versions(p, ty, by);
+        self.check_param_range(&p.name.name, &range, &versions);
         if citations.is_empty() && versions.iter().all(|v| v.citations.is_empty()) {
             self.err(
                 Diagnostic::warning(format!("the parameter `{}` has no source", p.name.name), p.name.span, "no `source` or `assumption`")
@@ -589,6 +721,7 @@ impl Checker {
             versions,
             span: p.name.span,
             overridden_at: None,
+            range,
         });
     }
 
@@ -623,6 +756,18 @@ impl Checker {
         if versions.is_empty() {
             return;
         }
+        if let Some(r) = &p.range {
+            self.err(
+                Diagnostic::error(
+                    format!("an override cannot change the range of `{}`", p.name.name),
+                    r.span,
+                    "range given here",
+                )
+                .with_help("the range is declared once, with the parameter's type"),
+            );
+        }
+        let range = self.params[id as usize].range.clone();
+        self.check_param_range(&p.name.name, &range, &versions);
         let param = &mut self.params[id as usize];
         param.versions = versions;
         let cites = meta_citations(&p.meta);
@@ -689,7 +834,9 @@ impl Checker {
         let Some(ty) = self.resolve_type(ty) else {
             return;
         };
-        let slot = self.defs.iter().filter(|d| d.entity == entity).count() as u32;
+        let next = self.def_slots.entry(entity).or_insert(0);
+        let slot = *next;
+        *next += 1;
         let id = self.defs.len() as DefId;
         self.def_ids.insert(key, id);
         self.defs.push(Def {
@@ -1372,7 +1519,7 @@ impl Checker {
                     span,
                     &format!("cannot compare with `{}`", op.as_str()),
                 )?;
-                if !matches!(op, CmpOp::Eq | CmpOp::Ne) && !(t.is_numeric() || t == Ty::Date) {
+                if !(matches!(op, CmpOp::Eq | CmpOp::Ne) || t.is_numeric() || t == Ty::Date) {
                     self.err(
                         Diagnostic::error(
                             format!(
@@ -2055,7 +2202,7 @@ impl Checker {
     /// that no policy can overflow the evaluator's stack. Runs on an acyclic dependency graph.
     fn check_depth(&mut self) {
         let n = self.defs.len();
-        let own: Vec<usize> = self.defs.iter().map(|d| def_depth(d)).collect();
+        let own: Vec<usize> = self.defs.iter().map(def_depth).collect();
         let mut total: Vec<Option<usize>> = vec![None; n];
         // Iterative post-order over the dependency graph.
         for start in 0..n {

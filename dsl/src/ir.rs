@@ -90,6 +90,33 @@ pub struct InputInfo {
     pub label: Option<String>,
     pub ty: Ty,
     pub span: Span,
+    /// The declared range of a number input (`in 0..=4`, `>= 0`).
+    pub range: Option<ValueRange>,
+}
+
+/// A declared range: inclusive bounds (a percent as its fraction), either of which may be absent,
+/// and the text as the drafter wrote it, for messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueRange {
+    pub lo: Option<Decimal>,
+    pub hi: Option<Decimal>,
+    /// `0..=4`, `>= 0`, `0%..=100%`.
+    pub text: String,
+}
+
+impl ValueRange {
+    pub fn contains(&self, d: Decimal) -> bool {
+        !matches!(self.lo, Some(l) if l > d) && !matches!(self.hi, Some(h) if d > h)
+    }
+
+    /// Whether a constant lies in the range (constants that are not numbers always do).
+    pub fn contains_const(&self, c: &Const) -> bool {
+        match c {
+            Const::Int(i) => self.contains(Decimal::from(*i)),
+            Const::Dec(d) => self.contains(*d),
+            _ => true,
+        }
+    }
 }
 
 /// One value of a parameter and the date from which it is in force (`None`: always).
@@ -112,6 +139,8 @@ pub struct Param {
     /// Sorted by date; a `None` date comes first.
     pub versions: Vec<ParamVersion>,
     pub span: Span,
+    /// The declared range (`in 0%..=100%`, `>= 0`): every value, overrides included, lies in it.
+    pub range: Option<ValueRange>,
     /// Set when a later layer (or `--set`) replaced the values.
     pub overridden_at: Option<Span>,
 }
@@ -122,7 +151,7 @@ impl Param {
         self.versions
             .iter()
             .rev()
-            .find(|v| v.from.map_or(true, |f| f <= date))
+            .find(|v| !matches!(v.from, Some(f) if f > date))
     }
 }
 

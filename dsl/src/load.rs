@@ -5,6 +5,7 @@ use crate::ast::{File, Item, Span};
 use crate::diag::{Diagnostic, SourceMap};
 use crate::parse::parse_file;
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// The most layers a chain of `extends` may have.
@@ -46,8 +47,93 @@ fn display_path(p: &Path) -> String {
     canon.display().to_string()
 }
 
-/// Reads the policy at `path` (a directory of `.doudi` files or one file) and every layer it extends.
+/// The directories a policy may read from: canonical paths, none of them a file-system root.
+#[derive(Debug, Clone, Default)]
+pub struct Roots(Vec<PathBuf>);
+
+impl Roots {
+    /// The tree of the policy at `path`: the directory that holds it (so a layer may extend the
+    /// layers beside it, `../jiangxi`) and the current working directory, plus `extra` directories
+    /// named by the caller (on the command line or in a scenario). A file-system root is never a root.
+    pub fn for_policy(path: &Path, extra: &[PathBuf]) -> Roots {
+        let mut roots = Roots::default();
+        if let Ok(canon) = path.canonicalize() {
+            let dir = if canon.is_dir() {
+                canon
+            } else {
+                canon.parent().map(Path::to_path_buf).unwrap_or_default()
+            };
+            roots.add(&dir);
+            if let Some(parent) = dir.parent() {
+                roots.add(parent);
+            }
+        }
+        if let Ok(cwd) = std::env::current_dir() {
+            roots.add(&cwd);
+        }
+        for e in extra {
+            roots.add(e);
+        }
+        roots
+    }
+
+    fn add(&mut self, dir: &Path) {
+        if let Ok(c) = dir.canonicalize() {
+            if c.parent().is_some() && !self.0.contains(&c) {
+                self.0.push(c);
+            }
+        }
+    }
+
+    /// The canonical form of `p` if it lies inside one of the roots.
+    pub fn inside(&self, p: &Path) -> Result<PathBuf, String> {
+        let outside = || {
+            "it is outside the policy's tree (the directory that holds the policy, and the working directory)".to_string()
+        };
+        match p.canonicalize() {
+            Ok(canon) if self.0.iter().any(|r| canon.starts_with(r)) => Ok(canon),
+            Ok(_) => Err(outside()),
+            // A path that does not exist: judged by its lexical form, so that the message says where
+            // it points rather than only that it is missing.
+            Err(e) => match lexical_absolute(p) {
+                Some(abs) if !self.0.iter().any(|r| abs.starts_with(r)) => Err(outside()),
+                _ => Err(e.to_string()),
+            },
+        }
+    }
+}
+
+/// `p` made absolute against the working directory, with `.` and `..` removed without touching the
+/// file system.
+fn lexical_absolute(p: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let full = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.canonicalize().ok()?.join(p)
+    };
+    let mut out = PathBuf::new();
+    for c in full.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// Reads the policy at `path` (a directory of `.doudi` files or one file) and every layer it extends,
+/// reading only inside the policy's tree ([`Roots::for_policy`]).
 pub fn load(path: &Path) -> Loaded {
+    load_within(path, &Roots::for_policy(path, &[]))
+}
+
+/// Reads the policy at `path` and every layer it extends, reading nothing outside `roots`: a base
+/// layer or an extern script elsewhere is an error that names the path, never its content.
+pub fn load_within(path: &Path, roots: &Roots) -> Loaded {
     let mut loaded = Loaded::default();
     let mut chain: Vec<Layer> = Vec::new();
     let mut seen: Vec<PathBuf> = Vec::new();
@@ -74,23 +160,23 @@ pub fn load(path: &Path) -> Loaded {
             break;
         }
         seen.push(canon);
-        let files = match policy_files(&p) {
+        let files = match from_span
+            .map_or(Ok(()), |_| base_allowed(&p, roots))
+            .and_then(|()| policy_files(&p))
+        {
             Ok(f) => f,
             Err(msg) => {
                 match from_span {
                     Some(span) => loaded.diagnostics.push(
-                        Diagnostic::error(
-                            format!("cannot read the base layer `{name}`: {msg}"),
-                            span,
-                            "extended here",
-                        )
-                        .with_help(
-                            "the path is relative to the directory of the file that says `extends`",
+                        Diagnostic::error(format!("cannot read the base layer `{name}`: {msg}"), span, "extended here").with_help(
+                            if msg.contains("outside") {
+                                "a layer extends only layers inside its tree: the directory that holds the policy named on the command line, and the working directory"
+                            } else {
+                                "the path is relative to the directory of the file that says `extends`"
+                            },
                         ),
                     ),
-                    None => loaded
-                        .errors
-                        .push(format!("cannot read policy `{}`: {msg}", p.display())),
+                    None => loaded.errors.push(format!("cannot read policy `{}`: {msg}", p.display())),
                 }
                 break;
             }
@@ -107,6 +193,12 @@ pub fn load(path: &Path) -> Loaded {
         };
         let mut extends: Option<(String, Span)> = None;
         for f in files {
+            if let Err(msg) = roots.inside(&f) {
+                loaded
+                    .errors
+                    .push(format!("cannot read `{}`: {msg}", f.display()));
+                continue;
+            }
             let text = match read_text(&f) {
                 Ok(t) => t,
                 Err(msg) => {
@@ -149,19 +241,18 @@ pub fn load(path: &Path) -> Loaded {
             for item in &file.items {
                 if let Item::Extern(e) = item {
                     let p = layer.dir.join(&e.file.node);
-                    match read_script(&p) {
+                    match script_allowed(&p, roots).and_then(|()| read_script(&p)) {
                         Ok(text) => {
-                            loaded
-                                .scripts
-                                .insert((li, e.file.node.clone()), (display_path(&p), text));
+                            loaded.scripts.insert((li, e.file.node.clone()), (display_path(&p), text));
                         }
                         Err(msg) => loaded.diagnostics.push(
-                            Diagnostic::error(
-                                format!("cannot read the script `{}`: {msg}", e.file.node),
-                                e.file.span,
-                                "named here",
-                            )
-                            .with_help("the script path is relative to the policy's directory"),
+                            Diagnostic::error(format!("cannot read the script `{}`: {msg}", e.file.node), e.file.span, "named here").with_help(
+                                if msg.contains("outside") {
+                                    "an extern script lies inside the policy's tree: the directory that holds the policy named on the command line, and the working directory"
+                                } else {
+                                    "the script path is relative to the policy's directory"
+                                },
+                            ),
                         ),
                     }
                 }
@@ -170,6 +261,27 @@ pub fn load(path: &Path) -> Loaded {
     }
     loaded.layers = chain;
     loaded
+}
+
+/// A base layer must be a directory or a `.doudi` file inside the roots.
+fn base_allowed(p: &Path, roots: &Roots) -> Result<(), String> {
+    let canon = roots.inside(p)?;
+    if canon.is_file() && canon.extension() != Some(OsStr::new("doudi")) {
+        return Err("a base layer is a directory of `.doudi` files or one `.doudi` file".into());
+    }
+    Ok(())
+}
+
+/// An extern script must be a `.rhai` file inside the roots.
+fn script_allowed(p: &Path, roots: &Roots) -> Result<(), String> {
+    let canon = roots.inside(p)?;
+    if p.extension() != Some(OsStr::new("rhai")) {
+        return Err("an extern script is a `.rhai` file".into());
+    }
+    if canon.extension() != Some(OsStr::new("rhai")) {
+        return Err("an extern script is a `.rhai` file".into());
+    }
+    Ok(())
 }
 
 fn read_text(p: &Path) -> Result<String, String> {

@@ -18,8 +18,8 @@ use rust_decimal::Decimal;
 use crate::ast::{
     AggKind, BinOp, Cell, CellTest, CmpOp, Collection, Date, DefDecl, EntityKind, EnumDecl,
     ExceptionDecl, Expr, ExprKind, ExternDecl, File, HitPolicy, Ident, InputDecl, Item, Literal,
-    Meta, ParamClause, ParamDecl, ParamValue, Period, Span, Spanned, TableDecl, TableRow, TypeExpr,
-    UnOp, Variant,
+    Meta, ParamClause, ParamDecl, ParamValue, Period, RangeDecl, Span, Spanned, TableDecl,
+    TableRow, TypeExpr, UnOp, Variant,
 };
 use crate::diag::Diagnostic;
 
@@ -700,6 +700,11 @@ impl Builder<'_, '_> {
                 let name = self.ident(&take(&mut it, cx, at)?);
                 take(&mut it, cx, at)?; // :
                 let ty = self.ty(take(&mut it, cx, at)?)?;
+                let range = if peek_is(&it, Rule::range_decl) {
+                    Some(self.range_decl(take(&mut it, cx, at)?)?)
+                } else {
+                    None
+                };
                 let label = self.opt_string(&mut it)?;
                 if entity == EntityKind::Programme {
                     return Err(Diagnostic::error(
@@ -714,6 +719,7 @@ impl Builder<'_, '_> {
                     entity_span,
                     name,
                     ty,
+                    range,
                     label,
                     span,
                 }))
@@ -728,9 +734,13 @@ impl Builder<'_, '_> {
                 let label = self.opt_string(&mut it)?;
                 let mut ty = None;
                 let mut by = None;
+                let mut range = None;
                 if peek_is(&it, Rule::colon) {
                     take(&mut it, cx, at)?;
                     ty = Some(self.ty(take(&mut it, cx, at)?)?);
+                    if peek_is(&it, Rule::range_decl) {
+                        range = Some(self.range_decl(take(&mut it, cx, at)?)?);
+                    }
                     if peek_is(&it, Rule::by_clause) {
                         let mut bi = take(&mut it, cx, at)?.into_inner();
                         take(&mut bi, cx, at)?;
@@ -749,6 +759,7 @@ impl Builder<'_, '_> {
                     name,
                     label,
                     ty,
+                    range,
                     by,
                     meta,
                     clauses,
@@ -980,6 +991,42 @@ impl Builder<'_, '_> {
             meta,
             span,
         })
+    }
+
+    /// `in LO..=HI`, `>= LO` or `<= HI`.
+    fn range_decl(&mut self, p: P<'_>) -> R<RangeDecl> {
+        let span = self.sp(&p);
+        let inner = p
+            .clone()
+            .into_inner()
+            .next()
+            .ok_or_else(|| self.internal(&p))?;
+        let rule = inner.as_rule();
+        let parts: Vec<P<'_>> = inner.into_inner().collect();
+        let mut bounds = Vec::new();
+        let mut op = "";
+        for part in parts {
+            match part.as_rule() {
+                Rule::range_bound => bounds.push(self.param_literal(part)?),
+                Rule::range_op => op = if part.as_str() == ">=" { ">=" } else { "<=" },
+                Rule::range_to if part.as_str() == ".." => {
+                    return Err(Diagnostic::error(
+                        "a declared range includes both bounds: write `..=`",
+                        self.sp(&part),
+                        "`..` here",
+                    )
+                    .with_help("for example `integer in 0..=4`"));
+                }
+                _ => {}
+            }
+        }
+        let mut bounds = bounds.into_iter();
+        let (lo, hi) = match (rule, op) {
+            (Rule::range_in, _) => (bounds.next(), bounds.next()),
+            (_, ">=") => (bounds.next(), None),
+            _ => (None, bounds.next()),
+        };
+        Ok(RangeDecl { lo, hi, span })
     }
 
     fn param_literal(&mut self, p: P<'_>) -> R<Spanned<Literal>> {
@@ -1898,7 +1945,8 @@ fn want_of(rule: Rule) -> Want {
         kw_month | kw_year => Want::PerPeriod,
         param_values | param_always | param_from | kw_from => Want::ParamValues,
         date => Want::Date,
-        param_value | param_literal | param_table | signed_number | signed_percent => Want::Value,
+        param_value | param_literal | param_table | signed_number | signed_percent
+        | range_bound => Want::Value,
         collection | kw_members | kw_households | kw_persons | agg_over => Want::Collection,
         kw_hit => Want::Hit,
         hit_policy | kw_unique | kw_first => Want::HitPolicy,

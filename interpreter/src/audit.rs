@@ -317,53 +317,63 @@ impl Summary {
     }
 }
 
-/// Writes `findings.csv` and `summary.csv` into a directory atomically (temporary files, then rename).
+/// Writes `findings.csv` and `summary.csv` into a directory atomically (temporary files, then rename;
+/// the temporary files are removed if the writer is dropped before `finish`).
 pub struct FindingsWriter {
     dir: PathBuf,
     tmp: PathBuf,
-    w: csv::Writer<std::fs::File>,
+    stmp: PathBuf,
+    w: Option<csv::Writer<std::fs::File>>,
 }
 
 impl FindingsWriter {
     pub fn create(dir: &Path) -> Result<FindingsWriter, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        crate::tmpfiles::sweep(dir);
         let tmp = dir.join(".findings.csv.tmp");
+        let stmp = dir.join(".summary.csv.tmp");
         let mut w = csv::Writer::from_path(&tmp)
             .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        w.write_record([
-            "household_id",
-            "finding",
-            "members",
-            "category",
-            "reason",
-            "monthly_at_stake",
-        ])
-        .map_err(|e| e.to_string())?;
-        Ok(FindingsWriter {
+        let header = w
+            .write_record([
+                "household_id",
+                "finding",
+                "members",
+                "category",
+                "reason",
+                "monthly_at_stake",
+            ])
+            .map_err(|e| e.to_string());
+        let writer = FindingsWriter {
             dir: dir.to_path_buf(),
             tmp,
-            w,
-        })
+            stmp,
+            w: Some(w),
+        };
+        header?;
+        Ok(writer)
     }
     pub fn write(&mut self, f: &Finding) -> Result<(), String> {
-        self.w
-            .write_record([
-                f.household.as_str(),
-                f.kind.code(),
-                &f.members.join(" "),
-                &f.category,
-                &f.reason,
-                &f.monthly.format_fixed(2),
-            ])
-            .map_err(|e| e.to_string())
+        let Some(w) = &mut self.w else {
+            return Err("the findings are already written".into());
+        };
+        w.write_record([
+            f.household.as_str(),
+            f.kind.code(),
+            &f.members.join(" "),
+            &f.category,
+            &f.reason,
+            &f.monthly.format_fixed(2),
+        ])
+        .map_err(|e| e.to_string())
     }
     pub fn finish(mut self, summary: &Summary, _month: Month) -> Result<(), String> {
-        self.w.flush().map_err(|e| e.to_string())?;
-        drop(self.w);
-        let stmp = self.dir.join(".summary.csv.tmp");
+        if let Some(mut w) = self.w.take() {
+            w.flush().map_err(|e| e.to_string())?;
+        }
         {
-            let mut f = std::fs::File::create(&stmp).map_err(|e| e.to_string())?;
+            let mut f = std::fs::File::create(&self.stmp).map_err(|e| e.to_string())?;
             writeln!(f, "finding,failing_test,households,monthly_at_stake")
                 .map_err(|e| e.to_string())?;
             let (kinds, reasons) = summary.sorted();
@@ -384,8 +394,16 @@ impl FindingsWriter {
             }
         }
         std::fs::rename(&self.tmp, self.dir.join("findings.csv")).map_err(|e| e.to_string())?;
-        std::fs::rename(&stmp, self.dir.join("summary.csv")).map_err(|e| e.to_string())?;
+        std::fs::rename(&self.stmp, self.dir.join("summary.csv")).map_err(|e| e.to_string())?;
         Ok(())
+    }
+}
+
+impl Drop for FindingsWriter {
+    fn drop(&mut self) {
+        // After a successful `finish` both are gone already; on any error path they are removed here.
+        let _ = std::fs::remove_file(&self.tmp);
+        let _ = std::fs::remove_file(&self.stmp);
     }
 }
 

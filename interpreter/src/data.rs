@@ -57,6 +57,43 @@ pub enum FieldType {
 pub struct Field {
     pub name: String,
     pub ty: FieldType,
+    /// The declared range of a number field (`in 0..=4`, `>= 0`); readers reject values outside it.
+    pub range: Option<doudi_dsl::ir::ValueRange>,
+}
+
+impl Field {
+    /// A field without a declared range.
+    pub fn new(name: impl Into<String>, ty: FieldType) -> Field {
+        Field {
+            name: name.into(),
+            ty,
+            range: None,
+        }
+    }
+
+    /// Whether a value read for this field lies in its declared range.
+    pub fn in_range(&self, v: &Value) -> bool {
+        let Some(r) = &self.range else { return true };
+        match v {
+            Value::Int(i) => r.contains(Decimal::from(*i)),
+            Value::Num(n) => !matches!(n.to_decimal(), Some(d) if !r.contains(d)),
+            _ => true,
+        }
+    }
+
+    fn range_message(&self, v: &Value) -> String {
+        let shown = match v {
+            Value::Int(i) => i.to_string(),
+            Value::Num(n) => n.to_decimal().map(|d| d.to_string()).unwrap_or_default(),
+            _ => String::new(),
+        };
+        let r = self
+            .range
+            .as_ref()
+            .map(|r| r.text.as_str())
+            .unwrap_or_default();
+        format!("{shown} is outside the declared range `{r}`")
+    }
 }
 
 /// The declared inputs of a policy: the fields of a household and of a person, in slot order.
@@ -568,9 +605,18 @@ fn json_fields(
                     ),
                 ))
             }
-            Some(v) => out.push(json_cell(&f.ty, v).map_err(|m| {
-                DataError::new(origin, format!("{ctx}, field \"{}\": {m}", f.name))
-            })?),
+            Some(v) => {
+                let value = json_cell(&f.ty, v).map_err(|m| {
+                    DataError::new(origin, format!("{ctx}, field \"{}\": {m}", f.name))
+                })?;
+                if !f.in_range(&value) {
+                    return Err(DataError::new(
+                        origin,
+                        format!("{ctx}, field \"{}\": {}", f.name, f.range_message(&value)),
+                    ));
+                }
+                out.push(value)
+            }
         }
     }
     Ok(out)
@@ -782,8 +828,9 @@ fn read_json_str_limited(
         ));
     };
     if text.as_bytes()[first] == b'[' {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| malformed(origin, e.line(), e.column(), &e))?;
+        let value: serde_json::Value = serde_json::from_str::<StrictJson>(text)
+            .map_err(|e| malformed(origin, e.line(), e.column(), &e))?
+            .0;
         let serde_json::Value::Array(items) = value else {
             unreachable!("starts with [")
         };
@@ -802,9 +849,9 @@ fn read_json_str_limited(
                 .unwrap_or_else(|| origin.to_string())
         });
     }
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<StrictJson>();
     let first_value = match stream.next() {
-        Some(Ok(v)) => v,
+        Some(Ok(v)) => v.0,
         Some(Err(e)) => return Err(malformed(origin, e.line(), e.column(), &e)),
         None => unreachable!("non-blank input"),
     };
@@ -839,15 +886,97 @@ fn read_json_str_limited(
             continue;
         }
         let n = i + 1;
-        let v: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| malformed(origin, n, e.column(), &e))?;
+        let v: serde_json::Value = serde_json::from_str::<StrictJson>(line)
+            .map_err(|e| malformed(origin, n, e.column(), &e))?
+            .0;
         out.push(read_json_household(schema, &v, &format!("{origin}:{n}"))?);
         lines.push(n);
     }
     check_unique(out, |i| format!("{origin}:{}", lines[i]))
 }
 
-/// Rejects duplicate household ids among JSON households.
+/// A JSON value read strictly: an object that repeats a key is an error (serde_json would keep the
+/// last one silently).
+struct StrictJson(serde_json::Value);
+
+/// The key under which serde_json (with `arbitrary_precision`) hands a number's text to a visitor.
+const JSON_NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+impl<'de> serde::Deserialize<'de> for StrictJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(StrictJson)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(serde_json::Value::Number)
+            .ok_or_else(|| E::custom("a number that is not finite"))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.visit_string(v.to_string())
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        if v.len() as u64 > MAX_ROW_BYTES {
+            return Err(E::custom(format!(
+                "a string longer than {MAX_ROW_BYTES} bytes (1 MiB)"
+            )));
+        }
+        Ok(serde_json::Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(StrictJson(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(serde_json::Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == JSON_NUMBER_TOKEN && out.is_empty() {
+                let text: String = map.next_value()?;
+                let n: serde_json::Number = text.parse().map_err(A::Error::custom)?;
+                return Ok(serde_json::Value::Number(n));
+            }
+            let StrictJson(v) = map.next_value()?;
+            if out.contains_key(&key) {
+                return Err(A::Error::custom(format!(
+                    "duplicate key {} in an object (each field may appear once)",
+                    quoted(&key)
+                )));
+            }
+            out.insert(key, v);
+        }
+        Ok(serde_json::Value::Object(out))
+    }
+}
+
+/// Rejects duplicate household ids among JSON households, and a person id used twice anywhere in the
+/// file (a person belongs to one household).
 fn check_unique(
     households: Vec<Household>,
     location: impl Fn(usize) -> String,
@@ -865,6 +994,25 @@ fn check_unique(
                     location(first as usize)
                 ),
             ));
+        }
+    }
+    let mut persons: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, h) in households.iter().enumerate() {
+        for p in &h.members {
+            if let Some(first) = persons.insert(p.id.as_str(), i) {
+                if first != i {
+                    return Err(DataError::new(
+                        location(i),
+                        format!(
+                            "household {}: person id {} is already a member of household {} (at {}); a person id is unique in the whole file",
+                            quoted(&h.id),
+                            quoted(&p.id),
+                            quoted(&households[first].id),
+                            location(first)
+                        ),
+                    ));
+                }
+            }
         }
     }
     Ok(households)
@@ -922,8 +1070,46 @@ pub fn read_households(schema: &Schema, path: &Path) -> Result<Vec<Household>, D
 // CSV reading
 
 const CSV_BUFFER: usize = 1 << 18;
+/// The most bytes one CSV row (a line, or several when a quoted cell holds line breaks) may take, so
+/// that memory stays bounded whatever the file holds; a JSON string (a cell) is bounded likewise.
+pub const MAX_ROW_BYTES: u64 = 1 << 20;
+
+/// A reader that fails once more than `limit` bytes pass without `reset` (called after each record):
+/// a row longer than the limit stops the reader before its bytes are all held in memory. The count
+/// includes what the CSV reader buffers ahead, so the effective limit is `limit` plus one buffer.
+struct RowBounded {
+    inner: Box<dyn Read + Send>,
+    since: Arc<std::sync::atomic::AtomicU64>,
+    limit: u64,
+}
+
+impl Read for RowBounded {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.since.load(Ordering::Relaxed) > self.limit {
+            return Err(std::io::Error::other(ROW_TOO_LONG));
+        }
+        let n = self.inner.read(buf)?;
+        self.since.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+const ROW_TOO_LONG: &str = "row too long";
 /// Distinct texts remembered per text column (so that repeated region codes share one allocation).
 const TEXT_CACHE_MAX: usize = 4096;
+
+/// A CSV error, or the row-size limit hit near `line`.
+fn row_error(path: &Path, line: u64, e: csv::Error) -> DataError {
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        if io.to_string() == ROW_TOO_LONG {
+            return DataError::new(
+                format!("{}:{line}", path.display()),
+                format!("a row longer than {} bytes (1 MiB); no field of the data contract needs that much", MAX_ROW_BYTES),
+            );
+        }
+    }
+    csv_error(path, e)
+}
 
 fn csv_error(path: &Path, e: csv::Error) -> DataError {
     let file = path.display().to_string();
@@ -978,7 +1164,9 @@ impl TextCache {
 struct CsvFile {
     path: PathBuf,
     file: String,
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    reader: csv::Reader<RowBounded>,
+    /// Bytes read since the last complete record (see [`RowBounded`]).
+    since: Arc<std::sync::atomic::AtomicU64>,
     record: csv::ByteRecord,
     /// Line of the current record.
     line: u64,
@@ -1015,16 +1203,22 @@ impl CsvFile {
         builtins: &[&str],
         kind: &'static str,
     ) -> Result<CsvFile, DataError> {
+        let since = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let bounded = RowBounded {
+            inner: f,
+            since: since.clone(),
+            limit: MAX_ROW_BYTES + CSV_BUFFER as u64,
+        };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(false)
             .buffer_capacity(CSV_BUFFER)
-            .from_reader(f);
+            .from_reader(bounded);
         let file = path.display().to_string();
         let mut header = csv::ByteRecord::new();
         if !reader
             .read_byte_record(&mut header)
-            .map_err(|e| csv_error(path, e))?
+            .map_err(|e| row_error(path, 1, e))?
         {
             return Err(DataError::new(
                 file,
@@ -1094,6 +1288,7 @@ impl CsvFile {
             ));
         }
         Ok(CsvFile {
+            since,
             path: path.to_path_buf(),
             file,
             reader,
@@ -1113,7 +1308,8 @@ impl CsvFile {
         let more = self
             .reader
             .read_byte_record(&mut self.record)
-            .map_err(|e| csv_error(&self.path, e))?;
+            .map_err(|e| row_error(&self.path, self.line + 1, e))?;
+        self.since.store(0, Ordering::Relaxed);
         if more {
             self.line = self.record.position().map_or(0, |p| p.line());
         }
@@ -1178,11 +1374,28 @@ impl CsvFile {
                 }
             };
             match v {
-                Ok(v) => out.push(v),
+                Ok(v) if self.fields[slot].in_range(&v) => out.push(v),
+                Ok(v) => return Err(self.range_error(slot, &v)),
                 Err(e) => return Err(self.cell_error(slot, e)),
             }
         }
         Ok(())
+    }
+
+    #[cold]
+    fn range_error(&self, slot: usize, v: &Value) -> DataError {
+        let f = &self.fields[slot];
+        let id = String::from_utf8_lossy(&self.record[self.id_col]);
+        DataError::new(
+            self.at(),
+            format!(
+                "{} {}, field \"{}\": {}",
+                self.kind,
+                quoted(&id),
+                f.name,
+                f.range_message(v)
+            ),
+        )
     }
 
     #[cold]
@@ -1663,9 +1876,18 @@ impl CsvChunks {
     }
 }
 
+/// A 64-bit hash of a person id, for the file-wide uniqueness check of the chunked reader (8 bytes a
+/// person instead of the id itself).
+fn person_id_hash(id: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
 /// Parses persons.csv into batches of complete runs, checking that member ids are unique within a
-/// run. Ends at the end of the file, at an error (sent after the complete runs before it), or when
-/// the reader is dropped.
+/// run and across the file (by a 64-bit hash of each id). Ends at the end of the file, at an error
+/// (sent after the complete runs before it), or when the reader is dropped.
 fn persons_thread(
     mut f: CsvFile,
     tx: SyncSender<Result<PersonBatch, DataError>>,
@@ -1673,6 +1895,7 @@ fn persons_thread(
 ) {
     let mut batch = PersonBatch::default();
     let mut hashes: IdHashes = Default::default();
+    let mut all_ids: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let result = (|| -> Result<(), DataError> {
         while f.next_record()? {
             let hh = f.household_id()?.as_bytes();
@@ -1713,6 +1936,17 @@ fn persons_thread(
                     f.at(),
                     format!(
                         "duplicate person id {} in household {}",
+                        quoted(&String::from_utf8_lossy(id)),
+                        quoted(&household)
+                    ),
+                ));
+            }
+            if !all_ids.insert(person_id_hash(id)) {
+                let household = String::from_utf8_lossy(&batch.text[run.household.clone()]);
+                return Err(DataError::new(
+                    f.at(),
+                    format!(
+                        "person id {} of household {} is already used by a person of another household; a person id is unique in the whole file",
                         quoted(&String::from_utf8_lossy(id)),
                         quoted(&household)
                     ),

@@ -28,6 +28,7 @@ pub mod programme;
 pub mod rhai_bridge;
 pub mod testgen;
 pub mod testing;
+pub mod tmpfiles;
 pub mod value;
 
 pub use eval::{EvalError, HouseholdEval, Month, Scope};

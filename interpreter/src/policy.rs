@@ -59,6 +59,15 @@ impl Policy {
         Policy::from_loaded(doudi_dsl::load::load(path))
     }
 
+    /// Like [`Policy::load`], also allowing the layers and scripts to lie under the `extra` directories
+    /// (besides the policy's own tree; see `doudi_dsl::load::Roots`).
+    pub fn load_within(path: &Path, extra: &[std::path::PathBuf]) -> Result<Loaded, LoadError> {
+        Policy::from_loaded(doudi_dsl::load::load_within(
+            path,
+            &doudi_dsl::load::Roots::for_policy(path, extra),
+        ))
+    }
+
     fn from_loaded(loaded: doudi_dsl::load::Loaded) -> Result<Loaded, LoadError> {
         let (program, diags) = doudi_dsl::check::check(&loaded);
         let mut all = loaded.diagnostics.clone();
@@ -136,6 +145,15 @@ impl Policy {
         );
         let c = doudi_dsl::check::parse_value_text(value, ty, &program.enums)
             .map_err(|e| format!("`{target}`: {e}"))?;
+        if let Some(r) = &program.params[id as usize].range {
+            if !r.contains_const(&c) {
+                return Err(format!(
+                    "`{target}`: {} is outside the declared range `{}`",
+                    value.trim(),
+                    r.text
+                ));
+            }
+        }
         let param = &mut program.params[id as usize];
         match (by, key) {
             (None, None) => {
@@ -313,12 +331,22 @@ fn field_type(program: &Program, ty: Ty) -> FieldType {
 
 /// The data schema a policy reads: its declared inputs.
 pub fn schema_of(program: &Program) -> Schema {
+    // Money is not negative unless the policy declares a range (the data contract).
+    let range = |i: &InputInfo| match (&i.range, i.ty) {
+        (None, Ty::Money(_)) => Some(ValueRange {
+            lo: Some(Default::default()),
+            hi: None,
+            text: ">= 0 (money is never negative unless the policy declares a range)".into(),
+        }),
+        (r, _) => r.clone(),
+    };
     let fields = |inputs: &[InputInfo]| {
         inputs
             .iter()
             .map(|i| Field {
                 name: i.name.clone(),
                 ty: field_type(program, i.ty),
+                range: range(i),
             })
             .collect()
     };

@@ -1,5 +1,5 @@
 //! The rhai bridge: extern functions of a policy, compiled once and run sandboxed (no I/O, no `eval`,
-//! no modules, bounded operations, call depth, expression depth and sizes).
+//! no modules, no `sleep`, bounded operations, wall-clock time, call depth, expression depth and sizes).
 
 use crate::eval::EvalError;
 use crate::num::Num;
@@ -7,16 +7,66 @@ use crate::value::Value;
 use doudi_dsl::ast::Span;
 use doudi_dsl::diag::Diagnostic;
 use doudi_dsl::ir::{format_date, ExternId, Program, Ty};
-use rhai::{Dynamic, Engine, Scope, AST};
+use rhai::{Dynamic, Engine, EvalAltResult, Scope, AST};
+use std::cell::Cell;
+use std::time::{Duration, Instant};
 
 /// Operations one extern call may perform.
 pub const MAX_OPERATIONS: u64 = 200_000;
 /// Function-call nesting in a script.
 pub const MAX_CALL_LEVELS: usize = 32;
 
+/// Wall-clock time one extern call may take.
+pub const MAX_EXTERN_TIME: Duration = Duration::from_secs(2);
+/// How many operations run between two looks at the clock.
+const CLOCK_EVERY: u64 = 256; // a power of two
+
+thread_local! {
+    /// When the script running on this thread must stop (none: no deadline).
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with a wall-clock deadline for the rhai scripts it runs on this thread (restoring the
+/// previous deadline afterwards, so calls may nest).
+pub fn with_deadline<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
+    let before = DEADLINE.with(|d| d.replace(Some(Instant::now() + limit)));
+    let out = f();
+    DEADLINE.with(|d| d.set(before));
+    out
+}
+
+/// Whether the deadline of this thread has passed (checked every few operations).
+fn past_deadline(ops: u64) -> bool {
+    ops & (CLOCK_EVERY - 1) == 0
+        && DEADLINE
+            .with(|d| d.get())
+            .is_some_and(|t| Instant::now() >= t)
+}
+
 /// A sandboxed rhai engine with the limits doudi applies to every user script.
+///
+/// Nothing in it blocks: `sleep` is disabled (calling it is a compile error, and reaching it through
+/// a function pointer is a run-time error), and scripts stop at the deadline set by [`with_deadline`]
+/// as well as at the operation limit.
 pub fn sandboxed_engine() -> Engine {
     let mut engine = Engine::new();
+    engine.disable_symbol("sleep");
+    engine.register_fn("sleep", |_: rhai::INT| -> Result<(), Box<EvalAltResult>> {
+        Err("`sleep` is not available in doudi scripts".into())
+    });
+    engine.register_fn(
+        "sleep",
+        |_: rust_decimal::Decimal| -> Result<(), Box<EvalAltResult>> {
+            Err("`sleep` is not available in doudi scripts".into())
+        },
+    );
+    engine.on_progress(|ops| {
+        if past_deadline(ops) {
+            Some(Dynamic::from("the script ran out of time".to_string()))
+        } else {
+            None
+        }
+    });
     engine.set_max_operations(MAX_OPERATIONS);
     engine.set_max_call_levels(MAX_CALL_LEVELS);
     engine.set_max_expr_depths(64, 32);
@@ -85,16 +135,25 @@ impl Externs {
         for ((name, ty), v) in ext.params.iter().zip(args) {
             scope.push_dynamic(name.as_str(), to_dynamic(program, *ty, v));
         }
-        let out = self
-            .engine
-            .eval_ast_with_scope::<Dynamic>(&mut scope, &self.asts[id as usize])
-            .map_err(|e| {
-                EvalError::new(
-                    format!("the script `{}` of `{}` failed: {}", ext.path, ext.name, e),
-                    span,
-                )
-                .with_help("scripts run with an operation limit, a call-depth limit and no I/O")
-            })?;
+        let ast = &self.asts[id as usize];
+        let out = with_deadline(MAX_EXTERN_TIME, || {
+            self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, ast)
+        })
+        .map_err(|e| {
+            let what = match &*e {
+                EvalAltResult::ErrorTerminated(..) => {
+                    format!("it ran longer than {} s", MAX_EXTERN_TIME.as_secs())
+                }
+                _ => e.to_string(),
+            };
+            EvalError::new(
+                format!("the script `{}` of `{}` failed: {what}", ext.path, ext.name),
+                span,
+            )
+            .with_help(
+                "scripts run with a time limit, an operation limit, a call-depth limit and no I/O",
+            )
+        })?;
         from_dynamic(program, ext.ret, out).map_err(|m| {
             EvalError::new(
                 format!(

@@ -11,10 +11,7 @@ use doudi_interpreter::value::Value;
 use std::path::{Path, PathBuf};
 
 fn field(name: &str, ty: FieldType) -> Field {
-    Field {
-        name: name.into(),
-        ty,
-    }
+    Field::new(name, ty)
 }
 
 fn enumeration(name: &str, variants: &[&str]) -> FieldType {
@@ -266,7 +263,8 @@ fn json_forms_agree() {
 }
 
 #[test]
-fn json_person_ids_are_per_household() {
+fn json_person_ids_are_unique_across_the_file() {
+    // DATA.md: a person id is unique in the whole file, not only within its household.
     let s = schema();
     let mut hs = good_json();
     for h in &mut hs {
@@ -275,7 +273,31 @@ fn json_person_ids_are_per_household() {
         }
     }
     let arr = serde_json::Value::Array(hs.iter().map(|h| household_to_json(&s, h)).collect());
-    assert_eq!(read_json_str(&s, &arr.to_string(), "t.json").unwrap(), hs);
+    let err = read_json_str(&s, &arr.to_string(), "t.json").unwrap_err().to_string();
+    assert!(err.contains("person id \"P1\" is already a member of household"), "{err}");
+}
+
+/// A CSV row longer than the limit stops the reader with a message naming the file and line, before
+/// the row is held in memory whole (the probe's 1.1 GB line took 6.3 GB).
+#[test]
+fn csv_rows_and_json_strings_are_bounded() {
+    let s = schema();
+    let dir = tempfile::tempdir().unwrap();
+    write_csv_pair(&s, &good_json(), dir.path()).unwrap();
+    let persons = dir.path().join("persons.csv");
+    let mut text = std::fs::read_to_string(&persons).unwrap();
+    text.push_str(&"x".repeat(3 << 20));
+    text.push('\n');
+    std::fs::write(&persons, text).unwrap();
+    let err = read_csv_dir(&s, dir.path()).unwrap_err().to_string();
+    assert!(err.contains("persons.csv:") && err.contains("a row longer than 1048576 bytes"), "{err}");
+    let err = read_chunks(&s, dir.path(), 2).unwrap_err();
+    assert!(err.contains("a row longer than 1048576 bytes"), "{err}");
+    // A JSON string (a cell) is bounded the same way.
+    let mut h = household_to_json(&s, &good_json()[0]);
+    h["region"] = serde_json::Value::String("x".repeat(2 << 20));
+    let err = read_json_str(&s, &h.to_string(), "big.json").unwrap_err().to_string();
+    assert!(err.contains("a string longer than 1048576 bytes"), "{err}");
 }
 
 #[test]

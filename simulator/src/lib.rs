@@ -6,6 +6,7 @@ pub mod spec;
 
 pub mod calibrate;
 pub mod dynamics;
+pub mod estimate;
 pub mod montecarlo;
 pub mod oversample;
 pub mod reform;

@@ -3,8 +3,12 @@
 //!
 //! Scripts run in the sandboxed engine of the policy externs
 //! (`doudi_interpreter::rhai_bridge::sandboxed_engine`: no file or network access of their own, no
-//! `eval`, no modules, bounded operations); they reach files only through the functions below, with
-//! relative paths taken from the script's directory. `print` writes to the command's output.
+//! `eval`, no modules, no `sleep`, bounded operations); they reach files only through the functions
+//! below, with relative paths taken from the script's directory, and only inside the script's
+//! directory, the working directory and the directories given with `doudi run --allow DIR` (a path
+//! elsewhere, `..` included, is an error that names it). A script stops after `--timeout` seconds
+//! (default [`DEFAULT_SCRIPT_TIME`], simulations included). `write_report` replaces only a directory
+//! doudi marked as its report. `print` writes to the command's output.
 //!
 //! | function | what it does |
 //! | --- | --- |
@@ -32,6 +36,7 @@ use doudi_interpreter::{Month, Num, Policy};
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
@@ -271,12 +276,81 @@ pub fn headline(p: &Prepared, o: &Outcome) -> String {
     s
 }
 
-fn resolve(base: &Path, p: &str) -> PathBuf {
-    let p = Path::new(p);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
+/// What a script may touch and for how long.
+#[derive(Debug, Clone)]
+pub struct ScriptLimits {
+    /// Wall-clock time for the whole script (simulations included).
+    pub timeout: Duration,
+    /// Directories besides the working directory and the script's own directory that the script
+    /// may read and write.
+    pub allow: Vec<PathBuf>,
+}
+
+/// The default wall-clock limit of a script.
+pub const DEFAULT_SCRIPT_TIME: Duration = Duration::from_secs(3600);
+
+impl Default for ScriptLimits {
+    fn default() -> Self {
+        ScriptLimits {
+            timeout: DEFAULT_SCRIPT_TIME,
+            allow: Vec::new(),
+        }
+    }
+}
+
+/// Where a script's paths start and the directories they must stay in (canonical, none of them a
+/// file-system root).
+struct Sandbox {
+    base: PathBuf,
+    roots: Vec<PathBuf>,
+}
+
+impl Sandbox {
+    fn new(base: &Path, allow: &[PathBuf]) -> Sandbox {
+        let mut dirs = vec![base.to_path_buf()];
+        dirs.extend(std::env::current_dir().ok());
+        dirs.extend(allow.iter().cloned());
+        let roots = dirs
+            .iter()
+            .filter_map(|d| d.canonicalize().ok())
+            .filter(|c| c.parent().is_some())
+            .collect();
+        Sandbox {
+            base: base.to_path_buf(),
+            roots,
+        }
+    }
+
+    /// `p` (relative to the script's directory) if it stays inside the sandbox; a path that does not
+    /// exist yet (a report directory) is judged by its nearest existing ancestor.
+    fn resolve(&self, p: &str) -> R<PathBuf> {
+        let path = Path::new(p);
+        let full = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base.join(path)
+        };
+        let mut existing = full.as_path();
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_os_string());
+                    existing = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+                }
+                _ => return fail(format!("`{p}`: a path such as this cannot be used (`..` in a part that does not exist)")),
+            }
+        }
+        let mut canon = existing.canonicalize().map_err(|e| format!("`{p}`: {e}"))?;
+        if !self.roots.iter().any(|r| canon.starts_with(r)) {
+            return fail(format!(
+                "`{p}` is outside the directories a script may use (its own directory, the working directory and those given with --allow)"
+            ));
+        }
+        for name in rest.iter().rev() {
+            canon.push(name);
+        }
+        Ok(canon)
     }
 }
 
@@ -331,16 +405,35 @@ fn check(s: &ScriptScenario) -> R<()> {
     }
 }
 
-/// Runs a script file; returns what it printed.
+/// Runs a script file with the default limits; returns what it printed.
 pub fn run_file(path: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    run_script(&text, &path.display().to_string(), &base)
+    run_file_with(path, &ScriptLimits::default())
 }
 
-/// Runs script text (`origin` names it in messages; relative paths start at `base`).
+/// Runs a script file; returns what it printed.
+pub fn run_file_with(path: &Path, limits: &ScriptLimits) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let base = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    run_script_with(&text, &path.display().to_string(), &base, limits)
+}
+
+/// Runs script text with the default limits (`origin` names it in messages; relative paths start at `base`).
 pub fn run_script(text: &str, origin: &str, base: &Path) -> Result<String, String> {
+    run_script_with(text, origin, base, &ScriptLimits::default())
+}
+
+/// Runs script text: paths stay inside `base`, the working directory and `limits.allow`; the script
+/// stops after `limits.timeout`.
+pub fn run_script_with(
+    text: &str,
+    origin: &str,
+    base: &Path,
+    limits: &ScriptLimits,
+) -> Result<String, String> {
     let mut engine = doudi_interpreter::rhai_bridge::sandboxed_engine();
     // A script drives whole simulations: allow more operations than one extern call.
     engine.set_max_operations(10_000_000);
@@ -354,7 +447,7 @@ pub fn run_script(text: &str, origin: &str, base: &Path) -> Result<String, Strin
             }
         });
     }
-    let base = Arc::new(base.to_path_buf());
+    let base = Arc::new(Sandbox::new(base, &limits.allow));
 
     engine.register_type_with_name::<ScriptScenario>("Scenario");
     engine.register_type_with_name::<ScriptPolicy>("Policy");
@@ -363,7 +456,7 @@ pub fn run_script(text: &str, origin: &str, base: &Path) -> Result<String, Strin
 
     let b = base.clone();
     engine.register_fn("load_scenario", move |p: &str| -> R<ScriptScenario> {
-        let s = Scenario::load(resolve(&b, p)).map_err(|e| e.to_string())?;
+        let s = Scenario::load(b.resolve(p)?).map_err(|e| e.to_string())?;
         Ok(ScriptScenario {
             scenario: s,
             population: None,
@@ -465,7 +558,7 @@ pub fn run_script(text: &str, origin: &str, base: &Path) -> Result<String, Strin
 
     let b = base.clone();
     engine.register_fn("load_policy", move |p: &str| -> R<ScriptPolicy> {
-        let path = resolve(&b, p);
+        let path = b.resolve(p)?;
         let pol = Policy::load(&path).map_err(|e| {
             format!(
                 "{}: the policy does not load:\n{}",
@@ -527,7 +620,7 @@ pub fn run_script(text: &str, origin: &str, base: &Path) -> Result<String, Strin
     engine.register_fn(
         "generate_population",
         move |spec: &str, households: i64, seed: i64| -> R<ScriptPopulation> {
-            let path = resolve(&b, spec);
+            let path = b.resolve(spec)?;
             let (sp, _) = crate::spec::PopulationSpec::load(&path).map_err(|e| e.to_string())?;
             let n =
                 usize::try_from(households).map_err(|_| "households out of range".to_string())?;
@@ -538,7 +631,7 @@ pub fn run_script(text: &str, origin: &str, base: &Path) -> Result<String, Strin
             let report = crate::population::generate(&sp, n, seed as u64, tmp.path())
                 .map_err(|e| e.to_string())?;
             // Read with the schema of the DATA.md contract: any policy of the shipped set reads it.
-            let schema = population_schema(&b)?;
+            let schema = population_schema(&b.base)?;
             let hs = doudi_interpreter::data::read_csv_dir(&schema, tmp.path())
                 .map_err(|e| e.to_string())?;
             let persons = hs.iter().map(|h| h.members.len() as u64).sum::<u64>();
@@ -559,8 +652,8 @@ pub fn run_script(text: &str, origin: &str, base: &Path) -> Result<String, Strin
     );
     let b = base.clone();
     engine.register_fn("load_population", move |dir: &str| -> R<ScriptPopulation> {
-        let path = resolve(&b, dir);
-        let schema = population_schema(&b)?;
+        let path = b.resolve(dir)?;
+        let schema = population_schema(&b.base)?;
         let hs =
             doudi_interpreter::data::read_csv_dir(&schema, &path).map_err(|e| e.to_string())?;
         let persons = hs.iter().map(|h| h.members.len() as u64).sum::<u64>();
@@ -663,13 +756,17 @@ pub fn run_script(text: &str, origin: &str, base: &Path) -> Result<String, Strin
     engine.register_fn(
         "write_report",
         move |r: ScriptResult, dir: &str| -> R<String> {
-            let out = resolve(&b, dir);
+            let out = b.resolve(dir)?;
             let w = crate::report::write(&r.0 .0, &r.0 .1, &out)?;
             Ok(w.dir.join("report.html").display().to_string())
         },
     );
 
-    engine.run(text).map_err(|e| format!("{origin}: {e}"))?;
+    let secs = limits.timeout.as_secs();
+    doudi_interpreter::rhai_bridge::with_deadline(limits.timeout, || engine.run(text)).map_err(|e| match *e {
+        EvalAltResult::ErrorTerminated(..) => format!("{origin}: the script ran longer than {secs} s and was stopped (raise the limit with --timeout)"),
+        e => format!("{origin}: {e}"),
+    })?;
     let out = output.lock().map(|o| o.clone()).unwrap_or_default();
     Ok(out)
 }

@@ -1,0 +1,1 @@
+eval --policy policies/jian --input tests/fixtures/hostile/disability_grade_9.json

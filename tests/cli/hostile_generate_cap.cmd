@@ -1,0 +1,1 @@
+generate --spec scenarios/populations/jian.toml --households 60000000 --out target/never-written

@@ -1,0 +1,1 @@
+eval --policy policies/jian --input tests/fixtures/hostile/negative_income.json

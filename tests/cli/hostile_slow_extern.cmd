@@ -1,0 +1,1 @@
+eval --policy tests/fixtures/hostile/slow --input tests/fixtures/hostile/one_household.json --outputs churned

@@ -1,0 +1,1 @@
+check tests/fixtures/hostile/symlink
