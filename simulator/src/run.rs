@@ -860,9 +860,9 @@ impl Sim {
         let raking = if self.targets.is_empty() {
             None
         } else {
-            // Measure the first reported month unweighted, rake, then simulate it again from the same
-            // state with the calibrated weights (the same random numbers: the same events).
-            let before = states.clone();
+            // Measure the first reported month on copies of the households (a chunk at a time), rake,
+            // then simulate it from the unchanged states with the calibrated weights (the same random
+            // numbers: the same events).
             let mut epochs = last_epochs.clone();
             for st in states.iter_mut() {
                 st.measured = None;
@@ -883,7 +883,6 @@ impl Sim {
             let (weights, info) =
                 crate::calibrate::rake_households(self, &probes).map_err(SimError)?;
             drop(probes);
-            states = before;
             for (st, w) in states.iter_mut().zip(weights) {
                 st.weight = w;
             }
@@ -1008,8 +1007,9 @@ impl Sim {
     }
 
     /// Simulates month `t` (counted from the start of the burn-in) for every household: returns, per
-    /// variant, the cells, their sample counts and the programme outputs. `measure`: record the
-    /// baseline's dibao payments per household (`State::measured`) for calibration.
+    /// variant, the cells, their sample counts and the programme outputs. `measure`: simulate copies
+    /// of the households and keep only the baseline's dibao payments per household
+    /// (`State::measured`), for calibration; the states do not move.
     #[allow(clippy::type_complexity)]
     fn month(
         &self,
@@ -1077,7 +1077,16 @@ impl Sim {
                         samples: (0..nv).map(|v| vec![0; self.cell_len(v)]).collect(),
                         totals: masters.iter().map(|m| m.fork()).collect(),
                     };
-                    self.chunk(chunk, ws, &ctx, &mut acc)?;
+                    if measure {
+                        // On a copy: only what calibration measures is kept.
+                        let mut copy = chunk.to_vec();
+                        self.chunk(&mut copy, ws, &ctx, &mut acc)?;
+                        for (st, c) in chunk.iter_mut().zip(copy) {
+                            st.measured = c.measured;
+                        }
+                    } else {
+                        self.chunk(chunk, ws, &ctx, &mut acc)?;
+                    }
                     Ok(acc)
                 },
             )
