@@ -11,7 +11,12 @@ fn root() -> PathBuf {
 }
 
 fn doudi(args: &[&str], threads: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_doudi")).args(args).current_dir(root()).env("RAYON_NUM_THREADS", threads).output().expect("doudi runs")
+    Command::new(env!("CARGO_BIN_EXE_doudi"))
+        .args(args)
+        .current_dir(root())
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .expect("doudi runs")
 }
 
 /// Every file under `dir`, by relative path, with its bytes.
@@ -24,7 +29,13 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.insert(p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/"), std::fs::read(&p).unwrap());
+                out.insert(
+                    p.strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
     }
@@ -37,13 +48,46 @@ fn simulate_writes_a_complete_report_identical_for_1_and_2_threads() {
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
     let scenario = "tests/data/simulate/small.toml";
-    let out1 = doudi(&["simulate", scenario, "--out", a.to_str().unwrap(), "--quiet"], "1");
-    assert_eq!(out1.status.code(), Some(0), "{}", String::from_utf8_lossy(&out1.stderr));
+    let out1 = doudi(
+        &[
+            "simulate",
+            scenario,
+            "--out",
+            a.to_str().unwrap(),
+            "--quiet",
+        ],
+        "1",
+    );
+    assert_eq!(
+        out1.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out1.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out1.stdout);
-    assert!(stdout.contains(&a.join("report.html").display().to_string()), "tells where the report is:\n{stdout}");
-    let out2 = doudi(&["simulate", scenario, "--out", b.to_str().unwrap(), "--quiet"], "2");
-    assert_eq!(out2.status.code(), Some(0), "{}", String::from_utf8_lossy(&out2.stderr));
-    let norm = |o: &Output, d: &Path| String::from_utf8_lossy(&o.stdout).replace(&d.display().to_string(), "OUT");
+    assert!(
+        stdout.contains(&a.join("report.html").display().to_string()),
+        "tells where the report is:\n{stdout}"
+    );
+    let out2 = doudi(
+        &[
+            "simulate",
+            scenario,
+            "--out",
+            b.to_str().unwrap(),
+            "--quiet",
+        ],
+        "2",
+    );
+    assert_eq!(
+        out2.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out2.stderr)
+    );
+    let norm = |o: &Output, d: &Path| {
+        String::from_utf8_lossy(&o.stdout).replace(&d.display().to_string(), "OUT")
+    };
     assert_eq!(norm(&out1, &a), norm(&out2, &b));
 
     let fa = files(&a);
@@ -74,10 +118,17 @@ fn simulate_writes_a_complete_report_identical_for_1_and_2_threads() {
         "charts/winners_losers.svg",
         "charts/winners_losers.png",
     ] {
-        assert!(fa.contains_key(f), "missing {f}; have {:?}", fa.keys().collect::<Vec<_>>());
+        assert!(
+            fa.contains_key(f),
+            "missing {f}; have {:?}",
+            fa.keys().collect::<Vec<_>>()
+        );
     }
     // No temporary directories are left beside the report.
-    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
     assert_eq!(left.len(), 2, "{left:?}");
 
     let summary: serde_json::Value = serde_json::from_slice(&fa["summary.json"]).unwrap();
@@ -89,14 +140,29 @@ fn simulate_writes_a_complete_report_identical_for_1_and_2_threads() {
     let html = String::from_utf8(fa["report.html"].clone()).unwrap();
     assert!(html.contains("<svg") && html.contains("低保") && html.contains("charset=\"utf-8\""));
     let svg = String::from_utf8(fa["charts/caseload.svg"].clone()).unwrap();
-    assert!(svg.contains("低保在保户数"), "Chinese labels are text in the SVG");
+    assert!(
+        svg.contains("低保在保户数"),
+        "Chinese labels are text in the SVG"
+    );
     assert_eq!(&fa["report.xlsx"][..2], b"PK");
     assert_eq!(&fa["charts/caseload.png"][1..4], b"PNG");
 
     // A second run replaces the report in place.
-    let again = doudi(&["simulate", scenario, "--out", a.to_str().unwrap(), "--quiet", "--runs", "1"], "2");
+    let again = doudi(
+        &[
+            "simulate",
+            scenario,
+            "--out",
+            a.to_str().unwrap(),
+            "--quiet",
+            "--runs",
+            "1",
+        ],
+        "2",
+    );
     assert_eq!(again.status.code(), Some(0));
-    let s2: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("summary.json")).unwrap()).unwrap();
+    let s2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("summary.json")).unwrap()).unwrap();
     assert_eq!(s2["scenario"]["runs"], 1);
 }
 
@@ -104,33 +170,88 @@ fn simulate_writes_a_complete_report_identical_for_1_and_2_threads() {
 fn a_directory_that_is_not_a_report_is_not_replaced() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("precious.txt"), "keep me").unwrap();
-    let out = doudi(&["simulate", "tests/data/simulate/small.toml", "--out", tmp.path().to_str().unwrap(), "--quiet", "--runs", "1"], "2");
+    let out = doudi(
+        &[
+            "simulate",
+            "tests/data/simulate/small.toml",
+            "--out",
+            tmp.path().to_str().unwrap(),
+            "--quiet",
+            "--runs",
+            "1",
+        ],
+        "2",
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a doudi report"));
-    assert_eq!(std::fs::read_to_string(tmp.path().join("precious.txt")).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("precious.txt")).unwrap(),
+        "keep me"
+    );
 }
 
 #[test]
 fn bad_input_exits_2_names_file_and_key_and_writes_nothing() {
     let cases: [(&str, &[&str]); 6] = [
-        ("unknown_key", &["unknown_key.toml", "dynamics.job_losses", "unknown field"]),
-        ("bad_param_range", &["bad_param_range.toml", "parameters.\"dibao_standard.urban\"", "outside the declared range `>= 0`"]),
-        ("bad_rate", &["bad_rate.toml", "dynamics.change_report_rate", "between 0 and 1"]),
+        (
+            "unknown_key",
+            &["unknown_key.toml", "dynamics.job_losses", "unknown field"],
+        ),
+        (
+            "bad_param_range",
+            &[
+                "bad_param_range.toml",
+                "parameters.\"dibao_standard.urban\"",
+                "outside the declared range `>= 0`",
+            ],
+        ),
+        (
+            "bad_rate",
+            &[
+                "bad_rate.toml",
+                "dynamics.change_report_rate",
+                "between 0 and 1",
+            ],
+        ),
         ("bad_type", &["bad_type.toml", "scenario.months"]),
-        ("bad_policy", &["bad_policy.toml", "scenario.policy", "does not load"]),
-        ("bad_population", &["bad_population.toml", "population.data", "persons.csv", "age"]),
+        (
+            "bad_policy",
+            &["bad_policy.toml", "scenario.policy", "does not load"],
+        ),
+        (
+            "bad_population",
+            &[
+                "bad_population.toml",
+                "population.data",
+                "persons.csv",
+                "age",
+            ],
+        ),
     ];
     for (name, expect) in cases {
         let tmp = tempfile::tempdir().unwrap();
         let out_dir = tmp.path().join("report");
-        let out = doudi(&["simulate", &format!("tests/data/simulate/{name}.toml"), "--out", out_dir.to_str().unwrap(), "--quiet"], "2");
+        let out = doudi(
+            &[
+                "simulate",
+                &format!("tests/data/simulate/{name}.toml"),
+                "--out",
+                out_dir.to_str().unwrap(),
+                "--quiet",
+            ],
+            "2",
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
         for e in expect {
             assert!(err.contains(e), "{name}: expected `{e}` in:\n{err}");
         }
         assert!(!out_dir.exists(), "{name}: nothing is written");
-        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "{name}: no temporary files left");
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            0,
+            "{name}: no temporary files left"
+        );
     }
     let out = doudi(&["simulate", "tests/data/simulate/no_such_file.toml"], "2");
     assert_eq!(out.status.code(), Some(2));
@@ -141,8 +262,16 @@ fn bad_input_exits_2_names_file_and_key_and_writes_nothing() {
 fn run_executes_a_sandboxed_script() {
     let out = doudi(&["run", "tests/data/simulate/script.rhai"], "2");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("households ") && stdout.contains("->"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("households ") && stdout.contains("->"),
+        "{stdout}"
+    );
     assert!(stdout.contains("urban standard 734.00"), "{stdout}");
     // The sandbox: no file access of its own.
     let tmp = tempfile::tempdir().unwrap();
@@ -155,9 +284,45 @@ fn run_executes_a_sandboxed_script() {
 #[test]
 fn generate_writes_a_population_the_policy_reads() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = doudi(&["generate", "--spec", "scenarios/populations/jian.toml", "--households", "60", "--seed", "3", "--out", tmp.path().to_str().unwrap()], "2");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let eval = doudi(&["eval", "--policy", "policies/jian", "--data", tmp.path().to_str().unwrap(), "--outputs", "dibao_eligible", "--format", "csv"], "2");
-    assert_eq!(eval.status.code(), Some(0), "{}", String::from_utf8_lossy(&eval.stderr));
+    let out = doudi(
+        &[
+            "generate",
+            "--spec",
+            "scenarios/populations/jian.toml",
+            "--households",
+            "60",
+            "--seed",
+            "3",
+            "--out",
+            tmp.path().to_str().unwrap(),
+        ],
+        "2",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let eval = doudi(
+        &[
+            "eval",
+            "--policy",
+            "policies/jian",
+            "--data",
+            tmp.path().to_str().unwrap(),
+            "--outputs",
+            "dibao_eligible",
+            "--format",
+            "csv",
+        ],
+        "2",
+    );
+    assert_eq!(
+        eval.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&eval.stdout).lines().count(), 61);
 }

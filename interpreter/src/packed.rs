@@ -83,7 +83,10 @@ impl Ids {
     pub fn of(hh: &Household) -> Ids {
         let numbered = |prefix: &str| {
             hh.members.iter().enumerate().all(|(k, p)| {
-                let rest = p.id.strip_prefix(hh.id.as_str()).and_then(|r| r.strip_prefix('-')).and_then(|r| r.strip_prefix(prefix));
+                let rest =
+                    p.id.strip_prefix(hh.id.as_str())
+                        .and_then(|r| r.strip_prefix('-'))
+                        .and_then(|r| r.strip_prefix(prefix));
                 rest.is_some_and(|r| !r.starts_with(['0', '+']) && r.parse::<usize>() == Ok(k + 1))
             })
         };
@@ -91,7 +94,10 @@ impl Ids {
             Some(prefix) => MemberIds::Numbered(prefix),
             None => MemberIds::Listed(hh.members.iter().map(|p| p.id.as_str().into()).collect()),
         };
-        Ids { household: hh.id.as_str().into(), members }
+        Ids {
+            household: hh.id.as_str().into(),
+            members,
+        }
     }
 
     /// Writes the identifiers into `hh` (whose members are already there), reusing its strings.
@@ -148,7 +154,14 @@ impl Packer {
     pub fn new(schema: &Schema) -> Packer {
         let (household, household_bytes) = layout(&schema.household);
         let (person, person_bytes) = layout(&schema.person);
-        Packer { household, person, household_bytes, person_bytes, texts: Vec::new(), text_index: HashMap::new() }
+        Packer {
+            household,
+            person,
+            household_bytes,
+            person_bytes,
+            texts: Vec::new(),
+            text_index: HashMap::new(),
+        }
     }
 
     /// Adds the texts of `hh` to the table, so that packing keeps them in four bytes.
@@ -157,7 +170,11 @@ impl Packer {
             .fields
             .iter()
             .zip(&self.household)
-            .chain(hh.members.iter().flat_map(|p| p.fields.iter().zip(&self.person)))
+            .chain(
+                hh.members
+                    .iter()
+                    .flat_map(|p| p.fields.iter().zip(&self.person)),
+            )
             .filter_map(|(v, (k, _))| match (k, v) {
                 (Kind::Text, Value::Text(t)) => Some(t.clone()),
                 _ => None,
@@ -180,7 +197,10 @@ impl Packer {
     }
 
     pub fn pack(&self, hh: &Household) -> Packed {
-        let mut p = Packed { bytes: Box::new([]), aside: None };
+        let mut p = Packed {
+            bytes: Box::new([]),
+            aside: None,
+        };
         self.repack(hh, &mut p);
         p
     }
@@ -214,7 +234,14 @@ impl Packer {
         }
     }
 
-    fn put(&self, b: &mut [u8], aside: &mut Option<Box<Vec<(u32, Value)>>>, pos: u32, k: Kind, v: &Value) {
+    fn put(
+        &self,
+        b: &mut [u8],
+        aside: &mut Option<Box<Vec<(u32, Value)>>>,
+        pos: u32,
+        k: Kind,
+        v: &Value,
+    ) {
         let fits = match (k, v) {
             (Kind::Bool, Value::Bool(x)) => {
                 b[0] = *x as u8;
@@ -254,9 +281,13 @@ impl Packer {
                 Kind::Bool => b[0] = ASIDE_BOOL,
                 Kind::Enum => b[..2].copy_from_slice(&ASIDE_ENUM.to_le_bytes()),
                 Kind::Text => b[..4].copy_from_slice(&ASIDE_TEXT.to_le_bytes()),
-                Kind::Int | Kind::Dec | Kind::Date => b[..8].copy_from_slice(&ASIDE_WORD.to_le_bytes()),
+                Kind::Int | Kind::Dec | Kind::Date => {
+                    b[..8].copy_from_slice(&ASIDE_WORD.to_le_bytes())
+                }
             }
-            aside.get_or_insert_with(Default::default).push((pos, v.clone()));
+            aside
+                .get_or_insert_with(Default::default)
+                .push((pos, v.clone()));
         }
     }
 
@@ -264,7 +295,13 @@ impl Packer {
     /// (`aside`: whether the household has any).
     #[inline]
     fn get(&self, b: &[u8], p: &Packed, pos: u32, k: Kind, aside: bool) -> Value {
-        let fetch = || p.aside.as_ref().and_then(|a| a.iter().find(|(q, _)| *q == pos)).map(|(_, v)| v.clone()).unwrap_or(Value::Bool(false));
+        let fetch = || {
+            p.aside
+                .as_ref()
+                .and_then(|a| a.iter().find(|(q, _)| *q == pos))
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Bool(false))
+        };
         match k {
             Kind::Bool => match b[0] {
                 ASIDE_BOOL if aside => fetch(),
@@ -276,7 +313,10 @@ impl Packer {
             },
             Kind::Text => match u32::from_le_bytes([b[0], b[1], b[2], b[3]]) {
                 ASIDE_TEXT if aside => fetch(),
-                i => self.texts.get(i as usize).map_or(Value::Bool(false), |t| Value::Text(t.clone())),
+                i => self
+                    .texts
+                    .get(i as usize)
+                    .map_or(Value::Bool(false), |t| Value::Text(t.clone())),
             },
             Kind::Int | Kind::Dec | Kind::Date => {
                 let w = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
@@ -288,9 +328,19 @@ impl Packer {
                     Kind::Dec => {
                         let m = (w as i64) >> 8;
                         let a = m.unsigned_abs();
-                        Value::Num(Num::Dec(Decimal::from_parts(a as u32, (a >> 32) as u32, 0, m < 0, (w & 0xFF) as u32)))
+                        Value::Num(Num::Dec(Decimal::from_parts(
+                            a as u32,
+                            (a >> 32) as u32,
+                            0,
+                            m < 0,
+                            (w & 0xFF) as u32,
+                        )))
                     }
-                    _ => Value::Date(Date { year: (w >> 16) as u32 as i32, month: (w >> 8) as u8, day: w as u8 }),
+                    _ => Value::Date(Date {
+                        year: (w >> 16) as u32 as i32,
+                        month: (w >> 8) as u8,
+                        day: w as u8,
+                    }),
                 }
             }
         }
@@ -299,7 +349,14 @@ impl Packer {
     /// Writes the fields laid out by `slots` from `b` into `fields`, in place when it has the
     /// right length.
     #[inline]
-    fn unpack_fields(&self, b: &[u8], p: &Packed, pos0: usize, slots: &[(Kind, usize)], fields: &mut Vec<Value>) {
+    fn unpack_fields(
+        &self,
+        b: &[u8],
+        p: &Packed,
+        pos0: usize,
+        slots: &[(Kind, usize)],
+        fields: &mut Vec<Value>,
+    ) {
         let aside = p.aside.is_some();
         if fields.len() == slots.len() {
             for (j, (f, &(k, off))) in fields.iter_mut().zip(slots).enumerate() {
@@ -326,18 +383,31 @@ impl Packer {
         let n = self.members(p);
         hh.members.truncate(n);
         while hh.members.len() < n {
-            hh.members.push(Person { id: String::new(), fields: Vec::with_capacity(self.person.len()) });
+            hh.members.push(Person {
+                id: String::new(),
+                fields: Vec::with_capacity(self.person.len()),
+            });
         }
         for (m, person) in hh.members.iter_mut().enumerate() {
             let base = self.household_bytes + m * self.person_bytes;
             let pos0 = self.household.len() + m * self.person.len();
-            self.unpack_fields(&p.bytes[base..base + self.person_bytes], p, pos0, &self.person, &mut person.fields);
+            self.unpack_fields(
+                &p.bytes[base..base + self.person_bytes],
+                p,
+                pos0,
+                &self.person,
+                &mut person.fields,
+            );
         }
     }
 
     /// The household packed in `p` with identifiers `ids`.
     pub fn unpack(&self, p: &Packed, ids: &Ids) -> Household {
-        let mut hh = Household { id: String::new(), fields: Vec::new(), members: Vec::new() };
+        let mut hh = Household {
+            id: String::new(),
+            fields: Vec::new(),
+            members: Vec::new(),
+        };
         self.unpack_into(p, &mut hh);
         ids.write_into(&mut hh);
         hh
@@ -355,7 +425,12 @@ pub struct PackedPopulation {
 
 impl PackedPopulation {
     pub fn new(schema: &Schema) -> PackedPopulation {
-        PackedPopulation { packer: Packer::new(schema), ids: Vec::new(), households: Vec::new(), persons: 0 }
+        PackedPopulation {
+            packer: Packer::new(schema),
+            ids: Vec::new(),
+            households: Vec::new(),
+            persons: 0,
+        }
     }
 
     pub fn from_households(schema: &Schema, hs: &[Household]) -> PackedPopulation {
@@ -371,7 +446,11 @@ impl PackedPopulation {
             self.packer.intern(h);
         }
         let packer = &self.packer;
-        let packed: Vec<(Ids, Packed)> = hs.par_iter().with_min_len(256).map(|h| (Ids::of(h), packer.pack(h))).collect();
+        let packed: Vec<(Ids, Packed)> = hs
+            .par_iter()
+            .with_min_len(256)
+            .map(|h| (Ids::of(h), packer.pack(h)))
+            .collect();
         self.persons += hs.iter().map(|h| h.members.len() as u64).sum::<u64>();
         for (i, p) in packed {
             self.ids.push(i);
@@ -460,7 +539,10 @@ impl PackedMut<'_> {
     fn member_bytes(&self, m: usize, slot: usize) -> (Kind, &[u8]) {
         let pk = self.packer;
         let (k, off) = pk.person[slot];
-        (k, &self.packed.bytes[pk.household_bytes + m * pk.person_bytes + off..])
+        (
+            k,
+            &self.packed.bytes[pk.household_bytes + m * pk.person_bytes + off..],
+        )
     }
 }
 
@@ -473,13 +555,15 @@ impl MemberFields for PackedMut<'_> {
     }
     fn member_int(&self, m: usize, slot: usize) -> Option<i64> {
         match self.member_bytes(m, slot) {
-            (Kind::Int, b) => match u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) {
-                ASIDE_WORD => match self.member_field(m, slot) {
-                    Value::Int(i) => Some(i),
-                    _ => None,
-                },
-                w => Some(w as i64),
-            },
+            (Kind::Int, b) => {
+                match u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) {
+                    ASIDE_WORD => match self.member_field(m, slot) {
+                        Value::Int(i) => Some(i),
+                        _ => None,
+                    },
+                    w => Some(w as i64),
+                }
+            }
             _ => None,
         }
     }
@@ -506,7 +590,13 @@ impl MemberFields for PackedMut<'_> {
         let (k, off) = pk.person[slot];
         let base = pk.household_bytes + m * pk.person_bytes;
         let pos = (pk.household.len() + m * pk.person.len() + slot) as u32;
-        pk.get(&self.packed.bytes[base + off..], self.packed, pos, k, self.packed.aside.is_some())
+        pk.get(
+            &self.packed.bytes[base + off..],
+            self.packed,
+            pos,
+            k,
+            self.packed.aside.is_some(),
+        )
     }
     fn set_member_field(&mut self, m: usize, slot: usize, v: Value) {
         let pk = self.packer;
@@ -540,10 +630,24 @@ mod tests {
 
     fn schema() -> Schema {
         let f = |name: &str, ty: FieldType| Field::new(name, ty);
-        let e = FieldType::Enum { name: "e".into(), variants: vec!["a".into(), "b".into()] };
+        let e = FieldType::Enum {
+            name: "e".into(),
+            variants: vec!["a".into(), "b".into()],
+        };
         Schema {
-            household: vec![f("region", FieldType::Text), f("assets", FieldType::Decimal), f("cars", FieldType::Int), f("flag", FieldType::Bool)],
-            person: vec![f("age", FieldType::Int), f("income", FieldType::Decimal), f("kind", e), f("born", FieldType::Date), f("alive", FieldType::Bool)],
+            household: vec![
+                f("region", FieldType::Text),
+                f("assets", FieldType::Decimal),
+                f("cars", FieldType::Int),
+                f("flag", FieldType::Bool),
+            ],
+            person: vec![
+                f("age", FieldType::Int),
+                f("income", FieldType::Decimal),
+                f("kind", e),
+                f("born", FieldType::Date),
+                f("alive", FieldType::Bool),
+            ],
         }
     }
 
@@ -556,15 +660,48 @@ mod tests {
         let s = schema();
         let person = |id: &str, age: i64, income: Value, kind: Value, alive: Value| Person {
             id: id.into(),
-            fields: vec![Value::Int(age), income, kind, Value::Date(Date { year: -3, month: 12, day: 31 }), alive],
+            fields: vec![
+                Value::Int(age),
+                income,
+                kind,
+                Value::Date(Date {
+                    year: -3,
+                    month: 12,
+                    day: 31,
+                }),
+                alive,
+            ],
         };
         let hh = Household {
             id: "H1".into(),
-            fields: vec![Value::Text("jian".into()), dec("-0.00"), Value::Int(i64::MAX), Value::Bool(true)],
+            fields: vec![
+                Value::Text("jian".into()),
+                dec("-0.00"),
+                Value::Int(i64::MAX),
+                Value::Bool(true),
+            ],
             members: vec![
-                person("H1-1", 40, dec("1234.50"), Value::Enum(1), Value::Bool(true)),
-                person("H1-2", -1, dec("79228162514264337593543950335"), Value::Enum(u16::MAX), Value::Int(3)),
-                person("H1-3", i64::MIN, Value::Num(Num::from_i128_ratio(1, 3).unwrap()), Value::Text("x".into()), Value::Bool(false)),
+                person(
+                    "H1-1",
+                    40,
+                    dec("1234.50"),
+                    Value::Enum(1),
+                    Value::Bool(true),
+                ),
+                person(
+                    "H1-2",
+                    -1,
+                    dec("79228162514264337593543950335"),
+                    Value::Enum(u16::MAX),
+                    Value::Int(3),
+                ),
+                person(
+                    "H1-3",
+                    i64::MIN,
+                    Value::Num(Num::from_i128_ratio(1, 3).unwrap()),
+                    Value::Text("x".into()),
+                    Value::Bool(false),
+                ),
             ],
         };
         let mut packer = Packer::new(&s);
@@ -573,8 +710,21 @@ mod tests {
         for p in [p0, packer.pack(&hh)] {
             let back = packer.unpack(&p, &Ids::of(&hh));
             assert_eq!(back, hh);
-            for (a, b) in back.fields.iter().chain(back.members.iter().flat_map(|m| &m.fields)).zip(hh.fields.iter().chain(hh.members.iter().flat_map(|m| &m.fields))) {
-                assert_eq!(format!("{a:?}"), format!("{b:?}"), "same representation, not only equal");
+            for (a, b) in back
+                .fields
+                .iter()
+                .chain(back.members.iter().flat_map(|m| &m.fields))
+                .zip(
+                    hh.fields
+                        .iter()
+                        .chain(hh.members.iter().flat_map(|m| &m.fields)),
+                )
+            {
+                assert_eq!(
+                    format!("{a:?}"),
+                    format!("{b:?}"),
+                    "same representation, not only equal"
+                );
             }
         }
         assert_eq!(Ids::of(&hh).members, MemberIds::Numbered(""));
@@ -583,15 +733,36 @@ mod tests {
             m.id = format!("H1-P{}", k + 1);
         }
         assert_eq!(Ids::of(&p_form).members, MemberIds::Numbered("P"));
-        assert_eq!(packer.unpack(&packer.pack(&p_form), &Ids::of(&p_form)), p_form);
+        assert_eq!(
+            packer.unpack(&packer.pack(&p_form), &Ids::of(&p_form)),
+            p_form
+        );
     }
 
     /// Household `A` of one member.
     fn one_member(person_id: &str, income: Value) -> Household {
         Household {
             id: "A".into(),
-            fields: vec![Value::Text("t".into()), dec("1"), Value::Int(2), Value::Bool(false)],
-            members: vec![Person { id: person_id.into(), fields: vec![Value::Int(1), income, Value::Enum(0), Value::Date(Date { year: 2024, month: 1, day: 2 }), Value::Bool(true)] }],
+            fields: vec![
+                Value::Text("t".into()),
+                dec("1"),
+                Value::Int(2),
+                Value::Bool(false),
+            ],
+            members: vec![Person {
+                id: person_id.into(),
+                fields: vec![
+                    Value::Int(1),
+                    income,
+                    Value::Enum(0),
+                    Value::Date(Date {
+                        year: 2024,
+                        month: 1,
+                        day: 2,
+                    }),
+                    Value::Bool(true),
+                ],
+            }],
         }
     }
 
@@ -601,11 +772,23 @@ mod tests {
         let packer = Packer::new(&s);
         let mut hh = one_member("A-1", dec("2.50"));
         let mut p = packer.pack(&hh);
-        let mut view = PackedMut { packer: &packer, packed: &mut p };
-        for (slot, v) in [(1, dec("123456789012345678901234.5")), (0, Value::Int(-1)), (1, dec("-7.25")), (4, Value::Bool(false)), (2, Value::Enum(1))] {
+        let mut view = PackedMut {
+            packer: &packer,
+            packed: &mut p,
+        };
+        for (slot, v) in [
+            (1, dec("123456789012345678901234.5")),
+            (0, Value::Int(-1)),
+            (1, dec("-7.25")),
+            (4, Value::Bool(false)),
+            (2, Value::Enum(1)),
+        ] {
             view.set_member_field(0, slot, v.clone());
             hh.set_member_field(0, slot, v.clone());
-            assert_eq!(format!("{:?}", view.member_field(0, slot)), format!("{v:?}"));
+            assert_eq!(
+                format!("{:?}", view.member_field(0, slot)),
+                format!("{v:?}")
+            );
         }
         assert_eq!(view.member_count(), 1);
         assert_eq!(packer.unpack(&p, &Ids::of(&hh)).members, hh.members);
@@ -618,22 +801,50 @@ mod tests {
     #[test]
     fn generated_households_round_trip() {
         use crate::testgen::{Gen, Profile};
-        let policy = crate::Policy::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/jian"))).expect("policy").policy;
+        let policy = crate::Policy::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../policies/jian"
+        )))
+        .expect("policy")
+        .policy;
         for profile in [Profile::Realistic, Profile::Adversarial] {
             let hs = Gen::new(&policy.schema, 3, profile).households(0, 3000);
             let pop = PackedPopulation::from_households(&policy.schema, &hs);
-            assert_eq!(pop.persons(), hs.iter().map(|h| h.members.len() as u64).sum::<u64>());
+            assert_eq!(
+                pop.persons(),
+                hs.iter().map(|h| h.members.len() as u64).sum::<u64>()
+            );
             for (i, h) in hs.iter().enumerate() {
                 let back = pop.household(i);
                 assert_eq!(format!("{back:?}"), format!("{h:?}"), "household {i}");
                 let mut p = pop.packed(i).clone();
-                let view = PackedMut { packer: pop.packer(), packed: &mut p };
+                let view = PackedMut {
+                    packer: pop.packer(),
+                    packed: &mut p,
+                };
                 for (m, person) in h.members.iter().enumerate() {
                     for (slot, v) in person.fields.iter().enumerate() {
-                        assert_eq!(format!("{:?}", view.member_field(m, slot)), format!("{v:?}"));
+                        assert_eq!(
+                            format!("{:?}", view.member_field(m, slot)),
+                            format!("{v:?}")
+                        );
                         assert_eq!(view.member_bool(m, slot), v.as_bool());
-                        assert_eq!(view.member_int(m, slot), if let Value::Int(i) = v { Some(*i) } else { None });
-                        assert_eq!(view.member_enum(m, slot), if let Value::Enum(e) = v { Some(*e) } else { None });
+                        assert_eq!(
+                            view.member_int(m, slot),
+                            if let Value::Int(i) = v {
+                                Some(*i)
+                            } else {
+                                None
+                            }
+                        );
+                        assert_eq!(
+                            view.member_enum(m, slot),
+                            if let Value::Enum(e) = v {
+                                Some(*e)
+                            } else {
+                                None
+                            }
+                        );
                     }
                 }
             }
@@ -650,7 +861,10 @@ mod tests {
         hh.members[0].fields[1] = dec("3.25");
         packer.repack(&hh, &mut p);
         let ids = Ids::of(&hh);
-        assert!(matches!(&ids.members, MemberIds::Listed(m) if m.len() == 1), "an identifier of another form is kept");
+        assert!(
+            matches!(&ids.members, MemberIds::Listed(m) if m.len() == 1),
+            "an identifier of another form is kept"
+        );
         let back = packer.unpack(&p, &ids);
         assert_eq!(back, hh);
         // Only the text stays aside (the packer never interned it).

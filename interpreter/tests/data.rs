@@ -273,8 +273,13 @@ fn json_person_ids_are_unique_across_the_file() {
         }
     }
     let arr = serde_json::Value::Array(hs.iter().map(|h| household_to_json(&s, h)).collect());
-    let err = read_json_str(&s, &arr.to_string(), "t.json").unwrap_err().to_string();
-    assert!(err.contains("person id \"P1\" is already a member of household"), "{err}");
+    let err = read_json_str(&s, &arr.to_string(), "t.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("person id \"P1\" is already a member of household"),
+        "{err}"
+    );
 }
 
 /// A CSV row longer than the limit stops the reader with a message naming the file and line, before
@@ -290,13 +295,18 @@ fn csv_rows_and_json_strings_are_bounded() {
     text.push('\n');
     std::fs::write(&persons, text).unwrap();
     let err = read_csv_dir(&s, dir.path()).unwrap_err().to_string();
-    assert!(err.contains("persons.csv:") && err.contains("a row longer than 1048576 bytes"), "{err}");
+    assert!(
+        err.contains("persons.csv:") && err.contains("a row longer than 1048576 bytes"),
+        "{err}"
+    );
     let err = read_chunks(&s, dir.path(), 2).unwrap_err();
     assert!(err.contains("a row longer than 1048576 bytes"), "{err}");
     // A JSON string (a cell) is bounded the same way.
     let mut h = household_to_json(&s, &good_json()[0]);
     h["region"] = serde_json::Value::String("x".repeat(2 << 20));
-    let err = read_json_str(&s, &h.to_string(), "big.json").unwrap_err().to_string();
+    let err = read_json_str(&s, &h.to_string(), "big.json")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("a string longer than 1048576 bytes"), "{err}");
 }
 

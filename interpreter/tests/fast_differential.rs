@@ -24,22 +24,38 @@ use doudi_interpreter::{batch, EvalError, Month, Policy, Value};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn load(rel: &str) -> Policy {
-    Policy::load_within(&root().join(rel), &[root()]).unwrap_or_else(|e| panic!("{rel}: {}", e.render())).policy
+    Policy::load_within(&root().join(rel), &[root()])
+        .unwrap_or_else(|e| panic!("{rel}: {}", e.render()))
+        .policy
 }
 
 fn n_households() -> u64 {
-    std::env::var("DOUDI_DIFF_N").ok().and_then(|s| s.parse().ok()).unwrap_or(1500)
+    std::env::var("DOUDI_DIFF_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1500)
 }
 
 fn household_outputs(p: &Policy) -> Vec<u32> {
-    p.program.defs.iter().enumerate().filter(|(_, d)| d.entity == EntityKind::Household).map(|(i, _)| i as u32).collect()
+    p.program
+        .defs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.entity == EntityKind::Household)
+        .map(|(i, _)| i as u32)
+        .collect()
 }
 
-const MONTHS: [&str; 6] = ["2020-12", "2021-01", "2022-06", "2022-07", "2024-01", "2025-03"];
+const MONTHS: [&str; 6] = [
+    "2020-12", "2021-01", "2022-06", "2022-07", "2024-01", "2025-03",
+];
 
 #[derive(Default, Debug)]
 struct Stats {
@@ -49,7 +65,12 @@ struct Stats {
 }
 
 /// Compares both evaluators on every household and month; returns what was seen.
-fn compare_all(policy: &Policy, outputs: &[u32], households: &[Household], months: &[Month]) -> Stats {
+fn compare_all(
+    policy: &Policy,
+    outputs: &[u32],
+    households: &[Household],
+    months: &[Month],
+) -> Stats {
     let cp = CompiledPolicy::new(policy, outputs).expect("the policy compiles");
     let mut st = Stats::default();
     for &m in months {
@@ -70,16 +91,39 @@ fn compare_all(policy: &Policy, outputs: &[u32], households: &[Household], month
         }
         // A loaded population: values and lazily made rows.
         let loaded = cp.load(households);
-        let slots: Vec<std::sync::Mutex<Option<Result<Vec<Value>, EvalError>>>> = households.iter().map(|_| std::sync::Mutex::new(None)).collect();
-        cp.for_each_loaded(&loaded, m, |i, r| *slots[i].lock().unwrap() = Some(r.map(|v| v.to_vec()).map_err(|e| e.clone())));
+        let slots: Vec<std::sync::Mutex<Option<Result<Vec<Value>, EvalError>>>> = households
+            .iter()
+            .map(|_| std::sync::Mutex::new(None))
+            .collect();
+        cp.for_each_loaded(&loaded, m, |i, r| {
+            *slots[i].lock().unwrap() = Some(r.map(|v| v.to_vec()).map_err(|e| e.clone()))
+        });
         for (h, slot) in households.iter().zip(&slots) {
-            let got = slot.lock().unwrap().take().expect("every household is visited");
-            assert!(same(&policy.evaluate(h, m, outputs), &got), "loaded: household {} in {m} differs", h.id);
+            let got = slot
+                .lock()
+                .unwrap()
+                .take()
+                .expect("every household is visited");
+            assert!(
+                same(&policy.evaluate(h, m, outputs), &got),
+                "loaded: household {} in {m} differs",
+                h.id
+            );
         }
-        cp.for_each_row_loaded(&loaded, m, |i, r| *slots[i].lock().unwrap() = Some(r.map(|row| row.values()).map_err(|e| e.clone())));
+        cp.for_each_row_loaded(&loaded, m, |i, r| {
+            *slots[i].lock().unwrap() = Some(r.map(|row| row.values()).map_err(|e| e.clone()))
+        });
         for (h, slot) in households.iter().zip(&slots) {
-            let got = slot.lock().unwrap().take().expect("every household is visited");
-            assert!(same(&policy.evaluate(h, m, outputs), &got), "rows: household {} in {m} differs", h.id);
+            let got = slot
+                .lock()
+                .unwrap()
+                .take()
+                .expect("every household is visited");
+            assert!(
+                same(&policy.evaluate(h, m, outputs), &got),
+                "rows: household {} in {m} differs",
+                h.id
+            );
         }
         for h in households {
             let reference = policy.evaluate(h, m, outputs);
@@ -112,7 +156,11 @@ fn compare_all(policy: &Policy, outputs: &[u32], households: &[Household], month
 /// Exact equality: `Value`'s `==` (kind and exact value) and also the same printed form.
 fn same(a: &Result<Vec<Value>, EvalError>, b: &Result<Vec<Value>, EvalError>) -> bool {
     match (a, b) {
-        (Ok(x), Ok(y)) => x == y && format!("{x:?}").len() > 0 && x.iter().zip(y).all(|(u, v)| printed(u) == printed(v)),
+        (Ok(x), Ok(y)) => {
+            x == y
+                && format!("{x:?}").len() > 0
+                && x.iter().zip(y).all(|(u, v)| printed(u) == printed(v))
+        }
         (Err(x), Err(y)) => x == y,
         _ => false,
     }
@@ -150,7 +198,12 @@ fn assert_enum_coverage(policy: &Policy, hs: &[Household]) {
     for (slot, f) in policy.schema.household.iter().enumerate() {
         if let FieldType::Enum { variants, .. } = &f.ty {
             for v in 0..variants.len() {
-                assert!(hs.iter().any(|h| h.fields[slot] == Value::Enum(v as u16)), "household {} = {} never generated", f.name, variants[v]);
+                assert!(
+                    hs.iter().any(|h| h.fields[slot] == Value::Enum(v as u16)),
+                    "household {} = {} never generated",
+                    f.name,
+                    variants[v]
+                );
             }
         }
     }
@@ -158,7 +211,9 @@ fn assert_enum_coverage(policy: &Policy, hs: &[Household]) {
         if let FieldType::Enum { variants, .. } = &f.ty {
             for v in 0..variants.len() {
                 assert!(
-                    hs.iter().flat_map(|h| &h.members).any(|p| p.fields[slot] == Value::Enum(v as u16)),
+                    hs.iter()
+                        .flat_map(|h| &h.members)
+                        .any(|p| p.fields[slot] == Value::Enum(v as u16)),
                     "person {} = {} never generated",
                     f.name,
                     variants[v]
@@ -173,13 +228,21 @@ fn assert_enum_coverage(policy: &Policy, hs: &[Household]) {
 fn ji_an_boundaries(policy: &Policy, hs: &[Household], m: Month) -> Vec<Household> {
     let p = &policy.program;
     let out = |n: &str| p.def_by_name(EntityKind::Household, n).unwrap();
-    let ids = [out("per_capita_income"), out("standard"), out("member_count"), out("rigid_deductions"), out("gross_income")];
+    let ids = [
+        out("per_capita_income"),
+        out("standard"),
+        out("member_count"),
+        out("rigid_deductions"),
+        out("gross_income"),
+    ];
     let income = policy.schema.person_index("monthly_income").unwrap();
     let counted = p.def_by_name(EntityKind::Person, "counted").unwrap();
     let assets = policy.schema.household_index("financial_assets").unwrap();
     let mut res = Vec::new();
     for (i, h) in hs.iter().enumerate() {
-        let Ok(v) = policy.evaluate(h, m, &ids) else { continue };
+        let Ok(v) = policy.evaluate(h, m, &ids) else {
+            continue;
+        };
         let num = |x: &Value| match x {
             Value::Num(n) => n.clone(),
             Value::Int(i) => Num::from_i64(*i),
@@ -191,16 +254,24 @@ fn ji_an_boundaries(policy: &Policy, hs: &[Household], m: Month) -> Vec<Househol
         }
         let first_counted = (0..h.members.len()).find(|&k| {
             let mut ev = doudi_interpreter::HouseholdEval::new(policy, h, m);
-            ev.def(counted, doudi_interpreter::Scope::Person(k)).map(|v| v.as_bool()).unwrap_or(false)
+            ev.def(counted, doudi_interpreter::Scope::Person(k))
+                .map(|v| v.as_bool())
+                .unwrap_or(false)
         });
         let Some(k) = first_counted else { continue };
         let mut t = h.clone();
         match i % 3 {
             0 => {
                 // y == S: raise the first counted member's income by (S - y) * n.
-                let Ok(delta) = s.checked_sub(&y).and_then(|x| x.checked_mul(&n)) else { continue };
-                let Value::Num(cur) = &t.members[k].fields[income] else { continue };
-                let Ok(new) = cur.checked_add(&delta) else { continue };
+                let Ok(delta) = s.checked_sub(&y).and_then(|x| x.checked_mul(&n)) else {
+                    continue;
+                };
+                let Value::Num(cur) = &t.members[k].fields[income] else {
+                    continue;
+                };
+                let Ok(new) = cur.checked_add(&delta) else {
+                    continue;
+                };
                 if !matches!(new, Num::Dec(_)) {
                     continue;
                 }
@@ -208,13 +279,26 @@ fn ji_an_boundaries(policy: &Policy, hs: &[Household], m: Month) -> Vec<Househol
             }
             1 => {
                 // assets == S * 24 * n
-                let Ok(limit) = s.checked_mul(&Num::from_i64(24)).and_then(|x| x.checked_mul(&n)) else { continue };
+                let Ok(limit) = s
+                    .checked_mul(&Num::from_i64(24))
+                    .and_then(|x| x.checked_mul(&n))
+                else {
+                    continue;
+                };
                 t.fields[assets] = Value::Num(limit);
             }
             _ => {
                 // D == 50% of G: set the first counted member's income so that G = 2 D.
-                let Value::Num(cur) = &t.members[k].fields[income] else { continue };
-                let Ok(new) = d.checked_mul(&Num::from_i64(2)).and_then(|x| x.checked_sub(&g)).and_then(|x| x.checked_add(cur)) else { continue };
+                let Value::Num(cur) = &t.members[k].fields[income] else {
+                    continue;
+                };
+                let Ok(new) = d
+                    .checked_mul(&Num::from_i64(2))
+                    .and_then(|x| x.checked_sub(&g))
+                    .and_then(|x| x.checked_add(cur))
+                else {
+                    continue;
+                };
                 if !matches!(new, Num::Dec(_)) {
                     continue;
                 }
@@ -241,12 +325,23 @@ fn run_policy(rel: &str, expect_errors: bool) {
     // The comparison means something: most realistic households take the compiled path, and the
     // adversarial ones include errors.
     if !expect_errors {
-        assert!(r.fast * 10 >= r.compared * 8, "{rel}: only {} of {} realistic evaluations were compiled", r.fast, r.compared);
+        assert!(
+            r.fast * 10 >= r.compared * 8,
+            "{rel}: only {} of {} realistic evaluations were compiled",
+            r.fast,
+            r.compared
+        );
     }
     // Both sides of the comparison are exercised: households the compiled path takes by itself, and
     // households it hands to the reference.
-    assert!(r.fast + a.fast > 0, "{rel}: the compiled path took no household");
-    assert!(a.errors > 0, "{rel}: the adversarial households produced no error");
+    assert!(
+        r.fast + a.fast > 0,
+        "{rel}: the compiled path took no household"
+    );
+    assert!(
+        a.errors > 0,
+        "{rel}: the adversarial households produced no error"
+    );
 }
 
 #[test]
@@ -265,8 +360,14 @@ fn realistic_households_never_defer() {
     let m = Month::parse("2024-01").unwrap();
     let hs = population(&policy, 41, Profile::Realistic);
     let mut s = cp.session(m);
-    let counted = policy.program.def_by_name(EntityKind::Household, "member_count").unwrap();
-    let nobody = hs.iter().filter(|h| policy.evaluate(h, m, &[counted]).unwrap()[0] == Value::Int(0)).count();
+    let counted = policy
+        .program
+        .def_by_name(EntityKind::Household, "member_count")
+        .unwrap();
+    let nobody = hs
+        .iter()
+        .filter(|h| policy.evaluate(h, m, &[counted]).unwrap()[0] == Value::Int(0))
+        .count();
     assert!(nobody > 0, "some households have no counted member");
     for h in &hs {
         assert!(s.is_fast(h), "household {} deferred to the reference", h.id);
@@ -300,7 +401,10 @@ fn fast_matches_reference_extern() {
     let outputs = household_outputs(&policy);
     let hs = Gen::new(&policy.schema, 5, Profile::Realistic).households(0, 50);
     let st = compare_all(&policy, &outputs, &hs, &[Month::parse("2024-01").unwrap()]);
-    assert_eq!(st.errors, st.compared, "every household reaches the looping script");
+    assert_eq!(
+        st.errors, st.compared,
+        "every household reaches the looping script"
+    );
     let gap = policy.output("gap_index").unwrap();
     let st = compare_all(&policy, &[gap], &hs, &[Month::parse("2024-01").unwrap()]);
     assert_eq!(st.errors, 0);
@@ -313,12 +417,22 @@ fn fast_matches_reference_on_boundaries() {
     let m = Month::parse("2024-01").unwrap();
     let base = population(&policy, 13, Profile::Realistic);
     let ties = ji_an_boundaries(&policy, &base, m);
-    assert!(ties.len() > base.len() / 2, "enough boundary households: {}", ties.len());
+    assert!(
+        ties.len() > base.len() / 2,
+        "enough boundary households: {}",
+        ties.len()
+    );
     // Some of them really sit on the line.
     let y = policy.output("per_capita_income").unwrap();
     let s = policy.output("standard").unwrap();
-    let on_line = ties.iter().filter(|h| matches!(policy.evaluate(h, m, &[y, s]), Ok(v) if v[0] == v[1])).count();
-    assert!(on_line > 50, "households with per-capita income exactly the standard: {on_line}");
+    let on_line = ties
+        .iter()
+        .filter(|h| matches!(policy.evaluate(h, m, &[y, s]), Ok(v) if v[0] == v[1]))
+        .count();
+    assert!(
+        on_line > 50,
+        "households with per-capita income exactly the standard: {on_line}"
+    );
     let st = compare_all(&policy, &outputs, &ties, &[m]);
     eprintln!("boundaries: {st:?}");
 }
@@ -329,10 +443,21 @@ fn chunks_totals_and_thread_counts_agree() {
     let outputs = household_outputs(&policy);
     let m = Month::parse("2024-01").unwrap();
     let mut hs = population(&policy, 21, Profile::Realistic);
-    hs.extend(Gen::new(&policy.schema, 22, Profile::Adversarial).households(0, 300).into_iter().filter(|h| policy.evaluate(h, m, &outputs).is_ok()));
+    hs.extend(
+        Gen::new(&policy.schema, 22, Profile::Adversarial)
+            .households(0, 300)
+            .into_iter()
+            .filter(|h| policy.evaluate(h, m, &outputs).is_ok()),
+    );
     let cp = CompiledPolicy::new(&policy, &outputs).unwrap();
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let three = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
     let seq: Vec<_> = hs.iter().map(|h| policy.evaluate(h, m, &outputs)).collect();
     let par1 = one.install(|| cp.evaluate_chunk(&hs, m));
     let par3 = three.install(|| cp.evaluate_chunk(&hs, m));
@@ -345,7 +470,13 @@ fn chunks_totals_and_thread_counts_agree() {
     let mut rows_ref = Vec::new();
     for h in &hs {
         let mut ev = doudi_interpreter::HouseholdEval::new(&policy, h, m);
-        rows_ref.push(outputs.iter().map(|&d| ev.def(d, doudi_interpreter::Scope::Household)).collect::<Result<Vec<_>, _>>().unwrap());
+        rows_ref.push(
+            outputs
+                .iter()
+                .map(|&d| ev.def(d, doudi_interpreter::Scope::Household))
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap(),
+        );
         t_ref.add(&mut ev).unwrap();
     }
     let totals_ref = t_ref.finish().unwrap();
@@ -376,7 +507,12 @@ fn totals_errors_agree() {
         let mut rows = Vec::new();
         for h in &hs {
             let mut ev = doudi_interpreter::HouseholdEval::new(&policy, h, m);
-            rows.push(outputs.iter().map(|&d| ev.def(d, doudi_interpreter::Scope::Household)).collect::<Result<Vec<_>, _>>()?);
+            rows.push(
+                outputs
+                    .iter()
+                    .map(|&d| ev.def(d, doudi_interpreter::Scope::Household))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
             t.add(&mut ev)?;
         }
         Ok(rows)
@@ -387,7 +523,10 @@ fn totals_errors_agree() {
     assert!(a.is_err());
     assert_eq!(a, b);
     let mut t3 = Totals::new(&policy, m);
-    assert_eq!(a, batch::evaluate_chunk_with_totals(&policy, &hs, m, &outputs, &mut t3));
+    assert_eq!(
+        a,
+        batch::evaluate_chunk_with_totals(&policy, &hs, m, &outputs, &mut t3)
+    );
 }
 
 /// What-if evaluation with forced household definitions (the simulator's "the payment if this
@@ -405,7 +544,10 @@ fn forced_definitions_agree() {
     hs.extend(Gen::new(&policy.schema, 52, Profile::Adversarial).households(0, 600));
     let cases: Vec<Vec<(u32, Value)>> = vec![
         vec![(eligible, Value::Bool(true))],
-        vec![(eligible, Value::Bool(false)), (expenditure, Value::Bool(false))],
+        vec![
+            (eligible, Value::Bool(false)),
+            (expenditure, Value::Bool(false)),
+        ],
         vec![(members, Value::Int(3))],
     ];
     for forced in cases {
@@ -416,8 +558,17 @@ fn forced_definitions_agree() {
             for (d, v) in &forced {
                 ev.force(*d, doudi_interpreter::Scope::Household, v.clone());
             }
-            let reference: Result<Vec<Value>, EvalError> = outputs.iter().map(|&d| ev.def(d, doudi_interpreter::Scope::Household)).collect();
-            assert!(same(&reference, got), "forced {forced:?}: household {} differs:\n{}\n{}", h.id, show(&policy, &outputs, &reference), show(&policy, &outputs, got));
+            let reference: Result<Vec<Value>, EvalError> = outputs
+                .iter()
+                .map(|&d| ev.def(d, doudi_interpreter::Scope::Household))
+                .collect();
+            assert!(
+                same(&reference, got),
+                "forced {forced:?}: household {} differs:\n{}\n{}",
+                h.id,
+                show(&policy, &outputs, &reference),
+                show(&policy, &outputs, got)
+            );
         }
     }
 }

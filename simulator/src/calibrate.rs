@@ -350,7 +350,12 @@ pub fn rake_households(
         if info.max_residual_pct <= 0.1 {
             break;
         }
-        (g, info) = rake(&d, &x, &goal, sim.max_weight_ratio * f64::from(1 << (2 * k)));
+        (g, info) = rake(
+            &d,
+            &x,
+            &goal,
+            sim.max_weight_ratio * f64::from(1 << (2 * k)),
+        );
     }
     // Whole households, rounded up or down by a draw of the household (unbiased: the small weights
     // of oversampled households would otherwise all round the same way).
@@ -358,7 +363,12 @@ pub fn rake_households(
         .iter()
         .zip(&g)
         .zip(probes)
-        .map(|((d, g), p)| round_unbiased(d * g, p.index ^ sim.seed.rotate_left(17) ^ p.run.rotate_left(41)))
+        .map(|((d, g), p)| {
+            round_unbiased(
+                d * g,
+                p.index ^ sim.seed.rotate_left(17) ^ p.run.rotate_left(41),
+            )
+        })
         .collect();
     // The residual after rounding the weights to whole households.
     let mut got = vec![0.0; goal.len()];
@@ -775,8 +785,16 @@ pub fn validate(s: &crate::scenario::Scenario, problems: &mut Vec<crate::scenari
             ),
         );
     }
-    if c.take_up.is_some_and(|t| !(t.is_finite() && (0.0..=1.0).contains(&t))) {
-        err("calibration.take_up".into(), format!("must be between 0 and 1, found {}", c.take_up.unwrap_or(0.0)));
+    if c.take_up
+        .is_some_and(|t| !(t.is_finite() && (0.0..=1.0).contains(&t)))
+    {
+        err(
+            "calibration.take_up".into(),
+            format!(
+                "must be between 0 and 1, found {}",
+                c.take_up.unwrap_or(0.0)
+            ),
+        );
     }
     if !(c.max_weight_ratio.is_finite() && c.max_weight_ratio >= 1.0) {
         err(

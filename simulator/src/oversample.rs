@@ -68,7 +68,8 @@ impl MemberCondition {
         p.counted()
             && self.min_age.is_none_or(|a| p.age >= a)
             && (self.self_care.is_empty() || self.self_care.iter().any(|s| s == sc(p.self_care)))
-            && (self.disability_grades.is_empty() || self.disability_grades.contains(&p.disability_grade))
+            && (self.disability_grades.is_empty()
+                || self.disability_grades.contains(&p.disability_grade))
             && (self.illnesses.is_empty() || self.illnesses.iter().any(|s| s == il(p.illness)))
             && self.has_supporter.is_none_or(|s| s == p.has_supporter)
     }
@@ -77,7 +78,10 @@ impl MemberCondition {
 impl Stratum {
     /// Whether a generated household is in the stratum.
     pub fn matches(&self, h: &Household) -> bool {
-        if self.area.as_deref().is_some_and(|a| a != h.area.as_str()) || self.pure_female.is_some_and(|x| x != h.pure_female) || self.registered_poor.is_some_and(|x| x != h.registered_poor) {
+        if self.area.as_deref().is_some_and(|a| a != h.area.as_str())
+            || self.pure_female.is_some_and(|x| x != h.pure_female)
+            || self.registered_poor.is_some_and(|x| x != h.registered_poor)
+        {
             return false;
         }
         if let Some(max) = self.max_income_per_capita {
@@ -86,7 +90,10 @@ impl Stratum {
                 return false;
             }
         }
-        self.any_member.is_empty() || h.members.iter().any(|p| self.any_member.iter().any(|c| c.matches(p)))
+        self.any_member.is_empty()
+            || h.members
+                .iter()
+                .any(|p| self.any_member.iter().any(|c| c.matches(p)))
     }
 
     /// Problems with the stratum's values (`oversample[i].key: message`).
@@ -94,24 +101,52 @@ impl Stratum {
         let mut out = Vec::new();
         let key = |k: &str| format!("oversample[{i}].{k}");
         if !(1..=MAX_RATE).contains(&self.rate) {
-            out.push((key("rate"), format!("must be between 1 and {MAX_RATE}, found {}", self.rate)));
+            out.push((
+                key("rate"),
+                format!("must be between 1 and {MAX_RATE}, found {}", self.rate),
+            ));
         }
-        if self.max_income_per_capita.is_some_and(|m| !(m.is_finite() && m > 0.0)) {
-            out.push((key("max_income_per_capita"), "must be a positive number of yuan".into()));
+        if self
+            .max_income_per_capita
+            .is_some_and(|m| !(m.is_finite() && m > 0.0))
+        {
+            out.push((
+                key("max_income_per_capita"),
+                "must be a positive number of yuan".into(),
+            ));
         }
         for (j, c) in self.any_member.iter().enumerate() {
             for s in &c.self_care {
                 if !["independent", "semi_disabled", "fully_disabled"].contains(&s.as_str()) {
-                    out.push((key(&format!("any_member[{j}].self_care")), format!("`{s}` is not independent, semi_disabled or fully_disabled")));
+                    out.push((
+                        key(&format!("any_member[{j}].self_care")),
+                        format!("`{s}` is not independent, semi_disabled or fully_disabled"),
+                    ));
                 }
             }
             for s in &c.illnesses {
-                if !["none", "uremia", "mental", "cancer", "other_major", "chronic"].contains(&s.as_str()) {
-                    out.push((key(&format!("any_member[{j}].illnesses")), format!("`{s}` is not an illness code of DATA.md")));
+                if ![
+                    "none",
+                    "uremia",
+                    "mental",
+                    "cancer",
+                    "other_major",
+                    "chronic",
+                ]
+                .contains(&s.as_str())
+                {
+                    out.push((
+                        key(&format!("any_member[{j}].illnesses")),
+                        format!("`{s}` is not an illness code of DATA.md"),
+                    ));
                 }
             }
         }
-        if self.area.as_deref().is_some_and(|a| a != "urban" && a != "rural") {
+        if self
+            .area
+            .as_deref()
+            .is_some_and(|a| a != "urban" && a != "rural")
+        {
             out.push((key("area"), "must be `urban` or `rural`".into()));
         }
         if self.source.is_none() && self.assumption.is_none() {

@@ -2018,17 +2018,30 @@ impl Generator {
 
     /// The CSV text (headers included) of the households of `indices`, in that order.
     pub fn render_indices(&self, indices: &[u64]) -> (Vec<u8>, Vec<u8>) {
-        let mut wh = csv::WriterBuilder::new().has_headers(false).from_writer(header_bytes(&HOUSEHOLD_COLUMNS));
-        let mut wp = csv::WriterBuilder::new().has_headers(false).from_writer(header_bytes(&PERSON_COLUMNS));
+        let mut wh = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(header_bytes(&HOUSEHOLD_COLUMNS));
+        let mut wp = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(header_bytes(&PERSON_COLUMNS));
         let mut rec = Record::default();
         for &i in indices {
             self.write_rows(&self.household(i), &mut wh, &mut wp, &mut rec);
         }
-        (wh.into_inner().expect("flush to memory"), wp.into_inner().expect("flush to memory"))
+        (
+            wh.into_inner().expect("flush to memory"),
+            wp.into_inner().expect("flush to memory"),
+        )
     }
 
     /// Writes a household's row and its members' rows.
-    fn write_rows(&self, h: &Household, wh: &mut csv::Writer<Vec<u8>>, wp: &mut csv::Writer<Vec<u8>>, rec: &mut Record) {
+    fn write_rows(
+        &self,
+        h: &Household,
+        wh: &mut csv::Writer<Vec<u8>>,
+        wp: &mut csv::Writer<Vec<u8>>,
+        rec: &mut Record,
+    ) {
         {
             let i = h.index;
             let hid = household_id(i);

@@ -151,7 +151,8 @@ pub fn winners_run(hh: &[HouseholdTotals], months: u32) -> Result<WinnersRun, St
             change,
             income,
             band,
-            weight: i64::try_from(h.weight).map_err(|_| "a household weight is too large".to_string())?,
+            weight: i64::try_from(h.weight)
+                .map_err(|_| "a household weight is too large".to_string())?,
         });
     }
     let n: i64 = rows.iter().map(|r| r.weight).sum();
@@ -168,7 +169,11 @@ pub fn winners_run(hh: &[HouseholdTotals], months: u32) -> Result<WinnersRun, St
     for &i in &order {
         let w = rows[i].weight as i128;
         let mid2 = 2 * before + w; // twice the midpoint
-        decile_of[i] = if n == 0 { 0 } else { ((mid2 * 10) / (2 * n as i128)).clamp(0, 9) as usize };
+        decile_of[i] = if n == 0 {
+            0
+        } else {
+            ((mid2 * 10) / (2 * n as i128)).clamp(0, 9) as usize
+        };
         before += w;
     }
     let mut deciles = Vec::new();
@@ -181,8 +186,20 @@ pub fn winners_run(hh: &[HouseholdTotals], months: u32) -> Result<WinnersRun, St
             let r = &rows[i];
             c[r.band] += r.weight;
             k += r.weight;
-            change = change.checked_add(&r.change.checked_mul_i64(r.weight).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-            income = income.checked_add(&r.income.checked_mul_i64(r.weight).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+            change = change
+                .checked_add(
+                    &r.change
+                        .checked_mul_i64(r.weight)
+                        .map_err(|e| e.to_string())?,
+                )
+                .map_err(|e| e.to_string())?;
+            income = income
+                .checked_add(
+                    &r.income
+                        .checked_mul_i64(r.weight)
+                        .map_err(|e| e.to_string())?,
+                )
+                .map_err(|e| e.to_string())?;
         }
         let mean_change = if k == 0 || months == 0 {
             Num::ZERO
@@ -279,7 +296,12 @@ mod tests {
     #[test]
     fn weights_count_as_households() {
         // One loser standing for 3 households, one unchanged standing for 1.
-        let h = |benefit: [i64; 2], weight| HouseholdTotals { income: Num::from_i64(1000), benefit: benefit.map(Num::from_i64), members: 1, weight };
+        let h = |benefit: [i64; 2], weight| HouseholdTotals {
+            income: Num::from_i64(1000),
+            benefit: benefit.map(Num::from_i64),
+            members: 1,
+            weight,
+        };
         let w = winners_run(&[h([100, 0], 3), h([100, 100], 1)], 12).unwrap();
         assert_eq!(w.shares[4], Num::parse("0.75").unwrap());
         assert_eq!(w.shares[2], Num::parse("0.25").unwrap());

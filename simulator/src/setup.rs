@@ -380,7 +380,15 @@ fn load_population(
     policy: &Policy,
     survey: &mut Survey<'_>,
     warnings: &mut Vec<String>,
-) -> Result<(PackedPopulation, PopulationInfo, Option<tempfile::TempDir>, Option<Vec<u64>>), SetupError> {
+) -> Result<
+    (
+        PackedPopulation,
+        PopulationInfo,
+        Option<tempfile::TempDir>,
+        Option<Vec<u64>>,
+    ),
+    SetupError,
+> {
     let file = &s.file;
     let p = &s.population;
     if let Some(dir) = &p.data {
@@ -469,7 +477,8 @@ fn load_population(
         let indices: Vec<u64> = extra.iter().map(|(i, _)| *i).collect();
         for part in indices.chunks(16_384) {
             let (h, p) = g.render_indices(part);
-            let chunk = data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p)).map_err(misfit)?;
+            let chunk = data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p))
+                .map_err(misfit)?;
             survey.add(&chunk)?;
             pop.extend(&chunk);
         }
@@ -486,7 +495,14 @@ fn load_population(
             _ => 1,
         },
     };
-    let design = design_weights(&spec, seed, households, weight, &extra, s.report.keep_population);
+    let design = design_weights(
+        &spec,
+        seed,
+        households,
+        weight,
+        &extra,
+        s.report.keep_population,
+    );
     // Only deterministic facts (no timings, no temporary paths): the report must not change between runs.
     let mut notes = vec![format!(
         "generated `{}` with seed {}: {} households, {} persons, {} on dibao at the start",
@@ -539,7 +555,14 @@ fn load_population(
 
 /// Each household's design weight when the spec oversamples rare groups: `weight` for the main
 /// sample's households outside the strata, `weight / rate` (rounded without bias) inside them.
-fn design_weights(spec: &crate::spec::PopulationSpec, seed: u64, households: u64, weight: u64, extra: &[(u64, usize)], kept: bool) -> Option<Vec<u64>> {
+fn design_weights(
+    spec: &crate::spec::PopulationSpec,
+    seed: u64,
+    households: u64,
+    weight: u64,
+    extra: &[(u64, usize)],
+    kept: bool,
+) -> Option<Vec<u64>> {
     use crate::oversample::{stratum_of, weight_of};
     if spec.oversample.is_empty() || kept {
         return None;
@@ -553,7 +576,11 @@ fn design_weights(spec: &crate::spec::PopulationSpec, seed: u64, households: u64
             None => weight,
         })
         .collect();
-    w.extend(extra.iter().map(|&(i, k)| weight_of(weight, strata[k].rate, i)));
+    w.extend(
+        extra
+            .iter()
+            .map(|&(i, k)| weight_of(weight, strata[k].rate, i)),
+    );
     Some(w)
 }
 

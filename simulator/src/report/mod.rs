@@ -38,7 +38,8 @@ pub struct Written {
 /// The file that marks a directory as a doudi report, which doudi may replace.
 pub const MARKER: &str = ".doudi-report";
 /// The first line of [`MARKER`].
-pub const SIGNATURE: &str = "doudi report directory (doudi replaces this directory when it writes a new report here)";
+pub const SIGNATURE: &str =
+    "doudi report directory (doudi replaces this directory when it writes a new report here)";
 
 fn parent_of(out: &Path) -> PathBuf {
     match out.parent() {
@@ -76,13 +77,19 @@ pub fn check_out(out: &Path) -> Result<(), String> {
     }
     if !out.exists() {
         if out.symlink_metadata().is_ok() {
-            return Err(format!("{shown}: is a broken symbolic link; choose another --out"));
+            return Err(format!(
+                "{shown}: is a broken symbolic link; choose another --out"
+            ));
         }
         return Ok(());
     }
-    let meta = out.symlink_metadata().map_err(|e| format!("{shown}: {e}"))?;
+    let meta = out
+        .symlink_metadata()
+        .map_err(|e| format!("{shown}: {e}"))?;
     if !meta.is_dir() {
-        return Err(format!("{shown}: exists and is not a directory; choose another --out"));
+        return Err(format!(
+            "{shown}: exists and is not a directory; choose another --out"
+        ));
     }
     let canon = out.canonicalize().map_err(|e| format!("{shown}: {e}"))?;
     if let Ok(cwd) = std::env::current_dir().and_then(|c| c.canonicalize()) {
@@ -91,9 +98,13 @@ pub fn check_out(out: &Path) -> Result<(), String> {
         }
     }
     if canon.parent().is_none() || is_mount_point(&canon) {
-        return Err(format!("{shown}: is a mount point; choose a directory inside it"));
+        return Err(format!(
+            "{shown}: is a mount point; choose a directory inside it"
+        ));
     }
-    let empty = std::fs::read_dir(out).map(|mut d| d.next().is_none()).unwrap_or(false);
+    let empty = std::fs::read_dir(out)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false);
     if !empty && !is_marked(out) {
         return Err(format!("{shown}: exists and is not a doudi report (no `{MARKER}` marker); doudi replaces only the directories it wrote, choose another --out"));
     }
@@ -104,21 +115,29 @@ pub fn check_out(out: &Path) -> Result<(), String> {
 pub fn write(p: &Prepared, o: &Outcome, out: &Path) -> Result<Written, String> {
     let parent = parent_of(out);
     check_out(out)?;
-    std::fs::create_dir_all(&parent).map_err(|e| format!("{}: cannot create: {e}", parent.display()))?;
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| format!("{}: cannot create: {e}", parent.display()))?;
     doudi_interpreter::tmpfiles::sweep(&parent);
     let tmp = tempfile::Builder::new()
         .prefix(&doudi_interpreter::tmpfiles::tagged(".doudi-report-"))
         .tempdir_in(&parent)
-        .map_err(|e| format!("{}: cannot create a temporary directory: {e}", parent.display()))?;
+        .map_err(|e| {
+            format!(
+                "{}: cannot create a temporary directory: {e}",
+                parent.display()
+            )
+        })?;
     let dir = tmp.path();
-    std::fs::write(dir.join(MARKER), format!("{SIGNATURE}\n")).map_err(|e| format!("{MARKER}: {e}"))?;
+    std::fs::write(dir.join(MARKER), format!("{SIGNATURE}\n"))
+        .map_err(|e| format!("{MARKER}: {e}"))?;
     let mut files = Vec::new();
 
     // Tables (CSV).
     let all = tables::build(p, o);
     for t in &all {
         let name = format!("{}.csv", t.name);
-        t.write_csv(&dir.join(&name)).map_err(|e| format!("{name}: {e}"))?;
+        t.write_csv(&dir.join(&name))
+            .map_err(|e| format!("{name}: {e}"))?;
         files.push(name);
     }
     let series = dir.join("series.csv");
@@ -138,7 +157,11 @@ pub fn write(p: &Prepared, o: &Outcome, out: &Path) -> Result<Written, String> {
         }
         svgs.push((name, svg));
     }
-    let png_font = if png { Some(charts::fonts().source.clone()) } else { None };
+    let png_font = if png {
+        Some(charts::fonts().source.clone())
+    } else {
+        None
+    };
 
     // summary.json
     let mut listed = files.clone();
@@ -153,7 +176,8 @@ pub fn write(p: &Prepared, o: &Outcome, out: &Path) -> Result<Written, String> {
     }
     listed.sort();
     let summary = tables::summary_json(p, o, &listed);
-    let text = serde_json::to_string_pretty(&summary).map_err(|e| format!("summary.json: {e}"))? + "\n";
+    let text =
+        serde_json::to_string_pretty(&summary).map_err(|e| format!("summary.json: {e}"))? + "\n";
     std::fs::write(dir.join("summary.json"), text).map_err(|e| format!("summary.json: {e}"))?;
     files.push("summary.json".into());
 
@@ -171,9 +195,11 @@ pub fn write(p: &Prepared, o: &Outcome, out: &Path) -> Result<Written, String> {
     // The population, when asked.
     if p.scenario.report.keep_population {
         if let Some(pd) = &p.population_dir {
-            std::fs::create_dir_all(dir.join("population")).map_err(|e| format!("population: {e}"))?;
+            std::fs::create_dir_all(dir.join("population"))
+                .map_err(|e| format!("population: {e}"))?;
             for f in ["households.csv", "persons.csv"] {
-                std::fs::copy(pd.path().join(f), dir.join("population").join(f)).map_err(|e| format!("population/{f}: {e}"))?;
+                std::fs::copy(pd.path().join(f), dir.join("population").join(f))
+                    .map_err(|e| format!("population/{f}: {e}"))?;
                 files.push(format!("population/{f}"));
             }
         }
@@ -183,20 +209,32 @@ pub fn write(p: &Prepared, o: &Outcome, out: &Path) -> Result<Written, String> {
     // the rename, `tmp` removes the staged directory on every error path.
     check_out(out)?;
     if out.exists() {
-        let old = parent.join(format!("{}x", doudi_interpreter::tmpfiles::tagged(".doudi-old-")));
-        std::fs::rename(out, &old).map_err(|e| format!("{}: cannot move the old report away: {e}", out.display()))?;
+        let old = parent.join(format!(
+            "{}x",
+            doudi_interpreter::tmpfiles::tagged(".doudi-old-")
+        ));
+        std::fs::rename(out, &old)
+            .map_err(|e| format!("{}: cannot move the old report away: {e}", out.display()))?;
         if let Err(e) = std::fs::rename(tmp.path(), out) {
             let _ = std::fs::rename(&old, out);
-            return Err(format!("{}: cannot move the report into place: {e}", out.display()));
+            return Err(format!(
+                "{}: cannot move the report into place: {e}",
+                out.display()
+            ));
         }
         let _ = tmp.keep();
         let _ = std::fs::remove_dir_all(&old);
     } else {
-        std::fs::rename(tmp.path(), out).map_err(|e| format!("{}: cannot move the report into place: {e}", out.display()))?;
+        std::fs::rename(tmp.path(), out)
+            .map_err(|e| format!("{}: cannot move the report into place: {e}", out.display()))?;
         let _ = tmp.keep();
     }
     files.sort();
-    Ok(Written { dir: out.to_path_buf(), files, png_font })
+    Ok(Written {
+        dir: out.to_path_buf(),
+        files,
+        png_font,
+    })
 }
 
 /// Tables of a report, for callers that want them without writing files (scripts).
