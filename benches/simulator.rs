@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
 
     let t = Instant::now();
     let city = prepare(
-        Scenario::load(&common::root().join("scenarios/jian-city-scale.toml"))
+        Scenario::load(common::root().join("scenarios/jian-city-scale.toml"))
             .expect("the scenario loads"),
         None,
     )

@@ -146,7 +146,7 @@ pub fn evaluate(h: &HwHousehold, p: &HwParams) -> HwOutputs {
     let mut priority = false;
     let employment_cost12 = p.employment_cost_rate * s * twelve;
     for m in &h.members {
-        if !(m.alive && !m.imprisoned) {
+        if !m.alive || m.imprisoned {
             continue;
         }
         n += 1;
@@ -202,7 +202,7 @@ pub fn evaluate(h: &HwHousehold, p: &HwParams) -> HwOutputs {
     let mut care_count = 0i64;
     let mut centralised = Decimal::ZERO;
     for m in &h.members {
-        if !(m.alive && !m.imprisoned) {
+        if !m.alive || m.imprisoned {
             continue;
         }
         if h.area == URBAN

@@ -13,6 +13,11 @@ use rayon::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// (kind of finding, households, money at stake).
+type KindTotal = (Kind, u64, Num);
+/// (kind of finding, region, households, money at stake).
+type RegionTotal = (Kind, String, u64, Num);
+
 /// Which inputs and definitions the audit compares.
 pub struct AuditConfig {
     paid_slot: usize,
@@ -251,7 +256,7 @@ impl Summary {
             }
         }
     }
-    fn sorted(&self) -> (Vec<(Kind, u64, Num)>, Vec<(Kind, String, u64, Num)>) {
+    fn sorted(&self) -> (Vec<KindTotal>, Vec<RegionTotal>) {
         let mut k = self.kinds.clone();
         k.sort_by_key(|r| r.0);
         let mut r = self.reasons.clone();

@@ -12,6 +12,9 @@ use crate::value::Value;
 use doudi_dsl::ir::DefId;
 use rayon::prelude::*;
 
+/// The values and programme totals of one part of a population, or the first error.
+pub(crate) type PartResult<'p> = Result<(Vec<Vec<Value>>, Totals<'p>), EvalError>;
+
 /// Evaluates `outputs` (household definitions) for each household, in parallel, in order.
 ///
 /// Compiles the policy on each call (tens of microseconds); to evaluate many chunks, build a
@@ -78,7 +81,7 @@ pub fn evaluate_chunk_with_totals<'p>(
         return cp.evaluate_chunk_with_totals(households, month, totals);
     }
     const PART: usize = 1024;
-    let parts: Vec<Result<(Vec<Vec<Value>>, Totals<'p>), EvalError>> = households
+    let parts: Vec<PartResult<'p>> = households
         .par_chunks(PART)
         .map(|part| {
             let mut t = totals.fork();

@@ -727,12 +727,12 @@ impl AggAcc {
         match self.kind {
             AggKind::Count => self.count = self.count.checked_add(1).ok_or(ArithError::Overflow)?,
             AggKind::Any => {
-                if v.map_or(true, |v| v.as_bool()) {
+                if v.is_none_or(|v| v.as_bool()) {
                     self.flag = Some(true);
                 }
             }
             AggKind::All => {
-                if !v.map_or(true, |v| v.as_bool()) {
+                if !v.is_none_or(|v| v.as_bool()) {
                     self.flag = Some(false);
                 }
             }

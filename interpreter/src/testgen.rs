@@ -203,7 +203,7 @@ impl Gen {
                 Value::Enum(r.below(variants.len().max(1) as u64) as u16)
             }
         };
-        let adult = age.map_or(true, |a| a >= 18);
+        let adult = age.is_none_or(|a| a >= 18);
         match (name, ty, age.is_some()) {
             ("region", FieldType::Text, false) => {
                 Value::Text(self.regions[r.below(self.regions.len() as u64) as usize].clone())

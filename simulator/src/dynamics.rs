@@ -1072,6 +1072,7 @@ impl Actual {
 
     /// Applies one month of events (month index `t` ≥ 1, calendar month `cal`).
     /// The members' fields are read and written through `hh` (the household packed or not).
+    #[allow(clippy::too_many_arguments)] // the month's context, passed as the loop holds it
     pub fn step<H: MemberFields>(
         &mut self,
         hh: &mut H,

@@ -1,6 +1,9 @@
 //! doudi simulator: synthetic populations, monthly dynamics, Monte Carlo runs, reforms and sweeps,
 //! reports (CSV, JSON, charts, HTML, Excel) and rhai scripting.
 
+// Large error values are deliberate: the interpreter's `EvalError` travels through the simulator; errors are the cold path.
+#![allow(clippy::result_large_err)]
+
 pub mod population;
 pub mod spec;
 

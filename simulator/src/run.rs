@@ -1465,7 +1465,8 @@ impl Sim {
         let t = ctx.t;
         let base = self.base(v, &st.actual);
         let m = |i: usize| base + i;
-        let review_due = (t + st.actual.review_phase) % d.review_interval_months.max(1) == 0;
+        let review_due =
+            (t + st.actual.review_phase).is_multiple_of(d.review_interval_months.max(1));
         let adm = &mut st.admin[v];
         let eligible = vals[0].as_bool();
         let members_a = match &vals[1] {
@@ -1685,7 +1686,7 @@ fn epoch(policy: &Policy, month: Month) -> Vec<usize> {
         .map(|p| {
             p.versions
                 .iter()
-                .rposition(|v| v.from.map_or(true, |f| f <= date))
+                .rposition(|v| v.from.is_none_or(|f| f <= date))
                 .unwrap_or(usize::MAX)
         })
         .collect()

@@ -526,16 +526,14 @@ fn check_params(c: &mut Check, table: &str, params: &BTreeMap<String, ParamValue
             ParamValue::Float(f) if !f.is_finite() => {
                 c.err(format!("{table}.\"{k}\""), "must be a finite number")
             }
-            ParamValue::Add(a) => {
-                if Num::parse(a.add.text().trim()).is_none() {
-                    c.err(
-                        format!("{table}.\"{k}\".add"),
-                        format!(
-                            "expected a decimal number such as 50 or -12.5, found `{}`",
-                            a.add.text()
-                        ),
-                    );
-                }
+            ParamValue::Add(a) if Num::parse(a.add.text().trim()).is_none() => {
+                c.err(
+                    format!("{table}.\"{k}\".add"),
+                    format!(
+                        "expected a decimal number such as 50 or -12.5, found `{}`",
+                        a.add.text()
+                    ),
+                );
             }
             _ => {}
         }

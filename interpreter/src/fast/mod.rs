@@ -1525,6 +1525,8 @@ impl<'a> Exec<'a> {
         }
     }
 
+    // Lanes index several columns at once (`d`, `fr.off`, the filter): index loops read best here.
+    #[allow(clippy::needless_range_loop)]
     fn run(&self, ins: &Ins, fr: &mut Frame) {
         macro_rules! take {
             ($field:ident, $dst:expr) => {
@@ -3079,7 +3081,7 @@ impl<'p> CompiledPolicy<'p> {
     ) -> Result<Vec<Vec<Value>>, EvalError> {
         // Parts of 1024 households (as the reference's batch evaluation), each accumulated in order.
         const PART: usize = 1024;
-        let parts: Vec<Result<(Vec<Vec<Value>>, Totals<'p>), EvalError>> = households
+        let parts: Vec<crate::batch::PartResult<'p>> = households
             .par_chunks(PART)
             .map(|part| {
                 let mut t = totals.fork();
@@ -3447,7 +3449,7 @@ impl<'c> Session<'c> {
         let srcs = self.output_sources(ex);
         for (i, h) in hs.iter().enumerate() {
             out.clear();
-            if push_outputs(&ex, &self.frame, &srcs, i, out) {
+            if push_outputs(ex, &self.frame, &srcs, i, out) {
                 sink(i, Ok(out));
             } else {
                 match self.reference(h, out) {

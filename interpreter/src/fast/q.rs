@@ -85,7 +85,7 @@ pub fn msc(d: i64) -> u8 {
     let tz = d.trailing_zeros();
     let mut odd = d >> tz;
     let mut v5 = 0u32;
-    while odd % 5 == 0 {
+    while odd.is_multiple_of(5) {
         odd /= 5;
         v5 += 1;
     }
@@ -115,7 +115,7 @@ const LIMT: [i64; 19] = {
     let mut t = [0i64; 19];
     let mut i = 0;
     while i < 19 {
-        t[i] = ((1i64 << 62) / POW10[i]) as i64;
+        t[i] = (1i64 << 62) / POW10[i];
         i += 1;
     }
     t
