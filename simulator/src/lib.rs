@@ -12,6 +12,7 @@ pub mod dynamics;
 pub mod estimate;
 pub mod montecarlo;
 pub mod oversample;
+pub mod rake;
 pub mod reform;
 pub mod report;
 pub mod run;
