@@ -192,7 +192,15 @@ fn a_directory_that_is_not_a_report_is_not_replaced() {
 
 #[test]
 fn bad_input_exits_2_names_file_and_key_and_writes_nothing() {
-    let cases: [(&str, &[&str]); 6] = [
+    let cases: [(&str, &[&str]); 7] = [
+        (
+            "bad_param_add_range",
+            &[
+                "bad_param_add_range.toml",
+                "parameters.\"dibao_standard.urban\"",
+                "adding -1000 gives a value outside the declared range `>= 0`",
+            ],
+        ),
         (
             "unknown_key",
             &["unknown_key.toml", "dynamics.job_losses", "unknown field"],

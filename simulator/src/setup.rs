@@ -153,6 +153,18 @@ pub fn add_to_param(policy: &mut Policy, target: &str, delta: &str) -> Result<()
                 ))
             }
         };
+        if let Some(r) = &param.range {
+            if !r.contains_const(slot) {
+                let from = v
+                    .from
+                    .map(|d| format!(" from {}-{:02}-{:02}", d.year, d.month, d.day))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "`{target}`: adding {delta} gives a value outside the declared range `{}`{from}",
+                    r.text
+                ));
+            }
+        }
         v.citations = vec![Citation::Assumption {
             reason: format!("{target} {delta} added by a scenario"),
         }];
