@@ -380,14 +380,12 @@ fn mean(values: &[Num]) -> Num {
     let mut s = Num::ZERO;
     for v in values {
         // Weighted counts and amounts in cents add exactly; anything else is rounded to 6 decimals.
-        let v = v
-            .checked_add(&Num::ZERO)
-            .ok()
-            .filter(|x| x.to_decimal().is_some())
-            .unwrap_or_else(|| {
-                v.round_to(rust_decimal::Decimal::new(1, 6))
-                    .unwrap_or(Num::ZERO)
-            });
+        let v = match v.to_decimal() {
+            Some(_) => v.clone(),
+            None => v
+                .round_to(rust_decimal::Decimal::new(1, 6))
+                .unwrap_or(Num::ZERO),
+        };
         s = s.checked_add(&v).unwrap_or(s);
     }
     if values.is_empty() {
@@ -551,8 +549,10 @@ pub fn rows(sim: &crate::run::Sim, results: &[crate::run::RunResult]) -> Calibra
             .map(|r| r.max_residual_pct)
             .fold(0.0, f64::max);
         out.notes.push(format!(
-            "Weights: each run's household weights (design weight × bootstrap draw) are raked (exponential calibration, bounded to 1/{0}–{0} × the design weight, relaxed to 16 then 64 × in a run whose targets cannot be met within it) so that the first reported month meets the household, person and spending targets while each area keeps its persons; raked/design weight ratios ranged {g_min:.2}–{g_max:.2}; largest remaining difference after rounding to whole households {res:.3}%.",
-            sim.max_weight_ratio
+            "Weights: each run's household weights (design weight × bootstrap draw) are raked (exponential calibration, bounded to 1/{0}–{0} × the design weight, relaxed to {1} then {2} × in a run whose targets cannot be met within it) so that the first reported month meets the household, person and spending targets while each area keeps its persons; raked/design weight ratios ranged {g_min:.2}–{g_max:.2}; largest remaining difference after rounding to whole households {res:.3}%.",
+            sim.max_weight_ratio,
+            sim.max_weight_ratio * 4.0,
+            sim.max_weight_ratio * 16.0
         ));
     }
     out.notes.extend(sim.notes.iter().cloned());
