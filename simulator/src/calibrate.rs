@@ -209,6 +209,10 @@ pub struct Raking {
     /// The largest remaining difference between a raked total and its target, in percent.
     pub max_residual_pct: f64,
     pub iterations: u32,
+    /// Per area: persons per dibao household of the measured month before raking (design and
+    /// bootstrap weights), 0 without dibao households: how far the simulated roll's structure was
+    /// from the targets before the weights moved it.
+    pub unraked_pph: Vec<f64>,
 }
 
 /// The values one run drew for the uncertain parameters.
@@ -268,6 +272,8 @@ pub struct Probe<'a> {
     pub index: u64,
     pub run: u64,
     pub weight: u64,
+    /// In a take-all stratum: its weight stays as it is.
+    pub certain: bool,
     pub area: u16,
     pub region: u16,
     pub packed: &'a doudi_interpreter::packed::Packed,
@@ -291,6 +297,8 @@ pub fn rake_households(
     };
     let mut x: Vec<Vec<(usize, f64)>> = Vec::with_capacity(probes.len());
     let mut totals = vec![0.0; areas];
+    // Dibao households and persons by area, with the weights before raking.
+    let mut roll = vec![(0.0, 0.0); areas];
     for p in probes {
         use doudi_interpreter::packed::MemberFields;
         packer.unpack_into(p.packed, &mut hh);
@@ -301,6 +309,8 @@ pub fn rake_households(
         let mut row = vec![(a, persons)];
         totals[a] += p.weight as f64 * persons;
         if let Some((paid, members)) = &p.dibao {
+            roll[a].0 += p.weight as f64;
+            roll[a].1 += p.weight as f64 * to_f64(members);
             for (k, t) in targets.iter().enumerate() {
                 if !t.covers(p.area, p.region) {
                     continue;
@@ -317,7 +327,19 @@ pub fn rake_households(
     }
     let mut goal = totals;
     goal.extend(targets.iter().map(|t| t.spec.value));
-    let d: Vec<f64> = probes.iter().map(|p| p.weight as f64).collect();
+    // Certain households keep their weight: what they add is taken off the goals, and they are
+    // left out of the raking (an empty row and a zero weight).
+    for (row, p) in x.iter_mut().zip(probes) {
+        if p.certain {
+            for (k, v) in row.drain(..) {
+                goal[k] -= p.weight as f64 * v;
+            }
+        }
+    }
+    let d: Vec<f64> = probes
+        .iter()
+        .map(|p| if p.certain { 0.0 } else { p.weight as f64 })
+        .collect();
     // When the targets cannot be met within the bound (a bootstrap sample with few cases of a kind),
     // the bound is relaxed, twice at most; the report shows the weight ratios reached.
     let (mut g, mut info) = rake(&d, &x, &goal, sim.max_weight_ratio);
@@ -339,6 +361,9 @@ pub fn rake_households(
         .zip(&g)
         .zip(probes)
         .map(|((d, g), p)| {
+            if p.certain {
+                return p.weight;
+            }
             round_unbiased(
                 d * g,
                 p.index ^ sim.seed.rotate_left(17) ^ p.run.rotate_left(41),
@@ -352,6 +377,10 @@ pub fn rake_households(
             got[*k] += *w as f64 * v;
         }
     }
+    info.unraked_pph = roll
+        .iter()
+        .map(|(h, p)| if *h > 0.0 { p / h } else { 0.0 })
+        .collect();
     info.max_residual_pct = got
         .iter()
         .zip(&goal)
@@ -553,6 +582,23 @@ pub fn rows(sim: &crate::run::Sim, results: &[crate::run::RunResult]) -> Calibra
             sim.max_weight_ratio,
             sim.max_weight_ratio * 4.0,
             sim.max_weight_ratio * 16.0
+        ));
+        let structure: Vec<String> = sim
+            .areas
+            .iter()
+            .enumerate()
+            .map(|(a, name)| {
+                let v: Vec<f64> = rakings
+                    .iter()
+                    .filter_map(|r| r.unraked_pph.get(a).copied())
+                    .collect();
+                let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+                format!("{mean:.2} ({name})")
+            })
+            .collect();
+        out.notes.push(format!(
+            "Before raking, the simulated roll of the first reported month had {} persons per household (mean over the runs): the structure the population and the dynamics produce, which the weights then move to the targets.",
+            structure.join(", ")
         ));
     }
     out.notes.extend(sim.notes.iter().cloned());

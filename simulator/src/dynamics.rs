@@ -97,6 +97,12 @@ pub struct Dynamics {
     /// data shows on dibao (the observed take-up); with `"auto"`, households eligible but not on dibao
     /// in the first month are taken not to apply (they had the chance), and households on dibao do.
     pub take_up: TakeUp,
+    /// Take-up of a household with a member able to work ([`Dynamics::able_to_work`]) as a share of
+    /// the take-up of the others, judged once per run from the data. Default 1 (no difference). Below 1
+    /// when households able to work apply less or are approved less often by the village's or
+    /// community's appraisal (民主评议): studies of dibao targeting find recipients concentrated among the
+    /// elderly, the disabled and the ill.
+    pub take_up_able_factor: f64,
     /// Per month: probability that a household that applies, eligible and not on dibao (nor already
     /// applying), files its application this month. Default 0.25 (assumption: about three months on
     /// average; seed 002's active discovery would raise it).
@@ -225,6 +231,7 @@ impl Default for Dynamics {
         };
         Dynamics {
             take_up: TakeUp::Named("auto".into()),
+            take_up_able_factor: 1.0,
             apply_per_month: 0.25,
             approval_lag_working_days: 15,
             working_days_per_month: 21,
@@ -342,6 +349,11 @@ impl Dynamics {
             && !(ill == s.ill_uremia || ill == s.ill_cancer || ill == s.ill_mental)
             && hh.member_enum(m, s.schooling) == Some(s.sch_none)
     }
+    /// Whether some member of the household can look for work ([`Dynamics::able_to_work`]).
+    pub fn household_able_to_work(&self, hh: &impl MemberFields, s: &Slots) -> bool {
+        (0..hh.member_count()).any(|m| self.able_to_work(hh, m, s))
+    }
+
     /// Dynamics where nobody's circumstances change (no deaths, onsets, jobs, wage growth or schooling
     /// transitions, no credit events); the administrative rates keep their defaults.
     pub fn frozen() -> Dynamics {
@@ -404,7 +416,8 @@ impl Dynamics {
             ),
             _ => {}
         }
-        let rates: [(&str, f64); 18] = [
+        let rates: [(&str, f64); 19] = [
+            ("take_up_able_factor", self.take_up_able_factor),
             ("apply_per_month", self.apply_per_month),
             ("change_report_rate", self.change_report_rate),
             ("dishonesty_per_year", self.dishonesty_per_year),

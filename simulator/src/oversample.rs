@@ -22,7 +22,14 @@ pub struct Stratum {
     #[serde(default)]
     pub area: Option<String>,
     /// The stratum's sampling rate relative to the other households (≥ 1).
+    #[serde(default = "one")]
     pub rate: u32,
+    /// Every household of the stratum in the reference population is simulated, each standing for
+    /// itself (weight 1): the rate is the main sample's weight, `rate` is not given. These households
+    /// are certain, as in a survey's take-all stratum: the bootstrap does not resample them and
+    /// calibration does not reweight them, so a programme they hold has no sampling error.
+    #[serde(default)]
+    pub take_all: bool,
     /// Only households whose counted members' mean monthly income (yuan, before deductions) is
     /// below this.
     #[serde(default)]
@@ -56,6 +63,25 @@ pub struct MemberCondition {
     pub illnesses: Vec<String>,
     #[serde(default)]
     pub has_supporter: Option<bool>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The strata with the rates in force when the main sample's households stand for `weight` each:
+/// a take-all stratum's rate is `weight` (at most [`MAX_RATE`]).
+pub fn effective(strata: &[Stratum], weight: u64) -> Vec<Stratum> {
+    strata
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            if s.take_all {
+                s.rate = weight.clamp(1, u64::from(MAX_RATE)) as u32;
+            }
+            s
+        })
+        .collect()
 }
 
 /// The largest rate a stratum may have.
@@ -100,6 +126,12 @@ impl Stratum {
     pub fn problems(&self, i: usize) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let key = |k: &str| format!("oversample[{i}].{k}");
+        if self.take_all && self.rate != 1 {
+            out.push((
+                key("rate"),
+                "a take-all stratum has no rate (its households stand for themselves)".into(),
+            ));
+        }
         if !(1..=MAX_RATE).contains(&self.rate) {
             out.push((
                 key("rate"),

@@ -249,6 +249,8 @@ struct DibaoDraw {
     ratio: f64,
     /// Asset and credit tests passed.
     tests_ok: bool,
+    /// Some member is able to work (see `able_take_up_factor`).
+    able: bool,
     u: f64,
 }
 
@@ -1120,7 +1122,8 @@ impl Generator {
             0.0
         };
         let tests = if d.tests_ok { 1.0 } else { p.asset_penalty };
-        (p.take_up * s * tests + p.error_rate).clamp(0.0, 1.0)
+        let able = if d.able { p.able_take_up_factor } else { 1.0 };
+        (p.take_up * able * s * tests + p.error_rate).clamp(0.0, 1.0)
     }
 
     // 4. Dibao threshold per area.
@@ -1661,6 +1664,8 @@ impl Generator {
             });
         }
 
+        self.ensure_breadwinner(&mut rng, area, &mut members, scale);
+
         // Support: another counted, able member aged 18-59.
         for i in 0..members.len() {
             let cohabiting = members.iter().enumerate().any(|(j, q)| {
@@ -1783,9 +1788,22 @@ impl Generator {
             && houses <= d.max_houses;
         let credit_ok = matches!(credit, CreditTier::Good | CreditTier::General);
         let mut drng = stream(&self.key_dibao, index);
+        // The simulator's `Dynamics::able_to_work` with its default ages (16 to 59).
+        let able = members.iter().any(|p| {
+            p.counted()
+                && (16..=59).contains(&p.age)
+                && p.schooling == SchoolingKind::None
+                && p.self_care == SelfCare::Independent
+                && !(p.disability_grade == 1 || p.disability_grade == 2)
+                && !matches!(
+                    p.illness,
+                    IllnessKind::Uremia | IllnessKind::Cancer | IllnessKind::Mental
+                )
+        });
         let draw = DibaoDraw {
             ratio: ratio_,
             tests_ok: assets_ok && credit_ok,
+            able,
             u: unit(&mut drng),
         };
         let on_dibao = draw.u < self.dibao_probability(area, self.dibao_threshold[ai], &draw);
@@ -1804,6 +1822,53 @@ impl Generator {
             members,
             pc_base,
             dibao: draw,
+        }
+    }
+
+    /// Households with a child under 18 and an able adult aged 18-59 but no earner after the
+    /// independent draws: with the area's `employment.breadwinner` probability, the first able adult
+    /// (the head before the spouse) works, with a wage from the employed mixture and, with the
+    /// employee coverage, an employee pension contribution. Employment within a family is not
+    /// independent (when one parent is out of work the other usually is not); without this, families with
+    /// children and no earner made up half of the urban households below the line.
+    fn ensure_breadwinner(
+        &self,
+        rng: &mut ChaCha8Rng,
+        area: Area,
+        members: &mut [Person],
+        region_scale: f64,
+    ) {
+        let Some(rate) = self.spec.employment.breadwinner.map(|b| b.get(area)) else {
+            return;
+        };
+        let has_child = members.iter().any(|p| p.counted() && p.age < 18);
+        if !has_child || members.iter().any(|p| p.employed) {
+            return;
+        }
+        let able = members.iter().position(|p| {
+            p.counted()
+                && (18..=59).contains(&p.age)
+                && p.schooling == SchoolingKind::None
+                && !(p.disability_grade == 1 || p.disability_grade == 2)
+                && p.self_care == SelfCare::Independent
+        });
+        let Some(i) = able else { return };
+        if unit(rng) >= rate {
+            return;
+        }
+        let spec = &self.spec;
+        let base_income = mixture(rng, &spec.income.get(area).employed, region_scale);
+        let p = &mut members[i];
+        p.employed = true;
+        p.base_income = base_income;
+        p.monthly_income = to_cents(base_income * self.income_scale[area.index()]);
+        let pen = &spec.pension;
+        if p.age >= pen.min_age
+            && p.age <= pen.max_age
+            && unit(rng) < pen.employee_coverage.get(area)
+        {
+            p.pension_contrib_year =
+                to_cents(pen.employee_rate * p.monthly_income as f64 / 100.0 * 12.0);
         }
     }
 

@@ -140,6 +140,7 @@ pub fn rake(
         g_max,
         max_residual_pct: norm(&r) * 100.0,
         iterations,
+        unraked_pph: Vec::new(),
     };
     (g, info)
 }

@@ -277,6 +277,8 @@ pub struct Sim {
     /// Each household's design weight: `weight`, or the generator's stratum weight for the groups it
     /// oversampled. Each run multiplies it by a bootstrap draw and calibration rakes it.
     pub design_weights: Vec<u64>,
+    /// Households of a take-all stratum (empty: none): neither resampled nor reweighted.
+    pub certain: Vec<bool>,
     /// Months simulated before the first reported month (not reported): the roll reaches a steady state.
     pub burn_in: u32,
     /// Targets of the first reported month, met by raking the weights (empty: no calibration).
@@ -874,6 +876,11 @@ impl Sim {
                     index: st.actual.index,
                     run: run as u64,
                     weight: st.weight,
+                    certain: self
+                        .certain
+                        .get(st.actual.index as usize)
+                        .copied()
+                        .unwrap_or(false),
                     area: st.actual.area,
                     region: st.actual.region,
                     packed: &st.packed,
@@ -982,6 +989,11 @@ impl Sim {
                         })
                     }),
                 };
+                let take_up = if dynamics.household_able_to_work(&h, s) {
+                    take_up * dynamics.take_up_able_factor
+                } else {
+                    take_up
+                };
                 let applicant = if self.dynamics.take_up.is_auto() {
                     on || (!self.initial_eligible.get(i).copied().unwrap_or(false)
                         && actual.take_up_draw < take_up)
@@ -989,7 +1001,8 @@ impl Sim {
                     actual.take_up_draw < take_up
                 };
                 let design = self.design_weights.get(i).copied().unwrap_or(self.weight);
-                let weight = if bootstrap {
+                let certain = self.certain.get(i).copied().unwrap_or(false);
+                let weight = if bootstrap && !certain {
                     design * crate::calibrate::poisson1(actual.bootstrap_draw)
                 } else {
                     design

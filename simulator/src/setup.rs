@@ -338,7 +338,10 @@ pub fn prepare(
         crate::calibrate::resolve(s, &slots.area_variants, &regions).map_err(SetupError)?;
     let n = population.len();
     let mut sim = Sim {
-        design_weights: design.unwrap_or_else(|| vec![info.weight; n]),
+        certain: design.as_ref().map(|(_, c)| c.clone()).unwrap_or_default(),
+        design_weights: design
+            .map(|(w, _)| w)
+            .unwrap_or_else(|| vec![info.weight; n]),
         burn_in: s.calibration.burn_in_months,
         targets,
         max_weight_ratio: s.calibration.max_weight_ratio,
@@ -397,7 +400,7 @@ fn load_population(
         PackedPopulation,
         PopulationInfo,
         Option<tempfile::TempDir>,
-        Option<Vec<u64>>,
+        Option<(Vec<u64>, Vec<bool>)>,
     ),
     SetupError,
 > {
@@ -442,6 +445,15 @@ fn load_population(
     let misfit = |e: data::DataError| {
         SetupError(format!("{file}: population.spec: the generated population does not fit the policy's inputs: {e}"))
     };
+    // The households each household of the main sample stands for.
+    let reference = spec.meta.reference_population;
+    let main_weight = |main_persons: u64| match &p.weight {
+        Some(Weight::Fixed(w)) => *w,
+        Some(Weight::Named(_)) | None => match reference {
+            Some(r) if main_persons > 0 => ((r as f64 / main_persons as f64).round() as u64).max(1),
+            _ => 1,
+        },
+    };
     let mut extra: Vec<(u64, usize)> = Vec::new();
     let (hs, report, tmp) = if s.report.keep_population {
         if !spec.oversample.is_empty() {
@@ -484,7 +496,10 @@ fn load_population(
             pop.extend(&chunk);
             Ok(())
         })?;
-        // Rare groups: the extra households of each stratum, read the same way.
+        // Rare groups: the extra households of each stratum, read the same way (a take-all
+        // stratum's rate is the main sample's weight, known now).
+        spec.oversample =
+            crate::oversample::effective(&spec.oversample, main_weight(report.persons));
         extra = crate::oversample::extra_households(&g, &spec.oversample, households);
         let indices: Vec<u64> = extra.iter().map(|(i, _)| *i).collect();
         for part in indices.chunks(16_384) {
@@ -499,14 +514,7 @@ fn load_population(
     let persons = hs.persons();
     let reference = spec.meta.reference_population;
     // The main sample's persons: the oversampled households stand for fewer households each.
-    let main_persons = report.persons;
-    let weight = match &p.weight {
-        Some(Weight::Fixed(w)) => *w,
-        Some(Weight::Named(_)) | None => match reference {
-            Some(r) if main_persons > 0 => ((r as f64 / main_persons as f64).round() as u64).max(1),
-            _ => 1,
-        },
-    };
+    let weight = main_weight(report.persons);
     let design = design_weights(
         &spec,
         seed,
@@ -544,12 +552,19 @@ fn load_population(
     }
     for (k, st) in spec.oversample.iter().enumerate() {
         let n = extra.iter().filter(|(_, j)| *j == k).count();
-        notes.push(format!(
-            "oversampled `{}` at {} × the rate of the other households: {n} households beyond the main sample, each standing for about {:.1} households",
-            st.name,
-            st.rate,
-            weight as f64 / st.rate as f64
-        ));
+        notes.push(if st.take_all {
+            format!(
+                "oversampled `{}` completely (take-all: every such household of the city, {} × the rate of the other households): {n} households beyond the main sample, each standing for itself, neither resampled by the bootstrap nor reweighted by calibration",
+                st.name, st.rate
+            )
+        } else {
+            format!(
+                "oversampled `{}` at {} × the rate of the other households: {n} households beyond the main sample, each standing for about {:.1} households",
+                st.name,
+                st.rate,
+                weight as f64 / st.rate as f64
+            )
+        });
     }
     let info = PopulationInfo {
         source: format!(
@@ -566,7 +581,8 @@ fn load_population(
 }
 
 /// Each household's design weight when the spec oversamples rare groups: `weight` for the main
-/// sample's households outside the strata, `weight / rate` (rounded without bias) inside them.
+/// sample's households outside the strata, `weight / rate` (rounded without bias) inside them, 1 in
+/// a take-all stratum; and whether the household is certain (in a take-all stratum).
 fn design_weights(
     spec: &crate::spec::PopulationSpec,
     seed: u64,
@@ -574,26 +590,29 @@ fn design_weights(
     weight: u64,
     extra: &[(u64, usize)],
     kept: bool,
-) -> Option<Vec<u64>> {
+) -> Option<(Vec<u64>, Vec<bool>)> {
     use crate::oversample::{stratum_of, weight_of};
     if spec.oversample.is_empty() || kept {
         return None;
     }
     let g = crate::population::Generator::new(spec, seed);
     let strata = &spec.oversample;
-    let mut w: Vec<u64> = (0..households)
+    let of = |k: usize, i: u64| {
+        if strata[k].take_all {
+            (1, true)
+        } else {
+            (weight_of(weight, strata[k].rate, i), false)
+        }
+    };
+    let mut w: Vec<(u64, bool)> = (0..households)
         .into_par_iter()
         .map(|i| match stratum_of(strata, &g.household(i)) {
-            Some(k) => weight_of(weight, strata[k].rate, i),
-            None => weight,
+            Some(k) => of(k, i),
+            None => (weight, false),
         })
         .collect();
-    w.extend(
-        extra
-            .iter()
-            .map(|&(i, k)| weight_of(weight, strata[k].rate, i)),
-    );
-    Some(w)
+    w.extend(extra.iter().map(|&(i, k)| of(k, i)));
+    Some(w.into_iter().unzip())
 }
 
 /// Reads a CSV pair into packed households, a chunk at a time (memory does not hold the unpacked

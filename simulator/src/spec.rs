@@ -344,6 +344,11 @@ pub struct Employment {
     pub rural: Vec<EmploymentBand>,
     /// Multiplier on the employed share for severely disabled (grade 1-2) or fully disabled persons.
     pub severe_disability_factor: f64,
+    /// Share of households with a child under 18 and an able adult aged 18-59 in which at least one
+    /// adult works: when the independent draws leave such a household without an earner, one able adult
+    /// is made employed with this probability (absent: the draws stay independent).
+    #[serde(default)]
+    pub breadwinner: Option<AreaRates>,
     pub fresh_graduate: CategoryRule,
     pub released_prisoner: CategoryRule,
     pub discharged_soldier: CategoryRule,
@@ -606,6 +611,11 @@ pub struct DibaoArea {
     pub asset_months: f64,
     pub max_vehicles: u32,
     pub max_houses: u32,
+    /// Take-up of a household with a member able to work (aged 16-59, alive and free, not a student,
+    /// independent in self-care, not severely disabled, without uremia, cancer or a severe mental
+    /// disorder) as a share of the others' take-up. Default 1.
+    #[serde(default = "one")]
+    pub able_take_up_factor: f64,
     #[serde(default)]
     pub source: Option<String>,
     #[serde(default)]
@@ -1309,6 +1319,7 @@ impl PopulationSpec {
             c.rate(&format!("{k}.take_up"), d.take_up);
             c.rate(&format!("{k}.error_rate"), d.error_rate);
             c.rate(&format!("{k}.asset_penalty"), d.asset_penalty);
+            c.rate(&format!("{k}.able_take_up_factor"), d.able_take_up_factor);
             c.nonneg(&format!("{k}.asset_months"), d.asset_months);
         }
 
@@ -1317,6 +1328,10 @@ impl PopulationSpec {
             "employment.severe_disability_factor",
             self.employment.severe_disability_factor,
         );
+        if let Some(b) = &self.employment.breadwinner {
+            c.rate("employment.breadwinner.urban", b.urban);
+            c.rate("employment.breadwinner.rural", b.rural);
+        }
         let mut cat_sum_ok = true;
         for (name, rule) in [
             ("fresh_graduate", &self.employment.fresh_graduate),

@@ -238,3 +238,57 @@ fn employment_drift(spec: &PopulationSpec, policy: &Policy, slots: &Slots, seed:
         "seed {seed}: employment {start:.4} → {end:.4}"
     );
 }
+
+#[test]
+fn take_all_households_stand_for_themselves_and_keep_their_weight_when_raked() {
+    let (p, _) = shared();
+    let sim = &p.sim;
+    let certain: Vec<usize> = (0..sim.certain.len()).filter(|&i| sim.certain[i]).collect();
+    assert!(
+        certain.len() > 10,
+        "the shipped spec's take-all stratum holds households ({})",
+        certain.len()
+    );
+    for &i in &certain {
+        assert_eq!(sim.design_weights[i], 1, "household {i}");
+    }
+    // Raking with every household on dibao: the certain ones keep weight 1, the others meet what is
+    // left of the targets.
+    let pop = &sim.population;
+    let packer = pop.packer();
+    let mut hh = data::Household {
+        id: String::new(),
+        fields: Vec::new(),
+        members: Vec::new(),
+    };
+    let probes: Vec<calibrate::Probe<'_>> = (0..pop.len())
+        .map(|i| {
+            packer.unpack_into(pop.packed(i), &mut hh);
+            let area = match hh.household_field(sim.slots.area) {
+                doudi_interpreter::Value::Enum(e) => e,
+                _ => 0,
+            };
+            let members = (0..hh.member_count()).count() as i64;
+            calibrate::Probe {
+                index: i as u64,
+                run: 1,
+                weight: sim.design_weights[i],
+                certain: sim.certain[i],
+                area,
+                region: sim.region_of[i],
+                packed: pop.packed(i),
+                dibao: Some((Num::from_i64(400 * members), Num::from_i64(members))),
+            }
+        })
+        .collect();
+    let (weights, info) = calibrate::rake_households(sim, &probes).unwrap();
+    for &i in &certain {
+        assert_eq!(weights[i], 1, "household {i} was reweighted");
+    }
+    assert!(
+        weights.iter().zip(&sim.certain).any(|(w, c)| !c && *w != 0),
+        "the other households carry the rest"
+    );
+    assert!(info.max_residual_pct.is_finite(), "{info:?}");
+    assert_eq!(info.unraked_pph.len(), sim.areas.len());
+}

@@ -215,10 +215,10 @@ fn rate_above_one_is_an_error_naming_the_key() {
     assert_eq!(e.to_string(), "scenarios/populations/jian.toml: regions.jizhou.urban_share: must be between 0 and 1, found 1.2");
     assert_eq!(e.keys(), vec!["regions.jizhou.urban_share"]);
 
-    let e = spec_error(&edited("take_up = 0.80\nerror_rate = 0.004\nasset_penalty = 0.10\nasset_months = 24\nmax_vehicles = 0\nmax_houses = 1\n\n[dibao.rural]", "take_up = 1.5\nerror_rate = 0.004\nasset_penalty = 0.10\nasset_months = 24\nmax_vehicles = 0\nmax_houses = 1\n\n[dibao.rural]"));
+    let e = spec_error(&edited("max_houses = 1\nable_take_up_factor = 0.15\n\n[dibao.rural]\nstandard = 504\nthreshold = 1.0\nsoftness = 0.15\ntake_up = 0.80", "max_houses = 1\nable_take_up_factor = 0.15\n\n[dibao.rural]\nstandard = 504\nthreshold = 1.0\nsoftness = 0.15\ntake_up = 1.5"));
     assert!(
         e.to_string()
-            .contains("dibao.urban.take_up: must be between 0 and 1, found 1.5"),
+            .contains("dibao.rural.take_up: must be between 0 and 1, found 1.5"),
         "{e}"
     );
 }
@@ -669,4 +669,100 @@ fn in_memory_generation_equals_the_files() {
         format!("{:?}", files.calibration)
     );
     assert!(report.files.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who is poor: earners in families, and who takes dibao up
+
+/// Whether a person could work: counted, 18–59, not in school, independent, not severely disabled.
+fn able_adult(p: &doudi_simulator::population::Person) -> bool {
+    use doudi_simulator::population::{SchoolingKind, SelfCare};
+    p.counted()
+        && (18..=59).contains(&p.age)
+        && p.schooling == SchoolingKind::None
+        && p.self_care == SelfCare::Independent
+        && !(p.disability_grade == 1 || p.disability_grade == 2)
+}
+
+#[test]
+fn with_a_certain_breadwinner_no_family_with_an_able_adult_lacks_an_earner() {
+    let text = edited(
+        "breadwinner = { urban = 0.95, rural = 0.97 }",
+        "breadwinner = { urban = 1.0, rural = 1.0 }",
+    );
+    let (mut spec, _) = PopulationSpec::from_toml_str(&text, "jian.toml").unwrap();
+    spec.calibration.sample_households = 3000;
+    let g = Generator::new(&spec, 11);
+    let mut families = 0;
+    for i in 0..5000 {
+        let h = g.household(i);
+        let child = h.members.iter().any(|p| p.counted() && p.age < 18);
+        if child && h.members.iter().any(able_adult) {
+            families += 1;
+            assert!(
+                h.members.iter().any(|p| p.employed),
+                "household {i}: a child and an able adult but no earner: {h:?}"
+            );
+        }
+    }
+    assert!(families > 1000, "{families} families checked");
+
+    // With the shipped shares, some families stay without an earner: the draw is a probability.
+    let g = Generator::new(&small_spec(), 11);
+    let without = (0..5000)
+        .map(|i| g.household(i))
+        .filter(|h| {
+            h.members.iter().any(|p| p.counted() && p.age < 18)
+                && h.members.iter().any(able_adult)
+                && !h.members.iter().any(|p| p.employed)
+        })
+        .count();
+    assert!(
+        without > 0,
+        "5 % (urban) / 3 % (rural) of such families keep no earner"
+    );
+}
+
+#[test]
+fn households_able_to_work_take_dibao_up_at_the_given_share() {
+    // No take-up for households able to work and no roll errors: then no household on dibao has a
+    // member able to work (16–59, counted, not in school, independent, no severe disability, no
+    // uremia, cancer or severe mental disorder).
+    use doudi_simulator::population::{IllnessKind, SchoolingKind, SelfCare};
+    let mut text = jian_text();
+    assert_eq!(text.matches("able_take_up_factor = 0.15").count(), 2);
+    assert_eq!(text.matches("error_rate = 0.004").count(), 2);
+    text = text.replace("able_take_up_factor = 0.15", "able_take_up_factor = 0");
+    text = text.replace("error_rate = 0.004", "error_rate = 0");
+    let (mut spec, _) = PopulationSpec::from_toml_str(&text, "jian.toml").unwrap();
+    spec.calibration.sample_households = 3000;
+    let g = Generator::new(&spec, 5);
+    let able = |p: &doudi_simulator::population::Person| {
+        p.counted()
+            && (16..=59).contains(&p.age)
+            && p.schooling == SchoolingKind::None
+            && p.self_care == SelfCare::Independent
+            && !(p.disability_grade == 1 || p.disability_grade == 2)
+            && !matches!(
+                p.illness,
+                IllnessKind::Uremia | IllnessKind::Cancer | IllnessKind::Mental
+            )
+    };
+    let on: Vec<_> = (0..20000)
+        .map(|i| g.household(i))
+        .filter(|h| h.on_dibao)
+        .collect();
+    assert!(on.len() > 100, "{} households on dibao", on.len());
+    for h in &on {
+        assert!(
+            !h.members.iter().any(able),
+            "household {} is on dibao with a member able to work",
+            h.index
+        );
+    }
+
+    // A factor out of [0, 1] is an error naming the key.
+    let bad = jian_text().replacen("able_take_up_factor = 0.15", "able_take_up_factor = 1.5", 1);
+    let e = spec_error(&bad);
+    assert!(e.to_string().contains("able_take_up_factor"), "{e}");
 }
