@@ -486,6 +486,13 @@ pub fn rows(sim: &crate::run::Sim, results: &[crate::run::RunResult]) -> Calibra
                                 .map(|i| to_f64(&cell(r, i, persons, t).0))
                                 .sum::<f64>()
                         };
+                        // The cases it rests on: the fewest of any month compared.
+                        let fewest = (0..12)
+                            .chain(months - 12..months)
+                            .map(|i| cell(r, i, persons, t).1)
+                            .min()
+                            .unwrap_or(0);
+                        samples.push(fewest);
                         let (a, b) = (sum(0..12), sum(months - 12..months));
                         if a > 0.0 {
                             ((b / a).powf(1.0 / years) - 1.0) * 100.0
