@@ -788,7 +788,7 @@ pub fn caseload_trend(sim: &crate::run::Sim, r: &crate::run::RunResult) -> f64 {
 pub const FIT_RUNS: u32 = 3;
 /// The most trial take-ups the fit simulates (after the two ends), and when it stops early
 /// (percentage points a year from the target).
-const FIT_STEPS: usize = 5;
+pub const FIT_STEPS: usize = 5;
 const FIT_TOLERANCE_PP: f64 = 0.1;
 
 /// Fits the take-up (the probability that a household applies when it becomes eligible) so that the

@@ -27,6 +27,10 @@ pub struct Estimate {
     pub variants: u64,
     pub runs: u64,
     pub months: u64,
+    /// Months simulated before the first reported one (calibration's burn-in), in every run.
+    pub burn_in: u64,
+    /// Extra runs of the baseline that fitting the take-up to a trend target may take (at most).
+    pub fit_runs: u64,
     /// Peak memory, bytes.
     pub bytes: u64,
     /// Wall-clock time, seconds.
@@ -55,8 +59,18 @@ impl Estimate {
 
     /// One line for people.
     pub fn describe(&self) -> String {
+        let mut extra = String::new();
+        if self.burn_in > 0 {
+            extra.push_str(&format!(" (+{} burn-in)", self.burn_in));
+        }
+        if self.fit_runs > 0 {
+            extra.push_str(&format!(
+                ", up to {} runs more to fit the take-up",
+                self.fit_runs
+            ));
+        }
         format!(
-            "{} households × {} variant{} × {} run{} × {} months: about {} of memory and {}",
+            "{} households × {} variant{} × {} run{} × {} months{extra}: about {} of memory and {}",
             self.households,
             self.variants,
             if self.variants == 1 { "" } else { "s" },
@@ -121,19 +135,40 @@ pub fn estimate(s: &Scenario, available: Option<u64>) -> Estimate {
     let variants = 1 + s.reform.is_some() as u64 + sweep;
     let runs = s.scenario.runs as u64;
     let months = s.scenario.months as u64;
+    let burn_in = u64::from(s.calibration.burn_in_months);
+    // Calibration simulates the first reported month twice (to measure, then for real), and fitting
+    // the take-up runs the baseline at most `2 + FIT_STEPS` times `FIT_RUNS` runs.
+    let calibrated = !s.targets.is_empty();
+    let fits = s
+        .targets
+        .iter()
+        .any(|t| t.measure == crate::calibrate::Measure::CaseloadTrend)
+        && s.calibration.fit_take_up
+        && s.calibration.take_up.is_none()
+        && s.dynamics.take_up.is_auto();
+    let fit_runs = if fits {
+        runs.clamp(1, u64::from(crate::calibrate::FIT_RUNS))
+            * (2 + crate::calibrate::FIT_STEPS as u64)
+    } else {
+        0
+    };
     let bytes = households
         .saturating_mul(variants)
         .saturating_mul(BYTES_PER_HOUSEHOLD)
         .saturating_add(BASE_BYTES);
-    let work = households
-        .saturating_mul(variants)
-        .saturating_mul(runs)
-        .saturating_mul(months);
+    let work = households.saturating_mul(
+        variants
+            .saturating_mul(runs)
+            .saturating_add(fit_runs)
+            .saturating_mul(months + burn_in + calibrated as u64),
+    );
     Estimate {
         households,
         variants,
         runs,
         months,
+        burn_in,
+        fit_runs,
         bytes,
         seconds: work / HOUSEHOLD_MONTHS_PER_SECOND,
         available,
@@ -177,6 +212,18 @@ mod tests {
             "{}",
             long.describe()
         );
+        // The burn-in and the take-up fit count: the shipped baseline's work is more than its 20 runs.
+        let baseline = Scenario::load(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../scenarios/jian-baseline.toml"),
+        )
+        .unwrap();
+        let e = estimate(&baseline, None);
+        assert_eq!(e.burn_in, 24);
+        assert_eq!(e.fit_runs, 21, "{}", e.describe());
+        let plain = e.households * e.runs * e.months / HOUSEHOLD_MONTHS_PER_SECOND;
+        assert!(e.seconds > plain * 2, "{} against {plain}", e.seconds);
+        assert!(e.describe().contains("+24 burn-in"), "{}", e.describe());
         // Unknown memory: judged by time only.
         assert_eq!(
             estimate(&scenario(1_000_000, 1, 24, 0), None).problem(),

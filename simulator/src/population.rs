@@ -28,7 +28,8 @@
 //! into a hidden temporary directory inside `out_dir`; both files are moved into place only when
 //! complete (an old `households.csv` is removed first, then `persons.csv` and `households.csv` are
 //! renamed in), so an interrupted run never leaves a mismatched or half-written pair under the final
-//! names. A run killed outright may leave the hidden `.doudi-generate-*` directory behind.
+//! names. A run killed outright may leave the hidden `.doudi-generate-<pid>-*` directory behind; the
+//! next run into the same directory removes it (its process is gone).
 //!
 //! Schooling by age (compulsory 6-14, upper secondary 15-17, tertiary 18-21) applies to the head's
 //! children, parents and grandchildren only: heads and spouses are not full-time students (a student
@@ -1883,8 +1884,12 @@ impl Generator {
     ) -> Result<GenerateReport, GenerateError> {
         let started = Instant::now();
         std::fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
+        // What a killed run left behind (its process gone, or older than six hours) goes first; this
+        // run's directory carries its process id, so a later run can tell when it is stale.
+        doudi_interpreter::tmpfiles::sweep(out_dir);
+        let prefix = doudi_interpreter::tmpfiles::tagged(".doudi-generate-");
         let tmp = tempfile::Builder::new()
-            .prefix(".doudi-generate-")
+            .prefix(&prefix)
             .tempdir_in(out_dir)
             .map_err(io_err(out_dir))?;
         let tmp_h = tmp.path().join("households.csv");
