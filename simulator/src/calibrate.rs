@@ -841,7 +841,9 @@ pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> 
         let (mut f_lo, mut f_hi) = (t_lo - target, t_hi - target);
         let mut best = (f64::INFINITY, 0.5, 0.0);
         let mut side = 0i8;
+        let mut trials = 2;
         for _ in 0..FIT_STEPS {
+            trials += 1;
             let x = (lo * f_hi - hi * f_lo) / (f_hi - f_lo);
             let t = trend_at(sim, x)?;
             let f = t - target;
@@ -868,7 +870,7 @@ pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> 
             }
         }
         sim.notes.push(format!(
-            "Take-up: fitted to the caseload trend target ({target:+.2}% a year) by regula falsi on the mean trend of {fit_runs} runs with central parameters: {:.4} of the households that become eligible apply (trend {:+.2}% a year at that value).",
+            "Take-up: fitted to the caseload trend target ({target:+.2}% a year) by regula falsi on the mean trend of {fit_runs} runs with central parameters ({trials} trial take-ups): {:.4} of the households that become eligible apply (trend {:+.2}% a year at that value).",
             best.1, best.2
         ));
         best.1
