@@ -28,9 +28,8 @@ use crate::dynamics::{
 };
 use crate::scenario::OutputNames;
 use doudi_dsl::ast::{AggKind, Span};
-use doudi_dsl::ir::{Coll, DefId, Expr, ExprKind, ParamId, Ty};
+use doudi_dsl::ir::{Coll, DefId, Expr, ExprKind, Ty};
 use doudi_interpreter::data::Household;
-use doudi_interpreter::eval::param_value;
 use doudi_interpreter::fast::{CompiledPolicy, Lane, Session, BATCH};
 use doudi_interpreter::packed::{MemberFields, Packed, PackedMut, PackedPopulation};
 use doudi_interpreter::programme::{Contribution, Totals};
@@ -146,7 +145,7 @@ pub struct Ids {
     pub not_applied_false: Vec<DefId>,
     /// (household amount, person recipient flag)
     pub allowances: Vec<(DefId, DefId)>,
-    pub grace_months: ParamId,
+    pub grace_period: DefId,
 }
 
 impl Ids {
@@ -207,21 +206,6 @@ impl Ids {
                 "a bool",
             )?);
         }
-        let grace_months = policy
-            .program
-            .param_by_name(&names.grace_months)
-            .ok_or_else(|| {
-                format!(
-                    "outputs.grace_months: the policy has no parameter `{}`",
-                    names.grace_months
-                )
-            })?;
-        if !policy.program.params[grace_months as usize].ty.is_integer() {
-            return Err(format!(
-                "outputs.grace_months: the parameter `{}` must be an integer",
-                names.grace_months
-            ));
-        }
         Ok(Ids {
             eligible: typed("eligible", &names.eligible, is_bool, "a bool")?,
             payment: typed("payment", &names.payment, is_money, "money")?,
@@ -236,7 +220,12 @@ impl Ids {
             gross_income: typed("gross_income", &names.gross_income, is_money, "money")?,
             not_applied_false: not_applied,
             allowances,
-            grace_months,
+            grace_period: typed(
+                "grace_period",
+                &names.grace_period,
+                is_int,
+                "a number of months",
+            )?,
         })
     }
 }
@@ -642,16 +631,16 @@ impl Layout {
     /// The layout of [`Evals::actual`] (with the gross income or not).
     fn actual(gross: bool) -> Layout {
         Layout {
-            amounts: if gross { 5 } else { 4 },
-            gross: gross.then_some(4),
+            amounts: if gross { 6 } else { 5 },
+            gross: gross.then_some(5),
         }
     }
 }
 
 /// The compiled evaluations of one variant.
 struct Evals<'p> {
-    /// On the actual data: eligible, members, per_capita_income, grace_line, [gross_income], the
-    /// allowance amounts and recipient counts.
+    /// On the actual data: eligible, members, per_capita_income, grace_line, grace_period,
+    /// [gross_income], the allowance amounts and recipient counts.
     actual: CompiledPolicy<'p>,
     /// On the roll's snapshot: payment, members, eligible, the allowances.
     roll: CompiledPolicy<'p>,
@@ -684,6 +673,7 @@ impl<'p> Evals<'p> {
             ids.members,
             ids.per_capita_income,
             ids.grace_line,
+            ids.grace_period,
         ];
         if gross {
             a.push(ids.gross_income);
@@ -765,7 +755,6 @@ struct DibaoPay {
 struct MonthCtx<'a> {
     t: u32,
     month: Month,
-    grace_months: &'a [i64],
     epoch_changed: &'a [bool],
     dyn_key: &'a StreamKey,
     admin_key: &'a StreamKey,
@@ -1037,24 +1026,6 @@ impl Sim {
     ) -> Result<(Vec<Vec<Num>>, Vec<Vec<u64>>, Vec<Vec<Option<Num>>>), SimError> {
         let nv = self.variants.len();
         let month = self.start.plus(t as i32 - self.burn_in as i32);
-        let grace: Vec<i64> = self
-            .variants
-            .iter()
-            .enumerate()
-            .map(|(v, var)| {
-                match param_value(
-                    &var.policy.program,
-                    var.ids.grace_months,
-                    None,
-                    month.first_day(),
-                    Span::default(),
-                ) {
-                    Ok(Value::Int(n)) => Ok(n.max(0)),
-                    Ok(_) => Ok(0),
-                    Err(e) => Err(self.render(v, &e)),
-                }
-            })
-            .collect::<Result<_, _>>()?;
         let epochs: Vec<Vec<usize>> = self
             .variants
             .iter()
@@ -1069,7 +1040,6 @@ impl Sim {
         let ctx = MonthCtx {
             t,
             month,
-            grace_months: &grace,
             epoch_changed: &epoch_changed,
             dyn_key: &rc.keys.0,
             admin_key: &rc.keys.1,
@@ -1535,7 +1505,11 @@ impl Sim {
                         packer.repack(hh, &mut roll.snapshot);
                         roll.work = work(hh, &st.actual.persons, s);
                     } else {
-                        let gm = ctx.grace_months[v];
+                        // The policy's grace period for this household, on its actual data.
+                        let gm = match &vals[4] {
+                            Value::Int(n) => (*n).max(0),
+                            _ => 0,
+                        };
                         let (y, line) = (num_of(&vals[2]), num_of(&vals[3]));
                         let now = work(hh, &st.actual.persons, s);
                         let began = now

@@ -240,8 +240,9 @@ pub struct OutputNames {
     pub per_capita_income: String,
     /// The per-capita income line of the grace period (money per month).
     pub grace_line: String,
-    /// The parameter holding the grace period's length in months.
-    pub grace_months: String,
+    /// The household definition of the grace period's length in months (`grace_period`): the policy
+    /// decides it, so a layer's override or exception changes the simulated grace.
+    pub grace_period: String,
     /// Household gross income (money per month), for winners and losers.
     pub gross_income: String,
     /// A household definition that is forced to false for households that have not applied
@@ -273,7 +274,7 @@ impl Default for OutputNames {
             members: "member_count".into(),
             per_capita_income: "per_capita_income".into(),
             grace_line: "grace_income_line".into(),
-            grace_months: "grace_months".into(),
+            grace_period: "grace_period".into(),
             gross_income: "gross_income".into(),
             not_applied_false: vec!["expenditure_poor".into()],
             allowances: vec![
@@ -481,7 +482,7 @@ impl Scenario {
             ("members", &o.members),
             ("per_capita_income", &o.per_capita_income),
             ("grace_line", &o.grace_line),
-            ("grace_months", &o.grace_months),
+            ("grace_period", &o.grace_period),
             ("gross_income", &o.gross_income),
         ] {
             if v.trim().is_empty() {

@@ -57,7 +57,18 @@ pub struct Prepared {
 
 /// Loads a policy; the error names the scenario key.
 pub fn load_policy(path: &Path, file: &str, key: &str) -> Result<Policy, SetupError> {
-    match Policy::load(path) {
+    load_policy_within(path, file, key, &[])
+}
+
+/// Loads a policy whose layers may also lie under the directories `extra` (a reform layer may extend
+/// the scenario's own policy, which the scenario names); the error names the scenario key.
+pub fn load_policy_within(
+    path: &Path,
+    file: &str,
+    key: &str,
+    extra: &[PathBuf],
+) -> Result<Policy, SetupError> {
+    match Policy::load_within(path, extra) {
         Ok(l) => Ok(l.policy),
         Err(e) => Err(SetupError(format!(
             "{file}: {key}: the policy at {} does not load:\n{}",
@@ -202,7 +213,11 @@ pub fn prepare(
                 Some(layer) => {
                     let path = s.resolve(layer);
                     reform_layer = Some(path.clone());
-                    let mut p = load_policy(&path, &file, "reform.layer")?;
+                    // The scenario names its policy: the layer may extend it (its tree is a root).
+                    let tree = policy_path
+                        .parent()
+                        .map_or_else(|| policy_path.clone(), Path::to_path_buf);
+                    let mut p = load_policy_within(&path, &file, "reform.layer", &[tree])?;
                     if p.schema != base.schema {
                         return Err(SetupError(format!("{file}: reform.layer: the layer at {} reads other inputs than the baseline policy; a reform must read the same data", path.display())));
                     }

@@ -295,9 +295,8 @@ fn compiled_simulation_equals_the_reference() {
     }
 }
 
-/// One single person on dibao who finds a well-paid job in month 1: grace for `grace_months`, then exit.
-#[test]
-fn grace_period_keeps_the_last_payment_then_ends() {
+/// One single person on dibao who finds a well-paid job in month 1; `extra` is added to the scenario.
+fn grace_outcome(extra: &str) -> Outcome {
     let policy = Policy::load(Path::new(&policy_path())).unwrap().policy;
     let all = data::read_csv_dir(&policy.schema, Path::new(&example_dir())).unwrap();
     let s = &policy.schema;
@@ -332,7 +331,7 @@ fn grace_period_keeps_the_last_payment_then_ends() {
     let mut sc = scenario(
         10,
         1,
-        "[dynamics]\njob_find_per_year = 1\nchange_report_rate = 1\nnew_job_income_sigma = 0\nnew_job_income_median = { urban = 6000, rural = 6000 }\nwage_growth_per_year = 0\njob_loss_per_year = 0\nreview_interval_months = 600\n",
+        &format!("[dynamics]\njob_find_per_year = 1\nchange_report_rate = 1\nnew_job_income_sigma = 0\nnew_job_income_median = {{ urban = 6000, rural = 6000 }}\nwage_growth_per_year = 0\njob_loss_per_year = 0\nreview_interval_months = 600\n{extra}"),
     );
     sc.dynamics.mortality = vec![doudi_simulator::dynamics::AgeRate {
         from_age: 0,
@@ -340,7 +339,13 @@ fn grace_period_keeps_the_last_payment_then_ends() {
     }];
     sc.dynamics.health = Dynamics::frozen().health;
     sc.dynamics.dishonesty_per_year = 0.0;
-    let o = run_with(sc, Some((hs, info)));
+    run_with(sc, Some((hs, info)))
+}
+
+/// Grace for `grace_period` months (the policy's 6), then exit.
+#[test]
+fn grace_period_keeps_the_last_payment_then_ends() {
+    let o = grace_outcome("");
     let paid0 = med(&o, 0, 0, "dibao", "spending");
     assert!(paid0.is_positive());
     // Month 1: the job starts, income ≥ 1.5 S, grace begins: the payment is kept for 6 months (1..=6).
@@ -361,6 +366,36 @@ fn grace_period_keeps_the_last_payment_then_ends() {
     for t in 7..10 {
         assert!(med(&o, 0, t, "dibao", "households").is_zero(), "month {t}");
     }
+}
+
+/// The grace period is the policy's definition `grace_period`: a reform layer that puts an exception on
+/// it (scenarios/layers/jian-grace-3m, 3 months) shortens the simulated grace, with no parameter or
+/// simulator setting changed.
+#[test]
+fn a_layer_that_shortens_the_grace_period_changes_the_forecast() {
+    let layer = root()
+        .join("scenarios/layers/jian-grace-3m")
+        .display()
+        .to_string()
+        .replace('\\', "/");
+    let o = grace_outcome(&format!(
+        "[reform]\nname = \"grace 3\"\nlayer = \"{layer}\"\n"
+    ));
+    let paid0 = med(&o, 1, 0, "dibao", "spending");
+    assert!(paid0.is_positive());
+    for t in 1..=3 {
+        assert_eq!(
+            med(&o, 1, t, "dibao", "in_grace"),
+            Num::from_i64(1),
+            "month {t}"
+        );
+        assert_eq!(med(&o, 1, t, "dibao", "spending"), paid0, "month {t}");
+    }
+    assert_eq!(med(&o, 1, 4, "dibao", "out_grace_end"), Num::from_i64(1));
+    assert!(med(&o, 1, 5, "dibao", "households").is_zero());
+    // The baseline keeps its 6 months in the same run.
+    assert_eq!(med(&o, 0, 5, "dibao", "in_grace"), Num::from_i64(1));
+    assert_eq!(med(&o, 0, 7, "dibao", "out_grace_end"), Num::from_i64(1));
 }
 
 #[test]
