@@ -540,6 +540,8 @@ enum Gen {
     Id,
     Input(usize),
     Coerce(AO, Ty),
+    /// The variant of an enum a text names (poison when it names none: the reference reports it).
+    Variant(AO, EnumId),
 }
 
 /// An input field loaded into a register at the start of a batch.
@@ -855,6 +857,17 @@ impl<'p> Comp<'p> {
             ExprKind::ParamAt(p, k) => {
                 let key = self.expr(k, lv)?.en()?;
                 self.param(*p, Some(key), lv)?
+            }
+            ExprKind::Variant(en, x) => {
+                let a = self.expr(x, lv)?;
+                let dst = self.reg(Cat::E, lv);
+                self.ins.push(Ins::Generic {
+                    lv,
+                    cat: Cat::E,
+                    dst,
+                    op: Gen::Variant(a, *en),
+                });
+                AO::E(EO::R(dst))
             }
             ExprKind::Neg(x) => {
                 let a = self.expr(x, lv)?.num()?;
@@ -2391,6 +2404,14 @@ impl<'a> Exec<'a> {
                     },
                 }
             }
+            Gen::Variant(a, en) => match self.k_at(fr, a, i)? {
+                K::V(Value::Text(t)) => self.policy.program.enums[*en as usize]
+                    .variants
+                    .iter()
+                    .position(|n| n.as_str() == &*t)
+                    .map(|v| K::E(v as u16)),
+                _ => None,
+            },
             Gen::Coerce(a, ty) => match self.k_at(fr, a, i)? {
                 K::N(q) => Some(K::N(coerce_q(q, *ty))),
                 k => Some(k),
