@@ -411,24 +411,23 @@ impl Checker {
                 return None;
             }
         };
-        let outside = match range {
-            Some(r) => (!r.contains_const(&c)).then(|| r.text.clone()),
+        let bad = match range {
+            Some(r) if !r.contains_const(&c) => Some((
+                format!("the default of the input `{name}` is outside its range `{}`", r.text),
+                "the data may not hold this value, so neither may the default: fix the default or widen the range".to_string(),
+            )),
             None if ty.is_money()
                 && matches!(&c, Const::Dec(v) if v.is_sign_negative() && !v.is_zero()) =>
             {
-                Some(">= 0 (money is never negative unless the input declares a range)".to_string())
+                Some((
+                    format!("the default of the money input `{name}` is negative"),
+                    "a money input without a declared range may not be negative, nor may its default; declare a range that allows it, e.g. `money >= -100000`".to_string(),
+                ))
             }
-            None => None,
+            _ => None,
         };
-        if let Some(r) = outside {
-            self.err(
-                Diagnostic::error(
-                    format!("the default of the input `{name}` is outside its range `{r}`"),
-                    d.span,
-                    "out of range",
-                )
-                .with_help("the data may not hold this value, so neither may the default: fix the default or widen the range"),
-            );
+        if let Some((msg, help)) = bad {
+            self.err(Diagnostic::error(msg, d.span, "out of range").with_help(help));
             return None;
         }
         Some(c)
@@ -1523,11 +1522,16 @@ impl Checker {
                 }
                 if k.ty != Ty::Enum(by) {
                     let en = self.enums[by as usize].name.clone();
-                    self.err(Diagnostic::error(
-                        format!("`{pn}` is keyed by `{en}`, found {}", self.tyname(k.ty)),
-                        k.span,
-                        format!("expected a `{en}`"),
-                    ));
+                    self.err(
+                        Diagnostic::error(
+                            format!("`{pn}` is keyed by `{en}`, found {}", self.tyname(k.ty)),
+                            k.span,
+                            format!("expected a `{en}`"),
+                        )
+                        .with_help(format!(
+                            "a key is a value of `{en}`, or a text naming one (a code of the data, such as `household.region`)"
+                        )),
+                    );
                     return None;
                 }
                 Expr {

@@ -2536,7 +2536,7 @@ impl ChunkCx<'_> {
                         let lower = e.found.to_lowercase();
                         if let Some(best) = ITEM_KEYWORDS
                             .iter()
-                            .chain(["source", "assumption", "quote", "from", "when", "hit", "otherwise"].iter())
+                            .chain(["source", "assumption", "quote", "from", "when", "hit", "otherwise", "default"].iter())
                             .filter(|k| lower.len() >= 3 && edit_distance(&lower, k) <= 2)
                             .min_by_key(|k| edit_distance(&lower, k))
                         {
