@@ -859,15 +859,26 @@ impl<'p> Comp<'p> {
                 self.param(*p, Some(key), lv)?
             }
             ExprKind::Variant(en, x) => {
-                let a = self.expr(x, lv)?;
-                let dst = self.reg(Cat::E, lv);
+                // A household's code (`household.region` in a person definition) is looked up once
+                // per household, then broadcast to the members.
+                let at = match x.kind {
+                    ExprKind::HouseholdInput(_) | ExprKind::HouseholdDef(_) => Lv::H,
+                    _ => lv,
+                };
+                let a = self.expr(x, at)?;
+                let dst = self.reg(Cat::E, at);
                 self.ins.push(Ins::Generic {
-                    lv,
+                    lv: at,
                     cat: Cat::E,
                     dst,
                     op: Gen::Variant(a, *en),
                 });
-                AO::E(EO::R(dst))
+                let v = AO::E(EO::R(dst));
+                if at == lv {
+                    v
+                } else {
+                    self.down(v)
+                }
             }
             ExprKind::Neg(x) => {
                 let a = self.expr(x, lv)?.num()?;
