@@ -519,6 +519,13 @@ enum Ins {
         xs: Vec<(BO, BO)>,
         body: BO,
     },
+    /// The variant of enum `en` named by the text input `slot` (poison when it names none).
+    VariantOfInput {
+        lv: Lv,
+        dst: u32,
+        slot: usize,
+        en: EnumId,
+    },
     /// Everything else, lane by lane on owned values.
     Generic {
         lv: Lv,
@@ -865,15 +872,36 @@ impl<'p> Comp<'p> {
                     ExprKind::HouseholdInput(_) | ExprKind::HouseholdDef(_) => Lv::H,
                     _ => lv,
                 };
-                let a = self.expr(x, at)?;
-                let dst = self.reg(Cat::E, at);
-                self.ins.push(Ins::Generic {
-                    lv: at,
-                    cat: Cat::E,
-                    dst,
-                    op: Gen::Variant(a, *en),
-                });
-                let v = AO::E(EO::R(dst));
+                let slot = match x.kind {
+                    ExprKind::HouseholdInput(slot) => Some(slot),
+                    ExprKind::Input(slot) if at == lv => Some(slot),
+                    _ => None,
+                };
+                let v = match slot {
+                    // An input field: read and looked up in one pass, without a text register.
+                    Some(slot) => {
+                        let dst = self.reg(Cat::E, at);
+                        self.ins.push(Ins::VariantOfInput {
+                            lv: at,
+                            dst,
+                            slot: slot as usize,
+                            en: *en,
+                        });
+                        dst
+                    }
+                    None => {
+                        let a = self.expr(x, at)?;
+                        let dst = self.reg(Cat::E, at);
+                        self.ins.push(Ins::Generic {
+                            lv: at,
+                            cat: Cat::E,
+                            dst,
+                            op: Gen::Variant(a, *en),
+                        });
+                        dst
+                    }
+                };
+                let v = AO::E(EO::R(v));
                 if at == lv {
                     v
                 } else {
@@ -2326,6 +2354,37 @@ impl<'a> Exec<'a> {
                     *o = if hit == NONE { body.at(i) } else { hit };
                 }
                 give!(b, *dst, d);
+            }
+            Ins::VariantOfInput { lv, dst, slot, en } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(e, *dst);
+                let names = &self.policy.program.enums[*en as usize].variants;
+                // Readers share one allocation per distinct text of a column: remember the last one.
+                let mut last: Option<(&std::sync::Arc<str>, u16)> = None;
+                for (i, o) in d[..n].iter_mut().enumerate() {
+                    let v = match lv {
+                        Lv::H => &self.hs[i].fields[*slot],
+                        Lv::P => {
+                            let (h, m) = fr.pos[i];
+                            &self.hs[h as usize].members[m as usize].fields[*slot]
+                        }
+                    };
+                    *o = match v {
+                        Value::Text(t) => match last {
+                            Some((l, k)) if std::sync::Arc::ptr_eq(l, t) => k,
+                            _ => {
+                                let k = names
+                                    .iter()
+                                    .position(|x| x.as_str() == &**t)
+                                    .map_or(EP, |k| k as u16);
+                                last = Some((t, k));
+                                k
+                            }
+                        },
+                        _ => EP,
+                    };
+                }
+                give!(e, *dst, d);
             }
             Ins::Generic { lv, cat, dst, op } => {
                 let n = self.lanes(fr, *lv);
