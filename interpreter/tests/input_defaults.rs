@@ -5,6 +5,8 @@
 //! The rule: a column (CSV) or a field (JSON object) that the data does not have takes the declared
 //! default; one that it has is read, type-checked and range-checked as usual.
 
+#![allow(clippy::result_large_err)]
+
 use doudi_dsl::ir::ValueRange;
 use doudi_interpreter::data::{
     household_to_json, read_csv_dir, read_csv_pair_bytes, read_json_str, write_csv_pair, CsvChunks,
