@@ -37,6 +37,7 @@ const HOUSEHOLD: &[&str] = &[
     "care_allowance",
     "centralised_care_cost",
     "priority_group",
+    "cash_benefit",
     "total_benefit",
 ];
 const PROGRAMME: &[&str] = &["services_from_fund", "services_from_local_finance"];
@@ -49,6 +50,7 @@ const PARAMS: &[&str] = &[
     "max_houses",
     "care_allowance_amount",
     "centralised_care_standard",
+    "centralised_care_adopted",
     "elderly_age",
     "grace_income_multiple",
     "grace_months",
@@ -90,6 +92,7 @@ fn every_definition_and_parameter_is_cited() {
         "policies/jiangxi",
         "policies/jian",
         "policies/jian-yongfeng",
+        "policies/jian-credit-tiers",
     ] {
         let p = load(path);
         for d in &p.program.defs {
@@ -137,7 +140,7 @@ fn computable_rules_are_cited_to_their_sections() {
         ("001_1568085680c583bb.txt", "二(一)1"), // the dibao test, priority groups
         ("001_1568085680c583bb.txt", "二(一)3"), // care allowance
         ("001_1568085680c583bb.txt", "二(三)9"), // 2% cap
-        ("000_b0ca5a3eb33bb766.txt", ""),        // credit tiers
+        ("001_1568085680c583bb.txt", "五(二)"),  // honesty management: no stop of benefits
         ("004_6eb7e3b378c7e6ea.txt", ""),        // the roll: dead, imprisoned, assets
     ];
     for (file, section) in required {
@@ -146,6 +149,159 @@ fn computable_rules_are_cited_to_their_sections() {
                 .iter()
                 .any(|c| c.starts_with(file) && c.contains(section)),
             "no definition cites {file} {section}"
+        );
+    }
+}
+
+fn source_citations(cs: &[Citation]) -> Vec<String> {
+    cs.iter()
+        .filter_map(|c| match c {
+            Citation::Source { citation, .. } => Some(citation.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn has_assumption(cs: &[Citation]) -> bool {
+    cs.iter().any(|c| matches!(c, Citation::Assumption { .. }))
+}
+
+/// Qinghe's credit tiers (seed 000) are not Jiangxi's or Ji'an's: only the illustrative layer cites
+/// them, and there they stop every programme.
+#[test]
+fn credit_tiers_live_in_their_own_layer() {
+    for path in [
+        "policies/jiangxi",
+        "policies/jian",
+        "policies/jian-yongfeng",
+    ] {
+        let p = load(path);
+        for d in &p.program.defs {
+            let cites = source_citations(&d.citations).into_iter().chain(
+                d.exceptions
+                    .iter()
+                    .flat_map(|x| source_citations(&x.citations)),
+            );
+            for c in cites {
+                assert!(
+                    !c.starts_with("000_b0ca5a3eb33bb766.txt"),
+                    "{path}: `{}` cites seed 000 ({c})",
+                    d.name
+                );
+            }
+        }
+    }
+    let p = load("policies/jian-credit-tiers");
+    for (entity, name) in [
+        (EntityKind::Household, "credit_ok"),
+        (EntityKind::Household, "dibao_eligible"),
+        (EntityKind::Household, "expenditure_poor"),
+        (EntityKind::Person, "care_allowance_eligible"),
+        (EntityKind::Person, "centralised_care_eligible"),
+    ] {
+        let d = &p.program.defs[p.program.def_by_name(entity, name).unwrap() as usize];
+        assert!(
+            d.exceptions.iter().any(|x| source_citations(&x.citations)
+                .iter()
+                .any(|c| c.starts_with("000_b0ca5a3eb33bb766.txt"))),
+            "jian-credit-tiers: `{name}` has no exception citing seed 000"
+        );
+    }
+}
+
+/// 5(7) lets a county define *other* deductions; it does not authorise changing the 5(2) cap, so the
+/// county layer's raised cap must not cite it (and is marked as an assumption).
+#[test]
+fn yongfeng_rehab_cap_does_not_claim_5_7() {
+    let p = load("policies/jian-yongfeng");
+    let prm = &p.program.params[p.program.param_by_name("rehab_cap").unwrap() as usize];
+    assert!(prm.overridden_at.is_some());
+    let all: Vec<&Citation> = prm
+        .citations
+        .iter()
+        .chain(prm.versions.iter().flat_map(|v| v.citations.iter()))
+        .collect();
+    for c in &all {
+        if let Citation::Source { citation, .. } = c {
+            assert!(!citation.contains("5(7)"), "rehab_cap cites {citation}");
+        }
+    }
+    assert!(
+        has_assumption(&prm.citations),
+        "the raised cap is an assumption"
+    );
+}
+
+/// Centralised care is a local option: Qingyuan (the pilot) has adopted it, the other regions are
+/// false as an assumption.
+#[test]
+fn centralised_care_is_adopted_in_qingyuan_only() {
+    use doudi::dsl::ir::Const;
+    let p = load("policies/jian");
+    let prm =
+        &p.program.params[p.program.param_by_name("centralised_care_adopted").unwrap() as usize];
+    let by = prm.by.expect("by region");
+    let regions = &p.program.enums[by as usize].variants;
+    assert_eq!(p.program.enums[by as usize].name, "region");
+    assert_eq!(prm.versions.len(), 1);
+    for (r, v) in regions.iter().zip(&prm.versions[0].values) {
+        assert_eq!(v, &Const::Bool(r == "qingyuan"), "{r}");
+    }
+    let sources = source_citations(&prm.citations);
+    assert!(sources.iter().any(|c| c.contains("五(三)")));
+    assert!(has_assumption(&prm.citations));
+}
+
+/// The reform's parameters take effect on the plan's effective date, and the dibao standard covers
+/// every month from then on.
+#[test]
+fn the_reform_takes_effect_on_the_plans_date() {
+    use doudi::dsl::ast::Date;
+    let effective = Date {
+        year: 2020,
+        month: 5,
+        day: 9,
+    };
+    let p = load("policies/jian");
+    for name in [
+        "care_allowance_amount",
+        "employment_cost_rate",
+        "rehab_cap",
+        "grace_income_multiple",
+        "services_cap_share",
+        "dibao_standard",
+    ] {
+        let prm = &p.program.params[p.program.param_by_name(name).unwrap() as usize];
+        assert_eq!(
+            prm.versions[0].from,
+            Some(effective),
+            "`{name}` takes effect on 2020-05-09"
+        );
+        // In force (no gap) on the first day of every month from June 2020 to December 2026.
+        for y in 2020..=2026 {
+            for m in 1..=12u8 {
+                if (y, m) < (2020, 6) {
+                    continue;
+                }
+                let d = Date {
+                    year: y,
+                    month: m,
+                    day: 1,
+                };
+                assert!(
+                    prm.version_at(d).is_some(),
+                    "`{name}` has no value on {y}-{m:02}-01"
+                );
+            }
+        }
+        let before = Date {
+            year: 2020,
+            month: 5,
+            day: 1,
+        };
+        assert!(
+            prm.version_at(before).is_none(),
+            "`{name}` is not in force before the plan"
         );
     }
 }

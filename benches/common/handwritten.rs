@@ -26,10 +26,14 @@ pub struct HwPerson {
     pub alive: bool,
     pub imprisoned: bool,
     pub has_supporter: bool,
+    /// 特困供养人员 (optional in the data: false when absent)
+    pub tekun: bool,
 }
 
 #[derive(Clone, Debug)]
 pub struct HwHousehold {
+    /// Index of the region code in `HwParams::regions`.
+    pub region: u8,
     pub area: u8,
     pub registered_poor: bool,
     pub pure_female: bool,
@@ -53,6 +57,8 @@ pub struct HwParams {
     pub care_allowance_amount: Decimal,
     /// centralised_care_standard by self_care (independent, semi, fully)
     pub centralised: [Decimal; 3],
+    /// The region codes and, for each, whether centralised care is adopted (a local option).
+    pub regions: Vec<(&'static str, bool)>,
     pub elderly_age: i64,
     pub grace_income_multiple: Decimal,
     pub grace_months: i64,
@@ -73,6 +79,24 @@ impl HwParams {
             max_houses: 1,
             care_allowance_amount: d("300"),
             centralised: [d("0"), d("319"), d("478")],
+            regions: [
+                "jizhou",
+                "qingyuan",
+                "jinggangshan",
+                "jian_county",
+                "jishui",
+                "xiajiang",
+                "xingan",
+                "yongfeng",
+                "taihe",
+                "suichuan",
+                "wanan",
+                "anfu",
+                "yongxin",
+            ]
+            .into_iter()
+            .map(|r| (r, r == "qingyuan"))
+            .collect(),
             elderly_age: 60,
             grace_income_multiple: d("1.5"),
             grace_months: 6,
@@ -101,6 +125,7 @@ pub struct HwOutputs {
     pub grace_income_line: Decimal,
     pub grace_period: i64,
     pub expenditure_poor: bool,
+    pub cash_benefit: Decimal,
     pub total_benefit: Decimal,
     pub care_allowance: Decimal,
     pub centralised_care_cost: Decimal,
@@ -182,7 +207,8 @@ pub fn evaluate(h: &HwHousehold, p: &HwParams) -> HwOutputs {
     let assets_ok = h.financial_assets <= s * Decimal::from(p.asset_months) * nd
         && h.vehicles <= p.max_vehicles
         && h.houses <= p.max_houses;
-    let credit_ok = h.credit <= 1;
+    // Ji'an does not stop benefits for dishonesty (001 五(二)).
+    let credit_ok = true;
     // y < S  <=>  surplus12 < 12 S n
     let s12n = s * twelve * nd;
     let eligible =
@@ -206,6 +232,7 @@ pub fn evaluate(h: &HwHousehold, p: &HwParams) -> HwOutputs {
             continue;
         }
         if h.area == URBAN
+            && !m.tekun
             && (eligible || expenditure_poor)
             && (matches!(m.illness, UREMIA | MENTAL | CANCER | OTHER_MAJOR)
                 || matches!(m.disability_grade, 1 | 2))
@@ -213,7 +240,8 @@ pub fn evaluate(h: &HwHousehold, p: &HwParams) -> HwOutputs {
         {
             care_count += 1;
         }
-        if h.area == RURAL
+        if p.regions[h.region as usize].1
+            && h.area == RURAL
             && h.registered_poor
             && h.pure_female
             && m.age >= p.elderly_age
@@ -224,8 +252,11 @@ pub fn evaluate(h: &HwHousehold, p: &HwParams) -> HwOutputs {
         }
     }
     let care = p.care_allowance_amount * Decimal::from(care_count);
-    let total = (payment + care + centralised)
-        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let round = |x: Decimal| {
+        x.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    };
+    let cash = round(payment + care);
+    let total = round(payment + care + centralised);
     HwOutputs {
         assets_ok,
         credit_ok,
@@ -240,6 +271,7 @@ pub fn evaluate(h: &HwHousehold, p: &HwParams) -> HwOutputs {
         grace_income_line: p.grace_income_multiple * s,
         grace_period: p.grace_months,
         expenditure_poor,
+        cash_benefit: cash,
         total_benefit: total,
         care_allowance: care,
         centralised_care_cost: centralised,
@@ -275,12 +307,21 @@ fn bo(v: &Value) -> bool {
 
 /// Where the Ji'an fields are in doudi's data model.
 pub struct Layout {
-    h: [usize; 7],
-    p: [usize; 15],
+    h: [usize; 8],
+    p: [usize; 16],
+    /// The region codes, in the order of `HwParams::regions`.
+    regions: Vec<&'static str>,
 }
 
 impl Layout {
     pub fn new(schema: &Schema) -> Layout {
+        Layout::with_regions(
+            schema,
+            HwParams::ji_an_2024().regions.iter().map(|r| r.0).collect(),
+        )
+    }
+
+    fn with_regions(schema: &Schema, regions: Vec<&'static str>) -> Layout {
         let h = |n: &str| {
             schema
                 .household_index(n)
@@ -300,6 +341,7 @@ impl Layout {
                 "vehicles",
                 "houses",
                 "credit",
+                "region",
             ]
             .map(h),
             p: [
@@ -318,8 +360,10 @@ impl Layout {
                 "alive",
                 "imprisoned",
                 "has_supporter",
+                "tekun",
             ]
             .map(p),
+            regions,
         }
     }
 
@@ -335,6 +379,15 @@ impl Layout {
             vehicles: int(&f[x[4]]),
             houses: int(&f[x[5]]),
             credit: en(&f[x[6]]),
+            region: match &f[x[7]] {
+                Value::Text(t) => {
+                    self.regions
+                        .iter()
+                        .position(|r| **r == **t)
+                        .unwrap_or_else(|| panic!("unknown region {t}")) as u8
+                }
+                v => panic!("not a text: {v:?}"),
+            },
             members: h
                 .members
                 .iter()
@@ -357,6 +410,7 @@ impl Layout {
                         alive: bo(&f[x[12]]),
                         imprisoned: bo(&f[x[13]]),
                         has_supporter: bo(&f[x[14]]),
+                        tekun: bo(&f[x[15]]),
                     }
                 })
                 .collect(),
@@ -389,6 +443,7 @@ pub fn as_values(o: &HwOutputs, names: &[String]) -> Vec<Value> {
             "grace_income_line" => num(o.grace_income_line),
             "grace_period" => Value::Int(o.grace_period),
             "expenditure_poor" => Value::Bool(o.expenditure_poor),
+            "cash_benefit" => num(o.cash_benefit),
             "total_benefit" => num(o.total_benefit),
             "care_allowance" => num(o.care_allowance),
             "centralised_care_cost" => num(o.centralised_care_cost),

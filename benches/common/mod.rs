@@ -87,6 +87,11 @@ impl RhaiJian {
         m.insert("care_allowance_amount".into(), d(p.care_allowance_amount));
         m.insert("centralised_semi".into(), d(p.centralised[1]));
         m.insert("centralised_fully".into(), d(p.centralised[2]));
+        let mut adopted = Map::new();
+        for (r, a) in &p.regions {
+            adopted.insert((*r).into(), Dynamic::from_bool(*a));
+        }
+        m.insert("centralised_adopted".into(), Dynamic::from_map(adopted));
         m.insert("elderly_age".into(), Dynamic::from_int(p.elderly_age));
         m.insert("grace_income_multiple".into(), d(p.grace_income_multiple));
         m.insert("grace_months".into(), Dynamic::from_int(p.grace_months));
@@ -182,6 +187,7 @@ impl RhaiJian {
             grace_income_line: dec("grace_income_line"),
             grace_period: int("grace_period"),
             expenditure_poor: bo("expenditure_poor"),
+            cash_benefit: dec("cash_benefit"),
             total_benefit: dec("total_benefit"),
             care_allowance: dec("care_allowance"),
             centralised_care_cost: dec("centralised_care_cost"),

@@ -168,6 +168,8 @@ pub struct InputDecl {
     pub ty: TypeExpr,
     /// `in 0..=4`, `>= 0`: the values the data may hold.
     pub range: Option<RangeDecl>,
+    /// `default false`: the value when the data has no such column (CSV) or field (JSON).
+    pub default: Option<Spanned<Literal>>,
     pub label: Option<String>,
     pub span: Span,
 }

@@ -369,6 +369,10 @@ impl Checker {
             .range
             .as_ref()
             .and_then(|r| self.lower_range(r, ty, "input", &i.name.name));
+        let default = i
+            .default
+            .as_ref()
+            .and_then(|d| self.input_default(i, d, ty, range.as_ref()));
         self.input_ids[ei].insert(i.name.name.clone(), self.inputs[ei].len() as u32);
         self.inputs[ei].push(InputInfo {
             name: i.name.name.clone(),
@@ -376,7 +380,57 @@ impl Checker {
             ty,
             span: i.name.span,
             range,
+            default,
         });
+    }
+
+    /// Checks an input's `default VALUE`: a value of the input's type, inside its declared range (a
+    /// money input without a range may not default to a negative amount, as the data may not hold one).
+    fn input_default(
+        &mut self,
+        i: &ast::InputDecl,
+        d: &Spanned<Literal>,
+        ty: Ty,
+        range: Option<&ValueRange>,
+    ) -> Option<Const> {
+        let name = &i.name.name;
+        let c = match literal_const(&d.node, ty, &self.enums) {
+            Ok(c) => c,
+            Err(msg) => {
+                self.err(
+                    Diagnostic::error(
+                        format!("wrong default for the input `{name}`: {msg}"),
+                        d.span,
+                        "this default",
+                    )
+                    .with_help(format!(
+                        "the default is used when the data has no `{name}` column or field, so it is a value of the input's type `{}`",
+                        self.tyname(ty)
+                    )),
+                );
+                return None;
+            }
+        };
+        let bad = match range {
+            Some(r) if !r.contains_const(&c) => Some((
+                format!("the default of the input `{name}` is outside its range `{}`", r.text),
+                "the data may not hold this value, so neither may the default: fix the default or widen the range".to_string(),
+            )),
+            None if ty.is_money()
+                && matches!(&c, Const::Dec(v) if v.is_sign_negative() && !v.is_zero()) =>
+            {
+                Some((
+                    format!("the default of the money input `{name}` is negative"),
+                    "a money input without a declared range may not be negative, nor may its default; declare a range that allows it, e.g. `money >= -100000`".to_string(),
+                ))
+            }
+            _ => None,
+        };
+        if let Some((msg, help)) = bad {
+            self.err(Diagnostic::error(msg, d.span, "out of range").with_help(help));
+            return None;
+        }
+        Some(c)
     }
 
     /// Checks a declared range against the type it bounds: numbers only, bounds written like the
@@ -1434,14 +1488,50 @@ impl Checker {
                     );
                     return None;
                 };
-                let k = self.expr(key, scope, Some(Ty::Enum(by)), def)?;
+                let mut k = self.expr(key, scope, Some(Ty::Enum(by)), def)?;
+                if k.ty == Ty::Text {
+                    // A code in the data (`region`) names the variant: looked up when evaluated
+                    // (a written text, now).
+                    let span = k.span;
+                    let kind = match &k.kind {
+                        ExprKind::Const(Const::Text(t)) => {
+                            let en = &self.enums[by as usize];
+                            match en.variants.iter().position(|v| v == t) {
+                                Some(i) => ExprKind::Const(Const::Enum(i as u16)),
+                                None => {
+                                    let msg = format!("\"{t}\" is not a value of `{}`", en.name);
+                                    let help = format!(
+                                        "the values of `{}` are: {}",
+                                        en.name,
+                                        en.variants.join(", ")
+                                    );
+                                    self.err(
+                                        Diagnostic::error(msg, span, "unknown key").with_help(help),
+                                    );
+                                    return None;
+                                }
+                            }
+                        }
+                        _ => ExprKind::Variant(by, Box::new(k)),
+                    };
+                    k = Expr {
+                        kind,
+                        ty: Ty::Enum(by),
+                        span,
+                    };
+                }
                 if k.ty != Ty::Enum(by) {
                     let en = self.enums[by as usize].name.clone();
-                    self.err(Diagnostic::error(
-                        format!("`{pn}` is keyed by `{en}`, found {}", self.tyname(k.ty)),
-                        k.span,
-                        format!("expected a `{en}`"),
-                    ));
+                    self.err(
+                        Diagnostic::error(
+                            format!("`{pn}` is keyed by `{en}`, found {}", self.tyname(k.ty)),
+                            k.span,
+                            format!("expected a `{en}`"),
+                        )
+                        .with_help(format!(
+                            "a key is a value of `{en}`, or a text naming one (a code of the data, such as `household.region`)"
+                        )),
+                    );
                     return None;
                 }
                 Expr {
@@ -2276,7 +2366,11 @@ fn expr_depth(e: &Expr) -> usize {
 fn expr_depth_inner(e: &Expr) -> usize {
     let kids: Vec<&Expr> = match &e.kind {
         ExprKind::ParamAt(_, k) => vec![k],
-        ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::Round(x, _) | ExprKind::In(x, _) => vec![x],
+        ExprKind::Neg(x)
+        | ExprKind::Not(x)
+        | ExprKind::Round(x, _)
+        | ExprKind::In(x, _)
+        | ExprKind::Variant(_, x) => vec![x],
         ExprKind::Arith(_, a, b)
         | ExprKind::Cmp(_, a, b)
         | ExprKind::And(a, b)

@@ -92,6 +92,9 @@ pub struct InputInfo {
     pub span: Span,
     /// The declared range of a number input (`in 0..=4`, `>= 0`).
     pub range: Option<ValueRange>,
+    /// `default VALUE`: what the data readers use when the data has no such column (CSV) or field
+    /// (JSON object). Without it, a missing field is an error.
+    pub default: Option<Const>,
 }
 
 /// A declared range: inclusive bounds (a percent as its fraction), either of which may be absent,
@@ -272,6 +275,10 @@ pub enum ExprKind {
     HouseholdDef(DefId),
     Param(ParamId),
     ParamAt(ParamId, Box<Expr>),
+    /// The variant of an enum named by a text (the key of a table `by` that enum, written with a
+    /// `text` value such as the data's `region` code); a text that names no variant is an
+    /// evaluation error.
+    Variant(EnumId, Box<Expr>),
     Neg(Box<Expr>),
     Not(Box<Expr>),
     Arith(Arith, Box<Expr>, Box<Expr>),

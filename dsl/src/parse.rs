@@ -276,6 +276,7 @@ const KEYWORDS: &[(&str, &str)] = &[
     ("per month", "每月"),
     ("per year", "每年"),
     ("per", "per"),
+    ("default", "默认"),
 ];
 
 const ITEM_KEYWORDS: &[&str] = &[
@@ -705,6 +706,13 @@ impl Builder<'_, '_> {
                 } else {
                     None
                 };
+                let default = if peek_is(&it, Rule::input_default) {
+                    let mut di = take(&mut it, cx, at)?.into_inner();
+                    take(&mut di, cx, at)?; // default
+                    Some(self.param_literal(take(&mut di, cx, at)?)?)
+                } else {
+                    None
+                };
                 let label = self.opt_string(&mut it)?;
                 if entity == EntityKind::Programme {
                     return Err(Diagnostic::error(
@@ -720,6 +728,7 @@ impl Builder<'_, '_> {
                     name,
                     ty,
                     range,
+                    default,
                     label,
                     span,
                 }))
@@ -1947,6 +1956,7 @@ fn want_of(rule: Rule) -> Want {
         date => Want::Date,
         param_value | param_literal | param_table | signed_number | signed_percent
         | range_bound => Want::Value,
+        input_default | kw_default => Want::Other,
         collection | kw_members | kw_households | kw_persons | agg_over => Want::Collection,
         kw_hit => Want::Hit,
         hit_policy | kw_unique | kw_first => Want::HitPolicy,
@@ -2526,7 +2536,7 @@ impl ChunkCx<'_> {
                         let lower = e.found.to_lowercase();
                         if let Some(best) = ITEM_KEYWORDS
                             .iter()
-                            .chain(["source", "assumption", "quote", "from", "when", "hit", "otherwise"].iter())
+                            .chain(["source", "assumption", "quote", "from", "when", "hit", "otherwise", "default"].iter())
                             .filter(|k| lower.len() >= 3 && edit_distance(&lower, k) <= 2)
                             .min_by_key(|k| edit_distance(&lower, k))
                         {

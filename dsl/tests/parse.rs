@@ -90,7 +90,16 @@ fn outline(file: &doudi_dsl::ast::File) -> String {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Item::Input(i) => format!("input {}.{}: {}", i.entity.as_str(), i.name.name, ty(&i.ty)),
+            Item::Input(i) => format!(
+                "input {}.{}: {}{}",
+                i.entity.as_str(),
+                i.name.name,
+                ty(&i.ty),
+                i.default
+                    .as_ref()
+                    .map(|d| format!(" default {:?}", d.node))
+                    .unwrap_or_default()
+            ),
             Item::Parameter(p) => format!(
                 "{}parameter {}{}{} ({} meta){}",
                 if p.is_override { "override " } else { "" },

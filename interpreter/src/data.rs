@@ -59,16 +59,26 @@ pub struct Field {
     pub ty: FieldType,
     /// The declared range of a number field (`in 0..=4`, `>= 0`); readers reject values outside it.
     pub range: Option<doudi_dsl::ir::ValueRange>,
+    /// The value used when the data has no such column (CSV) or field (a JSON object without it);
+    /// `None`: the field is required. A column or field that is present is read as usual.
+    pub default: Option<Value>,
 }
 
 impl Field {
-    /// A field without a declared range.
+    /// A required field without a declared range.
     pub fn new(name: impl Into<String>, ty: FieldType) -> Field {
         Field {
             name: name.into(),
             ty,
             range: None,
+            default: None,
         }
+    }
+
+    /// The same field, optional: `default` is used when the data does not have it.
+    pub fn with_default(mut self, default: Value) -> Field {
+        self.default = Some(default);
+        self
     }
 
     /// Whether a value read for this field lies in its declared range.
@@ -595,6 +605,7 @@ fn json_fields(
     let mut out = Vec::with_capacity(fields.len());
     for f in fields {
         match obj.get(&f.name) {
+            None if f.default.is_some() => out.push(f.default.clone().expect("checked")),
             None => {
                 return Err(DataError::new(
                     origin,
@@ -1276,7 +1287,7 @@ impl CsvFile {
                 fields
                     .iter()
                     .zip(&cols)
-                    .filter(|(_, &c)| c == usize::MAX)
+                    .filter(|(f, &c)| c == usize::MAX && f.default.is_none())
                     .map(|(f, _)| format!("\"{}\" (expected {})", f.name, expected(&f.ty))),
             )
             .collect();
@@ -1360,7 +1371,16 @@ impl CsvFile {
     /// hold some of them).
     fn values_into(&mut self, out: &mut Vec<Value>) -> Result<(), DataError> {
         for slot in 0..self.fields.len() {
-            let raw = &self.record[self.cols[slot]];
+            let Some(raw) = self.record.get(self.cols[slot]) else {
+                // A column the file does not have: only an optional field (with a default) has none.
+                out.push(
+                    self.fields[slot]
+                        .default
+                        .clone()
+                        .unwrap_or(Value::Bool(false)),
+                );
+                continue;
+            };
             let ty = &self.fields[slot].ty;
             let v = match ty {
                 FieldType::Text => self.caches[slot].get(raw).map(Value::Text),

@@ -81,6 +81,25 @@ pub struct EvalError {
     pub person: Option<String>,
 }
 
+/// The error of a text key (`centralised_care_adopted[household.region]`) that names no variant of
+/// the enum keying the table. Shared with the compiled path, which hands such households to the
+/// reference.
+pub fn unknown_variant(text: &str, enum_name: &str, variants: &[String], span: Span) -> EvalError {
+    let shown: String = if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    } else {
+        text.to_string()
+    };
+    EvalError::new(
+        format!("{shown:?} is not a value of `{enum_name}`, which keys this table"),
+        span,
+    )
+    .with_help(format!(
+        "the values of `{enum_name}` are: {}; add the code to the enum (and a value for it to every table by `{enum_name}`), or correct the data",
+        variants.join(", ")
+    ))
+}
+
 impl EvalError {
     pub fn new(message: impl Into<String>, span: Span) -> EvalError {
         EvalError {
@@ -434,6 +453,22 @@ impl<'a> HouseholdEval<'a> {
                     ));
                 };
                 self.param(*p, Some(key), e.span)?
+            }
+            ExprKind::Variant(en, x) => {
+                let v = self.eval(x, scope)?;
+                let info = &self.policy.program.enums[*en as usize];
+                match &v {
+                    Value::Text(t) => match info.variants.iter().position(|n| **n == **t) {
+                        Some(i) => Value::Enum(i as u16),
+                        None => return Err(unknown_variant(t, &info.name, &info.variants, e.span)),
+                    },
+                    _ => {
+                        return Err(EvalError::new(
+                            "a table key written as text must be a text value",
+                            e.span,
+                        ))
+                    }
+                }
             }
             ExprKind::Neg(x) => match self.eval(x, scope)? {
                 Value::Int(i) => Value::Int(

@@ -347,6 +347,7 @@ pub fn schema_of(program: &Program) -> Schema {
                 name: i.name.clone(),
                 ty: field_type(program, i.ty),
                 range: range(i),
+                default: i.default.as_ref().map(crate::eval::const_value),
             })
             .collect()
     };

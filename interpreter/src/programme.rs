@@ -72,7 +72,9 @@ pub fn children(e: &Expr) -> Vec<&Expr> {
         }
         ExprKind::Def(_) | ExprKind::HouseholdDef(_) | ExprKind::Param(_) => vec![],
         ExprKind::ParamAt(_, k) => vec![k],
-        ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::Round(x, _) => vec![x],
+        ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::Round(x, _) | ExprKind::Variant(_, x) => {
+            vec![x]
+        }
         ExprKind::Arith(_, a, b)
         | ExprKind::Cmp(_, a, b)
         | ExprKind::And(a, b)

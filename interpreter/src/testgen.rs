@@ -293,6 +293,8 @@ impl Gen {
             ("alive", FieldType::Bool, true) => Value::Bool(!r.pct(2)),
             ("imprisoned", FieldType::Bool, true) => Value::Bool(adult && r.pct(1)),
             ("has_supporter", FieldType::Bool, true) => Value::Bool(r.pct(80)),
+            // 特困供养: rare (about one person in a hundred is supported destitute).
+            ("tekun", FieldType::Bool, true) => Value::Bool(r.pct(1)),
             _ => self.generic(r, ty),
         }
     }
@@ -360,6 +362,8 @@ impl Gen {
             FieldType::Enum { variants, .. } => {
                 Value::Enum(r.below(variants.len().max(1) as u64) as u16)
             }
+            // A code no table knows (a region outside the policy's list), now and then.
+            FieldType::Text if r.pct(10) => Value::Text(Arc::from("unknown_code")),
             _ => return None,
         })
     }

@@ -387,6 +387,12 @@ fn fast_matches_reference_jiangxi_and_yongfeng() {
     run_policy("policies/jian-yongfeng", false);
 }
 
+/// Exceptions on person definitions (the credit tiers stop the care allowance and centralised care).
+#[test]
+fn fast_matches_reference_credit_tiers() {
+    run_policy("policies/jian-credit-tiers", false);
+}
+
 #[test]
 fn fast_matches_reference_coverage_fixture() {
     // Errors on realistic households too (nobody employed, conflicts, no table row).

@@ -519,6 +519,13 @@ enum Ins {
         xs: Vec<(BO, BO)>,
         body: BO,
     },
+    /// The variant of enum `en` named by the text input `slot` (poison when it names none).
+    VariantOfInput {
+        lv: Lv,
+        dst: u32,
+        slot: usize,
+        en: EnumId,
+    },
     /// Everything else, lane by lane on owned values.
     Generic {
         lv: Lv,
@@ -540,6 +547,8 @@ enum Gen {
     Id,
     Input(usize),
     Coerce(AO, Ty),
+    /// The variant of an enum a text names (poison when it names none: the reference reports it).
+    Variant(AO, EnumId),
 }
 
 /// An input field loaded into a register at the start of a batch.
@@ -855,6 +864,49 @@ impl<'p> Comp<'p> {
             ExprKind::ParamAt(p, k) => {
                 let key = self.expr(k, lv)?.en()?;
                 self.param(*p, Some(key), lv)?
+            }
+            ExprKind::Variant(en, x) => {
+                // A household's code (`household.region` in a person definition) is looked up once
+                // per household, then broadcast to the members.
+                let at = match x.kind {
+                    ExprKind::HouseholdInput(_) | ExprKind::HouseholdDef(_) => Lv::H,
+                    _ => lv,
+                };
+                let slot = match x.kind {
+                    ExprKind::HouseholdInput(slot) => Some(slot),
+                    ExprKind::Input(slot) if at == lv => Some(slot),
+                    _ => None,
+                };
+                let v = match slot {
+                    // An input field: read and looked up in one pass, without a text register.
+                    Some(slot) => {
+                        let dst = self.reg(Cat::E, at);
+                        self.ins.push(Ins::VariantOfInput {
+                            lv: at,
+                            dst,
+                            slot: slot as usize,
+                            en: *en,
+                        });
+                        dst
+                    }
+                    None => {
+                        let a = self.expr(x, at)?;
+                        let dst = self.reg(Cat::E, at);
+                        self.ins.push(Ins::Generic {
+                            lv: at,
+                            cat: Cat::E,
+                            dst,
+                            op: Gen::Variant(a, *en),
+                        });
+                        dst
+                    }
+                };
+                let v = AO::E(EO::R(v));
+                if at == lv {
+                    v
+                } else {
+                    self.down(v)
+                }
             }
             ExprKind::Neg(x) => {
                 let a = self.expr(x, lv)?.num()?;
@@ -2303,6 +2355,37 @@ impl<'a> Exec<'a> {
                 }
                 give!(b, *dst, d);
             }
+            Ins::VariantOfInput { lv, dst, slot, en } => {
+                let n = self.lanes(fr, *lv);
+                let mut d = take!(e, *dst);
+                let names = &self.policy.program.enums[*en as usize].variants;
+                // Readers share one allocation per distinct text of a column: remember the last one.
+                let mut last: Option<(&std::sync::Arc<str>, u16)> = None;
+                for (i, o) in d[..n].iter_mut().enumerate() {
+                    let v = match lv {
+                        Lv::H => &self.hs[i].fields[*slot],
+                        Lv::P => {
+                            let (h, m) = fr.pos[i];
+                            &self.hs[h as usize].members[m as usize].fields[*slot]
+                        }
+                    };
+                    *o = match v {
+                        Value::Text(t) => match last {
+                            Some((l, k)) if std::sync::Arc::ptr_eq(l, t) => k,
+                            _ => {
+                                let k = names
+                                    .iter()
+                                    .position(|x| x.as_str() == &**t)
+                                    .map_or(EP, |k| k as u16);
+                                last = Some((t, k));
+                                k
+                            }
+                        },
+                        _ => EP,
+                    };
+                }
+                give!(e, *dst, d);
+            }
             Ins::Generic { lv, cat, dst, op } => {
                 let n = self.lanes(fr, *lv);
                 let out: Vec<Option<K>> = (0..n).map(|i| self.generic(fr, op, *lv, i)).collect();
@@ -2391,6 +2474,14 @@ impl<'a> Exec<'a> {
                     },
                 }
             }
+            Gen::Variant(a, en) => match self.k_at(fr, a, i)? {
+                K::V(Value::Text(t)) => self.policy.program.enums[*en as usize]
+                    .variants
+                    .iter()
+                    .position(|n| n.as_str() == &*t)
+                    .map(|v| K::E(v as u16)),
+                _ => None,
+            },
             Gen::Coerce(a, ty) => match self.k_at(fr, a, i)? {
                 K::N(q) => Some(K::N(coerce_q(q, *ty))),
                 k => Some(k),

@@ -1,0 +1,1 @@
+eval --policy policies/jian-credit-tiers --data policies/jian/examples/population --period 2024-01 --outputs credit_ok,dibao_eligible,dibao_payment,care_allowance,cash_benefit,centralised_care_cost,total_benefit --format csv --totals
