@@ -516,9 +516,6 @@ impl Cells<'_> {
         };
         add(self.cells, i, &x)?;
         self.samples[i] += 1;
-        if i % 22 == 15 && self.w >= 30 && std::env::var_os("DOUDI_DEBUG_CARE").is_some() {
-            eprintln!("CARE w={}", self.w);
-        }
         Ok(())
     }
 
