@@ -59,6 +59,8 @@ pub enum Item {
     Exception(ExceptionDecl),
     Table(TableDecl),
     Extern(ExternDecl),
+    Calendar(CalendarDecl),
+    State(StateDecl),
 }
 
 impl Item {
@@ -72,6 +74,8 @@ impl Item {
             Item::Exception(d) => d.span,
             Item::Table(d) => d.span,
             Item::Extern(d) => d.span,
+            Item::Calendar(d) => d.span,
+            Item::State(d) => d.span,
         }
     }
 }
@@ -319,6 +323,50 @@ pub struct ExternDecl {
     pub params: Vec<(Ident, TypeExpr)>,
     pub ret: TypeExpr,
     pub file: Spanned<String>,
+    pub span: Span,
+}
+
+/// `calendar 2024 "label" source ... holidays = { ... } working_weekends = { ... }`: one year of the
+/// working-day calendar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarDecl {
+    pub year: Spanned<i32>,
+    pub label: Option<String>,
+    pub meta: Vec<Meta>,
+    pub holidays: Vec<Spanned<Date>>,
+    pub working_weekends: Vec<Spanned<Date>>,
+    pub span: Span,
+}
+
+/// `state household.NAME "label": TYPE initially = EXPR (= EXPR | transitions | ... |)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateDecl {
+    pub entity: EntityKind,
+    pub entity_span: Span,
+    pub name: Ident,
+    pub label: Option<String>,
+    pub ty: TypeExpr,
+    pub meta: Vec<Meta>,
+    pub initially: Expr,
+    pub body: StateBody,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateBody {
+    Expr(Expr),
+    /// Rows in order; the first whose `from` holds last month's value and whose `when` holds gives
+    /// this month's value; with none, the value stays.
+    Transitions(Vec<TransitionRow>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransitionRow {
+    /// Enum variants; empty means `-` (from any value).
+    pub from: Vec<Ident>,
+    pub when: Expr,
+    pub to: Ident,
+    pub reason: Spanned<String>,
     pub span: Span,
 }
 

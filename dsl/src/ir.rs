@@ -211,6 +211,24 @@ pub struct Def {
     pub slot: u32,
 }
 
+/// A `state`: a household definition whose value is remembered for the next month.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub def: DefId,
+    /// The value `previous(x)` has when no history is given (the month before the first).
+    pub initially: Expr,
+    /// For a state written as a transition table: the text definition `NAME_reason` giving the
+    /// reason of this month's transition ("" when the state did not change by a row).
+    pub reason: Option<DefId>,
+}
+
+impl Program {
+    /// The index in `states` of a definition that is a state.
+    pub fn state_of(&self, def: DefId) -> Option<usize> {
+        self.states.iter().position(|s| s.def == def)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Extern {
     pub name: String,
@@ -232,6 +250,33 @@ pub enum Builtin {
     Monthly,
     /// Multiplication by 12.
     Yearly,
+    /// `add_days(date, integer)`.
+    AddDays,
+    /// `days_between(a, b)`: days from `a` to `b`.
+    DaysBetween,
+    /// `add_working_days(date, integer)` on the policy's calendar.
+    AddWorkingDays,
+    /// `working_days_between(a, b)` on the policy's calendar.
+    WorkingDaysBetween,
+    /// `month_start()`: the first day of the month evaluated.
+    MonthStart,
+    /// `month_end()`: the last day of the month evaluated.
+    MonthEnd,
+}
+
+impl Builtin {
+    /// Whether the built-in works on dates (the reference and the compiled path share its code).
+    pub fn is_time(self) -> bool {
+        matches!(
+            self,
+            Builtin::AddDays
+                | Builtin::DaysBetween
+                | Builtin::AddWorkingDays
+                | Builtin::WorkingDaysBetween
+                | Builtin::MonthStart
+                | Builtin::MonthEnd
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,6 +336,12 @@ pub enum ExprKind {
     /// Rounds half away from zero to a multiple of the step (a power of ten).
     Round(Box<Expr>, Decimal),
     Extern(ExternId, Vec<Expr>),
+    /// Whether the household's history (last month's states) was given.
+    HasHistory,
+    /// Last month's value of a state (index into `Program::states`), read from the history.
+    /// Checked code only uses it under `HasHistory`: `previous(x)` is lowered to
+    /// `if HasHistory then Previous(x) else <x's initially>`.
+    Previous(u32),
     Agg {
         kind: AggKind,
         coll: Coll,
@@ -312,6 +363,11 @@ pub struct Program {
     pub externs: Vec<Extern>,
     /// Number of definitions per entity (person, household, programme): memo sizes.
     pub def_counts: [u32; 3],
+    /// The household definitions carried from month to month (`state`), in declaration order: the
+    /// order of a household's history.
+    pub states: Vec<State>,
+    /// The working-day calendar (`calendar YEAR` items).
+    pub calendar: crate::calendar::Calendar,
     pub sources: SourceMap,
 }
 

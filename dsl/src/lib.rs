@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod ast;
+pub mod calendar;
 pub mod check;
 pub mod diag;
 pub mod ir;

@@ -16,10 +16,10 @@ use pest::Parser as _;
 use rust_decimal::Decimal;
 
 use crate::ast::{
-    AggKind, BinOp, Cell, CellTest, CmpOp, Collection, Date, DefDecl, EntityKind, EnumDecl,
+    AggKind, BinOp, CalendarDecl, Cell, CellTest, CmpOp, Collection, Date, DefDecl, EntityKind, EnumDecl,
     ExceptionDecl, Expr, ExprKind, ExternDecl, File, HitPolicy, Ident, InputDecl, Item, Literal,
     Meta, ParamClause, ParamDecl, ParamValue, Period, RangeDecl, Span, Spanned, TableDecl,
-    TableRow, TypeExpr, UnOp, Variant,
+    StateBody, StateDecl, TableRow, TransitionRow, TypeExpr, UnOp, Variant,
 };
 use crate::diag::Diagnostic;
 
@@ -277,6 +277,14 @@ const KEYWORDS: &[(&str, &str)] = &[
     ("per year", "每年"),
     ("per", "per"),
     ("default", "默认"),
+    ("calendar", "工作日历"),
+    ("holidays", "节假日"),
+    ("working_weekends", "调休上班日"),
+    ("state", "状态"),
+    ("initially", "初始"),
+    ("transitions", "转换"),
+    ("to", "转为"),
+    ("reason", "原因"),
 ];
 
 const ITEM_KEYWORDS: &[&str] = &[
@@ -290,6 +298,8 @@ const ITEM_KEYWORDS: &[&str] = &[
     "exception",
     "table",
     "extern",
+    "calendar",
+    "state",
 ];
 
 /// The English spelling of a keyword written in either language.
@@ -820,6 +830,8 @@ impl Builder<'_, '_> {
                 }))
             }
             Rule::table_item => self.table(it, span, at),
+            Rule::calendar_item => self.calendar(it, span, at),
+            Rule::state_item => self.state(it, span, at),
             Rule::extern_item => {
                 take(&mut it, cx, at)?;
                 let name = self.ident(&take(&mut it, cx, at)?);
@@ -856,6 +868,136 @@ impl Builder<'_, '_> {
                 }))
             }
             _ => Err(self.cx.internal(at)),
+        }
+    }
+
+    /// `calendar YEAR "label" meta* holidays = { dates } working_weekends = { dates }`.
+    fn calendar(&mut self, mut it: Pairs<'_, Rule>, span: Span, at: usize) -> R<Item> {
+        let cx = self.cx;
+        take(&mut it, cx, at)?; // calendar
+        let yp = take(&mut it, cx, at)?;
+        let year = Spanned {
+            node: yp.as_str().parse::<i32>().map_err(|_| self.internal(&yp))?,
+            span: self.sp(&yp),
+        };
+        let label = self.opt_string(&mut it)?;
+        let meta = self.metas(&mut it)?;
+        let mut sets = Vec::new();
+        for p in it {
+            if p.as_rule() == Rule::date_set {
+                let mut dates = Vec::new();
+                for d in p.into_inner() {
+                    if d.as_rule() == Rule::date {
+                        dates.push(self.date(&d)?);
+                    }
+                }
+                sets.push(dates);
+            }
+        }
+        let [holidays, working_weekends]: [Vec<Spanned<Date>>; 2] =
+            sets.try_into().map_err(|_| cx.internal(at))?;
+        Ok(Item::Calendar(CalendarDecl {
+            year,
+            label,
+            meta,
+            holidays,
+            working_weekends,
+            span,
+        }))
+    }
+
+    /// `state ENTITY.NAME "label": TYPE meta* initially = EXPR (= EXPR | transitions ROWS)`.
+    fn state(&mut self, mut it: Pairs<'_, Rule>, span: Span, at: usize) -> R<Item> {
+        let cx = self.cx;
+        take(&mut it, cx, at)?; // state
+        let (entity, entity_span) = self.entity(take(&mut it, cx, at)?)?;
+        take(&mut it, cx, at)?; // .
+        let name = self.ident(&take(&mut it, cx, at)?);
+        let label = self.opt_string(&mut it)?;
+        take(&mut it, cx, at)?; // :
+        let ty = self.ty(take(&mut it, cx, at)?)?;
+        let meta = self.metas(&mut it)?;
+        take(&mut it, cx, at)?; // initially
+        take(&mut it, cx, at)?; // =
+        let initially = self.expr(take(&mut it, cx, at)?)?.0;
+        let next = take(&mut it, cx, at)?;
+        let body = if next.as_rule() == Rule::state_transitions {
+            let mut rows = Vec::new();
+            for r in next.into_inner() {
+                if r.as_rule() == Rule::transition_row {
+                    rows.push(self.transition_row(r)?);
+                }
+            }
+            StateBody::Transitions(rows)
+        } else {
+            StateBody::Expr(self.expr(take(&mut it, cx, at)?)?.0)
+        };
+        Ok(Item::State(StateDecl {
+            entity,
+            entity_span,
+            name,
+            label,
+            ty,
+            meta,
+            initially,
+            body,
+            span,
+        }))
+    }
+
+    fn transition_row(&mut self, p: P<'_>) -> R<TransitionRow> {
+        let cx = self.cx;
+        let at = self.start(&p);
+        let span = cx.span(at, tight_end(&p));
+        let mut from = Vec::new();
+        let mut when = None;
+        let mut to = None;
+        let mut reason = None;
+        let mut prev_end: Option<usize> = None;
+        for q in p.into_inner() {
+            match q.as_rule() {
+                Rule::bar => {
+                    if let Some(e) = prev_end {
+                        self.same_line(e, self.start(&q))?;
+                    }
+                    prev_end = Some(q.as_span().end());
+                }
+                Rule::transition_from => {
+                    prev_end = Some(q.as_span().end());
+                    for v in q.into_inner() {
+                        if v.as_rule() == Rule::ident {
+                            from.push(self.ident(&v));
+                        }
+                    }
+                }
+                Rule::expr => {
+                    prev_end = Some(q.as_span().end());
+                    when = Some(self.expr(q)?.0);
+                }
+                Rule::ident => {
+                    prev_end = Some(q.as_span().end());
+                    to = Some(self.ident(&q));
+                }
+                Rule::string => {
+                    prev_end = Some(q.as_span().end());
+                    let rs = self.sp(&q);
+                    reason = Some(Spanned {
+                        node: self.string(q)?,
+                        span: rs,
+                    });
+                }
+                _ => {}
+            }
+        }
+        match (when, to, reason) {
+            (Some(when), Some(to), Some(reason)) => Ok(TransitionRow {
+                from,
+                when,
+                to,
+                reason,
+                span,
+            }),
+            _ => Err(cx.internal(at)),
         }
     }
 
@@ -1901,6 +2043,7 @@ enum Want {
     Then,
     Else,
     When,
+    Initially,
     Assign,
     Colon,
     Dot,
@@ -1944,6 +2087,7 @@ fn want_of(rule: Rule) -> Want {
         kw_then => Want::Then,
         kw_else => Want::Else,
         kw_when => Want::When,
+        kw_initially => Want::Initially,
         assign => Want::Assign,
         colon => Want::Colon,
         dot => Want::Dot,
@@ -2285,6 +2429,12 @@ impl ChunkCx<'_> {
                 format!("expected {} and the exception's condition", e.k("when")),
                 lead_label(e.k("when")),
                 Some(e.tr("an exception is written `{when} <condition> = <value>` after its sources")),
+                lead_span,
+            ),
+            Some(Want::Initially) => (
+                format!("expected {} and the state's value before the first month", e.k("initially")),
+                lead_label(e.k("initially")),
+                Some(e.tr("a state is written `{state} household.NAME: TYPE {initially} = <value> = <formula>`, or with `{transitions}` and a table instead of `= <formula>`")),
                 lead_span,
             ),
             Some(Want::Assign) => {

@@ -155,6 +155,37 @@ fn outline(file: &doudi_dsl::ast::File) -> String {
                 x.params.len(),
                 x.file.node
             ),
+            Item::Calendar(c) => format!(
+                "calendar {} ({} meta) holidays {} working_weekends {}",
+                c.year.node,
+                c.meta.len(),
+                c.holidays.len(),
+                c.working_weekends.len()
+            ),
+            Item::State(s) => format!(
+                "state {}.{}: {} initially {} = {}",
+                s.entity.as_str(),
+                s.name.name,
+                ty(&s.ty),
+                sexpr(&s.initially),
+                match &s.body {
+                    doudi_dsl::ast::StateBody::Expr(e) => sexpr(e),
+                    doudi_dsl::ast::StateBody::Transitions(rows) => rows
+                        .iter()
+                        .map(|r| format!(
+                            "\n    | {} | {} | {} | {:?} |",
+                            if r.from.is_empty() {
+                                "-".to_string()
+                            } else {
+                                r.from.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                            },
+                            sexpr(&r.when),
+                            r.to.name,
+                            r.reason.node
+                        ))
+                        .collect::<String>(),
+                }
+            ),
         };
         out.push_str(&line);
         out.push('\n');

@@ -111,6 +111,9 @@ impl Field {
 pub struct Schema {
     pub household: Vec<Field>,
     pub person: Vec<Field>,
+    /// The policy's states (`Program::states` order): the fields of a household's `previous`
+    /// object (JSON), last month's values.
+    pub states: Vec<Field>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -126,6 +129,9 @@ pub struct Household {
     /// One value per `Schema::household` field, same order.
     pub fields: Vec<Value>,
     pub members: Vec<Person>,
+    /// Last month's value of each state (`Program::states` order), when the caller carries the
+    /// household from month to month; `None` before its first month (states start `initially`).
+    pub previous: Option<Vec<Value>>,
 }
 
 impl Schema {
@@ -653,7 +659,7 @@ pub fn read_json_household(
     let ctx = format!("household {}", quoted(id));
     let fields = json_fields(
         &schema.household,
-        &["id", "members"],
+        &["id", "members", "previous"],
         obj,
         origin,
         &ctx,
@@ -715,10 +721,37 @@ pub fn read_json_household(
             fields,
         });
     }
+    let previous = match obj.get("previous") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Object(p)) if !schema.states.is_empty() => Some(json_fields(
+            &schema.states,
+            &[],
+            p,
+            origin,
+            &format!("{ctx}, \"previous\""),
+            "state",
+        )?),
+        Some(serde_json::Value::Object(_)) => {
+            return Err(DataError::new(
+                origin,
+                format!("{ctx}: field \"previous\" gives last month's states, and the policy declares no `state`"),
+            ))
+        }
+        Some(v) => {
+            return Err(DataError::new(
+                origin,
+                format!(
+                    "{ctx}, field \"previous\": expected an object of last month's states, found {}",
+                    show_json(v)
+                ),
+            ))
+        }
+    };
     Ok(Household {
         id: id.to_string(),
         fields,
         members: persons,
+        previous,
     })
 }
 
@@ -1442,6 +1475,7 @@ impl CsvFile {
             id,
             fields,
             members: Vec::new(),
+            previous: None,
         })
     }
 

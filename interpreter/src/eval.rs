@@ -513,8 +513,22 @@ impl<'a> HouseholdEval<'a> {
                     .iter()
                     .map(|a| self.eval(a, scope))
                     .collect::<Result<_, _>>()?;
-                builtin(*b, vals).map_err(|err| EvalError::arith(err, e.span))?
+                if b.is_time() {
+                    let cal = &self.policy.program.calendar;
+                    crate::time::apply(*b, &vals, cal, self.month)
+                        .map_err(|m| EvalError::new(m, e.span))?
+                } else {
+                    builtin(*b, vals).map_err(|err| EvalError::arith(err, e.span))?
+                }
             }
+            ExprKind::HasHistory => Value::Bool(self.hh.previous.is_some()),
+            ExprKind::Previous(i) => self
+                .hh
+                .previous
+                .as_ref()
+                .and_then(|p| p.get(*i as usize))
+                .cloned()
+                .ok_or_else(|| EvalError::new("no history was given for this state", e.span))?,
             ExprKind::Round(x, step) => match self.eval(x, scope)? {
                 Value::Num(n) => Value::Num(
                     n.round_to(*step)
@@ -735,6 +749,8 @@ fn builtin(b: Builtin, vals: Vec<Value>) -> Result<Value, ArithError> {
         },
         Builtin::Monthly => arith(Arith::Div, &vals[0], &twelve),
         Builtin::Yearly => arith(Arith::Mul, &vals[0], &twelve),
+        // Evaluated by `crate::time::apply`.
+        _ => Err(ArithError::Overflow),
     }
 }
 

@@ -32,6 +32,7 @@ pub mod programme;
 pub mod rhai_bridge;
 pub mod testgen;
 pub mod testing;
+pub mod time;
 pub mod tmpfiles;
 pub mod value;
 

@@ -410,6 +410,7 @@ impl Packer {
             id: String::new(),
             fields: Vec::new(),
             members: Vec::new(),
+            previous: None,
         };
         self.unpack_into(p, &mut hh);
         ids.write_into(&mut hh);
@@ -651,6 +652,7 @@ mod tests {
                 f("born", FieldType::Date),
                 f("alive", FieldType::Bool),
             ],
+            states: Vec::new(),
         }
     }
 
@@ -706,6 +708,7 @@ mod tests {
                     Value::Bool(false),
                 ),
             ],
+            previous: None,
         };
         let mut packer = Packer::new(&s);
         let p0 = packer.pack(&hh);
@@ -766,6 +769,7 @@ mod tests {
                     Value::Bool(true),
                 ],
             }],
+            previous: None,
         }
     }
 

@@ -250,6 +250,14 @@ impl Policy {
             .collect()
     }
 
+    /// The household's states at the end of `month` (`Program::states` order): the `previous` to
+    /// give it for the next month. A month's evaluation stays a pure function of the policy, the
+    /// household (with its `previous`) and the month; carrying the states is the caller's job.
+    pub fn states_after(&self, hh: &Household, month: Month) -> Result<Vec<Value>, EvalError> {
+        let defs: Vec<DefId> = self.program.states.iter().map(|s| s.def).collect();
+        self.evaluate(hh, month, &defs)
+    }
+
     /// Formats a value for people: money with two decimals, percents with `%`, enum values by name.
     pub fn display(&self, ty: Ty, v: &Value) -> String {
         format_value(&self.program, ty, v)
@@ -351,9 +359,18 @@ pub fn schema_of(program: &Program) -> Schema {
             })
             .collect()
     };
+    let states = program
+        .states
+        .iter()
+        .map(|s| {
+            let d = &program.defs[s.def as usize];
+            Field::new(d.name.clone(), field_type(program, d.ty))
+        })
+        .collect();
     Schema {
         household: fields(&program.household_inputs),
         person: fields(&program.person_inputs),
+        states,
     }
 }
 

@@ -67,9 +67,12 @@ fn collect<'p>(e: &'p Expr, out: &mut Vec<TotalSpec<'p>>) {
 /// The direct sub-expressions of an expression.
 pub fn children(e: &Expr) -> Vec<&Expr> {
     match &e.kind {
-        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::HouseholdInput(_) | ExprKind::Id => {
-            vec![]
-        }
+        ExprKind::Const(_)
+        | ExprKind::Input(_)
+        | ExprKind::HouseholdInput(_)
+        | ExprKind::Id
+        | ExprKind::HasHistory
+        | ExprKind::Previous(_) => vec![],
         ExprKind::Def(_) | ExprKind::HouseholdDef(_) | ExprKind::Param(_) => vec![],
         ExprKind::ParamAt(_, k) => vec![k],
         ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::Round(x, _) | ExprKind::Variant(_, x) => {
@@ -369,6 +372,7 @@ impl<'p> Totals<'p> {
             id: String::new(),
             fields: Vec::new(),
             members: Vec::new(),
+            previous: None,
         };
         let mut ev = HouseholdEval::for_programme(self.policy, &empty, self.month, &map);
         let mut out = Vec::new();

@@ -156,6 +156,7 @@ impl Gen {
             id: id.clone(),
             fields,
             members: Vec::with_capacity(members),
+            previous: None,
         };
         for k in 0..members {
             // The first member is an adult (the applicant); the others of any age.

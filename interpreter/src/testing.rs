@@ -148,11 +148,16 @@ fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Ve
             "households",
             "expect",
             "note",
+            "months",
         ]
         .contains(&k.as_str())
         {
-            return Err(format!("{origin}: unknown key `{k}` (a case has name, period, set, household or households, expect)"));
+            return Err(format!("{origin}: unknown key `{k}` (a case has name, period, set, household or households, expect, or months)"));
         }
+    }
+    if obj.contains_key("months") {
+        let policy = with_overrides(base, obj, origin)?;
+        return run_months(policy.as_ref().unwrap_or(base), obj, defaults, origin);
     }
     let period = obj
         .get("period")
@@ -160,29 +165,8 @@ fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Ve
         .ok_or_else(|| format!("{origin}: missing `period = \"YYYY-MM\"`"))?;
     let month = Month::parse(period).map_err(|e| format!("{origin}: {e}"))?;
     // Parameter overrides make a private copy of the policy.
-    let owned;
-    let policy = match obj.get("set") {
-        Some(Json::Object(set)) => {
-            let mut p = Policy::new(base.program.clone())
-                .map_err(|_| format!("{origin}: the policy's scripts do not compile"))?;
-            for (k, v) in set {
-                let s = match v {
-                    Json::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                p.set_param(k, &s)
-                    .map_err(|e| format!("{origin}: set: {e}"))?;
-            }
-            owned = p;
-            &owned
-        }
-        Some(_) => {
-            return Err(format!(
-                "{origin}: `set` is a table such as {{ rehab_cap = \"3000\" }}"
-            ))
-        }
-        None => base,
-    };
+    let owned = with_overrides(base, obj, origin)?;
+    let policy = owned.as_ref().unwrap_or(base);
     let households: Vec<Household> = match (obj.get("household"), obj.get("households")) {
         (Some(h), None) => {
             vec![
@@ -208,6 +192,124 @@ fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Ve
         .and_then(Json::as_object)
         .ok_or_else(|| format!("{origin}: missing `[case.expect]`"))?;
     let mut failures = Vec::new();
+    check_expect(policy, &households, month, expect, origin, &mut failures)?;
+    Ok(failures)
+}
+
+/// A private copy of the policy with the case's `set` overrides, if it has any.
+fn with_overrides(
+    base: &Policy,
+    obj: &Map<String, Json>,
+    origin: &str,
+) -> Result<Option<Policy>, String> {
+    match obj.get("set") {
+        Some(Json::Object(set)) => {
+            let mut p = Policy::new(base.program.clone())
+                .map_err(|_| format!("{origin}: the policy's scripts do not compile"))?;
+            for (k, v) in set {
+                let s = match v {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                p.set_param(k, &s)
+                    .map_err(|e| format!("{origin}: set: {e}"))?;
+            }
+            Ok(Some(p))
+        }
+        Some(_) => Err(format!(
+            "{origin}: `set` is a table such as {{ rehab_cap = \"3000\" }}"
+        )),
+        None => Ok(None),
+    }
+}
+
+/// A case over several months (`[[case.months]]`): one household carried from month to month.
+/// Each month may change the household's data (`[case.months.household]`, merged over the case's
+/// household) and states its own expectations; the policy's states carry over from the month
+/// before, starting from `initially` (or from the household's `previous`, when given).
+fn run_months(
+    policy: &Policy,
+    obj: &Map<String, Json>,
+    defaults: &Json,
+    origin: &str,
+) -> Result<Vec<String>, String> {
+    for k in ["period", "expect", "households"] {
+        if obj.contains_key(k) {
+            return Err(format!(
+                "{origin}: a case with `[[case.months]]` gives `period` and `expect` in each month, and one `[case.household]`"
+            ));
+        }
+    }
+    let base = obj
+        .get("household")
+        .ok_or_else(|| format!("{origin}: missing `[case.household]`"))?;
+    let Some(Json::Array(steps)) = obj.get("months") else {
+        return Err(format!("{origin}: `months` is an array of tables: `[[case.months]]`"));
+    };
+    let mut failures = Vec::new();
+    let mut previous: Option<Vec<Value>> = None;
+    let mut last: Option<Month> = None;
+    for (k, step) in steps.iter().enumerate() {
+        let so = format!("{origin}, month #{}", k + 1);
+        let sobj = step
+            .as_object()
+            .ok_or_else(|| format!("{so}: a month is a table"))?;
+        for key in sobj.keys() {
+            if !["period", "household", "expect", "note"].contains(&key.as_str()) {
+                return Err(format!(
+                    "{so}: unknown key `{key}` (a month has period, household, expect)"
+                ));
+            }
+        }
+        let period = sobj
+            .get("period")
+            .and_then(Json::as_str)
+            .ok_or_else(|| format!("{so}: missing `period = \"YYYY-MM\"`"))?;
+        let month = Month::parse(period).map_err(|e| format!("{so}: {e}"))?;
+        if let Some(l) = last {
+            if month != l.plus(1) {
+                return Err(format!(
+                    "{so}: months follow each other; expected {}, found {month}",
+                    l.plus(1)
+                ));
+            }
+        }
+        last = Some(month);
+        let hjson = match sobj.get("household") {
+            Some(h) => merge(Some(base), h),
+            None => base.clone(),
+        };
+        let mut hh = read_json_household(&policy.schema, &household_json(&hjson, defaults), &so)
+            .map_err(|e| e.to_string())?;
+        if k > 0 || hh.previous.is_none() {
+            hh.previous = previous.take();
+        }
+        if let Some(expect) = sobj.get("expect") {
+            let expect = expect
+                .as_object()
+                .ok_or_else(|| format!("{so}: `expect` is a table"))?;
+            let mut here = Vec::new();
+            check_expect(policy, std::slice::from_ref(&hh), month, expect, &so, &mut here)?;
+            failures.extend(here.into_iter().map(|f| format!("{month}: {f}")));
+        }
+        previous = Some(
+            policy
+                .states_after(&hh, month)
+                .map_err(|e| format!("{so}: {}", e.render(policy.sources())))?,
+        );
+    }
+    Ok(failures)
+}
+
+/// Compares a case's `expect` table with the values computed for `households` in `month`.
+fn check_expect(
+    policy: &Policy,
+    households: &[Household],
+    month: Month,
+    expect: &Map<String, Json>,
+    origin: &str,
+    failures: &mut Vec<String>,
+) -> Result<(), String> {
     let single = households.len() == 1;
     for (k, v) in expect {
         match k.as_str() {
@@ -237,7 +339,7 @@ fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Ve
                             Scope::Person(idx),
                             want,
                             &format!("{name} of member {pid}"),
-                            &mut failures,
+                            failures,
                             origin,
                         )?;
                     }
@@ -248,7 +350,7 @@ fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Ve
                     .as_object()
                     .ok_or_else(|| format!("{origin}: `expect.programme` is a table"))?;
                 let mut t = Totals::new(policy, month);
-                for h in &households {
+                for h in households {
                     t.add_household(h).map_err(|e| e.render(policy.sources()))?;
                 }
                 let values = t.finish().map_err(|e| e.render(policy.sources()))?;
@@ -286,13 +388,13 @@ fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Ve
                     Scope::Household,
                     v,
                     name,
-                    &mut failures,
+                    failures,
                     origin,
                 )?;
             }
         }
     }
-    Ok(failures)
+    Ok(())
 }
 
 fn def_of(policy: &Policy, name: &str, entity: EntityKind, origin: &str) -> Result<DefId, String> {

@@ -101,6 +101,7 @@ fn schema() -> Schema {
             field("imprisoned", Bool),
             field("has_supporter", Bool),
         ],
+        states: Vec::new(),
     }
 }
 
@@ -414,6 +415,7 @@ fn dates() {
     let s = Schema {
         household: vec![field("since", FieldType::Date)],
         person: vec![field("born", FieldType::Date)],
+        states: Vec::new(),
     };
     let ok =
         r#"{"id": "H", "since": "2024-02-29", "members": [{"id": "P", "born": "1960-12-31"}]}"#;

@@ -46,6 +46,7 @@ fn schema() -> Schema {
                 ..Field::new("grade", FieldType::Int).with_default(Value::Int(0))
             },
         ],
+        states: Vec::new(),
     }
 }
 

@@ -294,6 +294,7 @@ pub fn rake_households(
         id: String::new(),
         fields: Vec::new(),
         members: Vec::new(),
+        previous: None,
     };
     let mut x: Vec<Vec<(usize, f64)>> = Vec::with_capacity(probes.len());
     let mut totals = vec![0.0; areas];

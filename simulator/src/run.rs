@@ -554,6 +554,7 @@ fn empty_household() -> Household {
         id: String::new(),
         fields: Vec::new(),
         members: Vec::new(),
+        previous: None,
     }
 }
 

@@ -270,6 +270,7 @@ fn take_all_households_stand_for_themselves_and_keep_their_weight_when_raked() {
         id: String::new(),
         fields: Vec::new(),
         members: Vec::new(),
+        previous: None,
     };
     let probes: Vec<calibrate::Probe<'_>> = (0..pop.len())
         .map(|i| {

@@ -546,6 +546,12 @@ enum Gen {
     Extern(ExternId, Span, Vec<AO>),
     Id,
     Input(usize),
+    /// A date function (`Builtin::is_time`), computed by `crate::time::apply` as in the reference.
+    Time(Builtin, Vec<AO>),
+    /// Whether the household's history was given (household lanes only).
+    HasHistory,
+    /// Last month's value of a state, from the household's history (household lanes only).
+    Previous(usize),
     Coerce(AO, Ty),
     /// The variant of an enum a text names (poison when it names none: the reference reports it).
     Variant(AO, EnumId),
@@ -851,6 +857,23 @@ impl<'p> Comp<'p> {
                 }
             }
             ExprKind::Id => self.input(lv, usize::MAX, e.ty, true),
+            ExprKind::HasHistory | ExprKind::Previous(_) => {
+                if lv != Lv::H {
+                    return unsupported("history outside a household definition");
+                }
+                let op = match &e.kind {
+                    ExprKind::Previous(s) => Gen::Previous(*s as usize),
+                    _ => Gen::HasHistory,
+                };
+                let dst = self.reg(c, lv);
+                self.ins.push(Ins::Generic {
+                    lv,
+                    cat: c,
+                    dst,
+                    op,
+                });
+                reg_ao(c, dst)
+            }
             ExprKind::Def(id) | ExprKind::HouseholdDef(id) => {
                 let d = &self.prog.defs[*id as usize];
                 let v = self.def(*id)?;
@@ -1151,6 +1174,17 @@ impl<'p> Comp<'p> {
 
     fn builtin(&mut self, b: Builtin, args: &[Expr], lv: Lv, c: Cat) -> CR<AO> {
         let twelve = Q::or_p(Q::int(12));
+        if b.is_time() {
+            let args: Vec<AO> = args.iter().map(|a| self.expr(a, lv)).collect::<CR<_>>()?;
+            let dst = self.reg(c, lv);
+            self.ins.push(Ins::Generic {
+                lv,
+                cat: c,
+                dst,
+                op: Gen::Time(b, args),
+            });
+            return Ok(reg_ao(c, dst));
+        }
         match b {
             Builtin::Monthly | Builtin::Yearly | Builtin::Abs => {
                 let [x] = args else {
@@ -1203,6 +1237,7 @@ impl<'p> Comp<'p> {
                 });
                 Ok(reg_ao(c, dst))
             }
+            _ => unsupported("a date function"),
         }
     }
 
@@ -1479,6 +1514,8 @@ struct Exec<'a> {
     params: &'a [PV],
     policy: &'a Policy,
     hs: &'a [Household],
+    /// The month evaluated (for `month_start()` and `month_end()`).
+    month: Month,
 }
 
 impl<'a> Exec<'a> {
@@ -2502,6 +2539,25 @@ impl<'a> Exec<'a> {
                 let v = self.policy.call_extern(*id, &vals, *span).ok()?;
                 k_of_value(&v).ok()
             }
+            Gen::Time(b, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(match self.k_at(fr, a, i)? {
+                        K::N(q) if q.is_int() => Value::Int(q.n),
+                        K::V(v) => v,
+                        _ => return None,
+                    });
+                }
+                let cal = &self.policy.program.calendar;
+                // An error (a year the calendar lacks) poisons the lane: the reference reports it.
+                let v = crate::time::apply(*b, &vals, cal, self.month).ok()?;
+                k_of_value(&v).ok()
+            }
+            Gen::HasHistory => Some(K::B(self.hs[i].previous.is_some())),
+            Gen::Previous(s) => {
+                let v = self.hs[i].previous.as_ref()?.get(*s)?;
+                k_of_value(v).ok()
+            }
             Gen::Id => {
                 let id = match lv {
                     Lv::H => &self.hs[i].id,
@@ -3387,6 +3443,7 @@ impl<'c> Session<'c> {
             params: self.params,
             policy: self.cp.policy,
             hs,
+            month: self.month,
         }
     }
 
@@ -3397,6 +3454,7 @@ impl<'c> Session<'c> {
             params: self.params,
             policy: self.cp.policy,
             hs,
+            month: self.month,
         };
         for ins in &prog.ins[..prog.outputs_end] {
             ex.run(ins, &mut self.frame);
@@ -3408,6 +3466,7 @@ impl<'c> Session<'c> {
             params: self.params,
             policy: self.cp.policy,
             hs,
+            month: self.month,
         }
     }
 
@@ -3423,6 +3482,7 @@ impl<'c> Session<'c> {
             params: self.params,
             policy: self.cp.policy,
             hs,
+            month: self.month,
         };
         for ins in &prog.ins[..end] {
             ex.run(ins, &mut self.frame);
@@ -3457,6 +3517,7 @@ impl<'c> Session<'c> {
             params: self.params,
             policy: self.cp.policy,
             hs: &[],
+            month: self.month,
         };
         for (ti, t) in self.cp.prog.totals.iter().enumerate() {
             let lanes = match t.lv {
@@ -3526,6 +3587,7 @@ impl<'c> Session<'c> {
             params: self.params,
             policy: self.cp.policy,
             hs,
+            month: self.month,
         };
         self.finish_with(&ex, hs, out, sink);
     }

@@ -12,6 +12,8 @@ use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
+mod time;
+
 /// Checks a loaded policy. Returns the program when there is no error, and every diagnostic found.
 pub fn check(loaded: &Loaded) -> (Option<Program>, Vec<Diagnostic>) {
     let mut cx = Checker {
@@ -44,6 +46,8 @@ pub fn check(loaded: &Loaded) -> (Option<Program>, Vec<Diagnostic>) {
         defs: cx.defs,
         externs: cx.externs,
         def_counts,
+        states: cx.states,
+        calendar: cx.calendar,
         sources: loaded.sources.clone(),
     };
     (Some(program), diags)
@@ -57,7 +61,21 @@ pub fn entity_index(e: EntityKind) -> usize {
     }
 }
 
-const BUILTINS: &[&str] = &["min", "max", "abs", "round", "monthly", "yearly"];
+const BUILTINS: &[&str] = &[
+    "min",
+    "max",
+    "abs",
+    "round",
+    "monthly",
+    "yearly",
+    "add_days",
+    "days_between",
+    "add_working_days",
+    "working_days_between",
+    "month_start",
+    "month_end",
+    "previous",
+];
 
 #[derive(Default)]
 struct Checker {
@@ -83,6 +101,14 @@ struct Checker {
     extern_ids: HashMap<String, ExternId>,
     /// Definitions each definition depends on (with the span of the reference).
     deps: Vec<Vec<(DefId, Span)>>,
+    /// States waiting for their `initially` to be checked, then the checked states.
+    state_asts: Vec<time::StateAst>,
+    states: Vec<State>,
+    /// True while an `initially` expression is checked (`previous` is not allowed there).
+    in_initially: bool,
+    calendar: crate::calendar::Calendar,
+    /// The layer and span that declared each calendar year.
+    calendar_layers: HashMap<i32, (usize, Span)>,
 }
 
 enum DefAst {
@@ -219,6 +245,8 @@ impl Checker {
                         DefAst::Table(t.clone()),
                     ),
                     ast::Item::Extern(e) => self.declare_extern(e, li, loaded),
+                    ast::Item::State(s) => self.declare_state(s),
+                    ast::Item::Calendar(c) => self.declare_calendar(c, li),
                     _ => {}
                 }
             }
@@ -951,6 +979,7 @@ impl Checker {
     // ---------------------------------------------------------------- bodies
 
     fn check_bodies(&mut self, _loaded: &Loaded) {
+        self.check_initial_values();
         let asts = std::mem::take(&mut self.def_asts);
         for (i, a) in asts.iter().enumerate() {
             let id = i as DefId;
@@ -1888,6 +1917,9 @@ impl Checker {
                 true
             }
         };
+        if let Some((name, n, usage)) = time::time_function(&f.name) {
+            return self.time_call(name, n, usage, args, scope, def, span);
+        }
         match f.name.as_str() {
             "min" | "max" => {
                 if args.len() < 2 {
@@ -2039,7 +2071,7 @@ impl Checker {
                     );
                     d = match closest(name, cands.into_iter()) {
                         Some(h) => d.with_help(format!("did you mean `{h}`?")),
-                        None => d.with_help("functions are min, max, abs, round, monthly, yearly, aggregations, and `extern` functions declared in the policy"),
+                        None => d.with_help("functions are min, max, abs, round, monthly, yearly, the date functions (add_days, days_between, add_working_days, working_days_between, month_start, month_end), previous, aggregations, and `extern` functions declared in the policy"),
                     };
                     self.err(d);
                     return None;
