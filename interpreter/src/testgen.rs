@@ -182,6 +182,18 @@ impl Gen {
             let b = r.below(hh.members.len() as u64) as usize;
             hh.members[b].fields = hh.members[a].fields.clone();
         }
+        // Half the adversarial households of a policy with states come with an arbitrary history
+        // (last month's states, of any value), so both evaluators read `previous` and fail alike.
+        // Realistic histories come from evaluating an earlier month (see the differential test).
+        if adversarial && !self.schema.states.is_empty() && r.pct(50) {
+            let states = &self.schema.states;
+            hh.previous = Some(
+                states
+                    .iter()
+                    .map(|f| self.field(&mut r, &f.name, &f.ty, None))
+                    .collect(),
+            );
+        }
         hh
     }
 

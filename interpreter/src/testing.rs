@@ -483,6 +483,12 @@ pub fn expected_value(policy: &Policy, ty: Ty, want: &Json) -> Result<Value, Str
                 .ok_or_else(|| format!("`{s}` is not a value of `{}`", en.name))
         }
         (Ty::Text, Json::String(s)) => Ok(Value::Text(s.as_str().into())),
+        (Ty::Date, Json::String(s)) => {
+            match doudi_dsl::check::parse_value_text(s, Ty::Date, &program.enums) {
+                Ok(doudi_dsl::ir::Const::Date(d)) => Ok(Value::Date(d)),
+                _ => Err(format!("expected a date such as \"2024-10-23\", found \"{s}\"")),
+            }
+        }
         (ty, v) => Err(format!(
             "expected {} (money as a string like \"250.00\"), found {v}",
             program.ty_name(ty)

@@ -318,6 +318,18 @@ fn ji_an_boundaries(policy: &Policy, hs: &[Household], m: Month) -> Vec<Househol
     res
 }
 
+/// The households with `previous` set to their states after `month` (households whose states
+/// cannot be computed keep no history).
+fn with_history(policy: &Policy, hs: &[Household], month: Month) -> Vec<Household> {
+    hs.iter()
+        .map(|h| {
+            let mut h = h.clone();
+            h.previous = policy.states_after(&h, month).ok();
+            h
+        })
+        .collect()
+}
+
 fn run_policy(rel: &str, expect_errors: bool) {
     let policy = load(rel);
     let outputs = household_outputs(&policy);
@@ -329,6 +341,20 @@ fn run_policy(rel: &str, expect_errors: bool) {
     let r = compare_all(&policy, &outputs, &realistic, &ms);
     let a = compare_all(&policy, &outputs, &adversarial, &ms);
     eprintln!("{rel}: realistic {r:?}, adversarial {a:?}");
+    if !policy.program.states.is_empty() {
+        // Realistic histories: each household's states after the month before each compared
+        // month, computed by the reference, then both evaluators on the month itself.
+        for &m in &ms {
+            let carried = with_history(&policy, &realistic, m.plus(-1));
+            let h = compare_all(&policy, &outputs, &carried, &[m]);
+            assert!(
+                expect_errors || h.fast * 10 >= h.compared * 8,
+                "{rel}: only {} of {} households with a history were compiled in {m}",
+                h.fast,
+                h.compared
+            );
+        }
+    }
     // The comparison means something: most realistic households take the compiled path, and the
     // adversarial ones include errors.
     if !expect_errors {

@@ -30,6 +30,10 @@ pub fn check(loaded: &Loaded) -> (Option<Program>, Vec<Diagnostic>) {
     let errors = cx.diags.iter().any(|d| d.is_error());
     let mut diags = std::mem::take(&mut cx.diags);
     diags.sort_by_key(|d| (d.severity, d.primary.span.file, d.primary.span.start));
+    // A transition table's conditions are checked twice (for the state and for its reason): report
+    // each problem once.
+    let mut seen = HashSet::new();
+    diags.retain(|d| seen.insert((d.message.clone(), d.primary.span)));
     if errors {
         return (None, diags);
     }
