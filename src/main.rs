@@ -106,6 +106,10 @@ struct EvalArgs {
     /// Write the rows to FILE (atomically: the file appears complete or not at all) instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Evaluate every month from --period through this one (YYYY-MM), carrying each household's
+    /// states (the policy's `state` definitions) from month to month; rows gain a `period` column.
+    #[arg(long, value_name = "YYYY-MM")]
+    through: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -315,6 +319,9 @@ fn output_ids(policy: &Policy, names: &[String]) -> Res<Vec<u32>> {
 fn eval(a: EvalArgs) -> Res {
     let policy = load_policy(&a.policy)?;
     let m = month(&a.period)?;
+    if let Some(last) = &a.through {
+        return eval_months(&a, &policy, m, month(last)?);
+    }
     let outputs = output_ids(&policy, &a.outputs)?;
     let names: Vec<String> = outputs
         .iter()
@@ -382,6 +389,78 @@ fn eval(a: EvalArgs) -> Res {
                 def.name,
                 policy.display(def.ty, &v)
             );
+        }
+    }
+    Ok(())
+}
+
+/// `eval --through`: every month from `first` to `last`, the households carried from month to month
+/// (the policy's states); one row per household and month, with a `period` column first.
+fn eval_months(a: &EvalArgs, policy: &Policy, first: Month, last: Month) -> Res {
+    if last < first {
+        return Err(Fail::usage(format!(
+            "error: --through {last} is before --period {first}"
+        )));
+    }
+    let months = (last.year - first.year) * 12 + last.month as i32 - first.month as i32 + 1;
+    if months > 600 {
+        return Err(Fail::usage(format!(
+            "error: --period {first} --through {last} spans {months} months; at most 600 (50 years) are evaluated at once"
+        )));
+    }
+    if a.totals {
+        return Err(Fail::usage(
+            "error: --totals is for one month; run `doudi eval` once per month for programme totals",
+        ));
+    }
+    let outputs = output_ids(policy, &a.outputs)?;
+    let mut names = vec!["period".to_string()];
+    names.extend(
+        outputs
+            .iter()
+            .map(|&d| policy.program.defs[d as usize].name.clone()),
+    );
+    let mut tys = vec![doudi::dsl::ir::Ty::Text];
+    tys.extend(outputs.iter().map(|&d| policy.program.defs[d as usize].ty));
+    let mut hs = read_data(policy, &a.data)?;
+    let fmt = RowFormat {
+        format: a.format,
+        names: &names,
+        tys: &tys,
+        policy,
+    };
+    let mut writer = RowWriter::new(a.format, &names);
+    let render_err = |e: interpreter::EvalError| Fail::usage(e.render(policy.sources()));
+    let io = |e: std::io::Error| Fail::usage(format!("error: cannot write the output: {e}"));
+    let mut buf: Vec<u8> = Vec::new();
+    for k in 0..months {
+        let m = first.plus(k);
+        let period = interpreter::Value::Text(m.to_string().into());
+        let rows = interpreter::batch::map_chunk(policy, &hs, m, &outputs, |h, row| {
+            let mut r = Vec::with_capacity(row.len() + 1);
+            r.push(period.clone());
+            r.extend_from_slice(row);
+            fmt.row(&h.id, &r)
+        })
+        .map_err(render_err)?;
+        for row in rows {
+            writer.emit(&mut buf, row).map_err(io)?;
+        }
+        interpreter::batch::advance(policy, &mut hs, m).map_err(render_err)?;
+    }
+    writer.finish(&mut buf).map_err(io)?;
+    match &a.out {
+        Some(path) => {
+            let mut file = interpreter::tmpfiles::AtomicFile::create(path)
+                .map_err(|e| Fail::usage(format!("error: --out {e}")))?;
+            file.write_all(&buf).map_err(io)?;
+            file.commit()
+                .map_err(|e| Fail::usage(format!("error: --out {e}")))?;
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buf).map_err(io)?;
+            out.flush().map_err(io)?;
         }
     }
     Ok(())

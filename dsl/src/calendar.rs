@@ -212,8 +212,14 @@ mod tests {
         assert_eq!(c.add_working_days(d(2024, 9, 27), 2), Ok(d(2024, 9, 30)));
         assert_eq!(c.add_working_days(d(2024, 9, 27), 3), Ok(d(2024, 10, 8)));
         assert_eq!(c.add_working_days(d(2024, 10, 8), -3), Ok(d(2024, 9, 27)));
-        assert_eq!(c.working_days_between(d(2024, 9, 27), d(2024, 10, 8)), Ok(3));
-        assert_eq!(c.working_days_between(d(2024, 10, 8), d(2024, 9, 27)), Ok(-3));
+        assert_eq!(
+            c.working_days_between(d(2024, 9, 27), d(2024, 10, 8)),
+            Ok(3)
+        );
+        assert_eq!(
+            c.working_days_between(d(2024, 10, 8), d(2024, 9, 27)),
+            Ok(-3)
+        );
         assert_eq!(
             c.add_working_days(d(2024, 12, 30), 5),
             Err(NotCovered { year: 2025 })

@@ -16,10 +16,10 @@ use pest::Parser as _;
 use rust_decimal::Decimal;
 
 use crate::ast::{
-    AggKind, BinOp, CalendarDecl, Cell, CellTest, CmpOp, Collection, Date, DefDecl, EntityKind, EnumDecl,
-    ExceptionDecl, Expr, ExprKind, ExternDecl, File, HitPolicy, Ident, InputDecl, Item, Literal,
-    Meta, ParamClause, ParamDecl, ParamValue, Period, RangeDecl, Span, Spanned, TableDecl,
-    StateBody, StateDecl, TableRow, TransitionRow, TypeExpr, UnOp, Variant,
+    AggKind, BinOp, CalendarDecl, Cell, CellTest, CmpOp, Collection, Date, DefDecl, EntityKind,
+    EnumDecl, ExceptionDecl, Expr, ExprKind, ExternDecl, File, HitPolicy, Ident, InputDecl, Item,
+    Literal, Meta, ParamClause, ParamDecl, ParamValue, Period, RangeDecl, Span, Spanned, StateBody,
+    StateDecl, TableDecl, TableRow, TransitionRow, TypeExpr, UnOp, Variant,
 };
 use crate::diag::Diagnostic;
 

@@ -177,7 +177,11 @@ fn outline(file: &doudi_dsl::ast::File) -> String {
                             if r.from.is_empty() {
                                 "-".to_string()
                             } else {
-                                r.from.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                                r.from
+                                    .iter()
+                                    .map(|f| f.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             },
                             sexpr(&r.when),
                             r.to.name,

@@ -106,3 +106,22 @@ pub fn evaluate_chunk_with_totals<'p>(
     }
     Ok(out)
 }
+
+/// Carries households into the next month: sets each household's `previous` to its states at the
+/// end of `month` (the policy's `state` definitions), evaluated in parallel. A policy without
+/// states leaves the households as they are. Returns the first error in input order.
+pub fn advance(
+    policy: &Policy,
+    households: &mut [Household],
+    month: Month,
+) -> Result<(), EvalError> {
+    let states: Vec<DefId> = policy.program.states.iter().map(|s| s.def).collect();
+    if states.is_empty() {
+        return Ok(());
+    }
+    let values = evaluate_chunk(policy, households, month, &states);
+    for (h, v) in households.iter_mut().zip(values) {
+        h.previous = Some(v?);
+    }
+    Ok(())
+}

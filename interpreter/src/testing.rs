@@ -244,7 +244,9 @@ fn run_months(
         .get("household")
         .ok_or_else(|| format!("{origin}: missing `[case.household]`"))?;
     let Some(Json::Array(steps)) = obj.get("months") else {
-        return Err(format!("{origin}: `months` is an array of tables: `[[case.months]]`"));
+        return Err(format!(
+            "{origin}: `months` is an array of tables: `[[case.months]]`"
+        ));
     };
     let mut failures = Vec::new();
     let mut previous: Option<Vec<Value>> = None;
@@ -289,7 +291,14 @@ fn run_months(
                 .as_object()
                 .ok_or_else(|| format!("{so}: `expect` is a table"))?;
             let mut here = Vec::new();
-            check_expect(policy, std::slice::from_ref(&hh), month, expect, &so, &mut here)?;
+            check_expect(
+                policy,
+                std::slice::from_ref(&hh),
+                month,
+                expect,
+                &so,
+                &mut here,
+            )?;
             failures.extend(here.into_iter().map(|f| format!("{month}: {f}")));
         }
         previous = Some(
@@ -486,7 +495,9 @@ pub fn expected_value(policy: &Policy, ty: Ty, want: &Json) -> Result<Value, Str
         (Ty::Date, Json::String(s)) => {
             match doudi_dsl::check::parse_value_text(s, Ty::Date, &program.enums) {
                 Ok(doudi_dsl::ir::Const::Date(d)) => Ok(Value::Date(d)),
-                _ => Err(format!("expected a date such as \"2024-10-23\", found \"{s}\"")),
+                _ => Err(format!(
+                    "expected a date such as \"2024-10-23\", found \"{s}\""
+                )),
             }
         }
         (ty, v) => Err(format!(

@@ -11,7 +11,12 @@ use crate::ir::*;
 pub(super) const TIME_FUNCTIONS: &[(&str, &str, usize, &str)] = &[
     ("add_days", "加天数", 2, "add_days(date, days)"),
     ("days_between", "相隔天数", 2, "days_between(from, to)"),
-    ("add_working_days", "加工作日", 2, "add_working_days(date, days)"),
+    (
+        "add_working_days",
+        "加工作日",
+        2,
+        "add_working_days(date, days)",
+    ),
     (
         "working_days_between",
         "相隔工作日",
@@ -52,7 +57,9 @@ impl Checker {
                         "declared again here",
                     )
                     .with_secondary(prev_span, "first declared here")
-                    .with_help("put all of a year's holidays and working weekends in one `calendar` item"),
+                    .with_help(
+                        "put all of a year's holidays and working weekends in one `calendar` item",
+                    ),
                 );
                 return;
             }
@@ -61,7 +68,10 @@ impl Checker {
             if d.node.year != year {
                 s.err(
                     Diagnostic::error(
-                        format!("a {what} of the calendar year {year} falls in {}", d.node.year),
+                        format!(
+                            "a {what} of the calendar year {year} falls in {}",
+                            d.node.year
+                        ),
                         d.span,
                         format!("not in {year}"),
                     )
@@ -95,7 +105,10 @@ impl Checker {
                 ok = false;
                 self.err(
                     Diagnostic::error(
-                        format!("{} is both a holiday and a working day", format_date(d.node)),
+                        format!(
+                            "{} is both a holiday and a working day",
+                            format_date(d.node)
+                        ),
                         w.span,
                         "also a working weekend",
                     )
@@ -273,9 +286,7 @@ impl Checker {
             "add_days" => (Builtin::AddDays, &[Ty::Date, Ty::Int], Ty::Date),
             "days_between" => (Builtin::DaysBetween, &[Ty::Date, Ty::Date], Ty::Int),
             "add_working_days" => (Builtin::AddWorkingDays, &[Ty::Date, Ty::Int], Ty::Date),
-            "working_days_between" => {
-                (Builtin::WorkingDaysBetween, &[Ty::Date, Ty::Date], Ty::Int)
-            }
+            "working_days_between" => (Builtin::WorkingDaysBetween, &[Ty::Date, Ty::Date], Ty::Int),
             "month_start" => (Builtin::MonthStart, &[], Ty::Date),
             _ => (Builtin::MonthEnd, &[], Ty::Date),
         };
@@ -317,8 +328,14 @@ impl Checker {
     ) -> Option<Expr> {
         let ast::ExprKind::Name(n) = &arg.kind else {
             self.err(
-                Diagnostic::error("`previous` takes the name of a state", arg.span, "not a name")
-                    .with_help("write `previous(roll)`, where `roll` is declared with `state household.roll`"),
+                Diagnostic::error(
+                    "`previous` takes the name of a state",
+                    arg.span,
+                    "not a name",
+                )
+                .with_help(
+                    "write `previous(roll)`, where `roll` is declared with `state household.roll`",
+                ),
             );
             return None;
         };
@@ -346,7 +363,10 @@ impl Checker {
             );
             return None;
         }
-        let id = self.def_ids.get(&(EntityKind::Household, n.clone())).copied();
+        let id = self
+            .def_ids
+            .get(&(EntityKind::Household, n.clone()))
+            .copied();
         let Some(index) = id.and_then(|id| self.states.iter().position(|s| s.def == id)) else {
             let mut d = Diagnostic::error(
                 format!("`{n}` is not a state, so it has no history"),
@@ -437,7 +457,11 @@ fn transition_chain(
                 span: from_span,
             };
             ast::Expr {
-                kind: ast::ExprKind::Binary(BinOp::And, Box::new(is_from), Box::new(r.when.clone())),
+                kind: ast::ExprKind::Binary(
+                    BinOp::And,
+                    Box::new(is_from),
+                    Box::new(r.when.clone()),
+                ),
                 span: r.span,
             }
         };

@@ -1,0 +1,1 @@
+eval --policy policies/jian --input tests/data/over_time/applications.json --period 2024-09 --through 2024-11 --outputs roll,roll_reason,applied_on,decision_deadline,overdue,paid,monitored
