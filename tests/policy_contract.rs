@@ -305,3 +305,69 @@ fn the_reform_takes_effect_on_the_plans_date() {
         );
     }
 }
+
+/// Every `quote` of a shipped policy that cites a seed (`NNN_hash.txt ...`) is copied verbatim from
+/// that seed (blanks aside), in the seed's own characters. The seeds are `../shared/seeds` beside the
+/// clone, as CI places them.
+#[test]
+fn quotes_are_verbatim_from_the_seeds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let seeds = root.join("../shared/seeds");
+    assert!(
+        seeds.is_dir(),
+        "the seeds are expected at {} (../shared beside the clone, as in CI)",
+        seeds.display()
+    );
+    let squeeze = |s: &str| -> String { s.chars().filter(|c| !c.is_whitespace()).collect() };
+    let mut checked = std::collections::HashSet::new();
+    let mut wrong = Vec::new();
+    for p in ["policies/jian-credit-tiers", "policies/jian-yongfeng"] {
+        let policy = load(p);
+        let prog = &policy.program;
+        let mut citations: Vec<(&str, &Citation)> = Vec::new();
+        for d in &prog.defs {
+            citations.extend(d.citations.iter().map(|c| (d.name.as_str(), c)));
+            for x in &d.exceptions {
+                citations.extend(x.citations.iter().map(|c| (d.name.as_str(), c)));
+            }
+        }
+        for par in &prog.params {
+            citations.extend(par.citations.iter().map(|c| (par.name.as_str(), c)));
+            for v in &par.versions {
+                citations.extend(v.citations.iter().map(|c| (par.name.as_str(), c)));
+            }
+        }
+        for (name, c) in citations {
+            let Citation::Source {
+                citation,
+                quote: Some(quote),
+            } = c
+            else {
+                continue;
+            };
+            let file = citation.split_whitespace().next().unwrap_or("");
+            let is_seed = file.ends_with(".txt") && file.as_bytes().get(3) == Some(&b'_');
+            if !is_seed {
+                continue;
+            }
+            let text = std::fs::read_to_string(seeds.join(file))
+                .unwrap_or_else(|e| panic!("`{name}` cites {file}, which cannot be read: {e}"));
+            if !checked.insert((file.to_string(), quote.clone())) {
+                continue;
+            }
+            if !squeeze(&text).contains(&squeeze(quote)) {
+                wrong.push(format!("{p}: `{name}` quotes {file}: «{quote}»"));
+            }
+        }
+    }
+    assert!(
+        checked.len() >= 59,
+        "only {} distinct seed quotes were found",
+        checked.len()
+    );
+    assert!(
+        wrong.is_empty(),
+        "quotes not found verbatim in their seed:\n{}",
+        wrong.join("\n")
+    );
+}
