@@ -1472,10 +1472,12 @@ impl Sim {
         // The roll: exits and reassessments.
         let mut exit: Option<ExitReason> = None;
         if let Some(roll) = adm.roll.as_mut() {
-            if credit_event {
-                exit = Some(ExitReason::Credit);
-            } else if members_a == 0 {
+            // A confirmed dishonesty case is investigated like a review: the policy decides whether
+            // assistance stops (Ji'an's rules stop nothing; the credit-tiers layer stops it all).
+            if members_a == 0 {
                 exit = Some(ExitReason::Death);
+            } else if credit_event && !eligible {
+                exit = Some(ExitReason::Credit);
             } else if let Some(g) = &roll.grace {
                 if t > g.last_month {
                     if eligible {
@@ -1487,7 +1489,10 @@ impl Sim {
                     }
                 }
             } else {
-                let reason = if review_due {
+                let reason = if credit_event {
+                    // Eligible after the investigation: stays, on its verified circumstances.
+                    Some(ExitReason::Credit)
+                } else if review_due {
                     Some(ExitReason::Review)
                 } else if events.member_died
                     || (events.changed

@@ -28,6 +28,10 @@ fn example_dir() -> String {
 /// A scenario on the example population; `extra` is appended to the TOML. Without a
 /// `[calibration]` table of its own, it has no burn-in: month 0 is the data's month.
 fn scenario(months: u32, runs: u32, extra: &str) -> Scenario {
+    scenario_for(&policy_path(), months, runs, extra)
+}
+
+fn scenario_for(policy: &str, months: u32, runs: u32, extra: &str) -> Scenario {
     let burn_in = if extra.contains("[calibration]") {
         ""
     } else {
@@ -35,7 +39,7 @@ fn scenario(months: u32, runs: u32, extra: &str) -> Scenario {
     };
     let text = format!(
         "[scenario]\nname = \"t\"\npolicy = \"{}\"\nstart = \"2024-01\"\nmonths = {months}\nruns = {runs}\nseed = 11\n[population]\ndata = \"{}\"\n{extra}\n{burn_in}",
-        policy_path().replace('\\', "/"),
+        policy.replace('\\', "/"),
         example_dir().replace('\\', "/")
     );
     Scenario::from_toml_str(&text, "test.toml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
@@ -398,13 +402,31 @@ fn a_layer_that_shortens_the_grace_period_changes_the_forecast() {
     assert_eq!(med(&o, 0, 7, "dibao", "out_grace_end"), Num::from_i64(1));
 }
 
+/// A confirmed dishonesty case is investigated; the policy decides what stops. Under Ji'an's rules
+/// (001 五(二): warning, recovery, register) nobody still eligible leaves; under the credit-tiers
+/// layer (seed 000) serious and severe cases stop all assistance that month.
 #[test]
-fn confirmed_dishonesty_stops_dibao_at_once() {
-    let s = scenario(3, 1, "[dynamics]\ndishonesty_per_year = 1\ntake_up = 0\n");
-    let o = run(s);
-    assert!(med(&o, 0, 0, "dibao", "out_credit").is_positive());
-    assert!(med(&o, 0, 0, "dibao", "households").is_zero());
-    assert!(med(&o, 0, 0, "dibao", "spending").is_zero());
+fn confirmed_dishonesty_stops_dibao_only_where_the_policy_says_so() {
+    let every = "[dynamics]\ndishonesty_per_year = 1\ntake_up = 0\n";
+    let none = "[dynamics]\ndishonesty_per_year = 0\ntake_up = 0\n";
+    let jian = run(scenario(3, 1, every));
+    let quiet = run(scenario(3, 1, none));
+    let on_roll = med(&quiet, 0, 0, "dibao", "households");
+    assert!(on_roll.is_positive());
+    // Only households the investigation finds not eligible leave (the inclusion errors a review
+    // would find); most stay on the roll.
+    let stayed = med(&jian, 0, 0, "dibao", "households");
+    let left = med(&jian, 0, 0, "dibao", "out_credit");
+    assert!(stayed.is_positive());
+    assert!(stayed > left, "{stayed} stayed, {left} left");
+    let tiers_policy = root()
+        .join("policies/jian-credit-tiers")
+        .display()
+        .to_string();
+    let tiers = run(scenario_for(&tiers_policy, 3, 1, every));
+    assert!(med(&tiers, 0, 0, "dibao", "out_credit").is_positive());
+    assert!(med(&tiers, 0, 0, "dibao", "households").is_zero());
+    assert!(med(&tiers, 0, 0, "dibao", "spending").is_zero());
 }
 
 #[test]
