@@ -638,10 +638,12 @@ fn design_weights(
     };
     let mut w: Vec<(u64, bool)> = (0..households)
         .into_par_iter()
-        .map(|i| match stratum_of(strata, &g.household(i)) {
-            Some(k) => of(k, i),
-            None => (weight, false),
-        })
+        .map(
+            |i| match stratum_of(strata, g.region_codes(), &g.household(i)) {
+                Some(k) => of(k, i),
+                None => (weight, false),
+            },
+        )
         .collect();
     w.extend(extra.iter().map(|&(i, k)| of(k, i)));
     Some(w.into_iter().unzip())
