@@ -180,17 +180,9 @@ pub fn grow_program(
     Ok(added)
 }
 
-/// A copy of `policy` whose standards grow at `rate` a year after their last dated value, up to
-/// `until`.
-pub fn grown_policy(
-    policy: &Policy,
-    names: &[String],
-    rate: Decimal,
-    until: Date,
-) -> Result<Policy, String> {
-    let mut program = policy.program.clone();
-    grow_program(&mut program, names, rate, until)?;
-    // Overrides made before (`--set`, [parameters]) are in the program already.
+/// A policy from a program with grown standards (overrides made before, `--set` or `[parameters]`,
+/// are in the program already).
+fn compile(program: Program) -> Result<Policy, String> {
     Policy::new(program).map_err(|d| {
         format!(
             "standard growth: the policy does not compile again ({} diagnostics)",
@@ -216,7 +208,15 @@ pub fn run_policies(sim: &crate::run::Sim, rate: f64) -> Result<Vec<Option<Polic
     let rate = rate_decimal(rate);
     sim.variants
         .iter()
-        .map(|v| grown_policy(&v.policy, &names, rate, until).map(Some))
+        .map(|v| {
+            let mut program = v.policy.program.clone();
+            let added = grow_program(&mut program, &names, rate, until)?;
+            if added.iter().all(|(_, dates)| dates.is_empty()) {
+                // No anniversary within the horizon: the variant's own policy.
+                return Ok(None);
+            }
+            compile(program).map(Some)
+        })
         .collect()
 }
 
