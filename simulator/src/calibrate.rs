@@ -153,6 +153,11 @@ pub struct Uncertainty {
     pub job_loss_per_year: Option<Range>,
     pub job_find_factor: Option<Range>,
     pub wage_growth_per_year: Option<Range>,
+    /// Yearly growth of the standards after their last dated value (`crate::growth`); absent: the
+    /// standards stay at their last dated value.
+    pub standard_growth_per_year: Option<Range>,
+    /// The parameters that grow (money parameters with a dated value); default `dibao_standard`.
+    pub standard_parameters: Option<Vec<String>>,
     /// Where the ranges come from or why they were chosen.
     pub assumption: Option<String>,
 }
@@ -165,6 +170,8 @@ impl Default for Uncertainty {
             job_loss_per_year: None,
             job_find_factor: None,
             wage_growth_per_year: None,
+            standard_growth_per_year: None,
+            standard_parameters: None,
             assumption: None,
         }
     }
@@ -222,6 +229,9 @@ pub struct RunDraws {
     pub job_loss_per_year: f64,
     pub job_find_factor: f64,
     pub wage_growth_per_year: f64,
+    /// Yearly growth of the standards after their last dated value (rounded to 0.01 percentage
+    /// point; 0 without a `standard_growth_per_year` range).
+    pub standard_growth_per_year: f64,
 }
 
 impl RunDraws {
@@ -240,11 +250,22 @@ impl RunDraws {
             }
         };
         let take_up = (take_up * pick(u.take_up_factor, 1.0)).clamp(0.0, 1.0);
+        let job_loss_per_year = pick(u.job_loss_per_year, d.job_loss_per_year);
+        let job_find_factor = pick(u.job_find_factor, 1.0);
+        let wage_growth_per_year = pick(u.wage_growth_per_year, d.wage_growth_per_year);
+        // Drawn last, so that adding it left the other draws of a seed as they were. Its central
+        // value is the range's midpoint.
+        let standard_growth = u.standard_growth_per_year.map(|[lo, hi]| (lo + hi) / 2.0);
+        let standard_growth_per_year = crate::growth::rounded_rate(pick(
+            u.standard_growth_per_year,
+            standard_growth.unwrap_or(0.0),
+        ));
         RunDraws {
             take_up,
-            job_loss_per_year: pick(u.job_loss_per_year, d.job_loss_per_year),
-            job_find_factor: pick(u.job_find_factor, 1.0),
-            wage_growth_per_year: pick(u.wage_growth_per_year, d.wage_growth_per_year),
+            job_loss_per_year,
+            job_find_factor,
+            wage_growth_per_year,
+            standard_growth_per_year,
         }
     }
 
@@ -700,6 +721,13 @@ pub fn validate(s: &crate::scenario::Scenario, problems: &mut Vec<crate::scenari
         ("job_loss_per_year", u.job_loss_per_year, 0.0, 1.0),
         ("job_find_factor", u.job_find_factor, 0.0, 10.0),
         ("wage_growth_per_year", u.wage_growth_per_year, -0.5, 1.0),
+        // Standards are not lowered; 50 % a year is far beyond any published rise.
+        (
+            "standard_growth_per_year",
+            u.standard_growth_per_year,
+            0.0,
+            0.5,
+        ),
     ] {
         if let Some([a, b]) = r {
             if !(a.is_finite() && b.is_finite() && a <= b && a >= lo && b <= hi) {
@@ -708,6 +736,20 @@ pub fn validate(s: &crate::scenario::Scenario, problems: &mut Vec<crate::scenari
                     format!("must be [low, high] with {lo} ≤ low ≤ high ≤ {hi}, found [{a}, {b}]"),
                 );
             }
+        }
+    }
+    if let Some(names) = &u.standard_parameters {
+        if u.standard_growth_per_year.is_none() {
+            err(
+                "uncertainty.standard_parameters".into(),
+                "names what grows by `standard_growth_per_year`, which is not given".into(),
+            );
+        }
+        if names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
+            err(
+                "uncertainty.standard_parameters".into(),
+                "must list parameter names (default: [\"dibao_standard\"])".into(),
+            );
         }
     }
 }

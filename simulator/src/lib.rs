@@ -10,6 +10,7 @@ pub mod spec;
 pub mod calibrate;
 pub mod dynamics;
 pub mod estimate;
+pub mod growth;
 pub mod montecarlo;
 pub mod oversample;
 pub mod rake;

@@ -21,6 +21,10 @@ pub struct Stratum {
     /// `urban` or `rural`; absent: both.
     #[serde(default)]
     pub area: Option<String>,
+    /// A region code of the spec (`[regions.<code>]`); absent: every region. For a programme that
+    /// only some regions run (centralised care, adopted in Qingyuan only).
+    #[serde(default)]
+    pub region: Option<String>,
     /// The stratum's sampling rate relative to the other households (≥ 1).
     #[serde(default = "one")]
     pub rate: u32,
@@ -102,9 +106,14 @@ impl MemberCondition {
 }
 
 impl Stratum {
-    /// Whether a generated household is in the stratum.
-    pub fn matches(&self, h: &Household) -> bool {
+    /// Whether a generated household is in the stratum; `region_codes`: the generator's region codes
+    /// (`Generator::region_codes`), which `Household::region` indexes.
+    pub fn matches(&self, region_codes: &[String], h: &Household) -> bool {
         if self.area.as_deref().is_some_and(|a| a != h.area.as_str())
+            || self
+                .region
+                .as_deref()
+                .is_some_and(|r| region_codes.get(h.region).is_none_or(|c| c != r))
             || self.pure_female.is_some_and(|x| x != h.pure_female)
             || self.registered_poor.is_some_and(|x| x != h.registered_poor)
         {
@@ -122,8 +131,9 @@ impl Stratum {
                 .any(|p| self.any_member.iter().any(|c| c.matches(p)))
     }
 
-    /// Problems with the stratum's values (`oversample[i].key: message`).
-    pub fn problems(&self, i: usize) -> Vec<(String, String)> {
+    /// Problems with the stratum's values (`oversample[i].key: message`); `region_codes`: the spec's
+    /// region codes.
+    pub fn problems(&self, i: usize, region_codes: &[&str]) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let key = |k: &str| format!("oversample[{i}].{k}");
         if self.take_all && self.rate != 1 {
@@ -181,6 +191,17 @@ impl Stratum {
         {
             out.push((key("area"), "must be `urban` or `rural`".into()));
         }
+        if let Some(r) = &self.region {
+            if !region_codes.contains(&r.as_str()) {
+                out.push((
+                    key("region"),
+                    format!(
+                        "`{r}` is not a region of the spec (regions: {})",
+                        region_codes.join(", ")
+                    ),
+                ));
+            }
+        }
         if self.source.is_none() && self.assumption.is_none() {
             out.push((key("assumption"), "say why the stratum is oversampled (`assumption`) or where its definition comes from (`source`)".into()));
         }
@@ -188,9 +209,9 @@ impl Stratum {
     }
 }
 
-/// The first stratum a household falls in.
-pub fn stratum_of(strata: &[Stratum], h: &Household) -> Option<usize> {
-    strata.iter().position(|s| s.matches(h))
+/// The first stratum a household falls in (`region_codes`: as [`Stratum::matches`]).
+pub fn stratum_of(strata: &[Stratum], region_codes: &[String], h: &Household) -> Option<usize> {
+    strata.iter().position(|s| s.matches(region_codes, h))
 }
 
 /// The extra households of the strata beyond the main sample `0..n`: `(index, stratum)` in index
@@ -206,7 +227,7 @@ pub fn extra_households(g: &Generator, strata: &[Stratum], n: u64) -> Vec<(u64, 
             let mut found = Vec::new();
             for i in b..(b + BLOCK).min(end) {
                 let h = g.household(i);
-                if let Some(k) = stratum_of(strata, &h) {
+                if let Some(k) = stratum_of(strata, g.region_codes(), &h) {
                     if i < n.saturating_mul(strata[k].rate as u64) {
                         found.push((i, k));
                     }

@@ -648,9 +648,7 @@ struct Evals<'p> {
 }
 
 impl<'p> Evals<'p> {
-    fn new(var: &'p Variant, gross: bool, compiled: bool) -> Evals<'p> {
-        let ids = &var.ids;
-        let policy = &var.policy;
+    fn new(policy: &'p Policy, ids: &Ids, gross: bool, compiled: bool) -> Evals<'p> {
         let counts: Vec<Expr> = ids
             .allowances
             .iter()
@@ -772,6 +770,9 @@ struct RunCtx<'a> {
     /// The dynamics' and the administration's stream keys.
     keys: &'a (StreamKey, StreamKey),
     evals: &'a [Evals<'a>],
+    /// Per variant: the run's policy (the variant's, or a copy whose standards grow after their last
+    /// dated value, `crate::growth`).
+    policies: &'a [&'a Policy],
     /// Per variant: the contributions replayed households share.
     contributions: Vec<Mutex<Contributions>>,
 }
@@ -830,11 +831,26 @@ impl Sim {
             StreamKey::new(self.seed, run as u64, Purpose::Admin),
         );
         let nv = self.variants.len();
+        let grown =
+            crate::growth::run_policies(self, draws.standard_growth_per_year).map_err(SimError)?;
+        let policies: Vec<&Policy> = self
+            .variants
+            .iter()
+            .zip(&grown)
+            .map(|(var, g)| g.as_ref().unwrap_or(&var.policy))
+            .collect();
         let evals: Vec<Evals<'_>> = self
             .variants
             .iter()
             .enumerate()
-            .map(|(v, var)| Evals::new(var, v == 0 && self.compare_households, self.compiled))
+            .map(|(v, var)| {
+                Evals::new(
+                    policies[v],
+                    &var.ids,
+                    v == 0 && self.compare_households,
+                    self.compiled,
+                )
+            })
             .collect();
         let bootstrap = self.uncertainty.bootstrap && !central && self.runs > 1;
         let mut states = self.initial_states(&setup, &dynamics, draws.take_up, bootstrap);
@@ -843,6 +859,7 @@ impl Sim {
             rates: &rates,
             keys: &keys,
             evals: &evals,
+            policies: &policies,
             contributions: (0..nv).map(|_| Mutex::default()).collect(),
         };
         let mut last_epochs: Vec<Vec<usize>> = vec![Vec::new(); nv];
@@ -1024,11 +1041,7 @@ impl Sim {
     ) -> Result<(Vec<Vec<Num>>, Vec<Vec<u64>>, Vec<Vec<Option<Num>>>), SimError> {
         let nv = self.variants.len();
         let month = self.start.plus(t as i32 - self.burn_in as i32);
-        let epochs: Vec<Vec<usize>> = self
-            .variants
-            .iter()
-            .map(|v| epoch(&v.policy, month))
-            .collect();
+        let epochs: Vec<Vec<usize>> = rc.policies.iter().map(|p| epoch(p, month)).collect();
         let epoch_changed: Vec<bool> = epochs
             .iter()
             .zip(last_epochs.iter())
@@ -1046,11 +1059,7 @@ impl Sim {
             rates: rc.rates,
             measure,
         };
-        let masters: Vec<Totals<'_>> = self
-            .variants
-            .iter()
-            .map(|v| Totals::new(&v.policy, month))
-            .collect();
+        let masters: Vec<Totals<'_>> = rc.policies.iter().map(|p| Totals::new(p, month)).collect();
         let parts: Vec<Result<Acc<'_>, SimError>> = states
             .par_chunks_mut(CHUNK)
             .map_init(

@@ -279,6 +279,23 @@ pub fn prepare(
         }
     }
 
+    // The standards that grow after their last dated value: every variant must have them.
+    if s.uncertainty.standard_growth_per_year.is_some() {
+        let names = crate::growth::parameter_names(&s.uncertainty);
+        for v in &variants {
+            crate::growth::check(&v.policy.program, &names).map_err(|e| {
+                SetupError(format!(
+                    "{file}: uncertainty.standard_parameters: {e}{}",
+                    if v.name == "baseline" {
+                        String::new()
+                    } else {
+                        format!(" (variant {})", v.name)
+                    }
+                ))
+            })?;
+        }
+    }
+
     // Population, with each household's region and eligibility in the first month under the
     // first variant (the baseline; for the observed take-up), surveyed as it is read.
     let first = &variants[0];
@@ -621,10 +638,12 @@ fn design_weights(
     };
     let mut w: Vec<(u64, bool)> = (0..households)
         .into_par_iter()
-        .map(|i| match stratum_of(strata, &g.household(i)) {
-            Some(k) => of(k, i),
-            None => (weight, false),
-        })
+        .map(
+            |i| match stratum_of(strata, g.region_codes(), &g.household(i)) {
+                Some(k) => of(k, i),
+                None => (weight, false),
+            },
+        )
         .collect();
     w.extend(extra.iter().map(|&(i, k)| of(k, i)));
     Some(w.into_iter().unzip())

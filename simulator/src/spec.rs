@@ -1110,8 +1110,9 @@ fn is_code(s: &str) -> bool {
 
 impl PopulationSpec {
     fn validate_into(&self, c: &mut Check, warnings: &mut Vec<Warning>) {
+        let region_codes = self.region_codes();
         for (i, st) in self.oversample.iter().enumerate() {
-            for (k, m) in st.problems(i) {
+            for (k, m) in st.problems(i, &region_codes) {
                 c.err(k, m);
             }
         }

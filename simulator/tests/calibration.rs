@@ -224,6 +224,7 @@ fn employment_drift(spec: &PopulationSpec, policy: &Policy, slots: &Slots, seed:
         job_loss_per_year: base.job_loss_per_year,
         job_find_factor: 1.0,
         wage_growth_per_year: base.wage_growth_per_year,
+        standard_growth_per_year: 0.0,
     };
     let dynamics = draws.dynamics(&base, start);
     let rates = Rates::new(&dynamics);

@@ -766,3 +766,62 @@ fn households_able_to_work_take_dibao_up_at_the_given_share() {
     let e = spec_error(&bad);
     assert!(e.to_string().contains("able_take_up_factor"), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Oversampling strata by region
+
+#[test]
+fn an_unknown_stratum_region_is_an_error_naming_the_field() {
+    let e = spec_error(&edited("region = \"qingyuan\"\n", "region = \"qingyun\"\n"));
+    let msg = e.to_string();
+    assert!(
+        msg.contains("oversample[3].region") && msg.contains("`qingyun` is not a region"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("qingyuan"),
+        "the message lists the regions: {msg}"
+    );
+}
+
+#[test]
+fn a_stratum_with_a_region_keeps_only_that_regions_households() {
+    use doudi_simulator::oversample::Stratum;
+    let spec = small_spec();
+    let g = Generator::new(&spec, 7);
+    let codes = g.region_codes().to_vec();
+    let qingyuan = codes.iter().position(|c| c == "qingyuan").unwrap();
+    let any_region = Stratum {
+        name: "t".into(),
+        area: Some("rural".into()),
+        region: None,
+        rate: 1,
+        take_all: false,
+        max_income_per_capita: None,
+        pure_female: Some(true),
+        registered_poor: None,
+        any_member: Vec::new(),
+        source: None,
+        assumption: Some("test".into()),
+    };
+    let in_qingyuan = Stratum {
+        region: Some("qingyuan".into()),
+        ..any_region.clone()
+    };
+    let (mut all, mut here, mut elsewhere) = (0, 0, 0);
+    for i in 0..20_000 {
+        let h = g.household(i);
+        let m = any_region.matches(&codes, &h);
+        let r = in_qingyuan.matches(&codes, &h);
+        all += m as u32;
+        // With the region: the households of the stratum without it that are in Qingyuan, no others.
+        assert_eq!(r, m && h.region == qingyuan, "household {i}");
+        here += r as u32;
+        elsewhere += (m && h.region != qingyuan) as u32;
+    }
+    assert!(
+        here > 0 && elsewhere > 0,
+        "{here} in Qingyuan, {elsewhere} elsewhere"
+    );
+    assert_eq!(all, here + elsewhere);
+}

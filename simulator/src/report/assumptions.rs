@@ -52,9 +52,90 @@ pub fn parameters(p: &Prepared) -> Vec<ParamRow> {
         return Vec::new();
     };
     let program = &v.policy.program;
+    let grown = grown_rows(p);
     let mut out = Vec::new();
     for param in &program.params {
         out.extend(param_rows(param, &program.enums));
+        out.extend(grown.iter().filter(|r| r.name == param.name).cloned());
+    }
+    out
+}
+
+/// The values the standards take after their last dated value when `[uncertainty]
+/// standard_growth_per_year` is given: at the range's midpoint (the central value), with the values
+/// at its ends in brackets (each run draws its own rate in between).
+fn grown_rows(p: &Prepared) -> Vec<ParamRow> {
+    let u = &p.scenario.uncertainty;
+    let (Some([lo, hi]), Some(v)) = (u.standard_growth_per_year, p.sim.variants.first()) else {
+        return Vec::new();
+    };
+    let names = crate::growth::parameter_names(u);
+    let last = p.sim.start.plus(p.sim.months as i32 - 1);
+    let until = doudi_dsl::ast::Date {
+        year: last.year,
+        month: last.month,
+        day: 31,
+    };
+    let grow = |g: f64| {
+        let mut program = v.policy.program.clone();
+        crate::growth::grow_program(&mut program, &names, crate::growth::rate_decimal(g), until)
+            .ok()
+            .map(|added| (program, added))
+    };
+    let (Some((low, added)), Some((mid, _)), Some((high, _))) =
+        (grow(lo), grow((lo + hi) / 2.0), grow(hi))
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, dates) in added {
+        let Some(id) = mid.param_by_name(&name) else {
+            continue;
+        };
+        let i = id as usize;
+        let keys = mid.params[i]
+            .by
+            .and_then(|e| mid.enums.get(e as usize))
+            .map(|e| e.variants.clone());
+        for date in dates {
+            let at = |prog: &doudi_dsl::ir::Program| {
+                prog.params[i]
+                    .versions
+                    .iter()
+                    .find(|x| x.from == Some(date))
+                    .map(|x| x.values.clone())
+                    .unwrap_or_default()
+            };
+            let (l, m, h) = (at(&low), at(&mid), at(&high));
+            let value = m
+                .iter()
+                .enumerate()
+                .map(|(k, c)| {
+                    let key = keys
+                        .as_ref()
+                        .and_then(|ks| ks.get(k))
+                        .map(|n| format!("{n}: "))
+                        .unwrap_or_default();
+                    let end = |x: &[Const]| x.get(k).map(const_text).unwrap_or_default();
+                    format!("{key}{} [{}–{}]", const_text(c), end(&l), end(&h))
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            out.push(ParamRow {
+                name: name.clone(),
+                label: mid.params[i].label.clone().unwrap_or_default(),
+                from: format_date(date),
+                value,
+                source: format!(
+                    "assumption: not a dated value of the policy; the last dated value grown by a yearly rate each run draws in [{lo}, {hi}] ([uncertainty] standard_growth_per_year), rounded to the yuan: the value at the midpoint {}, in brackets the values at the range's ends{}",
+                    crate::growth::rounded_rate((lo + hi) / 2.0),
+                    u.assumption
+                        .as_ref()
+                        .map(|a| format!(" ({a})"))
+                        .unwrap_or_default()
+                ),
+            });
+        }
     }
     out
 }
@@ -367,6 +448,10 @@ pub fn bands_include(p: &Prepared, o: &Outcome) -> Vec<String> {
         ("job loss per year", u.job_loss_per_year),
         ("job finding factor", u.job_find_factor),
         ("wage growth per year", u.wage_growth_per_year),
+        (
+            "growth of the standards per year after their last dated value",
+            u.standard_growth_per_year,
+        ),
     ]
     .iter()
     .filter_map(|(n, r)| r.map(|[a, b]| format!("{n} in [{a}, {b}]")))
@@ -382,6 +467,16 @@ pub fn bands_include(p: &Prepared, o: &Outcome) -> Vec<String> {
                 .map(|a| format!(" (assumption: {a})"))
                 .unwrap_or_default()
         ));
+    }
+    if u.standard_growth_per_year.is_some() {
+        v.push(format!(
+            "Growth of the standards: each run's rate applies to {} from each anniversary of its last dated value, rounded to the yuan (the parameters table shows the values).",
+            crate::growth::parameter_names(u).join(", ")
+        ));
+    } else {
+        v.push(
+            "Not the growth of the standards: after their last dated value they stay flat.".into(),
+        );
     }
     v.push("Not included: error in the policy parameters themselves (standards are proxies where marked as assumptions), changes of policy, and model error (the dynamics are simplified: see the limits in docs/SIMULATOR.md).".into());
     v
