@@ -31,7 +31,44 @@ pub fn month() -> Month {
 }
 
 /// Every household definition, in declaration order (what `doudi eval` prints by default).
+/// The POLICY-SPEC one-month household outputs (what the hand-written code and the rhai script compute
+/// too). The rules over time (states, dates, the working-day calendar) are measured separately.
+pub const SPEC_OUTPUTS: &[&str] = &[
+    "assets_ok",
+    "care_allowance",
+    "cash_benefit",
+    "centralised_care_cost",
+    "credit_ok",
+    "dibao_eligible",
+    "dibao_payment",
+    "expenditure_poor",
+    "grace_income_line",
+    "grace_period",
+    "gross_income",
+    "member_count",
+    "per_capita_income",
+    "priority_group",
+    "rigid_deductions",
+    "standard",
+    "total_benefit",
+];
+
+/// The ids of [`SPEC_OUTPUTS`], in the policy's declaration order.
 pub fn household_outputs(p: &Policy) -> Vec<u32> {
+    let mut ids: Vec<u32> = SPEC_OUTPUTS
+        .iter()
+        .map(|n| {
+            p.program
+                .def_by_name(EntityKind::Household, n)
+                .unwrap_or_else(|| panic!("the policy has no household definition `{n}`"))
+        })
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// Every household definition, the rules over time included.
+pub fn all_household_outputs(p: &Policy) -> Vec<u32> {
     p.program
         .defs
         .iter()
