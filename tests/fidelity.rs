@@ -81,7 +81,34 @@ fn fixture(name: &str) -> String {
 /// Every output of every fixture row is in the new row with the same value; new outputs are only
 /// the ones added since.
 fn assert_same_outputs(new: &[Json], old: &[Json], what: &str) {
-    const ADDED_SINCE: &[&str] = &["cash_benefit"];
+    const ADDED_SINCE: &[&str] = &[
+        "cash_benefit",
+        // Rules over time (policies/jiangxi/roll.doudi, procedure.doudi, fraud.doudi).
+        "application_date",
+        "applied_on",
+        "days_in_month",
+        "decided_in_time",
+        "decision_date",
+        "decision_deadline",
+        "grace_applies",
+        "grace_left",
+        "monitored",
+        "monitoring_left",
+        "on_register",
+        "overdue",
+        "owed",
+        "paid",
+        "pushed_to_credit",
+        "roll",
+        "roll_reason",
+        "spot_check_by",
+        "unpaid_months",
+        "warned",
+        // The credit-tiers layer's repair and 容缺 deadlines (repair.doudi).
+        "repair_applied_on",
+        "repair_deadline",
+        "papers_deadline",
+    ];
     assert_eq!(new.len(), old.len(), "{what}: number of households");
     for (n, o) in new.iter().zip(old) {
         let (n, o) = (n.as_object().unwrap(), o.as_object().unwrap());

@@ -28,6 +28,7 @@ use crate::dynamics::{
 };
 use crate::scenario::OutputNames;
 use doudi_dsl::ast::{AggKind, Span};
+use doudi_dsl::calendar::{self, Calendar};
 use doudi_dsl::ir::{Coll, DefId, Expr, ExprKind, Ty};
 use doudi_interpreter::data::Household;
 use doudi_interpreter::fast::{CompiledPolicy, Lane, Session, BATCH};
@@ -1550,11 +1551,17 @@ impl Sim {
                 && Draws::get(draws, ctx.admin_key, st.actual.index, t).apply < d.apply_per_month
             {
                 cells.inc(m(D_APPS))?;
-                let wd = d.working_days_per_month.max(1);
-                let day = ((Draws::get(draws, ctx.admin_key, st.actual.index, t).day * wd as f64)
-                    as u32)
-                    .min(wd - 1);
-                let dm = t + (day + d.approval_lag_working_days) / wd;
+                let u = Draws::get(draws, ctx.admin_key, st.actual.index, t).day;
+                let cal = &self.variants[v].policy.program.calendar;
+                let dm = match decision_months(cal, ctx.month, u, d.approval_lag_working_days) {
+                    Some(k) => t + k,
+                    // The policy declares no calendar for these months: 21 working days a month.
+                    None => {
+                        let wd = d.working_days_per_month.max(1);
+                        let day = ((u * wd as f64) as u32).min(wd - 1);
+                        t + (day + d.approval_lag_working_days) / wd
+                    }
+                };
                 adm.pending = Some(dm);
                 decide = dm <= t;
             }
@@ -1675,6 +1682,30 @@ enum Next {
     Off { gross: Num },
     /// Paid on its actual values (not eligible, not on dibao).
     Settle { eligible: bool, gross: Num },
+}
+
+/// Months from the filing month to the decision month, on the policy's working-day calendar: the
+/// application is filed on a working day of `month` drawn by `u` (in [0, 1), behaviour) and decided
+/// `lag` working days later (the offices' processing time, behaviour). `None` when the calendar does
+/// not cover the dates.
+pub fn decision_months(cal: &Calendar, month: Month, u: f64, lag: u32) -> Option<u32> {
+    let first = month.first_day();
+    let last = calendar::month_end(month.year, month.month);
+    let mut working = Vec::with_capacity(23);
+    for k in 0..=calendar::days_between(first, last) {
+        let d = calendar::add_days(first, k)?;
+        if cal.is_working_day(d).ok()? {
+            working.push(d);
+        }
+    }
+    let n = working.len();
+    if n == 0 {
+        return None;
+    }
+    let filed = working[((u * n as f64) as usize).min(n - 1)];
+    let decided = cal.add_working_days(filed, lag as i64).ok()?;
+    let months = (decided.year - month.year) * 12 + decided.month as i32 - month.month as i32;
+    u32::try_from(months).ok()
 }
 
 /// Which version of each parameter is in force in a month: when it changes, every household must be
