@@ -579,3 +579,35 @@ fn shipped_scenarios_load() {
     }
     assert!(n >= 5, "{n} scenarios");
 }
+
+/// Applications are decided on the policy's working-day calendar: one filed on the first working day
+/// of September 2024 is decided in September (09-02 + 15 working days = 09-24, with 09-14 worked and
+/// the Mid-Autumn holiday off); one filed on its last working day, 09-30, crosses National Day and
+/// is decided on 10-23.
+#[test]
+fn decisions_follow_the_policys_working_day_calendar() {
+    let policy = Policy::load(&root().join("policies/jian"))
+        .unwrap_or_else(|e| panic!("{}", e.render()))
+        .policy;
+    let cal = &policy.program.calendar;
+    let sep = Month::parse("2024-09").unwrap();
+    assert_eq!(
+        doudi_simulator::run::decision_months(cal, sep, 0.0, 15),
+        Some(0)
+    );
+    assert_eq!(
+        doudi_simulator::run::decision_months(cal, sep, 0.9999, 15),
+        Some(1)
+    );
+    // A processing time of 0 decides on the filing day.
+    assert_eq!(
+        doudi_simulator::run::decision_months(cal, sep, 0.9999, 0),
+        Some(0)
+    );
+    // Beyond the calendar's last year: no answer (the simulator falls back to 21 working days).
+    let later = Month::parse("2026-12").unwrap();
+    assert_eq!(
+        doudi_simulator::run::decision_months(cal, later, 0.9999, 15),
+        None
+    );
+}
