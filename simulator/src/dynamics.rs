@@ -107,9 +107,14 @@ pub struct Dynamics {
     /// applying), files its application this month. Default 0.25 (assumption: about three months on
     /// average; seed 002's active discovery would raise it).
     pub apply_per_month: f64,
-    /// Working days from application to decision. Default 15 (seed 003: the "55732" target, within
-    /// 15 working days).
+    /// Working days the offices take from application to decision (behaviour), on the policy's
+    /// working-day calendar. Default 15: decisions on the last day the policy's deadline allows (seed
+    /// 003: "55732", within 15 working days).
     pub approval_lag_working_days: u32,
+    /// Each application's processing time is drawn uniformly within ± this many working days of
+    /// `approval_lag_working_days`. Default 0 (no published figure on how often the deadline is
+    /// missed); decisions after the policy's `decision_deadline` are counted as `decided_late`.
+    pub approval_lag_spread_working_days: u32,
     /// Working days in a month, for placing the decision in a month. Default 21.
     pub working_days_per_month: u32,
     /// Months between reviews of a household on dibao. Default 12 (assumption: annual review).
@@ -234,6 +239,7 @@ impl Default for Dynamics {
             take_up_able_factor: 1.0,
             apply_per_month: 0.25,
             approval_lag_working_days: 15,
+            approval_lag_spread_working_days: 0,
             working_days_per_month: 21,
             review_interval_months: 12,
             change_report_rate: 0.5,
@@ -564,6 +570,15 @@ impl Dynamics {
                 format!(
                     "must be between 1 and 31, found {}",
                     self.working_days_per_month
+                ),
+            );
+        }
+        if self.approval_lag_spread_working_days > self.approval_lag_working_days {
+            err(
+                "approval_lag_spread_working_days".into(),
+                format!(
+                    "at most approval_lag_working_days ({}), found {}",
+                    self.approval_lag_working_days, self.approval_lag_spread_working_days
                 ),
             );
         }

@@ -27,7 +27,7 @@ use crate::dynamics::{
     monthly, unit, Actual, Dynamics, Events, PersonSim, Purpose, Rates, Slots, StreamKey,
 };
 use crate::scenario::OutputNames;
-use doudi_dsl::ast::{AggKind, Span};
+use doudi_dsl::ast::{AggKind, Date, Span};
 use doudi_dsl::calendar::{self, Calendar};
 use doudi_dsl::ir::{Coll, DefId, Expr, ExprKind, Ty};
 use doudi_interpreter::data::Household;
@@ -53,7 +53,7 @@ pub enum ExitReason {
 }
 
 /// The measures of the dibao programme, in column order.
-pub const DIBAO_MEASURES: [&str; 14] = [
+pub const DIBAO_MEASURES: [&str; 15] = [
     "households",
     "persons",
     "spending",
@@ -68,6 +68,7 @@ pub const DIBAO_MEASURES: [&str; 14] = [
     "in_grace",
     "eligible_not_on_dibao",
     "on_dibao_not_eligible",
+    "decided_late",
 ];
 /// The measures of an allowance.
 pub const ALLOWANCE_MEASURES: [&str; 3] = ["households", "persons", "spending"];
@@ -88,6 +89,7 @@ const D_OUT_GRACE: usize = 10;
 const D_IN_GRACE: usize = 11;
 const D_ELIG_OFF: usize = 12;
 const D_ON_INELIG: usize = 13;
+const D_LATE: usize = 14;
 
 /// Whether a measure is a stock (averaged over a year) or a flow (summed over a year).
 pub fn is_stock(measure: &str) -> bool {
@@ -147,6 +149,61 @@ pub struct Ids {
     /// (household amount, person recipient flag)
     pub allowances: Vec<(DefId, DefId)>,
     pub grace_period: DefId,
+    /// The policy's decision deadline and the event inputs it reads, when it has them.
+    pub deadline: Option<Deadline>,
+}
+
+/// How the simulator asks the policy for an application's decision deadline: the household
+/// definition (a date) and the event inputs `applied`, `applied_day` and `on_dibao` it sets on the
+/// applicant (filed this month, on that day, not on dibao).
+#[derive(Debug, Clone)]
+pub struct Deadline {
+    pub def: DefId,
+    pub applied: usize,
+    pub applied_day: usize,
+    pub on_dibao: Option<usize>,
+}
+
+impl Deadline {
+    /// `name` and the inputs `applied` (bool) and `applied_day` (integer), if the policy has them.
+    fn find(policy: &Policy, name: &str) -> Option<Deadline> {
+        let def = policy
+            .program
+            .def_by_name(doudi_dsl::ast::EntityKind::Household, name)?;
+        if policy.program.defs[def as usize].ty != Ty::Date {
+            return None;
+        }
+        let slot = |n: &str, ty: Ty| {
+            policy
+                .program
+                .household_inputs
+                .iter()
+                .position(|i| i.name == n && i.ty == ty)
+        };
+        Some(Deadline {
+            def,
+            applied: slot("applied", Ty::Bool)?,
+            applied_day: slot("applied_day", Ty::Int)?,
+            on_dibao: slot("on_dibao", Ty::Bool),
+        })
+    }
+
+    /// The deadline of an application `hh` files on `filed`, as the policy computes it.
+    fn of(&self, policy: &Policy, hh: &Household, filed: Date, month: Month) -> Option<Date> {
+        let mut h = hh.clone();
+        h.fields[self.applied] = Value::Bool(true);
+        h.fields[self.applied_day] = Value::Int(filed.day as i64);
+        if let Some(o) = self.on_dibao {
+            h.fields[o] = Value::Bool(false);
+        }
+        h.previous = None;
+        match doudi_interpreter::HouseholdEval::new(policy, &h, month)
+            .def(self.def, doudi_interpreter::Scope::Household)
+        {
+            Ok(Value::Date(d)) => Some(d),
+            _ => None,
+        }
+    }
 }
 
 impl Ids {
@@ -227,6 +284,7 @@ impl Ids {
                 is_int,
                 "a number of months",
             )?,
+            deadline: Deadline::find(policy, &names.decision_deadline),
         })
     }
 }
@@ -436,7 +494,9 @@ struct Sums {
 #[derive(Debug, Clone)]
 struct Admin {
     roll: Option<Box<Roll>>,
-    pending: Option<u32>,
+    /// An application waiting for its decision: the decision month, and whether the decision
+    /// comes after the policy's deadline.
+    pending: Option<(u32, bool)>,
     credit: u16,
     credit_since: u32,
     replay: Replay,
@@ -470,6 +530,9 @@ struct Draws {
     credit: f64,
     tier: f64,
     repair: f64,
+    /// The processing time of an application within its spread (drawn last: the others keep their
+    /// values).
+    lag: f64,
 }
 
 impl Draws {
@@ -483,6 +546,7 @@ impl Draws {
                 credit: unit(&mut rng),
                 tier: unit(&mut rng),
                 repair: unit(&mut rng),
+                lag: unit(&mut rng),
             }
         })
     }
@@ -1544,29 +1608,47 @@ impl Sim {
         } else {
             // Applications and decisions.
             let mut decide = false;
-            if let Some(dm) = adm.pending {
+            let mut late = false;
+            if let Some((dm, l)) = adm.pending {
                 decide = dm <= t;
+                late = l;
             } else if eligible
                 && st.applicant
                 && Draws::get(draws, ctx.admin_key, st.actual.index, t).apply < d.apply_per_month
             {
                 cells.inc(m(D_APPS))?;
-                let u = Draws::get(draws, ctx.admin_key, st.actual.index, t).day;
-                let cal = &self.variants[v].policy.program.calendar;
-                let dm = match decision_months(cal, ctx.month, u, d.approval_lag_working_days) {
-                    Some(k) => t + k,
+                let dr = *Draws::get(draws, ctx.admin_key, st.actual.index, t);
+                let var = &self.variants[v];
+                let cal = &var.policy.program.calendar;
+                let spread = d
+                    .approval_lag_spread_working_days
+                    .min(d.approval_lag_working_days);
+                let lag = d.approval_lag_working_days - spread
+                    + ((dr.lag * (2 * spread + 1) as f64) as u32).min(2 * spread);
+                let dm = match filing_and_decision(cal, ctx.month, dr.day, lag) {
+                    Some((filed, decided)) => {
+                        // Whether the decision comes after the deadline the policy sets.
+                        late = var.ids.deadline.as_ref().is_some_and(|dl| {
+                            dl.of(&var.policy, hh, filed, ctx.month)
+                                .is_some_and(|deadline| decided > deadline)
+                        });
+                        t + months_between(ctx.month, decided)
+                    }
                     // The policy declares no calendar for these months: 21 working days a month.
                     None => {
                         let wd = d.working_days_per_month.max(1);
-                        let day = ((u * wd as f64) as u32).min(wd - 1);
-                        t + (day + d.approval_lag_working_days) / wd
+                        let day = ((dr.day * wd as f64) as u32).min(wd - 1);
+                        t + (day + lag) / wd
                     }
                 };
-                adm.pending = Some(dm);
+                adm.pending = Some((dm, late));
                 decide = dm <= t;
             }
             if decide {
                 adm.pending = None;
+                if late {
+                    cells.inc(m(D_LATE))?;
+                }
                 if eligible {
                     adm.roll = Some(Box::new(Roll {
                         snapshot: packer.pack(hh),
@@ -1684,11 +1766,11 @@ enum Next {
     Settle { eligible: bool, gross: Num },
 }
 
-/// Months from the filing month to the decision month, on the policy's working-day calendar: the
-/// application is filed on a working day of `month` drawn by `u` (in [0, 1), behaviour) and decided
-/// `lag` working days later (the offices' processing time, behaviour). `None` when the calendar does
-/// not cover the dates.
-pub fn decision_months(cal: &Calendar, month: Month, u: f64, lag: u32) -> Option<u32> {
+/// The filing date and the decision date of an application, on the policy's working-day calendar:
+/// it is filed on a working day of `month` drawn by `u` (in [0, 1), behaviour) and decided `lag`
+/// working days later (the offices' processing time, behaviour). `None` when the calendar does not
+/// cover the dates.
+pub fn filing_and_decision(cal: &Calendar, month: Month, u: f64, lag: u32) -> Option<(Date, Date)> {
     let first = month.first_day();
     let last = calendar::month_end(month.year, month.month);
     let mut working = Vec::with_capacity(23);
@@ -1704,8 +1786,18 @@ pub fn decision_months(cal: &Calendar, month: Month, u: f64, lag: u32) -> Option
     }
     let filed = working[((u * n as f64) as usize).min(n - 1)];
     let decided = cal.add_working_days(filed, lag as i64).ok()?;
-    let months = (decided.year - month.year) * 12 + decided.month as i32 - month.month as i32;
-    u32::try_from(months).ok()
+    Some((filed, decided))
+}
+
+/// Months from `month` to the month of `date` (0 when it is in `month`).
+pub fn months_between(month: Month, date: Date) -> u32 {
+    let k = (date.year - month.year) * 12 + date.month as i32 - month.month as i32;
+    k.max(0) as u32
+}
+
+/// Months from the filing month to the decision month ([`filing_and_decision`]).
+pub fn decision_months(cal: &Calendar, month: Month, u: f64, lag: u32) -> Option<u32> {
+    filing_and_decision(cal, month, u, lag).map(|(_, decided)| months_between(month, decided))
 }
 
 /// Which version of each parameter is in force in a month: when it changes, every household must be

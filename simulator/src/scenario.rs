@@ -245,6 +245,10 @@ pub struct OutputNames {
     pub grace_period: String,
     /// Household gross income (money per month), for winners and losers.
     pub gross_income: String,
+    /// The household definition of an application's decision deadline (a date), evaluated with the
+    /// event inputs `applied` and `applied_day`: decisions after it are counted as `decided_late`.
+    /// A policy without it (or without those inputs) has no timeliness measure.
+    pub decision_deadline: String,
     /// A household definition that is forced to false for households that have not applied
     /// (默认 `expenditure_poor`: means-tested status needs an application too); empty for none.
     pub not_applied_false: Vec<String>,
@@ -276,6 +280,7 @@ impl Default for OutputNames {
             grace_line: "grace_income_line".into(),
             grace_period: "grace_period".into(),
             gross_income: "gross_income".into(),
+            decision_deadline: "decision_deadline".into(),
             not_applied_false: vec!["expenditure_poor".into()],
             allowances: vec![
                 Allowance {

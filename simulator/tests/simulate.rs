@@ -611,3 +611,30 @@ fn decisions_follow_the_policys_working_day_calendar() {
         None
     );
 }
+
+/// Timeliness: with a processing time of 15 ± 5 working days, decisions after the policy's
+/// `decision_deadline` (15 working days) are counted as `decided_late`; with 15 exactly, none is.
+#[test]
+fn decisions_after_the_policys_deadline_are_counted_late() {
+    let on_time = run(scenario(12, 2, "[dynamics]\ntake_up = 1\n"));
+    let spread = run(scenario(
+        12,
+        2,
+        "[dynamics]\ntake_up = 1\napproval_lag_spread_working_days = 5\n",
+    ));
+    let sum = |o: &Outcome, m: &str| {
+        (0..12).fold(Num::ZERO, |a, t| {
+            a.checked_add(&med(o, 0, t, "dibao", m)).unwrap()
+        })
+    };
+    let decisions = |o: &Outcome| {
+        sum(o, "inflows")
+            .checked_add(&sum(o, "rejections"))
+            .unwrap()
+    };
+    assert!(decisions(&on_time).is_positive());
+    assert!(sum(&on_time, "decided_late").is_zero());
+    let late = sum(&spread, "decided_late");
+    assert!(late.is_positive(), "some of the 15 ± 5 days come late");
+    assert!(late < decisions(&spread), "not every decision is late");
+}

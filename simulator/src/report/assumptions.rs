@@ -190,7 +190,13 @@ fn rate_source(key: &str, given: bool, u: &crate::calibrate::Uncertainty) -> Str
         "scenario [dynamics]".to_string()
     } else {
         let basis = match key {
-            "approval_lag_working_days" => "seed 003: decision within 15 working days",
+            "approval_lag_working_days" => {
+                "seed 003: decision within 15 working days, counted on the policy's calendar"
+            }
+            "approval_lag_spread_working_days" => {
+                "assumption: no published figure on late decisions"
+            }
+            "working_days_per_month" => "used only where the policy's calendar ends",
             "credit_repair_after_months" => "seed 000: repair applied for within half a year",
             "mortality" => "assumption: rounded from China's recent life tables",
             "change_report_rate" => "assumption (seed 002 data cross-checks)",
@@ -198,8 +204,7 @@ fn rate_source(key: &str, given: bool, u: &crate::calibrate::Uncertainty) -> Str
             | "wage_growth_month"
             | "school_year_start_month"
             | "school_entry_age"
-            | "compulsory_years"
-            | "working_days_per_month" => "calendar / law",
+            | "compulsory_years" => "calendar / law",
             _ => "assumption",
         };
         format!("doudi default ({basis})")

@@ -80,6 +80,10 @@ pub fn measure_text(programme: &str, label: &str, measure: &str) -> Text {
         ("dibao", "eligible_not_on_dibao") => {
             Text::new("符合条件未在保户数", "eligible households not paid dibao")
         }
+        ("dibao", "decided_late") => Text::new(
+            "逾期作出审批决定户数",
+            "decisions after the policy's deadline",
+        ),
         ("dibao", "on_dibao_not_eligible") => {
             Text::new("在保不符合条件户数", "households paid dibao not eligible")
         }

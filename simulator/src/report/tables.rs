@@ -255,6 +255,7 @@ fn plain(o: &Outcome) -> Vec<usize> {
         "in_grace",
         "eligible_not_on_dibao",
         "on_dibao_not_eligible",
+        "decided_late",
     ]
     .iter()
     .map(|m| ("dibao".to_string(), *m))
