@@ -632,6 +632,16 @@ fn days_in_month(y: i32, m: u32) -> u32 {
 }
 
 /// The end of the last token inside a pair (pest spans of rules ending in `x*` include trailing blanks).
+/// The head of a definition, table or state.
+struct DeclHead {
+    entity: EntityKind,
+    entity_span: Span,
+    name: Ident,
+    label: Option<String>,
+    ty: TypeExpr,
+    meta: Vec<Meta>,
+}
+
 fn tight_end(p: &P<'_>) -> usize {
     p.clone()
         .into_inner()
@@ -786,14 +796,14 @@ impl Builder<'_, '_> {
                 }))
             }
             Rule::definition_item => {
-                take(&mut it, cx, at)?;
-                let (entity, entity_span) = self.entity(take(&mut it, cx, at)?)?;
-                take(&mut it, cx, at)?; // .
-                let name = self.ident(&take(&mut it, cx, at)?);
-                let label = self.opt_string(&mut it)?;
-                take(&mut it, cx, at)?; // :
-                let ty = self.ty(take(&mut it, cx, at)?)?;
-                let meta = self.metas(&mut it)?;
+                let DeclHead {
+                    entity,
+                    entity_span,
+                    name,
+                    label,
+                    ty,
+                    meta,
+                } = self.decl_head(&mut it, at)?;
                 take(&mut it, cx, at)?; // =
                 let body = self.expr(take(&mut it, cx, at)?)?.0;
                 Ok(Item::Definition(DefDecl {
@@ -909,14 +919,14 @@ impl Builder<'_, '_> {
     /// `state ENTITY.NAME "label": TYPE meta* initially = EXPR (= EXPR | transitions ROWS)`.
     fn state(&mut self, mut it: Pairs<'_, Rule>, span: Span, at: usize) -> R<Item> {
         let cx = self.cx;
-        take(&mut it, cx, at)?; // state
-        let (entity, entity_span) = self.entity(take(&mut it, cx, at)?)?;
-        take(&mut it, cx, at)?; // .
-        let name = self.ident(&take(&mut it, cx, at)?);
-        let label = self.opt_string(&mut it)?;
-        take(&mut it, cx, at)?; // :
-        let ty = self.ty(take(&mut it, cx, at)?)?;
-        let meta = self.metas(&mut it)?;
+        let DeclHead {
+            entity,
+            entity_span,
+            name,
+            label,
+            ty,
+            meta,
+        } = self.decl_head(&mut it, at)?;
         take(&mut it, cx, at)?; // initially
         take(&mut it, cx, at)?; // =
         let initially = self.expr(take(&mut it, cx, at)?)?.0;
@@ -999,6 +1009,27 @@ impl Builder<'_, '_> {
             }),
             _ => Err(cx.internal(at)),
         }
+    }
+
+    /// The head shared by definitions, tables and states: `KEYWORD ENTITY.NAME ["label"]: TYPE meta*`.
+    fn decl_head(&mut self, it: &mut Pairs<'_, Rule>, at: usize) -> R<DeclHead> {
+        let cx = self.cx;
+        take(it, cx, at)?; // definition / table / state
+        let (entity, entity_span) = self.entity(take(it, cx, at)?)?;
+        take(it, cx, at)?; // .
+        let name = self.ident(&take(it, cx, at)?);
+        let label = self.opt_string(it)?;
+        take(it, cx, at)?; // :
+        let ty = self.ty(take(it, cx, at)?)?;
+        let meta = self.metas(it)?;
+        Ok(DeclHead {
+            entity,
+            entity_span,
+            name,
+            label,
+            ty,
+            meta,
+        })
     }
 
     fn opt_string(&mut self, it: &mut Pairs<'_, Rule>) -> R<Option<String>> {
@@ -1201,14 +1232,14 @@ impl Builder<'_, '_> {
 
     fn table(&mut self, mut it: Pairs<'_, Rule>, span: Span, at: usize) -> R<Item> {
         let cx = self.cx;
-        take(&mut it, cx, at)?; // table
-        let (entity, entity_span) = self.entity(take(&mut it, cx, at)?)?;
-        take(&mut it, cx, at)?; // .
-        let name = self.ident(&take(&mut it, cx, at)?);
-        let label = self.opt_string(&mut it)?;
-        take(&mut it, cx, at)?; // :
-        let ty = self.ty(take(&mut it, cx, at)?)?;
-        let meta = self.metas(&mut it)?;
+        let DeclHead {
+            entity,
+            entity_span,
+            name,
+            label,
+            ty,
+            meta,
+        } = self.decl_head(&mut it, at)?;
         take(&mut it, cx, at)?; // hit
         let hp = take(&mut it, cx, at)?;
         let hit_span = self.sp(&hp);
