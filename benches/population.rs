@@ -150,15 +150,18 @@ fn bench(c: &mut Criterion) {
     let all = common::all_household_outputs(&policy);
     let cp_all = CompiledPolicy::new(&policy, &all).unwrap();
     let loaded_all = cp_all.load(&hs);
-    g.bench_function(BenchmarkId::new("doudi_fast_loaded_rows_all_outputs", n), |b| {
-        b.iter(|| {
-            let sum = AtomicI64::new(0);
-            cp_all.for_each_row_loaded(&loaded_all, m, |_, r| {
-                sum.fetch_add(r.expect("no error").len() as i64, Ordering::Relaxed);
-            });
-            sum.into_inner()
-        })
-    });
+    g.bench_function(
+        BenchmarkId::new("doudi_fast_loaded_rows_all_outputs", n),
+        |b| {
+            b.iter(|| {
+                let sum = AtomicI64::new(0);
+                cp_all.for_each_row_loaded(&loaded_all, m, |_, r| {
+                    sum.fetch_add(r.expect("no error").len() as i64, Ordering::Relaxed);
+                });
+                sum.into_inner()
+            })
+        },
+    );
     g.bench_function(BenchmarkId::new("doudi_fast_households", n), |b| {
         b.iter(|| {
             let sum = AtomicI64::new(0);

@@ -48,7 +48,11 @@ fn every_shipped_policy_case_passes() {
             dir.display()
         );
     }
-    assert!(!with_tests.is_empty(), "no policy with tests under {}", root.display());
+    assert!(
+        !with_tests.is_empty(),
+        "no policy with tests under {}",
+        root.display()
+    );
 
     let mut failures: Vec<String> = Vec::new();
     let mut present = 0usize;
@@ -56,7 +60,10 @@ fn every_shipped_policy_case_passes() {
     for dir in &with_tests {
         let files = test_files(dir);
         if files.is_empty() {
-            failures.push(format!("{}: a tests/ folder without any .toml file", dir.display()));
+            failures.push(format!(
+                "{}: a tests/ folder without any .toml file",
+                dir.display()
+            ));
             continue;
         }
         for f in &files {
