@@ -1,6 +1,9 @@
 //! Checker diagnostics over a corpus of broken policies (`tests/check/*.doudi` and policy directories),
 //! snapshotted as rendered for drafters. Regenerate with `INSTA_UPDATE=always cargo test -p doudi-dsl --test check`
-//! (or `cargo insta review`).
+//! (or `cargo insta review`). Every policy of the corpus is checked even when one fails; the test
+//! then fails once, listing each policy whose snapshot or assertion failed.
+
+mod common;
 
 use doudi_dsl::diag::render_all;
 use std::path::{Path, PathBuf};
@@ -34,15 +37,19 @@ fn checker_corpus() {
         entries.len() >= 15,
         "the corpus should hold at least 15 broken policies"
     );
+    let mut failures = common::Failures::default();
     for p in entries {
         let name = p.file_stem().unwrap().to_string_lossy().to_string();
         let rel = PathBuf::from(p.file_name().unwrap());
-        let out = check(&rel);
-        // Every broken policy yields at least one diagnostic.
-        assert!(
-            out.contains("error") || out.contains("warning"),
-            "{name}: no diagnostic:\n{out}"
-        );
-        insta::assert_snapshot!(name, out);
+        failures.check(&name.clone(), || {
+            let out = check(&rel);
+            // Every broken policy yields at least one diagnostic.
+            assert!(
+                out.contains("error") || out.contains("warning"),
+                "{name}: no diagnostic:\n{out}"
+            );
+            insta::assert_snapshot!(name, out);
+        });
     }
+    failures.finish("check");
 }

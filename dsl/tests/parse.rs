@@ -5,6 +5,11 @@
 //!   `INSTA_UPDATE=always cargo test -p doudi-dsl --test parse` or `cargo insta review`.
 //! - `tests/valid/*.doudi`: must parse without any diagnostic; a compact outline of the items is
 //!   snapshotted too.
+//!
+//! Every file of a corpus is checked even when one fails; the test then fails once, listing each
+//! file whose snapshot or assertion failed.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -31,37 +36,41 @@ fn corpus(dir: &str) -> Vec<PathBuf> {
 fn check(dir: &str, expect_errors: bool, render: impl Fn(&doudi_dsl::ast::File, &str) -> String) {
     let files = corpus(dir);
     assert!(!files.is_empty(), "empty corpus {dir}");
+    let mut failures = common::Failures::default();
     for path in files {
         let name = path
             .file_stem()
             .and_then(|s| s.to_str())
             .expect("utf-8 file name")
             .to_string();
-        let text = std::fs::read_to_string(&path).expect("read corpus file");
-        let mut sources = SourceMap::default();
-        let id = sources.add(format!("tests/{dir}/{name}.doudi"), text.clone());
-        let (file, diags) = parse_file(id, &text);
-        let rendered = render_all(&diags, &sources);
-        if expect_errors {
-            assert!(
-                diags.iter().any(|d| d.is_error()),
-                "{name}: expected a syntax error, got none"
-            );
-            if name.starts_with("two_errors") {
+        failures.check(&name, || {
+            let text = std::fs::read_to_string(&path).expect("read corpus file");
+            let mut sources = SourceMap::default();
+            let id = sources.add(format!("tests/{dir}/{name}.doudi"), text.clone());
+            let (file, diags) = parse_file(id, &text);
+            let rendered = render_all(&diags, &sources);
+            if expect_errors {
                 assert!(
-                    diags.len() >= 2,
-                    "{name}: expected both errors, got:\n{rendered}"
+                    diags.iter().any(|d| d.is_error()),
+                    "{name}: expected a syntax error, got none"
                 );
+                if name.starts_with("two_errors") {
+                    assert!(
+                        diags.len() >= 2,
+                        "{name}: expected both errors, got:\n{rendered}"
+                    );
+                }
+                insta::assert_snapshot!(format!("{dir}__{name}"), rendered);
+            } else {
+                assert!(
+                    diags.is_empty(),
+                    "{name}: expected no diagnostics, got:\n{rendered}"
+                );
+                insta::assert_snapshot!(format!("{dir}__{name}"), render(&file, &text));
             }
-            insta::assert_snapshot!(format!("{dir}__{name}"), rendered);
-        } else {
-            assert!(
-                diags.is_empty(),
-                "{name}: expected no diagnostics, got:\n{rendered}"
-            );
-            insta::assert_snapshot!(format!("{dir}__{name}"), render(&file, &text));
-        }
+        });
     }
+    failures.finish(dir);
 }
 
 #[test]

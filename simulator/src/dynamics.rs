@@ -13,6 +13,7 @@
 //! number of values each month whatever happens to them, so draws stay aligned.
 
 use crate::scenario::Problem;
+use crate::work;
 use doudi_interpreter::data::{FieldType, Schema};
 use doudi_interpreter::packed::MemberFields;
 use doudi_interpreter::{Num, Value};
@@ -287,8 +288,8 @@ impl Default for Dynamics {
             ageing_month: 1,
             job_loss_per_year: 0.12,
             job_find_per_year: TakeUp::Named("auto".into()),
-            working_age_min: 16,
-            retirement_age: 60,
+            working_age_min: work::DEFAULT_WORKING_AGE_MIN,
+            retirement_age: work::DEFAULT_RETIREMENT_AGE,
             retirement_rate: 0.5,
             new_job_income_median: AreaAmounts {
                 urban: 2600.0,
@@ -341,19 +342,20 @@ impl Dynamics {
         }
     }
 
-    /// Whether a person (its age, self-care, disability grade, illness, schooling) can look for work.
+    /// Whether a person (its age, self-care, disability grade, illness, schooling) can look for work,
+    /// with this scenario's working ages ([`work::able_to_work`]).
     pub fn able_to_work(&self, hh: &impl MemberFields, m: usize, s: &Slots) -> bool {
-        let age = hh.member_int(m, s.age).unwrap_or(0);
-        let grade = hh.member_int(m, s.disability_grade).unwrap_or(0);
-        let ill = hh.member_enum(m, s.illness).unwrap_or(u16::MAX);
-        hh.member_bool(m, s.alive)
-            && !hh.member_bool(m, s.imprisoned)
-            && age >= self.working_age_min as i64
-            && age < self.retirement_age as i64
-            && hh.member_enum(m, s.self_care) == Some(s.sc_independent)
-            && !(grade == 1 || grade == 2)
-            && !(ill == s.ill_uremia || ill == s.ill_cancer || ill == s.ill_mental)
-            && hh.member_enum(m, s.schooling) == Some(s.sch_none)
+        let circumstances = work::Circumstances {
+            present: hh.member_bool(m, s.alive) && !hh.member_bool(m, s.imprisoned),
+            age: hh.member_int(m, s.age).unwrap_or(0),
+            independent: hh.member_enum(m, s.self_care) == Some(s.sc_independent),
+            disability_grade: hh.member_int(m, s.disability_grade).unwrap_or(0),
+            serious_illness: hh
+                .member_enum(m, s.illness)
+                .is_some_and(|ill| s.serious_illness(ill)),
+            in_school: hh.member_enum(m, s.schooling) != Some(s.sch_none),
+        };
+        work::able_to_work(&circumstances, self.working_age_min, self.retirement_age)
     }
     /// Whether some member of the household can look for work ([`Dynamics::able_to_work`]).
     pub fn household_able_to_work(&self, hh: &impl MemberFields, s: &Slots) -> bool {
@@ -861,6 +863,11 @@ pub struct Slots {
 }
 
 impl Slots {
+    /// Uremia, cancer or a mental illness: an illness that keeps a person from looking for work.
+    pub fn serious_illness(&self, illness: u16) -> bool {
+        illness == self.ill_uremia || illness == self.ill_cancer || illness == self.ill_mental
+    }
+
     /// Finds the fields in a policy's schema; the error names the missing field or variant.
     pub fn new(schema: &Schema) -> Result<Slots, String> {
         let h = |n: &str| {
@@ -1229,13 +1236,18 @@ impl Actual {
             // Work.
             let ill = f.enumeration(s.illness);
             let grade = f.int(s.disability_grade);
-            let student = f.enumeration(s.schooling) != s.sch_none;
-            let can_work = age >= d.working_age_min as i64
-                && age < d.retirement_age as i64
-                && f.enumeration(s.self_care) == s.sc_independent
-                && !(grade == 1 || grade == 2)
-                && !(ill == s.ill_uremia || ill == s.ill_cancer || ill == s.ill_mental)
-                && !student;
+            let can_work = work::able_to_work(
+                &work::Circumstances {
+                    present: f.bool(s.alive) && !f.bool(s.imprisoned),
+                    age,
+                    independent: f.enumeration(s.self_care) == s.sc_independent,
+                    disability_grade: grade,
+                    serious_illness: s.serious_illness(ill),
+                    in_school: f.enumeration(s.schooling) != s.sch_none,
+                },
+                d.working_age_min,
+                d.retirement_age,
+            );
             let employed = f.bool(s.employed);
             let able_now = f.enumeration(s.self_care) == s.sc_independent
                 && !(grade == 1 || grade == 2)

@@ -20,3 +20,4 @@ pub mod run;
 pub mod scenario;
 pub mod script;
 pub mod setup;
+pub mod work;

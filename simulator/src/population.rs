@@ -41,6 +41,7 @@
 //! not imprisoned) divided by their number, and 0 when there is none.
 
 use crate::spec::{Area, CategoryRule, LognormalPart, PopulationSpec, RateBand, Sex, MAX_AGE};
+use crate::work;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -240,6 +241,21 @@ pub struct Person {
 impl Person {
     pub fn counted(&self) -> bool {
         self.alive && !self.imprisoned
+    }
+
+    /// What decides whether the person can look for work ([`work::able_to_work`]).
+    pub fn work_circumstances(&self) -> work::Circumstances {
+        work::Circumstances {
+            present: self.counted(),
+            age: self.age as i64,
+            independent: self.self_care == SelfCare::Independent,
+            disability_grade: self.disability_grade as i64,
+            serious_illness: matches!(
+                self.illness,
+                IllnessKind::Uremia | IllnessKind::Cancer | IllnessKind::Mental
+            ),
+            in_school: self.schooling != SchoolingKind::None,
+        }
     }
 }
 
@@ -1789,17 +1805,13 @@ impl Generator {
             && houses <= d.max_houses;
         let credit_ok = matches!(credit, CreditTier::Good | CreditTier::General);
         let mut drng = stream(&self.key_dibao, index);
-        // The simulator's `Dynamics::able_to_work` with its default ages (16 to 59).
+        // The simulator's definition (`work::able_to_work`) with its default working ages.
         let able = members.iter().any(|p| {
-            p.counted()
-                && (16..=59).contains(&p.age)
-                && p.schooling == SchoolingKind::None
-                && p.self_care == SelfCare::Independent
-                && !(p.disability_grade == 1 || p.disability_grade == 2)
-                && !matches!(
-                    p.illness,
-                    IllnessKind::Uremia | IllnessKind::Cancer | IllnessKind::Mental
-                )
+            work::able_to_work(
+                &p.work_circumstances(),
+                work::DEFAULT_WORKING_AGE_MIN,
+                work::DEFAULT_RETIREMENT_AGE,
+            )
         });
         let draw = DibaoDraw {
             ratio: ratio_,
