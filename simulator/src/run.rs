@@ -151,6 +151,50 @@ pub struct Ids {
     pub grace_period: DefId,
     /// The policy's decision deadline and the event inputs it reads, when it has them.
     pub deadline: Option<Deadline>,
+    /// The policy's grace condition and the event input it reads, when it has them.
+    pub grace_applies: Option<GraceApplies>,
+}
+
+/// How the simulator asks the policy whether a recipient no longer eligible keeps its payment
+/// (延退): the household definition `grace_applies` (bool), evaluated with the event input
+/// `work_income_rose` set to what the simulator observed (a member started work or work income
+/// rose since the household was last verified).
+#[derive(Debug, Clone)]
+pub struct GraceApplies {
+    pub def: DefId,
+    pub work_income_rose: usize,
+}
+
+impl GraceApplies {
+    fn find(policy: &Policy, name: &str) -> Option<GraceApplies> {
+        let def = policy
+            .program
+            .def_by_name(doudi_dsl::ast::EntityKind::Household, name)?;
+        if policy.program.defs[def as usize].ty != Ty::Bool {
+            return None;
+        }
+        let work_income_rose = policy
+            .program
+            .household_inputs
+            .iter()
+            .position(|i| i.name == "work_income_rose" && i.ty == Ty::Bool)?;
+        Some(GraceApplies {
+            def,
+            work_income_rose,
+        })
+    }
+
+    /// Whether the policy grants grace to `hh` in `month`, given the observed event.
+    fn applies(&self, policy: &Policy, hh: &Household, rose: bool, month: Month) -> bool {
+        let mut h = hh.clone();
+        h.fields[self.work_income_rose] = Value::Bool(rose);
+        h.previous = None;
+        matches!(
+            doudi_interpreter::HouseholdEval::new(policy, &h, month)
+                .def(self.def, doudi_interpreter::Scope::Household),
+            Ok(Value::Bool(true))
+        )
+    }
 }
 
 /// How the simulator asks the policy for an application's decision deadline: the household
@@ -285,6 +329,7 @@ impl Ids {
                 "a number of months",
             )?,
             deadline: Deadline::find(policy, &names.decision_deadline),
+            grace_applies: GraceApplies::find(policy, &names.grace_applies),
         })
     }
 }
@@ -826,6 +871,8 @@ struct MonthCtx<'a> {
     rates: &'a Rates,
     /// Record the baseline's dibao payments per household (calibration).
     measure: bool,
+    /// Each variant's policy in this run (with its grown standards, `crate::growth`).
+    policies: &'a [&'a Policy],
 }
 
 /// What every month of a run shares.
@@ -1123,6 +1170,7 @@ impl Sim {
             dynamics: rc.dynamics,
             rates: rc.rates,
             measure,
+            policies: rc.policies,
         };
         let masters: Vec<Totals<'_>> = rc.policies.iter().map(|p| Totals::new(p, month)).collect();
         let parts: Vec<Result<Acc<'_>, SimError>> = states
@@ -1587,7 +1635,6 @@ impl Sim {
                             Value::Int(n) => (*n).max(0),
                             _ => 0,
                         };
-                        let (y, line) = (num_of(&vals[2]), num_of(&vals[3]));
                         let now = work(hh, &st.actual.persons, s);
                         let began = now
                             .0
@@ -1595,7 +1642,17 @@ impl Sim {
                             .zip(roll.work.0.iter().chain(std::iter::repeat(&false)))
                             .any(|(n, o)| *n && !*o);
                         let rose = now.1 > roll.work.1;
-                        if gm > 0 && y >= line && (began || rose) {
+                        // Behaviour: whether work began or work income rose. Policy: whether
+                        // that gives grace (`grace_applies`), or the line, for a policy without it.
+                        let var = &self.variants[v];
+                        let applies = match &var.ids.grace_applies {
+                            Some(ga) => ga.applies(ctx.policies[v], hh, began || rose, ctx.month),
+                            None => {
+                                let (y, line) = (num_of(&vals[2]), num_of(&vals[3]));
+                                y >= line && (began || rose)
+                            }
+                        };
+                        if gm > 0 && applies {
                             roll.grace = Some(Grace {
                                 last_month: t + gm as u32 - 1,
                             });
@@ -1619,7 +1676,7 @@ impl Sim {
                 cells.inc(m(D_APPS))?;
                 let dr = *Draws::get(draws, ctx.admin_key, st.actual.index, t);
                 let var = &self.variants[v];
-                let cal = &var.policy.program.calendar;
+                let cal = &ctx.policies[v].program.calendar;
                 let spread = d
                     .approval_lag_spread_working_days
                     .min(d.approval_lag_working_days);
@@ -1629,7 +1686,7 @@ impl Sim {
                     Some((filed, decided)) => {
                         // Whether the decision comes after the deadline the policy sets.
                         late = var.ids.deadline.as_ref().is_some_and(|dl| {
-                            dl.of(&var.policy, hh, filed, ctx.month)
+                            dl.of(ctx.policies[v], hh, filed, ctx.month)
                                 .is_some_and(|deadline| decided > deadline)
                         });
                         t + months_between(ctx.month, decided)

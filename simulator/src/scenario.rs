@@ -245,6 +245,10 @@ pub struct OutputNames {
     pub grace_period: String,
     /// Household gross income (money per month), for winners and losers.
     pub gross_income: String,
+    /// The household definition (bool) that says whether a recipient no longer eligible keeps its
+    /// payment (延退), evaluated with the event input `work_income_rose`; a policy without it gets
+    /// grace when per-capita income is at least `grace_line` and work began or work income rose.
+    pub grace_applies: String,
     /// The household definition of an application's decision deadline (a date), evaluated with the
     /// event inputs `applied` and `applied_day`: decisions after it are counted as `decided_late`.
     /// A policy without it (or without those inputs) has no timeliness measure.
@@ -281,6 +285,7 @@ impl Default for OutputNames {
             grace_period: "grace_period".into(),
             gross_income: "gross_income".into(),
             decision_deadline: "decision_deadline".into(),
+            grace_applies: "grace_applies".into(),
             not_applied_false: vec!["expenditure_poor".into()],
             allowances: vec![
                 Allowance {

@@ -638,3 +638,23 @@ fn decisions_after_the_policys_deadline_are_counted_late() {
     assert!(late.is_positive(), "some of the 15 ± 5 days come late");
     assert!(late < decisions(&spread), "not every decision is late");
 }
+
+/// Whether a recipient who found work keeps its payment is the policy's `grace_applies`: a reform
+/// layer with an exception on it (scenarios/layers/jian-no-grace) ends the payment at once; the
+/// simulator only supplies the event (work began).
+#[test]
+fn the_grace_condition_is_the_policys() {
+    let layer = root()
+        .join("scenarios/layers/jian-no-grace")
+        .display()
+        .to_string()
+        .replace('\\', "/");
+    let o = grace_outcome(&format!(
+        "[reform]\nname = \"no grace\"\nlayer = \"{layer}\"\n"
+    ));
+    // Baseline: grace from month 1. Reform: exit in month 1 on the reported change.
+    assert_eq!(med(&o, 0, 1, "dibao", "in_grace"), Num::from_i64(1));
+    assert!(med(&o, 1, 1, "dibao", "in_grace").is_zero());
+    assert_eq!(med(&o, 1, 1, "dibao", "out_income"), Num::from_i64(1));
+    assert!(med(&o, 1, 2, "dibao", "households").is_zero());
+}
