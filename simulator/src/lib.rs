@@ -7,6 +7,7 @@
 pub mod population;
 pub mod spec;
 
+pub mod admin;
 pub mod calibrate;
 pub mod dynamics;
 pub mod estimate;

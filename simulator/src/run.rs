@@ -13,16 +13,18 @@
 //! ([`Replay`]). The results are the reference evaluator's, without replay: a test compares them.
 //!
 //! # What the administration knows
-//! A household on dibao carries a *snapshot*: its data as last verified (at approval, review or a
-//! reported change). It is paid `dibao_payment` evaluated on that snapshot in the current month (so a
-//! new standard applies at once), with `dibao_eligible` forced true — an inclusion error is paid as if it
-//! were eligible until a review finds it (a negative gap pays 0). Allowances are evaluated on the same
-//! snapshot. A household not on dibao is evaluated on its actual data; when the policy finds it
-//! dibao-eligible but it has not been approved, `dibao_eligible` and the `not_applied_false`
-//! definitions (default `expenditure_poor`) are forced false: it receives nothing that needs a
-//! means-tested application until it applies. Allowances that do not depend on that (centralised care)
-//! are paid by their rule.
+//! The simulator draws only what happens (behaviour): filings and decisions, reviews, reported changes,
+//! investigations, deaths. The policy's roll ([`crate::admin`]) decides what follows: each household the
+//! administration deals with has a case file with the policy's states of last month and its data as last
+//! verified (the *snapshot*). In a month the office checks the household or decides its application, the
+//! policy is evaluated on its actual data with the events set; otherwise on the snapshot. A household on
+//! the roll is paid the policy's state `paid`; allowances are evaluated on the same data. A household not
+//! on the roll is evaluated on its actual data; when the policy finds it dibao-eligible but it has not
+//! been approved, `dibao_eligible` and the `not_applied_false` definitions (default `expenditure_poor`)
+//! are forced false: it receives nothing that needs a means-tested application until it applies.
+//! Allowances that do not depend on that (centralised care) are paid by their rule.
 
+use crate::admin::{CaseFile, RollEvents, RollReader, Status};
 use crate::dynamics::{
     monthly, unit, Actual, Dynamics, Events, PersonSim, Purpose, Rates, Slots, StreamKey,
 };
@@ -41,16 +43,6 @@ use std::sync::Mutex;
 
 /// Households per parallel chunk.
 pub const CHUNK: usize = 256;
-
-/// Why a household left dibao.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitReason {
-    Income,
-    Death,
-    Review,
-    Credit,
-    GraceEnd,
-}
 
 /// The measures of the dibao programme, in column order.
 pub const DIBAO_MEASURES: [&str; 15] = [
@@ -142,112 +134,12 @@ pub struct Ids {
     pub eligible: DefId,
     pub payment: DefId,
     pub members: DefId,
-    pub per_capita_income: DefId,
-    pub grace_line: DefId,
     pub gross_income: DefId,
     pub not_applied_false: Vec<DefId>,
     /// (household amount, person recipient flag)
     pub allowances: Vec<(DefId, DefId)>,
-    pub grace_period: DefId,
-    /// The policy's decision deadline and the event inputs it reads, when it has them.
-    pub deadline: Option<Deadline>,
-    /// The policy's grace condition and the event input it reads, when it has them.
-    pub grace_applies: Option<GraceApplies>,
-}
-
-/// How the simulator asks the policy whether a recipient no longer eligible keeps its payment
-/// (延退): the household definition `grace_applies` (bool), evaluated with the event input
-/// `work_income_rose` set to what the simulator observed (a member started work or work income
-/// rose since the household was last verified).
-#[derive(Debug, Clone)]
-pub struct GraceApplies {
-    pub def: DefId,
-    pub work_income_rose: usize,
-}
-
-impl GraceApplies {
-    fn find(policy: &Policy, name: &str) -> Option<GraceApplies> {
-        let def = policy
-            .program
-            .def_by_name(doudi_dsl::ast::EntityKind::Household, name)?;
-        if policy.program.defs[def as usize].ty != Ty::Bool {
-            return None;
-        }
-        let work_income_rose = policy
-            .program
-            .household_inputs
-            .iter()
-            .position(|i| i.name == "work_income_rose" && i.ty == Ty::Bool)?;
-        Some(GraceApplies {
-            def,
-            work_income_rose,
-        })
-    }
-
-    /// Whether the policy grants grace to `hh` in `month`, given the observed event.
-    fn applies(&self, policy: &Policy, hh: &Household, rose: bool, month: Month) -> bool {
-        let mut h = hh.clone();
-        h.fields[self.work_income_rose] = Value::Bool(rose);
-        h.previous = None;
-        matches!(
-            doudi_interpreter::HouseholdEval::new(policy, &h, month)
-                .def(self.def, doudi_interpreter::Scope::Household),
-            Ok(Value::Bool(true))
-        )
-    }
-}
-
-/// How the simulator asks the policy for an application's decision deadline: the household
-/// definition (a date) and the event inputs `applied`, `applied_day` and `on_dibao` it sets on the
-/// applicant (filed this month, on that day, not on dibao).
-#[derive(Debug, Clone)]
-pub struct Deadline {
-    pub def: DefId,
-    pub applied: usize,
-    pub applied_day: usize,
-    pub on_dibao: Option<usize>,
-}
-
-impl Deadline {
-    /// `name` and the inputs `applied` (bool) and `applied_day` (integer), if the policy has them.
-    fn find(policy: &Policy, name: &str) -> Option<Deadline> {
-        let def = policy
-            .program
-            .def_by_name(doudi_dsl::ast::EntityKind::Household, name)?;
-        if policy.program.defs[def as usize].ty != Ty::Date {
-            return None;
-        }
-        let slot = |n: &str, ty: Ty| {
-            policy
-                .program
-                .household_inputs
-                .iter()
-                .position(|i| i.name == n && i.ty == ty)
-        };
-        Some(Deadline {
-            def,
-            applied: slot("applied", Ty::Bool)?,
-            applied_day: slot("applied_day", Ty::Int)?,
-            on_dibao: slot("on_dibao", Ty::Bool),
-        })
-    }
-
-    /// The deadline of an application `hh` files on `filed`, as the policy computes it.
-    fn of(&self, policy: &Policy, hh: &Household, filed: Date, month: Month) -> Option<Date> {
-        let mut h = hh.clone();
-        h.fields[self.applied] = Value::Bool(true);
-        h.fields[self.applied_day] = Value::Int(filed.day as i64);
-        if let Some(o) = self.on_dibao {
-            h.fields[o] = Value::Bool(false);
-        }
-        h.previous = None;
-        match doudi_interpreter::HouseholdEval::new(policy, &h, month)
-            .def(self.def, doudi_interpreter::Scope::Household)
-        {
-            Ok(Value::Date(d)) => Some(d),
-            _ => None,
-        }
-    }
+    /// The policy's roll: its states and event inputs.
+    pub roll: RollReader,
 }
 
 impl Ids {
@@ -312,24 +204,10 @@ impl Ids {
             eligible: typed("eligible", &names.eligible, is_bool, "a bool")?,
             payment: typed("payment", &names.payment, is_money, "money")?,
             members: typed("members", &names.members, is_int, "an integer")?,
-            per_capita_income: typed(
-                "per_capita_income",
-                &names.per_capita_income,
-                is_money,
-                "money",
-            )?,
-            grace_line: typed("grace_line", &names.grace_line, is_money, "money")?,
             gross_income: typed("gross_income", &names.gross_income, is_money, "money")?,
             not_applied_false: not_applied,
             allowances,
-            grace_period: typed(
-                "grace_period",
-                &names.grace_period,
-                is_int,
-                "a number of months",
-            )?,
-            deadline: Deadline::find(policy, &names.decision_deadline),
-            grace_applies: GraceApplies::find(policy, &names.grace_applies),
+            roll: RollReader::new(policy, names)?,
         })
     }
 }
@@ -445,20 +323,6 @@ impl std::error::Error for SimError {}
 // ---------------------------------------------------------------------------------------------
 // Administrative state
 
-#[derive(Debug, Clone)]
-struct Grace {
-    last_month: u32,
-}
-
-/// A household on dibao.
-#[derive(Debug, Clone)]
-struct Roll {
-    /// Its data as last verified.
-    snapshot: Packed,
-    work: (Vec<bool>, i64),
-    grace: Option<Grace>,
-}
-
 /// What an unchanged household off dibao added last month, to add again without evaluating it.
 #[derive(Debug, Clone)]
 enum Replay {
@@ -538,10 +402,11 @@ struct Sums {
 
 #[derive(Debug, Clone)]
 struct Admin {
-    roll: Option<Box<Roll>>,
-    /// An application waiting for its decision: the decision month, and whether the decision
-    /// comes after the policy's deadline.
-    pending: Option<(u32, bool)>,
+    /// Applying, on the roll or in grace: its case file (`None`: off the roll, no history).
+    file: Option<Box<CaseFile>>,
+    /// An application waiting for its decision (behaviour): the month and the day of the month the
+    /// office decides.
+    pending: Option<(u32, u8)>,
     credit: u16,
     credit_since: u32,
     replay: Replay,
@@ -739,19 +604,75 @@ impl Layout {
     /// The layout of [`Evals::actual`] (with the gross income or not).
     fn actual(gross: bool) -> Layout {
         Layout {
-            amounts: if gross { 6 } else { 5 },
-            gross: gross.then_some(5),
+            amounts: if gross { 3 } else { 2 },
+            gross: gross.then_some(2),
         }
     }
 }
 
+/// Where the values of the case-file evaluation are: the policy's states, then members, then the allowance amounts and recipient counts.
+#[derive(Debug, Clone, Copy)]
+struct AdminLayout {
+    members: usize,
+    amounts: usize,
+}
+
+impl AdminLayout {
+    fn of(ids: &Ids) -> AdminLayout {
+        let n = ids.roll.states.len();
+        AdminLayout {
+            members: n,
+            amounts: n + 1,
+        }
+    }
+
+    fn outputs(ids: &Ids) -> Vec<DefId> {
+        let mut o = ids.roll.states.clone();
+        o.push(ids.members);
+        o
+    }
+}
+
+/// Why the office looks at a household on the roll this month (behaviour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Nothing: paid on its file.
+    None,
+    /// The household has no counted member left.
+    Death,
+    /// A confirmed dishonesty case, investigated like a review.
+    Credit,
+    /// Its grace has run out (the policy's `grace_left`).
+    GraceEnd,
+    /// A periodic review.
+    Review,
+    /// A change it reported.
+    Report,
+    /// A parameter of the policy changed (a new standard): its file is reassessed.
+    Reassess,
+}
+
+/// A household whose case file the policy's roll moves this month.
+#[derive(Debug, Clone)]
+struct AdminItem {
+    i: usize,
+    /// Eligible on its actual data.
+    eligible: bool,
+    gross: Num,
+    /// Evaluated on its actual data (a check, an application) or on its snapshot.
+    actual: bool,
+    events: RollEvents,
+    check: Check,
+}
+
 /// The compiled evaluations of one variant.
 struct Evals<'p> {
-    /// On the actual data: eligible, members, per_capita_income, grace_line, grace_period,
-    /// [gross_income], the allowance amounts and recipient counts.
+    /// On the actual data: eligible, members, [gross_income], the allowance amounts and recipient
+    /// counts.
     actual: CompiledPolicy<'p>,
-    /// On the roll's snapshot: payment, members, eligible, the allowances.
-    roll: CompiledPolicy<'p>,
+    /// On a case file (the snapshot or the actual data, with the month's events and last month's
+    /// states): the policy's states, members, the allowances ([`AdminLayout`]).
+    admin: CompiledPolicy<'p>,
     /// On the actual data of an eligible household not on dibao, eligibility and the
     /// `not_applied_false` definitions forced false: the allowances.
     off: CompiledPolicy<'p>,
@@ -774,13 +695,7 @@ impl<'p> Evals<'p> {
                 .unwrap_or_else(|_| CompiledPolicy::reference(policy, outputs, forced, &counts)),
             false => CompiledPolicy::reference(policy, outputs, forced, &counts),
         };
-        let mut a = vec![
-            ids.eligible,
-            ids.members,
-            ids.per_capita_income,
-            ids.grace_line,
-            ids.grace_period,
-        ];
+        let mut a = vec![ids.eligible, ids.members];
         if gross {
             a.push(ids.gross_income);
         }
@@ -793,7 +708,7 @@ impl<'p> Evals<'p> {
         );
         Evals {
             actual: compile(&amounts(a), &[]),
-            roll: compile(&amounts(vec![ids.payment, ids.members, ids.eligible]), &[]),
+            admin: compile(&amounts(AdminLayout::outputs(ids)), &[]),
             off: compile(&amounts(Vec::new()), &off_forced),
         }
     }
@@ -810,8 +725,11 @@ struct Work<'c> {
     draws: Vec<Option<Draws>>,
     credit_event: Vec<bool>,
     need_actual: Vec<usize>,
-    /// (household, eligible on its actual data)
-    need_roll: Vec<(usize, bool)>,
+    /// Households with a case file this month.
+    need_admin: Vec<AdminItem>,
+    /// Households not eligible that the policy's roll left off the roll this month, paid on their
+    /// actual data.
+    need_settle: Vec<usize>,
     /// (household, gross income when kept)
     need_off: Vec<(usize, Num)>,
     pay: Vec<(usize, Num)>,
@@ -829,7 +747,7 @@ impl<'c> Work<'c> {
                 .map(|e| {
                     [
                         e.actual.session(month),
-                        e.roll.session(month),
+                        e.admin.session(month),
                         e.off.session(month),
                     ]
                 })
@@ -840,7 +758,8 @@ impl<'c> Work<'c> {
             draws: Vec::with_capacity(CHUNK),
             credit_event: Vec::with_capacity(CHUNK),
             need_actual: Vec::with_capacity(CHUNK),
-            need_roll: Vec::with_capacity(CHUNK),
+            need_admin: Vec::with_capacity(CHUNK),
+            need_settle: Vec::new(),
             need_off: Vec::with_capacity(CHUNK),
             pay: Vec::new(),
             replayed: Vec::new(),
@@ -1087,15 +1006,16 @@ impl Sim {
                 };
                 let on = h.household_field(s.on_dibao).as_bool();
                 let actual = Actual::new(&h, i as u64, self.region_of[i], s, dynamics, setup);
-                let roll = on.then(|| {
-                    Box::new(Roll {
-                        snapshot: h.packed.clone(),
+                let file = on.then(|| {
+                    Box::new(CaseFile {
+                        status: Status::On,
+                        history: None,
+                        snapshot: Some(h.packed.clone()),
                         work: work(&h, &actual.persons, s),
-                        grace: None,
                     })
                 });
                 let admin = Admin {
-                    roll,
+                    file,
                     pending: None,
                     credit,
                     credit_since: 0,
@@ -1294,16 +1214,18 @@ impl Sim {
             draws,
             credit_event,
             need_actual,
-            need_roll,
+            need_admin,
+            need_settle,
             need_off,
             pay,
             replayed,
             unpacked,
         } = ws;
-        let [s_actual, s_roll, s_off] = &mut sessions[v];
+        let [s_actual, s_admin, s_off] = &mut sessions[v];
         replayed.clear();
         need_actual.clear();
-        need_roll.clear();
+        need_admin.clear();
+        need_settle.clear();
         need_off.clear();
         credit_event.clear();
 
@@ -1330,7 +1252,8 @@ impl Sim {
                 adm.credit = s.credit_general;
             }
             let mut event = false;
-            if adm.roll.is_some() && dr(draws).credit < p_dishonesty {
+            let on_roll = adm.file.as_ref().is_some_and(|f| f.status.on_roll());
+            if on_roll && dr(draws).credit < p_dishonesty {
                 adm.credit = if dr(draws).tier < d.severe_share {
                     s.credit_severe
                 } else {
@@ -1344,7 +1267,7 @@ impl Sim {
                 && !events[i].touched
                 && !ctx.epoch_changed[v]
                 && adm.credit == credit_before
-                && adm.roll.is_none()
+                && adm.file.is_none()
                 && adm.pending.is_none()
             {
                 match &adm.replay {
@@ -1397,7 +1320,7 @@ impl Sim {
                 unpacked[i] = true;
             }
             hh.fields[s.credit] = Value::Enum(adm.credit);
-            hh.fields[s.on_dibao] = Value::Bool(adm.roll.is_some());
+            hh.fields[s.on_dibao] = Value::Bool(on_roll);
             need_actual.push(i);
         }
         if !replayed.is_empty() {
@@ -1437,7 +1360,7 @@ impl Sim {
                         ctx,
                         &mut cells,
                     )? {
-                        Next::Roll(eligible) => need_roll.push((i, eligible)),
+                        Next::Admin(item) => need_admin.push(AdminItem { i, ..item }),
                         Next::Off { gross } => need_off.push((i, gross)),
                         Next::Settle { eligible, gross } => {
                             let cacheable = self.cache && st.admin[v].pending.is_none();
@@ -1459,58 +1382,32 @@ impl Sim {
             })?;
         }
 
-        // Households on dibao: paid what the policy computes on their snapshot (their circumstances as
-        // last verified) in this month. A snapshot the policy no longer finds eligible (a parameter
-        // changed) is reassessed at once: the household leaves the roll and is paid nothing.
-        let packer = self.population.packer();
-        let roll_layout = 3;
-        for part in need_roll.chunks(BATCH) {
-            for (k, &(i, _)) in part.iter().enumerate() {
-                let st = &chunk[i];
-                let adm = &st.admin[v];
-                let roll = adm.roll.as_deref().expect("on the roll");
-                packer.unpack_into(&roll.snapshot, &mut batch[k]);
-                self.population
-                    .ids(st.actual.index as usize)
-                    .write_into(&mut batch[k]);
-                batch[k].fields[s.credit] = Value::Enum(adm.credit);
-                batch[k].fields[s.on_dibao] = Value::Bool(true);
-            }
-            each_lane(s_roll, &batch[..part.len()], render, |k, _, mut lane| {
-                let (i, eligible) = part[k];
-                let st = &mut chunk[i];
-                let w = st.weight;
-                let mut cells = Cells {
-                    cells: &mut acc.cells[v],
-                    samples: &mut acc.samples[v],
-                    w,
-                };
-                let in_grace = st.admin[v]
-                    .roll
-                    .as_deref()
-                    .is_some_and(|r| r.grace.is_some());
-                let dibao = if lane.values()[2].as_bool() {
-                    let (paid, persons) = (num_of(&lane.values()[0]), num_of(&lane.values()[1]));
-                    if ctx.measure && v == 0 {
-                        st.measured = Some((paid.clone(), persons.clone()));
-                    }
-                    Some(DibaoPay {
-                        paid,
-                        persons,
-                        grace: in_grace,
-                        eligible,
-                    })
-                } else {
-                    st.admin[v].roll = None;
-                    cells.inc(self.base(v, &st.actual) + D_OUT_REVIEW)?;
-                    None
-                };
-                pay.clear();
-                let total = self.payments(v, lane.values(), roll_layout, dibao, false, pay)?;
-                lane.add_totals(&mut acc.totals[v], w, false)
-                    .map_err(render)?;
-                self.settle(v, st, pay, &total, &mut cells)?;
-                Ok(())
+        // Households with a case file: the policy's roll moves them with this month's events and
+        // last month's states. Those it leaves off the roll are paid below like any household off it.
+        for part in need_admin.chunks(BATCH) {
+            self.admin_batch(v, part, chunk, unpacked_hh, batch, s_admin, ctx, acc, pay)?
+                .into_iter()
+                .for_each(|(i, eligible, gross)| match eligible {
+                    true => need_off.push((i, gross)),
+                    false => need_settle.push(i),
+                });
+        }
+        for part in need_settle.chunks(BATCH) {
+            swapped(unpacked_hh, batch, part.iter().copied(), |hs| {
+                each_lane(s_actual, hs, render, |k, _, mut lane| {
+                    let st = &mut chunk[part[k]];
+                    let w = st.weight;
+                    pay.clear();
+                    let total = self.payments(v, lane.values(), lay.amounts, None, false, pay)?;
+                    lane.add_totals(&mut acc.totals[v], w, false)
+                        .map_err(render)?;
+                    let mut cells = Cells {
+                        cells: &mut acc.cells[v],
+                        samples: &mut acc.samples[v],
+                        w,
+                    };
+                    self.settle(v, st, pay, &total, &mut cells)
+                })
             })?;
         }
 
@@ -1521,7 +1418,9 @@ impl Sim {
                     let (i, gross) = &part[k];
                     let st = &mut chunk[*i];
                     // A household that never applies stays as it is until something changes.
-                    let cacheable = self.cache && !st.applicant && st.admin[v].pending.is_none();
+                    let adm = &st.admin[v];
+                    let cacheable =
+                        self.cache && !st.applicant && adm.pending.is_none() && adm.file.is_none();
                     pay.clear();
                     let total = self.payments(v, lane.values(), 0, None, true, pay)?;
                     let w = st.weight;
@@ -1550,8 +1449,9 @@ impl Sim {
         Ok(())
     }
 
-    /// The administration's month for a household, on its actual values `vals` (see [`Evals`]):
-    /// exits, reassessments, applications and decisions. Returns how the household is paid.
+    /// The administration's month for a household, on its actual values `vals` (see [`Evals`]): what
+    /// happens to it (behaviour: checks, applications, decisions). Returns whether the policy's roll
+    /// moves it this month ([`Next::Admin`]) or how it is paid off the roll.
     #[allow(clippy::too_many_arguments)]
     fn decide(
         &self,
@@ -1570,9 +1470,9 @@ impl Sim {
         let s = &self.slots;
         let t = ctx.t;
         let base = self.base(v, &st.actual);
-        let m = |i: usize| base + i;
         let review_due =
             (t + st.actual.review_phase).is_multiple_of(d.review_interval_months.max(1));
+        let index = st.actual.index;
         let adm = &mut st.admin[v];
         let eligible = vals[0].as_bool();
         let members_a = match &vals[1] {
@@ -1590,152 +1490,235 @@ impl Sim {
                 sums.members0 = members_a;
             }
         }
-        let packer = self.population.packer();
-        // The roll: exits and reassessments.
-        let mut exit: Option<ExitReason> = None;
-        if let Some(roll) = adm.roll.as_mut() {
-            // A confirmed dishonesty case is investigated like a review: the policy decides whether
-            // assistance stops (Ji'an's rules stop nothing; the credit-tiers layer stops it all).
-            if members_a == 0 {
-                exit = Some(ExitReason::Death);
-            } else if credit_event && !eligible {
-                exit = Some(ExitReason::Credit);
-            } else if let Some(g) = &roll.grace {
-                if t > g.last_month {
-                    if eligible {
-                        roll.grace = None;
-                        packer.repack(hh, &mut roll.snapshot);
-                        roll.work = work(hh, &st.actual.persons, s);
-                    } else {
-                        exit = Some(ExitReason::GraceEnd);
-                    }
+        let item = |actual: bool, events: RollEvents, check: Check| {
+            Next::Admin(AdminItem {
+                i: 0,
+                eligible,
+                gross: gross.clone(),
+                actual,
+                events,
+                check,
+            })
+        };
+        // On the roll: what the office checks this month.
+        if let Some(file) = adm.file.as_deref().filter(|f| f.status.on_roll()) {
+            let roll = &self.variants[v].ids.roll;
+            let grace = file.status == Status::Grace;
+            let check = if members_a == 0 {
+                Check::Death
+            } else if credit_event {
+                Check::Credit
+            } else if grace {
+                match roll.grace_runs_out(file.history.as_deref()) {
+                    true => Check::GraceEnd,
+                    false => Check::None,
                 }
-            } else {
-                let reason = if credit_event {
-                    // Eligible after the investigation: stays, on its verified circumstances.
-                    Some(ExitReason::Credit)
-                } else if review_due {
-                    Some(ExitReason::Review)
-                } else if events.member_died
-                    || (events.changed
-                        && Draws::get(draws, ctx.admin_key, st.actual.index, t).report
-                            < d.change_report_rate)
-                {
-                    Some(ExitReason::Income)
-                } else {
-                    None
-                };
-                if let Some(reason) = reason {
-                    if eligible {
-                        packer.repack(hh, &mut roll.snapshot);
-                        roll.work = work(hh, &st.actual.persons, s);
-                    } else {
-                        // The policy's grace period for this household, on its actual data.
-                        let gm = match &vals[4] {
-                            Value::Int(n) => (*n).max(0),
-                            _ => 0,
-                        };
-                        let now = work(hh, &st.actual.persons, s);
-                        let began = now
-                            .0
-                            .iter()
-                            .zip(roll.work.0.iter().chain(std::iter::repeat(&false)))
-                            .any(|(n, o)| *n && !*o);
-                        let rose = now.1 > roll.work.1;
-                        // Behaviour: whether work began or work income rose. Policy: whether
-                        // that gives grace (`grace_applies`), or the line, for a policy without it.
-                        let var = &self.variants[v];
-                        let applies = match &var.ids.grace_applies {
-                            Some(ga) => ga.applies(ctx.policies[v], hh, began || rose, ctx.month),
-                            None => {
-                                let (y, line) = (num_of(&vals[2]), num_of(&vals[3]));
-                                y >= line && (began || rose)
-                            }
-                        };
-                        if gm > 0 && applies {
-                            roll.grace = Some(Grace {
-                                last_month: t + gm as u32 - 1,
-                            });
-                        } else {
-                            exit = Some(reason);
-                        }
-                    }
-                }
-            }
-        } else {
-            // Applications and decisions.
-            let mut decide = false;
-            let mut late = false;
-            if let Some((dm, l)) = adm.pending {
-                decide = dm <= t;
-                late = l;
-            } else if eligible
-                && st.applicant
-                && Draws::get(draws, ctx.admin_key, st.actual.index, t).apply < d.apply_per_month
+            } else if review_due {
+                Check::Review
+            } else if events.member_died
+                || (events.changed
+                    && Draws::get(draws, ctx.admin_key, index, t).report < d.change_report_rate)
             {
-                cells.inc(m(D_APPS))?;
-                let dr = *Draws::get(draws, ctx.admin_key, st.actual.index, t);
-                let var = &self.variants[v];
-                let cal = &ctx.policies[v].program.calendar;
-                let spread = d
-                    .approval_lag_spread_working_days
-                    .min(d.approval_lag_working_days);
-                let lag = d.approval_lag_working_days - spread
-                    + ((dr.lag * (2 * spread + 1) as f64) as u32).min(2 * spread);
-                let dm = match filing_and_decision(cal, ctx.month, dr.day, lag) {
-                    Some((filed, decided)) => {
-                        // Whether the decision comes after the deadline the policy sets.
-                        late = var.ids.deadline.as_ref().is_some_and(|dl| {
-                            dl.of(ctx.policies[v], hh, filed, ctx.month)
-                                .is_some_and(|deadline| decided > deadline)
-                        });
-                        t + months_between(ctx.month, decided)
-                    }
-                    // The policy declares no calendar for these months: 21 working days a month.
-                    None => {
-                        let wd = d.working_days_per_month.max(1);
-                        let day = ((dr.day * wd as f64) as u32).min(wd - 1);
-                        t + (day + lag) / wd
-                    }
-                };
-                adm.pending = Some((dm, late));
-                decide = dm <= t;
-            }
-            if decide {
-                adm.pending = None;
-                if late {
-                    cells.inc(m(D_LATE))?;
-                }
-                if eligible {
-                    adm.roll = Some(Box::new(Roll {
-                        snapshot: packer.pack(hh),
-                        work: work(hh, &st.actual.persons, s),
-                        grace: None,
-                    }));
-                    cells.inc(m(D_IN))?;
-                } else {
-                    cells.inc(m(D_REJ))?;
-                }
-            }
-        }
-        if let Some(reason) = exit {
-            adm.roll = None;
-            let i = match reason {
-                ExitReason::Income => D_OUT_INCOME,
-                ExitReason::Death => D_OUT_DEATH,
-                ExitReason::Review => D_OUT_REVIEW,
-                ExitReason::Credit => D_OUT_CREDIT,
-                ExitReason::GraceEnd => D_OUT_GRACE,
+                Check::Report
+            } else if ctx.epoch_changed[v] {
+                Check::Reassess
+            } else {
+                Check::None
             };
-            cells.inc(m(i))?;
+            let actual = !matches!(check, Check::None | Check::Reassess);
+            // What the office sees at a check: whether a member started work or work income rose
+            // since the household was last verified.
+            let rose = actual && {
+                let now = work(hh, &st.actual.persons, s);
+                let began = now
+                    .0
+                    .iter()
+                    .zip(file.work.0.iter().chain(std::iter::repeat(&false)))
+                    .any(|(n, o)| *n && !*o);
+                began || now.1 > file.work.1
+            };
+            let events = RollEvents {
+                reviewed: check != Check::None,
+                work_income_rose: rose,
+                ..RollEvents::default()
+            };
+            return Ok(item(actual, events, check));
         }
-        Ok(if adm.roll.is_some() {
-            Next::Roll(eligible)
-        } else if eligible {
+        // Off the roll: applications and decisions.
+        let mut ev = RollEvents::default();
+        if let Some((dm, day)) = adm.pending {
+            if dm <= t {
+                ev.decided = Some(day);
+                adm.pending = None;
+            }
+        } else if eligible
+            && st.applicant
+            && Draws::get(draws, ctx.admin_key, index, t).apply < d.apply_per_month
+        {
+            cells.inc(base + D_APPS)?;
+            let dr = *Draws::get(draws, ctx.admin_key, index, t);
+            let (filed, months, decided) = self.filing(ctx, v, dr);
+            ev.applied = Some(filed);
+            if months == 0 {
+                ev.decided = Some(decided);
+            } else {
+                adm.pending = Some((t + months, decided));
+            }
+        }
+        if ev != RollEvents::default() || adm.file.is_some() {
+            return Ok(item(true, ev, Check::None));
+        }
+        Ok(if eligible {
             Next::Off { gross }
         } else {
             Next::Settle { eligible, gross }
         })
+    }
+
+    /// When an application is filed and decided (behaviour): the day of the month it is filed, how
+    /// many months later it is decided, and on which day of that month. On the policy's working-day
+    /// calendar; where the calendar ends, `working_days_per_month` working days spread over 28 days.
+    fn filing(&self, ctx: &MonthCtx<'_>, v: usize, dr: Draws) -> (u8, u32, u8) {
+        let d = ctx.dynamics;
+        let cal = &ctx.policies[v].program.calendar;
+        let spread = d
+            .approval_lag_spread_working_days
+            .min(d.approval_lag_working_days);
+        let lag = d.approval_lag_working_days - spread
+            + ((dr.lag * (2 * spread + 1) as f64) as u32).min(2 * spread);
+        match filing_and_decision(cal, ctx.month, dr.day, lag) {
+            Some((filed, decided)) => (filed.day, months_between(ctx.month, decided), decided.day),
+            None => {
+                let wd = d.working_days_per_month.max(1);
+                let day = ((dr.day * wd as f64) as u32).min(wd - 1);
+                let to_day = |k: u32| (1 + k * 28 / wd) as u8;
+                let end = day + lag;
+                (to_day(day), end / wd, to_day(end % wd))
+            }
+        }
+    }
+
+    /// One batch of households with a case file: the policy's roll moves each with this month's
+    /// events and last month's states; those it keeps on the roll are paid here on what it
+    /// computes. Returns the others (household, eligible on its actual data, gross income), to be
+    /// paid like any household off the roll.
+    #[allow(clippy::too_many_arguments)]
+    fn admin_batch<'p>(
+        &'p self,
+        v: usize,
+        part: &[AdminItem],
+        chunk: &mut [State],
+        unpacked: &mut [Household],
+        batch: &mut [Household],
+        session: &mut Session<'_>,
+        ctx: &MonthCtx<'_>,
+        acc: &mut Acc<'p>,
+        pay: &mut Vec<(usize, Num)>,
+    ) -> Result<Vec<(usize, bool, Num)>, SimError> {
+        let s = &self.slots;
+        let var = &self.variants[v];
+        let roll = &var.ids.roll;
+        let layout = AdminLayout::of(&var.ids);
+        let render = |e: EvalError| SimError(e.render(var.policy.sources()));
+        let packer = self.population.packer();
+        for (k, item) in part.iter().enumerate() {
+            let st = &mut chunk[item.i];
+            let adm = &mut st.admin[v];
+            let hh = &mut batch[k];
+            let file = adm.file.as_deref_mut();
+            match file.as_ref().and_then(|f| f.snapshot.as_ref()) {
+                Some(snapshot) if !item.actual => {
+                    packer.unpack_into(snapshot, hh);
+                    self.population.ids(st.actual.index as usize).write_into(hh);
+                }
+                _ => hh.clone_from(&unpacked[item.i]),
+            }
+            hh.fields[s.credit] = Value::Enum(adm.credit);
+            let on_roll = file.as_ref().is_some_and(|f| f.status.on_roll());
+            hh.fields[s.on_dibao] = Value::Bool(on_roll);
+            item.events.write(&roll.events, hh);
+            hh.previous = file.and_then(|f| f.history.take());
+        }
+        let mut rest = Vec::new();
+        each_lane(session, &batch[..part.len()], render, |k, hh, mut lane| {
+            let item = &part[k];
+            let st = &mut chunk[item.i];
+            let w = st.weight;
+            let base = self.base(v, &st.actual);
+            let mut cells = Cells {
+                cells: &mut acc.cells[v],
+                samples: &mut acc.samples[v],
+                w,
+            };
+            let vals = lane.values();
+            let before = st.admin[v].file.as_ref().map_or(Status::Off, |f| f.status);
+            let after = roll.status(&vals[roll.roll]);
+            if item.events.decided.is_some() {
+                if !after.on_roll() {
+                    cells.inc(base + D_REJ)?;
+                }
+                if roll
+                    .decided_in_time
+                    .is_some_and(|def| !in_time(ctx.policies[v], hh, ctx.month, def))
+                {
+                    cells.inc(base + D_LATE)?;
+                }
+            }
+            if after.on_roll() && !before.on_roll() {
+                cells.inc(base + D_IN)?;
+            }
+            if before.on_roll() && !after.on_roll() {
+                cells.inc(base + exit_cell(item.check, before))?;
+            }
+            let adm = &mut st.admin[v];
+            if after == Status::Off {
+                adm.file = None;
+                adm.pending = None;
+                unpacked[item.i].fields[s.on_dibao] = Value::Bool(false);
+                rest.push((item.i, item.eligible, item.gross.clone()));
+                return Ok(());
+            }
+            let file = adm.file.get_or_insert_with(|| {
+                Box::new(CaseFile {
+                    status: after,
+                    history: None,
+                    snapshot: None,
+                    work: (Vec::new(), 0),
+                })
+            });
+            file.history = Some(vals[..layout.members].to_vec());
+            file.status = after;
+            // Verified now: what the office pays on until the next check.
+            if after.on_roll() && (item.actual && after == Status::On || file.snapshot.is_none()) {
+                let a = &unpacked[item.i];
+                match &mut file.snapshot {
+                    Some(p) => packer.repack(a, p),
+                    None => file.snapshot = Some(packer.pack(a)),
+                }
+                file.work = work(a, &st.actual.persons, s);
+            }
+            if !after.on_roll() {
+                unpacked[item.i].fields[s.on_dibao] = Value::Bool(false);
+                rest.push((item.i, item.eligible, item.gross.clone()));
+                return Ok(());
+            }
+            let (paid, persons) = (num_of(&vals[roll.paid]), num_of(&vals[layout.members]));
+            if ctx.measure && v == 0 {
+                st.measured = Some((paid.clone(), persons.clone()));
+            }
+            let dibao = DibaoPay {
+                paid,
+                persons,
+                grace: after == Status::Grace,
+                eligible: item.eligible,
+            };
+            pay.clear();
+            let total = self.payments(v, vals, layout.amounts, Some(dibao), false, pay)?;
+            lane.add_totals(&mut acc.totals[v], w, false)
+                .map_err(render)?;
+            self.settle(v, st, pay, &total, &mut cells)
+        })?;
+        Ok(rest)
     }
 
     /// The cells of a household's payments (`vals[amounts..]`: the allowance amounts, then their
@@ -1815,12 +1798,33 @@ impl Sim {
 
 /// How a household is paid this month, after the administration's decisions.
 enum Next {
-    /// On dibao: on its snapshot (with whether its actual data is eligible).
-    Roll(bool),
+    /// The policy's roll moves it: it applies, is decided, or is on the roll.
+    Admin(AdminItem),
     /// Eligible, not on dibao.
     Off { gross: Num },
     /// Paid on its actual values (not eligible, not on dibao).
     Settle { eligible: bool, gross: Num },
+}
+
+/// The cell that counts an exit from the roll, by what the office checked (or the end of grace).
+fn exit_cell(check: Check, before: Status) -> usize {
+    match check {
+        Check::Death => D_OUT_DEATH,
+        Check::Credit => D_OUT_CREDIT,
+        _ if before == Status::Grace => D_OUT_GRACE,
+        Check::Report => D_OUT_INCOME,
+        _ => D_OUT_REVIEW,
+    }
+}
+
+/// Whether the policy finds a decision on `hh` (with its events and states) made in time; a
+/// decision it cannot date (the calendar ends) is not counted late.
+fn in_time(policy: &Policy, hh: &Household, month: Month, def: DefId) -> bool {
+    !matches!(
+        doudi_interpreter::HouseholdEval::new(policy, hh, month)
+            .def(def, doudi_interpreter::Scope::Household),
+        Ok(Value::Bool(false))
+    )
 }
 
 /// The filing date and the decision date of an application, on the policy's working-day calendar:

@@ -236,23 +236,20 @@ pub struct OutputNames {
     pub payment: String,
     /// Counted members (integer): the persons of a household on dibao.
     pub members: String,
-    /// Per-capita income after deductions (money per month), for the grace period.
-    pub per_capita_income: String,
-    /// The per-capita income line of the grace period (money per month).
-    pub grace_line: String,
-    /// The household definition of the grace period's length in months (`grace_period`): the policy
-    /// decides it, so a layer's override or exception changes the simulated grace.
-    pub grace_period: String,
     /// Household gross income (money per month), for winners and losers.
     pub gross_income: String,
-    /// The household definition (bool) that says whether a recipient no longer eligible keeps its
-    /// payment (延退), evaluated with the event input `work_income_rose`; a policy without it gets
-    /// grace when per-capita income is at least `grace_line` and work began or work income rose.
-    pub grace_applies: String,
-    /// The household definition of an application's decision deadline (a date), evaluated with the
-    /// event inputs `applied` and `applied_day`: decisions after it are counted as `decided_late`.
-    /// A policy without it (or without those inputs) has no timeliness measure.
-    pub decision_deadline: String,
+    /// The household state (an enum with the variant `off`; `applying` and `grace` are read when
+    /// present, any other variant is on the roll) that says where a household stands: the simulator
+    /// runs the policy's roll with its event inputs (policies/jiangxi/roll.doudi).
+    pub roll: String,
+    /// The household state (money per month) of what a household on the roll is paid.
+    pub paid: String,
+    /// The household state of the grace months left, this month included (optional): a household
+    /// whose grace runs out is checked by the office.
+    pub grace_left: String,
+    /// The household definition (bool) that says whether a decision came within the policy's
+    /// deadline (optional): decisions it finds late are counted as `decided_late`.
+    pub decided_in_time: String,
     /// A household definition that is forced to false for households that have not applied
     /// (默认 `expenditure_poor`: means-tested status needs an application too); empty for none.
     pub not_applied_false: Vec<String>,
@@ -280,12 +277,11 @@ impl Default for OutputNames {
             eligible: "dibao_eligible".into(),
             payment: "dibao_payment".into(),
             members: "member_count".into(),
-            per_capita_income: "per_capita_income".into(),
-            grace_line: "grace_income_line".into(),
-            grace_period: "grace_period".into(),
             gross_income: "gross_income".into(),
-            decision_deadline: "decision_deadline".into(),
-            grace_applies: "grace_applies".into(),
+            roll: "roll".into(),
+            paid: "paid".into(),
+            grace_left: "grace_left".into(),
+            decided_in_time: "decided_in_time".into(),
             not_applied_false: vec!["expenditure_poor".into()],
             allowances: vec![
                 Allowance {
@@ -490,10 +486,9 @@ impl Scenario {
             ("eligible", &o.eligible),
             ("payment", &o.payment),
             ("members", &o.members),
-            ("per_capita_income", &o.per_capita_income),
-            ("grace_line", &o.grace_line),
-            ("grace_period", &o.grace_period),
             ("gross_income", &o.gross_income),
+            ("roll", &o.roll),
+            ("paid", &o.paid),
         ] {
             if v.trim().is_empty() {
                 c.err(format!("outputs.{k}"), "must name a policy definition");

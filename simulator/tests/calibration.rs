@@ -107,16 +107,17 @@ fn the_caseload_follows_the_trend_target() {
     );
 }
 
-/// The policy's own programme total of dibao payments is the simulator's dibao spending, month by
-/// month and run by run: the roll is paid what the policy computes, and nothing negative is summed.
+/// The policy's own programme total of what is paid (`dibao_paid_total`, the sum of its state
+/// `paid`) is the simulator's dibao spending, month by month and run by run: the roll is paid what the
+/// policy's roll says, and nothing negative is summed.
 #[test]
-fn dibao_payment_total_equals_dibao_spending_every_month() {
+fn dibao_paid_total_equals_dibao_spending_every_month() {
     let (p, _) = shared();
     let sim = &p.sim;
     let total = programme_defs(&sim.variants[0].policy)
         .iter()
-        .position(|(n, _, _)| n == "dibao_payment_total")
-        .expect("the policy has dibao_payment_total");
+        .position(|(n, _, _)| n == "dibao_paid_total")
+        .expect("the policy has dibao_paid_total");
     let spending = sim
         .metrics
         .iter()

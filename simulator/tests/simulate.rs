@@ -402,6 +402,40 @@ fn a_layer_that_shortens_the_grace_period_changes_the_forecast() {
     assert_eq!(med(&o, 0, 7, "dibao", "out_grace_end"), Num::from_i64(1));
 }
 
+/// What a household on the roll is paid is the policy's state `paid`: a reform layer that puts an
+/// exception on it (scenarios/layers/jian-grace-half: half the last amount during grace) changes the
+/// simulated spending in grace and nothing before it, with no simulator setting changed.
+#[test]
+fn a_layer_that_changes_what_grace_pays_changes_the_spending() {
+    let layer = root()
+        .join("scenarios/layers/jian-grace-half")
+        .display()
+        .to_string()
+        .replace('\\', "/");
+    let o = grace_outcome(&format!(
+        "[reform]\nname = \"grace half\"\nlayer = \"{layer}\"\n"
+    ));
+    let yuan = |x: Num| x.to_string().parse::<f64>().unwrap();
+    let paid0 = yuan(med(&o, 1, 0, "dibao", "spending"));
+    assert!(paid0 > 0.0);
+    assert_eq!(yuan(med(&o, 0, 0, "dibao", "spending")), paid0);
+    for t in 1..=6 {
+        assert_eq!(
+            med(&o, 1, t, "dibao", "in_grace"),
+            Num::from_i64(1),
+            "month {t}"
+        );
+        let half = yuan(med(&o, 1, t, "dibao", "spending"));
+        assert!(
+            (half * 2.0 - paid0).abs() <= 0.01,
+            "month {t}: {half} of {paid0}"
+        );
+        // The baseline pays the full amount in the same months.
+        assert_eq!(yuan(med(&o, 0, t, "dibao", "spending")), paid0, "month {t}");
+    }
+    assert_eq!(med(&o, 1, 7, "dibao", "out_grace_end"), Num::from_i64(1));
+}
+
 /// A confirmed dishonesty case is investigated; the policy decides what stops. Under Ji'an's rules
 /// (001 五(二): warning, recovery, register) nobody still eligible leaves; under the credit-tiers
 /// layer (seed 000) serious and severe cases stop all assistance that month.
