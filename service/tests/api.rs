@@ -544,3 +544,92 @@ async fn health_readiness_and_the_decision_log() {
         assert!(l["time"].as_str().unwrap().ends_with('Z'));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_runs_in_the_background_and_can_be_cancelled() {
+    let app = app();
+    let (status, v) = send(&app, "GET", "/v1/scenarios", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        v["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "jian-raise-standard"),
+        "{v}"
+    );
+    // A path is not a scenario name.
+    let (status, _) = post(
+        &app,
+        "/v1/runs",
+        json!({"scenario": "../scenarios/jian-baseline"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let start = json!({
+        "scenario": "jian-raise-standard", "runs": 1, "months": 2, "households": 200,
+        "reform": {"name": "标准+100", "parameters": {"dibao_standard.urban": {"add": "100"}, "dibao_standard.rural": {"add": "100"}}},
+    });
+    let (status, v) = post(&app, "/v1/runs", start.clone()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let mut last = Value::Null;
+    for _ in 0..600 {
+        let (_, s) = send(&app, "GET", &format!("/v1/runs/{id}"), None).await;
+        if s["state"] == "done" || s["state"] == "failed" {
+            last = s;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(last["state"], "done", "{last}");
+    assert_eq!(
+        last["progress"]["months_done"],
+        last["progress"]["months_total"]
+    );
+    let r = &last["result"];
+    assert_eq!(r["months"].as_array().unwrap().len(), 2);
+    assert_eq!(r["variants"].as_array().unwrap().len(), 2);
+    let diff: f64 = r["difference"]["monthly"]["total_spending"][1]["mean"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(diff > 0.0, "a higher standard costs more: {r}");
+    assert!(r["headline"]
+        .as_str()
+        .unwrap()
+        .contains("jian-raise-standard"));
+    // Cancel: a run asked to stop ends cancelled (or done, had it already finished).
+    let (_, v) = post(&app, "/v1/runs", start).await;
+    let id = v["id"].as_str().unwrap().to_string();
+    let (status, _) = post(&app, &format!("/v1/runs/{id}/cancel"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    for _ in 0..600 {
+        let (_, s) = send(&app, "GET", &format!("/v1/runs/{id}"), None).await;
+        if s["state"] == "cancelled" {
+            return;
+        }
+        assert_ne!(s["state"], "failed", "{s}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the run was not cancelled");
+}
+
+#[tokio::test]
+async fn the_queue_is_bounded() {
+    let mut c = config();
+    c.limits.max_runs = 1;
+    let app = app_with(c);
+    let start =
+        json!({"scenario": "jian-raise-standard", "runs": 1, "months": 2, "households": 200});
+    let (status, first) = post(&app, "/v1/runs", start.clone()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    let (status, v) = post(&app, "/v1/runs", start).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["error"]["code"], "queue_full");
+    // Cancelled, the first run stops before its first Monte Carlo run and frees the queue.
+    let id = first["id"].as_str().unwrap();
+    let (status, _) = post(&app, &format!("/v1/runs/{id}/cancel"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+}
