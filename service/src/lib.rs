@@ -17,7 +17,7 @@ pub mod jobs;
 pub mod openapi;
 pub mod state;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -122,49 +122,48 @@ impl AppState {
     }
 }
 
-/// Every route of the service, method and path (the OpenAPI document is tested against it).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/"),
-    ("get", "/healthz"),
-    ("get", "/readyz"),
-    ("get", "/openapi.json"),
-    ("get", "/v1/policies"),
-    ("get", "/v1/policies/{name}"),
-    ("post", "/v1/policies/{name}/reload"),
-    ("get", "/v1/policies/{name}/parameters"),
-    ("get", "/v1/policies/{name}/definitions"),
-    ("post", "/v1/policies/{name}/evaluate"),
-    ("post", "/v1/policies/{name}/explain"),
-    ("post", "/v1/policies/{name}/chain"),
-    ("post", "/v1/check"),
-    ("get", "/v1/scenarios"),
-    ("post", "/v1/runs"),
-    ("get", "/v1/runs/{id}"),
-    ("post", "/v1/runs/{id}/cancel"),
-];
+type Routes = Vec<(&'static str, &'static str, MethodRouter<Arc<AppState>>)>;
+
+/// Every route of the service: method, path and handler. The router is built from this list, and
+/// the OpenAPI document is tested against it.
+pub fn routes() -> Routes {
+    vec![
+        ("get", "/", get(api::workbench)),
+        ("get", "/healthz", get(api::healthz)),
+        ("get", "/readyz", get(api::readyz)),
+        ("get", "/openapi.json", get(openapi::handler)),
+        ("get", "/v1/policies", get(api::list_policies)),
+        ("get", "/v1/policies/{name}", get(api::policy_info)),
+        ("post", "/v1/policies/{name}/reload", post(api::reload)),
+        (
+            "get",
+            "/v1/policies/{name}/parameters",
+            get(api::parameters),
+        ),
+        (
+            "get",
+            "/v1/policies/{name}/definitions",
+            get(api::definitions),
+        ),
+        ("post", "/v1/policies/{name}/evaluate", post(api::evaluate)),
+        ("post", "/v1/policies/{name}/explain", post(api::explain)),
+        ("post", "/v1/policies/{name}/chain", post(api::chain)),
+        ("post", "/v1/check", post(api::check)),
+        ("get", "/v1/scenarios", get(jobs::list_scenarios)),
+        ("post", "/v1/runs", post(jobs::start)),
+        ("get", "/v1/runs/{id}", get(jobs::status)),
+        ("post", "/v1/runs/{id}/cancel", post(jobs::cancel)),
+    ]
+}
 
 /// The service's router with its limits: the body limit (413), the timeout (408).
 pub fn router(state: Arc<AppState>) -> Router {
     let limits = state.config.limits.clone();
-    Router::new()
-        .route("/", get(api::workbench))
-        .route("/healthz", get(api::healthz))
-        .route("/readyz", get(api::readyz))
-        .route("/openapi.json", get(openapi::handler))
-        .route("/v1/policies", get(api::list_policies))
-        .route("/v1/policies/{name}", get(api::policy_info))
-        .route("/v1/policies/{name}/reload", post(api::reload))
-        .route("/v1/policies/{name}/parameters", get(api::parameters))
-        .route("/v1/policies/{name}/definitions", get(api::definitions))
-        .route("/v1/policies/{name}/evaluate", post(api::evaluate))
-        .route("/v1/policies/{name}/explain", post(api::explain))
-        .route("/v1/policies/{name}/chain", post(api::chain))
-        .route("/v1/check", post(api::check))
-        .route("/v1/scenarios", get(jobs::list_scenarios))
-        .route("/v1/runs", post(jobs::start))
-        .route("/v1/runs/{id}", get(jobs::status))
-        .route("/v1/runs/{id}/cancel", post(jobs::cancel))
-        .fallback(api::not_found)
+    let mut r = Router::new();
+    for (_, path, handler) in routes() {
+        r = r.route(path, handler);
+    }
+    r.fallback(api::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -633,3 +633,23 @@ async fn the_queue_is_bounded() {
     let (status, _) = post(&app, &format!("/v1/runs/{id}/cancel"), json!({})).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn every_route_answers_and_the_openapi_document_is_served() {
+    let app = app();
+    let (status, doc) = send(&app, "GET", "/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.0.3");
+    // No documented route falls through to the "no such endpoint" fallback.
+    for (method, path, _) in doudi_service::routes() {
+        let uri = path.replace("{name}", "jian").replace("{id}", "999");
+        let body = (method == "post").then(|| "{}".to_string());
+        let (status, bytes) = send_raw(&app, &method.to_uppercase(), &uri, body).await;
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("no such endpoint"),
+            "{method} {uri}: {status} {text}"
+        );
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+    }
+}
