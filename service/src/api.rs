@@ -920,3 +920,134 @@ fn over_layers(entry: &PolicyEntry, file: &str, text: &str) -> doudi_dsl::load::
     }
     loaded
 }
+
+/// The policy's source files as loaded (every layer, base first), for the drafter's editor.
+pub async fn sources(State(st): St, Path(name): Path<String>) -> ApiResult<Json<Json_>> {
+    let p = policy(&st, &name)?;
+    let layers = &p.sources.layers;
+    let files: Vec<Json_> = layers
+        .iter()
+        .enumerate()
+        .flat_map(|(li, l)| {
+            let top = li + 1 == layers.len();
+            l.files.iter().map(move |(id, _)| (li, top, *id))
+        })
+        .map(|(li, top, id)| {
+            let f = p.sources.sources.file(id);
+            json!({
+                "layer": li,
+                "top_layer": top,
+                "path": f.path,
+                "file": std::path::Path::new(&f.path).file_name().map(|n| n.to_string_lossy().into_owned()),
+                "text": f.text,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "policy": p.name,
+        "version": p.version,
+        "layers": p.policy.program.layers,
+        "files": files,
+    })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    /// With `text`: run the tests over the policy with this file of its top layer replaced (or
+    /// added), as `/v1/check` checks it.
+    pub file: Option<String>,
+    pub text: Option<String>,
+}
+
+/// Runs the policy's test cases (`tests/*.toml` of its configured directory, as `doudi test`),
+/// over the loaded policy or over a drafter's edited file.
+pub async fn test(
+    State(st): St,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Json_>> {
+    let entry = policy(&st, &name)?;
+    let bytes = body_bytes(body)?;
+    let req: TestRequest = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        TestRequest::default()
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("error: the request body: {e}")))?
+    };
+    blocking(move || {
+        let edited;
+        let policy: &Policy = match (&req.file, &req.text) {
+            (Some(file), Some(text)) => {
+                if file.contains(['/', '\\']) || !file.ends_with(".doudi") {
+                    return Err(ApiError::invalid(
+                        "bad_file",
+                        format!("error: file `{file}`: a file name ending in .doudi, without a directory"),
+                    ));
+                }
+                let loaded = over_layers(&entry, file, text);
+                let (program, diags) = doudi_dsl::check::check(&loaded);
+                let mut all = loaded.diagnostics.clone();
+                all.extend(diags);
+                let failed = |all: &[Diagnostic]| {
+                    ApiError::invalid(
+                        "policy_does_not_load",
+                        doudi_dsl::diag::render_all(all, &loaded.sources),
+                    )
+                    .with_policy(&entry.name, &entry.version)
+                    .with_detail(json!({"diagnostics": diagnostics_json(all, &loaded.sources)}))
+                };
+                match program {
+                    Some(p) if !all.iter().any(|d| d.is_error()) => {
+                        edited = Policy::new(p).map_err(|d| failed(&d))?;
+                        &edited
+                    }
+                    _ => return Err(failed(&all)),
+                }
+            }
+            (None, None) => &entry.policy,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "error: give both `file` and `text`, or neither",
+                ))
+            }
+        };
+        let mut cases = Vec::new();
+        let (mut passed, mut failed) = (0usize, 0usize);
+        for f in doudi_interpreter::testing::test_files(&entry.dir) {
+            for c in doudi_interpreter::testing::run_file(policy, &f) {
+                if c.failures.is_empty() {
+                    passed += 1;
+                } else {
+                    failed += 1;
+                }
+                let shown = std::path::Path::new(&c.file)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                cases.push(json!({"file": shown, "name": c.name, "passed": c.failures.is_empty(), "failures": c.failures}));
+            }
+        }
+        Ok(Json(json!({
+            "policy": entry.name,
+            "version": entry.version,
+            "edited": req.text.is_some(),
+            "passed": passed,
+            "failed": failed,
+            "cases": cases,
+        })))
+    })
+    .await
+}
+
+/// Apache ECharts, vendored (service/assets/echarts, Apache-2.0), for the workbench's charts.
+pub async fn echarts() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../assets/echarts/echarts.common.min.js"),
+    )
+        .into_response()
+}

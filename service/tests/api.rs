@@ -653,3 +653,44 @@ async fn every_route_answers_and_the_openapi_document_is_served() {
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
     }
 }
+
+#[tokio::test]
+async fn the_policy_tests_run_over_the_loaded_or_an_edited_policy() {
+    let app = app();
+    let (status, v) = send(&app, "POST", "/v1/policies/jian/test", None).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let passed = v["passed"].as_u64().unwrap();
+    assert!(passed > 10, "{v}");
+    assert_eq!(v["failed"], 0, "{v}");
+    // The drafter's editor gets the top layer's files.
+    let (_, s) = send(&app, "GET", "/v1/policies/jian/sources", None).await;
+    let files = s["files"].as_array().unwrap();
+    let standards = files
+        .iter()
+        .find(|f| f["file"] == "standards.doudi" && f["top_layer"] == true)
+        .expect("standards.doudi");
+    let text = standards["text"].as_str().unwrap().to_string();
+    // The same text: the same verdicts.
+    let (_, same) = post(
+        &app,
+        "/v1/policies/jian/test",
+        json!({"file": "standards.doudi", "text": text}),
+    )
+    .await;
+    assert_eq!(
+        (
+            same["passed"].as_u64(),
+            same["failed"].as_u64(),
+            same["edited"].as_bool()
+        ),
+        (Some(passed), Some(0), Some(true)),
+        "{same}"
+    );
+    // A broken text: 422 with the diagnostics.
+    let (status, bad) = post(&app, "/v1/policies/jian/test", json!({"file": "standards.doudi", "text": format!("{text}\ndefinition household.zz: money = 1 +\n")})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert!(!bad["error"]["detail"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
