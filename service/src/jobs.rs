@@ -9,7 +9,7 @@ use crate::state::now_rfc3339;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use doudi_interpreter::Num;
@@ -448,9 +448,25 @@ fn result_json(p: &setup::Prepared, o: &Outcome) -> Value {
     })
 }
 
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    /// Long poll: answer when the run has finished, or after this many milliseconds (at most 30000).
+    pub wait_ms: Option<u64>,
+}
+
 /// Progress, and the result once done.
-pub async fn status(State(st): St, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(st.jobs.get(&id)?.json(true)))
+pub async fn status(
+    State(st): St,
+    Path(id): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> ApiResult<Json<Value>> {
+    let job = st.jobs.get(&id)?;
+    let until = std::time::Instant::now()
+        + std::time::Duration::from_millis(q.wait_ms.unwrap_or(0).min(30_000));
+    while !job.phase().finished() && std::time::Instant::now() < until {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(Json(job.json(true)))
 }
 
 /// Asks a run to stop: a queued run never starts, a running one stops before its next Monte Carlo
