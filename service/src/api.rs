@@ -468,6 +468,9 @@ pub async fn evaluate(
     blocking(move || evaluate_blocking(&st2, &entry, req)).await
 }
 
+/// Batches smaller than this are evaluated household by household with the reference evaluator.
+const SMALL_BATCH: usize = 64;
+
 fn evaluate_blocking(
     st: &AppState,
     entry: &PolicyEntry,
@@ -528,8 +531,17 @@ fn evaluate_blocking(
         totals_json = Json_::Object(t);
         rows
     } else {
-        doudi_interpreter::batch::map_chunk(policy, &hs, m, &outputs, |_, row| row.to_vec())
-            .map_err(eval_err)?
+        if hs.len() < SMALL_BATCH {
+            // A few households: the reference evaluator, without compiling the outputs (the
+            // compiled path gives the same values; it pays off on larger batches).
+            hs.iter()
+                .map(|h| policy.evaluate(h, m, &outputs))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(eval_err)?
+        } else {
+            doudi_interpreter::batch::map_chunk(policy, &hs, m, &outputs, |_, row| row.to_vec())
+                .map_err(eval_err)?
+        }
     };
     let json_rows: Vec<Json_> = hs
         .iter()
