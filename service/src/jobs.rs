@@ -15,7 +15,7 @@ use axum::Json;
 use doudi_interpreter::Num;
 use doudi_simulator::montecarlo::{self, Band, Outcome, VariantOutcome};
 use doudi_simulator::scenario::{ParamValue, Reform, Scenario};
-use doudi_simulator::{reform, script, setup};
+use doudi_simulator::{estimate, reform, script, setup};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -327,6 +327,15 @@ fn prepare_scenario(st: &AppState, req: StartRequest) -> ApiResult<Scenario> {
             .map(|p| format!("error: {}: {}: {}", s.file, p.key, p.message))
             .collect();
         return Err(bad(msg.join("\n")));
+    }
+    // As `doudi simulate` without --force: a run that cannot fit is refused before it starts.
+    let size = estimate::estimate(&s, estimate::available_memory());
+    if let Some(problem) = size.problem() {
+        return Err(bad(format!(
+            "error: {}: the scenario is too large for this machine: {problem}\n  estimate: {}",
+            s.file,
+            size.describe()
+        )));
     }
     Ok(s)
 }
