@@ -414,7 +414,7 @@ fn read_households(
     policy: &Policy,
     household: Option<&RawValue>,
     households: Option<&RawValue>,
-    csv: Option<&CsvPair>,
+    csv: Option<CsvPair>,
     max: usize,
 ) -> ApiResult<Vec<data::Household>> {
     let err = |m: String| ApiError::invalid("bad_data", m).with_policy(&entry.name, &entry.version);
@@ -433,12 +433,9 @@ fn read_households(
             &policy.schema,
             (
                 std::path::Path::new("households.csv"),
-                c.households.clone().into_bytes(),
+                c.households.into_bytes(),
             ),
-            (
-                std::path::Path::new("persons.csv"),
-                c.persons.clone().into_bytes(),
-            ),
+            (std::path::Path::new("persons.csv"), c.persons.into_bytes()),
         ),
         _ => {
             return Err(ApiError::bad_request(
@@ -464,6 +461,11 @@ pub async fn evaluate(
 ) -> ApiResult<Response> {
     let entry = policy(&st, &name)?;
     let req: EvaluateRequest = parse_body(body)?;
+    if req.household.is_some() && req.set.is_empty() && !req.totals {
+        // One household on the loaded policy takes microseconds: evaluated here, without handing
+        // it to a blocking thread.
+        return evaluate_blocking(&st, &entry, req);
+    }
     let st2 = st.clone();
     blocking(move || evaluate_blocking(&st2, &entry, req)).await
 }
@@ -474,7 +476,7 @@ const SMALL_BATCH: usize = 64;
 fn evaluate_blocking(
     st: &AppState,
     entry: &PolicyEntry,
-    req: EvaluateRequest,
+    mut req: EvaluateRequest,
 ) -> ApiResult<Response> {
     let m = month(&req.period)?;
     let csv = match req.format.as_deref() {
@@ -495,7 +497,7 @@ fn evaluate_blocking(
         policy,
         req.household.as_deref(),
         req.households.as_deref(),
-        req.csv.as_ref(),
+        req.csv.take(),
         st.config.limits.max_batch,
     )?;
     let names: Vec<String> = outputs
@@ -510,8 +512,31 @@ fn evaluate_blocking(
         ApiError::invalid("evaluation_error", e.render(policy.sources()))
             .with_policy(&entry.name, &entry.version)
     };
+    // Each row formatted as it is computed (in parallel on large batches): the JSON object when the
+    // answer or the decision log needs it, the CSV line when the answer is CSV.
+    let want_json = !csv || st.log.is_some();
+    let format = |h: &data::Household, row: &[Value]| -> (Option<Json_>, Option<String>) {
+        let json = want_json.then(|| {
+            let mut o = Map::new();
+            o.insert("household_id".into(), h.id.clone().into());
+            for ((n, t), v) in names.iter().zip(&tys).zip(row) {
+                o.insert(n.clone(), value_json(policy, *t, v));
+            }
+            Json_::Object(o)
+        });
+        let line = csv.then(|| {
+            let mut line = csv_cell(&h.id);
+            for (t, v) in tys.iter().zip(row) {
+                line.push(',');
+                line.push_str(&csv_cell(&policy.display(*t, v)));
+            }
+            line.push('\n');
+            line
+        });
+        (json, line)
+    };
     let mut totals_json = Json_::Null;
-    let rows: Vec<Vec<Value>> = if req.totals {
+    let rows: Vec<(Option<Json_>, Option<String>)> = if req.totals {
         let mut totals = doudi_interpreter::programme::Totals::new(policy, m);
         let rows = doudi_interpreter::batch::evaluate_chunk_with_totals(
             policy,
@@ -529,48 +554,30 @@ fn evaluate_blocking(
             }
         }
         totals_json = Json_::Object(t);
-        rows
+        hs.iter().zip(&rows).map(|(h, r)| format(h, r)).collect()
+    } else if hs.len() < SMALL_BATCH {
+        // A few households: the reference evaluator, without compiling the outputs (the compiled
+        // path gives the same values; it pays off on larger batches).
+        hs.iter()
+            .map(|h| policy.evaluate(h, m, &outputs).map(|r| format(h, &r)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(eval_err)?
     } else {
-        if hs.len() < SMALL_BATCH {
-            // A few households: the reference evaluator, without compiling the outputs (the
-            // compiled path gives the same values; it pays off on larger batches).
-            hs.iter()
-                .map(|h| policy.evaluate(h, m, &outputs))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(eval_err)?
-        } else {
-            doudi_interpreter::batch::map_chunk(policy, &hs, m, &outputs, |_, row| row.to_vec())
-                .map_err(eval_err)?
-        }
+        doudi_interpreter::batch::map_chunk(policy, &hs, m, &outputs, format).map_err(eval_err)?
     };
-    let json_rows: Vec<Json_> = hs
-        .iter()
-        .zip(&rows)
-        .map(|(h, row)| {
-            let mut o = Map::new();
-            o.insert("household_id".into(), h.id.clone().into());
-            for ((n, t), v) in names.iter().zip(&tys).zip(row) {
-                o.insert(n.clone(), value_json(policy, *t, v));
-            }
-            Json_::Object(o)
-        })
-        .collect();
+    let (json_rows, lines): (Vec<Option<Json_>>, Vec<Option<String>>) = rows.into_iter().unzip();
+    let json_rows: Vec<Json_> = json_rows.into_iter().flatten().collect();
     log_decision(st, entry, &req.period, &req.set, &hs, policy, &json_rows);
     if csv {
-        let mut out = String::new();
+        let mut out = String::with_capacity(lines.len() * 32 + 64);
         out.push_str("household_id");
         for n in &names {
             out.push(',');
             out.push_str(&csv_cell(n));
         }
         out.push('\n');
-        for (h, row) in hs.iter().zip(&rows) {
-            out.push_str(&csv_cell(&h.id));
-            for (t, v) in tys.iter().zip(row) {
-                out.push(',');
-                out.push_str(&csv_cell(&policy.display(*t, v)));
-            }
-            out.push('\n');
+        for l in lines.into_iter().flatten() {
+            out.push_str(&l);
         }
         return Ok((
             [
