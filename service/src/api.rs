@@ -408,6 +408,16 @@ fn default_period() -> String {
     "2024-01".into()
 }
 
+/// The request's households: read whole (JSON), or the CSV pair in chunks as `doudi eval --data`
+/// streams it.
+enum Source {
+    All(Vec<data::Household>),
+    Chunks(Box<data::CsvChunks>),
+}
+
+/// Households per chunk of a CSV pair.
+const CSV_CHUNK: usize = 4096;
+
 /// Reads the request's households with the CLI's readers (the same messages).
 fn read_households(
     entry: &PolicyEntry,
@@ -416,7 +426,7 @@ fn read_households(
     households: Option<&RawValue>,
     csv: Option<CsvPair>,
     max: usize,
-) -> ApiResult<Vec<data::Household>> {
+) -> ApiResult<Source> {
     let err = |m: String| ApiError::invalid("bad_data", m).with_policy(&entry.name, &entry.version);
     let hs = match (household, households, csv) {
         (Some(h), None, None) => {
@@ -429,14 +439,19 @@ fn read_households(
             data::read_json_str(&policy.schema, text, "household")
         }
         (None, Some(h), None) => data::read_json_str(&policy.schema, h.get(), "households"),
-        (None, None, Some(c)) => data::read_csv_pair_bytes(
-            &policy.schema,
-            (
-                std::path::Path::new("households.csv"),
-                c.households.into_bytes(),
-            ),
-            (std::path::Path::new("persons.csv"), c.persons.into_bytes()),
-        ),
+        (None, None, Some(c)) => {
+            return data::CsvChunks::from_bytes(
+                &policy.schema,
+                (
+                    std::path::Path::new("households.csv"),
+                    c.households.into_bytes(),
+                ),
+                (std::path::Path::new("persons.csv"), c.persons.into_bytes()),
+                CSV_CHUNK,
+            )
+            .map(|c| Source::Chunks(Box::new(c)))
+            .map_err(|e| err(format!("error: {e}")))
+        }
         _ => {
             return Err(ApiError::bad_request(
                 "error: give the households as one of `household` (an object), `households` (an array) or `csv` ({\"households\": ..., \"persons\": ...})",
@@ -444,14 +459,18 @@ fn read_households(
         }
     }
     .map_err(|e| err(format!("error: {e}")))?;
-    if hs.len() > max {
+    check_batch(entry, hs.len(), max)?;
+    Ok(Source::All(hs))
+}
+
+fn check_batch(entry: &PolicyEntry, n: usize, max: usize) -> ApiResult<()> {
+    if n > max {
         return Err(ApiError::too_large(format!(
-            "error: {} households in one request; at most {max} (split the batch)",
-            hs.len()
+            "error: more than {max} households in one request (split the batch)"
         ))
         .with_policy(&entry.name, &entry.version));
     }
-    Ok(hs)
+    Ok(())
 }
 
 pub async fn evaluate(
@@ -492,7 +511,7 @@ fn evaluate_blocking(
     let eff = with_overrides(entry, &req.set)?;
     let policy = eff.get();
     let outputs = output_ids(entry, policy, &req.outputs)?;
-    let hs = read_households(
+    let source = read_households(
         entry,
         policy,
         req.household.as_deref(),
@@ -535,39 +554,74 @@ fn evaluate_blocking(
         });
         (json, line)
     };
-    let mut totals_json = Json_::Null;
-    let rows: Vec<(Option<Json_>, Option<String>)> = if req.totals {
-        let mut totals = doudi_interpreter::programme::Totals::new(policy, m);
-        let rows = doudi_interpreter::batch::evaluate_chunk_with_totals(
-            policy,
-            &hs,
-            m,
-            &outputs,
-            &mut totals,
-        )
-        .map_err(eval_err)?;
-        let mut t = Map::new();
-        if !totals.is_empty() {
-            for (d, v) in totals.finish().map_err(eval_err)? {
-                let def = &policy.program.defs[d as usize];
-                t.insert(def.name.clone(), value_json(policy, def.ty, &v));
+    let mut totals = req
+        .totals
+        .then(|| doudi_interpreter::programme::Totals::new(policy, m));
+    let mut json_rows: Vec<Json_> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    let mut log = Vec::new();
+    let mut count = 0usize;
+    let mut process = |hs: &[data::Household]| -> ApiResult<()> {
+        count += hs.len();
+        check_batch(entry, count, st.config.limits.max_batch)?;
+        let rows: Vec<(Option<Json_>, Option<String>)> = if let Some(t) = totals.as_mut() {
+            let rows =
+                doudi_interpreter::batch::evaluate_chunk_with_totals(policy, hs, m, &outputs, t)
+                    .map_err(eval_err)?;
+            hs.iter().zip(&rows).map(|(h, r)| format(h, r)).collect()
+        } else if hs.len() < SMALL_BATCH {
+            // A few households: the reference evaluator, without compiling the outputs (the
+            // compiled path gives the same values; it pays off on larger batches).
+            hs.iter()
+                .map(|h| policy.evaluate(h, m, &outputs).map(|r| format(h, &r)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(eval_err)?
+        } else {
+            doudi_interpreter::batch::map_chunk(policy, hs, m, &outputs, format)
+                .map_err(eval_err)?
+        };
+        let first = json_rows.len();
+        for (j, l) in rows {
+            json_rows.extend(j);
+            lines.extend(l);
+        }
+        if st.log.is_some() {
+            decision_lines(
+                &mut log,
+                entry,
+                &req.period,
+                &req.set,
+                hs,
+                policy,
+                &json_rows[first..],
+            );
+        }
+        Ok(())
+    };
+    match source {
+        Source::All(hs) => process(&hs)?,
+        Source::Chunks(chunks) => {
+            for chunk in *chunks {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::invalid("bad_data", format!("error: {e}"))
+                        .with_policy(&entry.name, &entry.version)
+                })?;
+                process(&chunk)?;
             }
         }
-        totals_json = Json_::Object(t);
-        hs.iter().zip(&rows).map(|(h, r)| format(h, r)).collect()
-    } else if hs.len() < SMALL_BATCH {
-        // A few households: the reference evaluator, without compiling the outputs (the compiled
-        // path gives the same values; it pays off on larger batches).
-        hs.iter()
-            .map(|h| policy.evaluate(h, m, &outputs).map(|r| format(h, &r)))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(eval_err)?
-    } else {
-        doudi_interpreter::batch::map_chunk(policy, &hs, m, &outputs, format).map_err(eval_err)?
-    };
-    let (json_rows, lines): (Vec<Option<Json_>>, Vec<Option<String>>) = rows.into_iter().unzip();
-    let json_rows: Vec<Json_> = json_rows.into_iter().flatten().collect();
-    log_decision(st, entry, &req.period, &req.set, &hs, policy, &json_rows);
+    }
+    let mut totals_json = Json_::Null;
+    if let Some(t) = totals {
+        let mut o = Map::new();
+        if !t.is_empty() {
+            for (d, v) in t.finish().map_err(eval_err)? {
+                let def = &policy.program.defs[d as usize];
+                o.insert(def.name.clone(), value_json(policy, def.ty, &v));
+            }
+        }
+        totals_json = Json_::Object(o);
+    }
+    write_log(st, &log);
     if csv {
         let mut out = String::with_capacity(lines.len() * 32 + 64);
         out.push_str("household_id");
@@ -576,7 +630,7 @@ fn evaluate_blocking(
             out.push_str(&csv_cell(n));
         }
         out.push('\n');
-        for l in lines.into_iter().flatten() {
+        for l in lines {
             out.push_str(&l);
         }
         return Ok((
@@ -619,10 +673,10 @@ fn csv_cell(s: &str) -> String {
     }
 }
 
-/// Appends one line per household to the decision log: time, policy, version, period, overrides,
-/// the input household and its outputs. Flushed before the response is sent.
-fn log_decision(
-    st: &AppState,
+/// One decision-log line per household: time, policy, version, period, overrides, the input
+/// household and its outputs.
+fn decision_lines(
+    buf: &mut Vec<u8>,
     entry: &PolicyEntry,
     period: &str,
     set: &BTreeMap<String, SetValue>,
@@ -630,10 +684,8 @@ fn log_decision(
     policy: &Policy,
     rows: &[Json_],
 ) {
-    let Some(log) = &st.log else { return };
     let time = now_rfc3339();
     let set: BTreeMap<String, String> = set.iter().map(|(k, v)| (k.clone(), v.text())).collect();
-    let mut buf = Vec::new();
     for (h, row) in hs.iter().zip(rows) {
         let line = json!({
             "time": time,
@@ -644,11 +696,19 @@ fn log_decision(
             "input": data::household_to_json(&policy.schema, h),
             "outputs": row,
         });
-        let _ = serde_json::to_writer(&mut buf, &line);
+        let _ = serde_json::to_writer(&mut *buf, &line);
         buf.push(b'\n');
     }
+}
+
+/// Appends a request's lines to the decision log at once, flushed before the response is sent.
+fn write_log(st: &AppState, buf: &[u8]) {
+    let Some(log) = &st.log else { return };
+    if buf.is_empty() {
+        return;
+    }
     let mut w = log.lock().unwrap_or_else(|e| e.into_inner());
-    if w.write_all(&buf).and_then(|()| w.flush()).is_err() {
+    if w.write_all(buf).and_then(|()| w.flush()).is_err() {
         eprintln!("warning: cannot write the decision log");
     }
 }

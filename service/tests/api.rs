@@ -269,7 +269,7 @@ async fn an_oversized_body_is_413_and_a_large_batch_too() {
         v["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("at most 2"),
+            .contains("more than 2 households"),
         "{v}"
     );
 }
