@@ -179,3 +179,57 @@ fn the_budget_view_shows_the_cli_s_cost_difference() {
     assert!(cli > 0.0, "{line}");
     assert_eq!(shown.round(), cli, "shown {shown}, CLI {line}");
 }
+
+#[test]
+fn the_drafter_view_shows_diagnostics_and_an_explanation() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var("DOUDI_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "DOUDI_REQUIRE_BROWSER=1 but Chromium is not installed"
+        );
+        eprintln!("skipped: Chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_doudi"))
+            .current_dir(root)
+            .args(["serve", "--policy", "policies/jian"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(port);
+    let profile = tempfile::tempdir().unwrap();
+    // Appends `definition household.zz: money per month = standard + true` to the file in the editor.
+    let edit = "definition%20household.zz%3A%20money%20per%20month%20%3D%20standard%20%2B%20true";
+    let mut cmd = Command::new(browser);
+    cmd.args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--virtual-time-budget=60000")
+        .arg(format!(
+            "http://127.0.0.1:{port}/#view=draft&explain&edit={edit}"
+        ));
+    let dom = run_for(cmd, Duration::from_secs(300));
+    assert!(
+        dom.contains("1 个错误 errors"),
+        "the error count as one types: {dom}"
+    );
+    assert!(
+        dom.contains("cannot compute money per month + bool"),
+        "the diagnostic: {dom}"
+    );
+    // The sample household H030's explanation, with its citations.
+    assert!(
+        dom.contains("dibao_eligible 符合最低生活保障条件 = false"),
+        "{dom}"
+    );
+    assert!(dom.contains("依据 Citations:"), "{dom}");
+}
