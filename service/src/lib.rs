@@ -172,7 +172,34 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             limits.timeout,
         ))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
+}
+
+/// Errors produced outside the handlers (the timeout's 408, axum's 405 for a wrong method) come
+/// without a body: they get the same JSON shape as the handlers' errors.
+async fn json_errors(resp: axum::response::Response) -> axum::response::Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || resp
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE)
+    {
+        return resp;
+    }
+    let (code, message) = match status {
+        axum::http::StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "error: the request was not answered within the server's time limit".to_string(),
+        ),
+        axum::http::StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "error: this endpoint does not take that method (see /openapi.json)".to_string(),
+        ),
+        s => ("error", format!("error: {s}")),
+    };
+    use axum::response::IntoResponse;
+    ApiError::new(status, code, message).into_response()
 }
 
 /// Serves `router` on `listen` until Ctrl-C (or SIGTERM): requests in flight are finished.

@@ -243,6 +243,10 @@ async fn bad_input_is_a_structured_4xx() {
     assert_eq!(v["error"]["code"], "unknown_policy");
     let (status, _) = send(&app, "GET", "/v1/nothing", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // A wrong method: 405 as JSON.
+    let (status, v) = send(&app, "GET", "/v1/policies/jian/evaluate", None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(v["error"]["code"], "method_not_allowed");
 }
 
 #[tokio::test]

@@ -131,6 +131,7 @@ async fn a_slow_client_times_out_and_others_are_served() {
     assert!(read.is_ok(), "the slow client was not answered");
     let text = String::from_utf8_lossy(&buf);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"code\":\"timeout\""), "{text}");
     // Oversized and malformed bodies over the socket: clear JSON errors, and the server goes on.
     let (status, b) = request(
         addr,
