@@ -1,5 +1,8 @@
 //! Embedding doudi in another system: load and check a policy once, then evaluate households from
-//! many threads (a `Policy` is `Send + Sync`), with JSON in and JSON out.
+//! many threads (a `Policy` is `Send + Sync`), with JSON in and JSON out. Then the other way: the
+//! HTTP service (`doudi serve`, the doudi-service crate), here its router driven in-process as a
+//! Rust web application would mount it; a Java or web system would POST the same JSON to a running
+//! `doudi serve` (see docs/SERVICE.md).
 //!
 //! Run from the repository root: `cargo run --example embed`
 
@@ -63,5 +66,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<_, _>>()?;
     assert!(answers.windows(2).all(|w| w[0] == w[1]));
     println!("{}", serde_json::to_string_pretty(&answers[0])?);
+
+    // 4. The same household through the HTTP service: POST /v1/policies/jian/evaluate.
+    use tower::ServiceExt;
+    let state = doudi_service::AppState::load(doudi_service::Config {
+        policies: vec!["policies/jian".into()],
+        ..Default::default()
+    })?;
+    let app = doudi_service::router(state);
+    let body = serde_json::json!({"period": "2024-01", "household": request,
+        "outputs": ["dibao_eligible", "dibao_payment", "total_benefit"]});
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let answer: serde_json::Value = runtime.block_on(async {
+        let req = axum::http::Request::post("/v1/policies/jian/evaluate")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))?;
+        let resp = app.oneshot(req).await?;
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await?;
+        Ok::<_, Box<dyn std::error::Error>>(serde_json::from_slice(&bytes)?)
+    })?;
+    let row = &answer["results"][0];
+    assert_eq!(row["dibao_payment"], answers[0]["dibao_payment"]);
+    assert_eq!(row["total_benefit"], answers[0]["total_benefit"]);
+    println!(
+        "HTTP: {} (policy {} version {})",
+        row, answer["policy"], answer["version"]
+    );
     Ok(())
 }

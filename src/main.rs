@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod commands;
+mod serve;
 mod simulate;
 
 #[derive(Parser)]
@@ -48,6 +49,8 @@ enum Command {
     Run(simulate::RunArgs),
     /// Generate a synthetic population (households.csv + persons.csv) from a population spec.
     Generate(simulate::GenerateArgs),
+    /// Serve policies over HTTP: evaluate, explain, chain, check, scenario runs, and the workbench page.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args)]
@@ -175,6 +178,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => simulate::simulate(a),
         Command::Run(a) => simulate::run(a),
         Command::Generate(a) => simulate::generate(a),
+        Command::Serve(a) => serve::serve(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -1772,6 +1772,41 @@ impl CsvChunks {
     ) -> Result<CsvChunks, DataError> {
         let households = open_households(schema, households)?;
         let persons_file = open_persons(schema, persons)?;
+        CsvChunks::start(schema, households, persons_file, persons, chunk_size)
+    }
+
+    /// [`CsvChunks::open`] on CSV text held in memory (a header row, then the records); the paths
+    /// name the two texts in messages.
+    pub fn from_bytes(
+        schema: &Schema,
+        households: (&Path, Vec<u8>),
+        persons: (&Path, Vec<u8>),
+        chunk_size: usize,
+    ) -> Result<CsvChunks, DataError> {
+        let households_file = CsvFile::from_reader(
+            households.0,
+            Box::new(std::io::Cursor::new(households.1)),
+            &schema.household,
+            &["household_id"],
+            "household",
+        )?;
+        let persons_file = CsvFile::from_reader(
+            persons.0,
+            Box::new(std::io::Cursor::new(persons.1)),
+            &schema.person,
+            &["person_id", "household_id"],
+            "person",
+        )?;
+        CsvChunks::start(schema, households_file, persons_file, persons.0, chunk_size)
+    }
+
+    fn start(
+        schema: &Schema,
+        households: CsvFile,
+        persons_file: CsvFile,
+        persons: &Path,
+        chunk_size: usize,
+    ) -> Result<CsvChunks, DataError> {
         let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
         let (recycle, recycled) = channel();
         std::thread::Builder::new()
