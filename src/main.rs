@@ -166,8 +166,23 @@ impl Fail {
 
 pub type Res<T = ()> = Result<T, Fail>;
 
+/// Restores SIGPIPE's default action (Rust ignores it, so printing to a closed pipe panics): when
+/// the reader of `doudi … | head` goes away, the process ends quietly, as Unix tools do.
+fn end_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in `main`, before any thread starts; `signal` with `SIG_DFL` installs no
+    // handler code, it only resets the action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Not for the server: a client that closes its connection must not end it.
+    if !matches!(cli.command, Command::Serve(_)) {
+        end_quietly_on_closed_pipe();
+    }
     let r = match cli.command {
         Command::Check { paths } => check(&paths),
         Command::Eval(a) => eval(a),
