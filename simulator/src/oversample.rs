@@ -226,7 +226,8 @@ pub fn extra_households(g: &Generator, strata: &[Stratum], n: u64) -> Vec<(u64, 
         .flat_map_iter(|b| {
             let mut found = Vec::new();
             for i in b..(b + BLOCK).min(end) {
-                let h = g.household(i);
+                // Strata do not depend on the roll: the policy is not asked.
+                let h = g.household_before_roll_draw(i);
                 if let Some(k) = stratum_of(strata, g.region_codes(), &h) {
                     if i < n.saturating_mul(strata[k].rate as u64) {
                         found.push((i, k));
