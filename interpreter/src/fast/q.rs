@@ -156,7 +156,7 @@ fn fin64(n: i64, d: i64, sc: u8) -> R<Q> {
 impl Q {
     /// Poison: the lane's value would be an error, or is beyond the compiled path (an impossible
     /// packing: scale 31, not an integer, so that arithmetic on it fails its checks too).
-    pub const P: Q = Q {
+    pub const POISON: Q = Q {
         n: 0,
         m: match NonZeroU64::new(u64::MAX >> 1) {
             Some(m) => m,
@@ -169,15 +169,15 @@ impl Q {
     };
 
     #[inline(always)]
-    pub fn is_p(self) -> bool {
-        self.m == Q::P.m
+    pub fn is_poison(self) -> bool {
+        self.m == Q::POISON.m
     }
     /// The value, or poison on failure.
     #[inline(always)]
-    pub fn or_p(r: R<Q>) -> Q {
+    pub fn or_poison(r: R<Q>) -> Q {
         match r {
             Ok(q) => q,
-            Err(_) => Q::P,
+            Err(_) => Q::POISON,
         }
     }
     pub const ZERO_NUM: Q = Q {
@@ -370,7 +370,7 @@ impl Q {
     /// `d'`, or `None` when the value does not terminate.
     #[inline(never)]
     fn minimal_scale(self) -> Option<u8> {
-        if self.is_p() {
+        if self.is_poison() {
             return None;
         }
         if self.n == 0 {
