@@ -231,7 +231,7 @@ impl CreditTier {
 }
 
 #[derive(Debug, Clone)]
-pub struct Person {
+pub struct GeneratedPerson {
     pub age: u32,
     pub male: bool,
     pub role: Role,
@@ -258,7 +258,7 @@ pub struct Person {
     base_income: f64,
 }
 
-impl Person {
+impl GeneratedPerson {
     pub fn counted(&self) -> bool {
         self.alive && !self.imprisoned
     }
@@ -292,7 +292,7 @@ struct DibaoDraw {
 }
 
 #[derive(Debug, Clone)]
-pub struct Household {
+pub struct GeneratedHousehold {
     /// 0-based position in the stream.
     pub index: u64,
     /// Index into [`Generator::region_codes`].
@@ -306,12 +306,12 @@ pub struct Household {
     pub houses: u32,
     pub credit: CreditTier,
     pub on_dibao: bool,
-    pub members: Vec<Person>,
+    pub members: Vec<GeneratedPerson>,
     pc_base: f64,
     dibao: DibaoDraw,
 }
 
-impl Household {
+impl GeneratedHousehold {
     /// `H00000001` for index 0.
     pub fn id(&self) -> String {
         household_id(self.index)
@@ -1028,7 +1028,7 @@ impl<'s> Generator<'s> {
             .collect();
     }
 
-    fn sample(&self) -> Vec<Household> {
+    fn sample(&self) -> Vec<GeneratedHousehold> {
         let n = self.spec.calibration.sample_households as u64;
         let subs: Vec<(u64, u64)> = (0..n)
             .step_by(SUB_CHUNK)
@@ -1287,7 +1287,7 @@ impl<'s> Generator<'s> {
             .unwrap_or_default()
     }
 
-    fn stats_of(&self, households: &[Household]) -> Stats {
+    fn stats_of(&self, households: &[GeneratedHousehold]) -> Stats {
         let bands = self.age_bands();
         let lines = self.spec.targets.low_income_share.as_ref();
         let mut s = Stats::new(self.regions.len(), bands.len());
@@ -1395,7 +1395,7 @@ impl<'s> Generator<'s> {
     // One household
 
     /// Household `index` of the stream (0-based).
-    pub fn household(&self, index: u64) -> Household {
+    pub fn household(&self, index: u64) -> GeneratedHousehold {
         self.households(index, index + 1)
             .pop()
             .expect("one household")
@@ -1403,8 +1403,8 @@ impl<'s> Generator<'s> {
 
     /// Households `start..end` of the stream, their `on_dibao` drawn with the policy's answers
     /// (asked once for them all).
-    pub fn households(&self, start: u64, end: u64) -> Vec<Household> {
-        let mut hs: Vec<Household> = (start..end)
+    pub fn households(&self, start: u64, end: u64) -> Vec<GeneratedHousehold> {
+        let mut hs: Vec<GeneratedHousehold> = (start..end)
             .map(|i| self.household_before_roll_draw(i))
             .collect();
         let mut wh = csv::WriterBuilder::new()
@@ -1434,7 +1434,7 @@ impl<'s> Generator<'s> {
 
     /// Household `index` before its `on_dibao` draw: every field but `on_dibao` (false), without
     /// asking the policy (for what does not depend on the roll, such as oversampled strata).
-    pub fn household_before_roll_draw(&self, index: u64) -> Household {
+    pub fn household_before_roll_draw(&self, index: u64) -> GeneratedHousehold {
         let spec = &self.spec;
         let mut rng = stream(&self.key_main, index);
         let cell = pick(&self.cell_cdf, unit(&mut rng));
@@ -1527,7 +1527,7 @@ impl<'s> Generator<'s> {
         };
         let tuition = &spec.schooling.tuition;
         let emp = &spec.employment;
-        let mut members: Vec<Person> = Vec::with_capacity(size);
+        let mut members: Vec<GeneratedPerson> = Vec::with_capacity(size);
         for &(age, male, role) in &people {
             let alive = unit(&mut rng) >= band_rate(&spec.roll.dead, age);
             let imprisoned = alive && unit(&mut rng) < band_rate(&spec.roll.imprisoned, age);
@@ -1728,7 +1728,7 @@ impl<'s> Generator<'s> {
                     0
                 };
 
-            members.push(Person {
+            members.push(GeneratedPerson {
                 age,
                 male,
                 role,
@@ -1828,7 +1828,8 @@ impl<'s> Generator<'s> {
             Area::Urban => rp.urban,
         };
         let registered_poor = unit(&mut rng) < p_poor;
-        let children: Vec<&Person> = members.iter().filter(|p| p.role == Role::Child).collect();
+        let children: Vec<&GeneratedPerson> =
+            members.iter().filter(|p| p.role == Role::Child).collect();
         let u = unit(&mut rng);
         let pure_female = if !children.is_empty() {
             children.iter().all(|p| !p.male)
@@ -1855,7 +1856,7 @@ impl<'s> Generator<'s> {
         };
         let on_dibao = false;
 
-        Household {
+        GeneratedHousehold {
             index,
             region,
             area,
@@ -1882,7 +1883,7 @@ impl<'s> Generator<'s> {
         &self,
         rng: &mut ChaCha8Rng,
         area: Area,
-        members: &mut [Person],
+        members: &mut [GeneratedPerson],
         region_scale: f64,
     ) {
         let Some(rate) = self.spec.employment.breadwinner.map(|b| b.get(area)) else {
@@ -2151,7 +2152,7 @@ impl<'s> Generator<'s> {
     /// Writes a household's row and its members' rows.
     fn write_rows(
         &self,
-        h: &Household,
+        h: &GeneratedHousehold,
         wh: &mut csv::Writer<Vec<u8>>,
         wp: &mut csv::Writer<Vec<u8>>,
         rec: &mut Record,

@@ -695,7 +695,7 @@ fn in_memory_generation_equals_the_files() {
 // Who is poor: earners in families, and who takes dibao up
 
 /// Whether a person could work: counted, 18–59, not in school, independent, not severely disabled.
-fn able_adult(p: &doudi_simulator::population::Person) -> bool {
+fn able_adult(p: &doudi_simulator::population::GeneratedPerson) -> bool {
     use doudi_simulator::population::{SchoolingKind, SelfCare};
     p.counted()
         && (18..=59).contains(&p.age)
@@ -757,7 +757,7 @@ fn households_able_to_work_take_dibao_up_at_the_given_share() {
     let (mut spec, _) = PopulationSpec::from_toml_str(&text, "jian.toml").unwrap();
     spec.calibration.sample_households = 3000;
     let g = Generator::new(&spec, 5, screen());
-    let able = |p: &doudi_simulator::population::Person| {
+    let able = |p: &doudi_simulator::population::GeneratedPerson| {
         p.counted()
             && (16..=59).contains(&p.age)
             && p.schooling == SchoolingKind::None

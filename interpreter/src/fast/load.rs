@@ -1,4 +1,4 @@
-//! Loading a batch's inputs into registers, and populations loaded as columns (`Loaded`).
+//! Loading a batch's inputs into registers, and populations loaded as columns (`LoadedPopulation`).
 
 use super::*;
 
@@ -153,7 +153,7 @@ impl ColumnarProgram {
         }
     }
 
-    /// The input columns of a batch, for [`Loaded`].
+    /// The input columns of a batch, for [`LoadedPopulation`].
     pub(super) fn load_batch(&self, hs: &[Household], start: usize) -> LoadedBatch {
         let mut fr = Frame::default();
         self.prepare(&mut fr, hs);
@@ -199,12 +199,12 @@ pub(super) struct LoadedBatch {
 /// columns (exact numbers of 16 bytes, booleans and enum values of one and two), batch by batch.
 /// What "data already loaded" means for the compiled path, like arrays for a vectorised engine;
 /// the households stay borrowed for the households the reference must take over.
-pub struct Loaded<'h> {
+pub struct LoadedPopulation<'h> {
     pub(super) hs: &'h [Household],
     pub(super) batches: Vec<LoadedBatch>,
 }
 
-impl<'h> Loaded<'h> {
+impl<'h> LoadedPopulation<'h> {
     pub fn len(&self) -> usize {
         self.hs.len()
     }

@@ -71,7 +71,7 @@ use program::*;
 use session::*;
 use values::*;
 
-pub use load::Loaded;
+pub use load::LoadedPopulation;
 pub use session::{Lane, Row, Session};
 
 use crate::data::Household;
@@ -446,20 +446,20 @@ impl<'p> CompiledPolicy<'p> {
     }
 
     /// Loads households into the compiled program's input columns (in parallel).
-    pub fn load<'h>(&self, households: &'h [Household]) -> Loaded<'h> {
+    pub fn load<'h>(&self, households: &'h [Household]) -> LoadedPopulation<'h> {
         let batches = households
             .par_chunks(BATCH)
             .enumerate()
             .map(|(i, b)| self.prog.load_batch(b, i * BATCH))
             .collect();
-        Loaded {
+        LoadedPopulation {
             hs: households,
             batches,
         }
     }
 
     /// [`for_each`](Self::for_each) on a loaded population.
-    pub fn for_each_loaded<F>(&self, loaded: &Loaded<'_>, month: Month, sink: F)
+    pub fn for_each_loaded<F>(&self, loaded: &LoadedPopulation<'_>, month: Month, sink: F)
     where
         F: Fn(usize, Result<&[Value], &EvalError>) + Sync,
     {
@@ -478,7 +478,7 @@ impl<'p> CompiledPolicy<'p> {
     /// Like [`for_each_loaded`](Self::for_each_loaded), handing out each household's outputs as a
     /// [`Row`] that makes a `Value` only for the outputs asked for (the exact numbers stay in the
     /// columns until then).
-    pub fn for_each_row_loaded<F>(&self, loaded: &Loaded<'_>, month: Month, sink: F)
+    pub fn for_each_row_loaded<F>(&self, loaded: &LoadedPopulation<'_>, month: Month, sink: F)
     where
         F: Fn(usize, Result<Row<'_>, &EvalError>) + Sync,
     {
