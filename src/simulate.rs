@@ -53,6 +53,12 @@ pub struct GenerateArgs {
     /// Directory for households.csv and persons.csv.
     #[arg(long)]
     out: PathBuf,
+    /// The policy whose income test draws who is on the roll (`on_dibao`).
+    #[command(flatten)]
+    policy: crate::PolicyArgs,
+    /// The month whose roll `on_dibao` describes (YYYY-MM).
+    #[arg(long)]
+    period: String,
 }
 
 /// The default cap on `generate --households`.
@@ -178,9 +184,13 @@ pub fn generate(a: GenerateArgs) -> Res {
             a.households, a.max_households
         )));
     }
+    let policy = crate::load_policy(&a.policy)?;
+    let month = crate::month(&a.period)?;
+    let screen = doudi::simulator::screen::PolicyScreen::new(&policy, month)
+        .map_err(|e| Fail::usage(format!("error: {e}")))?;
     // Temporary directories a killed `generate` left here.
     doudi::interpreter::tmpfiles::sweep(&a.out);
-    let report = population::generate(&spec, a.households, a.seed, &a.out)
+    let report = population::generate(&spec, a.households, a.seed, &a.out, &screen)
         .map_err(|e| Fail::usage(format!("error: {e}")))?;
     print!("{report}");
     Ok(())

@@ -373,6 +373,10 @@ fn generate_sweeps_what_a_killed_generate_left() {
         "scenarios/populations/jian.toml",
         "--households",
         "5",
+        "--policy",
+        "policies/jian",
+        "--period",
+        "2022-01",
         "--out",
         tmp.path().to_str().unwrap(),
     ]);

@@ -26,7 +26,7 @@ pub struct Layer {
 
 /// A policy read from disk: layers base first, all sources, and everything that went wrong.
 #[derive(Debug, Clone, Default)]
-pub struct Loaded {
+pub struct LoadedSources {
     pub layers: Vec<Layer>,
     pub sources: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
@@ -127,14 +127,14 @@ fn lexical_absolute(p: &Path) -> Option<PathBuf> {
 
 /// Reads the policy at `path` (a directory of `.doudi` files or one file) and every layer it extends,
 /// reading only inside the policy's tree ([`Roots::for_policy`]).
-pub fn load(path: &Path) -> Loaded {
+pub fn load(path: &Path) -> LoadedSources {
     load_within(path, &Roots::for_policy(path, &[]))
 }
 
 /// Reads the policy at `path` and every layer it extends, reading nothing outside `roots`: a base
 /// layer or an extern script elsewhere is an error that names the path, never its content.
-pub fn load_within(path: &Path, roots: &Roots) -> Loaded {
-    let mut loaded = Loaded::default();
+pub fn load_within(path: &Path, roots: &Roots) -> LoadedSources {
+    let mut loaded = LoadedSources::default();
     let mut chain: Vec<Layer> = Vec::new();
     let mut seen: Vec<PathBuf> = Vec::new();
     let mut next: Option<(PathBuf, String, Option<Span>)> =
@@ -328,8 +328,8 @@ pub fn policy_files(p: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// A one-file policy held in memory (for embedders and fuzzing): no `extends`, no extern scripts.
-pub fn load_str(name: &str, text: &str) -> Loaded {
-    let mut loaded = Loaded::default();
+pub fn load_str(name: &str, text: &str) -> LoadedSources {
+    let mut loaded = LoadedSources::default();
     if text.len() > crate::parse::MAX_FILE_BYTES {
         loaded.errors.push(format!(
             "`{name}` is larger than {} bytes",

@@ -48,27 +48,30 @@ impl std::fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// What `Policy::load` found besides the policy: warnings, already rendered-able.
-pub struct Loaded {
+pub struct LoadedPolicy {
     pub policy: Policy,
     pub warnings: Vec<Diagnostic>,
 }
 
 impl Policy {
     /// Loads, parses and checks the policy at `path` (a directory or a `.doudi` file) and its layers.
-    pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    pub fn load(path: &Path) -> Result<LoadedPolicy, LoadError> {
         Policy::from_loaded(doudi_dsl::load::load(path))
     }
 
     /// Like [`Policy::load`], also allowing the layers and scripts to lie under the `extra` directories
     /// (besides the policy's own tree; see `doudi_dsl::load::Roots`).
-    pub fn load_within(path: &Path, extra: &[std::path::PathBuf]) -> Result<Loaded, LoadError> {
+    pub fn load_within(
+        path: &Path,
+        extra: &[std::path::PathBuf],
+    ) -> Result<LoadedPolicy, LoadError> {
         Policy::from_loaded(doudi_dsl::load::load_within(
             path,
             &doudi_dsl::load::Roots::for_policy(path, extra),
         ))
     }
 
-    fn from_loaded(loaded: doudi_dsl::load::Loaded) -> Result<Loaded, LoadError> {
+    fn from_loaded(loaded: doudi_dsl::load::LoadedSources) -> Result<LoadedPolicy, LoadError> {
         let (program, diags) = doudi_dsl::check::check(&loaded);
         let mut all = loaded.diagnostics.clone();
         all.extend(diags);
@@ -78,7 +81,7 @@ impl Policy {
             Some(program) if !has_errors => {
                 let warnings = all;
                 match Policy::new(program) {
-                    Ok(policy) => Ok(Loaded { policy, warnings }),
+                    Ok(policy) => Ok(LoadedPolicy { policy, warnings }),
                     Err(d) => Err(LoadError {
                         diagnostics: d,
                         sources: loaded.sources,
@@ -95,7 +98,7 @@ impl Policy {
     }
 
     /// Parses and checks a one-file policy held in memory (no `extends`, no extern scripts).
-    pub fn from_source(name: &str, text: &str) -> Result<Loaded, LoadError> {
+    pub fn from_source(name: &str, text: &str) -> Result<LoadedPolicy, LoadError> {
         Policy::from_loaded(doudi_dsl::load::load_str(name, text))
     }
 

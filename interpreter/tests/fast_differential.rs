@@ -160,19 +160,34 @@ fn compare_all(
     st
 }
 
-/// Exact equality: `Value`'s `==` (kind and exact value) and also the same printed form. A
-/// decimal's scale is not compared: the two paths may give `125` and `125.00` for the same value.
+/// Exact equality of representation: `Value`'s `==` (kind and exact value) and the same exact
+/// representation ([`Value::write_repr`]: a decimal's scale included, so `125` and `125.00`
+/// differ), which is what the printed forms (`{:?}`, JSON, CSV) are made from.
 fn same(a: &Result<Vec<Value>, EvalError>, b: &Result<Vec<Value>, EvalError>) -> bool {
     match (a, b) {
-        (Ok(x), Ok(y)) => x == y && x.iter().zip(y).all(|(u, v)| printed(u) == printed(v)),
+        (Ok(x), Ok(y)) => x == y && x.iter().zip(y).all(|(u, v)| repr(u) == repr(v)),
         (Err(x), Err(y)) => x == y,
         _ => false,
     }
 }
 
+/// [`same`] for every household of a chunk.
+fn assert_same_all(a: &[Result<Vec<Value>, EvalError>], b: &[Result<Vec<Value>, EvalError>]) {
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(same(x, y), "household #{i} differs:\n{x:?}\n{y:?}");
+    }
+}
+
+fn repr(v: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    v.write_repr(&mut out);
+    out
+}
+
 fn printed(v: &Value) -> String {
     match v {
-        Value::Num(n) => format!("{n} {}", n.format_fixed(2)),
+        Value::Num(n) => format!("{n} {} {v:?}", n.format_fixed(2)),
         v => format!("{v:?}"),
     }
 }
@@ -497,10 +512,10 @@ fn chunks_totals_and_thread_counts_agree() {
     let seq: Vec<_> = hs.iter().map(|h| policy.evaluate(h, m, &outputs)).collect();
     let par1 = one.install(|| cp.evaluate_chunk(&hs, m));
     let par3 = three.install(|| cp.evaluate_chunk(&hs, m));
-    assert_eq!(seq, par1);
-    assert_eq!(seq, par3);
+    assert_same_all(&seq, &par1);
+    assert_same_all(&seq, &par3);
     // batch::evaluate_chunk (what `doudi eval` calls) is the compiled path.
-    assert_eq!(seq, batch::evaluate_chunk(&policy, &hs, m, &outputs));
+    assert_same_all(&seq, &batch::evaluate_chunk(&policy, &hs, m, &outputs));
     // Totals: the reference's accumulation against the compiled one, in 1 and 3 threads.
     let mut t_ref = Totals::new(&policy, m);
     let mut rows_ref = Vec::new();
@@ -525,8 +540,15 @@ fn chunks_totals_and_thread_counts_agree() {
             }
             rows
         });
-        assert_eq!(rows, rows_ref);
-        assert_eq!(t.finish().unwrap(), totals_ref);
+        let rows: Vec<_> = rows.into_iter().map(Ok).collect();
+        let rows_ref: Vec<_> = rows_ref.iter().cloned().map(Ok).collect();
+        assert_same_all(&rows_ref, &rows);
+        let totals: Vec<(u32, Value)> = t.finish().unwrap();
+        assert_eq!(totals.len(), totals_ref.len());
+        for ((d, v), (d_ref, v_ref)) in totals.iter().zip(&totals_ref) {
+            assert_eq!(d, d_ref);
+            assert_eq!(repr(v), repr(v_ref), "total {d}: {v:?} against {v_ref:?}");
+        }
     }
 }
 

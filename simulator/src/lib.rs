@@ -38,6 +38,7 @@ pub mod reform;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod screen;
 pub mod script;
 pub mod setup;
 pub mod work;

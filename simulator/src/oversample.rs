@@ -9,7 +9,7 @@
 //! stands for `weight / r_h` households. Weights stay whole numbers: `weight / r_h` is rounded up or
 //! down by a deterministic draw of the household, so the rounding is unbiased.
 
-use crate::population::{Generator, Household, IllnessKind, SelfCare};
+use crate::population::{GeneratedHousehold, Generator, IllnessKind, SelfCare};
 use rayon::prelude::*;
 use serde::Deserialize;
 
@@ -92,7 +92,7 @@ pub fn effective(strata: &[Stratum], weight: u64) -> Vec<Stratum> {
 pub const MAX_RATE: u32 = 1000;
 
 impl MemberCondition {
-    fn matches(&self, p: &crate::population::Person) -> bool {
+    fn matches(&self, p: &crate::population::GeneratedPerson) -> bool {
         let sc = |s: SelfCare| s.as_str();
         let il = |i: IllnessKind| i.as_str();
         p.counted()
@@ -107,8 +107,8 @@ impl MemberCondition {
 
 impl Stratum {
     /// Whether a generated household is in the stratum; `region_codes`: the generator's region codes
-    /// (`Generator::region_codes`), which `Household::region` indexes.
-    pub fn matches(&self, region_codes: &[String], h: &Household) -> bool {
+    /// (`Generator::region_codes`), which `GeneratedHousehold::region` indexes.
+    pub fn matches(&self, region_codes: &[String], h: &GeneratedHousehold) -> bool {
         if self.area.as_deref().is_some_and(|a| a != h.area.as_str())
             || self
                 .region
@@ -210,7 +210,11 @@ impl Stratum {
 }
 
 /// The first stratum a household falls in (`region_codes`: as [`Stratum::matches`]).
-pub fn stratum_of(strata: &[Stratum], region_codes: &[String], h: &Household) -> Option<usize> {
+pub fn stratum_of(
+    strata: &[Stratum],
+    region_codes: &[String],
+    h: &GeneratedHousehold,
+) -> Option<usize> {
     strata.iter().position(|s| s.matches(region_codes, h))
 }
 
@@ -226,7 +230,8 @@ pub fn extra_households(g: &Generator, strata: &[Stratum], n: u64) -> Vec<(u64, 
         .flat_map_iter(|b| {
             let mut found = Vec::new();
             for i in b..(b + BLOCK).min(end) {
-                let h = g.household(i);
+                // Strata do not depend on the roll: the policy is not asked.
+                let h = g.household_before_roll_draw(i);
                 if let Some(k) = stratum_of(strata, g.region_codes(), &h) {
                     if i < n.saturating_mul(strata[k].rate as u64) {
                         found.push((i, k));

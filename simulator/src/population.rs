@@ -55,11 +55,31 @@ use std::time::Instant;
 pub const CHUNK_HOUSEHOLDS: usize = 65_536;
 const SUB_CHUNK: usize = 1_024;
 
-/// Rehabilitation costs above this are not deducted (seed 001 五(一)5(2)); used only by the rough
-/// `on_dibao` draw, never as policy.
-const ROUGH_REHAB_CAP_CENTS: i64 = 300_000;
-/// Employment cost share of the standard (seed 001 五(一)5(5)); rough `on_dibao` draw only.
-const ROUGH_EMPLOYMENT_COST_SHARE: f64 = 0.30;
+/// What the policy says of a generated household, for its `on_dibao` draw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Screened {
+    /// Per-capita income after the policy's deductions over the policy's standard.
+    pub ratio: f64,
+    /// The policy's asset and credit tests passed.
+    pub tests_ok: bool,
+}
+
+impl Screened {
+    /// A household the policy could not evaluate (it then fails again, with its error, when the
+    /// simulator evaluates the population): drawn as far above the standard, tests failed.
+    pub const UNKNOWN: Screened = Screened {
+        ratio: f64::INFINITY,
+        tests_ok: false,
+    };
+}
+
+/// Asks the policy about generated households. The generator never decides eligibility itself:
+/// the `on_dibao` draw takes the per-capita income and the tests from the policy (see
+/// `crate::screen::PolicyScreen`, which evaluates them with the interpreter).
+pub trait DibaoScreen: Sync + fmt::Debug {
+    /// The households of a CSV pair (headers included, `on_dibao` false), in order.
+    fn screen(&self, households_csv: Vec<u8>, persons_csv: Vec<u8>, n: usize) -> Vec<Screened>;
+}
 
 pub const HOUSEHOLD_COLUMNS: [&str; 10] = [
     "household_id",
@@ -211,7 +231,7 @@ impl CreditTier {
 }
 
 #[derive(Debug, Clone)]
-pub struct Person {
+pub struct GeneratedPerson {
     pub age: u32,
     pub male: bool,
     pub role: Role,
@@ -238,7 +258,7 @@ pub struct Person {
     base_income: f64,
 }
 
-impl Person {
+impl GeneratedPerson {
     pub fn counted(&self) -> bool {
         self.alive && !self.imprisoned
     }
@@ -262,7 +282,7 @@ impl Person {
 /// What the `on_dibao` draw saw (kept for calibration).
 #[derive(Debug, Clone, Copy)]
 struct DibaoDraw {
-    /// Rough per-capita income after deductions over the standard.
+    /// The policy's per-capita income after deductions over its standard.
     ratio: f64,
     /// Asset and credit tests passed.
     tests_ok: bool,
@@ -272,7 +292,7 @@ struct DibaoDraw {
 }
 
 #[derive(Debug, Clone)]
-pub struct Household {
+pub struct GeneratedHousehold {
     /// 0-based position in the stream.
     pub index: u64,
     /// Index into [`Generator::region_codes`].
@@ -286,12 +306,12 @@ pub struct Household {
     pub houses: u32,
     pub credit: CreditTier,
     pub on_dibao: bool,
-    pub members: Vec<Person>,
+    pub members: Vec<GeneratedPerson>,
     pc_base: f64,
     dibao: DibaoDraw,
 }
 
-impl Household {
+impl GeneratedHousehold {
     /// `H00000001` for index 0.
     pub fn id(&self) -> String {
         household_id(self.index)
@@ -639,8 +659,10 @@ fn logistic(x: f64) -> f64 {
 
 /// A calibrated population model: [`Generator::household`] gives household `i` of the stream.
 #[derive(Debug, Clone)]
-pub struct Generator {
+pub struct Generator<'s> {
     spec: PopulationSpec,
+    /// The policy's answers for the `on_dibao` draw.
+    screen: &'s dyn DibaoScreen,
     seed: u64,
     key_main: [u8; 32],
     key_dibao: [u8; 32],
@@ -734,10 +756,11 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
-impl Generator {
-    /// Prepare and calibrate. The spec must be valid ([`PopulationSpec::load`] or
-    /// [`PopulationSpec::validate`]); an invalid one may panic.
-    pub fn new(spec: &PopulationSpec, seed: u64) -> Generator {
+impl<'s> Generator<'s> {
+    /// Prepare and calibrate, with `screen` answering for the policy in the `on_dibao` draw. The
+    /// spec must be valid ([`PopulationSpec::load`] or [`PopulationSpec::validate`]); an invalid
+    /// one may panic.
+    pub fn new(spec: &PopulationSpec, seed: u64, screen: &'s dyn DibaoScreen) -> Generator<'s> {
         let spec = spec.clone();
         let regions: Vec<String> = spec.regions.keys().cloned().collect();
         let region_names = spec
@@ -777,6 +800,7 @@ impl Generator {
                 .collect::<Vec<_>>(),
         );
         let mut g = Generator {
+            screen,
             house_cdf,
             tertiary_cdf,
             grade_cdf,
@@ -1004,9 +1028,15 @@ impl Generator {
             .collect();
     }
 
-    fn sample(&self) -> Vec<Household> {
+    fn sample(&self) -> Vec<GeneratedHousehold> {
         let n = self.spec.calibration.sample_households as u64;
-        (0..n).into_par_iter().map(|i| self.household(i)).collect()
+        let subs: Vec<(u64, u64)> = (0..n)
+            .step_by(SUB_CHUNK)
+            .map(|s| (s, (s + SUB_CHUNK as u64).min(n)))
+            .collect();
+        subs.into_par_iter()
+            .flat_map_iter(|(s, e)| self.households(s, e))
+            .collect()
     }
 
     // 3. Income scale per area.
@@ -1257,7 +1287,7 @@ impl Generator {
             .unwrap_or_default()
     }
 
-    fn stats_of(&self, households: &[Household]) -> Stats {
+    fn stats_of(&self, households: &[GeneratedHousehold]) -> Stats {
         let bands = self.age_bands();
         let lines = self.spec.targets.low_income_share.as_ref();
         let mut s = Stats::new(self.regions.len(), bands.len());
@@ -1365,7 +1395,46 @@ impl Generator {
     // One household
 
     /// Household `index` of the stream (0-based).
-    pub fn household(&self, index: u64) -> Household {
+    pub fn household(&self, index: u64) -> GeneratedHousehold {
+        self.households(index, index + 1)
+            .pop()
+            .expect("one household")
+    }
+
+    /// Households `start..end` of the stream, their `on_dibao` drawn with the policy's answers
+    /// (asked once for them all).
+    pub fn households(&self, start: u64, end: u64) -> Vec<GeneratedHousehold> {
+        let mut hs: Vec<GeneratedHousehold> = (start..end)
+            .map(|i| self.household_before_roll_draw(i))
+            .collect();
+        let mut wh = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(header_bytes(&HOUSEHOLD_COLUMNS));
+        let mut wp = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(header_bytes(&PERSON_COLUMNS));
+        let mut rec = Record::default();
+        for h in &hs {
+            self.write_rows(h, &mut wh, &mut wp, &mut rec);
+        }
+        let screened = self.screen.screen(
+            wh.into_inner().expect("flush to memory"),
+            wp.into_inner().expect("flush to memory"),
+            hs.len(),
+        );
+        debug_assert_eq!(screened.len(), hs.len());
+        for (h, s) in hs.iter_mut().zip(screened) {
+            h.dibao.ratio = s.ratio;
+            h.dibao.tests_ok = s.tests_ok;
+            h.on_dibao = h.dibao.u
+                < self.dibao_probability(h.area, self.dibao_threshold[h.area.index()], &h.dibao);
+        }
+        hs
+    }
+
+    /// Household `index` before its `on_dibao` draw: every field but `on_dibao` (false), without
+    /// asking the policy (for what does not depend on the roll, such as oversampled strata).
+    pub fn household_before_roll_draw(&self, index: u64) -> GeneratedHousehold {
         let spec = &self.spec;
         let mut rng = stream(&self.key_main, index);
         let cell = pick(&self.cell_cdf, unit(&mut rng));
@@ -1458,7 +1527,7 @@ impl Generator {
         };
         let tuition = &spec.schooling.tuition;
         let emp = &spec.employment;
-        let mut members: Vec<Person> = Vec::with_capacity(size);
+        let mut members: Vec<GeneratedPerson> = Vec::with_capacity(size);
         for &(age, male, role) in &people {
             let alive = unit(&mut rng) >= band_rate(&spec.roll.dead, age);
             let imprisoned = alive && unit(&mut rng) < band_rate(&spec.roll.imprisoned, age);
@@ -1659,7 +1728,7 @@ impl Generator {
                     0
                 };
 
-            members.push(Person {
+            members.push(GeneratedPerson {
                 age,
                 male,
                 role,
@@ -1759,7 +1828,8 @@ impl Generator {
             Area::Urban => rp.urban,
         };
         let registered_poor = unit(&mut rng) < p_poor;
-        let children: Vec<&Person> = members.iter().filter(|p| p.role == Role::Child).collect();
+        let children: Vec<&GeneratedPerson> =
+            members.iter().filter(|p| p.role == Role::Child).collect();
         let u = unit(&mut rng);
         let pure_female = if !children.is_empty() {
             children.iter().all(|p| !p.male)
@@ -1768,42 +1838,6 @@ impl Generator {
                 && u < spec.pure_female.no_children_listed_share
         };
 
-        // on_dibao: rough per-capita income after the seed's deductions, against the rough standard.
-        let d = spec.dibao.get(area);
-        let standard_cents = (d.standard * 100.0).round() as i64;
-        let mut deductions_12 = 0i64; // twelve times the monthly deductions, in cents
-        for p in members.iter().filter(|p| p.counted()) {
-            if p.illness != IllnessKind::None {
-                deductions_12 += p.medical_oop_12m;
-            }
-            if p.disability_grade > 0 {
-                deductions_12 += p.rehab_cost_year.min(ROUGH_REHAB_CAP_CENTS);
-            }
-            if matches!(
-                p.schooling,
-                SchoolingKind::SecondaryVocational
-                    | SchoolingKind::HigherVocational
-                    | SchoolingKind::University
-            ) {
-                deductions_12 += p.tuition_year;
-            }
-            deductions_12 += p.pension_contrib_year;
-            if p.employed && p.employment_category != EmploymentCategory::None {
-                deductions_12 +=
-                    (ROUGH_EMPLOYMENT_COST_SHARE * standard_cents as f64 * 12.0).round() as i64;
-            }
-        }
-        let ratio_ = if n > 0 {
-            ((income_cents * 12 - deductions_12).max(0) as f64 / 12.0 / n as f64)
-                / standard_cents as f64
-        } else {
-            0.0
-        };
-        let assets_ok = financial_assets as f64
-            <= d.asset_months * standard_cents as f64 * n.max(1) as f64
-            && vehicles <= d.max_vehicles
-            && houses <= d.max_houses;
-        let credit_ok = matches!(credit, CreditTier::Good | CreditTier::General);
         let mut drng = stream(&self.key_dibao, index);
         // The simulator's definition (`work::able_to_work`) with its default working ages.
         let able = members.iter().any(|p| {
@@ -1813,15 +1847,16 @@ impl Generator {
                 work::DEFAULT_RETIREMENT_AGE,
             )
         });
+        // The policy's answers come in `households`, which draws `on_dibao`.
         let draw = DibaoDraw {
-            ratio: ratio_,
-            tests_ok: assets_ok && credit_ok,
+            ratio: f64::INFINITY,
+            tests_ok: false,
             able,
             u: unit(&mut drng),
         };
-        let on_dibao = draw.u < self.dibao_probability(area, self.dibao_threshold[ai], &draw);
+        let on_dibao = false;
 
-        Household {
+        GeneratedHousehold {
             index,
             region,
             area,
@@ -1848,7 +1883,7 @@ impl Generator {
         &self,
         rng: &mut ChaCha8Rng,
         area: Area,
-        members: &mut [Person],
+        members: &mut [GeneratedPerson],
         region_scale: f64,
     ) {
         let Some(rate) = self.spec.employment.breadwinner.map(|b| b.get(area)) else {
@@ -2084,11 +2119,9 @@ impl Generator {
             .has_headers(false)
             .from_writer(Vec::with_capacity(n * 300));
         let mut rec = Record::default();
-        let mut list = Vec::with_capacity(n);
-        for i in start..end {
-            let h = self.household(i);
-            self.write_rows(&h, &mut wh, &mut wp, &mut rec);
-            list.push(h);
+        let list = self.households(start, end);
+        for h in &list {
+            self.write_rows(h, &mut wh, &mut wp, &mut rec);
         }
         let stats = self.stats_of(&list);
         (
@@ -2119,7 +2152,7 @@ impl Generator {
     /// Writes a household's row and its members' rows.
     fn write_rows(
         &self,
-        h: &Household,
+        h: &GeneratedHousehold,
         wh: &mut csv::Writer<Vec<u8>>,
         wp: &mut csv::Writer<Vec<u8>>,
         rec: &mut Record,
@@ -2226,9 +2259,10 @@ pub fn generate(
     households: usize,
     seed: u64,
     out_dir: &Path,
+    screen: &dyn DibaoScreen,
 ) -> Result<GenerateReport, GenerateError> {
     let started = Instant::now();
-    let g = Generator::new(spec, seed);
+    let g = Generator::new(spec, seed, screen);
     let mut report = g.write_csv(households, out_dir)?;
     report.elapsed_seconds = started.elapsed().as_secs_f64();
     Ok(report)

@@ -19,7 +19,7 @@
 //! | `s.set_runs(n)`, `s.set_months(n)`, `s.set_seed(n)`, `s.set_households(n)`, `s.set_start("2024-01")` | scenario settings |
 //! | `s.use_population(pop)` | simulate on a population generated or loaded before |
 //! | `load_policy(path)` | a policy: `p.param(name, "2024-01")` reads a parameter, `p.parameters()` lists them |
-//! | `generate_population(spec, households, seed)` / `load_population(dir)` | a population (`pop.households()`, `pop.persons()`) |
+//! | `generate_population(spec, households, seed[, month])` / `load_population(dir)` | a population (`pop.households()`, `pop.persons()`); its roll (`on_dibao`) drawn from `policies/jian`'s income test in `month` (default 2022-01) |
 //! | `simulate(s)` | runs the scenario: a result |
 //! | `r.value(programme, measure, period)` | median of a cell (`"dibao"`, `"households"`, `"2024"` or `"2024-03"`) |
 //! | `r.band(programme, measure, period)` | `#{median, p5, p95}` |
@@ -616,40 +616,59 @@ pub fn run_script_with(
         },
     );
 
-    let b = base.clone();
-    engine.register_fn(
-        "generate_population",
-        move |spec: &str, households: i64, seed: i64| -> R<ScriptPopulation> {
-            let path = b.resolve(spec)?;
-            let (sp, _) = crate::spec::PopulationSpec::load(&path).map_err(|e| e.to_string())?;
-            let n =
-                usize::try_from(households).map_err(|_| "households out of range".to_string())?;
-            if n == 0 || n > 10_000_000 {
-                return fail("generate_population: households must be between 1 and 10000000");
-            }
-            let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-            let report = crate::population::generate(&sp, n, seed as u64, tmp.path())
-                .map_err(|e| e.to_string())?;
-            // Read with the schema of the DATA.md contract: any policy of the shipped set reads it.
-            let schema = population_schema(&b.base)?;
-            let hs = doudi_interpreter::data::read_csv_dir(&schema, tmp.path())
-                .map_err(|e| e.to_string())?;
-            let persons = hs.iter().map(|h| h.members.len() as u64).sum::<u64>();
-            let weight = match sp.meta.reference_population {
-                Some(r) if persons > 0 => ((r as f64 / persons as f64).round() as u64).max(1),
-                _ => 1,
+    for with_month in [false, true] {
+        let b = base.clone();
+        let generate =
+            move |spec: &str, households: i64, seed: i64, month: &str| -> R<ScriptPopulation> {
+                let path = b.resolve(spec)?;
+                let (sp, _) =
+                    crate::spec::PopulationSpec::load(&path).map_err(|e| e.to_string())?;
+                let n = usize::try_from(households)
+                    .map_err(|_| "households out of range".to_string())?;
+                if n == 0 || n > 10_000_000 {
+                    return fail("generate_population: households must be between 1 and 10000000");
+                }
+                let month = doudi_interpreter::Month::parse(month)
+                    .map_err(|e| format!("generate_population: {e}"))?;
+                // The policy of the DATA.md contract reads the population and draws its roll.
+                let policy = population_policy(&b.base)?;
+                let screen = crate::screen::PolicyScreen::new(&policy, month)?;
+                let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+                let report = crate::population::generate(&sp, n, seed as u64, tmp.path(), &screen)
+                    .map_err(|e| e.to_string())?;
+                let hs = doudi_interpreter::data::read_csv_dir(&policy.schema, tmp.path())
+                    .map_err(|e| e.to_string())?;
+                let persons = hs.iter().map(|h| h.members.len() as u64).sum::<u64>();
+                let weight = match sp.meta.reference_population {
+                    Some(r) if persons > 0 => ((r as f64 / persons as f64).round() as u64).max(1),
+                    _ => 1,
+                };
+                let info = PopulationInfo {
+                    source: format!("spec {}, {n} households, seed {seed}", path.display()),
+                    households: report.households,
+                    persons,
+                    weight,
+                    reference_population: sp.meta.reference_population,
+                    notes: Vec::new(),
+                };
+                Ok(ScriptPopulation(Arc::new((hs, info))))
             };
-            let info = PopulationInfo {
-                source: format!("spec {}, {n} households, seed {seed}", path.display()),
-                households: report.households,
-                persons,
-                weight,
-                reference_population: sp.meta.reference_population,
-                notes: Vec::new(),
-            };
-            Ok(ScriptPopulation(Arc::new((hs, info))))
-        },
-    );
+        if with_month {
+            engine.register_fn(
+                "generate_population",
+                move |spec: &str, households: i64, seed: i64, month: &str| {
+                    generate(spec, households, seed, month)
+                },
+            );
+        } else {
+            engine.register_fn(
+                "generate_population",
+                move |spec: &str, households: i64, seed: i64| {
+                    generate(spec, households, seed, DEFAULT_ROLL_MONTH)
+                },
+            );
+        }
+    }
     let b = base.clone();
     engine.register_fn("load_population", move |dir: &str| -> R<ScriptPopulation> {
         let path = b.resolve(dir)?;
@@ -773,16 +792,24 @@ pub fn run_script_with(
 
 /// The data schema scripts read populations with: that of the shipped city policy when it is found
 /// beside the script (`../policies/jian`), else of `policies/jian` from the current directory.
-fn population_schema(base: &Path) -> R<doudi_interpreter::data::Schema> {
+/// The month whose roll `generate_population(spec, households, seed)` draws (`on_dibao`): the
+/// first simulated month of the shipped scenarios (2024-01 after a 24-month burn-in).
+const DEFAULT_ROLL_MONTH: &str = "2022-01";
+
+fn population_policy(base: &Path) -> R<Policy> {
     for p in [
         base.join("../policies/jian"),
         PathBuf::from("policies/jian"),
     ] {
         if p.is_dir() {
             if let Ok(l) = Policy::load(&p) {
-                return Ok(l.policy.schema);
+                return Ok(l.policy);
             }
         }
     }
     fail("cannot find policies/jian to read the population's fields (DATA.md)")
+}
+
+fn population_schema(base: &Path) -> R<doudi_interpreter::data::Schema> {
+    population_policy(base).map(|p| p.schema)
 }

@@ -469,6 +469,11 @@ fn load_population(
     warnings.extend(spec_warnings.iter().map(|w| w.to_string()));
     let households = p.households.unwrap_or(1000);
     let seed = p.seed.unwrap_or(s.scenario.seed);
+    // Who is on the roll when the population starts (the first simulated month, the burn-in's
+    // start) is drawn from the policy's own income test in that month.
+    let first_month = s.start_month().plus(-(s.calibration.burn_in_months as i32));
+    let screen = crate::screen::PolicyScreen::new(policy, first_month)
+        .map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
     // A population simulated household for household (weight 1) has nothing to oversample.
     let mut spec = spec;
     if matches!(p.weight, Some(Weight::Fixed(w)) if w <= 1) {
@@ -500,8 +505,9 @@ fn load_population(
                     "{file}: population: cannot create a temporary directory: {e}"
                 ))
             })?;
-        let report = crate::population::generate(&spec, households as usize, seed, tmp.path())
-            .map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
+        let report =
+            crate::population::generate(&spec, households as usize, seed, tmp.path(), &screen)
+                .map_err(|e| SetupError(format!("{file}: population.spec: {e}")))?;
         (
             read_packed(policy, tmp.path(), survey, &misfit)?,
             report,
@@ -509,7 +515,7 @@ fn load_population(
         )
     } else {
         // The same CSV text, read back from memory as it is generated, a part at a time in parallel.
-        let g = crate::population::Generator::new(&spec, seed);
+        let g = crate::population::Generator::new(&spec, seed, &screen);
         let mut pop = PackedPopulation::new(&policy.schema);
         let (h_name, p_name) = (
             Path::new("generated households.csv"),
@@ -554,6 +560,7 @@ fn load_population(
         weight,
         &extra,
         s.report.keep_population,
+        &screen,
     );
     // Only deterministic facts (no timings, no temporary paths): the report must not change between runs.
     let mut notes = vec![format!(
@@ -622,12 +629,13 @@ fn design_weights(
     weight: u64,
     extra: &[(u64, usize)],
     kept: bool,
+    screen: &dyn crate::population::DibaoScreen,
 ) -> Option<(Vec<u64>, Vec<bool>)> {
     use crate::oversample::{stratum_of, weight_of};
     if spec.oversample.is_empty() || kept {
         return None;
     }
-    let g = crate::population::Generator::new(spec, seed);
+    let g = crate::population::Generator::new(spec, seed, screen);
     let strata = &spec.oversample;
     let of = |k: usize, i: u64| {
         if strata[k].take_all {
@@ -639,7 +647,7 @@ fn design_weights(
     let mut w: Vec<(u64, bool)> = (0..households)
         .into_par_iter()
         .map(
-            |i| match stratum_of(strata, g.region_codes(), &g.household(i)) {
+            |i| match stratum_of(strata, g.region_codes(), &g.household_before_roll_draw(i)) {
                 Some(k) => of(k, i),
                 None => (weight, false),
             },

@@ -592,13 +592,14 @@ pub struct Roll {
     pub assumption: Option<String>,
 }
 
-/// Current `on_dibao`, drawn without evaluating any policy: with r = y / standard, where y is a rough
-/// per-capita income after the seed's deductions,
-/// `p = take_up * logistic((threshold - r) / softness) * (asset or credit test failed ? asset_penalty : 1) + error_rate`.
+/// Current `on_dibao`: with r = y / standard, where y is the policy's per-capita income after its
+/// deductions and the standard the policy's (both evaluated by the interpreter in the month the
+/// population starts, `crate::screen::PolicyScreen`),
+/// `p = take_up * logistic((threshold - r) / softness) * (the policy's asset or credit test failed ? asset_penalty : 1) + error_rate`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DibaoArea {
-    /// Rough monthly per-capita standard (yuan).
+    /// Not read: the policy's standard is used (kept so that specs that give it still load).
     pub standard: f64,
     /// Ratio r at which half of `take_up` applies (calibrated when a dibao target is given).
     pub threshold: f64,
@@ -606,8 +607,8 @@ pub struct DibaoArea {
     pub take_up: f64,
     pub error_rate: f64,
     pub asset_penalty: f64,
-    /// Asset test: financial assets at most `asset_months` × standard × members, at most
-    /// `max_vehicles` vehicles and `max_houses` dwellings.
+    /// Not read: the policy's asset test is used (`asset_months`, `max_vehicles`, `max_houses` are
+    /// kept so that specs that give them still load).
     pub asset_months: f64,
     pub max_vehicles: u32,
     pub max_houses: u32,

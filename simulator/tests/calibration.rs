@@ -14,6 +14,26 @@ use doudi_simulator::{montecarlo, population, spec::PopulationSpec};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+/// The policy that draws the generated roll (`on_dibao`), in the shipped scenarios' first month.
+fn screen() -> &'static doudi_simulator::screen::PolicyScreen<'static> {
+    static POLICY: std::sync::OnceLock<doudi_interpreter::Policy> = std::sync::OnceLock::new();
+    static SCREEN: std::sync::OnceLock<doudi_simulator::screen::PolicyScreen<'static>> =
+        std::sync::OnceLock::new();
+    SCREEN.get_or_init(|| {
+        let policy = POLICY.get_or_init(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/jian");
+            doudi_interpreter::Policy::load(&dir)
+                .expect("policies/jian loads")
+                .policy
+        });
+        doudi_simulator::screen::PolicyScreen::new(
+            policy,
+            doudi_interpreter::Month::parse("2022-01").unwrap(),
+        )
+        .unwrap()
+    })
+}
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -204,7 +224,7 @@ fn employment_is_stationary_over_36_months() {
 
 fn employment_drift(spec: &PopulationSpec, policy: &Policy, slots: &Slots, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
-    population::generate(spec, 20000, seed, dir.path()).unwrap();
+    population::generate(spec, 20000, seed, dir.path(), screen()).unwrap();
     let mut hs = data::read_csv_dir(&policy.schema, dir.path()).unwrap();
     let base = Dynamics::default();
     let share = |hs: &[data::Household], d: &Dynamics| {

@@ -7,6 +7,26 @@ use doudi_simulator::spec::{AreaOpt, LowIncomeTarget, PopulationSpec, SpecError}
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+/// The policy that draws the generated roll (`on_dibao`), in the shipped scenarios' first month.
+fn screen() -> &'static doudi_simulator::screen::PolicyScreen<'static> {
+    static POLICY: std::sync::OnceLock<doudi_interpreter::Policy> = std::sync::OnceLock::new();
+    static SCREEN: std::sync::OnceLock<doudi_simulator::screen::PolicyScreen<'static>> =
+        std::sync::OnceLock::new();
+    SCREEN.get_or_init(|| {
+        let policy = POLICY.get_or_init(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/jian");
+            doudi_interpreter::Policy::load(&dir)
+                .expect("policies/jian loads")
+                .policy
+        });
+        doudi_simulator::screen::PolicyScreen::new(
+            policy,
+            doudi_interpreter::Month::parse("2022-01").unwrap(),
+        )
+        .unwrap()
+    })
+}
+
 const JIAN: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../scenarios/populations/jian.toml"
@@ -30,7 +50,7 @@ fn read(path: &Path) -> Vec<u8> {
 fn generate_in(spec: &PopulationSpec, n: usize, seed: u64) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    generate(spec, n, seed, &out).unwrap();
+    generate(spec, n, seed, &out, screen()).unwrap();
     (dir, out)
 }
 
@@ -146,7 +166,7 @@ fn households_do_not_depend_on_population_size() {
         );
     }
     // And one household on its own is the same as inside the stream.
-    let g = Generator::new(&spec, 5);
+    let g = Generator::new(&spec, 5, screen());
     let h = g.household(57);
     assert_eq!(h.id(), "H00000058");
     let rows = String::from_utf8(read(&large.join("households.csv"))).unwrap();
@@ -310,7 +330,7 @@ fn calibration_reaches_its_targets() {
         rural: Some(0.06),
     });
     let dir = tempfile::tempdir().unwrap();
-    let report = generate(&spec, 8000, 11, dir.path()).unwrap();
+    let report = generate(&spec, 8000, 11, dir.path(), screen()).unwrap();
     println!("{report}");
     let row = |q: &str| {
         report
@@ -376,7 +396,7 @@ fn unreachable_target_is_reported_not_hidden() {
         urban: Some(0.95),
         rural: None,
     });
-    let g = Generator::new(&spec, 1);
+    let g = Generator::new(&spec, 1, screen());
     let r = g
         .calibration()
         .iter()
@@ -604,7 +624,7 @@ fn output_replaces_previous_files_atomically() {
     let spec = small_spec();
     let (_d, out) = generate_in(&spec, 50, 1);
     let first = read(&out.join("persons.csv"));
-    generate(&spec, 80, 2, &out).unwrap();
+    generate(&spec, 80, 2, &out, screen()).unwrap();
     let second = read(&out.join("persons.csv"));
     assert!(first != second);
     let entries: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
@@ -626,7 +646,7 @@ fn in_memory_generation_equals_the_files() {
     let spec = small_spec();
     let n = 70_000; // more than one chunk of 65,536 households
     let (_dir, out) = generate_in(&spec, n, 9);
-    let g = Generator::new(&spec, 9);
+    let g = Generator::new(&spec, 9, screen());
     let (mut hh, mut ps) = (Vec::new(), Vec::new());
     let mut starts = Vec::new();
     let report = g
@@ -655,7 +675,7 @@ fn in_memory_generation_equals_the_files() {
         "households.csv differs"
     );
     assert!(ps == read(&out.join("persons.csv")), "persons.csv differs");
-    let files = generate(&spec, n, 9, &out).unwrap();
+    let files = generate(&spec, n, 9, &out, screen()).unwrap();
     assert_eq!(
         (
             report.households,
@@ -675,7 +695,7 @@ fn in_memory_generation_equals_the_files() {
 // Who is poor: earners in families, and who takes dibao up
 
 /// Whether a person could work: counted, 18–59, not in school, independent, not severely disabled.
-fn able_adult(p: &doudi_simulator::population::Person) -> bool {
+fn able_adult(p: &doudi_simulator::population::GeneratedPerson) -> bool {
     use doudi_simulator::population::{SchoolingKind, SelfCare};
     p.counted()
         && (18..=59).contains(&p.age)
@@ -692,7 +712,7 @@ fn with_a_certain_breadwinner_no_family_with_an_able_adult_lacks_an_earner() {
     );
     let (mut spec, _) = PopulationSpec::from_toml_str(&text, "jian.toml").unwrap();
     spec.calibration.sample_households = 3000;
-    let g = Generator::new(&spec, 11);
+    let g = Generator::new(&spec, 11, screen());
     let mut families = 0;
     for i in 0..5000 {
         let h = g.household(i);
@@ -708,7 +728,7 @@ fn with_a_certain_breadwinner_no_family_with_an_able_adult_lacks_an_earner() {
     assert!(families > 1000, "{families} families checked");
 
     // With the shipped shares, some families stay without an earner: the draw is a probability.
-    let g = Generator::new(&small_spec(), 11);
+    let g = Generator::new(&small_spec(), 11, screen());
     let without = (0..5000)
         .map(|i| g.household(i))
         .filter(|h| {
@@ -736,8 +756,8 @@ fn households_able_to_work_take_dibao_up_at_the_given_share() {
     text = text.replace("error_rate = 0.004", "error_rate = 0");
     let (mut spec, _) = PopulationSpec::from_toml_str(&text, "jian.toml").unwrap();
     spec.calibration.sample_households = 3000;
-    let g = Generator::new(&spec, 5);
-    let able = |p: &doudi_simulator::population::Person| {
+    let g = Generator::new(&spec, 5, screen());
+    let able = |p: &doudi_simulator::population::GeneratedPerson| {
         p.counted()
             && (16..=59).contains(&p.age)
             && p.schooling == SchoolingKind::None
@@ -788,7 +808,7 @@ fn an_unknown_stratum_region_is_an_error_naming_the_field() {
 fn a_stratum_with_a_region_keeps_only_that_regions_households() {
     use doudi_simulator::oversample::Stratum;
     let spec = small_spec();
-    let g = Generator::new(&spec, 7);
+    let g = Generator::new(&spec, 7, screen());
     let codes = g.region_codes().to_vec();
     let qingyuan = codes.iter().position(|c| c == "qingyuan").unwrap();
     let any_region = Stratum {

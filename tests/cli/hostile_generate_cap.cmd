@@ -1,1 +1,1 @@
-generate --spec scenarios/populations/jian.toml --households 60000000 --out target/never-written
+generate --spec scenarios/populations/jian.toml --households 60000000 --policy policies/jian --period 2022-01 --out target/never-written

@@ -7,7 +7,7 @@ use crate::ast::{
 };
 use crate::diag::Diagnostic;
 use crate::ir::*;
-use crate::load::Loaded;
+use crate::load::LoadedSources;
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -15,7 +15,7 @@ use std::str::FromStr;
 mod time;
 
 /// Checks a loaded policy. Returns the program when there is no error, and every diagnostic found.
-pub fn check(loaded: &Loaded) -> (Option<Program>, Vec<Diagnostic>) {
+pub fn check(loaded: &LoadedSources) -> (Option<Program>, Vec<Diagnostic>) {
     let mut cx = Checker {
         diags: Vec::new(),
         ..Checker::default()
@@ -208,7 +208,7 @@ impl Checker {
 
     // ---------------------------------------------------------------- declarations
 
-    fn collect(&mut self, loaded: &Loaded) {
+    fn collect(&mut self, loaded: &LoadedSources) {
         // Enums first (types refer to them), across all layers.
         for layer in &loaded.layers {
             let mut title = None;
@@ -811,7 +811,7 @@ impl Checker {
         });
     }
 
-    fn override_param(&mut self, p: &ast::ParamDecl, _layer: usize, _loaded: &Loaded) {
+    fn override_param(&mut self, p: &ast::ParamDecl, _layer: usize, _loaded: &LoadedSources) {
         let Some(&id) = self.param_ids.get(&p.name.name) else {
             let hint = closest(&p.name.name, self.param_ids.keys().map(String::as_str));
             let mut d = Diagnostic::error(
@@ -944,7 +944,7 @@ impl Checker {
         self.deps.push(Vec::new());
     }
 
-    fn declare_extern(&mut self, e: &ast::ExternDecl, layer: usize, loaded: &Loaded) {
+    fn declare_extern(&mut self, e: &ast::ExternDecl, layer: usize, loaded: &LoadedSources) {
         if BUILTINS.contains(&e.name.name.as_str()) || self.extern_ids.contains_key(&e.name.name) {
             self.err(Diagnostic::error(
                 format!("the function `{}` already exists", e.name.name),
@@ -982,7 +982,7 @@ impl Checker {
 
     // ---------------------------------------------------------------- bodies
 
-    fn check_bodies(&mut self, _loaded: &Loaded) {
+    fn check_bodies(&mut self, _loaded: &LoadedSources) {
         self.check_initial_values();
         let asts = std::mem::take(&mut self.def_asts);
         for (i, a) in asts.iter().enumerate() {

@@ -9,10 +9,15 @@
 //! - Values stay small: `|n| < 2^62` and `0 < d < 2^56` (a result outside is reduced by its gcd once,
 //!   then bails; a decimal input with more than 16 places bails). The reference holds the same value
 //!   either as a reduced fraction (no larger than `n/d`) or as a `Decimal` mantissa and scale.
-//! - `sc` bounds the scale the reference's `Decimal` would have for this value (decimal
+//! - `sc` is the scale of the `Decimal` the reference holds for this value, exactly (decimal
 //!   arithmetic there keeps trailing zeros: a sum has the larger scale, a product the sum of the
-//!   scales; a result brought back from a fraction has its minimal scale). Every value checks
-//!   `sc <= 18` and `|n / d| * 10^sc < 2^62`, so the mantissa the reference holds is below `2^62`.
+//!   scales, an exact quotient the difference, a zero result scale 0), so the compiled path's
+//!   output has the reference's representation, `125.00` where the reference has `125.00` and `125`
+//!   where it has `125`. A value the reference holds in canonical form (a result brought back from
+//!   a fraction: a `Rat`, or the decimal of its minimal scale) is marked *canonical*, and its `sc`
+//!   is an upper bound of that scale; its exact scale, when an operation needs it, is computed from
+//!   the value ([`Q::ref_scale`]). Every value checks `sc <= 18` and `|n / d| * 10^sc < 2^62`, so
+//!   the mantissa the reference holds is below `2^62`.
 //!
 //! With every operand's numerator and denominator (as the reference sees them) below `2^62`, the
 //! reference's fraction arithmetic (128-bit cross products), its canonicalisation and its `i64`
@@ -54,11 +59,13 @@ pub const POW10: [i64; 19] = {
 };
 
 const DMASK: u64 = (1 << 56) - 1;
+/// The reference holds the value in canonical form (`sc` is then an upper bound of its scale).
+const CANON: u64 = 1 << 61;
 const INT: u64 = 1 << 63;
 
-/// `n / d` with the reference's scale bound `sc` and kind `int`, in 16 bytes (so that `R<Q>` is
-/// returned in registers): `m` packs `d` (bits 0..56), `sc` (56..61) and `int` (63); `d > 0`, so `m`
-/// is never zero.
+/// `n / d` with the reference's scale `sc`, its form (a decimal of scale `sc`, or canonical) and
+/// kind `int`, in 16 bytes (so that `R<Q>` is returned in registers): `m` packs `d` (bits 0..56),
+/// `sc` (56..61), canonical (61) and `int` (63); `d > 0`, so `m` is never zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Q {
     pub n: i64,
@@ -149,7 +156,7 @@ fn fin64(n: i64, d: i64, sc: u8) -> R<Q> {
 impl Q {
     /// Poison: the lane's value would be an error, or is beyond the compiled path (an impossible
     /// packing: scale 31, not an integer, so that arithmetic on it fails its checks too).
-    pub const P: Q = Q {
+    pub const POISON: Q = Q {
         n: 0,
         m: match NonZeroU64::new(u64::MAX >> 1) {
             Some(m) => m,
@@ -162,15 +169,15 @@ impl Q {
     };
 
     #[inline(always)]
-    pub fn is_p(self) -> bool {
-        self.m == Q::P.m
+    pub fn is_poison(self) -> bool {
+        self.m == Q::POISON.m
     }
     /// The value, or poison on failure.
     #[inline(always)]
-    pub fn or_p(r: R<Q>) -> Q {
+    pub fn or_poison(r: R<Q>) -> Q {
         match r {
             Ok(q) => q,
-            Err(_) => Q::P,
+            Err(_) => Q::POISON,
         }
     }
     pub const ZERO_NUM: Q = Q {
@@ -211,14 +218,14 @@ impl Q {
                 if *d <= 0 || n.abs() >= LIM || *d >= DLIM {
                     return Err(Bail);
                 }
-                fin(*n, *d, msc(*d as i64))
+                fin(*n, *d, msc(*d as i64)).map(Q::canonical)
             }
         }
     }
 
-    /// A decimal input with at least `min_scale` decimal places (`750` as `750.00`): the same value,
-    /// whose scale bound still bounds the reference's scale, and whose denominator matches the
-    /// other amounts of its column, so that sums take the common-denominator path.
+    /// A decimal input over the denominator `10^min_scale` when it has fewer places (`750` as
+    /// `75000 / 100`): the same value and scale, whose denominator matches the other amounts of its
+    /// column, so that sums take the common-denominator path.
     #[inline]
     pub fn from_decimal_scaled(x: &Decimal, min_scale: u32) -> R<Q> {
         let s = x.scale();
@@ -229,7 +236,7 @@ impl Q {
         if m.abs() >= LIM {
             return Err(Bail);
         }
-        fin64(m as i64, POW10[min_scale as usize], min_scale as u8)
+        fin64(m as i64, POW10[min_scale as usize], s as u8)
     }
 
     #[inline]
@@ -249,19 +256,27 @@ impl Q {
         })
     }
 
-    /// As a reference number (a `Num` in canonical form: a decimal when the value terminates).
+    /// As the reference's number: the decimal of scale `sc`, or the canonical form (a decimal of
+    /// minimal scale when the value terminates, else a fraction).
     pub fn to_num(self) -> Num {
         let d = self.d();
+        if !self.is_canonical() {
+            let sc = self.sc().min(MAX_SC);
+            // |n| < 2^62 and 10^sc <= 10^18 < 2^60: the product fits i128.
+            let p = self.n as i128 * POW10[sc as usize] as i128;
+            if p % d as i128 == 0 {
+                return Num::Dec(Decimal::from_i128_with_scale(p / d as i128, sc as u32));
+            }
+            debug_assert!(
+                false,
+                "a decimal Q whose scale does not hold its value: {self:?}"
+            );
+        }
         if self.n == 0 {
             return Num::ZERO;
         }
         if d == 1 {
             return Num::Dec(Decimal::from(self.n));
-        }
-        // A power of ten: a decimal of that scale.
-        let k = (d as u64).trailing_zeros() as usize;
-        if k < POW10.len() && POW10[k] == d {
-            return Num::Dec(Decimal::from_i128_with_scale(self.n as i128, k as u32));
         }
         let neg = self.n < 0;
         let (mut n, mut d) = (self.n.unsigned_abs(), d as u64);
@@ -299,6 +314,9 @@ impl Q {
     /// Mirrors `Value::Int` to `Value::Num` coercion of a decimal/money definition.
     #[inline]
     pub fn as_num_kind(self) -> Q {
+        if !self.is_int() {
+            return self;
+        }
         Q {
             n: self.n,
             m: pack(self.d() as u64, self.sc(), false),
@@ -306,63 +324,148 @@ impl Q {
     }
 
     #[inline(always)]
+    pub fn is_canonical(self) -> bool {
+        self.m.get() & CANON != 0
+    }
+
+    /// The same value, marked as held in canonical form by the reference.
+    #[inline(always)]
+    fn canonical(self) -> Q {
+        Q {
+            n: self.n,
+            m: self.m | CANON,
+        }
+    }
+
+    /// The same value as a decimal of scale `sc` (not an integer).
+    #[inline(always)]
+    fn with_scale(self, sc: u8) -> Q {
+        Q {
+            n: self.n,
+            m: pack(self.d() as u64, sc, false),
+        }
+    }
+
+    /// A zero result of decimal arithmetic: the reference's `Decimal::ZERO` has scale 0.
+    #[inline(always)]
+    fn zero_scale(self) -> Q {
+        if self.n == 0 && !self.is_int() {
+            self.with_scale(0)
+        } else {
+            self
+        }
+    }
+
+    /// The scale of the decimal the reference holds, or `None` when it holds a fraction (or this
+    /// is poison).
+    #[inline]
+    pub fn ref_scale(self) -> Option<u8> {
+        if !self.is_canonical() {
+            return Some(self.sc());
+        }
+        self.minimal_scale()
+    }
+
+    /// The minimal scale of a canonical value: `max(v2(d'), v5(d'))` of its reduced denominator
+    /// `d'`, or `None` when the value does not terminate.
+    #[inline(never)]
+    fn minimal_scale(self) -> Option<u8> {
+        if self.is_poison() {
+            return None;
+        }
+        if self.n == 0 {
+            return Some(0);
+        }
+        let d = self.d() as u64;
+        let d = d / gcd(self.n.unsigned_abs(), d);
+        let twos = d.trailing_zeros();
+        let mut rest = d >> twos;
+        let mut fives = 0u32;
+        while rest.is_multiple_of(5) {
+            rest /= 5;
+            fives += 1;
+        }
+        (rest == 1).then_some(twos.max(fives) as u8)
+    }
+
+    #[inline(always)]
     pub fn add(self, o: Q) -> R<Q> {
         if self.is_int() && o.is_int() {
             return Q::int(self.n + o.n);
         }
+        if (self.m.get() | o.m.get()) & CANON != 0 {
+            return self.add_canonical(o);
+        }
+        // Two decimals: the reference's sum has the larger scale (scale 0 when it is zero).
+        let s = self.sc().max(o.sc());
+        Ok(self.add_scaled(o, s, s)?.zero_scale())
+    }
+
+    /// A sum where an operand is canonical: a decimal sum if both are decimals in the reference,
+    /// else a canonical result (the reference adds fractions).
+    #[inline(never)]
+    fn add_canonical(self, o: Q) -> R<Q> {
+        match (self.ref_scale(), o.ref_scale()) {
+            (Some(sa), Some(sb)) => {
+                let s = sa.max(sb);
+                Ok(self.add_scaled(o, s, s)?.zero_scale())
+            }
+            _ => {
+                let (sa, sb) = (self.sc(), o.sc());
+                Ok(self.add_scaled(o, sa.max(sb), sa + sb)?.canonical())
+            }
+        }
+    }
+
+    /// `self + o` with scale `s` when the denominators are related (equal, or one divides the
+    /// other), `s_cross` when they are not (a bound for canonical results).
+    #[inline(always)]
+    fn add_scaled(self, o: Q, s: u8, s_cross: u8) -> R<Q> {
         let (ad, bd) = (self.d(), o.d());
-        let (sa, sb) = (self.sc(), o.sc());
-        // Adding zero: the other value, with the larger scale bound (the reference's decimal sum
-        // keeps the larger scale).
+        // Adding zero: the other value, with the sum's scale.
         if self.n == 0 {
-            return fin64(o.n, bd, sa.max(sb));
+            return fin64(o.n, bd, s);
         }
         if o.n == 0 {
-            return fin64(self.n, ad, sa.max(sb));
+            return fin64(self.n, ad, s);
         }
         if ad == bd {
             // |n| < 2^62 each: the sum fits i64.
             let n = self.n + o.n;
             if n.unsigned_abs() >= LIM as u64 {
-                return fin(n as i128, ad as i128, sa.max(sb));
+                return fin(n as i128, ad as i128, s);
             }
-            return fin64(n, ad, sa.max(sb));
+            return fin64(n, ad, s);
         }
         if ad == 1 {
-            return fin(
-                self.n as i128 * bd as i128 + o.n as i128,
-                bd as i128,
-                sa.max(sb),
-            );
+            return fin(self.n as i128 * bd as i128 + o.n as i128, bd as i128, s);
         }
         if bd == 1 {
-            return fin(
-                self.n as i128 + o.n as i128 * ad as i128,
-                ad as i128,
-                sa.max(sb),
-            );
+            return fin(self.n as i128 + o.n as i128 * ad as i128, ad as i128, s);
         }
         if bd % ad == 0 {
             let k = (bd / ad) as i128;
-            return fin(self.n as i128 * k + o.n as i128, bd as i128, sa.max(sb));
+            return fin(self.n as i128 * k + o.n as i128, bd as i128, s);
         }
         if ad % bd == 0 {
             let k = (ad / bd) as i128;
-            return fin(self.n as i128 + o.n as i128 * k, ad as i128, sa.max(sb));
+            return fin(self.n as i128 + o.n as i128 * k, ad as i128, s);
         }
         fin(
             self.n as i128 * bd as i128 + o.n as i128 * ad as i128,
             ad as i128 * bd as i128,
-            sa + sb,
+            s_cross,
         )
     }
 
+    /// `-self` (a decimal zero becomes the reference's `Num::ZERO`, of scale 0).
     #[inline]
     pub fn neg(self) -> Q {
         Q {
             n: -self.n,
             m: self.m,
         }
+        .zero_scale()
     }
 
     #[inline]
@@ -382,11 +485,70 @@ impl Q {
                 m: pack(1, 0, true),
             });
         }
-        fin(
+        let (n, d) = (
             self.n as i128 * o.n as i128,
             self.d() as i128 * o.d() as i128,
-            self.sc() + o.sc(),
-        )
+        );
+        if (self.m.get() | o.m.get()) & CANON == 0 {
+            // Two decimals: the product's scale is the sum of the scales.
+            return Ok(fin(n, d, self.sc() + o.sc())?.zero_scale());
+        }
+        match (self.ref_scale(), o.ref_scale()) {
+            (Some(sa), Some(sb)) => Ok(fin(n, d, sa + sb)?.zero_scale()),
+            _ => Ok(fin(n, d, self.sc() + o.sc())?.canonical()),
+        }
+    }
+
+    /// The scale of the reference's decimal quotient `a / b` of decimals of scales `sa` and `sb`
+    /// whose value is `n / d` (`d > 0`), or `None` when `b`'s mantissa does not divide `a`'s (the
+    /// reference then divides fractions, and the result is canonical).
+    #[inline]
+    fn exact_quotient_scale(n: i128, d: i128, sa: u8, sb: u8) -> Option<u8> {
+        if n == 0 {
+            return Some(0);
+        }
+        if sa >= sb {
+            // The quotient of the mantissas is `n / d * 10^(sa - sb)`, of scale `sa - sb`.
+            let k = (sa - sb) as usize;
+            match n.checked_mul(*POW10.get(k)? as i128) {
+                Some(p) => (p % d == 0).then_some(sa - sb),
+                None => (Q::minimal_scale_of(n, d)? as usize <= k).then_some(sa - sb),
+            }
+        } else {
+            // The quotient of the mantissas is `n / d / 10^(sb - sa)`, an integer (scale 0).
+            let dd = d.checked_mul(*POW10.get((sb - sa) as usize)? as i128)?;
+            (n % dd == 0).then_some(0)
+        }
+    }
+
+    /// [`Q::minimal_scale`] of a wide value.
+    #[cold]
+    fn minimal_scale_of(n: i128, d: i128) -> Option<u8> {
+        let (mut a, mut b) = (n.unsigned_abs(), d.unsigned_abs());
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        let d = d.unsigned_abs() / a;
+        let twos = d.trailing_zeros();
+        let mut rest = d >> twos;
+        let mut fives = 0u32;
+        while rest.is_multiple_of(5) {
+            rest /= 5;
+            fives += 1;
+        }
+        (rest == 1).then_some(twos.max(fives) as u8)
+    }
+
+    /// The quotient `n / d` (`d > 0`) of `self` by a divisor whose reference scale is `sb`
+    /// (`None`: a fraction), with `bound` the scale bound of a canonical result.
+    #[inline]
+    fn quotient(self, n: i128, d: i128, sb: Option<u8>, bound: u8) -> R<Q> {
+        if let (Some(sa), Some(sb)) = (self.ref_scale(), sb) {
+            if let Some(s) = Q::exact_quotient_scale(n, d, sa, sb) {
+                return fin(n, d, s);
+            }
+        }
+        Ok(fin(n, d, bound)?.canonical())
     }
 
     /// `self / o`; `o_msc` is `msc(|o.n|)` when known (a constant divisor), else computed.
@@ -407,15 +569,16 @@ impl Q {
             n = -n;
             d = -d;
         }
-        fin(n, d, self.sc() + m)
+        self.quotient(n, d, o.ref_scale(), self.sc() + m)
     }
 
     /// `self / k` for a positive integer `k` with `msc(k) == k_msc`.
     #[inline]
     pub fn div_int(self, k: i64, k_msc: u8) -> R<Q> {
-        fin(
+        self.quotient(
             self.n as i128,
             self.d() as i128 * k as i128,
+            Some(0),
             self.sc() + k_msc,
         )
     }
@@ -433,7 +596,11 @@ impl Q {
                 m: pack(1, 0, true),
             });
         }
-        fin(p, self.d() as i128, self.sc())
+        match self.ref_scale() {
+            // A decimal times an integer (a decimal of scale 0): the decimal's scale.
+            Some(s) => Ok(fin(p, self.d() as i128, s)?.zero_scale()),
+            None => Ok(fin(p, self.d() as i128, self.sc())?.canonical()),
+        }
     }
 
     #[inline]
@@ -460,7 +627,17 @@ impl Q {
     }
 
     /// Rounds half away from zero to a multiple of `10^e` (`e` from the step `round(x, 10^e)`).
+    ///
+    /// As the reference: a decimal with no more than `-e` places is unchanged; a decimal with more
+    /// is rounded to `-e` places (scale `-e`, or 0 when the result is zero); a fraction, or a step
+    /// above 1, gives the canonical form.
     pub fn round(self, e: i32) -> R<Q> {
+        let rs = self.ref_scale();
+        if let Some(s) = rs {
+            if e <= 0 && s as i32 <= -e {
+                return Ok(self.as_num_kind());
+            }
+        }
         let neg = self.n < 0;
         let (n, d) = (self.n.unsigned_abs() as u128, self.d() as u128);
         if e <= 0 {
@@ -475,7 +652,12 @@ impl Q {
                 q += 1;
             }
             let qi = if neg { -(q as i128) } else { q as i128 };
-            fin(qi, p as i128, t as u8)
+            let r = fin(qi, p as i128, t as u8)?;
+            Ok(if rs.is_some() {
+                r.zero_scale()
+            } else {
+                r.canonical()
+            })
         } else {
             let e = e as usize;
             if e >= POW10.len() {
@@ -489,7 +671,7 @@ impl Q {
             }
             let v = q * p;
             let vi = if neg { -(v as i128) } else { v as i128 };
-            fin(vi, 1, 0)
+            Ok(fin(vi, 1, 0)?.canonical())
         }
     }
 }
@@ -540,5 +722,123 @@ mod tests {
         // 17 decimal places: 10^17 does not fit the packed denominator, so the compiled path declines.
         assert!(Q::from_num(&Num::parse("0.00000836983336750").unwrap()).is_err());
         assert!(Q::from_num(&Num::parse("0.0000000000000001").unwrap()).is_ok());
+    }
+
+    /// A decimal written with its scale (`Num::parse` drops trailing zeros).
+    fn dec(s: &str) -> Num {
+        Num::Dec(s.parse().unwrap())
+    }
+
+    /// The representation (`Debug` shows a decimal's scale: `Dec(125.00)`), not only the value.
+    fn repr(x: &Num) -> String {
+        format!("{x:?}")
+    }
+
+    /// Every operation gives the reference's representation: `125.00` where `Num` gives `125.00`,
+    /// `125` where it gives `125`, a fraction or the minimal scale after a fraction.
+    #[test]
+    fn q_keeps_the_reference_scale() {
+        let xs = [
+            dec("125"),
+            dec("125.00"),
+            dec("0.50"),
+            dec("1.5"),
+            dec("-2.250"),
+            dec("1000.00"),
+            dec("1200.00"),
+            dec("0.25"),
+            dec("3"),
+            dec("0.001"),
+            Num::parse("1/3").unwrap(),
+            Num::parse("250/3").unwrap(),
+            Num::ZERO,
+        ];
+        // Canonical values that terminate (the reference holds their minimal scale).
+        let third = Q::from_num(&Num::parse("1/3").unwrap()).unwrap();
+        let mut qs: Vec<(Num, Q)> = xs
+            .iter()
+            .map(|x| (x.clone(), Q::from_num(x).unwrap()))
+            .collect();
+        qs.push((
+            Num::parse("1/3")
+                .unwrap()
+                .checked_mul(&dec("1.50"))
+                .unwrap(),
+            third.mul(Q::from_num(&dec("1.50")).unwrap()).unwrap(),
+        ));
+        qs.push((
+            dec("1000.00")
+                .checked_div(&Num::from_i64(3))
+                .unwrap()
+                .checked_mul_i64(3)
+                .unwrap(),
+            Q::from_num(&dec("1000.00"))
+                .unwrap()
+                .div_int(3, 0)
+                .unwrap()
+                .mul_int(3)
+                .unwrap(),
+        ));
+        // Inputs read over a common denominator keep their own scale.
+        qs.push((
+            dec("750"),
+            Q::from_decimal_scaled(&"750".parse().unwrap(), 2).unwrap(),
+        ));
+        for (a, qa) in &qs {
+            assert_eq!(repr(&qa.to_num()), repr(a), "{a:?}");
+            assert_eq!(repr(&qa.neg().to_num()), repr(&a.neg()), "-{a:?}");
+            assert_eq!(repr(&qa.abs().to_num()), repr(&a.abs()), "abs {a:?}");
+            for e in [-3, -2, -1, 0, 1] {
+                let step = if e <= 0 {
+                    Decimal::new(1, (-e) as u32)
+                } else {
+                    Decimal::new(10i64.pow(e as u32), 0)
+                };
+                let want = a.round_to(step).unwrap();
+                assert_eq!(
+                    repr(&qa.round(e).unwrap().to_num()),
+                    repr(&want),
+                    "round({a:?}, 10^{e})"
+                );
+            }
+            assert_eq!(
+                repr(&qa.mul_int(12).unwrap().to_num()),
+                repr(&a.checked_mul_i64(12).unwrap()),
+                "{a:?} * 12"
+            );
+            assert_eq!(
+                repr(&qa.div_int(12, msc(12)).unwrap().to_num()),
+                repr(&a.checked_div(&Num::from_i64(12)).unwrap()),
+                "{a:?} / 12"
+            );
+            for (b, qb) in &qs {
+                let cases = [
+                    ("+", qa.add(*qb), a.checked_add(b)),
+                    ("-", qa.sub(*qb), a.checked_sub(b)),
+                    ("*", qa.mul(*qb), a.checked_mul(b)),
+                ];
+                for (op, got, want) in cases {
+                    assert_eq!(
+                        repr(&got.unwrap().to_num()),
+                        repr(&want.unwrap()),
+                        "{a:?} {op} {b:?}"
+                    );
+                }
+                if !b.is_zero() {
+                    assert_eq!(
+                        repr(&qa.div_with(*qb, None).unwrap().to_num()),
+                        repr(&a.checked_div(b).unwrap()),
+                        "{a:?} / {b:?}"
+                    );
+                }
+            }
+        }
+        // The case that showed: round(125, 0.01) is `125`, and round(125.00, 0.01) is `125.00`.
+        assert_eq!(
+            repr(&Q::int(125).unwrap().round(-2).unwrap().to_num()),
+            "Dec(125)"
+        );
+        let q125 = Q::from_num(&dec("125.00")).unwrap();
+        assert_eq!(repr(&q125.round(-2).unwrap().to_num()), "Dec(125.00)");
     }
 }

@@ -1,0 +1,156 @@
+//! The registers of a batch (`Frame`), lane sources and the poison-aware lane operations.
+
+use super::*;
+
+/// The registers of a batch, reused from batch to batch.
+#[derive(Default)]
+pub(super) struct Frame {
+    /// Number registers (`Q::POISON` in a poisoned lane).
+    pub(super) n: Vec<Vec<Q>>,
+    /// Condition registers (`LANE_FALSE`, `LANE_TRUE`, `LANE_POISON`).
+    pub(super) b: Vec<Vec<u8>>,
+    /// Enum registers (variant index, `ENUM_POISON`).
+    pub(super) e: Vec<Vec<u16>>,
+    /// Registers of other values (dates, texts; `None` in a poisoned lane).
+    pub(super) v: Vec<Vec<Option<Value>>>,
+    /// Households in the batch (household lanes).
+    pub(super) h: usize,
+    /// Members in the batch (member lanes).
+    pub(super) p: usize,
+    /// Members of household `i`: `off[i]..off[i + 1]`.
+    pub(super) off: Vec<usize>,
+    /// The household of each member lane.
+    pub(super) hix: Vec<u32>,
+    /// Where each member lane is: (household in batch, member index).
+    pub(super) pos: Vec<(u32, u32)>,
+}
+
+/// A lane source: a register's lanes, or one value for all.
+#[derive(Clone, Copy)]
+pub(super) enum Lanes<'a, T: Copy> {
+    /// One value per lane.
+    Each(&'a [T]),
+    /// The same value in every lane.
+    Same(T),
+}
+
+impl<'a, T: Copy> Lanes<'a, T> {
+    #[inline(always)]
+    pub(super) fn at(&self, i: usize) -> T {
+        match self {
+            Lanes::Each(s) => s[i],
+            Lanes::Same(k) => *k,
+        }
+    }
+}
+
+#[inline(always)]
+pub(super) fn zip1<A: Copy, T>(out: &mut [T], a: Lanes<A>, f: impl Fn(A) -> T) {
+    match a {
+        Lanes::Each(x) => {
+            for (o, &x) in out.iter_mut().zip(x) {
+                *o = f(x);
+            }
+        }
+        Lanes::Same(k) => {
+            for o in out.iter_mut() {
+                *o = f(k);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+pub(super) fn zip2<A: Copy, B: Copy, T>(
+    out: &mut [T],
+    a: Lanes<A>,
+    b: Lanes<B>,
+    f: impl Fn(A, B) -> T,
+) {
+    match (a, b) {
+        (Lanes::Each(x), Lanes::Each(y)) => {
+            for ((o, &x), &y) in out.iter_mut().zip(x).zip(y) {
+                *o = f(x, y);
+            }
+        }
+        (Lanes::Each(x), Lanes::Same(k)) => {
+            for (o, &x) in out.iter_mut().zip(x) {
+                *o = f(x, k);
+            }
+        }
+        (Lanes::Same(k), Lanes::Each(y)) => {
+            for (o, &y) in out.iter_mut().zip(y) {
+                *o = f(k, y);
+            }
+        }
+        (Lanes::Same(k), Lanes::Same(l)) => {
+            for o in out.iter_mut() {
+                *o = f(k, l);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+pub(super) fn zip3<C: Copy, A: Copy, T>(
+    out: &mut [T],
+    c: Lanes<C>,
+    a: Lanes<A>,
+    b: Lanes<A>,
+    f: impl Fn(C, A, A) -> T,
+) {
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = f(c.at(i), a.at(i), b.at(i));
+    }
+}
+
+// Poison-aware lane operations.
+
+#[inline(always)]
+pub(super) fn num_binary(op: Arith, a: Q, b: Q, kmsc: Option<u8>) -> Q {
+    if a.is_poison() || b.is_poison() {
+        return Q::POISON;
+    }
+    Q::or_poison(match op {
+        Arith::Add => a.add(b),
+        Arith::Sub => a.sub(b),
+        Arith::Mul => a.mul(b),
+        Arith::Div => a.div_with(b, kmsc),
+    })
+}
+
+#[inline(always)]
+pub(super) fn b_of(x: bool) -> u8 {
+    x as u8
+}
+
+// Three-valued lanes as bits (value `v` = bit 0, poison `p` = bit 1), branch-free so that the lane
+// loops vectorise. `a and b`: poisoned if `a` is, or if `a` holds and `b` is; `a or b`: poisoned if
+// `a` is, or if `a` does not hold and `b` is.
+
+#[inline(always)]
+pub(super) fn and3(a: u8, b: u8) -> u8 {
+    let (va, pa, vb, pb) = (a & 1, a >> 1, b & 1, b >> 1);
+    let p = pa | (va & pb);
+    (va & vb & (p ^ 1)) | p << 1
+}
+
+#[inline(always)]
+pub(super) fn or3(a: u8, b: u8) -> u8 {
+    let (va, pa, vb, pb) = (a & 1, a >> 1, b & 1, b >> 1);
+    let p = pa | ((va ^ 1) & pb);
+    ((va | vb) & (p ^ 1)) | p << 1
+}
+
+#[inline(always)]
+pub(super) fn not3(a: u8) -> u8 {
+    let (va, pa) = (a & 1, a >> 1);
+    ((va ^ 1) & (pa ^ 1)) | pa << 1
+}
+
+/// A condition's lane from a comparison that may meet poison.
+#[inline(always)]
+pub(super) fn cond3(poison: bool, v: bool) -> u8 {
+    let p = poison as u8;
+    ((v as u8) & (p ^ 1)) | p << 1
+}
