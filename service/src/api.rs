@@ -970,7 +970,7 @@ fn check_blocking(entry: Option<&PolicyEntry>, req: CheckRequest) -> ApiResult<J
 
 /// The loaded policy's layers with `text` as the file `file` of its top layer. Nothing is read
 /// from disk: an `extends` or extern script in `text` is not followed.
-fn over_layers(entry: &PolicyEntry, file: &str, text: &str) -> doudi_dsl::load::Loaded {
+fn over_layers(entry: &PolicyEntry, file: &str, text: &str) -> doudi_dsl::load::LoadedSources {
     let mut loaded = entry.sources.clone();
     let Some(top) = loaded.layers.len().checked_sub(1) else {
         return doudi_dsl::load::load_str(file, text);

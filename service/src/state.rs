@@ -23,7 +23,7 @@ pub struct PolicyEntry {
     /// Warnings of the load, rendered as `doudi check` prints them.
     pub warnings: String,
     /// The policy as read from disk (before checking), to check a drafter's text over its layers.
-    pub sources: doudi_dsl::load::Loaded,
+    pub sources: doudi_dsl::load::LoadedSources,
     /// When it was loaded (RFC 3339, UTC).
     pub loaded_at: String,
 }
