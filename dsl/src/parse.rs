@@ -113,7 +113,10 @@ fn parse_expr_inner(cx: &ChunkCx<'_>) -> Result<Expr, Diagnostic> {
                 .into_inner()
                 .find(|p| p.as_rule() == Rule::expr)
                 .ok_or_else(|| cx.internal(0))?;
-            let mut b = Builder { cx };
+            let mut b = Builder {
+                cx,
+                warnings: Vec::new(),
+            };
             Ok(b.expr(expr)?.0)
         }
         Err(e) => Err(cx.pest_error(e, true)),
@@ -127,7 +130,10 @@ fn parse_chunk(cx: &ChunkCx<'_>) -> (Vec<Item>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     match DoudiParser::parse(Rule::file, cx.chunk) {
         Ok(pairs) => {
-            let mut b = Builder { cx };
+            let mut b = Builder {
+                cx,
+                warnings: Vec::new(),
+            };
             for pair in pairs
                 .flat_map(|f| f.into_inner())
                 .filter(|p| p.as_rule() == Rule::item)
@@ -137,6 +143,7 @@ fn parse_chunk(cx: &ChunkCx<'_>) -> (Vec<Item>, Vec<Diagnostic>) {
                     Err(d) => diags.push(d),
                 }
             }
+            diags.append(&mut b.warnings);
         }
         Err(e) => diags.push(cx.pest_error(e, false)),
     }
@@ -589,6 +596,8 @@ impl ChunkCx<'_> {
 
 struct Builder<'c, 'a> {
     cx: &'c ChunkCx<'a>,
+    /// Warnings of items that parsed (a deprecated form).
+    warnings: Vec<Diagnostic>,
 }
 
 /// Pops the next child or reports an internal error (the grammar guarantees the shape, but nothing
@@ -719,21 +728,61 @@ impl Builder<'_, '_> {
                 let (entity, entity_span) = self.entity(take(&mut it, cx, at)?)?;
                 take(&mut it, cx, at)?; // .
                 let name = self.ident(&take(&mut it, cx, at)?);
+                let label_before = self.opt_string(&mut it)?;
                 take(&mut it, cx, at)?; // :
-                let ty = self.ty(take(&mut it, cx, at)?)?;
+                let ty_pair = take(&mut it, cx, at)?;
+                let mut after_colon = vec![ty_pair.as_str().to_string()];
+                let ty = self.ty(ty_pair)?;
                 let range = if peek_is(&it, Rule::range_decl) {
-                    Some(self.range_decl(take(&mut it, cx, at)?)?)
+                    let p = take(&mut it, cx, at)?;
+                    after_colon.push(p.as_str().to_string());
+                    Some(self.range_decl(p)?)
                 } else {
                     None
                 };
                 let default = if peek_is(&it, Rule::input_default) {
-                    let mut di = take(&mut it, cx, at)?.into_inner();
+                    let p = take(&mut it, cx, at)?;
+                    after_colon.push(p.as_str().to_string());
+                    let mut di = p.into_inner();
                     take(&mut di, cx, at)?; // default
                     Some(self.param_literal(take(&mut di, cx, at)?)?)
                 } else {
                     None
                 };
-                let label = self.opt_string(&mut it)?;
+                let label_after = it.peek().filter(|p| p.as_rule() == Rule::string);
+                let label_span = label_after
+                    .as_ref()
+                    .map(|p| cx.span(p.as_span().start(), p.as_span().end()));
+                let label_text = label_after.as_ref().map(|p| p.as_str().to_string());
+                let label = match (label_before, self.opt_string(&mut it)?) {
+                    (Some(_), Some(_)) => {
+                        return Err(Diagnostic::error(
+                            "this input has two labels",
+                            label_span.unwrap_or(span),
+                            "a second label",
+                        )
+                        .with_help("an input takes one label, after its name: `input household.NAME \"label\": TYPE`"))
+                    }
+                    (Some(l), None) => Some(l),
+                    (None, Some(l)) => {
+                        self.warnings.push(
+                            Diagnostic::warning(
+                                "the label of an input goes after its name, as for parameters and definitions",
+                                label_span.unwrap_or(span),
+                                "label after the type (the old order)",
+                            )
+                            .with_help(format!(
+                                "write it as: `input {}.{} {}: {}`",
+                                entity.as_str(),
+                                name.name,
+                                label_text.unwrap_or_default(),
+                                after_colon.join(" ")
+                            )),
+                        );
+                        Some(l)
+                    }
+                    (None, None) => None,
+                };
                 if entity == EntityKind::Programme {
                     return Err(Diagnostic::error(
                         "an input belongs to `person` or `household`",
