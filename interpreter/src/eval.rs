@@ -29,8 +29,15 @@ impl Month {
         }
         let year: i32 = y.parse().map_err(|_| bad())?;
         let month: u8 = m.parse().map_err(|_| bad())?;
-        if !(1..=12).contains(&month) || year < 1 {
-            return Err(bad());
+        if !(1..=12).contains(&month) {
+            return Err(format!(
+                "month {m} of `{s}` is out of range: a month is 01 to 12 (e.g. {y}-12)"
+            ));
+        }
+        if year < 1 {
+            return Err(format!(
+                "year {y} of `{s}` is out of range: years start at 0001"
+            ));
         }
         Ok(Month { year, month })
     }
