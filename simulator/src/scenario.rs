@@ -30,6 +30,7 @@
 //! [parameters]                        # policy parameter overrides (baseline and reform)
 //! special_fund = "500000000"
 //! "dibao_standard.urban" = { add = "50" }   # relative: added to the value at every date
+//! "dibao_standard.rural" = { scale = "1.1" } # relative: multiplied at every date (exact)
 //!
 //! [dynamics]                          # see `crate::dynamics::Dynamics` for every rate and its default
 //! take_up = 0.10
@@ -143,7 +144,8 @@ pub enum Weight {
     Named(String),
 }
 
-/// A parameter override: a value (`"734"`, `734`, `0.3`, `"30%"`, `true`) or `{ add = "50" }`.
+/// A parameter override: a value (`"734"`, `734`, `0.3`, `"30%"`, `true`), `{ add = "50" }` or
+/// `{ scale = "1.1" }`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
 pub enum ParamValue {
@@ -152,6 +154,14 @@ pub enum ParamValue {
     Float(f64),
     Bool(bool),
     Add(AddValue),
+    Scale(ScaleValue),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleValue {
+    /// Multiplies the parameter's value at every date (money, decimal or percent; exact).
+    pub scale: ParamScalar,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -187,12 +197,13 @@ impl ParamValue {
             ParamValue::Int(i) => Some(i.to_string()),
             ParamValue::Float(f) => Some(f.to_string()),
             ParamValue::Bool(b) => Some(b.to_string()),
-            ParamValue::Add(_) => None,
+            ParamValue::Add(_) | ParamValue::Scale(_) => None,
         }
     }
     pub fn describe(&self) -> String {
         match self {
             ParamValue::Add(a) => format!("+{}", a.add.text()),
+            ParamValue::Scale(m) => format!("×{}", m.scale.text()),
             v => v.absolute().unwrap_or_default(),
         }
     }
@@ -541,6 +552,17 @@ fn check_params(c: &mut Check, table: &str, params: &BTreeMap<String, ParamValue
                     ),
                 );
             }
+            ParamValue::Scale(m)
+                if Num::parse(m.scale.text().trim()).is_none_or(|x| x.is_negative()) =>
+            {
+                c.err(
+                    format!("{table}.\"{k}\".scale"),
+                    format!(
+                        "expected a factor of 0 or more such as 1.1 (ten per cent more), found `{}`",
+                        m.scale.text()
+                    ),
+                );
+            }
             _ => {}
         }
     }
@@ -663,14 +685,16 @@ fn parse_error(file: &str, text: &str, path: &str, e: &toml::de::Error) -> Scena
     if key.is_empty() {
         key = "(top level)".to_string();
     }
-    let message =
-        if message.starts_with("data did not match any variant of untagged enum ParamValue") {
-            "expected a value (\"734\", 734, 0.3, \"30%\", true) or { add = \"50\" }".to_string()
-        } else if message.starts_with("data did not match any variant of untagged enum Weight") {
-            "expected a whole number of households or \"auto\"".to_string()
-        } else {
-            message
-        };
+    let message = if message
+        .starts_with("data did not match any variant of untagged enum ParamValue")
+    {
+        "expected a value (\"734\", 734, 0.3, \"30%\", true), { add = \"50\" } or { scale = \"1.1\" }"
+                .to_string()
+    } else if message.starts_with("data did not match any variant of untagged enum Weight") {
+        "expected a whole number of households or \"auto\"".to_string()
+    } else {
+        message
+    };
     let location = e.span().map(|span| {
         let upto = &text[..span.start.min(text.len())];
         let line = upto.matches('\n').count() + 1;

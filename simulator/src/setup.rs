@@ -89,6 +89,7 @@ pub fn apply_params(
     for (k, v) in params {
         let r = match v {
             ParamValue::Add(a) => add_to_param(policy, k, &a.add.text()),
+            ParamValue::Scale(m) => scale_param(policy, k, &m.scale.text()),
             other => policy.set_param(k, &other.absolute().unwrap_or_default()),
         };
         r.map_err(|e| SetupError(format!("{file}: {table}.\"{k}\": {e}")))?;
@@ -99,6 +100,23 @@ pub fn apply_params(
 
 /// Adds `delta` to a parameter's value at every date (`name` or `name.key`); numbers only.
 pub fn add_to_param(policy: &mut Policy, target: &str, delta: &str) -> Result<(), String> {
+    adjust_param(policy, target, delta, Adjust::Add)
+}
+
+/// Multiplies a parameter's value at every date by `factor` (`name` or `name.key`): money, decimal
+/// and percent values (the product of two decimals is exact); an integer only when the product is
+/// whole.
+pub fn scale_param(policy: &mut Policy, target: &str, factor: &str) -> Result<(), String> {
+    adjust_param(policy, target, factor, Adjust::Scale)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Adjust {
+    Add,
+    Scale,
+}
+
+fn adjust_param(policy: &mut Policy, target: &str, delta: &str, op: Adjust) -> Result<(), String> {
     let (name, key) = match target.split_once('.') {
         Some((n, k)) => (n.trim(), Some(k.trim())),
         None => (target.trim(), None),
@@ -116,8 +134,15 @@ pub fn add_to_param(policy: &mut Policy, target: &str, delta: &str) -> Result<()
         program.params[id as usize].ty,
         program.params[id as usize].by,
     );
-    let c = doudi_dsl::check::parse_value_text(delta, ty, &program.enums)
-        .map_err(|e| format!("`{target}`: {e}"))?;
+    let c = match op {
+        Adjust::Add => doudi_dsl::check::parse_value_text(delta, ty, &program.enums)
+            .map_err(|e| format!("`{target}`: {e}"))?,
+        Adjust::Scale => {
+            Const::Dec(delta.trim().parse::<rust_decimal::Decimal>().map_err(|_| {
+                format!("`{target}`: expected a factor such as 1.1, found `{delta}`")
+            })?)
+        }
+    };
     let idx = match (by, key) {
         (None, None) => 0,
         (Some(e), Some(k)) => {
@@ -144,16 +169,35 @@ pub fn add_to_param(policy: &mut Policy, target: &str, delta: &str) -> Result<()
         let Some(slot) = v.values.get_mut(idx) else {
             continue;
         };
-        *slot = match (&*slot, &c) {
-            (Const::Dec(a), Const::Dec(b)) => Const::Dec(
+        *slot = match (&*slot, &c, op) {
+            (Const::Dec(a), Const::Dec(b), Adjust::Scale) => Const::Dec(
+                a.checked_mul(*b)
+                    .ok_or_else(|| format!("`{target}`: overflow"))?,
+            ),
+            (Const::Int(a), Const::Dec(b), Adjust::Scale) => {
+                let x = rust_decimal::Decimal::from(*a)
+                    .checked_mul(*b)
+                    .ok_or_else(|| format!("`{target}`: overflow"))?;
+                if !x.fract().is_zero() {
+                    return Err(format!(
+                        "`{target}`: {a} × {delta} = {x} is not a whole number, and `{name}` is an integer"
+                    ));
+                }
+                Const::Int(
+                    rust_decimal::prelude::ToPrimitive::to_i64(&x)
+                        .ok_or_else(|| format!("`{target}`: overflow"))?,
+                )
+            }
+            (_, _, Adjust::Scale) => return Err(format!("`{target}`: only numbers can be scaled")),
+            (Const::Dec(a), Const::Dec(b), Adjust::Add) => Const::Dec(
                 a.checked_add(*b)
                     .ok_or_else(|| format!("`{target}`: overflow"))?,
             ),
-            (Const::Int(a), Const::Int(b)) => Const::Int(
+            (Const::Int(a), Const::Int(b), Adjust::Add) => Const::Int(
                 a.checked_add(*b)
                     .ok_or_else(|| format!("`{target}`: overflow"))?,
             ),
-            (Const::Int(a), Const::Dec(b)) => Const::Dec(
+            (Const::Int(a), Const::Dec(b), Adjust::Add) => Const::Dec(
                 rust_decimal::Decimal::from(*a)
                     .checked_add(*b)
                     .ok_or_else(|| format!("`{target}`: overflow"))?,
@@ -170,14 +214,21 @@ pub fn add_to_param(policy: &mut Policy, target: &str, delta: &str) -> Result<()
                     .from
                     .map(|d| format!(" from {}-{:02}-{:02}", d.year, d.month, d.day))
                     .unwrap_or_default();
+                let change = match op {
+                    Adjust::Add => format!("adding {delta}"),
+                    Adjust::Scale => format!("scaling by {delta}"),
+                };
                 return Err(format!(
-                    "`{target}`: adding {delta} gives a value outside the declared range `{}`{from}",
+                    "`{target}`: {change} gives a value outside the declared range `{}`{from}",
                     r.text
                 ));
             }
         }
         v.citations = vec![Citation::Assumption {
-            reason: format!("{target} {delta} added by a scenario"),
+            reason: match op {
+                Adjust::Add => format!("{target} {delta} added by a scenario"),
+                Adjust::Scale => format!("{target} scaled by {delta} by a scenario"),
+            },
         }];
     }
     param.overridden_at = None;
