@@ -133,7 +133,10 @@ impl EvalError {
                 "the amount is too large to compute exactly (overflow)",
                 span,
             )
-            .with_help("check the input data for implausibly large values"),
+            .with_help(
+                "a value in this formula is implausibly large: an input of the household, a \
+                 parameter or a number written in the policy (`doudi explain` shows each one)",
+            ),
             _ => EvalError::new("invalid rounding step", span),
         }
     }

@@ -223,3 +223,28 @@ fn deep_but_allowed_policy_evaluates_on_small_stacks() {
     // 950 negations of true: an even number.
     assert_eq!(v.unwrap(), Value::Bool(true));
 }
+
+/// An overflow caused by a number written in the policy says so: the help names inputs, parameters
+/// and the policy's own numbers, not only the data.
+#[test]
+fn an_overflow_from_a_policy_constant_does_not_blame_the_data() {
+    let src = "input household.x: money per month\n\
+               definition household.big: money per month = x + 70000000000000000000000000000 * 10\n";
+    let p = Policy::from_source("big.doudi", src)
+        .map_err(|e| e.render())
+        .unwrap()
+        .policy;
+    let h = read_json_household(
+        &p.schema,
+        &json!({"id": "H", "x": "1", "members": [{"id": "P"}]}),
+        "t",
+    )
+    .unwrap();
+    let id = p.output("big").unwrap();
+    let e = p
+        .evaluate(&h, Month::parse("2024-01").unwrap(), &[id])
+        .unwrap_err();
+    let text = e.render(p.sources());
+    assert!(text.contains("too large to compute exactly"), "{text}");
+    assert!(text.contains("a number written in the policy"), "{text}");
+}
