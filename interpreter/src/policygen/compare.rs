@@ -89,8 +89,10 @@ pub fn check_seed(seed: u64, n: u64) -> Result<Stats, Box<Disagreement>> {
     let text = super::generate(seed).text();
     let policy = load(seed, &text)?;
     let mut r = Rng::stream(seed, 0x3071);
+    // The month before every parameter's first date (an error for every household that needs a
+    // dated parameter) now and then; the others at and between the dates.
     let months: Vec<Month> = (0..3)
-        .map(|_| Month::parse(MONTHS[r.below(MONTHS.len() as u64) as usize]).unwrap())
+        .map(|_| Month::parse(MONTHS[r.weighted(&[4, 20, 20, 20, 20, 20])]).unwrap())
         .collect();
     let mut hs = Gen::new(&policy.schema, seed, Profile::Realistic).households(0, n);
     hs.extend(Gen::new(&policy.schema, seed ^ 1, Profile::Adversarial).households(n, n));

@@ -214,7 +214,16 @@ impl Pg {
                 None => out.push(name),
                 Some(e) => {
                     let key = self.key(e, ent);
-                    out.push(format!("{name}[{key}]"));
+                    if key.ends_with("code") && self.r.pct(60) {
+                        // A text code looked up only when it names a variant (lazily).
+                        let v0 = self.enums[e as usize][0].clone();
+                        let codes = format!("\"{v0}\", \"t{}\"", self.r.below(5));
+                        out.push(format!(
+                            "(if {key} in {{{codes}}} then {name}[{key}] else {name}[{v0}])"
+                        ));
+                    } else {
+                        out.push(format!("{name}[{key}]"));
+                    }
                 }
             }
         }
@@ -232,7 +241,7 @@ impl Pg {
 
     /// The key of a table `by` enum `e`: a value of the enum, or the text code for enum 0.
     fn key(&mut self, e: u8, ent: Ent) -> String {
-        if e == 0 && self.has_code && self.r.pct(40) {
+        if e == 0 && self.has_code && self.r.pct(25) {
             return match ent {
                 Ent::Hh => "code".into(),
                 Ent::Person => "household.code".into(),
@@ -357,7 +366,9 @@ impl Pg {
             }
             (m, 1) if m.is_money() => {
                 let s = self.scalar();
-                format!("({} / {})", sub(self, m), sub(self, s))
+                let (x, y) = (sub(self, m), sub(self, s));
+                let otherwise = x.clone();
+                self.div(x, y, &otherwise)
             }
             (m, 2) if m.is_money() && self.r.pct(50) => {
                 let k = self.pick(&["3", "12", "0.3", "7", "0"]);
@@ -375,10 +386,14 @@ impl Pg {
                 sub(self, T::Date)
             ),
             (T::Int, _) if ent == Ent::Hh => format!("count(members{})", self.maybe_filter()),
-            (T::Dec, 0) => format!("({} / {})", sub(self, T::Int), sub(self, T::Int)),
+            (T::Dec, 0) => {
+                let (x, y) = (sub(self, T::Int), sub(self, T::Int));
+                self.div(x, y, "0")
+            }
             (T::Dec, 1) => {
                 let m = [T::MoneyM, T::MoneyY, T::Stock, T::Months][self.r.below(4) as usize];
-                format!("({} / {})", sub(self, m), sub(self, m))
+                let (x, y) = (sub(self, m), sub(self, m));
+                self.div(x, y, "0")
             }
             (T::Dec, 2) => {
                 let (a, b) = (self.scalar(), self.scalar());
@@ -403,8 +418,29 @@ impl Pg {
     fn aggregate(&mut self, t: T, d: u32) -> String {
         let agg = ["sum", "min", "max"][self.r.weighted(&[60, 20, 20])];
         let body = self.expr(t, Ent::Person, d - 1);
-        let filt = self.maybe_filter();
+        if agg != "sum" && self.r.pct(80) {
+            // `min`/`max` of nobody is an error: asked only when somebody is there.
+            let f = self.expr(T::Bool, Ent::Person, 1);
+            let other = self.leaf(t, Ent::Hh);
+            return format!(
+                "(if any(members where {f}) then {agg}({body} for members where {f}) else {other})"
+            );
+        }
+        let filt = if agg == "sum" {
+            self.maybe_filter()
+        } else {
+            String::new()
+        };
         format!("{agg}({body} for members{filt})")
+    }
+
+    /// `x / y`, more often than not guarded against a zero `y` (which the reference then never divides by).
+    fn div(&mut self, x: String, y: String, otherwise: &str) -> String {
+        if self.r.pct(60) {
+            format!("(if {y} != 0 then {x} / {y} else {otherwise})")
+        } else {
+            format!("({x} / {y})")
+        }
     }
 
     fn bool_expr(&mut self, ent: Ent, d: u32) -> Option<String> {
@@ -505,7 +541,7 @@ impl Pg {
             let res = self.expr(t, ent, 2);
             s.push_str(&format!("  | {} | {res} |\n", cells.join(" | ")));
         }
-        if hit != "sum" && self.r.pct(50) {
+        if hit != "sum" && self.r.pct(70) {
             s.push_str(&format!("  otherwise = {}\n", self.expr(t, ent, 1)));
         }
         s
@@ -523,7 +559,9 @@ impl Pg {
                 .map(String::from)
                 .to_vec(),
         };
-        let mut out: Vec<String> = all.iter().filter(|_| self.r.pct(75)).cloned().collect();
+        // Half the tables cover every value of the column; the others leave some out.
+        let keep = if self.r.pct(50) { 100 } else { 70 };
+        let mut out: Vec<String> = all.iter().filter(|_| self.r.pct(keep)).cloned().collect();
         if out.is_empty() {
             out.push(all[all.len() - 1].clone());
         }

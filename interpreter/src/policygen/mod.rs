@@ -247,7 +247,11 @@ impl exprs::Pg {
                 ),
                 t => {
                     let agg = ["sum", "min", "max"][self.r.weighted(&[70, 15, 15])];
-                    let filt = self.maybe_filter();
+                    let filt = if agg == "sum" {
+                        self.maybe_filter()
+                    } else {
+                        String::new()
+                    };
                     (t, format!("{agg}({} for members{filt})", n.name))
                 }
             };
