@@ -483,7 +483,20 @@ impl Pg {
                     format!("{f}({body} for members{})", self.maybe_filter())
                 }
             }
-            8 => format!("({} in {{0, 1, 3}})", sub(self, T::Int)),
+            8 => match self.r.below(3) {
+                0 => format!("({} in {{0, 1, 3}})", sub(self, T::Int)),
+                // An integer against a decimal (compared as decimals).
+                1 => format!("({} < {})", sub(self, T::Int), sub(self, T::Dec)),
+                _ if self.has_code => {
+                    let code = if ent == Ent::Hh {
+                        "code"
+                    } else {
+                        "household.code"
+                    };
+                    format!("({code} == \"t{}\")", self.r.below(3))
+                }
+                _ => format!("({} == {})", sub(self, T::Bool), sub(self, T::Bool)),
+            },
             _ => self.if_expr(T::Bool, ent, d),
         })
     }

@@ -219,12 +219,36 @@ impl exprs::Pg {
         // The state's own `previous` is in scope in its formula (and in every later definition).
         self.states.push((name.clone(), t));
         self.current_state = Some(name.clone());
-        let e = self.expr(t, Ent::Hh, 3);
+        let body = match t {
+            T::Enum(e) if self.r.pct(60) => self.transitions(e),
+            _ => format!("  = {}\n", self.expr(t, Ent::Hh, 3)),
+        };
         self.current_state = None;
         self.items.push(format!(
-            "state household.{name}: {ty}\n  initially = {init}\n  = {e}\n"
+            "state household.{name}: {ty}\n  initially = {init}\n{body}"
         ));
         self.push_name(name, t, Ent::Hh, true, true);
+    }
+
+    /// A transition table for a state of enum `e` (rows in order, the first that holds wins).
+    fn transitions(&mut self, e: u8) -> String {
+        let mut s = "  transitions\n  | from | when | to | reason |\n".to_string();
+        for k in 0..self.r.range(1, 4) {
+            let from = if self.r.pct(30) {
+                "-".to_string()
+            } else {
+                let (a, b) = (self.variant(e), self.variant(e));
+                if a == b {
+                    a
+                } else {
+                    format!("{a}, {b}")
+                }
+            };
+            let when = self.expr(T::Bool, Ent::Hh, 2);
+            let to = self.variant(e);
+            s.push_str(&format!("  | {from} | {when} | {to} | \"r{k}\" |\n"));
+        }
+        s
     }
 
     /// Every person definition is used by a household definition (otherwise no output needs it).
