@@ -127,3 +127,10 @@ fn regression(name: &str) {
         panic!("{name}: {d}");
     }
 }
+
+/// Equal values at different scales made a programme total exact on one side and an overflow on the
+/// other (fixed in `num.rs`: fraction arithmetic drops a decimal's trailing zeros).
+#[test]
+fn regression_total_scale() {
+    regression("total-scale");
+}

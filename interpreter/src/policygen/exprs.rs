@@ -542,13 +542,12 @@ impl Pg {
         } else {
             self.r.range(1, 4) as usize
         };
-        for i in 0..nrows {
+        for row in 0..nrows {
             let mut cells = Vec::new();
             for (c, &k) in kinds.iter().enumerate() {
-                cells.push(if c == 0 && hit == "unique" {
-                    first[i].clone()
-                } else {
-                    self.cell(k)
+                cells.push(match first.get(row) {
+                    Some(cell) if c == 0 && hit == "unique" => cell.clone(),
+                    _ => self.cell(k),
                 });
             }
             let res = self.expr(t, ent, 2);
