@@ -2,7 +2,8 @@
 //!
 //! `cargo run --release -p doudi-interpreter --example policygen -- --policies 10000 [--households 40] [--seed 0]`
 //! prints what it compared and every disagreement (policy, household, both results) and exits 1 if
-//! there is any; `--show SEED` prints the policy of one seed.
+//! there is any; `--show SEED` prints the policy of one seed; `--minimise SEED MONTH` the smallest
+//! policy and households of that seed that still disagree in that month.
 
 use doudi_interpreter::policygen::{self, compare};
 use rayon::prelude::*;
@@ -24,6 +25,27 @@ fn main() {
     }
     let n = arg(&args, "--policies", 1000);
     let households = arg(&args, "--households", 40);
+    if let Some(i) = args.iter().position(|a| a == "--minimise") {
+        // --minimise SEED MONTH: the smallest policy and households that still disagree.
+        let month = doudi_interpreter::Month::parse(&args[i + 2]).expect("a month");
+        match compare::minimise(arg(&args, "--minimise", 0), households, month) {
+            Some((text, hs, d)) => {
+                println!("{text}");
+                let p = doudi_interpreter::Policy::from_source("min.doudi", &text)
+                    .unwrap()
+                    .policy;
+                let json: Vec<String> = hs.iter().map(|h| compare::to_json(&p.schema, h)).collect();
+                println!(
+                    "[\n{}\n]\n{}\n{}",
+                    json.join(",\n"),
+                    d.reference,
+                    d.compiled
+                );
+            }
+            None => println!("no disagreement"),
+        }
+        return;
+    }
     let first = arg(&args, "--seed", 0);
     let t = Instant::now();
     let results: Vec<_> = (first..first + n)

@@ -355,8 +355,13 @@ proptest! {
 
     #[test]
     fn num_decimal_fast_paths_agree_with_fraction_path(a in arb_decimal(), b in arb_decimal()) {
-        // A hand-built Rat(m, 10^s) holds the same value but forces the fraction path.
-        let as_rat = |d: Decimal| Num::Rat(d.mantissa(), 10i128.pow(d.scale()));
+        // A hand-built Rat(m, 10^s), reduced as every fraction `Num` makes is, holds the same value
+        // but forces the fraction path.
+        let as_rat = |d: Decimal| {
+            let (m, p) = (d.mantissa(), 10i128.pow(d.scale()));
+            let g = num_integer::Integer::gcd(&m, &p).max(1);
+            Num::Rat(m / g, p / g)
+        };
         let (x, y) = (Num::from_decimal(a), Num::from_decimal(b));
         let (rx, ry) = (as_rat(a), as_rat(b));
         let pairs = [

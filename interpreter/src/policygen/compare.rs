@@ -313,3 +313,96 @@ pub fn to_json(schema: &Schema, h: &Household) -> String {
     }
     j.to_string()
 }
+
+/// A smaller case that still disagrees: the policy's items and the households (and their members)
+/// removed one by one while the disagreement remains (the policy must still check). Returns the
+/// policy's text and the households.
+pub fn minimise(
+    seed: u64,
+    n: u64,
+    month: Month,
+) -> Option<(String, Vec<Household>, Box<Disagreement>)> {
+    let mut gp = super::generate(seed);
+    let policy = load(seed, &gp.text()).ok()?;
+    let mut hs = Gen::new(&policy.schema, seed, Profile::Realistic).households(0, n);
+    hs.extend(Gen::new(&policy.schema, seed ^ 1, Profile::Adversarial).households(n, n));
+    let fails = |text: &str, hs: &[Household]| -> Option<Box<Disagreement>> {
+        let p = load(seed, text).ok()?;
+        // Households are re-read against the smaller schema: keep only fields it still has.
+        let hs: Vec<Household> = hs
+            .iter()
+            .map(|h| project(&policy.schema, &p.schema, h))
+            .collect();
+        compare(seed, text, &p, &hs, &[month]).err()
+    };
+    fails(&gp.text(), &hs)?;
+    let mut i = 0;
+    while i < hs.len() {
+        let mut t = hs.clone();
+        t.remove(i);
+        if fails(&gp.text(), &t).is_some() {
+            hs = t;
+        } else {
+            i += 1;
+        }
+    }
+    for k in 0..hs.len() {
+        let mut j = 0;
+        while j < hs[k].members.len() {
+            let mut t = hs.clone();
+            t[k].members.remove(j);
+            if fails(&gp.text(), &t).is_some() {
+                hs = t;
+            } else {
+                j += 1;
+            }
+        }
+    }
+    let mut i = 0;
+    while i < gp.items.len() {
+        let mut t = gp.clone();
+        t.items.remove(i);
+        if fails(&t.text(), &hs).is_some() {
+            gp = t;
+        } else {
+            i += 1;
+        }
+    }
+    let d = fails(&gp.text(), &hs)?;
+    let p = load(seed, &gp.text()).ok()?;
+    let hs = hs
+        .iter()
+        .map(|h| project(&policy.schema, &p.schema, h))
+        .collect();
+    Some((gp.text(), hs, d))
+}
+
+/// A household of schema `from` with only the fields (and states) of schema `to`, by name.
+fn project(from: &Schema, to: &Schema, h: &Household) -> Household {
+    let pick = |fs: &[crate::data::Field], ts: &[crate::data::Field], vs: &[Value]| -> Vec<Value> {
+        ts.iter()
+            .map(|t| {
+                fs.iter()
+                    .position(|f| f.name == t.name)
+                    .map(|i| vs[i].clone())
+                    .unwrap_or(Value::Bool(false))
+            })
+            .collect()
+    };
+    Household {
+        id: h.id.clone(),
+        fields: pick(&from.household, &to.household, &h.fields),
+        members: h
+            .members
+            .iter()
+            .map(|m| crate::data::Person {
+                id: m.id.clone(),
+                fields: pick(&from.person, &to.person, &m.fields),
+            })
+            .collect(),
+        previous: h
+            .previous
+            .as_ref()
+            .map(|p| pick(&from.states, &to.states, p)),
+    }
+}
