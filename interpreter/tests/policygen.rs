@@ -2,7 +2,7 @@
 //! every household output, error and programme total; plus the minimised disagreements it found,
 //! kept as regression cases under `tests/data/generated/`.
 //!
-//! `DOUDI_POLICYGEN_N` sets the number of policies (default 200; BENCHMARKS.md records a run of
+//! `DOUDI_POLICYGEN_N` sets the number of policies (default 400; BENCHMARKS.md records a run of
 //! 10,000 with the `policygen` example).
 
 use doudi_interpreter::data::read_json_str;
@@ -14,7 +14,7 @@ fn n_policies() -> u64 {
     std::env::var("DOUDI_POLICYGEN_N")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(200)
+        .unwrap_or(400)
 }
 
 #[test]
