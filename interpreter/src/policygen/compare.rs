@@ -1,9 +1,9 @@
 //! Runs the reference evaluator and the compiled path on a policy and households and reports the first difference.
 //!
 //! Every household output is compared exactly (the value, its kind and its printed form), every
-//! error exactly (message, span, definition, household, member, help), through three routes of the
-//! compiled path (parallel batches, one reused session, batches with programme totals), and the
-//! programme totals themselves.
+//! error exactly (message, span, definition, household, member, help), through five routes of the
+//! compiled path (parallel batches, one reused session, a loaded population's values and rows,
+//! batches with programme totals), and the programme totals themselves.
 
 use crate::data::{household_to_json, value_to_json, Household, Schema};
 use crate::eval::{EvalError, HouseholdEval, Month, Scope};
@@ -57,7 +57,8 @@ pub struct Disagreement {
     /// The household as JSON (with its `previous`), `""` when the policy did not load.
     pub household: String,
     pub month: String,
-    /// Which comparison: `batch`, `session`, `totals`, `totals rows`, or `check`.
+    /// Which comparison: `batch`, `session`, `loaded`, `loaded rows`, `totals`, `totals rows`, or
+    /// `check`.
     pub route: String,
     pub reference: String,
     pub compiled: String,
@@ -208,6 +209,15 @@ pub fn compare(
                 st.fast += 1;
             }
         }
+        // A loaded population (households packed into columns), values and rows.
+        for (route, got) in loaded_routes(&cp, hs, m) {
+            for ((h, a), b) in hs.iter().zip(&refs).zip(&got) {
+                if !same(a, b) {
+                    let (x, y) = (show(policy, &outputs, a), show(policy, &outputs, b));
+                    return Err(differ(Some(h), m, route, x, y));
+                }
+            }
+        }
         if policy
             .program
             .defs
@@ -219,6 +229,31 @@ pub fn compare(
         }
     }
     Ok(st)
+}
+
+type Results = Vec<Result<Vec<Value>, EvalError>>;
+
+/// The compiled path's results on the households loaded as a population: through
+/// `for_each_loaded` and through `for_each_row_loaded`.
+fn loaded_routes(cp: &CompiledPolicy, hs: &[Household], m: Month) -> [(&'static str, Results); 2] {
+    let loaded = cp.load(hs);
+    let slots = || -> Vec<std::sync::Mutex<Option<Result<Vec<Value>, EvalError>>>> {
+        hs.iter().map(|_| std::sync::Mutex::new(None)).collect()
+    };
+    let take = |s: Vec<std::sync::Mutex<Option<Result<Vec<Value>, EvalError>>>>| -> Results {
+        s.into_iter()
+            .map(|x| x.into_inner().unwrap().expect("every household is visited"))
+            .collect()
+    };
+    let a = slots();
+    cp.for_each_loaded(&loaded, m, |i, r| {
+        *a[i].lock().unwrap() = Some(r.map(|v| v.to_vec()).map_err(|e| e.clone()))
+    });
+    let b = slots();
+    cp.for_each_row_loaded(&loaded, m, |i, r| {
+        *b[i].lock().unwrap() = Some(r.map(|row| row.values()).map_err(|e| e.clone()))
+    });
+    [("loaded", take(a)), ("loaded rows", take(b))]
 }
 
 /// The reference's rows and totals against the compiled path's, in input order; the number of
