@@ -232,15 +232,15 @@ pub fn compare(
 }
 
 type Results = Vec<Result<Vec<Value>, EvalError>>;
+/// One slot per household, filled by the parallel visitors.
+type Slots = Vec<std::sync::Mutex<Option<Result<Vec<Value>, EvalError>>>>;
 
 /// The compiled path's results on the households loaded as a population: through
 /// `for_each_loaded` and through `for_each_row_loaded`.
 fn loaded_routes(cp: &CompiledPolicy, hs: &[Household], m: Month) -> [(&'static str, Results); 2] {
     let loaded = cp.load(hs);
-    let slots = || -> Vec<std::sync::Mutex<Option<Result<Vec<Value>, EvalError>>>> {
-        hs.iter().map(|_| std::sync::Mutex::new(None)).collect()
-    };
-    let take = |s: Vec<std::sync::Mutex<Option<Result<Vec<Value>, EvalError>>>>| -> Results {
+    let slots = || -> Slots { hs.iter().map(|_| std::sync::Mutex::new(None)).collect() };
+    let take = |s: Slots| -> Results {
         s.into_iter()
             .map(|x| x.into_inner().unwrap().expect("every household is visited"))
             .collect()
