@@ -2146,7 +2146,8 @@ fn write_value(out: &mut String, ty: &FieldType, v: &Value) -> Result<(), String
     Ok(())
 }
 
-fn value_to_json(ty: &FieldType, v: &Value) -> Result<serde_json::Value, String> {
+/// One value as JSON, in the form the JSON readers read (money as an exact decimal string).
+pub fn value_to_json(ty: &FieldType, v: &Value) -> Result<serde_json::Value, String> {
     Ok(match (ty, v) {
         (FieldType::Bool, Value::Bool(b)) => serde_json::Value::Bool(*b),
         (FieldType::Int, Value::Int(i)) => serde_json::Value::from(*i),

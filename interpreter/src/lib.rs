@@ -28,6 +28,7 @@ pub mod fast;
 pub mod num;
 pub mod packed;
 pub mod policy;
+pub mod policygen;
 pub mod programme;
 pub mod rhai_bridge;
 pub mod testgen;

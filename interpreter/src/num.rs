@@ -222,6 +222,14 @@ impl Frac {
 
     #[inline]
     fn of_dec(d: Decimal) -> Frac {
+        // The value, not its representation: without trailing zeros, so that a result (or an
+        // overflow) never depends on a decimal's scale (`0.0187694471567700` and `0.01876944715677`
+        // added to 276990761176332930656118 once overflowed and once did not).
+        let d = if d.scale() > 0 && d.mantissa() % 10 == 0 {
+            d.normalize()
+        } else {
+            d
+        };
         let m = d.mantissa();
         Frac {
             neg: m < 0,
