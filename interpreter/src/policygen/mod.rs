@@ -107,7 +107,7 @@ impl exprs::Pg {
         }
         if self.r.pct(50) {
             self.items
-                .push("input household.code: text \"代码\"\n".to_string());
+                .push("input household.code \"代码\": text\n".to_string());
             self.has_code = true;
         }
     }
