@@ -9,6 +9,8 @@ pub(super) struct Compiler<'p> {
     pub(super) levels: [Vec<Level>; 4],
     pub(super) loads: Vec<Load>,
     pub(super) inputs: HashMap<(Level, usize, bool), Operand>,
+    /// Text inputs loaded as an enum's variants: (level, slot, enum) to the register.
+    pub(super) variant_inputs: HashMap<(Level, usize, doudi_dsl::ir::EnumId), u32>,
     pub(super) bcasts: HashMap<(Category, u32), u32>,
     pub(super) defs: Vec<Option<Operand>>,
     pub(super) visiting: Vec<bool>,
@@ -246,6 +248,7 @@ impl<'p> Compiler<'p> {
                 slot,
                 cat: c,
                 dst,
+                variants: None,
             });
         }
         let v = reg_ao(c, dst);
@@ -322,17 +325,23 @@ impl<'p> Compiler<'p> {
                     _ => None,
                 };
                 let v = match slot {
-                    // An input field: read and looked up in one pass, without a text register.
-                    Some(slot) => {
-                        let dst = self.reg(Category::Enum, at);
-                        self.ins.push(Instruction::VariantOfInput {
-                            lv: at,
-                            dst,
-                            slot: slot as usize,
-                            en: *en,
-                        });
-                        dst
-                    }
+                    // An input field: looked up when the input is loaded, without a text register.
+                    Some(slot) => match self.variant_inputs.get(&(at, slot as usize, *en)) {
+                        Some(&dst) => dst,
+                        None => {
+                            let dst = self.reg(Category::Enum, at);
+                            let names = &self.prog.enums[*en as usize].variants;
+                            self.loads.push(Load {
+                                lv: at,
+                                slot: slot as usize,
+                                cat: Category::Enum,
+                                dst,
+                                variants: Some(names.clone()),
+                            });
+                            self.variant_inputs.insert((at, slot as usize, *en), dst);
+                            dst
+                        }
+                    },
                     None => {
                         let a = self.expr(x, at)?;
                         let dst = self.reg(Category::Enum, at);
@@ -379,12 +388,6 @@ impl<'p> Compiler<'p> {
             ExprKind::Arith(op, a, b) => {
                 let a = self.expr(a, lv)?.num()?;
                 let b = self.expr(b, lv)?.num()?;
-                let kmsc = match b {
-                    NumOperand::Const(k) => {
-                        Some(msc(k.n.unsigned_abs().min(i64::MAX as u64) as i64))
-                    }
-                    _ => None,
-                };
                 let dst = self.reg(Category::Num, lv);
                 self.push_n(Instruction::Arith {
                     op: *op,
@@ -392,7 +395,6 @@ impl<'p> Compiler<'p> {
                     dst,
                     a,
                     b,
-                    kmsc,
                 });
                 Operand::Num(NumOperand::Reg(dst))
             }
@@ -665,7 +667,6 @@ impl<'p> Compiler<'p> {
                         dst,
                         a,
                         b: NumOperand::Const(twelve),
-                        kmsc: Some(2),
                     },
                     Builtin::Yearly => Instruction::Arith {
                         op: Arith::Mul,
@@ -673,7 +674,6 @@ impl<'p> Compiler<'p> {
                         dst,
                         a,
                         b: NumOperand::Const(twelve),
-                        kmsc: None,
                     },
                     _ => Instruction::Abs { lv, dst, a },
                 });

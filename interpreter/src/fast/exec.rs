@@ -148,7 +148,6 @@ impl<'a> Executor<'a> {
             Instruction::TableEnum { .. } => self.table_enum(ins, fr),
             Instruction::TableOwned { .. } => self.table_owned(ins, fr),
             Instruction::ExceptionsBool { .. } => self.exceptions_bool(ins, fr),
-            Instruction::VariantOfInput { .. } => self.variant_of_input(ins, fr),
             Instruction::Generic { .. } => self.generic_lanes(ins, fr),
         }
     }
@@ -202,15 +201,7 @@ impl Executor<'_> {
     /// `a + b`, `a - b`, `a * b`, `a / b` (constant integer divisors and multipliers on their own path).
     #[allow(clippy::needless_range_loop)]
     pub(super) fn arith(&self, ins: &Instruction, fr: &mut Frame) {
-        let Instruction::Arith {
-            op,
-            lv,
-            dst,
-            a,
-            b,
-            kmsc,
-        } = ins
-        else {
+        let Instruction::Arith { op, lv, dst, a, b } = ins else {
             unreachable!("dispatched by kind")
         };
         let n = self.lanes(fr, *lv);
@@ -220,12 +211,12 @@ impl Executor<'_> {
         match (op, sb) {
             // A positive integer constant divisor (`monthly`, `/ 12`) or multiplier.
             (Arith::Div, Lanes::Same(k)) if k.is_int() && k.n > 0 => {
-                let (k, km) = (k.n, kmsc.unwrap_or(0));
+                let k = IntDivisor::new(k.n).expect("a positive divisor");
                 zip1(out, sa, |x| {
                     if x.is_poison() {
                         x
                     } else {
-                        Q::or_poison(x.div_int(k, km))
+                        Q::or_poison(x.div_by(&k))
                     }
                 })
             }
@@ -239,13 +230,10 @@ impl Executor<'_> {
                     }
                 })
             }
-            (Arith::Add, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Add, x, y, None)),
-            (Arith::Sub, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Sub, x, y, None)),
-            (Arith::Mul, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Mul, x, y, None)),
-            (Arith::Div, _) => {
-                let kmsc = *kmsc;
-                zip2(out, sa, sb, |x, y| num_binary(Arith::Div, x, y, kmsc))
-            }
+            (Arith::Add, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Add, x, y)),
+            (Arith::Sub, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Sub, x, y)),
+            (Arith::Mul, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Mul, x, y)),
+            (Arith::Div, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Div, x, y)),
         }
         give!(fr, n, *dst, d);
     }

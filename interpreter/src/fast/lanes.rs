@@ -107,7 +107,7 @@ pub(super) fn zip3<C: Copy, A: Copy, T>(
 // Poison-aware lane operations.
 
 #[inline(always)]
-pub(super) fn num_binary(op: Arith, a: Q, b: Q, kmsc: Option<u8>) -> Q {
+pub(super) fn num_binary(op: Arith, a: Q, b: Q) -> Q {
     if a.is_poison() || b.is_poison() {
         return Q::POISON;
     }
@@ -115,7 +115,7 @@ pub(super) fn num_binary(op: Arith, a: Q, b: Q, kmsc: Option<u8>) -> Q {
         Arith::Add => a.add(b),
         Arith::Sub => a.sub(b),
         Arith::Mul => a.mul(b),
-        Arith::Div => a.div_with(b, kmsc),
+        Arith::Div => a.div(b),
     })
 }
 

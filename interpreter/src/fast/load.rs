@@ -1,6 +1,7 @@
 //! Loading a batch's inputs into registers, and populations loaded as columns (`LoadedPopulation`).
 
 use super::*;
+use std::sync::Arc;
 
 /// Decimal inputs with fewer places are read over the denominator `10^INPUT_SCALE` (cents), keeping
 /// their own scale, so that the amounts of a column share a denominator.
@@ -22,6 +23,26 @@ pub(super) fn load_b(v: &Value) -> u8 {
         _ => LANE_POISON,
     }
 }
+/// The variant named by a text code (poison when no variant has that name). Readers share one
+/// allocation per distinct text of a column, so the last lookup is remembered by address.
+#[inline]
+fn load_variant<'v>(v: &'v Value, names: &[String], last: &mut Option<(&'v Arc<str>, u16)>) -> u16 {
+    match v {
+        Value::Text(t) => match *last {
+            Some((l, k)) if Arc::ptr_eq(l, t) => k,
+            _ => {
+                let k = names
+                    .iter()
+                    .position(|x| x.as_str() == &**t)
+                    .map_or(ENUM_POISON, |k| k as u16);
+                *last = Some((t, k));
+                k
+            }
+        },
+        _ => ENUM_POISON,
+    }
+}
+
 #[inline]
 pub(super) fn load_e(v: &Value) -> u16 {
     match v {
@@ -85,13 +106,15 @@ impl ColumnarProgram {
         // Household fields, then each member's fields in one pass over the member.
         for l in self.loads.iter().filter(|l| l.lv == Level::Household) {
             let d = l.dst as usize;
+            let mut last = None;
             for (i, h) in hs.iter().enumerate() {
                 let v = &h.fields[l.slot];
-                match l.cat {
-                    Category::Num => fr.n[d][i] = load_n(v),
-                    Category::Bool => fr.b[d][i] = load_b(v),
-                    Category::Enum => fr.e[d][i] = load_e(v),
-                    Category::Other => {}
+                match (l.cat, &l.variants) {
+                    (Category::Num, _) => fr.n[d][i] = load_n(v),
+                    (Category::Bool, _) => fr.b[d][i] = load_b(v),
+                    (Category::Enum, None) => fr.e[d][i] = load_e(v),
+                    (Category::Enum, Some(names)) => fr.e[d][i] = load_variant(v, names, &mut last),
+                    (Category::Other, _) => {}
                 }
             }
         }
@@ -100,17 +123,19 @@ impl ColumnarProgram {
             .iter()
             .filter(|l| l.lv == Level::Person)
             .collect();
+        let mut last = vec![None; person.len()];
         let mut j = 0;
         for h in hs {
             for m in &h.members {
-                for l in &person {
+                for (l, last) in person.iter().zip(last.iter_mut()) {
                     let v = &m.fields[l.slot];
                     let d = l.dst as usize;
-                    match l.cat {
-                        Category::Num => fr.n[d][j] = load_n(v),
-                        Category::Bool => fr.b[d][j] = load_b(v),
-                        Category::Enum => fr.e[d][j] = load_e(v),
-                        Category::Other => {}
+                    match (l.cat, &l.variants) {
+                        (Category::Num, _) => fr.n[d][j] = load_n(v),
+                        (Category::Bool, _) => fr.b[d][j] = load_b(v),
+                        (Category::Enum, None) => fr.e[d][j] = load_e(v),
+                        (Category::Enum, Some(names)) => fr.e[d][j] = load_variant(v, names, last),
+                        (Category::Other, _) => {}
                     }
                 }
                 j += 1;

@@ -81,7 +81,7 @@ use crate::programme::{Contribution, Totals};
 use crate::value::Value;
 use doudi_dsl::ast::{AggKind, CmpOp, Date, EntityKind, HitPolicy, Span};
 use doudi_dsl::ir::*;
-use q::{msc, Bail, Q, R};
+use q::{Bail, IntDivisor, Q, R};
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -170,6 +170,7 @@ impl<'p> CompiledPolicy<'p> {
             levels: Default::default(),
             loads: Vec::new(),
             inputs: HashMap::new(),
+            variant_inputs: HashMap::new(),
             bcasts: HashMap::new(),
             defs: vec![None; p.defs.len()],
             visiting: vec![false; p.defs.len()],

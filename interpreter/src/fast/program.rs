@@ -113,7 +113,6 @@ pub(super) enum Instruction {
         dst: u32,
         a: NumOperand,
         b: NumOperand,
-        kmsc: Option<u8>,
     },
     Neg {
         lv: Level,
@@ -272,13 +271,6 @@ pub(super) enum Instruction {
         xs: Vec<(BoolOperand, BoolOperand)>,
         body: BoolOperand,
     },
-    /// The variant of enum `en` named by the text input `slot` (poison when it names none).
-    VariantOfInput {
-        lv: Level,
-        dst: u32,
-        slot: usize,
-        en: EnumId,
-    },
     /// Everything else, lane by lane on owned values.
     Generic {
         lv: Level,
@@ -317,6 +309,9 @@ pub(super) struct Load {
     pub(super) slot: usize,
     pub(super) cat: Category,
     pub(super) dst: u32,
+    /// A text code read as the variant of an enum (these names, in order): looked up once, when
+    /// the input is loaded, not each time the program runs over a loaded population.
+    pub(super) variants: Option<Vec<String>>,
 }
 
 pub(super) struct TotalPlan {

@@ -14,10 +14,11 @@
 //!   scales, an exact quotient the difference, a zero result scale 0), so the compiled path's
 //!   output has the reference's representation, `125.00` where the reference has `125.00` and `125`
 //!   where it has `125`. A value the reference holds in canonical form (a result brought back from
-//!   a fraction: a `Rat`, or the decimal of its minimal scale) is marked *canonical*, and its `sc`
-//!   is an upper bound of that scale; its exact scale, when an operation needs it, is computed from
-//!   the value ([`Q::ref_scale`]). Every value checks `sc <= 18` and `|n / d| * 10^sc < 2^62`, so
-//!   the mantissa the reference holds is below `2^62`.
+//!   a fraction) is marked *canonical*: either the decimal of its minimal scale, which `sc` then
+//!   is (computed once, when the value is made, by valuations rather than a gcd), or a fraction
+//!   (marked *frac*, `sc` 0). So [`Q::ref_scale`] is a bit test, and the hot path (sums and
+//!   products of amounts) never computes a scale. Every value checks `sc <= 18` and
+//!   `|n / d| * 10^sc < 2^62`, so the mantissa the reference holds is below `2^62`.
 //!
 //! With every operand's numerator and denominator (as the reference sees them) below `2^62`, the
 //! reference's fraction arithmetic (128-bit cross products), its canonicalisation and its `i64`
@@ -59,13 +60,16 @@ pub const POW10: [i64; 19] = {
 };
 
 const DMASK: u64 = (1 << 56) - 1;
-/// The reference holds the value in canonical form (`sc` is then an upper bound of its scale).
+/// The reference holds the value in canonical form (`sc` is then its minimal scale).
 const CANON: u64 = 1 << 61;
+/// The reference holds a fraction (a canonical value that does not terminate; `sc` is 0).
+const FRAC: u64 = 1 << 62;
 const INT: u64 = 1 << 63;
 
-/// `n / d` with the reference's scale `sc`, its form (a decimal of scale `sc`, or canonical) and
-/// kind `int`, in 16 bytes (so that `R<Q>` is returned in registers): `m` packs `d` (bits 0..56),
-/// `sc` (56..61), canonical (61) and `int` (63); `d > 0`, so `m` is never zero.
+/// `n / d` with the reference's scale `sc`, its form (a decimal of scale `sc`, canonical, or a
+/// fraction) and kind `int`, in 16 bytes (so that `R<Q>` is returned in registers): `m` packs `d`
+/// (bits 0..56), `sc` (56..61), canonical (61), frac (62) and `int` (63); `d > 0`, so `m` is never
+/// zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Q {
     pub n: i64,
@@ -82,27 +86,136 @@ fn pack(d: u64, sc: u8, int: bool) -> NonZeroU64 {
     NonZeroU64::new(d | (sc as u64) << 56 | if int { INT } else { 0 }).unwrap_or(NonZeroU64::MIN)
 }
 
-/// An upper bound of the minimal decimal scale of any terminating value whose reduced denominator
-/// divides `d`: `max(v2(d), v5(d))`.
-pub fn msc(d: i64) -> u8 {
-    if d <= 1 {
-        return 0;
-    }
-    let d = d as u64;
-    let tz = d.trailing_zeros();
-    let mut odd = d >> tz;
-    let mut v5 = 0u32;
-    while odd.is_multiple_of(5) {
-        odd /= 5;
-        v5 += 1;
-    }
-    tz.max(v5) as u8
-}
-
 use crate::num::gcd64 as gcd;
 
+/// For each odd `r < 256`: its inverse modulo `2^64` and `u64::MAX / r`. Then `r` divides `n`
+/// exactly when `n * inverse <= u64::MAX / r` (wrapping product; Granlund and Montgomery), a
+/// multiplication where `n % r` would be a hardware division, in the compiled path's hottest code.
+const ODD_INVERSES: [(u64, u64); 128] = {
+    let mut t = [(0u64, 0u64); 128];
+    let mut i = 0;
+    while i < 128 {
+        let r = 2 * i as u64 + 1;
+        // Newton's iteration doubles the correct low bits: 3 (r * r = 1 mod 8), 6, ..., 96.
+        let mut x = r;
+        let mut k = 0;
+        while k < 5 {
+            x = x.wrapping_mul(2u64.wrapping_sub(r.wrapping_mul(x)));
+            k += 1;
+        }
+        t[i] = (x, u64::MAX / r);
+        i += 1;
+    }
+    t
+};
+
+/// `big / small` when `small` divides `big` (`small > 0`). Denominators are powers of ten times
+/// small numbers, so the odd part of `small` is usually below 256, and the test and the quotient are
+/// multiplications (see [`ODD_INVERSES`]) rather than a hardware division.
+#[inline(always)]
+fn multiple_of(big: i64, small: i64) -> Option<u64> {
+    let (big, small) = (big as u64, small as u64);
+    let x = small.trailing_zeros();
+    if big.trailing_zeros() < x {
+        return None;
+    }
+    let (b, odd) = (big >> x, small >> x);
+    if odd < 256 {
+        let (inv, lim) = ODD_INVERSES[(odd >> 1) as usize];
+        let q = b.wrapping_mul(inv);
+        (q <= lim).then_some(q)
+    } else {
+        b.is_multiple_of(odd).then(|| b / odd)
+    }
+}
+
+/// Whether the odd number `r` divides `n`.
+#[inline(always)]
+fn divides(r: u64, n: u64) -> bool {
+    debug_assert!(r % 2 == 1);
+    if r < 256 {
+        let (inv, lim) = ODD_INVERSES[(r >> 1) as usize];
+        n.wrapping_mul(inv) <= lim
+    } else {
+        n.is_multiple_of(r)
+    }
+}
+
+/// A positive integer divisor known in advance: `k = 2^twos 5^fives odd`, with `odd`'s inverse
+/// modulo `2^64` and `u64::MAX / odd` (see [`ODD_INVERSES`]).
+#[derive(Debug, Clone, Copy)]
+pub struct IntDivisor {
+    pub k: i64,
+    twos: u32,
+    fives: u32,
+    odd: u64,
+    odd_inverse: u64,
+    odd_limit: u64,
+}
+
+impl IntDivisor {
+    /// `None` unless `k > 0`.
+    pub fn new(k: i64) -> Option<IntDivisor> {
+        if k <= 0 {
+            return None;
+        }
+        let twos = k.trailing_zeros();
+        let (odd, fives) = strip_fives(k as u64 >> twos, u32::MAX);
+        let mut inv = odd;
+        for _ in 0..5 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(odd.wrapping_mul(inv)));
+        }
+        Some(IntDivisor {
+            k,
+            twos,
+            fives,
+            odd,
+            odd_inverse: inv,
+            odd_limit: u64::MAX / odd,
+        })
+    }
+}
+
+/// `(x / 5^k, k)` for the largest `k <= limit` with `5^k` dividing the odd number `x`. An exact
+/// division by 5 is a multiplication by 5's inverse modulo `2^64`, and the product is at most
+/// `u64::MAX / 5` exactly when 5 divides (see [`ODD_INVERSES`]).
+#[inline(always)]
+fn strip_fives(mut x: u64, limit: u32) -> (u64, u32) {
+    let (inv5, lim5) = ODD_INVERSES[2];
+    let mut k = 0;
+    while k < limit {
+        let q = x.wrapping_mul(inv5);
+        if q > lim5 {
+            break;
+        }
+        x = q;
+        k += 1;
+    }
+    (x, k)
+}
+
+/// The minimal decimal scale of `n / d` (`d > 0`): `max(v2(d'), v5(d'))` of the reduced
+/// denominator `d' = d / gcd(n, d)`, or `None` when the value does not terminate. With
+/// `d = 2^a 5^b r` (`r` prime to 10), `n / d` terminates exactly when `r` divides `n`, and then
+/// `d' = 2^(a - min(a, v2(n))) 5^(b - min(b, v5(n)))`: valuations, no gcd.
+#[inline]
+fn minimal_scale_u64(n: u64, d: u64) -> Option<u8> {
+    if n == 0 {
+        return Some(0);
+    }
+    let a = d.trailing_zeros();
+    let (r, b) = strip_fives(d >> a, u32::MAX);
+    if r != 1 && !divides(r, n) {
+        return None;
+    }
+    let twos = a.saturating_sub(n.trailing_zeros());
+    let (_, v5) = strip_fives(n >> n.trailing_zeros(), b);
+    Some(twos.max(b - v5) as u8)
+}
+
+/// `n / d` reduced by its gcd once, when a part is beyond the bounds; bails if it stays beyond.
 #[cold]
-fn reduce(n: i128, d: i128, sc: u8) -> R<Q> {
+fn reduce_parts(n: i128, d: i128) -> R<(i64, i64)> {
     if n.unsigned_abs() > u64::MAX as u128 || d > u64::MAX as i128 || d <= 0 {
         return Err(Bail);
     }
@@ -114,7 +227,63 @@ fn reduce(n: i128, d: i128, sc: u8) -> R<Q> {
     if n.abs() >= LIM || d >= DLIM {
         return Err(Bail);
     }
-    fin(n, d, sc)
+    Ok((n as i64, d as i64))
+}
+
+#[cold]
+fn reduce(n: i128, d: i128, sc: u8) -> R<Q> {
+    let (n, d) = reduce_parts(n, d)?;
+    fin64(n, d, sc)
+}
+
+/// A result known not to terminate (`d > 0`): the reference holds a fraction.
+#[inline]
+fn frac(n: i128, d: i128) -> R<Q> {
+    let (n, d) = if n.abs() >= LIM || d >= DLIM {
+        reduce_parts(n, d)?
+    } else {
+        (n as i64, d as i64)
+    };
+    Ok(Q {
+        n,
+        m: pack(d as u64, 0, false) | CANON | FRAC,
+    })
+}
+
+/// A result the reference holds in canonical form (`d > 0`): the decimal of its minimal scale when
+/// the value terminates (the scale computed here, once), else a fraction.
+#[inline(never)]
+fn canon(n: i128, d: i128) -> R<Q> {
+    let (n, d) = bounded(n, d)?;
+    canon_of(n, d, minimal_scale_u64(n.unsigned_abs(), d as u64))
+}
+
+/// `n / d` with parts below the bounds (reduced once by their gcd when they are not).
+#[inline(always)]
+fn bounded(n: i128, d: i128) -> R<(i64, i64)> {
+    if n.abs() >= LIM || d >= DLIM {
+        reduce_parts(n, d)
+    } else {
+        Ok((n as i64, d as i64))
+    }
+}
+
+/// [`canon`] of bounded parts whose minimal scale `ms` is known.
+#[inline(always)]
+fn canon_of(n: i64, d: i64, ms: Option<u8>) -> R<Q> {
+    match ms {
+        Some(sc) => {
+            let q = fin64(n, d, sc)?;
+            Ok(Q {
+                n: q.n,
+                m: q.m | CANON,
+            })
+        }
+        None => Ok(Q {
+            n,
+            m: pack(d as u64, 0, false) | CANON | FRAC,
+        }),
+    }
 }
 
 /// `floor(2^62 / 10^sc)`: below it, `|n| * 10^sc < 2^62 <= 2^62 * d` needs no wide multiplication.
@@ -218,7 +387,7 @@ impl Q {
                 if *d <= 0 || n.abs() >= LIM || *d >= DLIM {
                     return Err(Bail);
                 }
-                fin(*n, *d, msc(*d as i64)).map(Q::canonical)
+                canon(*n, *d)
             }
         }
     }
@@ -256,11 +425,11 @@ impl Q {
         })
     }
 
-    /// As the reference's number: the decimal of scale `sc`, or the canonical form (a decimal of
-    /// minimal scale when the value terminates, else a fraction).
+    /// As the reference's number: the decimal of scale `sc` (a canonical value that terminates is
+    /// the decimal of its minimal scale, which `sc` is), or a fraction.
     pub fn to_num(self) -> Num {
         let d = self.d();
-        if !self.is_canonical() {
+        if !self.is_frac() {
             let sc = self.sc().min(MAX_SC);
             // |n| < 2^62 and 10^sc <= 10^18 < 2^60: the product fits i128.
             let p = self.n as i128 * POW10[sc as usize] as i128;
@@ -275,9 +444,6 @@ impl Q {
         if self.n == 0 {
             return Num::ZERO;
         }
-        if d == 1 {
-            return Num::Dec(Decimal::from(self.n));
-        }
         let neg = self.n < 0;
         let (mut n, mut d) = (self.n.unsigned_abs(), d as u64);
         let g = gcd(n, d);
@@ -289,26 +455,8 @@ impl Q {
         if d == 1 {
             return Num::Dec(Decimal::from_i128_with_scale(sn, 0));
         }
-        let twos = d.trailing_zeros();
-        let mut rest = d >> twos;
-        let mut fives = 0u32;
-        while rest % 5 == 0 {
-            rest /= 5;
-            fives += 1;
-        }
-        if rest == 1 {
-            let k = twos.max(fives);
-            if k <= 18 {
-                let mult = (POW10[k as usize] as u64 / d) as i128;
-                let m = sn * mult; // |sn| < 2^62, mult <= 10^18: fits i128
-                if m.unsigned_abs() < 1u128 << 96 {
-                    return Num::Dec(Decimal::from_i128_with_scale(m, k));
-                }
-            }
-            // Let the reference's canonicalisation decide (a long decimal or a fraction).
-            return Num::from_i128_ratio(sn, d as i128).unwrap_or(Num::ZERO);
-        }
-        Num::Rat(sn, d as i128)
+        // A fraction: the reference's canonical form of it.
+        Num::from_i128_ratio(sn, d as i128).unwrap_or(Num::ZERO)
     }
 
     /// Mirrors `Value::Int` to `Value::Num` coercion of a decimal/money definition.
@@ -323,18 +471,10 @@ impl Q {
         }
     }
 
+    /// The reference holds a fraction (a value that does not terminate).
     #[inline(always)]
-    pub fn is_canonical(self) -> bool {
-        self.m.get() & CANON != 0
-    }
-
-    /// The same value, marked as held in canonical form by the reference.
-    #[inline(always)]
-    fn canonical(self) -> Q {
-        Q {
-            n: self.n,
-            m: self.m | CANON,
-        }
+    fn is_frac(self) -> bool {
+        self.m.get() & FRAC != 0
     }
 
     /// The same value as a decimal of scale `sc` (not an integer).
@@ -357,35 +497,14 @@ impl Q {
     }
 
     /// The scale of the decimal the reference holds, or `None` when it holds a fraction (or this
-    /// is poison).
-    #[inline]
+    /// is poison, whose packing has the frac bit).
+    #[inline(always)]
     pub fn ref_scale(self) -> Option<u8> {
-        if !self.is_canonical() {
-            return Some(self.sc());
+        if self.is_frac() {
+            None
+        } else {
+            Some(self.sc())
         }
-        self.minimal_scale()
-    }
-
-    /// The minimal scale of a canonical value: `max(v2(d'), v5(d'))` of its reduced denominator
-    /// `d'`, or `None` when the value does not terminate.
-    #[inline(never)]
-    fn minimal_scale(self) -> Option<u8> {
-        if self.is_poison() {
-            return None;
-        }
-        if self.n == 0 {
-            return Some(0);
-        }
-        let d = self.d() as u64;
-        let d = d / gcd(self.n.unsigned_abs(), d);
-        let twos = d.trailing_zeros();
-        let mut rest = d >> twos;
-        let mut fives = 0u32;
-        while rest.is_multiple_of(5) {
-            rest /= 5;
-            fives += 1;
-        }
-        (rest == 1).then_some(twos.max(fives) as u8)
     }
 
     #[inline(always)]
@@ -393,34 +512,48 @@ impl Q {
         if self.is_int() && o.is_int() {
             return Q::int(self.n + o.n);
         }
-        if (self.m.get() | o.m.get()) & CANON != 0 {
-            return self.add_canonical(o);
+        if (self.m.get() | o.m.get()) & FRAC != 0 {
+            return self.add_fraction(o);
         }
-        // Two decimals: the reference's sum has the larger scale (scale 0 when it is zero).
+        // Two decimals in the reference (a canonical value is the decimal of its minimal scale):
+        // the sum has the larger scale (scale 0 when it is zero).
         let s = self.sc().max(o.sc());
-        Ok(self.add_scaled(o, s, s)?.zero_scale())
+        Ok(self.add_scaled(o, s)?.zero_scale())
     }
 
-    /// A sum where an operand is canonical: a decimal sum if both are decimals in the reference,
-    /// else a canonical result (the reference adds fractions).
+    /// A sum where the reference holds a fraction: it adds fractions, and the result is canonical.
     #[inline(never)]
-    fn add_canonical(self, o: Q) -> R<Q> {
-        match (self.ref_scale(), o.ref_scale()) {
-            (Some(sa), Some(sb)) => {
-                let s = sa.max(sb);
-                Ok(self.add_scaled(o, s, s)?.zero_scale())
-            }
-            _ => {
-                let (sa, sb) = (self.sc(), o.sc());
-                Ok(self.add_scaled(o, sa.max(sb), sa + sb)?.canonical())
-            }
+    fn add_fraction(self, o: Q) -> R<Q> {
+        let (n, d) = self.sum_parts(o);
+        if self.is_frac() && o.is_frac() {
+            return canon(n, d);
+        }
+        // A fraction that does not terminate plus one that does cannot terminate (else the first
+        // would be the difference of two terminating values): no scale to compute.
+        frac(n, d)
+    }
+
+    /// `self + o` as a wide `n / d`, over the larger denominator when one divides the other (so
+    /// that amounts over related denominators stay small), else over their product.
+    #[inline(always)]
+    fn sum_parts(self, o: Q) -> (i128, i128) {
+        let (an, bn) = (self.n as i128, o.n as i128);
+        let (ad, bd) = (self.d(), o.d());
+        // Only the larger denominator can be a multiple of the smaller.
+        if ad == bd {
+            (an + bn, ad as i128)
+        } else if let Some(k) = (ad < bd).then(|| multiple_of(bd, ad)).flatten() {
+            (an * k as i128 + bn, bd as i128)
+        } else if let Some(k) = (bd < ad).then(|| multiple_of(ad, bd)).flatten() {
+            (an + bn * k as i128, ad as i128)
+        } else {
+            (an * bd as i128 + bn * ad as i128, ad as i128 * bd as i128)
         }
     }
 
-    /// `self + o` with scale `s` when the denominators are related (equal, or one divides the
-    /// other), `s_cross` when they are not (a bound for canonical results).
+    /// `self + o`, two decimals in the reference, with the sum's scale `s`.
     #[inline(always)]
-    fn add_scaled(self, o: Q, s: u8, s_cross: u8) -> R<Q> {
+    fn add_scaled(self, o: Q, s: u8) -> R<Q> {
         let (ad, bd) = (self.d(), o.d());
         // Adding zero: the other value, with the sum's scale.
         if self.n == 0 {
@@ -437,25 +570,8 @@ impl Q {
             }
             return fin64(n, ad, s);
         }
-        if ad == 1 {
-            return fin(self.n as i128 * bd as i128 + o.n as i128, bd as i128, s);
-        }
-        if bd == 1 {
-            return fin(self.n as i128 + o.n as i128 * ad as i128, ad as i128, s);
-        }
-        if bd % ad == 0 {
-            let k = (bd / ad) as i128;
-            return fin(self.n as i128 * k + o.n as i128, bd as i128, s);
-        }
-        if ad % bd == 0 {
-            let k = (ad / bd) as i128;
-            return fin(self.n as i128 + o.n as i128 * k, ad as i128, s);
-        }
-        fin(
-            self.n as i128 * bd as i128 + o.n as i128 * ad as i128,
-            ad as i128 * bd as i128,
-            s_cross,
-        )
+        let (n, d) = self.sum_parts(o);
+        fin(n, d, s)
     }
 
     /// `-self` (a decimal zero becomes the reference's `Num::ZERO`, of scale 0).
@@ -489,78 +605,50 @@ impl Q {
             self.n as i128 * o.n as i128,
             self.d() as i128 * o.d() as i128,
         );
-        if (self.m.get() | o.m.get()) & CANON == 0 {
+        if (self.m.get() | o.m.get()) & FRAC == 0 {
             // Two decimals: the product's scale is the sum of the scales.
             return Ok(fin(n, d, self.sc() + o.sc())?.zero_scale());
         }
-        match (self.ref_scale(), o.ref_scale()) {
-            (Some(sa), Some(sb)) => Ok(fin(n, d, sa + sb)?.zero_scale()),
-            _ => Ok(fin(n, d, self.sc() + o.sc())?.canonical()),
-        }
-    }
-
-    /// The scale of the reference's decimal quotient `a / b` of decimals of scales `sa` and `sb`
-    /// whose value is `n / d` (`d > 0`), or `None` when `b`'s mantissa does not divide `a`'s (the
-    /// reference then divides fractions, and the result is canonical).
-    #[inline]
-    fn exact_quotient_scale(n: i128, d: i128, sa: u8, sb: u8) -> Option<u8> {
-        if n == 0 {
-            return Some(0);
-        }
-        if sa >= sb {
-            // The quotient of the mantissas is `n / d * 10^(sa - sb)`, of scale `sa - sb`.
-            let k = (sa - sb) as usize;
-            match n.checked_mul(*POW10.get(k)? as i128) {
-                Some(p) => (p % d == 0).then_some(sa - sb),
-                None => (Q::minimal_scale_of(n, d)? as usize <= k).then_some(sa - sb),
-            }
-        } else {
-            // The quotient of the mantissas is `n / d / 10^(sb - sa)`, an integer (scale 0).
-            let dd = d.checked_mul(*POW10.get((sb - sa) as usize)? as i128)?;
-            (n % dd == 0).then_some(0)
-        }
-    }
-
-    /// [`Q::minimal_scale`] of a wide value.
-    #[cold]
-    fn minimal_scale_of(n: i128, d: i128) -> Option<u8> {
-        let (mut a, mut b) = (n.unsigned_abs(), d.unsigned_abs());
-        while b != 0 {
-            (a, b) = (b, a % b);
-        }
-        let d = d.unsigned_abs() / a;
-        let twos = d.trailing_zeros();
-        let mut rest = d >> twos;
-        let mut fives = 0u32;
-        while rest.is_multiple_of(5) {
-            rest /= 5;
-            fives += 1;
-        }
-        (rest == 1).then_some(twos.max(fives) as u8)
+        // The reference multiplies fractions.
+        canon(n, d)
     }
 
     /// The quotient `n / d` (`d > 0`) of `self` by a divisor whose reference scale is `sb`
-    /// (`None`: a fraction), with `bound` the scale bound of a canonical result.
+    /// (`None`: a fraction): a decimal when the reference divides decimals exactly, else canonical.
     #[inline]
-    fn quotient(self, n: i128, d: i128, sb: Option<u8>, bound: u8) -> R<Q> {
-        if let (Some(sa), Some(sb)) = (self.ref_scale(), sb) {
-            if let Some(s) = Q::exact_quotient_scale(n, d, sa, sb) {
-                return fin(n, d, s);
+    fn quotient(self, n: i128, d: i128, sb: Option<u8>) -> R<Q> {
+        if n == 0 {
+            // The reference's zero quotient (a decimal divided exactly, or a fraction brought
+            // back to its canonical form) is `0`, of scale 0.
+            return Ok(Q::ZERO_NUM);
+        }
+        let (n, d) = bounded(n, d)?;
+        let ms = minimal_scale_u64(n.unsigned_abs(), d as u64);
+        if let (Some(sa), Some(sb), Some(m)) = (self.ref_scale(), sb, ms) {
+            // The quotient of the mantissas is `n / d * 10^(sa - sb)`: an integer, so a decimal of
+            // scale `sa - sb`, exactly when the value's minimal scale is at most `sa - sb`.
+            if sa >= sb {
+                if m <= sa - sb {
+                    return fin64(n, d, sa - sb);
+                }
+            } else {
+                // The quotient of the mantissas is `n / d / 10^(sb - sa)`: a decimal of scale 0
+                // when it is an integer (scales are at most 18, so `dd` fits).
+                let dd = d as i128 * POW10[(sb - sa) as usize] as i128;
+                if n as i128 % dd == 0 {
+                    return fin64(n, d, 0);
+                }
             }
         }
-        Ok(fin(n, d, bound)?.canonical())
+        canon_of(n, d, ms)
     }
 
-    /// `self / o`; `o_msc` is `msc(|o.n|)` when known (a constant divisor), else computed.
+    /// `self / o`.
     #[inline]
-    pub fn div_with(self, o: Q, o_msc: Option<u8>) -> R<Q> {
+    pub fn div(self, o: Q) -> R<Q> {
         if o.n == 0 {
             return Err(Bail);
         }
-        let m = match o_msc {
-            Some(m) => m,
-            None => msc(o.n.unsigned_abs().min(i64::MAX as u64) as i64),
-        };
         let (mut n, mut d) = (
             self.n as i128 * o.d() as i128,
             self.d() as i128 * o.n as i128,
@@ -569,18 +657,45 @@ impl Q {
             n = -n;
             d = -d;
         }
-        self.quotient(n, d, o.ref_scale(), self.sc() + m)
+        self.quotient(n, d, o.ref_scale())
     }
 
-    /// `self / k` for a positive integer `k` with `msc(k) == k_msc`.
+    /// `self / k` for a positive integer `k`.
     #[inline]
-    pub fn div_int(self, k: i64, k_msc: u8) -> R<Q> {
-        self.quotient(
-            self.n as i128,
-            self.d() as i128 * k as i128,
-            Some(0),
-            self.sc() + k_msc,
-        )
+    pub fn div_int(self, k: i64) -> R<Q> {
+        self.quotient(self.n as i128, self.d() as i128 * k as i128, Some(0))
+    }
+
+    /// `self / k` for a positive integer constant `k` (`monthly`, `/ 12`), as [`Q::div_int`]. The
+    /// common case, a decimal over a power of ten, needs no division: the quotient's denominator
+    /// is `10^t k`, whose valuations and odd part are `k`'s, known in advance.
+    #[inline(always)]
+    pub fn div_by(self, k: &IntDivisor) -> R<Q> {
+        if self.n == 0 {
+            return Ok(Q::ZERO_NUM);
+        }
+        let d = self.d();
+        let t = d.trailing_zeros();
+        if self.is_frac() || t > MAX_SC as u32 || POW10[t as usize] != d {
+            return self.div_int(k.k);
+        }
+        let n = self.n.unsigned_abs();
+        let d = d as i128 * k.k as i128;
+        if k.odd != 1 && n.wrapping_mul(k.odd_inverse) > k.odd_limit {
+            // The odd part of the denominator does not divide: a fraction.
+            return frac(self.n as i128, d);
+        }
+        let (a, b) = (t + k.twos, t + k.fives);
+        let tz = n.trailing_zeros();
+        let (_, v5) = strip_fives(n >> tz, b);
+        let ms = (a - a.min(tz)).max(b - v5) as u8;
+        let sa = self.sc();
+        if ms <= sa {
+            // The reference divides the decimals exactly: a decimal of the dividend's scale.
+            return fin(self.n as i128, d, sa);
+        }
+        let (n, d) = bounded(self.n as i128, d)?;
+        canon_of(n, d, Some(ms))
     }
 
     /// `self * k` for an integer constant `k` (kind as `mul`).
@@ -599,7 +714,7 @@ impl Q {
         match self.ref_scale() {
             // A decimal times an integer (a decimal of scale 0): the decimal's scale.
             Some(s) => Ok(fin(p, self.d() as i128, s)?.zero_scale()),
-            None => Ok(fin(p, self.d() as i128, self.sc())?.canonical()),
+            None => canon(p, self.d() as i128),
         }
     }
 
@@ -652,12 +767,11 @@ impl Q {
                 q += 1;
             }
             let qi = if neg { -(q as i128) } else { q as i128 };
-            let r = fin(qi, p as i128, t as u8)?;
-            Ok(if rs.is_some() {
-                r.zero_scale()
+            if rs.is_some() {
+                Ok(fin(qi, p as i128, t as u8)?.zero_scale())
             } else {
-                r.canonical()
-            })
+                canon(qi, p as i128)
+            }
         } else {
             let e = e as usize;
             if e >= POW10.len() {
@@ -671,7 +785,7 @@ impl Q {
             }
             let v = q * p;
             let vi = if neg { -(v as i128) } else { v as i128 };
-            Ok(fin(vi, 1, 0)?.canonical())
+            canon(vi, 1)
         }
     }
 }
@@ -686,14 +800,14 @@ mod tests {
 
     #[test]
     fn q_basics() {
-        let a = q("18319.88").div_with(Q::int(12).unwrap(), None).unwrap();
-        let b = q("200").div_with(Q::int(12).unwrap(), None).unwrap();
+        let a = q("18319.88").div(Q::int(12).unwrap()).unwrap();
+        let b = q("200").div(Q::int(12).unwrap()).unwrap();
         let d = a.add(b).unwrap().add(b).unwrap();
         assert_eq!(d.to_num(), Num::parse("1559.99").unwrap());
         let y = q("3119.99")
             .sub(d)
             .unwrap()
-            .div_with(Q::int(3).unwrap(), None)
+            .div(Q::int(3).unwrap())
             .unwrap();
         assert_eq!(y.to_num(), Num::parse("520").unwrap());
         assert_eq!(
@@ -715,10 +829,14 @@ mod tests {
         assert_eq!(q("1/3").to_num().to_string(), "1/3");
         assert_eq!(q("3/8").to_num().to_string(), "0.375");
         assert!(matches!(q("3/8").to_num(), Num::Dec(_)));
-        assert_eq!(msc(1200), 4);
-        assert_eq!(msc(12), 2);
-        assert_eq!(msc(3), 0);
-        assert_eq!(msc(1000), 3);
+        // A canonical value carries its exact scale, or is a fraction.
+        assert_eq!(q("3/8").ref_scale(), Some(3));
+        assert_eq!(q("1/3").ref_scale(), None);
+        let third = q("1").div(Q::int(3).unwrap()).unwrap();
+        assert_eq!(
+            third.add(third).unwrap().add(third).unwrap().ref_scale(),
+            Some(0)
+        );
         // 17 decimal places: 10^17 does not fit the packed denominator, so the compiled path declines.
         assert!(Q::from_num(&Num::parse("0.00000836983336750").unwrap()).is_err());
         assert!(Q::from_num(&Num::parse("0.0000000000000001").unwrap()).is_ok());
@@ -774,7 +892,7 @@ mod tests {
                 .unwrap(),
             Q::from_num(&dec("1000.00"))
                 .unwrap()
-                .div_int(3, 0)
+                .div_int(3)
                 .unwrap()
                 .mul_int(3)
                 .unwrap(),
@@ -807,7 +925,7 @@ mod tests {
                 "{a:?} * 12"
             );
             assert_eq!(
-                repr(&qa.div_int(12, msc(12)).unwrap().to_num()),
+                repr(&qa.div_int(12).unwrap().to_num()),
                 repr(&a.checked_div(&Num::from_i64(12)).unwrap()),
                 "{a:?} / 12"
             );
@@ -826,7 +944,7 @@ mod tests {
                 }
                 if !b.is_zero() {
                     assert_eq!(
-                        repr(&qa.div_with(*qb, None).unwrap().to_num()),
+                        repr(&qa.div(*qb).unwrap().to_num()),
                         repr(&a.checked_div(b).unwrap()),
                         "{a:?} / {b:?}"
                     );
@@ -840,5 +958,64 @@ mod tests {
         );
         let q125 = Q::from_num(&dec("125.00")).unwrap();
         assert_eq!(repr(&q125.round(-2).unwrap().to_num()), "Dec(125.00)");
+    }
+
+    /// The minimal scale by valuations agrees with the definition (reduce by the gcd, then
+    /// `max(v2, v5)` of the denominator, `None` when another prime is left).
+    #[test]
+    fn minimal_scale_by_valuations_agrees_with_the_gcd() {
+        fn by_gcd(n: u64, d: u64) -> Option<u8> {
+            let d = d / gcd(n, d);
+            let twos = d.trailing_zeros();
+            let mut rest = d >> twos;
+            let mut fives = 0u32;
+            while rest.is_multiple_of(5) {
+                rest /= 5;
+                fives += 1;
+            }
+            (rest == 1).then_some(twos.max(fives) as u8)
+        }
+        proptest::proptest!(|(n in 0u64..1 << 62, k in 0u32..12, j in 0u32..12, r in 1u64..2000, mul in proptest::bool::ANY)| {
+            let d = (1u64 << k) * 5u64.pow(j) * r;
+            let n = if mul { (n % (1 << 40)) * r } else { n };
+            proptest::prop_assert_eq!(minimal_scale_u64(n, d), by_gcd(n, d), "{} / {}", n, d);
+        });
+        assert_eq!(minimal_scale_u64(0, 12), Some(0));
+        assert_eq!(minimal_scale_u64(6, 12), Some(1));
+        assert_eq!(minimal_scale_u64(1, 12), None);
+        assert_eq!(minimal_scale_u64(3, 1000), Some(3));
+        assert_eq!(minimal_scale_u64(500, 1000), Some(1));
+    }
+
+    /// Division by a constant known in advance gives what the general division gives, value,
+    /// scale and form, or bails where it bails.
+    #[test]
+    fn division_by_a_known_constant_agrees_with_the_general_division() {
+        proptest::proptest!(|(m in -(1i64 << 50)..(1i64 << 50), s in 0u32..8, pad in 0u32..4, k in 1i64..400, third in proptest::bool::ANY)| {
+            let x = Q::from_decimal_scaled(&Decimal::new(m, s), s + pad).unwrap();
+            // Also a canonical dividend, and one over a denominator that is not a power of ten.
+            let xs = [x, x.div_int(7).unwrap_or(x), if third { x.div_int(3).unwrap_or(x) } else { x.div_int(8).unwrap_or(x) }];
+            let dv = IntDivisor::new(k).unwrap();
+            for x in xs {
+                let (a, b) = (x.div_by(&dv), x.div_int(k));
+                proptest::prop_assert_eq!(a.is_ok(), b.is_ok(), "{:?} / {}", x, k);
+                if let (Ok(a), Ok(b)) = (a, b) {
+                    proptest::prop_assert_eq!(repr(&a.to_num()), repr(&b.to_num()), "{:?} / {}", x, k);
+                    proptest::prop_assert_eq!(a.ref_scale(), b.ref_scale());
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn multiple_of_agrees_with_the_remainder() {
+        proptest::proptest!(|(a in 1i64..1 << 40, b in 1i64..1 << 12, k in 0u32..6, j in 0u32..6)| {
+            // Denominators as they come: a small number times powers of two and five.
+            let small = b * 2i64.pow(k) * 5i64.pow(j);
+            for big in [a, (a % (1 << 20)) * small, small * 3, small, small + 1] {
+                let want = (big % small == 0).then(|| (big / small) as u64);
+                proptest::prop_assert_eq!(multiple_of(big, small), want, "{} / {}", big, small);
+            }
+        });
     }
 }

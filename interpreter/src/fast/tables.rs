@@ -278,43 +278,6 @@ impl Executor<'_> {
         give!(fr, b, *dst, d);
     }
 
-    /// The variant of an enum named by a text input.
-    #[allow(clippy::needless_range_loop)]
-    pub(super) fn variant_of_input(&self, ins: &Instruction, fr: &mut Frame) {
-        let Instruction::VariantOfInput { lv, dst, slot, en } = ins else {
-            unreachable!("dispatched by kind")
-        };
-        let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, e, *dst);
-        let names = &self.policy.program.enums[*en as usize].variants;
-        // Readers share one allocation per distinct text of a column: remember the last one.
-        let mut last: Option<(&std::sync::Arc<str>, u16)> = None;
-        for (i, o) in d[..n].iter_mut().enumerate() {
-            let v = match lv {
-                Level::Household => &self.hs[i].fields[*slot],
-                Level::Person => {
-                    let (h, m) = fr.pos[i];
-                    &self.hs[h as usize].members[m as usize].fields[*slot]
-                }
-            };
-            *o = match v {
-                Value::Text(t) => match last {
-                    Some((l, k)) if std::sync::Arc::ptr_eq(l, t) => k,
-                    _ => {
-                        let k = names
-                            .iter()
-                            .position(|x| x.as_str() == &**t)
-                            .map_or(ENUM_POISON, |k| k as u16);
-                        last = Some((t, k));
-                        k
-                    }
-                },
-                _ => ENUM_POISON,
-            };
-        }
-        give!(fr, e, *dst, d);
-    }
-
     /// Everything else, lane by lane on owned values.
     #[allow(clippy::needless_range_loop)]
     pub(super) fn generic_lanes(&self, ins: &Instruction, fr: &mut Frame) {
