@@ -113,6 +113,9 @@ struct Checker {
     calendar: crate::calendar::Calendar,
     /// The layer and span that declared each calendar year.
     calendar_layers: HashMap<i32, (usize, Span)>,
+    /// Tables whose hit policy is spelled in Chinese (by the span of the keyword): their help
+    /// texts name keywords as the drafter writes them.
+    chinese_hits: HashSet<Span>,
 }
 
 enum DefAst {
@@ -209,6 +212,23 @@ impl Checker {
     // ---------------------------------------------------------------- declarations
 
     fn collect(&mut self, loaded: &LoadedSources) {
+        for (_, file) in loaded.layers.iter().flat_map(|l| &l.files) {
+            for item in &file.items {
+                if let ast::Item::Table(t) = item {
+                    let text = loaded
+                        .sources
+                        .files
+                        .get(t.hit.span.file as usize)
+                        .and_then(|f| {
+                            f.text
+                                .get(t.hit.span.start as usize..t.hit.span.end as usize)
+                        });
+                    if text.is_some_and(|w| !w.is_ascii()) {
+                        self.chinese_hits.insert(t.hit.span);
+                    }
+                }
+            }
+        }
         // Enums first (types refer to them), across all layers.
         for layer in &loaded.layers {
             let mut title = None;
@@ -2241,12 +2261,22 @@ impl Checker {
                 if overlap {
                     self.err(
                         Diagnostic::error(
-                            format!("rows {} and {} of the `unique` table `{}` can both match", i + 1, j + 1, t.name.name),
+                            format!(
+                                "rows {} and {} of the `{}` table `{}` can both match",
+                                i + 1,
+                                j + 1,
+                                if self.chinese_hits.contains(&t.hit.span) { "唯一" } else { "unique" },
+                                t.name.name
+                            ),
                             rows[j].span,
                             format!("row {} overlaps row {}", j + 1, i + 1),
                         )
                         .with_secondary(rows[i].span, format!("row {}", i + 1))
-                        .with_help("make the rows exclusive, or declare `hit first` if the first matching row should win"),
+                        .with_help(if self.chinese_hits.contains(&t.hit.span) {
+                            "make the rows exclusive, or declare `命中 首个` (`hit first`) if the first matching row should win"
+                        } else {
+                            "make the rows exclusive, or declare `hit first` if the first matching row should win"
+                        }),
                     );
                 }
             }
