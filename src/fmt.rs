@@ -1,7 +1,7 @@
 //! `doudi fmt [--check] PATH…`: rewrites `.doudi` files in the canonical layout (doudi_dsl::format).
 
 use crate::{Fail, Res};
-use doudi::dsl::diag::{render_all, SourceMap};
+use doudi::dsl::diag::{render, SourceMap};
 use std::path::{Path, PathBuf};
 
 /// Directories deeper than this under a given path are not searched.
@@ -41,7 +41,9 @@ pub fn fmt(paths: &[PathBuf], check: bool) -> Res {
             Err(diags) => {
                 let mut sources = SourceMap::default();
                 sources.add(path.display().to_string(), text);
-                print!("{}", render_all(&diags, &sources));
+                for d in &diags {
+                    println!("{}", render(d, &sources));
+                }
                 println!("not formatted (it does not parse): {}", path.display());
                 broken += 1;
                 continue;
