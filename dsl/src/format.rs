@@ -131,7 +131,7 @@ fn lex_line(line: &str) -> Vec<Tok> {
     toks
 }
 
-/// The end of a string starting at `i` (the line end if it is not closed).
+/// The end of a string starting at `i` (the end of the line's last non-blank if it is not closed).
 fn string_end(line: &str, i: usize) -> usize {
     let mut chars = line[i + 1..].char_indices();
     while let Some((j, c)) = chars.next() {
@@ -143,7 +143,7 @@ fn string_end(line: &str, i: usize) -> usize {
             _ => {}
         }
     }
-    line.len()
+    line.trim_end_matches(is_blank).len()
 }
 
 /// The end of an identifier, keyword, number (`1.5`, `10%`) or date (`2024-01-31`) starting at `i`.

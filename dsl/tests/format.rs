@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use doudi_dsl::format::{format, layout, strip_spans};
 use doudi_dsl::parse::parse_file;
+use proptest::prelude::*;
 
 /// Every `.doudi` file under the workspace root (not `target/`, not hidden directories).
 fn all_doudi_files() -> Vec<PathBuf> {
@@ -159,4 +160,95 @@ fn layout_rules_by_example() {
 fn a_file_that_does_not_parse_is_refused_with_its_errors() {
     let errors = format(0, "definition person.x: integer = 1 +\n").unwrap_err();
     assert!(!errors.is_empty() && errors.iter().all(|d| d.is_error()));
+}
+
+/// The shipped policies' files (already in the canonical layout).
+fn policy_files() -> Vec<String> {
+    all_doudi_files()
+        .iter()
+        .filter(|p| p.components().any(|c| c.as_os_str() == "policies"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+/// Scatters whitespace over a formatted text without changing what the layout keeps: the spaces
+/// between tokens of a code line (not a table row, not before a trailing comment, not in a string)
+/// become runs of spaces and tabs; trailing whitespace and extra blank lines are added.
+fn scatter(text: &str, mut seed: u64) -> String {
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.is_empty() {
+            out.push_str(&"\n".repeat(1 + next() % 3));
+            continue;
+        }
+        let body = line.trim_start();
+        let indent = &line[..line.len() - body.len()];
+        out.push_str(indent);
+        let (mut in_str, mut escaped, mut code_end) = (false, false, body.len());
+        for (i, c) in body.char_indices() {
+            match (in_str, escaped, c) {
+                (true, true, _) => escaped = false,
+                (true, false, '\\') => escaped = true,
+                (true, false, '"') => in_str = false,
+                (false, _, '"') => in_str = true,
+                (false, _, '#') => {
+                    code_end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let code = body[..code_end].trim_end();
+        if body.starts_with('|') || body.starts_with('#') {
+            out.push_str(body);
+        } else {
+            in_str = false;
+            escaped = false;
+            for c in code.chars() {
+                match (in_str, escaped, c) {
+                    (true, true, _) => escaped = false,
+                    (true, false, '\\') => escaped = true,
+                    (true, false, '"') => in_str = false,
+                    (false, _, '"') => in_str = true,
+                    (false, _, ' ') => {
+                        for _ in 0..1 + next() % 3 {
+                            out.push(if next() % 4 == 0 { '\t' } else { ' ' });
+                        }
+                        continue;
+                    }
+                    _ => {}
+                }
+                out.push(c);
+            }
+            out.push_str(&body[code.len()..]);
+        }
+        out.push_str(&" ".repeat(next() % 3));
+        out.push('\n');
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Whitespace scattered over a shipped policy file formats back to the file.
+    #[test]
+    fn scattered_whitespace_formats_back(which in any::<prop::sample::Index>(), seed in any::<u64>()) {
+        let files = policy_files();
+        let text = &files[which.index(files.len())];
+        let messy = scatter(text, seed);
+        prop_assert_ne!(&messy, text);
+        let got = format(0, &messy).map_err(|e| TestCaseError::fail(e[0].message.clone()))?;
+        prop_assert_eq!(&got, text);
+    }
 }
