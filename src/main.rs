@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod commands;
+mod fmt;
 mod serve;
 mod simulate;
 
@@ -49,6 +50,15 @@ enum Command {
     Run(simulate::RunArgs),
     /// Generate a synthetic population (households.csv + persons.csv) from a population spec.
     Generate(simulate::GenerateArgs),
+    /// Rewrite `.doudi` files in the canonical layout; `--check` only lists the files that are not.
+    Fmt {
+        /// Write nothing: list the files that are not formatted (exit 1 if any).
+        #[arg(long)]
+        check: bool,
+        /// `.doudi` files or directories (searched recursively; symbolic links are not followed).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Serve policies over HTTP: evaluate, explain, chain, check, scenario runs, and the workbench page.
     Serve(serve::ServeArgs),
 }
@@ -193,6 +203,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => simulate::simulate(a),
         Command::Run(a) => simulate::run(a),
         Command::Generate(a) => simulate::generate(a),
+        Command::Fmt { check, paths } => fmt::fmt(&paths, check),
         Command::Serve(a) => serve::serve(a),
     };
     match r {

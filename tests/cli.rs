@@ -71,3 +71,64 @@ fn exit_codes() {
     assert_eq!(run(&["eval", "--policy", "policies/jian"]), Some(2));
     assert_eq!(run(&["frobnicate"]), Some(2));
 }
+
+/// `doudi fmt` on a deliberately mis-formatted file in a temporary directory: `--check` names it,
+/// writes nothing and exits 1; `fmt` rewrites it; a second `fmt` and `--check` change nothing. A
+/// symbolic link to a file outside the directory is not followed.
+#[test]
+fn fmt_rewrites_a_misformatted_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("policy");
+    std::fs::create_dir(&sub).unwrap();
+    let path = sub.join("p.doudi");
+    let ugly = "\n# 说明  \ninput person.age \"年龄\" : integer in 0..=130\n\n\n\ndefinition person.adult: bool\n=age>=18 and age<=min( 60 ,age )   \n";
+    let pretty = "# 说明\ninput person.age \"年龄\": integer in 0..=130\n\ndefinition person.adult: bool\n  = age >= 18 and age <= min(60, age)\n";
+    std::fs::write(&path, ugly).unwrap();
+    let elsewhere = outside.path().join("x.doudi");
+    std::fs::write(&elsewhere, ugly).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&elsewhere, sub.join("link.doudi")).unwrap();
+
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_doudi"))
+            .args(args)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        (out.status.code(), stdout)
+    };
+    let (code, stdout) = run(&["fmt", "--check"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("not formatted: ") && stdout.contains("p.doudi"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("link.doudi"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), ugly);
+
+    let (code, stdout) = run(&["fmt"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("formatted: "), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), pretty);
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), ugly);
+
+    let (code, stdout) = run(&["fmt"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("1 file: 0 reformatted"), "{stdout}");
+    assert_eq!(run(&["fmt", "--check"]).0, Some(0));
+
+    // A file that does not parse: its errors, exit 1, and the file is left alone.
+    std::fs::write(&path, "definition person.x: integer = 1 +\n").unwrap();
+    let (code, stdout) = run(&["fmt"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("error") && stdout.contains("p.doudi"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "definition person.x: integer = 1 +\n"
+    );
+}

@@ -9,6 +9,7 @@ pub mod ast;
 pub mod calendar;
 pub mod check;
 pub mod diag;
+pub mod format;
 pub mod ir;
 pub mod load;
 pub mod parse;

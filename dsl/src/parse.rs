@@ -198,7 +198,7 @@ fn is_id_start(c: char) -> bool {
     c == '_' || pest::unicode::XID_START(c)
 }
 
-fn is_id_char(c: char) -> bool {
+pub(crate) fn is_id_char(c: char) -> bool {
     c == '_' || pest::unicode::XID_CONTINUE(c)
 }
 
@@ -294,7 +294,7 @@ const KEYWORDS: &[(&str, &str)] = &[
     ("reason", "原因"),
 ];
 
-const ITEM_KEYWORDS: &[&str] = &[
+pub(crate) const ITEM_KEYWORDS: &[&str] = &[
     "policy",
     "extends",
     "enum",
@@ -310,7 +310,7 @@ const ITEM_KEYWORDS: &[&str] = &[
 ];
 
 /// The English spelling of a keyword written in either language.
-fn keyword_en(word: &str) -> Option<&'static str> {
+pub(crate) fn keyword_en(word: &str) -> Option<&'static str> {
     KEYWORDS
         .iter()
         .find(|(en, zh)| *en == word || *zh == word)

@@ -1,9 +1,11 @@
-//! Property tests: whatever the input, `parse_file` (and rendering its diagnostics) never panics.
+//! Property tests: whatever the input, `parse_file` (and rendering its diagnostics) never panics;
+//! nor does the formatter, which changes whitespace only and is idempotent on what it formats.
 //! The cargo-fuzz target in `fuzz/` does the same with coverage guidance.
 
 use std::path::Path;
 
 use doudi_dsl::diag::{render_all, SourceMap};
+use doudi_dsl::format::{format, layout};
 use doudi_dsl::parse::{parse_expr, parse_file};
 use proptest::prelude::*;
 
@@ -15,6 +17,22 @@ fn run(text: &str) {
     let _ = render_all(&diags, &sources);
     if let Err(d) = parse_expr(id, text) {
         let _ = render_all(&[d], &sources);
+    }
+    let non_blank = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{3000}' | '\u{FEFF}'))
+            .collect()
+    };
+    let laid = layout(text);
+    assert_eq!(non_blank(&laid), non_blank(text), "layout changed a token");
+    assert_eq!(layout(&laid), laid, "layout is not idempotent");
+    if let Ok(out) = format(id, text) {
+        let again = format(id, &out);
+        assert_eq!(
+            again.ok().as_deref(),
+            Some(out.as_str()),
+            "format is not idempotent"
+        );
     }
 }
 
