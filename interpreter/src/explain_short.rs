@@ -157,7 +157,13 @@ pub fn differing_path(root: &Node) -> String {
         let pad = "  ".repeat(depth);
         out.push_str(&format!("{pad}{}\n", header(n)));
         out.push_str(&format!("{pad}  = {}\n", n.formula));
-        out.push_str(&format!("{pad}  at {}\n", n.location));
+        match &n.defined_at {
+            Some(d) => out.push_str(&format!(
+                "{pad}  at {}   (the exception; {} itself is defined at {d})\n",
+                n.location, n.name
+            )),
+            None => out.push_str(&format!("{pad}  at {}\n", n.location)),
+        }
         for d in &n.decided_by {
             out.push_str(&format!(
                 "{pad}  decided by: {}   ({})\n",
