@@ -564,7 +564,7 @@ fn is_literal(e: &Expr) -> bool {
 /// Renders a derivation tree as indented text for people.
 pub fn render_text(node: &Node) -> String {
     let mut out = String::new();
-    render_node(node, 0, usize::MAX, &mut out);
+    render_node(node, 0, usize::MAX, &mut HashSet::new(), &mut out);
     out
 }
 
@@ -572,7 +572,7 @@ pub fn render_text(node: &Node) -> String {
 /// parameters); each elided subtree becomes one line saying how much was hidden and how to see it.
 pub fn render_text_depth(node: &Node, levels: usize) -> String {
     let mut out = String::new();
-    render_node(node, 0, levels.max(1), &mut out);
+    render_node(node, 0, levels.max(1), &mut HashSet::new(), &mut out);
     out
 }
 
@@ -599,7 +599,15 @@ pub fn cite(c: &Citation) -> String {
     }
 }
 
-fn render_node(n: &Node, depth: usize, max: usize, out: &mut String) {
+/// `shown`: the (definition, of whom) explained in full so far, so that "explained above" can say
+/// when the explanation above is in a part `--depth` hid.
+fn render_node(
+    n: &Node,
+    depth: usize,
+    max: usize,
+    shown: &mut HashSet<(String, String)>,
+    out: &mut String,
+) {
     let pad = "  ".repeat(depth);
     let label = n
         .label
@@ -611,9 +619,16 @@ fn render_node(n: &Node, depth: usize, max: usize, out: &mut String) {
         n.name, n.value, n.of
     ));
     if n.see_above {
-        out.push_str(&format!("{pad}  (explained above)\n"));
+        if shown.contains(&(n.name.clone(), n.of.clone())) {
+            out.push_str(&format!("{pad}  (explained above)\n"));
+        } else {
+            out.push_str(&format!(
+                "{pad}  (explained above, in a part --depth hides)\n"
+            ));
+        }
         return;
     }
+    shown.insert((n.name.clone(), n.of.clone()));
     if let Some(x) = &n.exception {
         let l = x
             .label
@@ -685,7 +700,7 @@ fn render_node(n: &Node, depth: usize, max: usize, out: &mut String) {
     if depth + 1 >= max && !n.children.is_empty() {
         let mut hidden = String::new();
         for c in &n.children {
-            render_node(c, depth + 1, usize::MAX, &mut hidden);
+            render_node(c, depth + 1, usize::MAX, &mut HashSet::new(), &mut hidden);
         }
         let defs: usize = n.children.iter().map(count_nodes).sum();
         let need = depth + 1 + n.children.iter().map(levels).max().unwrap_or(0);
@@ -702,7 +717,7 @@ fn render_node(n: &Node, depth: usize, max: usize, out: &mut String) {
         return;
     }
     for c in &n.children {
-        render_node(c, depth + 1, max, out);
+        render_node(c, depth + 1, max, shown, out);
     }
 }
 
