@@ -36,9 +36,13 @@ enum Command {
     /// Explain how one output was derived for one household (formula, inputs, parameters, citations).
     Explain(ExplainArgs),
     /// Run the test cases beside policies (`tests/*.toml`); ends with `N passed, N failed`.
+    /// A differing value is shown with the path through its derivation that led to it.
     Test {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Also print the whole derivation of each differing value, after its path.
+        #[arg(long, short)]
+        verbose: bool,
     },
     /// Audit a dibao roll: paid but not eligible, eligible but not paid, dead or imprisoned members.
     Audit(commands::AuditArgs),
@@ -151,6 +155,24 @@ struct ExplainArgs {
     period: String,
     #[arg(long, value_enum, default_value = "text")]
     format: TextOrJson,
+    /// Show the derivation only N levels deep (1: the output alone); each hidden part becomes one
+    /// line saying how many lines it holds and the --depth that shows it.
+    #[arg(long, value_name = "N", value_parser = parse_depth, conflicts_with = "short")]
+    depth: Option<usize>,
+    /// Only what decided the output: the exception, `if` branch or table row that decided each
+    /// definition of its derivation, the parameters, and the citations, as a compact list.
+    #[arg(long)]
+    short: bool,
+}
+
+/// `--depth N`: a number of levels, from 1 (the output alone).
+fn parse_depth(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a number of levels: 1 shows the output alone, 2 also the definitions it uses, and so on"
+        )),
+    }
 }
 
 /// A failure that ends the command with an exit code.
@@ -197,7 +219,7 @@ fn main() -> ExitCode {
         Command::Check { paths } => check(&paths),
         Command::Eval(a) => eval(a),
         Command::Explain(a) => explain(a),
-        Command::Test { paths } => test(&paths),
+        Command::Test { paths, verbose } => test(&paths, verbose),
         Command::Audit(a) => commands::audit(a),
         Command::Chain(a) => commands::chain(a),
         Command::Simulate(a) => simulate::simulate(a),
@@ -798,11 +820,22 @@ fn explain(a: ExplainArgs) -> Res {
             )))
         }
     };
+    if a.format == TextOrJson::Json && (a.short || a.depth.is_some()) {
+        return Err(Fail::usage(
+            "error: --short and --depth shape the text output: drop --format json (JSON always holds the whole tree)",
+        ));
+    }
     let mut ev = HouseholdEval::new(&policy, &hh, m);
     let node =
         ex::explain(&mut ev, id, scope).map_err(|e| Fail::usage(e.render(policy.sources())))?;
     match a.format {
-        TextOrJson::Text => print!("{}", ex::render_text(&node)),
+        TextOrJson::Text if a.short => {
+            print!("{}", interpreter::explain_short::render_short(&node))
+        }
+        TextOrJson::Text => match a.depth {
+            Some(d) => print!("{}", ex::render_text_depth(&node, d)),
+            None => print!("{}", ex::render_text(&node)),
+        },
         TextOrJson::Json => println!(
             "{}",
             serde_json::to_string_pretty(&node).unwrap_or_default()
@@ -811,7 +844,7 @@ fn explain(a: ExplainArgs) -> Res {
     Ok(())
 }
 
-fn test(paths: &[PathBuf]) -> Res {
+fn test(paths: &[PathBuf], verbose: bool) -> Res {
     let mut passed = 0usize;
     let mut failed = 0usize;
     for root in paths {
@@ -832,7 +865,12 @@ fn test(paths: &[PathBuf]) -> Res {
                 }
                 Ok(l) => {
                     for f in files {
-                        for c in interpreter::testing::run_file(&l.policy, &f) {
+                        let cases = if verbose {
+                            interpreter::testing::run_file_verbose(&l.policy, &f)
+                        } else {
+                            interpreter::testing::run_file(&l.policy, &f)
+                        };
+                        for c in cases {
                             if c.failures.is_empty() {
                                 passed += 1;
                                 println!("ok   {} :: {}", c.file, c.name);

@@ -627,7 +627,7 @@ pub fn param_value(
         .ok_or_else(|| EvalError::new(format!("`{}` has no value for this key", p.name), span))
 }
 
-fn cell_matches(t: &CellTest, v: &Value) -> bool {
+pub(crate) fn cell_matches(t: &CellTest, v: &Value) -> bool {
     match t {
         CellTest::Eq(c) => compare(CmpOp::Eq, v, &const_value(c)),
         CellTest::Cmp(op, c) => compare(*op, v, &const_value(c)),

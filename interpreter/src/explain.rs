@@ -1,7 +1,7 @@
 //! Explanations: the derivation tree of a value (formula, inputs, parameters with their effective dates,
 //! citations, the exception that applied) and, for a condition that is false, which parts failed.
 
-use crate::eval::{EvalError, HouseholdEval, Scope};
+use crate::eval::{cell_matches, EvalError, HouseholdEval, Scope};
 use crate::policy::Policy;
 use crate::programme::children;
 use crate::value::Value;
@@ -28,6 +28,18 @@ pub struct ParamUse {
     /// The date from which this value is in force (`None`: always).
     pub in_force_from: Option<String>,
     pub citations: Vec<Citation>,
+    /// Where the value in force is written, when a later layer overrode the parameter
+    /// (`override parameter`): the layer's file and line, not the base declaration's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overridden_at: Option<String>,
+}
+
+/// What decided a definition's value: the exception that applied, the branch of an `if` that was
+/// taken, or the row of a decision table that matched.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    pub text: String,
+    pub location: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,10 +61,18 @@ pub struct Node {
     #[serde(rename = "type")]
     pub ty: String,
     pub formula: String,
+    /// Where the formula that gave the value is written: the definition, or the exception that
+    /// applied (which may live in another layer).
     pub location: String,
+    /// When an exception decided: where the definition itself is written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub defined_at: Option<String>,
     pub citations: Vec<Citation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<ExceptionUse>,
+    /// The exception, taken `if` branches or matching table rows that decided the value.
+    #[serde(skip)]
+    pub decided_by: Vec<Decision>,
     pub inputs: Vec<InputUse>,
     pub parameters: Vec<ParamUse>,
     /// For a condition that is false: what failed.
@@ -123,8 +143,10 @@ impl<'e, 'a> Builder<'e, 'a> {
             ty: program.ty_name(def.ty),
             formula: String::new(),
             location: program.sources.location(def.span),
+            defined_at: None,
             citations: def.citations.clone(),
             exception: None,
+            decided_by: Vec::new(),
             inputs: Vec::new(),
             parameters: Vec::new(),
             why_not: Vec::new(),
@@ -146,6 +168,21 @@ impl<'e, 'a> Builder<'e, 'a> {
                     citations: x.citations.clone(),
                 });
                 node.formula = snippet(policy, x.value.span);
+                node.defined_at = Some(std::mem::replace(
+                    &mut node.location,
+                    program.sources.location(x.span),
+                ));
+                node.decided_by.push(Decision {
+                    text: format!(
+                        "exception{} applies: {}",
+                        x.label
+                            .as_deref()
+                            .map(|l| format!(" «{l}»"))
+                            .unwrap_or_default(),
+                        snippet(policy, x.cond.span)
+                    ),
+                    location: program.sources.location(x.span),
+                });
                 used.push(&x.cond);
                 used.push(&x.value);
                 if value == Value::Bool(false) {
@@ -163,6 +200,7 @@ impl<'e, 'a> Builder<'e, 'a> {
             None => match &def.body {
                 DefBody::Expr(e) => {
                     node.formula = snippet(policy, e.span);
+                    self.branches(e, scope, &mut node.decided_by)?;
                     used.push(e);
                     if value == Value::Bool(false) {
                         let mut w = Vec::new();
@@ -178,6 +216,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                         t.columns.iter().map(|c| snippet(policy, c.span)).collect();
                     node.formula = format!("decision table ({:?}) over {}", t.hit, cols.join(", "))
                         .to_lowercase();
+                    self.rows(t, scope, &mut node.decided_by)?;
                     used.extend(t.columns.iter());
                 }
             },
@@ -186,6 +225,70 @@ impl<'e, 'a> Builder<'e, 'a> {
             self.refs(e, scope, &mut node)?;
         }
         Ok(node)
+    }
+
+    /// The conditions of the `if`s taken on the way to the value (`if A then … else if B …`).
+    fn branches(
+        &mut self,
+        e: &Expr,
+        scope: Scope,
+        out: &mut Vec<Decision>,
+    ) -> Result<(), EvalError> {
+        let policy = self.ev.policy;
+        let mut e = e;
+        // A chain of `else if`s is as long as the source; it is walked, not recursed.
+        while let ExprKind::If(c, a, b) = &e.kind {
+            let holds = self.ev.eval(c, scope)?.as_bool();
+            out.push(Decision {
+                text: format!("`{}` is {holds}", snippet(policy, c.span)),
+                location: policy.program.sources.location(c.span),
+            });
+            e = if holds { a } else { b };
+        }
+        Ok(())
+    }
+
+    /// The rows of a decision table that matched (or its `otherwise`).
+    fn rows(&mut self, t: &Table, scope: Scope, out: &mut Vec<Decision>) -> Result<(), EvalError> {
+        let policy = self.ev.policy;
+        let cols: Vec<Value> = t
+            .columns
+            .iter()
+            .map(|c| self.ev.eval(c, scope))
+            .collect::<Result<_, _>>()?;
+        let shown: Vec<String> = t
+            .columns
+            .iter()
+            .zip(&cols)
+            .map(|(c, v)| format!("{} = {}", snippet(policy, c.span), policy.display(c.ty, v)))
+            .collect();
+        for (ri, row) in t.rows.iter().enumerate() {
+            let hit =
+                row.cells.iter().zip(&cols).all(|(tests, v)| {
+                    tests.is_empty() || tests.iter().any(|tst| cell_matches(tst, v))
+                });
+            if hit {
+                out.push(Decision {
+                    text: format!("row {} of the table matches {}", ri + 1, shown.join(", ")),
+                    location: policy.program.sources.location(row.span),
+                });
+                if t.hit != doudi_dsl::ast::HitPolicy::Sum {
+                    return Ok(());
+                }
+            }
+        }
+        if out.is_empty() && t.hit != doudi_dsl::ast::HitPolicy::Sum {
+            if let Some(o) = &t.otherwise {
+                out.push(Decision {
+                    text: format!(
+                        "no row of the table matches {}: otherwise",
+                        shown.join(", ")
+                    ),
+                    location: policy.program.sources.location(o.span),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Collects the inputs, parameters and definitions an expression uses (the taken branch of an `if`).
@@ -246,6 +349,10 @@ impl<'e, 'a> Builder<'e, 'a> {
                         }
                         c
                     },
+                    overridden_at: param
+                        .overridden_at
+                        .and(version)
+                        .map(|v| program.sources.location(v.span)),
                 };
                 if !node
                     .parameters
@@ -457,11 +564,28 @@ fn is_literal(e: &Expr) -> bool {
 /// Renders a derivation tree as indented text for people.
 pub fn render_text(node: &Node) -> String {
     let mut out = String::new();
-    render_node(node, 0, &mut out);
+    render_node(node, 0, usize::MAX, &mut HashSet::new(), &mut out);
     out
 }
 
-fn cite(c: &Citation) -> String {
+/// Renders the first `levels` levels of a derivation tree (1: the output alone, with its inputs and
+/// parameters); each elided subtree becomes one line saying how much was hidden and how to see it.
+pub fn render_text_depth(node: &Node, levels: usize) -> String {
+    let mut out = String::new();
+    render_node(node, 0, levels.max(1), &mut HashSet::new(), &mut out);
+    out
+}
+
+/// The number of levels of a tree (1 for a node without children).
+pub fn levels(n: &Node) -> usize {
+    1 + n.children.iter().map(levels).max().unwrap_or(0)
+}
+
+fn count_nodes(n: &Node) -> usize {
+    1 + n.children.iter().map(count_nodes).sum::<usize>()
+}
+
+pub fn cite(c: &Citation) -> String {
     match c {
         Citation::Source {
             citation,
@@ -475,7 +599,15 @@ fn cite(c: &Citation) -> String {
     }
 }
 
-fn render_node(n: &Node, depth: usize, out: &mut String) {
+/// `shown`: the (definition, of whom) explained in full so far, so that "explained above" can say
+/// when the explanation above is in a part `--depth` hid.
+fn render_node(
+    n: &Node,
+    depth: usize,
+    max: usize,
+    shown: &mut HashSet<(String, String)>,
+    out: &mut String,
+) {
     let pad = "  ".repeat(depth);
     let label = n
         .label
@@ -487,9 +619,16 @@ fn render_node(n: &Node, depth: usize, out: &mut String) {
         n.name, n.value, n.of
     ));
     if n.see_above {
-        out.push_str(&format!("{pad}  (explained above)\n"));
+        if shown.contains(&(n.name.clone(), n.of.clone())) {
+            out.push_str(&format!("{pad}  (explained above)\n"));
+        } else {
+            out.push_str(&format!(
+                "{pad}  (explained above, in a part --depth hides)\n"
+            ));
+        }
         return;
     }
+    shown.insert((n.name.clone(), n.of.clone()));
     if let Some(x) = &n.exception {
         let l = x
             .label
@@ -505,7 +644,13 @@ fn render_node(n: &Node, depth: usize, out: &mut String) {
         }
     }
     out.push_str(&format!("{pad}  = {}\n", n.formula));
-    out.push_str(&format!("{pad}  at {}\n", n.location));
+    match &n.defined_at {
+        Some(d) => out.push_str(&format!(
+            "{pad}  at {}   (the exception; {} itself is defined at {d})\n",
+            n.location, n.name
+        )),
+        None => out.push_str(&format!("{pad}  at {}\n", n.location)),
+    }
     for c in &n.citations {
         out.push_str(&format!("{pad}  {}\n", cite(c)));
     }
@@ -539,16 +684,40 @@ fn render_node(n: &Node, depth: usize, out: &mut String) {
             .as_deref()
             .map(|f| format!(", in force from {f}"))
             .unwrap_or_default();
+        let over = p
+            .overridden_at
+            .as_deref()
+            .map(|o| format!("   (overridden at {o})"))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "{pad}  parameter {}{key}{l} = {}{from}\n",
+            "{pad}  parameter {}{key}{l} = {}{from}{over}\n",
             p.name, p.value
         ));
         for c in &p.citations {
             out.push_str(&format!("{pad}    {}\n", cite(c)));
         }
     }
+    if depth + 1 >= max && !n.children.is_empty() {
+        let mut hidden = String::new();
+        for c in &n.children {
+            render_node(c, depth + 1, usize::MAX, &mut HashSet::new(), &mut hidden);
+        }
+        let defs: usize = n.children.iter().map(count_nodes).sum();
+        let need = depth + 1 + n.children.iter().map(levels).max().unwrap_or(0);
+        out.push_str(&format!(
+            "{pad}  … {} more lines ({defs} {} below {}): --depth {need} or omit --depth\n",
+            hidden.lines().count(),
+            if defs == 1 {
+                "definition"
+            } else {
+                "definitions"
+            },
+            n.name
+        ));
+        return;
+    }
     for c in &n.children {
-        render_node(c, depth + 1, out);
+        render_node(c, depth + 1, max, shown, out);
     }
 }
 

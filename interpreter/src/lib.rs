@@ -24,6 +24,7 @@ pub mod chain;
 pub mod data;
 pub mod eval;
 pub mod explain;
+pub mod explain_short;
 pub mod fast;
 pub mod num;
 pub mod packed;

@@ -4,6 +4,7 @@
 use crate::data::{read_json_household, Household};
 use crate::eval::{HouseholdEval, Month, Scope};
 use crate::explain::{explain, render_text};
+use crate::explain_short::differing_path;
 use crate::num::Num;
 use crate::policy::Policy;
 use crate::programme::Totals;
@@ -76,8 +77,18 @@ fn household_json(h: &Json, defaults: &Json) -> Json {
     hh
 }
 
-/// Runs every case of one test file against `policy`.
+/// Runs every case of one test file against `policy`. A differing value is reported with the path
+/// through its derivation that led to it (see [`run_file_verbose`] for the whole derivation too).
 pub fn run_file(policy: &Policy, path: &Path) -> Vec<CaseResult> {
+    run_file_with(policy, path, false)
+}
+
+/// As [`run_file`], and a differing value's report ends with its whole derivation.
+pub fn run_file_verbose(policy: &Policy, path: &Path) -> Vec<CaseResult> {
+    run_file_with(policy, path, true)
+}
+
+fn run_file_with(policy: &Policy, path: &Path, verbose: bool) -> Vec<CaseResult> {
     let shown = path.display().to_string();
     let fail = |name: &str, msg: String| CaseResult {
         file: shown.clone(),
@@ -121,8 +132,8 @@ pub fn run_file(policy: &Policy, path: &Path) -> Vec<CaseResult> {
                 .and_then(Json::as_str)
                 .map(String::from)
                 .unwrap_or_else(|| format!("case {}", i + 1));
-            let failures = match run_case(policy, c, &defaults, &format!("{shown}, case «{name}»"))
-            {
+            let origin = format!("{shown}, case «{name}»");
+            let failures = match run_case(policy, c, &defaults, &origin, verbose) {
                 Ok(f) => f,
                 Err(e) => vec![e],
             };
@@ -135,7 +146,13 @@ pub fn run_file(policy: &Policy, path: &Path) -> Vec<CaseResult> {
         .collect()
 }
 
-fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Vec<String>, String> {
+fn run_case(
+    base: &Policy,
+    c: &Json,
+    defaults: &Json,
+    origin: &str,
+    verbose: bool,
+) -> Result<Vec<String>, String> {
     let obj = c
         .as_object()
         .ok_or_else(|| format!("{origin}: a case is a table"))?;
@@ -157,7 +174,13 @@ fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Ve
     }
     if obj.contains_key("months") {
         let policy = with_overrides(base, obj, origin)?;
-        return run_months(policy.as_ref().unwrap_or(base), obj, defaults, origin);
+        return run_months(
+            policy.as_ref().unwrap_or(base),
+            obj,
+            defaults,
+            origin,
+            verbose,
+        );
     }
     let period = obj
         .get("period")
@@ -192,7 +215,11 @@ fn run_case(base: &Policy, c: &Json, defaults: &Json, origin: &str) -> Result<Ve
         .and_then(Json::as_object)
         .ok_or_else(|| format!("{origin}: missing `[case.expect]`"))?;
     let mut failures = Vec::new();
-    check_expect(policy, &households, month, expect, origin, &mut failures)?;
+    let mut out = Sink {
+        failures: &mut failures,
+        verbose,
+    };
+    check_expect(policy, &households, month, expect, origin, &mut out)?;
     Ok(failures)
 }
 
@@ -232,6 +259,7 @@ fn run_months(
     obj: &Map<String, Json>,
     defaults: &Json,
     origin: &str,
+    verbose: bool,
 ) -> Result<Vec<String>, String> {
     for k in ["period", "expect", "households"] {
         if obj.contains_key(k) {
@@ -297,7 +325,10 @@ fn run_months(
                 month,
                 expect,
                 &so,
-                &mut here,
+                &mut Sink {
+                    failures: &mut here,
+                    verbose,
+                },
             )?;
             failures.extend(here.into_iter().map(|f| format!("{month}: {f}")));
         }
@@ -310,6 +341,13 @@ fn run_months(
     Ok(failures)
 }
 
+/// Where differing values are reported, and how fully.
+struct Sink<'f> {
+    failures: &'f mut Vec<String>,
+    /// Also print each differing value's whole derivation.
+    verbose: bool,
+}
+
 /// Compares a case's `expect` table with the values computed for `households` in `month`.
 fn check_expect(
     policy: &Policy,
@@ -317,7 +355,7 @@ fn check_expect(
     month: Month,
     expect: &Map<String, Json>,
     origin: &str,
-    failures: &mut Vec<String>,
+    failures: &mut Sink<'_>,
 ) -> Result<(), String> {
     let single = households.len() == 1;
     for (k, v) in expect {
@@ -374,7 +412,7 @@ fn check_expect(
                     let wantv = expected_value(policy, ty, want)
                         .map_err(|e| format!("{origin}: expect.programme.{name}: {e}"))?;
                     if wantv != got {
-                        failures.push(format!(
+                        failures.failures.push(format!(
                             "{name}: expected {}, found {}",
                             policy.display_exact(ty, &wantv),
                             policy.display_exact(ty, &got)
@@ -423,24 +461,35 @@ fn check_value(
     scope: Scope,
     want: &Json,
     what: &str,
-    failures: &mut Vec<String>,
+    report: &mut Sink<'_>,
     origin: &str,
 ) -> Result<(), String> {
+    let failures = &mut *report.failures;
     let ty = policy.program.defs[id as usize].ty;
     let wantv = expected_value(policy, ty, want)
         .map_err(|e| format!("{origin}: expected value of `{what}`: {e}"))?;
     match ev.def(id, scope) {
         Ok(got) if got == wantv => {}
         Ok(got) => {
-            let tree = explain(ev, id, scope)
-                .map(|n| render_text(&n))
-                .unwrap_or_default();
-            failures.push(format!(
-                "{what}: expected {}, found {}\n{}",
+            let mut msg = format!(
+                "{what}: expected {}, found {}\n",
                 policy.display_exact(ty, &wantv),
                 policy.display_exact(ty, &got),
-                indent(&tree)
-            ));
+            );
+            match explain(ev, id, scope) {
+                Ok(n) if report.verbose => {
+                    msg.push_str("  the path to the difference:\n");
+                    msg.push_str(&indent(&differing_path(&n)));
+                    msg.push_str("  the whole derivation:\n");
+                    msg.push_str(&indent(&render_text(&n)));
+                }
+                Ok(n) => {
+                    msg.push_str("  the path to the difference (`doudi test --verbose` shows the whole derivation):\n");
+                    msg.push_str(&indent(&differing_path(&n)));
+                }
+                Err(e) => msg.push_str(&indent(&e.render(policy.sources()))),
+            }
+            failures.push(msg.trim_end().to_string());
         }
         Err(e) => failures.push(format!(
             "{what}: evaluation failed:\n{}",

@@ -1,0 +1,1 @@
+test tests/fixtures/failing_county
