@@ -34,6 +34,23 @@ pub struct ParamUse {
     pub overridden_at: Option<String>,
 }
 
+impl ParamUse {
+    /// `[key]` for a value looked up by key, else empty.
+    pub fn key_text(&self) -> String {
+        self.key
+            .as_deref()
+            .map(|k| format!("[{k}]"))
+            .unwrap_or_default()
+    }
+    /// `, in force from DATE` for a dated value, else empty.
+    pub fn in_force_text(&self) -> String {
+        self.in_force_from
+            .as_deref()
+            .map(|f| format!(", in force from {f}"))
+            .unwrap_or_default()
+    }
+}
+
 /// What decided a definition's value: the exception that applied, the branch of an `if` that was
 /// taken, or the row of a decision table that matched.
 #[derive(Debug, Clone, Serialize)]
@@ -674,16 +691,7 @@ fn render_node(
             .as_deref()
             .map(|l| format!(" {l}"))
             .unwrap_or_default();
-        let key = p
-            .key
-            .as_deref()
-            .map(|k| format!("[{k}]"))
-            .unwrap_or_default();
-        let from = p
-            .in_force_from
-            .as_deref()
-            .map(|f| format!(", in force from {f}"))
-            .unwrap_or_default();
+        let (key, from) = (p.key_text(), p.in_force_text());
         let over = p
             .overridden_at
             .as_deref()

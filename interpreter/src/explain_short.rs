@@ -117,16 +117,7 @@ fn deciding(n: &Node) -> Vec<(String, String)> {
 }
 
 fn param_line(p: &ParamUse) -> String {
-    let key = p
-        .key
-        .as_deref()
-        .map(|k| format!("[{k}]"))
-        .unwrap_or_default();
-    let from = p
-        .in_force_from
-        .as_deref()
-        .map(|f| format!(", in force from {f}"))
-        .unwrap_or_default();
+    let (key, from) = (p.key_text(), p.in_force_text());
     let over = p
         .overridden_at
         .as_deref()
