@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod commands;
+mod eval_stream;
 mod fmt;
 mod serve;
 mod simulate;
@@ -542,30 +543,7 @@ fn eval_rows<'p>(
         tys: &tys,
         policy,
     };
-    let mut process = |chunk: &[data::Household],
-                       out: &mut dyn Write,
-                       writer: &mut RowWriter|
-     -> Res {
-        let rows = if want_totals {
-            let rows =
-                interpreter::batch::evaluate_chunk_with_totals(policy, chunk, m, outputs, totals)
-                    .map_err(render_err)?;
-            chunk
-                .iter()
-                .zip(rows)
-                .map(|(h, row)| fmt.row(&h.id, &row))
-                .collect()
-        } else {
-            // Evaluated and formatted in parallel, written in input order.
-            interpreter::batch::map_chunk(policy, chunk, m, outputs, |h, row| fmt.row(&h.id, row))
-                .map_err(render_err)?
-        };
-        for row in rows {
-            writer.emit(out, row).map_err(io)?;
-        }
-        Ok(())
-    };
-    // CSV pairs stream in chunks: memory does not grow with the number of households.
+    // CSV pairs stream segment by segment: memory does not grow with the number of households.
     let csv_paths = match (
         &a.data.input,
         &a.data.households,
@@ -576,18 +554,31 @@ fn eval_rows<'p>(
         (None, None, None, Some(d)) => Some((d.join("households.csv"), d.join("persons.csv"))),
         _ => None,
     };
+    let totals = want_totals.then_some(totals);
     match csv_paths {
         Some((h, p)) => {
-            let chunks = data::CsvChunks::open(&policy.schema, &h, &p, 1024)
-                .map_err(|e| Fail::usage(format!("error: {e}")))?;
-            for chunk in chunks {
-                let chunk = chunk.map_err(|e| Fail::usage(format!("error: {e}")))?;
-                process(&chunk, out, writer)?;
-            }
+            eval_stream::eval_pair(policy, (&h, &p), m, outputs, &fmt, totals, out, writer)?;
         }
         None => {
             let hs = read_data(policy, &a.data)?;
-            process(&hs, out, writer)?;
+            let rows = match totals {
+                Some(totals) => {
+                    interpreter::batch::evaluate_chunk_with_totals(policy, &hs, m, outputs, totals)
+                        .map_err(render_err)?
+                        .iter()
+                        .zip(&hs)
+                        .map(|(row, h)| fmt.row(&h.id, row))
+                        .collect()
+                }
+                // Evaluated and formatted in parallel, written in input order.
+                None => interpreter::batch::map_chunk(policy, &hs, m, outputs, |h, row| {
+                    fmt.row(&h.id, row)
+                })
+                .map_err(render_err)?,
+            };
+            for row in rows {
+                writer.emit(out, row).map_err(io)?;
+            }
         }
     }
     writer.finish(out).map_err(io)

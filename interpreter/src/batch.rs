@@ -85,16 +85,7 @@ pub fn evaluate_chunk_with_totals<'p>(
         .par_chunks(PART)
         .map(|part| {
             let mut t = totals.fork();
-            let mut rows = Vec::with_capacity(part.len());
-            for h in part {
-                let mut ev = HouseholdEval::new(policy, h, month);
-                let row = outputs
-                    .iter()
-                    .map(|&d| ev.def(d, Scope::Household))
-                    .collect::<Result<Vec<_>, _>>()?;
-                t.add(&mut ev)?;
-                rows.push(row);
-            }
+            let rows = rows_with_totals_here(policy, None, part, month, outputs, &mut t)?;
             Ok((rows, t))
         })
         .collect();
@@ -105,6 +96,52 @@ pub fn evaluate_chunk_with_totals<'p>(
         out.extend(rows);
     }
     Ok(out)
+}
+
+/// The outputs of `households` evaluated on the calling thread (for callers that run their own
+/// threads), each household also added to `totals`; `compiled` (the policy compiled for `outputs`)
+/// or, when `None`, the reference evaluator. Stops at the first error in input order.
+pub fn rows_with_totals_here<'p>(
+    policy: &'p Policy,
+    compiled: Option<&CompiledPolicy<'p>>,
+    households: &[Household],
+    month: Month,
+    outputs: &[DefId],
+    totals: &mut Totals<'p>,
+) -> Result<Vec<Vec<Value>>, EvalError> {
+    if let Some(cp) = compiled {
+        return cp.rows_with_totals_sequential(households, month, totals);
+    }
+    let mut rows = Vec::with_capacity(households.len());
+    for h in households {
+        let mut ev = HouseholdEval::new(policy, h, month);
+        let row = outputs
+            .iter()
+            .map(|&d| ev.def(d, Scope::Household))
+            .collect::<Result<Vec<_>, _>>()?;
+        totals.add(&mut ev)?;
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The outputs of `households` evaluated on the calling thread and mapped with `f`, in input order,
+/// or the first error; `compiled` as in [`rows_with_totals_here`].
+pub fn map_here<'p, T>(
+    policy: &'p Policy,
+    compiled: Option<&CompiledPolicy<'p>>,
+    households: &[Household],
+    month: Month,
+    outputs: &[DefId],
+    mut f: impl FnMut(&Household, &[Value]) -> T,
+) -> Result<Vec<T>, EvalError> {
+    match compiled {
+        Some(cp) => cp.map_sequential(households, month, f),
+        None => households
+            .iter()
+            .map(|h| policy.evaluate(h, month, outputs).map(|row| f(h, &row)))
+            .collect(),
+    }
 }
 
 /// Carries households into the next month: sets each household's `previous` to its states at the

@@ -32,6 +32,7 @@ pub mod policy;
 pub mod policygen;
 pub mod programme;
 pub mod rhai_bridge;
+pub mod stream;
 pub mod testgen;
 pub mod testing;
 pub mod time;

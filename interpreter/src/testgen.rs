@@ -12,7 +12,7 @@
 //!   zero, a cent, negative amounts, many decimal places, amounts too large to compute exactly,
 //!   `i64` extremes, no members or many members. For differential tests.
 
-use crate::data::{FieldType, Household, Person, Schema};
+use crate::data::{Field, FieldType, Household, Person, Schema};
 use crate::num::Num;
 use crate::value::Value;
 use doudi_dsl::ast::Date;
@@ -150,7 +150,7 @@ impl Gen {
             .schema
             .household
             .iter()
-            .map(|f| self.field(&mut r, &f.name, &f.ty, None))
+            .map(|f| self.in_range(f, self.field(&mut r, &f.name, &f.ty, None)))
             .collect();
         let mut hh = Household {
             id: id.clone(),
@@ -169,7 +169,7 @@ impl Gen {
                 .schema
                 .person
                 .iter()
-                .map(|f| self.field(&mut r, &f.name, &f.ty, Some(age)))
+                .map(|f| self.in_range(f, self.field(&mut r, &f.name, &f.ty, Some(age))))
                 .collect();
             hh.members.push(Person {
                 id: format!("{id}-{k}"),
@@ -190,7 +190,7 @@ impl Gen {
             hh.previous = Some(
                 states
                     .iter()
-                    .map(|f| self.field(&mut r, &f.name, &f.ty, None))
+                    .map(|f| self.in_range(f, self.field(&mut r, &f.name, &f.ty, None)))
                     .collect(),
             );
         }
@@ -200,6 +200,26 @@ impl Gen {
     /// Households `start..start + n`.
     pub fn households(&self, start: u64, n: u64) -> Vec<Household> {
         (start..start + n).map(|i| self.household(i)).collect()
+    }
+
+    /// A realistic value moved into the field's declared range (`applied_day in 1..=31` and the
+    /// like, which the generic values ignore); adversarial values are left as they are.
+    fn in_range(&self, f: &Field, v: Value) -> Value {
+        if self.profile == Profile::Adversarial || f.in_range(&v) {
+            return v;
+        }
+        match (&v, &f.range) {
+            (Value::Int(i), Some(range)) => {
+                let d = Decimal::from(*i);
+                let to_int = |b: Decimal| b.ceil().to_string().parse().unwrap_or(*i);
+                match (range.lo, range.hi) {
+                    (Some(lo), _) if d < lo => Value::Int(to_int(lo)),
+                    (_, Some(hi)) if d > hi => Value::Int(to_int(hi.floor())),
+                    _ => v,
+                }
+            }
+            _ => v,
+        }
     }
 
     fn field(&self, r: &mut Rng, name: &str, ty: &FieldType, age: Option<i64>) -> Value {

@@ -3,7 +3,7 @@
 
 use doudi_interpreter::data::{
     household_to_json, read_csv_dir, read_csv_pair, read_csv_pair_bytes, read_json_household,
-    read_json_path, read_json_str, write_csv_pair, CsvChunks, CsvPairWriter, Field, FieldType,
+    read_json_path, read_json_str, write_csv_pair, CsvChunks, CsvPairWriter, DataError, PairSegments, Field, FieldType,
     Household, Schema,
 };
 use doudi_interpreter::num::Num;
@@ -132,6 +132,35 @@ fn read_chunks(schema: &Schema, dir: &Path, chunk_size: usize) -> Result<Vec<Hou
     Ok(out)
 }
 
+/// The CSV pair through the segmented reader (`per_segment` households a segment) on `threads`
+/// worker threads, as `doudi eval` reads it.
+fn read_segments(
+    schema: &Schema,
+    dir: &Path,
+    per_segment: usize,
+    threads: usize,
+) -> Result<Vec<Household>, String> {
+    let pair = PairSegments::open_with(
+        schema,
+        &dir.join("households.csv"),
+        &dir.join("persons.csv"),
+        per_segment,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    doudi_interpreter::stream::for_each_segment(
+        pair,
+        threads,
+        |hs: Vec<Household>| Ok::<_, DataError>(hs),
+        |hs| {
+            out.extend(hs);
+            Ok(())
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 /// Reads one bad case (a JSON file, or a directory with the CSV pair read both whole and in chunks)
 /// and describes what each reader said.
 fn check(schema: &Schema, case: &Path) -> String {
@@ -148,7 +177,15 @@ fn check(schema: &Schema, case: &Path) -> String {
             );
         }
         let chunks = outcome(read_chunks(schema, case, 2));
-        format!("pair:   {pair}\nchunks: {chunks}")
+        let segments = outcome(read_segments(schema, case, 2, 1));
+        // The number of threads changes nothing.
+        assert_eq!(
+            outcome(read_segments(schema, case, 2, 3)),
+            segments,
+            "{}",
+            case.display()
+        );
+        format!("pair:     {pair}\nchunks:   {chunks}\nsegments: {segments}")
     } else {
         outcome(read_json_path(schema, case))
     }

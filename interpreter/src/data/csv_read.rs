@@ -113,6 +113,23 @@ pub(super) struct CsvFile {
     pub(super) caches: Vec<TextCache>,
     /// `household` or `person`, for messages.
     pub(super) kind: &'static str,
+    /// Cells in the header row.
+    pub(super) header_len: usize,
+    /// Where the records' line numbers come from (a segment of the file holds no header).
+    pub(super) lines: RecordLines,
+    /// Records read so far.
+    pub(super) records: usize,
+}
+
+/// Where a [`CsvFile`]'s line numbers come from.
+#[derive(Clone)]
+pub(super) enum RecordLines {
+    /// The whole file, header included: the CSV reader's own line numbers.
+    Whole,
+    /// A segment of the file that starts after line `n`: the reader's line plus `n`.
+    After(u64),
+    /// Records taken out of file order: the line of each record.
+    Each(Vec<u64>),
 }
 
 impl CsvFile {
@@ -233,6 +250,9 @@ impl CsvFile {
             fields: fields.to_vec(),
             caches: fields.iter().map(|_| TextCache::default()).collect(),
             kind,
+            header_len: header.len(),
+            lines: RecordLines::Whole,
+            records: 0,
         })
     }
 
@@ -244,7 +264,24 @@ impl CsvFile {
             .map_err(|e| row_error(&self.path, self.line + 1, e))?;
         self.since.store(0, Ordering::Relaxed);
         if more {
-            self.line = self.record.position().map_or(0, |p| p.line());
+            let line = self.record.position().map_or(0, |p| p.line());
+            self.line = match &self.lines {
+                RecordLines::Whole => line,
+                RecordLines::After(n) => n + line,
+                RecordLines::Each(lines) => lines.get(self.records).copied().unwrap_or(0),
+            };
+            self.records += 1;
+            // A segment's reader has no header to compare with (it is `flexible`): compare here.
+            if self.record.len() != self.header_len && !matches!(self.lines, RecordLines::Whole) {
+                return Err(DataError::new(
+                    self.at(),
+                    format!(
+                        "the row has {} cells but the header has {}",
+                        self.record.len(),
+                        self.header_len
+                    ),
+                ));
+            }
         }
         Ok(more)
     }

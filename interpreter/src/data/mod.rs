@@ -16,6 +16,9 @@
 //! - [`read_csv_pair`], [`read_csv_dir`]: the CSV pair, whole, in any person order.
 //! - [`CsvChunks`]: the CSV pair in chunks of households, in memory that does not grow with the
 //!   population; it needs `persons.csv` grouped by household in the order of `households.csv`.
+//! - [`PairSegments`]: the CSV pair cut at household boundaries into segments that worker threads
+//!   parse ([`SegmentParser`]), `persons.csv` in any order (regrouped through temporary files in
+//!   bounded memory when it is not grouped); `crate::stream` drives it.
 //!
 //! Writers: [`write_csv_pair`], [`CsvPairWriter`] (streaming), [`household_to_json`].
 
@@ -160,6 +163,8 @@ mod csv_read;
 mod errors;
 mod ids;
 mod json;
+mod regroup;
+mod segments;
 mod write;
 
 use cells::*;
@@ -172,6 +177,10 @@ pub use errors::*;
 use ids::*;
 use json::*;
 pub use json::*;
+pub use segments::{
+    PairSegments, ParsedSegment, PersonIdCheck, PersonIds, RawSegment, SegmentParser,
+    SEGMENT_HOUSEHOLDS,
+};
 pub use write::*;
 
 #[cfg(test)]

@@ -60,6 +60,7 @@ mod lanes;
 mod load;
 mod program;
 mod q;
+mod sequential;
 mod session;
 mod tables;
 mod values;
@@ -535,26 +536,7 @@ impl<'p> CompiledPolicy<'p> {
             .par_chunks(PART)
             .map(|part| {
                 let mut t = totals.fork();
-                let mut s = self.session(month);
-                let mut rows = Vec::with_capacity(part.len());
-                let mut vals: Vec<(u32, Option<Value>)> = Vec::new();
-                for batch in part.chunks(BATCH) {
-                    self.prog.prepare(&mut s.frame, batch);
-                    s.run(batch, true);
-                    for (i, h) in batch.iter().enumerate() {
-                        let mut row = Vec::with_capacity(self.outputs.len());
-                        vals.clear();
-                        if s.outputs(batch, i, &mut row) && s.total_values(i, &mut vals) {
-                            t.add_values(&vals)?;
-                        } else {
-                            let mut ev = self.reference_eval(h, month);
-                            row.clear();
-                            self.reference_outputs(&mut ev, &mut row)?;
-                            t.add(&mut ev)?;
-                        }
-                        rows.push(row);
-                    }
-                }
+                let rows = self.rows_with_totals_sequential(part, month, &mut t)?;
                 Ok((rows, t))
             })
             .collect();

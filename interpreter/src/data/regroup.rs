@@ -1,0 +1,276 @@
+//! A persons.csv in any order regrouped by household in bounded memory, through temporary files.
+//!
+//! Pass 1 reads the rest of `households.csv` into a temporary file (records with their lines) and an
+//! id set (an 8-byte hash and a 4-byte index a household), then deals each remaining person row into
+//! one of at most [`MAX_BUCKETS`] bucket files (of at least 16 segments each) by its household's position. Pass 2 reads one bucket at
+//! a time, orders its rows by household (stably, so members keep their file order) and hands out
+//! segments of households with their persons and each row's original line.
+//! Memory: the id set plus one bucket. The temporary directory is removed when the reader is dropped.
+
+use super::segments::{field_at, is_blank, RawSegment, RecordScanner, SegmentParser};
+use super::*;
+use std::io::{BufReader, Write};
+
+/// The most bucket files (open at once in pass 1).
+const MAX_BUCKETS: usize = 256;
+
+pub(super) struct Regroup {
+    _dir: tempfile::TempDir,
+    households: BufReader<File>,
+    /// Households left to hand out, and households per bucket.
+    total: usize,
+    done: usize,
+    per_segment: usize,
+    per_bucket: usize,
+    buckets: Vec<PathBuf>,
+    /// The rows of the bucket being handed out, ordered by household: (household, line, bytes).
+    rows: Vec<(u32, u64, Range<usize>)>,
+    data: Vec<u8>,
+    next_row: usize,
+    previous: Vec<u8>,
+}
+
+fn io_error(dir: &Path, e: std::io::Error) -> DataError {
+    DataError::io(dir, "use the temporary directory", &e)
+}
+
+fn write_record(out: &mut impl Write, head: &[u8], rec: &[u8]) -> std::io::Result<()> {
+    out.write_all(head)?;
+    out.write_all(&(rec.len() as u32).to_le_bytes())?;
+    out.write_all(rec)
+}
+
+impl Regroup {
+    /// Regroups the rest of the pair: `households` and `persons` each start with the bytes already
+    /// taken from their scanner (after line `.1`).
+    pub(super) fn start(
+        parser: &SegmentParser,
+        households: (Vec<u8>, u64),
+        hh_rest: &mut RecordScanner,
+        persons: (Vec<u8>, u64),
+        ps_rest: &mut RecordScanner,
+        (written, per_segment): (usize, usize),
+    ) -> Result<Regroup, DataError> {
+        let dir = tempfile::Builder::new()
+            .prefix(".doudi-regroup-")
+            .tempdir()
+            .map_err(|e| io_error(&std::env::temp_dir(), e))?;
+        let d = dir.path().to_path_buf();
+        // Pass 1a: the households, in order, into one file; their ids into a set.
+        let hh_path = d.join("households");
+        let mut hh_out = BufWriter::new(File::create(&hh_path).map_err(|e| io_error(&d, e))?);
+        let mut ids_text: Vec<u8> = Vec::new();
+        let mut id_ends: Vec<u64> = Vec::new();
+        let mut ids: IdSet<u32> = IdSet::with_capacity(1 << 16);
+        let id_col = parser.households.id_col;
+        let mut prefix = RecordScanner::new(
+            &hh_rest.path,
+            Box::new(std::io::Cursor::new(households.0)),
+            households.1 + 1,
+        );
+        for scanner in [&mut prefix, hh_rest] {
+            loop {
+                let line = scanner.line;
+                let Some(rec) = scanner.peek()? else {
+                    break;
+                };
+                if !is_blank(rec) {
+                    let Some(id) = field_at(rec, id_col).filter(|id| !id.is_empty()) else {
+                        return Err(parser.households.record_error(rec, line));
+                    };
+                    let id = id.into_owned();
+                    let k = id_ends.len() as u32;
+                    ids_text.extend_from_slice(&id);
+                    id_ends.push(ids_text.len() as u64);
+                    let get = |i: u32| {
+                        let s = if i == 0 { 0 } else { id_ends[i as usize - 1] as usize };
+                        &ids_text[s..id_ends[i as usize] as usize]
+                    };
+                    if let Err(first) = ids.insert(&id, k, line, get) {
+                        return Err(DataError::new(
+                            format!("{}:{line}", parser.households.file),
+                            format!(
+                                "duplicate household id {} (first at line {first})",
+                                quoted(&String::from_utf8_lossy(&id))
+                            ),
+                        ));
+                    }
+                    write_record(&mut hh_out, &line.to_le_bytes(), rec)
+                        .map_err(|e| io_error(&d, e))?;
+                }
+                scanner.consume(&mut Vec::new());
+            }
+        }
+        hh_out.flush().map_err(|e| io_error(&d, e))?;
+        drop(hh_out);
+        let total = id_ends.len();
+        let per_bucket = (16 * per_segment)
+            .max(total.div_ceil(MAX_BUCKETS))
+            .next_multiple_of(per_segment);
+        let n_buckets = total.div_ceil(per_bucket).max(1);
+        let buckets: Vec<PathBuf> = (0..n_buckets).map(|b| d.join(format!("persons-{b}"))).collect();
+        // Pass 1b: every remaining person row into its household's bucket.
+        let mut outs = buckets
+            .iter()
+            .map(|p| File::create(p).map(|f| BufWriter::with_capacity(1 << 16, f)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| io_error(&d, e))?;
+        let get = |i: u32| {
+            let s = if i == 0 { 0 } else { id_ends[i as usize - 1] as usize };
+            &ids_text[s..id_ends[i as usize] as usize]
+        };
+        let layout = &parser.persons;
+        let mut prefix = RecordScanner::new(
+            &ps_rest.path,
+            Box::new(std::io::Cursor::new(persons.0)),
+            persons.1 + 1,
+        );
+        for scanner in [&mut prefix, ps_rest] {
+            loop {
+                let line = scanner.line;
+                let Some(rec) = scanner.peek()? else {
+                    break;
+                };
+                if !is_blank(rec) {
+                    let Some(h) = field_at(rec, layout.hh_col).filter(|h| !h.is_empty()) else {
+                        return Err(layout.record_error(rec, line));
+                    };
+                    let Some(k) = ids.get(&h, get) else {
+                        return Err(unknown_household(parser, rec, &h, line, written));
+                    };
+                    let mut head = [0u8; 12];
+                    head[..4].copy_from_slice(&k.to_le_bytes());
+                    head[4..].copy_from_slice(&line.to_le_bytes());
+                    write_record(&mut outs[k as usize / per_bucket], &head, rec)
+                        .map_err(|e| io_error(&d, e))?;
+                }
+                scanner.consume(&mut Vec::new());
+            }
+        }
+        for mut o in outs {
+            o.flush().map_err(|e| io_error(&d, e))?;
+        }
+        let households =
+            BufReader::new(File::open(&hh_path).map_err(|e| io_error(&d, e))?);
+        Ok(Regroup {
+            _dir: dir,
+            households,
+            total,
+            done: 0,
+            per_segment,
+            per_bucket,
+            buckets,
+            rows: Vec::new(),
+            data: Vec::new(),
+            next_row: 0,
+            previous: Vec::new(),
+        })
+    }
+
+    /// The next segment of the regrouped pair.
+    pub(super) fn next_segment(
+        &mut self,
+        index: u64,
+        parser: &SegmentParser,
+    ) -> Result<Option<RawSegment>, DataError> {
+        if self.done >= self.total {
+            return Ok(None);
+        }
+        let n = self.per_segment.min(self.total - self.done);
+        if self.done % self.per_bucket == 0 {
+            self.load_bucket(self.done / self.per_bucket)?;
+        }
+        let mut hh = Vec::with_capacity(64 * n);
+        let mut hh_lines = Vec::with_capacity(n);
+        let mut last_id = Vec::new();
+        for _ in 0..n {
+            let (line, rec) = read_record::<8>(&mut self.households)
+                .map_err(|e| io_error(Path::new("households"), e))?;
+            let line = u64::from_le_bytes(line);
+            if hh_lines.len() == n - 1 {
+                last_id = field_at(&rec, parser.households.id_col)
+                    .unwrap_or_default()
+                    .into_owned();
+            }
+            hh.extend_from_slice(&rec);
+            hh_lines.push(line);
+        }
+        let end = (self.done + n) as u32;
+        let mut ps = Vec::new();
+        let mut ps_lines = Vec::new();
+        while let Some((k, line, r)) = self.rows.get(self.next_row) {
+            if *k >= end {
+                break;
+            }
+            ps.extend_from_slice(&self.data[r.clone()]);
+            ps_lines.push(*line);
+            self.next_row += 1;
+        }
+        self.done += n;
+        let previous = std::mem::replace(&mut self.previous, last_id);
+        Ok(Some(RawSegment::regrouped(
+            index,
+            (hh, hh_lines),
+            (ps, ps_lines),
+            previous,
+        )))
+    }
+
+    /// Reads bucket `b` and orders its rows by household (stably).
+    fn load_bucket(&mut self, b: usize) -> Result<(), DataError> {
+        let path = &self.buckets[b];
+        self.data = std::fs::read(path).map_err(|e| io_error(path, e))?;
+        self.rows.clear();
+        self.next_row = 0;
+        let mut at = 0;
+        while at + 16 <= self.data.len() {
+            let k = u32::from_le_bytes(self.data[at..at + 4].try_into().expect("4 bytes"));
+            let line = u64::from_le_bytes(self.data[at + 4..at + 12].try_into().expect("8 bytes"));
+            let len =
+                u32::from_le_bytes(self.data[at + 12..at + 16].try_into().expect("4 bytes")) as usize;
+            self.rows.push((k, line, at + 16..at + 16 + len));
+            at += 16 + len;
+        }
+        self.rows.sort_by_key(|r| r.0);
+        Ok(())
+    }
+}
+
+/// Reads one record written by [`write_record`] with an `N`-byte head.
+fn read_record<const N: usize>(r: &mut impl Read) -> std::io::Result<([u8; N], Vec<u8>)> {
+    let mut head = [0u8; N];
+    r.read_exact(&mut head)?;
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len)?;
+    let mut rec = vec![0u8; u32::from_le_bytes(len) as usize];
+    r.read_exact(&mut rec)?;
+    Ok((head, rec))
+}
+
+/// A person whose household is not among the households left to read (`written` households were
+/// handed on before).
+pub(super) fn unknown_household(
+    parser: &SegmentParser,
+    rec: &[u8],
+    household: &[u8],
+    line: u64,
+    written: usize,
+) -> DataError {
+    let person = field_at(rec, parser.persons.id_col).unwrap_or_default();
+    let (person, household) = (
+        quoted(&String::from_utf8_lossy(&person)),
+        quoted(&String::from_utf8_lossy(household)),
+    );
+    let file = &parser.households.file;
+    let message = if written == 0 {
+        format!("person {person}: household {household} is not in {file}")
+    } else {
+        format!(
+            "person {person}: household {household} is not among the households of {file} not yet \
+             written (the first {written} were). A household's persons may come in any order, but \
+             doudi eval streams its output: a person of a household whose row was already written \
+             cannot be added; group persons.csv by household"
+        )
+    };
+    DataError::new(format!("{}:{line}", parser.persons.file), message)
+}
