@@ -71,6 +71,26 @@ impl Checker {
         }
     }
 
+    /// The first argument of a call of `n` arguments (`usage`), which must be a number or an amount
+    /// (`message` when not).
+    fn numeric_first(
+        &mut self,
+        c: &Call<'_>,
+        n: usize,
+        usage: &str,
+        message: &str,
+    ) -> Option<Expr> {
+        if !self.arity(c, n, usage) {
+            return None;
+        }
+        let x = self.expr(&c.args[0], c.scope, c.expected, c.def)?;
+        if !x.ty.is_numeric() {
+            self.err(Diagnostic::error(message, x.span, "not a number"));
+            return None;
+        }
+        Some(x)
+    }
+
     /// `min(a, b, ...)` and `max(a, b, ...)` of numbers, money or dates.
     fn min_max(&mut self, c: &Call<'_>) -> Option<Expr> {
         let (f, span) = (c.f, c.span);
@@ -124,18 +144,7 @@ impl Checker {
 
     /// `abs(x)` of a number or an amount.
     fn abs(&mut self, c: &Call<'_>) -> Option<Expr> {
-        if !self.arity(c, 1, "abs(x)") {
-            return None;
-        }
-        let x = self.expr(&c.args[0], c.scope, c.expected, c.def)?;
-        if !x.ty.is_numeric() {
-            self.err(Diagnostic::error(
-                "`abs` takes a number",
-                x.span,
-                "not a number",
-            ));
-            return None;
-        }
+        let x = self.numeric_first(c, 1, "abs(x)", "`abs` takes a number")?;
         let t = x.ty;
         Some(Expr {
             kind: ExprKind::Builtin(Builtin::Abs, vec![x]),
@@ -189,18 +198,12 @@ impl Checker {
 
     /// `round(x, step)`, `step` a written power of ten.
     fn round(&mut self, c: &Call<'_>) -> Option<Expr> {
-        if !self.arity(c, 2, "round(x, 0.01)") {
-            return None;
-        }
-        let x = self.expr(&c.args[0], c.scope, c.expected, c.def)?;
-        if !x.ty.is_numeric() {
-            self.err(Diagnostic::error(
-                "`round` takes a number or an amount",
-                x.span,
-                "not a number",
-            ));
-            return None;
-        }
+        let x = self.numeric_first(
+            c,
+            2,
+            "round(x, 0.01)",
+            "`round` takes a number or an amount",
+        )?;
         let step = match &c.args[1].kind {
             ast::ExprKind::Lit(Literal::Number { value, .. }) if is_power_of_ten(*value) => *value,
             _ => {

@@ -296,25 +296,16 @@ impl Checker {
         let (lx, rx) = (lx?, rx?);
         let ty = self.arith_ty(aop, lx.ty, rx.ty, span)?;
         // Give literals the type of their partner.
+        let target = |t: Ty| {
+            if matches!(aop, Arith::Add | Arith::Sub) || !t.is_integer() && !t.is_money() {
+                t
+            } else {
+                lit_partner(t)
+            }
+        };
         let (lx, rx) = match (lx.ty, rx.ty) {
-            (Ty::Lit(_), t) if !matches!(t, Ty::Lit(_)) => {
-                let target =
-                    if matches!(aop, Arith::Add | Arith::Sub) || !t.is_integer() && !t.is_money() {
-                        t
-                    } else {
-                        lit_partner(t)
-                    };
-                (retype(lx, target), rx)
-            }
-            (t, Ty::Lit(_)) if !matches!(t, Ty::Lit(_)) => {
-                let target =
-                    if matches!(aop, Arith::Add | Arith::Sub) || !t.is_integer() && !t.is_money() {
-                        t
-                    } else {
-                        lit_partner(t)
-                    };
-                (lx, retype(rx, target))
-            }
+            (Ty::Lit(_), t) if !matches!(t, Ty::Lit(_)) => (retype(lx, target(t)), rx),
+            (t, Ty::Lit(_)) if !matches!(t, Ty::Lit(_)) => (lx, retype(rx, target(t))),
             _ => (lx, rx),
         };
         Some(Expr {

@@ -405,12 +405,7 @@ impl Builder<'_, '_> {
         let mut prev_end: Option<usize> = None;
         for q in p.into_inner() {
             match q.as_rule() {
-                Rule::bar => {
-                    if let Some(e) = prev_end {
-                        self.same_line(e, self.start(&q))?;
-                    }
-                    prev_end = Some(q.as_span().end());
-                }
+                Rule::bar => self.bar(&mut prev_end, &q)?,
                 Rule::transition_from => {
                     prev_end = Some(q.as_span().end());
                     for v in q.into_inner() {

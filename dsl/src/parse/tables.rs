@@ -43,12 +43,7 @@ impl Builder<'_, '_> {
         let mut prev_end: Option<usize> = None;
         for p in header.into_inner() {
             match p.as_rule() {
-                Rule::bar => {
-                    if let Some(e) = prev_end {
-                        self.same_line(e, self.start(&p))?;
-                    }
-                    prev_end = Some(p.as_span().end());
-                }
+                Rule::bar => self.bar(&mut prev_end, &p)?,
                 Rule::expr => {
                     let e = self.expr(p)?.0;
                     prev_end = Some(e.span.end as usize - cx.base);
@@ -109,24 +104,28 @@ impl Builder<'_, '_> {
         }))
     }
 
-    /// A `|` must be on the same line as what precedes it in a row: otherwise the row lacks its
-    /// closing `|` and the next line's `|` was taken as a cell separator.
-    pub(super) fn same_line(&self, prev_end: usize, bar_start: usize) -> R<()> {
-        if self
-            .cx
-            .chunk
-            .get(prev_end..bar_start)
-            .is_some_and(|g| g.contains('\n'))
-        {
-            return Err(Diagnostic::error(
-                "expected `|` to end the table row",
-                self.cx.span(prev_end, prev_end),
-                "expected `|` here",
-            )
-            .with_help(
-                "every row starts and ends with `|` on the same line, with `|` between the cells",
-            ));
+    /// A `|` of a row, `prev_end` being the end of what precedes it in the row (updated to the end of
+    /// the `|`). The `|` must be on the same line: otherwise the row lacks its closing `|` and the
+    /// next line's `|` was taken as a cell separator.
+    pub(super) fn bar(&self, prev_end: &mut Option<usize>, bar: &P<'_>) -> R<()> {
+        if let Some(e) = *prev_end {
+            if self
+                .cx
+                .chunk
+                .get(e..self.start(bar))
+                .is_some_and(|g| g.contains('\n'))
+            {
+                return Err(Diagnostic::error(
+                    "expected `|` to end the table row",
+                    self.cx.span(e, e),
+                    "expected `|` here",
+                )
+                .with_help(
+                    "every row starts and ends with `|` on the same line, with `|` between the cells",
+                ));
+            }
         }
+        *prev_end = Some(bar.as_span().end());
         Ok(())
     }
 
@@ -138,12 +137,7 @@ impl Builder<'_, '_> {
         let mut prev_end: Option<usize> = None;
         for q in p.into_inner() {
             match q.as_rule() {
-                Rule::bar => {
-                    if let Some(e) = prev_end {
-                        self.same_line(e, self.start(&q))?;
-                    }
-                    prev_end = Some(q.as_span().end());
-                }
+                Rule::bar => self.bar(&mut prev_end, &q)?,
                 Rule::cell => {
                     let (cell, single) = self.cell(q)?;
                     prev_end = Some(cell.span.end as usize - cx.base);
