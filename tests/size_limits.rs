@@ -89,7 +89,8 @@ fn blank_literals(src: &str) -> Vec<char> {
         let next = s.get(i + 1).copied();
         // Whether an identifier character precedes (the `b` of `br"..."` does not count).
         let ident_before = |k: usize| k > 0 && is_ident(s[k - 1]);
-        let prev_ident = ident_before(i) && !(s[i - 1] == 'b' && !ident_before(i - 1));
+        let byte_prefix = i > 0 && s[i - 1] == 'b' && !ident_before(i - 1);
+        let prev_ident = ident_before(i) && !byte_prefix;
         if c == '/' && next == Some('/') {
             let end = (i..s.len()).find(|&j| s[j] == '\n').unwrap_or(s.len());
             blank(&mut out, i, end);
