@@ -1,5 +1,7 @@
-//! Calls: the built-in functions (`min`, `max`, `abs`, `monthly`, `yearly`, `round`; the date
-//! functions and `previous` are in [`super::time`]) and the policy's `extern` functions.
+//! Checks calls of the built-in functions and of the policy's `extern` functions.
+//!
+//! The built-ins here are `min`, `max`, `abs`, `monthly`, `yearly` and `round`; the date functions
+//! and `previous` are in [`super::time`].
 
 use super::types::retype;
 use super::{closest, time, Checker, BUILTINS};

@@ -1,5 +1,6 @@
-//! Whole-program checks on the dependency graph: definitions that depend on themselves (reported
-//! with the path), and how deeply evaluation can nest.
+//! Whole-program checks on the dependency graph: cycles, and how deeply evaluation can nest.
+//!
+//! A definition that depends on itself is reported with the path around the circle.
 
 use super::{Checker, MAX_EVAL_NESTING, STACK_GROWTH, STACK_RED_ZONE};
 use crate::diag::Diagnostic;

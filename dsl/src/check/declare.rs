@@ -1,6 +1,8 @@
-//! Declarations: the items of every layer, in order (enums first, as types refer to them; then
-//! inputs, parameters, definitions, tables, externs, states and calendars; then overrides), and the
-//! exceptions, which attach to a definition of any layer. Parameters are in [`super::params`].
+//! Collects the declarations of every layer, in order.
+//!
+//! Enums first (types refer to them); then inputs, parameters, definitions, tables, externs, states
+//! and calendars; then overrides; then the exceptions, which attach to a definition of any layer.
+//! Parameters themselves are in [`super::params`].
 
 use super::values::literal_const;
 use super::{closest, entity_index, meta_citations, Checker, DefAst, BUILTINS};

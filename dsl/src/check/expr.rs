@@ -1,5 +1,7 @@
-//! Formulas: each expression checked in the scope of its definition and typed, with conditions,
-//! comparisons, arithmetic, `in` lists, `if` and aggregations over a collection.
+//! Type-checks formulas in the scope of their definition.
+//!
+//! Conditions, comparisons, arithmetic, `in` lists, `if` and aggregations over a collection; names
+//! are in [`super::names`], the type rules in [`super::types`], calls in [`super::calls`].
 
 use super::types::{lit_partner, retype};
 use super::{entity_index, Checker, STACK_GROWTH, STACK_RED_ZONE};

@@ -1,12 +1,14 @@
-//! Resolution and checking: every name resolved across layers, types and money periods checked,
-//! decision tables checked for overlaps, cycles reported with their path; produces the typed IR.
+//! AST → IR: resolves and checks a loaded policy and produces the typed program.
+//!
+//! Every name is resolved across layers, types and money periods are checked, decision tables are
+//! checked for overlaps, cycles are reported with their path.
 //!
 //! This module holds the pipeline ([`check`]) and the checker's state; the passes live in
-//! [`declare`] (items of every layer, in order), [`params`] (parameters, their dated values and
-//! ranges), [`names`] (what a name in a formula refers to), [`expr`] (formulas), [`types`] (the type
-//! and money-period rules), [`calls`] (built-in and `extern` functions), [`tables`] (decision tables
-//! and their overlaps), [`cycles`] (the dependency graph: cycles and evaluation depth), [`values`]
-//! (literal values and values given on the command line) and [`time`] (rules over time).
+//! `declare` (items of every layer, in order), `params` (parameters, their dated values and
+//! ranges), `names` (what a name in a formula refers to), `expr` (formulas), `types` (the type
+//! and money-period rules), `calls` (built-in and `extern` functions), `tables` (decision tables
+//! and their overlaps), `cycles` (the dependency graph: cycles and evaluation depth), `values`
+//! (literal values and values given on the command line) and `time` (rules over time).
 
 use crate::ast::{self, EntityKind, Span};
 use crate::diag::{edit_distance, Diagnostic};

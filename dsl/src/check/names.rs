@@ -1,6 +1,7 @@
-//! Names in formulas: what a bare name refers to (an enum variant, a definition, an input, `id`, a
-//! parameter), `household.NAME` in a person's definition, `PARAM[key]`, and the hints for unknown
-//! names.
+//! Resolves the names in formulas, with hints for unknown ones.
+//!
+//! A bare name is an enum variant, a definition, an input, `id` or a parameter; also
+//! `household.NAME` in a person's definition and `PARAM[key]`.
 
 use super::{closest, entity_index, Checker};
 use crate::ast::{self, EntityKind, Literal, Span};

@@ -1,5 +1,6 @@
-//! Parameters: declarations and overrides, their dated values (one value, or one per variant of an
-//! enum), and declared ranges (also used by inputs).
+//! Checks parameters: declarations, overrides, dated values and declared ranges.
+//!
+//! A value is one constant, or one per variant of an enum; declared ranges are also used by inputs.
 
 use super::values::literal_const;
 use super::{closest, meta_citations, Checker};

@@ -1,5 +1,7 @@
-//! Decision tables: columns, cells and results checked against the table's type, the hit policy's
-//! rules, and for `hit unique` tables the rows that can both match (cells compared as intervals).
+//! Checks decision tables, and the rows of a `hit unique` table that can both match.
+//!
+//! Columns, cells and results are checked against the table's type and the hit policy's rules;
+//! overlaps are found by comparing cells as intervals.
 
 use super::Checker;
 use crate::ast::{self, CmpOp, EntityKind, HitPolicy};

@@ -1,6 +1,7 @@
-//! The type rules: coercions between number types, literals and the type they take from their
-//! partner, unification of operands, and arithmetic with money periods (`money per month × months`
-//! is money, two periods never add).
+//! The type rules: coercions, literal types, unification, and arithmetic with money periods.
+//!
+//! A literal takes the type of its partner; `money per month × months` is money; two periods never
+//! add.
 
 use super::Checker;
 use crate::ast::{EntityKind, Literal, Period, Span};

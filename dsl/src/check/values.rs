@@ -1,5 +1,6 @@
-//! Values outside formulas: parameter literals converted to constants of their type, and values given
-//! on the command line or in a TOML override.
+//! Values outside formulas: parameter literals and values given on the command line.
+//!
+//! Converts a literal to a constant of its declared type; parses a `--set` or TOML override text.
 
 use crate::ast::{self, Literal};
 use crate::ir::*;

@@ -1,5 +1,7 @@
-//! Syntax errors, part one: where pest stopped, what it expected (in drafters' terms, [`Want`]), the
-//! token found there and the brackets still open. [`super::expected`] turns this into words.
+//! Where a syntax error is and what pest expected there, in drafters' terms.
+//!
+//! Finds the failure point, the token found there, the item it is in and the brackets still open,
+//! and maps pest's expected rules to a [`Want`]; [`super::expected`] turns this into words.
 
 use pest::error::{ErrorVariant, InputLocation};
 

@@ -1,5 +1,7 @@
-//! Syntax errors, part two: the words. Turns what [`super::errors`] found (the failure point and what
-//! pest expected there) into a message, a label, a help and where the caret goes.
+//! The words of a syntax error: message, label, help and where the caret goes.
+//!
+//! Turns what [`super::errors`] found (the failure point and what pest expected there) into a
+//! diagnostic a drafter understands, in the keywords' language of the file.
 
 use super::errors::{full_width_hint, ErrCx, Want};
 use super::keywords::{is_id_start, keyword_en, ITEM_KEYWORDS};

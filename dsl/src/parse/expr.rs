@@ -1,6 +1,7 @@
-//! Expressions: operators, `if`, comparisons and `in`, indexing, brackets, literals, and calls
-//! (plain functions and aggregations over a collection). Every built node carries its depth, bounded
-//! by [`MAX_DEPTH`].
+//! Builds formulas: operators, `if`, comparisons and `in`, indexing, brackets, literals and calls.
+//!
+//! Calls are plain functions or aggregations over a collection. Every built node carries its depth,
+//! bounded by [`MAX_DEPTH`].
 
 use super::{peek_is, take, tight_end, Builder, Rule, MAX_DEPTH, P, R};
 use crate::ast::{

@@ -1,6 +1,7 @@
-//! Items: the tree of each declaration (`policy`, `enum`, `input`, `parameter`, `definition`,
-//! `exception`, `extern`, `calendar`, `state`), with the pieces they share (heads, metadata, types,
-//! ranges, parameter values).
+//! Builds the tree of each declaration: `policy`, `enum`, `input`, `parameter`, `definition`, ….
+//!
+//! Also `exception`, `extern`, `calendar` and `state`, with the pieces items share (heads, metadata,
+//! types, ranges, parameter values). Tables are in [`super::tables`].
 
 use pest::iterators::Pairs;
 

@@ -1,5 +1,6 @@
-//! Lexical facts shared by the chunk splitter, the nesting pre-scan, the error reporter and the
-//! formatter: identifier characters, blanks, and the English and Chinese spelling of every keyword.
+//! The English and Chinese spelling of every keyword, and identifier characters.
+//!
+//! Shared by the chunk splitter, the nesting pre-scan, the error reporter and the formatter.
 
 pub(super) fn is_id_start(c: char) -> bool {
     c == '_' || pest::unicode::XID_START(c)

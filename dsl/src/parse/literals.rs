@@ -1,5 +1,7 @@
-//! Literals: strings with their escapes, booleans, exact numbers and percents, and dates checked
-//! against the calendar.
+//! Builds literals: strings with their escapes, booleans, exact numbers, percents and dates.
+//!
+//! Numbers are exact decimals of at most 28 significant digits; dates are checked against the
+//! calendar (month lengths, leap years).
 
 use rust_decimal::Decimal;
 

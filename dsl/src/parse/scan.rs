@@ -1,6 +1,7 @@
-//! Cheap scans of the raw text that run before (or instead of) pest: the split of a file into item
-//! chunks, a token scan that skips comments and strings, and the nesting pre-scan that bounds pest's
-//! recursion.
+//! Cheap scans of the raw text that run before (or instead of) pest.
+//!
+//! The split of a file into item chunks, a token scan that skips comments and strings, and the
+//! nesting pre-scan that bounds pest's recursion.
 
 use super::keywords::{is_id_char, is_space, keyword_en, word_at, ITEM_KEYWORDS};
 use super::MAX_DEPTH;

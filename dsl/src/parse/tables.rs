@@ -1,5 +1,6 @@
-//! Decision tables: the hit policy, the header row, each row and its cells, and the layout rules
-//! (a row on one line, between `|`s).
+//! Builds decision tables: the hit policy, the header row, the rows and their cells.
+//!
+//! Also enforces the layout: a row on one line, between `|`s, with one cell per column.
 
 use pest::iterators::Pairs;
 
