@@ -1,9 +1,9 @@
 //! Text → AST: parses a `.doudi` file (or one expression) and reports all its syntax errors.
 //!
-//! The grammar is `grammar.pest`; this module splits a file into item chunks so that every
-//! syntax error of a file is reported (one per broken item), builds the owned [`ast`](crate::ast) with byte spans,
-//! validates dates and numbers, enforces input limits, and turns pest's "expected rules" into words
-//! for drafters.
+//! The grammar is `grammar.pest`; this module splits a file into item chunks so that every syntax
+//! error of a file is reported (one per broken item), builds the owned [`ast`](crate::ast) with byte
+//! spans, validates dates and numbers, enforces input limits, and turns pest's "expected rules" into
+//! words for drafters.
 //!
 //! The work is split by responsibility: `keywords` (both spellings of every keyword), `scan` (the
 //! item-chunk splitter, a cheap token scan and the nesting pre-scan), the tree builder in `items`,
