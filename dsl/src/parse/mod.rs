@@ -244,6 +244,8 @@ impl ChunkCx<'_> {
     }
 }
 
+/// Builds the AST of one chunk from pest's pairs; its methods are in `items`, `tables`, `literals`
+/// and `expr`.
 struct Builder<'c, 'a> {
     cx: &'c ChunkCx<'a>,
     /// Warnings of items that parsed (a deprecated form).
@@ -260,7 +262,8 @@ fn peek_is(it: &Pairs<'_, Rule>, rule: Rule) -> bool {
     it.peek().is_some_and(|p| p.as_rule() == rule)
 }
 
-/// The end of the last token inside a pair (pest spans of rules ending in `x*` include trailing blanks).
+/// The end of the last token inside a pair (pest spans of rules ending in `x*` include trailing
+/// blanks).
 fn tight_end(p: &P<'_>) -> usize {
     p.clone()
         .into_inner()
