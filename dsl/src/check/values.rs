@@ -108,14 +108,8 @@ pub fn parse_value_text(text: &str, ty: Ty, enums: &[EnumInfo]) -> Result<Const,
     literal_const(&lit, ty, enums)
 }
 
+/// Whether a date exists (years 1 to 9999).
 pub fn valid_date(d: ast::Date) -> bool {
-    let leap = (d.year % 4 == 0 && d.year % 100 != 0) || d.year % 400 == 0;
-    let days = match d.month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    d.day >= 1 && d.day <= days && (1..=9999).contains(&d.year)
+    let days = crate::calendar::days_in_month(d.year, u32::from(d.month));
+    d.day >= 1 && u32::from(d.day) <= days && (1..=9999).contains(&d.year)
 }

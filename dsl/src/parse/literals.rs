@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use super::{Builder, Rule, P, R};
 use crate::ast::{Date, Literal, Spanned};
+use crate::calendar::days_in_month;
 use crate::diag::Diagnostic;
 
 impl Builder<'_, '_> {
@@ -149,14 +150,4 @@ fn month_name(m: u32) -> &'static str {
     .get((m as usize).wrapping_sub(1))
     .copied()
     .unwrap_or("?")
-}
-
-fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        _ => 0,
-    }
 }
