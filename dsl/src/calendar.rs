@@ -93,6 +93,17 @@ pub fn days_between(a: Date, b: Date) -> i64 {
     day_number(b) - day_number(a)
 }
 
+/// The number of days of a month (0 for a month that is not 1 to 12).
+pub fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
 /// The last day of a month.
 pub fn month_end(year: i32, month: u8) -> Date {
     let next = if month == 12 {
@@ -171,6 +182,24 @@ mod tests {
             month: m,
             day,
         }
+    }
+
+    #[test]
+    fn month_lengths_agree_with_day_numbers() {
+        for year in [1900, 2000, 2023, 2024] {
+            for month in 1..=12u8 {
+                let next = month_end(year, month);
+                assert_eq!(
+                    u32::from(next.day),
+                    days_in_month(year, u32::from(month)),
+                    "{year}-{month}"
+                );
+            }
+        }
+        assert_eq!(days_in_month(1900, 2), 28);
+        assert_eq!(days_in_month(2000, 2), 29);
+        assert_eq!(days_in_month(2024, 13), 0);
+        assert_eq!(days_in_month(2024, 0), 0);
     }
 
     #[test]
