@@ -141,19 +141,23 @@ impl Calendar {
 
     /// The `n`-th working day after `d` (before it when `n` is negative); `d` itself when `n` is 0.
     pub fn add_working_days(&self, d: Date, n: i64) -> Result<Date, NotCovered> {
-        let step = if n < 0 { -1 } else { 1 };
+        let forward = n >= 0;
         let mut left = n.unsigned_abs();
-        let mut day = day_number(d);
+        let mut walk = DayWalk::new(self, d);
         while left > 0 {
-            day += step;
-            let date = from_day_number(day).ok_or(NotCovered {
-                year: if step > 0 { 10_000 } else { 0 },
+            let date = if forward {
+                walk.next()
+            } else {
+                walk.previous()
+            }
+            .ok_or(NotCovered {
+                year: if forward { 10_000 } else { 0 },
             })?;
-            if self.is_working_day(date)? {
+            if walk.is_working(date)? {
                 left -= 1;
             }
         }
-        Ok(from_day_number(day).unwrap_or(d))
+        Ok(walk.date)
     }
 
     /// The working days `w` with `a < w <= b` (negated when `b` is before `a`), so that
@@ -161,10 +165,10 @@ impl Calendar {
     pub fn working_days_between(&self, a: Date, b: Date) -> Result<i64, NotCovered> {
         let (lo, hi, sign) = if b >= a { (a, b, 1) } else { (b, a, -1) };
         let mut count = 0i64;
-        let (start, end) = (day_number(lo), day_number(hi));
-        for day in start + 1..=end {
-            let date = from_day_number(day).ok_or(NotCovered { year: hi.year })?;
-            if self.is_working_day(date)? {
+        let mut walk = DayWalk::new(self, lo);
+        while walk.date < hi {
+            let date = walk.next().ok_or(NotCovered { year: hi.year })?;
+            if walk.is_working(date)? {
                 count += 1;
             }
         }
@@ -172,9 +176,157 @@ impl Calendar {
     }
 }
 
+/// A walk over the calendar one day at a time: the date, its weekday and its year's entry carried
+/// along (instead of a day-number conversion and a year lookup per day).
+struct DayWalk<'c> {
+    calendar: &'c Calendar,
+    date: Date,
+    /// 1 = Monday ... 7 = Sunday.
+    weekday: u8,
+    year: Option<&'c CalendarYear>,
+}
+
+impl<'c> DayWalk<'c> {
+    fn new(calendar: &'c Calendar, date: Date) -> DayWalk<'c> {
+        DayWalk {
+            calendar,
+            date,
+            weekday: weekday(date),
+            year: calendar.years.get(&date.year),
+        }
+    }
+
+    fn next(&mut self) -> Option<Date> {
+        let Date { year, month, day } = self.date;
+        self.date = if u32::from(day) < days_in_month(year, u32::from(month)) {
+            Date {
+                year,
+                month,
+                day: day + 1,
+            }
+        } else if month < 12 {
+            Date {
+                year,
+                month: month + 1,
+                day: 1,
+            }
+        } else if year < 9999 {
+            Date {
+                year: year + 1,
+                month: 1,
+                day: 1,
+            }
+        } else {
+            return None;
+        };
+        self.weekday = self.weekday % 7 + 1;
+        self.moved(year);
+        Some(self.date)
+    }
+
+    fn previous(&mut self) -> Option<Date> {
+        let Date { year, month, day } = self.date;
+        self.date = if day > 1 {
+            Date {
+                year,
+                month,
+                day: day - 1,
+            }
+        } else if month > 1 {
+            let day = days_in_month(year, u32::from(month) - 1) as u8;
+            Date {
+                year,
+                month: month - 1,
+                day,
+            }
+        } else if year > 1 {
+            Date {
+                year: year - 1,
+                month: 12,
+                day: 31,
+            }
+        } else {
+            return None;
+        };
+        self.weekday = (self.weekday + 5) % 7 + 1;
+        self.moved(year);
+        Some(self.date)
+    }
+
+    fn moved(&mut self, from_year: i32) {
+        if self.date.year != from_year {
+            self.year = self.calendar.years.get(&self.date.year);
+        }
+    }
+
+    /// [`Calendar::is_working_day`] of the walk's date.
+    fn is_working(&self, date: Date) -> Result<bool, NotCovered> {
+        let y = self.year.ok_or(NotCovered { year: date.year })?;
+        if y.working_weekends.contains(&date) {
+            return Ok(true);
+        }
+        Ok(self.weekday < 6 && !y.holidays.contains(&date))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The walks agree with stepping by day numbers and `is_working_day`, across year ends, in
+    /// both directions, and at the edges of the covered years.
+    #[test]
+    fn day_walks_agree_with_day_numbers() {
+        let mut cal = Calendar::default();
+        for year in [2023, 2024, 2025] {
+            let mut holidays = BTreeSet::new();
+            holidays.insert(d(year, 1, 1));
+            holidays.insert(d(year, 10, 3));
+            holidays.insert(d(year, 12, 31));
+            let mut working_weekends = BTreeSet::new();
+            working_weekends.insert(d(year, 10, 12));
+            working_weekends.insert(d(year, 9, 29));
+            cal.years.insert(
+                year,
+                CalendarYear {
+                    label: None,
+                    holidays,
+                    working_weekends,
+                    citations: Vec::new(),
+                    span: Span::default(),
+                },
+            );
+        }
+        let slow_add = |start: Date, n: i64| -> Result<Date, NotCovered> {
+            let step = if n < 0 { -1 } else { 1 };
+            let (mut left, mut day) = (n.unsigned_abs(), day_number(start));
+            while left > 0 {
+                day += step;
+                if cal.is_working_day(from_day_number(day).unwrap())? {
+                    left -= 1;
+                }
+            }
+            Ok(from_day_number(day).unwrap())
+        };
+        let mut start = d(2023, 1, 1);
+        while start <= d(2025, 12, 31) {
+            for n in [-40, -15, -1, 0, 1, 7, 15, 40, 400] {
+                assert_eq!(
+                    cal.add_working_days(start, n),
+                    slow_add(start, n),
+                    "{start:?} {n}"
+                );
+            }
+            for other in [d(2023, 1, 1), d(2024, 2, 29), d(2025, 12, 31)] {
+                let slow = (day_number(start.min(other)) + 1..=day_number(start.max(other)))
+                    .filter(|&k| cal.is_working_day(from_day_number(k).unwrap()).unwrap())
+                    .count() as i64;
+                let sign = if other >= start { 1 } else { -1 };
+                assert_eq!(cal.working_days_between(start, other), Ok(sign * slow));
+            }
+            start = add_days(start, 5).unwrap();
+        }
+    }
 
     fn d(y: i32, m: u8, day: u8) -> Date {
         Date {
