@@ -2,7 +2,9 @@
 //! (`interpreter::stream`), written in file order.
 
 use crate::{Fail, Formatted, Res, RowFormat, RowWriter};
-use doudi::interpreter::{self, batch, data, fast::CompiledPolicy, programme::Totals, Month, Policy};
+use doudi::interpreter::{
+    self, batch, data, fast::CompiledPolicy, programme::Totals, Month, Policy,
+};
 use std::io::Write;
 use std::path::Path;
 

@@ -79,7 +79,10 @@ fn assert_agree(schema: &Schema, dir: &Path, what: &str) {
         let seg = read_segments(schema, dir, per_segment, threads)
             .unwrap_or_else(|e| panic!("{what}, {per_segment}/{threads}: {e}"));
         assert_eq!(seg.len(), whole.len(), "{what}");
-        assert!(seg == whole, "{what}: segments of {per_segment} on {threads} threads differ");
+        assert!(
+            seg == whole,
+            "{what}: segments of {per_segment} on {threads} threads differ"
+        );
     }
 }
 
@@ -130,8 +133,8 @@ fn a_person_after_its_household_was_handed_on_is_explained() {
     assert!(read_csv_dir(&s, dir.path()).is_ok());
     let err = read_segments(&s, dir.path(), SEGMENT_HOUSEHOLDS, 2).unwrap_err();
     assert!(
-        err.contains("household \"H0\" is not among the households of")
-            && err.contains("not yet written (the first 1324 were)")
+        err.contains("person \"H0-0\" of household \"H0\" comes after that household was read")
+            && err.contains("among the first 1324 households")
             && err.contains("group persons.csv by household"),
         "{err}"
     );

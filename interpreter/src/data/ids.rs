@@ -122,3 +122,34 @@ impl<L: Copy> IdSet<L> {
         }
     }
 }
+
+/// A 64-bit hash of a person id, for the file-wide uniqueness check of the chunked reader (8 bytes a
+/// person instead of the id itself).
+pub(super) fn person_id_hash(id: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+pub(super) type IdHashes = std::collections::HashSet<u64, BuildHasherDefault<PreHashed>>;
+
+/// Members above which [`seen_before`] keeps hashes instead of comparing pairwise.
+pub(super) const PAIRWISE_MEMBERS: usize = 16;
+
+/// Whether `id` is among the `n` member ids read so far (`id_at(i)`); `hashes` holds their hashes
+/// once there are more than [`PAIRWISE_MEMBERS`] (clear it for each new household).
+pub(super) fn seen_before<'a>(
+    n: usize,
+    id_at: impl Fn(usize) -> &'a [u8],
+    hashes: &mut IdHashes,
+    id: &[u8],
+) -> bool {
+    if n < PAIRWISE_MEMBERS {
+        return (0..n).any(|i| id_at(i) == id);
+    }
+    if hashes.is_empty() {
+        hashes.extend((0..n).map(|i| hash_id(id_at(i))));
+    }
+    !hashes.insert(hash_id(id)) && (0..n).any(|i| id_at(i) == id)
+}

@@ -14,11 +14,11 @@
 //! - [`read_json_household`], [`read_json_str`], [`read_json_path`]: JSON (one object, an array, or
 //!   JSON Lines, auto-detected).
 //! - [`read_csv_pair`], [`read_csv_dir`]: the CSV pair, whole, in any person order.
-//! - [`CsvChunks`]: the CSV pair in chunks of households, in memory that does not grow with the
-//!   population; it needs `persons.csv` grouped by household in the order of `households.csv`.
 //! - [`PairSegments`]: the CSV pair cut at household boundaries into segments that worker threads
 //!   parse ([`SegmentParser`]), `persons.csv` in any order (regrouped through temporary files in
 //!   bounded memory when it is not grouped); `crate::stream` drives it.
+//! - [`CsvChunks`]: the same as an iterator of chunks of households, parsed in the background, in
+//!   memory that does not grow with the population.
 //!
 //! Writers: [`write_csv_pair`], [`CsvPairWriter`] (streaming), [`household_to_json`].
 
@@ -35,7 +35,7 @@ use std::io::{BufWriter, Read};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
 /// The type of one declared input field, as the readers need it.
@@ -168,7 +168,6 @@ mod segments;
 mod write;
 
 use cells::*;
-use csv_chunks::*;
 pub use csv_chunks::*;
 use csv_read::*;
 pub use csv_read::*;

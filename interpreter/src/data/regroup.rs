@@ -7,7 +7,7 @@
 //! segments of households with their persons and each row's original line.
 //! Memory: the id set plus one bucket. The temporary directory is removed when the reader is dropped.
 
-use super::segments::{field_at, is_blank, RawSegment, RecordScanner, SegmentParser};
+use super::segments::{field_at, is_blank, RawSegment, RecordScanner, Reread, SegmentParser};
 use super::*;
 use std::io::{BufReader, Write};
 
@@ -49,7 +49,7 @@ impl Regroup {
         hh_rest: &mut RecordScanner,
         persons: (Vec<u8>, u64),
         ps_rest: &mut RecordScanner,
-        (written, per_segment): (usize, usize),
+        (written, per_segment, reread): (usize, usize, &Reread),
     ) -> Result<Regroup, DataError> {
         let dir = tempfile::Builder::new()
             .prefix(".doudi-regroup-")
@@ -83,7 +83,11 @@ impl Regroup {
                     ids_text.extend_from_slice(&id);
                     id_ends.push(ids_text.len() as u64);
                     let get = |i: u32| {
-                        let s = if i == 0 { 0 } else { id_ends[i as usize - 1] as usize };
+                        let s = if i == 0 {
+                            0
+                        } else {
+                            id_ends[i as usize - 1] as usize
+                        };
                         &ids_text[s..id_ends[i as usize] as usize]
                     };
                     if let Err(first) = ids.insert(&id, k, line, get) {
@@ -108,7 +112,9 @@ impl Regroup {
             .max(total.div_ceil(MAX_BUCKETS))
             .next_multiple_of(per_segment);
         let n_buckets = total.div_ceil(per_bucket).max(1);
-        let buckets: Vec<PathBuf> = (0..n_buckets).map(|b| d.join(format!("persons-{b}"))).collect();
+        let buckets: Vec<PathBuf> = (0..n_buckets)
+            .map(|b| d.join(format!("persons-{b}")))
+            .collect();
         // Pass 1b: every remaining person row into its household's bucket.
         let mut outs = buckets
             .iter()
@@ -116,7 +122,11 @@ impl Regroup {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| io_error(&d, e))?;
         let get = |i: u32| {
-            let s = if i == 0 { 0 } else { id_ends[i as usize - 1] as usize };
+            let s = if i == 0 {
+                0
+            } else {
+                id_ends[i as usize - 1] as usize
+            };
             &ids_text[s..id_ends[i as usize] as usize]
         };
         let layout = &parser.persons;
@@ -136,7 +146,15 @@ impl Regroup {
                         return Err(layout.record_error(rec, line));
                     };
                     let Some(k) = ids.get(&h, get) else {
-                        return Err(unknown_household(parser, rec, &h, line, written));
+                        let id_col = parser.households.id_col;
+                        let split = reread.among_first(&h, written, id_col);
+                        return Err(unknown_household(
+                            parser,
+                            rec,
+                            &h,
+                            line,
+                            split.then_some(written),
+                        ));
                     };
                     let mut head = [0u8; 12];
                     head[..4].copy_from_slice(&k.to_le_bytes());
@@ -150,8 +168,7 @@ impl Regroup {
         for mut o in outs {
             o.flush().map_err(|e| io_error(&d, e))?;
         }
-        let households =
-            BufReader::new(File::open(&hh_path).map_err(|e| io_error(&d, e))?);
+        let households = BufReader::new(File::open(&hh_path).map_err(|e| io_error(&d, e))?);
         Ok(Regroup {
             _dir: dir,
             households,
@@ -226,8 +243,8 @@ impl Regroup {
         while at + 16 <= self.data.len() {
             let k = u32::from_le_bytes(self.data[at..at + 4].try_into().expect("4 bytes"));
             let line = u64::from_le_bytes(self.data[at + 4..at + 12].try_into().expect("8 bytes"));
-            let len =
-                u32::from_le_bytes(self.data[at + 12..at + 16].try_into().expect("4 bytes")) as usize;
+            let len = u32::from_le_bytes(self.data[at + 12..at + 16].try_into().expect("4 bytes"))
+                as usize;
             self.rows.push((k, line, at + 16..at + 16 + len));
             at += 16 + len;
         }
@@ -247,14 +264,14 @@ fn read_record<const N: usize>(r: &mut impl Read) -> std::io::Result<([u8; N], V
     Ok((head, rec))
 }
 
-/// A person whose household is not among the households left to read (`written` households were
-/// handed on before).
+/// A person whose household is not among the households left to read: not in the file at all, or
+/// (`Some(n)`) among the first `n`, which were already handed on.
 pub(super) fn unknown_household(
     parser: &SegmentParser,
     rec: &[u8],
     household: &[u8],
     line: u64,
-    written: usize,
+    written: Option<usize>,
 ) -> DataError {
     let person = field_at(rec, parser.persons.id_col).unwrap_or_default();
     let (person, household) = (
@@ -262,15 +279,14 @@ pub(super) fn unknown_household(
         quoted(&String::from_utf8_lossy(household)),
     );
     let file = &parser.households.file;
-    let message = if written == 0 {
-        format!("person {person}: household {household} is not in {file}")
-    } else {
-        format!(
-            "person {person}: household {household} is not among the households of {file} not yet \
-             written (the first {written} were). A household's persons may come in any order, but \
-             doudi eval streams its output: a person of a household whose row was already written \
-             cannot be added; group persons.csv by household"
-        )
+    let message = match written {
+        None => format!("person {person}: household {household} is not in {file}"),
+        Some(written) => format!(
+            "person {person} of household {household} comes after that household was read and \
+             handed on (it is among the first {written} households of {file}). Persons may come in \
+             any order, but the streaming reader cannot add a person to a household whose rows were \
+             already written: group persons.csv by household"
+        ),
     };
     DataError::new(format!("{}:{line}", parser.persons.file), message)
 }

@@ -278,6 +278,45 @@ pub struct RawSegment {
     previous: Vec<u8>,
 }
 
+/// Where households.csv can be read again from the start (only to word an error).
+#[derive(Clone)]
+pub(super) enum Reread {
+    File(PathBuf),
+    Bytes(Arc<[u8]>),
+}
+
+impl Reread {
+    /// Whether household `id` is among the first `n` households of the file.
+    pub(super) fn among_first(&self, id: &[u8], n: usize, id_col: usize) -> bool {
+        let inner: Box<dyn Read + Send> = match self {
+            Reread::File(p) => match File::open(p) {
+                Ok(f) => Box::new(f),
+                Err(_) => return false,
+            },
+            Reread::Bytes(b) => Box::new(std::io::Cursor::new(b.clone())),
+        };
+        let mut scan = RecordScanner::new(Path::new(""), inner, 1);
+        let mut seen = 0usize;
+        let mut header = true;
+        while seen < n {
+            let Ok(Some(rec)) = scan.peek() else {
+                return false;
+            };
+            if !is_blank(rec) {
+                if !header {
+                    if field_at(rec, id_col).is_some_and(|h| *h == *id) {
+                        return true;
+                    }
+                    seen += 1;
+                }
+                header = false;
+            }
+            scan.consume(&mut Vec::new());
+        }
+        false
+    }
+}
+
 /// The CSV pair cut into [`RawSegment`]s, read on the calling thread.
 pub struct PairSegments {
     households: RecordScanner,
@@ -291,6 +330,7 @@ pub struct PairSegments {
     per_segment: usize,
     /// Households handed out so far.
     handed: usize,
+    reread: Reread,
 }
 
 impl PairSegments {
@@ -303,25 +343,54 @@ impl PairSegments {
         PairSegments::open_with(schema, households, persons, SEGMENT_HOUSEHOLDS)
     }
 
-    /// [`open`](Self::open) with `per_segment` households a segment (tests use small segments).
+    /// [`open`](Self::open) with `per_segment` households a segment.
     pub fn open_with(
         schema: &Schema,
         households: &Path,
         persons: &Path,
         per_segment: usize,
     ) -> Result<PairSegments, DataError> {
-        let hh = open_households(schema, households)?;
-        let ps = open_persons(schema, persons)?;
-        let open = |p: &Path| -> Result<RecordScanner, DataError> {
+        let open = |p: &Path| -> Result<Box<dyn Read + Send>, DataError> {
             let f = File::open(p).map_err(|e| DataError::io(p, "open the file", &e))?;
-            let mut s = RecordScanner::new(p, Box::new(f), 1);
-            s.peek()?;
-            s.consume(&mut Vec::new()); // the header, checked above
-            Ok(s)
+            Ok(Box::new(f))
         };
-        Ok(PairSegments {
-            households: open(households)?,
-            persons: open(persons)?,
+        // households.csv's header is checked before persons.csv is opened.
+        let hh = household_header((households, open(households)?), schema)?;
+        let ps = person_header((persons, open(persons)?), schema)?;
+        let reread = Reread::File(households.to_path_buf());
+        Ok(PairSegments::assemble(hh, ps, per_segment, reread))
+    }
+
+    /// [`open_with`](Self::open_with) on CSV text held in memory; the paths name the texts in
+    /// messages.
+    pub fn from_bytes(
+        schema: &Schema,
+        households: (&Path, Vec<u8>),
+        persons: (&Path, Vec<u8>),
+        per_segment: usize,
+    ) -> Result<PairSegments, DataError> {
+        let bytes: Arc<[u8]> = households.1.into();
+        let reread = Reread::Bytes(bytes.clone());
+        let hh = household_header(
+            (households.0, Box::new(std::io::Cursor::new(bytes))),
+            schema,
+        )?;
+        let ps = person_header(
+            (persons.0, Box::new(std::io::Cursor::new(persons.1))),
+            schema,
+        )?;
+        Ok(PairSegments::assemble(hh, ps, per_segment, reread))
+    }
+
+    fn assemble(
+        (hh_scan, hh): (RecordScanner, CsvFile),
+        (ps_scan, ps): (RecordScanner, CsvFile),
+        per_segment: usize,
+        reread: Reread,
+    ) -> PairSegments {
+        PairSegments {
+            households: hh_scan,
+            persons: ps_scan,
             parser: Arc::new(SegmentParser {
                 households: SegmentLayout::of(&hh),
                 persons: SegmentLayout::of(&ps),
@@ -332,7 +401,8 @@ impl PairSegments {
             done: false,
             per_segment: per_segment.max(1),
             handed: 0,
-        })
+            reread,
+        }
     }
 
     /// The parser the worker threads share.
@@ -417,7 +487,7 @@ impl PairSegments {
                     &mut self.households,
                     (ps, ps_start),
                     &mut self.persons,
-                    (self.handed, per_segment),
+                    (self.handed, per_segment, &self.reread),
                 )?;
                 self.regroup = Some(g);
                 let g = self.regroup.as_mut().expect("just set");
@@ -452,17 +522,60 @@ impl PairSegments {
             let Some(h) = field_at(rec, layout.hh_col) else {
                 return Err(layout.record_error(rec, line));
             };
-            let written = self.handed;
+            let id_col = self.parser.households.id_col;
+            let split = self.reread.among_first(&h, self.handed, id_col);
             return Err(super::regroup::unknown_household(
                 &self.parser,
                 rec,
                 &h,
                 line,
-                written,
+                split.then_some(self.handed),
             ));
         }
         Ok(None)
     }
+}
+
+type Source<'a> = (&'a Path, Box<dyn Read + Send>);
+
+fn household_header(src: Source, schema: &Schema) -> Result<(RecordScanner, CsvFile), DataError> {
+    header(src, &schema.household, &["household_id"], "household")
+}
+
+fn person_header(src: Source, schema: &Schema) -> Result<(RecordScanner, CsvFile), DataError> {
+    header(
+        src,
+        &schema.person,
+        &["person_id", "household_id"],
+        "person",
+    )
+}
+
+/// Reads a file's header row (after any blank lines) with the whole reader's checks and messages;
+/// returns the scanner positioned after it and the column mapping.
+fn header(
+    (path, inner): (&Path, Box<dyn Read + Send>),
+    fields: &[Field],
+    builtins: &[&str],
+    kind: &'static str,
+) -> Result<(RecordScanner, CsvFile), DataError> {
+    let mut scan = RecordScanner::new(path, inner, 1);
+    let mut text = Vec::new();
+    while let Some(rec) = scan.peek()? {
+        let blank = is_blank(rec);
+        scan.consume(&mut text);
+        if !blank {
+            break;
+        }
+    }
+    let layout = CsvFile::from_reader(
+        path,
+        Box::new(std::io::Cursor::new(text)),
+        fields,
+        builtins,
+        kind,
+    )?;
+    Ok((scan, layout))
 }
 
 impl RawSegment {
@@ -612,10 +725,11 @@ impl PersonIdCheck {
                     String::from_utf8_lossy(&ids.text[r.start as usize..r.end as usize])
                         .into_owned()
                 };
-                let h_end = ids.entries.iter().find(|e| e.3 == *household).map_or(
-                    *household,
-                    |e| e.2.start,
-                );
+                let h_end = ids
+                    .entries
+                    .iter()
+                    .find(|e| e.3 == *household)
+                    .map_or(*household, |e| e.2.start);
                 return Err(DataError::new(
                     format!("{}:{line}", self.file),
                     format!(
