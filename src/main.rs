@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod commands;
+mod diff;
 mod fmt;
 mod serve;
 mod simulate;
@@ -63,6 +64,9 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// The impact of a rule change: two policies on the same households (who changes, programme
+    /// totals, gainers and losers, why), or `--tests`: the base policy's tests the change breaks.
+    Diff(diff::DiffArgs),
     /// Serve policies over HTTP: evaluate, explain, chain, check, scenario runs, and the workbench page.
     Serve(serve::ServeArgs),
 }
@@ -227,6 +231,7 @@ fn main() -> ExitCode {
         Command::Generate(a) => simulate::generate(a),
         Command::Fmt { check, paths } => fmt::fmt(&paths, check),
         Command::Serve(a) => serve::serve(a),
+        Command::Diff(a) => diff::diff(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

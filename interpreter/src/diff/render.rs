@@ -21,6 +21,15 @@ const DIRECTIONS: [Direction; 5] = [
     Direction::Changed,
 ];
 
+/// `1 household`, `2 households`.
+fn count(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("{n} {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 fn name_label(name: &str, label: &Option<String>) -> String {
     match label {
         Some(l) => format!("{name} {l}"),
@@ -91,10 +100,10 @@ fn text_outputs(o: &mut String, s: &Summary) {
         let out = &s.outputs[i];
         let _ = writeln!(
             o,
-            "  {}: {} households, {} persons ({})",
+            "  {}: {}, {} ({})",
             name_label(&out.name, &out.label),
-            st.households(),
-            st.persons,
+            count(st.households(), "household"),
+            count(st.persons, "person"),
             dirs.join(", ")
         );
     }
@@ -117,6 +126,7 @@ fn text_programmes(o: &mut String, s: &Summary, p: &Policy) {
             show(&pc.new)
         );
         match (&pc.change, &pc.monthly, &pc.yearly) {
+            (Some(c), _, _) if c.is_zero() => line.push_str(" (unchanged 不变)"),
             (Some(_), Some(m), Some(y)) => {
                 let _ = write!(
                     line,
@@ -136,9 +146,9 @@ fn text_programmes(o: &mut String, s: &Summary, p: &Policy) {
 
 fn group_text(g: &GroupStat, p: &Policy, ty: Ty) -> String {
     format!(
-        "{} households ({} persons): {} gain, {} lose, {} unchanged; change {}",
-        g.households,
-        g.persons,
+        "{} ({}): {} gain, {} lose, {} unchanged; change {}",
+        count(g.households, "household"),
+        count(g.persons, "person"),
         g.gainers,
         g.losers,
         g.unchanged(),
