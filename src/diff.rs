@@ -166,6 +166,12 @@ fn households(a: &DiffArgs, base: &Policy, new: &Policy, buf: &mut Vec<u8>) -> R
     };
     let mut d = diff::Diff::new(base, new, m, &opts).map_err(|e| Fail::usage(e.0))?;
     let outputs = d.outputs().to_vec();
+    let (cb, cn) = d.compiled();
+    for (compiled, which) in [(cb, "base"), (cn, "new")] {
+        if !compiled {
+            eprintln!("note: the {which} policy's outputs are evaluated by the reference evaluator (slower): the compiled path does not take them");
+        }
+    }
     let csv = a.format == DiffFormat::Csv;
     if csv {
         buf.extend(diff::csv_header().bytes());
@@ -192,7 +198,10 @@ fn households(a: &DiffArgs, base: &Policy, new: &Policy, buf: &mut Vec<u8>) -> R
                 match other.as_mut() {
                     None => add(&chunk, &chunk)?,
                     Some(o) => {
-                        let n = o.next().unwrap_or_else(|| Ok(Vec::new())).map_err(data_err)?;
+                        let n = o
+                            .next()
+                            .unwrap_or_else(|| Ok(Vec::new()))
+                            .map_err(data_err)?;
                         add(&chunk, &n)?;
                     }
                 }
@@ -200,7 +209,11 @@ fn households(a: &DiffArgs, base: &Policy, new: &Policy, buf: &mut Vec<u8>) -> R
         }
         None => {
             let b = read_data(base, &a.data)?;
-            let n = if same { None } else { Some(read_data(new, &a.data)?) };
+            let n = if same {
+                None
+            } else {
+                Some(read_data(new, &a.data)?)
+            };
             add(&b, n.as_deref().unwrap_or(&b))?;
         }
     }

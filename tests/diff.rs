@@ -39,14 +39,26 @@ fn dec(s: &str) -> Decimal {
 /// `doudi eval --totals`: the programme totals it prints on stderr (`  name label = value`).
 fn eval_totals(policy: &str, data: &str, period: &str) -> BTreeMap<String, Decimal> {
     let out = doudi(&[
-        "eval", "--policy", policy, "--data", data, "--period", period, "--outputs",
-        "dibao_eligible", "--format", "csv", "--totals",
+        "eval",
+        "--policy",
+        policy,
+        "--data",
+        data,
+        "--period",
+        period,
+        "--outputs",
+        "dibao_eligible",
+        "--format",
+        "csv",
+        "--totals",
     ]);
     ok(&out);
     let err = String::from_utf8_lossy(&out.stderr);
     let mut lines = err.lines();
     assert!(
-        lines.next().is_some_and(|l| l.starts_with("programme totals over")),
+        lines
+            .next()
+            .is_some_and(|l| l.starts_with("programme totals over")),
         "{err}"
     );
     lines
@@ -88,14 +100,21 @@ fn check_against_eval(data: &str, period: &str) -> serde_json::Value {
         match p["type"].as_str().unwrap() {
             "money per month" => {
                 assert_eq!(json_dec(&p["monthly_change"]), n - b, "{name}");
-                assert_eq!(json_dec(&p["yearly_change"]), (n - b) * Decimal::from(12), "{name}");
+                assert_eq!(
+                    json_dec(&p["yearly_change"]),
+                    (n - b) * Decimal::from(12),
+                    "{name}"
+                );
             }
             "money per year" => assert_eq!(json_dec(&p["yearly_change"]), n - b, "{name}"),
             _ => assert!(p["yearly_change"].is_null(), "{name}"),
         }
     }
     // The raise does reach the dibao paid: the comparison above is not of zeros only.
-    let paid = programmes.iter().find(|p| p["name"] == "dibao_payment_total").unwrap();
+    let paid = programmes
+        .iter()
+        .find(|p| p["name"] == "dibao_payment_total")
+        .unwrap();
     assert!(json_dec(&paid["change"]) > Decimal::ZERO, "{paid}");
     j
 }
@@ -124,7 +143,10 @@ fn diff_equals_the_difference_of_eval_totals_on_the_example_population() {
     let p = &e["parameters"][0];
     assert_eq!(p["name"], "dibao_standard");
     assert_eq!(p["key"], "urban");
-    assert!(p["base"]["at"].as_str().unwrap().starts_with("policies/jian/standards.doudi:"));
+    assert!(p["base"]["at"]
+        .as_str()
+        .unwrap()
+        .starts_with("policies/jian/standards.doudi:"));
     assert!(p["new"]["at"].as_str().unwrap().starts_with(NEW), "{p}");
 }
 
@@ -133,8 +155,19 @@ fn diff_equals_the_difference_of_eval_totals_on_a_generated_population() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_str().unwrap();
     let out = doudi(&[
-        "generate", "--spec", "scenarios/populations/jian.toml", "--households", "400", "--seed",
-        "13", "--policy", BASE, "--period", "2025-03", "--out", dir,
+        "generate",
+        "--spec",
+        "scenarios/populations/jian.toml",
+        "--households",
+        "400",
+        "--seed",
+        "13",
+        "--policy",
+        BASE,
+        "--period",
+        "2025-03",
+        "--out",
+        dir,
     ]);
     ok(&out);
     check_against_eval(dir, "2025-03");
@@ -144,7 +177,17 @@ fn diff_equals_the_difference_of_eval_totals_on_a_generated_population() {
 #[test]
 fn csv_rows_are_the_changed_households() {
     let data = "policies/jian/examples/population";
-    let args = ["diff", "--base", BASE, "--new", NEW, "--data", data, "--outputs", "dibao_payment"];
+    let args = [
+        "diff",
+        "--base",
+        BASE,
+        "--new",
+        NEW,
+        "--data",
+        data,
+        "--outputs",
+        "dibao_payment",
+    ];
     let csv = doudi(&[&args[..], &["--format", "csv"]].concat());
     ok(&csv);
     let text = String::from_utf8(csv.stdout).unwrap();
@@ -164,6 +207,13 @@ fn csv_rows_are_the_changed_households() {
     assert_eq!(pay_rows.len() as u64, pay["households"].as_u64().unwrap());
     for r in pay_rows {
         assert_eq!(dec(r[5]) - dec(r[4]), dec(r[6]), "{r:?}");
-        assert_eq!(r[7], if dec(r[6]) > Decimal::ZERO { "up" } else { "down" });
+        assert_eq!(
+            r[7],
+            if dec(r[6]) > Decimal::ZERO {
+                "up"
+            } else {
+                "down"
+            }
+        );
     }
 }

@@ -180,7 +180,10 @@ fn rule_at(n: &Node) -> RuleAt {
 /// Where the value of parameter `name` in force on `date` is written in `p`.
 fn param_at(p: &Policy, name: &str, date: doudi_dsl::ast::Date) -> String {
     let program = &p.program;
-    let Some(param) = program.param_by_name(name).map(|i| &program.params[i as usize]) else {
+    let Some(param) = program
+        .param_by_name(name)
+        .map(|i| &program.params[i as usize])
+    else {
         return String::new();
     };
     let span = param.version_at(date).map(|v| v.span).unwrap_or(param.span);

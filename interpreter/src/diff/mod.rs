@@ -367,7 +367,10 @@ fn named_outputs(base: &Policy, new: &Policy, names: &[String]) -> Result<Vec<Ou
                 })
         };
         let (b, w) = (find(base, "base")?, find(new, "new")?);
-        let (bd, nd) = (&base.program.defs[b as usize], &new.program.defs[w as usize]);
+        let (bd, nd) = (
+            &base.program.defs[b as usize],
+            &new.program.defs[w as usize],
+        );
         if bd.ty != nd.ty {
             return Err(format!(
                 "`{n}` is a {} in the base policy and a {} in the new one: they cannot be compared",
@@ -436,7 +439,8 @@ impl<'p> Diff<'p> {
         let mut outputs = if opts.outputs.is_empty() {
             common_outputs(base, new)
         } else {
-            named_outputs(base, new, &opts.outputs).map_err(|e| DiffError(format!("error: --outputs: {e}")))?
+            named_outputs(base, new, &opts.outputs)
+                .map_err(|e| DiffError(format!("error: --outputs: {e}")))?
         };
         let measure = pick_measure(base, new, opts.measure.as_deref(), &mut outputs)
             .map_err(|e| DiffError(format!("error: {e}")))?;
@@ -459,7 +463,10 @@ impl<'p> Diff<'p> {
             changed_households: 0,
             changed_persons: 0,
             gain_all: GroupStat::new(String::new()),
-            gain_size: SIZE_BANDS.iter().map(|b| GroupStat::new(b.to_string())).collect(),
+            gain_size: SIZE_BANDS
+                .iter()
+                .map(|b| GroupStat::new(b.to_string()))
+                .collect(),
             gain_region: BTreeMap::new(),
             picked: Vec::new(),
         })
@@ -483,9 +490,7 @@ impl<'p> Diff<'p> {
         base_hs: &[Household],
         new_hs: &[Household],
     ) -> Result<Vec<HouseholdChange>, DiffError> {
-        if base_hs.len() != new_hs.len()
-            || base_hs.iter().zip(new_hs).any(|(a, b)| a.id != b.id)
-        {
+        if base_hs.len() != new_hs.len() || base_hs.iter().zip(new_hs).any(|(a, b)| a.id != b.id) {
             return Err(DiffError(
                 "error: the households read for the two policies differ (the data must hold the same households for both)".into(),
             ));
@@ -580,16 +585,24 @@ impl<'p> Diff<'p> {
     pub fn finish(self) -> Result<Summary, DiffError> {
         let (bp, np) = (self.base.policy, self.new.policy);
         let base_totals = self.base.totals.finish().map_err(|e| {
-            DiffError(format!("{}\nnote: in the base policy", e.render(bp.sources()).trim_end()))
+            DiffError(format!(
+                "{}\nnote: in the base policy",
+                e.render(bp.sources()).trim_end()
+            ))
         })?;
         let new_totals = self.new.totals.finish().map_err(|e| {
-            DiffError(format!("{}\nnote: in the new policy", e.render(np.sources()).trim_end()))
+            DiffError(format!(
+                "{}\nnote: in the new policy",
+                e.render(np.sources()).trim_end()
+            ))
         })?;
         let programmes = programme_changes(bp, np, &base_totals, &new_totals)?;
         let mut examples = Vec::new();
         for (hb, hn, o) in &self.picked {
             let pair = &self.outputs[*o];
-            examples.push(cause::example(bp, np, hb, hn, self.month, pair.base, pair.new)?);
+            examples.push(cause::example(
+                bp, np, hb, hn, self.month, pair.base, pair.new,
+            )?);
         }
         let gainers = self.measure.map(|measure| Gainers {
             measure,
@@ -648,7 +661,10 @@ fn programme_changes(
     let mut out = Vec::new();
     for (d, v) in new {
         let def = &np.program.defs[*d as usize];
-        let b = base.iter().find(|(bd, _)| name(bp, *bd) == def.name).map(|(_, v)| v.clone());
+        let b = base
+            .iter()
+            .find(|(bd, _)| name(bp, *bd) == def.name)
+            .map(|(_, v)| v.clone());
         let change = match &b {
             Some(b) => match (b.to_num(), v.to_num()) {
                 (Some(x), Some(y)) => Some(y.checked_sub(&x).map_err(|_| overflow())?),
@@ -657,9 +673,10 @@ fn programme_changes(
             None => None,
         };
         let (monthly, yearly) = match (&change, def.ty) {
-            (Some(c), Ty::Money(Period::Month)) => {
-                (Some(c.clone()), Some(c.checked_mul_i64(12).map_err(|_| overflow())?))
-            }
+            (Some(c), Ty::Money(Period::Month)) => (
+                Some(c.clone()),
+                Some(c.checked_mul_i64(12).map_err(|_| overflow())?),
+            ),
             (Some(c), Ty::Money(Period::Year)) => (
                 Some(c.checked_div(&Num::from_i64(12)).map_err(|_| overflow())?),
                 Some(c.clone()),

@@ -56,7 +56,11 @@ fn money(period: Period) -> Ty {
 /// the output changed for the example households. `p` (the new policy) formats the values.
 pub fn render_text(s: &Summary, p: &Policy, base_name: &str, new_name: &str) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "doudi diff {} ({} households, {} persons)", s.month, s.households, s.persons);
+    let _ = writeln!(
+        o,
+        "doudi diff {} ({} households, {} persons)",
+        s.month, s.households, s.persons
+    );
     let _ = writeln!(o, "  base 原政策: {base_name} ({})", s.base_title);
     let _ = writeln!(o, "  new  新政策: {new_name} ({})", s.new_title);
     let _ = writeln!(
@@ -81,7 +85,11 @@ fn text_outputs(o: &mut String, s: &Summary) {
         .filter(|&i| s.output_stats[i].households() > 0)
         .collect();
     if changed.is_empty() {
-        let _ = writeln!(o, "\n输出变化 outputs: no household output changes ({} compared)", s.outputs.len());
+        let _ = writeln!(
+            o,
+            "\n输出变化 outputs: no household output changes ({} compared)",
+            s.outputs.len()
+        );
         return;
     }
     let _ = writeln!(
@@ -184,7 +192,11 @@ fn text_gainers(o: &mut String, s: &Summary, p: &Policy) {
 }
 
 fn text_rule(o: &mut String, which: &str, r: &RuleAt) {
-    let _ = writeln!(o, "      {which}: {} = {}   at {}", r.value, r.formula, r.location);
+    let _ = writeln!(
+        o,
+        "      {which}: {} = {}   at {}",
+        r.value, r.formula, r.location
+    );
     if let Some(d) = &r.defined_at {
         let _ = writeln!(o, "           (defined at {d})");
     }
@@ -220,7 +232,11 @@ fn text_cause(o: &mut String, c: &Cause) {
     text_rule(o, "base", &c.base);
     text_rule(o, "new ", &c.new);
     for pc in &c.parameters {
-        let key = pc.key.as_deref().map(|k| format!("[{k}]")).unwrap_or_default();
+        let key = pc
+            .key
+            .as_deref()
+            .map(|k| format!("[{k}]"))
+            .unwrap_or_default();
         let _ = writeln!(
             o,
             "      parameter {}{key}: {} → {}",
@@ -231,8 +247,16 @@ fn text_cause(o: &mut String, c: &Cause) {
     }
     let mut cites: Vec<String> = Vec::new();
     let sides = [&c.base.citations, &c.new.citations];
-    let params = c.parameters.iter().flat_map(|p| [&p.base, &p.new]).flatten();
-    for cit in sides.into_iter().flatten().chain(params.flat_map(|s| &s.citations)) {
+    let params = c
+        .parameters
+        .iter()
+        .flat_map(|p| [&p.base, &p.new])
+        .flatten();
+    for cit in sides
+        .into_iter()
+        .flatten()
+        .chain(params.flat_map(|s| &s.citations))
+    {
         let t = cite(cit);
         if !cites.contains(&t) {
             cites.push(t);
@@ -269,7 +293,8 @@ fn exact(p: &Policy, ty: Ty, v: &Value) -> Json {
 }
 
 fn exact_num(n: &Option<Num>) -> Json {
-    n.as_ref().map_or(Json::Null, |n| Json::String(n.to_string()))
+    n.as_ref()
+        .map_or(Json::Null, |n| Json::String(n.to_string()))
 }
 
 fn group_json(g: &GroupStat) -> Json {

@@ -11,10 +11,17 @@ fn n(s: &str) -> Value {
 
 #[test]
 fn directions() {
-    assert_eq!(Direction::of(&n("684"), &n("684.00")), None, "equal by value");
+    assert_eq!(
+        Direction::of(&n("684"), &n("684.00")),
+        None,
+        "equal by value"
+    );
     assert_eq!(Direction::of(&n("684"), &n("734")), Some(Direction::Up));
     assert_eq!(Direction::of(&n("734"), &n("1/3")), Some(Direction::Down));
-    assert_eq!(Direction::of(&Value::Int(3), &n("2.5")), Some(Direction::Down));
+    assert_eq!(
+        Direction::of(&Value::Int(3), &n("2.5")),
+        Some(Direction::Down)
+    );
     assert_eq!(
         Direction::of(&Value::Bool(false), &Value::Bool(true)),
         Some(Direction::BecameTrue)
@@ -23,7 +30,10 @@ fn directions() {
         Direction::of(&Value::Bool(true), &Value::Bool(false)),
         Some(Direction::BecameFalse)
     );
-    assert_eq!(Direction::of(&Value::Enum(0), &Value::Enum(1)), Some(Direction::Changed));
+    assert_eq!(
+        Direction::of(&Value::Enum(0), &Value::Enum(1)),
+        Some(Direction::Changed)
+    );
     assert_eq!(Direction::of(&Value::Bool(true), &Value::Bool(true)), None);
 }
 
@@ -33,7 +43,19 @@ fn size_bands() {
         .iter()
         .map(|&m| SIZE_BANDS[size_band(m)])
         .collect();
-    assert_eq!(bands, ["1人", "1人", "2人", "3人", "4人", "5人及以上", "5人及以上", "5人及以上"]);
+    assert_eq!(
+        bands,
+        [
+            "1人",
+            "1人",
+            "2人",
+            "3人",
+            "4人",
+            "5人及以上",
+            "5人及以上",
+            "5人及以上"
+        ]
+    );
 }
 
 #[test]
@@ -42,7 +64,10 @@ fn group_counts_gainers_losers_and_the_exact_change() {
     for (p, c) in [(1, "10.50"), (2, "-1/3"), (3, "0"), (4, "0.01")] {
         g.add(p, &Num::parse(c).unwrap()).unwrap();
     }
-    assert_eq!((g.households, g.persons, g.gainers, g.losers, g.unchanged()), (4, 10, 2, 1, 1));
+    assert_eq!(
+        (g.households, g.persons, g.gainers, g.losers, g.unchanged()),
+        (4, 10, 2, 1, 1)
+    );
     // 10.50 − 1/3 + 0.01 = 10.51 − 1/3 = 3053/300
     assert_eq!(g.change, Num::parse("3053/300").unwrap());
 }
@@ -120,7 +145,11 @@ fn a_raised_urban_standard() {
     let total = s.programmes.iter().find(|p| p.name == "total").unwrap();
     assert_eq!(total.change, Some(Num::parse("134").unwrap()));
     assert_eq!(total.yearly, Some(Num::parse("1608").unwrap()));
-    let count = s.programmes.iter().find(|p| p.name == "eligible_households").unwrap();
+    let count = s
+        .programmes
+        .iter()
+        .find(|p| p.name == "eligible_households")
+        .unwrap();
     assert_eq!(count.change, Some(Num::from_i64(1)));
     assert_eq!(count.yearly, None);
     let g = s.gainers.as_ref().unwrap();
@@ -129,13 +158,20 @@ fn a_raised_urban_standard() {
     assert_eq!(g.all.change, Num::parse("134").unwrap());
     assert_eq!((g.by_size[0].households, g.by_size[0].gainers), (3, 1));
     assert_eq!((g.by_size[1].households, g.by_size[1].gainers), (1, 1));
-    let regions: Vec<(&str, u64)> = g.by_region.iter().map(|r| (r.key.as_str(), r.gainers)).collect();
+    let regions: Vec<(&str, u64)> = g
+        .by_region
+        .iter()
+        .map(|r| (r.key.as_str(), r.gainers))
+        .collect();
     assert_eq!(regions, [("a", 2), ("b", 0)]);
     // Why: `line` (it reads the standard) is the first definition that differs, not `payment`.
     assert_eq!(s.examples.len(), 2);
     let c = s.examples[0].cause.as_ref().unwrap();
     assert_eq!((c.name.as_str(), c.of.as_str()), ("line", "household U1"));
-    assert_eq!((c.base.value.as_str(), c.new.value.as_str()), ("684.00", "734.00"));
+    assert_eq!(
+        (c.base.value.as_str(), c.new.value.as_str()),
+        ("684.00", "734.00")
+    );
     assert_eq!(c.parameters.len(), 1);
     assert_eq!(c.parameters[0].key.as_deref(), Some("urban"));
 }
@@ -159,14 +195,19 @@ fn an_exception_in_the_new_policy_is_the_cause() {
     let c = s.examples[0].cause.as_ref().unwrap();
     assert_eq!(c.name, "eligible");
     assert!(c.new.location.starts_with("t.doudi:"), "{}", c.new.location);
-    assert!(c.new.defined_at.is_some(), "an exception decided in the new policy");
+    assert!(
+        c.new.defined_at.is_some(),
+        "an exception decided in the new policy"
+    );
     assert!(c.base.defined_at.is_none());
 }
 
 #[test]
 fn outputs_and_measures_the_policies_do_not_share_are_errors() {
     let base = policy(RULES);
-    let new = policy(&format!("{RULES}\ndefinition household.extra: bool = true\n"));
+    let new = policy(&format!(
+        "{RULES}\ndefinition household.extra: bool = true\n"
+    ));
     let m = Month::parse("2024-01").unwrap();
     let with = |outputs: &[&str], measure: Option<&str>| {
         let opts = Options {

@@ -93,7 +93,11 @@ pub fn render_tests_text(r: &[TestChange], base_name: &str, new_name: &str) -> S
         let _ = writeln!(o, "FIXED  被改变修复 {} :: {}", t.file, t.name);
     }
     for t in r.iter().filter(|t| t.status == TestStatus::StillFailing) {
-        let _ = writeln!(o, "FAIL   原已失败 {} :: {} (fails on the base policy too)", t.file, t.name);
+        let _ = writeln!(
+            o,
+            "FAIL   原已失败 {} :: {} (fails on the base policy too)",
+            t.file, t.name
+        );
     }
     let _ = writeln!(
         o,
