@@ -217,3 +217,27 @@ fn csv_rows_are_the_changed_households() {
         );
     }
 }
+
+/// A new policy that declares one more input (with a default; the CSV pair lacks its column): the
+/// CSV pair is read once per policy, in step, and the unchanged rules change nothing.
+#[test]
+fn policies_with_different_inputs_read_the_data_each_their_way() {
+    let out = doudi(&[
+        "diff",
+        "--base",
+        BASE,
+        "--new",
+        "tests/fixtures/jian_extra_input",
+        "--data",
+        "policies/jian/examples/population",
+        "--format",
+        "json",
+    ]);
+    ok(&out);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["households"], 40);
+    assert_eq!(j["changed_households"], 0);
+    for p in j["programmes"].as_array().unwrap() {
+        assert_eq!(json_dec(&p["change"]), Decimal::ZERO, "{p}");
+    }
+}

@@ -462,7 +462,7 @@ impl<'p> Diff<'p> {
             persons: 0,
             changed_households: 0,
             changed_persons: 0,
-            gain_all: GroupStat::new(String::new()),
+            gain_all: GroupStat::new("all".into()),
             gain_size: SIZE_BANDS
                 .iter()
                 .map(|b| GroupStat::new(b.to_string()))

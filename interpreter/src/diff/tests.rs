@@ -223,3 +223,45 @@ fn outputs_and_measures_the_policies_do_not_share_are_errors() {
     assert!(e.contains("--measure") && e.contains("money"), "{e}");
     assert!(with(&["payment"], Some("line")).is_none());
 }
+
+/// A new policy that reads one more input: the households are read with each policy's schema and
+/// compared pairwise; households that are not the same in both readings are an error.
+#[test]
+fn policies_with_different_inputs() {
+    let base = policy(RULES);
+    let new = policy(&format!(
+        "{RULES}\ninput household.disabled_members: integer >= 0 default 0\n\
+         exception household.eligible \"重残户\"\n  when disabled_members > 0\n  = true\n"
+    ));
+    assert_ne!(base.schema, new.schema);
+    let read = |p: &Policy, id: &str, extra: Option<i64>| {
+        let mut h = json!({"id": id, "region": "a", "area": "urban",
+                           "members": [{"id": format!("{id}-1"), "income": "800"}]});
+        if let Some(x) = extra {
+            h["disabled_members"] = json!(x);
+        }
+        read_json_household(&p.schema, &h, "test").unwrap()
+    };
+    let b = vec![read(&base, "A", None), read(&base, "B", None)];
+    let n = vec![read(&new, "A", Some(1)), read(&new, "B", None)];
+    let m = Month::parse("2024-01").unwrap();
+    let opts = Options {
+        outputs: vec!["eligible".into()],
+        examples: 1,
+        ..Options::default()
+    };
+    let mut d = Diff::new(&base, &new, m, &opts).unwrap();
+    let changed = d.add_chunk(&b, &n).unwrap();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].id, "A");
+    assert_eq!(changed[0].changes[0].direction, Direction::BecameTrue);
+    let e = d.add_chunk(&b, &n[..1]).unwrap_err();
+    assert!(e.0.contains("differ"), "{e}");
+    let s = d.finish().unwrap();
+    let c = s.examples[0].cause.as_ref().unwrap();
+    assert_eq!(c.name, "eligible");
+    assert!(
+        c.new.defined_at.is_some(),
+        "the new policy's exception decided"
+    );
+}
