@@ -197,6 +197,11 @@ fn text_rule(o: &mut String, which: &str, r: &RuleAt) {
         "      {which}: {} = {}   at {}",
         r.value, r.formula, r.location
     );
+    text_decisions(o, r);
+}
+
+/// Where the definition is written when an exception decided, and what decided.
+fn text_decisions(o: &mut String, r: &RuleAt) {
     if let Some(d) = &r.defined_at {
         let _ = writeln!(o, "           (defined at {d})");
     }
@@ -229,8 +234,28 @@ fn text_cause(o: &mut String, c: &Cause) {
         c.base.value,
         c.new.value
     );
-    text_rule(o, "base", &c.base);
-    text_rule(o, "new ", &c.new);
+    let (b, n) = (&c.base, &c.new);
+    let same_decisions = b.decided_by.len() == n.decided_by.len()
+        && b.decided_by
+            .iter()
+            .zip(&n.decided_by)
+            .all(|(x, y)| x.text == y.text && x.location == y.location);
+    if b.formula == n.formula
+        && b.location == n.location
+        && b.defined_at == n.defined_at
+        && same_decisions
+    {
+        // The same rule in both policies: what differs is a parameter it reads.
+        let _ = writeln!(
+            o,
+            "      rule 规则 (the same in both policies): {}   at {}",
+            b.formula, b.location
+        );
+        text_decisions(o, b);
+    } else {
+        text_rule(o, "base", b);
+        text_rule(o, "new ", n);
+    }
     for pc in &c.parameters {
         let key = pc
             .key
