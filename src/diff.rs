@@ -50,6 +50,9 @@ pub struct DiffArgs {
     /// Write to FILE (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Also compare every person definition, member by member (the reference evaluator: slower).
+    #[arg(long)]
+    person_outputs: bool,
     /// How many changed households to explain (why the output changed).
     #[arg(long, value_name = "N", default_value_t = 3)]
     examples: usize,
@@ -163,6 +166,7 @@ fn households(a: &DiffArgs, base: &Policy, new: &Policy, buf: &mut Vec<u8>) -> R
         outputs: a.outputs.clone(),
         measure: a.measure.clone(),
         examples: a.examples,
+        persons: a.person_outputs,
     };
     let mut d = diff::Diff::new(base, new, m, &opts).map_err(|e| Fail::usage(e.0))?;
     let outputs = d.outputs().to_vec();

@@ -16,10 +16,12 @@
 //! input order; households it cannot take go to the reference evaluator, as for `doudi eval`.
 
 mod cause;
+mod persons;
 mod render;
 mod tests_run;
 
 pub use cause::{find_cause, Cause, Example, ParamChange, RuleAt};
+pub use persons::{PersonOutputs, PersonStat};
 pub use render::{csv_header, csv_rows, render_json, render_text};
 pub use tests_run::{render_tests_json, render_tests_text, tests_against, TestChange, TestStatus};
 
@@ -129,6 +131,9 @@ pub struct Options {
     pub measure: Option<String>,
     /// How many changed households to explain.
     pub examples: usize,
+    /// Also compare every person definition of both policies, member by member (the reference
+    /// evaluator: slower).
+    pub persons: bool,
 }
 
 /// An error of the diff: a message for people, already rendered (an evaluation error shows the
@@ -265,6 +270,8 @@ pub struct Summary {
     pub programmes: Vec<ProgrammeChange>,
     pub gainers: Option<Gainers>,
     pub examples: Vec<Example>,
+    /// The person definitions compared member by member ([`Options::persons`]).
+    pub person_outputs: Option<PersonOutputs>,
 }
 
 /// One policy of the comparison.
@@ -330,17 +337,18 @@ pub struct Diff<'p> {
     gain_region: BTreeMap<String, GroupStat>,
     /// The first changed households (base and new readings) and the output to explain.
     picked: Vec<(Household, Household, usize)>,
+    persons_diff: Option<PersonOutputs>,
 }
 
-/// The household definitions both policies define with the same type, in the new policy's order.
-fn common_outputs(base: &Policy, new: &Policy) -> Vec<OutputPair> {
+/// The definitions of `entity` both policies define with the same type, in the new policy's order.
+fn common_outputs(base: &Policy, new: &Policy, entity: EntityKind) -> Vec<OutputPair> {
     new.program
         .defs
         .iter()
         .enumerate()
-        .filter(|(_, d)| d.entity == EntityKind::Household)
+        .filter(|(_, d)| d.entity == entity)
         .filter_map(|(i, d)| {
-            let b = base.program.def_by_name(EntityKind::Household, &d.name)?;
+            let b = base.program.def_by_name(entity, &d.name)?;
             (base.program.defs[b as usize].ty == d.ty).then(|| OutputPair {
                 name: d.name.clone(),
                 label: d.label.clone(),
@@ -437,7 +445,7 @@ impl<'p> Diff<'p> {
         opts: &Options,
     ) -> Result<Diff<'p>, DiffError> {
         let mut outputs = if opts.outputs.is_empty() {
-            common_outputs(base, new)
+            common_outputs(base, new, EntityKind::Household)
         } else {
             named_outputs(base, new, &opts.outputs)
                 .map_err(|e| DiffError(format!("error: --outputs: {e}")))?
@@ -469,6 +477,7 @@ impl<'p> Diff<'p> {
                 .collect(),
             gain_region: BTreeMap::new(),
             picked: Vec::new(),
+            persons_diff: opts.persons.then(|| PersonOutputs::new(base, new)),
         })
     }
 
@@ -494,6 +503,15 @@ impl<'p> Diff<'p> {
             return Err(DiffError(
                 "error: the households read for the two policies differ (the data must hold the same households for both)".into(),
             ));
+        }
+        if let Some(p) = self.persons_diff.as_mut() {
+            p.add_chunk(
+                self.base.policy,
+                self.new.policy,
+                base_hs,
+                new_hs,
+                self.month,
+            );
         }
         let base_rows = self.base.rows(base_hs, self.month)?;
         let new_rows = self.new.rows(new_hs, self.month)?;
@@ -623,6 +641,7 @@ impl<'p> Diff<'p> {
             programmes,
             gainers,
             examples,
+            person_outputs: self.persons_diff,
         })
     }
 }

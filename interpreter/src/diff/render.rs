@@ -3,7 +3,9 @@
 //! counts are JSON integers.
 
 use super::cause::{Cause, Example, ParamSide, RuleAt};
-use super::{num_change, Direction, GroupStat, HouseholdChange, Summary, SIZE_BANDS};
+use super::{
+    num_change, Direction, GroupStat, HouseholdChange, PersonOutputs, Summary, SIZE_BANDS,
+};
 use crate::explain::cite;
 use crate::num::Num;
 use crate::policy::Policy;
@@ -69,6 +71,9 @@ pub fn render_text(s: &Summary, p: &Policy, base_name: &str, new_name: &str) -> 
         s.changed_households, s.households, s.changed_persons, s.persons
     );
     text_outputs(&mut o, s);
+    if let Some(po) = &s.person_outputs {
+        text_persons(&mut o, po);
+    }
     text_programmes(&mut o, s, p);
     text_gainers(&mut o, s, p);
     if !s.examples.is_empty() {
@@ -113,6 +118,40 @@ fn text_outputs(o: &mut String, s: &Summary) {
             count(st.households(), "household"),
             count(st.persons, "person"),
             dirs.join(", ")
+        );
+    }
+}
+
+fn text_persons(o: &mut String, po: &PersonOutputs) {
+    let _ = writeln!(
+        o,
+        "\n个人输出变化 person outputs: {} with a changed person definition ({} compared, member by member)",
+        count(po.changed_members, "person"),
+        po.outputs.len()
+    );
+    for (out, st) in po.outputs.iter().zip(&po.stats) {
+        if st.members() == 0 {
+            continue;
+        }
+        let dirs: Vec<String> = DIRECTIONS
+            .iter()
+            .filter(|d| st.count(**d) > 0)
+            .map(|d| format!("{} {}", d.label(), st.count(*d)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "  {}: {} in {} ({})",
+            name_label(&out.name, &out.label),
+            count(st.members(), "person"),
+            count(st.households, "household"),
+            dirs.join(", ")
+        );
+    }
+    if po.not_computed > 0 {
+        let _ = writeln!(
+            o,
+            "  ({} values not compared: a policy cannot compute them for the member)",
+            po.not_computed
         );
     }
 }
@@ -399,8 +438,27 @@ pub fn render_json(s: &Summary, bp: &Policy, np: &Policy) -> Json {
             "by_region": g.by_region.iter().map(group_json).collect::<Vec<_>>(),
         })
     });
+    let persons = s.person_outputs.as_ref().map_or(Json::Null, |po| {
+        let outputs: Vec<Json> = po
+            .outputs
+            .iter()
+            .zip(&po.stats)
+            .map(|(o, st)| {
+                let mut m = json!({
+                    "name": o.name, "label": o.label, "type": np.program.ty_name(o.ty),
+                    "persons": st.members(), "households": st.households,
+                });
+                for d in DIRECTIONS {
+                    m[d.key()] = Json::from(st.count(d));
+                }
+                m
+            })
+            .collect();
+        json!({"changed_persons": po.changed_members, "not_computed": po.not_computed, "outputs": outputs})
+    });
     json!({
         "period": s.month.to_string(),
+        "person_outputs": persons,
         "base": s.base_title, "new": s.new_title,
         "households": s.households, "persons": s.persons,
         "changed_households": s.changed_households, "changed_persons": s.changed_persons,

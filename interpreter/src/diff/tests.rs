@@ -214,6 +214,7 @@ fn outputs_and_measures_the_policies_do_not_share_are_errors() {
             outputs: outputs.iter().map(|s| s.to_string()).collect(),
             measure: measure.map(String::from),
             examples: 0,
+            persons: false,
         };
         Diff::new(&base, &new, m, &opts).err().map(|e| e.0)
     };
@@ -264,4 +265,34 @@ fn policies_with_different_inputs() {
         c.new.defined_at.is_some(),
         "the new policy's exception decided"
     );
+}
+
+/// `persons`: person definitions compared member by member.
+#[test]
+fn person_definitions_member_by_member() {
+    let rules = format!(
+        "{RULES}\ndefinition person.below \"低于标准\": bool = income < standard[household.area]\n"
+    );
+    let base = policy(&rules);
+    let new = policy(&rules.replace("urban: 684", "urban: 734"));
+    let hs = vec![
+        household(&base, "U", "a", "urban", &["700", "100", "690"]),
+        household(&base, "R", "b", "rural", &["700"]),
+    ];
+    let m = Month::parse("2024-01").unwrap();
+    let opts = Options {
+        outputs: vec!["eligible".into()],
+        persons: true,
+        ..Options::default()
+    };
+    let mut d = Diff::new(&base, &new, m, &opts).unwrap();
+    d.add_chunk(&hs, &hs).unwrap();
+    let s = d.finish().unwrap();
+    let po = s.person_outputs.as_ref().unwrap();
+    let names: Vec<&str> = po.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["below"]);
+    // 700 and 690 fall below 734, not below 684; 100 is below both; the rural member is not.
+    assert_eq!(po.stats[0].count(Direction::BecameTrue), 2);
+    assert_eq!((po.stats[0].members(), po.stats[0].households), (2, 1));
+    assert_eq!((po.changed_members, po.not_computed), (2, 0));
 }
