@@ -12,6 +12,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod commands;
+mod diff;
 mod eval_stream;
 mod fmt;
 mod serve;
@@ -68,6 +69,9 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// The impact of a rule change: two policies on the same households (who changes, programme
+    /// totals, gainers and losers, why), or `--tests`: the base policy's tests the change breaks.
+    Diff(diff::DiffArgs),
     /// Serve policies over HTTP: evaluate, explain, chain, check, scenario runs, and the workbench page.
     Serve(serve::ServeArgs),
 }
@@ -232,6 +236,7 @@ fn main() -> ExitCode {
         Command::Generate(a) => simulate::generate(a),
         Command::Fmt { check, paths } => fmt::fmt(&paths, check),
         Command::Serve(a) => serve::serve(a),
+        Command::Diff(a) => diff::diff(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

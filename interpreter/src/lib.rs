@@ -22,6 +22,7 @@ pub mod audit;
 pub mod batch;
 pub mod chain;
 pub mod data;
+pub mod diff;
 pub mod eval;
 pub mod explain;
 pub mod explain_short;

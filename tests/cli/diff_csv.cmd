@@ -1,0 +1,1 @@
+diff --base policies/jian --new tests/fixtures/jian_urban_plus50 --input policies/jian/examples/households.json --period 2025-03 --outputs dibao_eligible,dibao_payment --measure dibao_payment --format csv

@@ -1,0 +1,1 @@
+diff --base policies/jian --data policies/jian/examples/population

@@ -1,0 +1,1 @@
+diff --base policies/jian-yongfeng --set dibao_standard.rural=600 --tests
