@@ -163,7 +163,14 @@ fn ty_line(out: &mut String, t: &TypeExpr) {
 }
 
 fn declared(p: &Policy, d: &Decl, out: &mut String) {
-    let layer = p.loaded.layers.get(d.at.layer).map_or("", |l| l.name.as_str());
+    // The layer by its directory's name (`base`), as the drafter knows it.
+    let layer = p.loaded.layers.get(d.at.layer).map_or(String::new(), |l| {
+        l.dir
+            .canonicalize()
+            .unwrap_or_else(|_| l.dir.clone())
+            .file_name()
+            .map_or_else(|| l.name.clone(), |n| n.to_string_lossy().into_owned())
+    });
     let _ = writeln!(out, "declared in `{}` (layer `{layer}`)", p.place(d.span));
 }
 

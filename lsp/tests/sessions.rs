@@ -158,6 +158,15 @@ impl Client {
     }
 }
 
+/// A range as `LINE:COL-LINE:COL` (LSP's zero-based lines and UTF-16 columns).
+fn range_text(o: &serde_json::Map<String, Value>) -> Option<String> {
+    if o.len() != 2 {
+        return None;
+    }
+    let pos = |v: &Value| Some(format!("{}:{}", v.get("line")?, v.get("character")?));
+    Some(format!("{}-{}", pos(o.get("start")?)?, pos(o.get("end")?)?))
+}
+
 /// A completion list as one line per item: `label (kind) — detail`.
 fn compact_completion(result: Option<Value>) -> Value {
     let items = result.unwrap_or(Value::Null);
@@ -179,7 +188,7 @@ fn compact_completion(result: Option<Value>) -> Value {
     )
 }
 
-/// Fixtures' URIs and paths as `$FIXTURES`, Markdown and multi-line messages as lists of lines,
+/// Fixtures' URIs and paths as `$FIXTURES`, ranges as `LINE:COL-LINE:COL`, Markdown and multi-line messages as lists of lines,
 /// completion lists one line per item.
 fn tidy(v: Value, root_uri: &str, root: &str) -> Value {
     match v {
@@ -192,9 +201,13 @@ fn tidy(v: Value, root_uri: &str, root: &str) -> Value {
             }
         }
         Value::Array(a) => Value::Array(a.into_iter().map(|x| tidy(x, root_uri, root)).collect()),
-        Value::Object(o) => {
-            Value::Object(o.into_iter().map(|(k, x)| (k, tidy(x, root_uri, root))).collect())
-        }
+        Value::Object(o) => match range_text(&o) {
+            Some(r) => Value::String(r),
+            None => {
+                let key = |k: String| k.replace(root_uri, "file:///$FIXTURES");
+                Value::Object(o.into_iter().map(|(k, x)| (key(k), tidy(x, root_uri, root))).collect())
+            }
+        },
         other => other,
     }
 }
