@@ -229,8 +229,9 @@ fn main() -> ExitCode {
         Command::Generate(a) => simulate::generate(a),
         Command::Fmt { check, paths } => fmt::fmt(&paths, check),
         Command::Serve(a) => serve::serve(a),
-        Command::Lsp => doudi_lsp::run_stdio()
-            .map_err(|e| Fail::usage(format!("error: language server: {e}"))),
+        Command::Lsp => {
+            doudi_lsp::run_stdio().map_err(|e| Fail::usage(format!("error: language server: {e}")))
+        }
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

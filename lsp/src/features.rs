@@ -5,9 +5,7 @@ use crate::index::{is_declaration, DeclKind, Key};
 use crate::keywords::{FUNCTIONS, KEYWORDS};
 use crate::world::Policy;
 use doudi_dsl::ast::{EntityKind, Item};
-use lsp_types::{
-    CompletionItem, CompletionItemKind, DocumentSymbol, SymbolKind,
-};
+use lsp_types::{CompletionItem, CompletionItemKind, DocumentSymbol, SymbolKind};
 use std::collections::BTreeMap;
 
 /// Completion at byte `offset` of `file`: after `household.` (or `person.`, `programme.`, or their
@@ -123,7 +121,10 @@ fn describe(key: &Key, kind: DeclKind) -> (CompletionItemKind, String) {
             CompletionItemKind::VARIABLE,
             format!("{} decision table", entity(key)),
         ),
-        DeclKind::State => (CompletionItemKind::VARIABLE, format!("{} state", entity(key))),
+        DeclKind::State => (
+            CompletionItemKind::VARIABLE,
+            format!("{} state", entity(key)),
+        ),
         DeclKind::Parameter | DeclKind::Override => {
             (CompletionItemKind::CONSTANT, "parameter".into())
         }
@@ -139,7 +140,15 @@ fn describe(key: &Key, kind: DeclKind) -> (CompletionItemKind, String) {
 
 /// The drafter's label of a declaration (`"低保标准"`), if it has one.
 fn declared_label(p: &Policy, d: &crate::index::Decl) -> Option<String> {
-    let item = p.loaded.layers.get(d.at.layer)?.files.get(d.at.file)?.1.items.get(d.at.item)?;
+    let item = p
+        .loaded
+        .layers
+        .get(d.at.layer)?
+        .files
+        .get(d.at.file)?
+        .1
+        .items
+        .get(d.at.item)?;
     match (item, &d.key) {
         (Item::Enum(e), Key::Variant(_, v)) => e
             .variants
@@ -192,56 +201,140 @@ pub fn symbols(p: &Policy, file: u32) -> Vec<DocumentSymbol> {
     let mut out = Vec::new();
     for item in &ast.items {
         let s = match item {
-            Item::Policy { title, span } => {
-                sym(title.clone(), Some("policy".into()), SymbolKind::MODULE, *span, *span, None)
-            }
-            Item::Extends { path, span } => {
-                sym(path.clone(), Some("extends".into()), SymbolKind::PACKAGE, *span, *span, None)
-            }
+            Item::Policy { title, span } => sym(
+                title.clone(),
+                Some("policy".into()),
+                SymbolKind::MODULE,
+                *span,
+                *span,
+                None,
+            ),
+            Item::Extends { path, span } => sym(
+                path.clone(),
+                Some("extends".into()),
+                SymbolKind::PACKAGE,
+                *span,
+                *span,
+                None,
+            ),
             Item::Enum(e) => {
                 let kids = e
                     .variants
                     .iter()
                     .map(|v| {
                         let d = v.label.clone();
-                        sym(v.name.name.clone(), d, SymbolKind::ENUM_MEMBER, v.name.span, v.name.span, None)
+                        sym(
+                            v.name.name.clone(),
+                            d,
+                            SymbolKind::ENUM_MEMBER,
+                            v.name.span,
+                            v.name.span,
+                            None,
+                        )
                     })
                     .collect();
                 let d = with("enum".into(), &e.label);
-                sym(e.name.name.clone(), d, SymbolKind::ENUM, e.span, e.name.span, Some(kids))
+                sym(
+                    e.name.name.clone(),
+                    d,
+                    SymbolKind::ENUM,
+                    e.span,
+                    e.name.span,
+                    Some(kids),
+                )
             }
             Item::Input(x) => {
                 let d = with(format!("{} input", x.entity.as_str()), &x.label);
-                sym(x.name.name.clone(), d, SymbolKind::FIELD, x.span, x.name.span, None)
+                sym(
+                    x.name.name.clone(),
+                    d,
+                    SymbolKind::FIELD,
+                    x.span,
+                    x.name.span,
+                    None,
+                )
             }
             Item::Parameter(x) => {
-                let what = if x.is_override { "override parameter" } else { "parameter" };
+                let what = if x.is_override {
+                    "override parameter"
+                } else {
+                    "parameter"
+                };
                 let d = with(what.into(), &x.label);
-                sym(x.name.name.clone(), d, SymbolKind::CONSTANT, x.span, x.name.span, None)
+                sym(
+                    x.name.name.clone(),
+                    d,
+                    SymbolKind::CONSTANT,
+                    x.span,
+                    x.name.span,
+                    None,
+                )
             }
             Item::Definition(x) => {
                 let d = with(format!("{} definition", x.entity.as_str()), &x.label);
-                sym(x.name.name.clone(), d, SymbolKind::FUNCTION, x.span, x.name.span, None)
+                sym(
+                    x.name.name.clone(),
+                    d,
+                    SymbolKind::FUNCTION,
+                    x.span,
+                    x.name.span,
+                    None,
+                )
             }
             Item::Exception(x) => {
                 let d = with(format!("{} exception", x.entity.as_str()), &x.label);
-                sym(x.name.name.clone(), d, SymbolKind::EVENT, x.span, x.name.span, None)
+                sym(
+                    x.name.name.clone(),
+                    d,
+                    SymbolKind::EVENT,
+                    x.span,
+                    x.name.span,
+                    None,
+                )
             }
             Item::Table(x) => {
                 let d = with(format!("{} decision table", x.entity.as_str()), &x.label);
-                sym(x.name.name.clone(), d, SymbolKind::FUNCTION, x.span, x.name.span, None)
+                sym(
+                    x.name.name.clone(),
+                    d,
+                    SymbolKind::FUNCTION,
+                    x.span,
+                    x.name.span,
+                    None,
+                )
             }
             Item::Extern(x) => {
                 let d = with("extern function".into(), &x.label);
-                sym(x.name.name.clone(), d, SymbolKind::FUNCTION, x.span, x.name.span, None)
+                sym(
+                    x.name.name.clone(),
+                    d,
+                    SymbolKind::FUNCTION,
+                    x.span,
+                    x.name.span,
+                    None,
+                )
             }
             Item::Calendar(c) => {
                 let d = with("calendar".into(), &c.label);
-                sym(c.year.node.to_string(), d, SymbolKind::NAMESPACE, c.span, c.year.span, None)
+                sym(
+                    c.year.node.to_string(),
+                    d,
+                    SymbolKind::NAMESPACE,
+                    c.span,
+                    c.year.span,
+                    None,
+                )
             }
             Item::State(x) => {
                 let d = with(format!("{} state", x.entity.as_str()), &x.label);
-                sym(x.name.name.clone(), d, SymbolKind::VARIABLE, x.span, x.name.span, None)
+                sym(
+                    x.name.name.clone(),
+                    d,
+                    SymbolKind::VARIABLE,
+                    x.span,
+                    x.name.span,
+                    None,
+                )
             }
         };
         out.push(s);
@@ -255,7 +348,7 @@ pub fn valid_name(name: &str) -> bool {
     if name.is_empty() || name.len() > 200 || name.contains(['\n', '#']) {
         return false;
     }
-    let (file, diags) = doudi_dsl::parse::parse_file(0, &format!("parameter {name}: integer = 0\n"));
-    diags.is_empty()
-        && matches!(file.items.as_slice(), [Item::Parameter(p)] if p.name.name == name)
+    let (file, diags) =
+        doudi_dsl::parse::parse_file(0, &format!("parameter {name}: integer = 0\n"));
+    diags.is_empty() && matches!(file.items.as_slice(), [Item::Parameter(p)] if p.name.name == name)
 }

@@ -19,7 +19,12 @@ pub fn hover(p: &Policy, key: &Key) -> Option<String> {
     match (decl.kind, item) {
         (DeclKind::Parameter | DeclKind::Override, Item::Parameter(_)) => param(p, key, &mut out),
         (DeclKind::Input, Item::Input(d)) => {
-            head(&mut out, &format!("{} input", d.entity.as_str()), key, &d.label);
+            head(
+                &mut out,
+                &format!("{} input", d.entity.as_str()),
+                key,
+                &d.label,
+            );
             ty_line(&mut out, &d.ty);
             if let Some(r) = &d.range {
                 let _ = writeln!(out, "range: `{}`  ", p.slice(r.span));
@@ -30,7 +35,12 @@ pub fn hover(p: &Policy, key: &Key) -> Option<String> {
             declared(p, decl, &mut out);
         }
         (DeclKind::Definition, Item::Definition(d)) => {
-            head(&mut out, &format!("{} definition", d.entity.as_str()), key, &d.label);
+            head(
+                &mut out,
+                &format!("{} definition", d.entity.as_str()),
+                key,
+                &d.label,
+            );
             ty_line(&mut out, &d.ty);
             declared(p, decl, &mut out);
             citations(&d.meta, &mut out);
@@ -50,7 +60,12 @@ pub fn hover(p: &Policy, key: &Key) -> Option<String> {
             exceptions(p, key, &mut out);
         }
         (DeclKind::State, Item::State(d)) => {
-            head(&mut out, &format!("{} state", d.entity.as_str()), key, &d.label);
+            head(
+                &mut out,
+                &format!("{} state", d.entity.as_str()),
+                key,
+                &d.label,
+            );
             ty_line(&mut out, &d.ty);
             let _ = writeln!(out, "initially: `{}`  ", p.slice(d.initially.span));
             declared(p, decl, &mut out);
@@ -58,7 +73,12 @@ pub fn hover(p: &Policy, key: &Key) -> Option<String> {
             exceptions(p, key, &mut out);
         }
         (DeclKind::StateReason, Item::State(d)) => {
-            head(&mut out, &format!("{} definition", d.entity.as_str()), key, &None);
+            head(
+                &mut out,
+                &format!("{} definition", d.entity.as_str()),
+                key,
+                &None,
+            );
             let _ = writeln!(
                 out,
                 "type: `text`  \nthe reason of this month's transition of the state `{}` (\"\" when no row changed it)",
@@ -67,7 +87,12 @@ pub fn hover(p: &Policy, key: &Key) -> Option<String> {
             declared(p, decl, &mut out);
         }
         (DeclKind::Exception, Item::Exception(d)) => {
-            head(&mut out, &format!("{} definition", d.entity.as_str()), key, &None);
+            head(
+                &mut out,
+                &format!("{} definition", d.entity.as_str()),
+                key,
+                &None,
+            );
             let _ = writeln!(out, "(not declared in this policy's layers)");
             exceptions(p, key, &mut out);
         }
@@ -89,7 +114,12 @@ pub fn hover(p: &Policy, key: &Key) -> Option<String> {
                 .iter()
                 .find(|v| v.name.name == key.name())
                 .and_then(|v| v.label.clone());
-            head(&mut out, &format!("value of enum `{}`", d.name.name), key, &label);
+            head(
+                &mut out,
+                &format!("value of enum `{}`", d.name.name),
+                key,
+                &label,
+            );
             declared(p, decl, &mut out);
         }
         (DeclKind::Extern, Item::Extern(d)) => {
@@ -285,7 +315,12 @@ fn param(p: &Policy, key: &Key, out: &mut String) {
         let value = p.slice(value_span).split_whitespace().collect::<Vec<_>>();
         match &c.from {
             Some(d) => {
-                let _ = write!(out, "- from {}: `{}`", doudi_dsl::ir::format_date(d.node), value.join(" "));
+                let _ = write!(
+                    out,
+                    "- from {}: `{}`",
+                    doudi_dsl::ir::format_date(d.node),
+                    value.join(" ")
+                );
             }
             None => {
                 let _ = write!(out, "- always: `{}`", value.join(" "));

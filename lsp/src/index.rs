@@ -134,7 +134,12 @@ impl Index {
             Item::Enum(e) => {
                 let values = e.variants.iter().map(|v| v.name.name.clone()).collect();
                 self.enums.insert(e.name.name.clone(), values);
-                self.add_decl(Key::Enum(e.name.name.clone()), DeclKind::Enum, e.name.span, at);
+                self.add_decl(
+                    Key::Enum(e.name.name.clone()),
+                    DeclKind::Enum,
+                    e.name.span,
+                    at,
+                );
                 for v in &e.variants {
                     let key = Key::Variant(e.name.name.clone(), v.name.name.clone());
                     self.add_decl(key, DeclKind::Variant, v.name.span, at);
@@ -152,7 +157,9 @@ impl Index {
                 } else {
                     let by = d.by.as_ref().map(|b| b.name.clone());
                     let ty = d.ty.as_ref().and_then(Uses::enum_of).map(str::to_string);
-                    self.param_enums.entry(d.name.name.clone()).or_insert((by, ty));
+                    self.param_enums
+                        .entry(d.name.name.clone())
+                        .or_insert((by, ty));
                     DeclKind::Parameter
                 };
                 self.add_decl(Key::Param(d.name.name.clone()), kind, d.name.span, at);
@@ -187,16 +194,21 @@ impl Index {
                 d.name.span,
                 at,
             ),
-            Item::Extern(d) => {
-                self.add_decl(Key::Extern(d.name.name.clone()), DeclKind::Extern, d.name.span, at)
-            }
+            Item::Extern(d) => self.add_decl(
+                Key::Extern(d.name.name.clone()),
+                DeclKind::Extern,
+                d.name.span,
+                at,
+            ),
             Item::Policy { .. } | Item::Extends { .. } | Item::Calendar(_) => {}
         }
     }
 
     /// Whether something declares `key` (overrides and exceptions do not).
     pub fn is_declared(&self, key: &Key) -> bool {
-        self.decls.iter().any(|d| &d.key == key && is_declaration(d.kind))
+        self.decls
+            .iter()
+            .any(|d| &d.key == key && is_declaration(d.kind))
     }
 
     /// The declarations of `key` (not its overrides or exceptions), base layer first.
@@ -214,7 +226,11 @@ impl Index {
     /// The enum that has the value `name`: `preferred` when it has it, else the first declared.
     fn variant(&self, preferred: Option<&str>, name: &str) -> Option<Key> {
         if let Some(e) = preferred {
-            if self.enums.get(e).is_some_and(|vs| vs.iter().any(|v| v == name)) {
+            if self
+                .enums
+                .get(e)
+                .is_some_and(|vs| vs.iter().any(|v| v == name))
+            {
                 return Some(Key::Variant(e.to_string(), name.to_string()));
             }
         }

@@ -80,7 +80,11 @@ pub const KEYWORDS: &[(&str, &str)] = &[
 pub const FUNCTIONS: &[(&str, &str, &str)] = &[
     ("add_days", "加天数", "add_days(date, days)"),
     ("days_between", "相隔天数", "days_between(from, to)"),
-    ("add_working_days", "加工作日", "add_working_days(date, days)"),
+    (
+        "add_working_days",
+        "加工作日",
+        "add_working_days(date, days)",
+    ),
     (
         "working_days_between",
         "相隔工作日",

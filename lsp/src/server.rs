@@ -57,20 +57,28 @@ impl Server {
         match method {
             HoverRequest::METHOD => {
                 let p: HoverParams = params(p)?;
-                json(serde_json::to_value(self.hover(p.text_document_position_params)))
+                json(serde_json::to_value(
+                    self.hover(p.text_document_position_params),
+                ))
             }
             GotoDefinition::METHOD => {
                 let p: GotoDefinitionParams = params(p)?;
-                json(serde_json::to_value(self.definition(p.text_document_position_params)))
+                json(serde_json::to_value(
+                    self.definition(p.text_document_position_params),
+                ))
             }
             References::METHOD => {
                 let p: ReferenceParams = params(p)?;
                 let with_decl = p.context.include_declaration;
-                json(serde_json::to_value(self.references(p.text_document_position, with_decl)))
+                json(serde_json::to_value(
+                    self.references(p.text_document_position, with_decl),
+                ))
             }
             Completion::METHOD => {
                 let p: CompletionParams = params(p)?;
-                json(serde_json::to_value(self.completion(p.text_document_position)))
+                json(serde_json::to_value(
+                    self.completion(p.text_document_position),
+                ))
             }
             DocumentSymbolRequest::METHOD => {
                 let p: DocumentSymbolParams = params(p)?;
@@ -85,7 +93,10 @@ impl Server {
                 let edit = self.rename(p.text_document_position, &p.new_name)?;
                 json(serde_json::to_value(edit))
             }
-            _ => Err((ErrorCode::MethodNotFound, format!("unknown request `{method}`"))),
+            _ => Err((
+                ErrorCode::MethodNotFound,
+                format!("unknown request `{method}`"),
+            )),
         }
     }
 
@@ -94,7 +105,9 @@ impl Server {
             DidOpenTextDocument::METHOD => {
                 serde_json::from_value::<DidOpenTextDocumentParams>(n.params)
                     .ok()
-                    .and_then(|p| Some((canonical(&p.text_document.uri)?, Some(p.text_document.text))))
+                    .and_then(|p| {
+                        Some((canonical(&p.text_document.uri)?, Some(p.text_document.text)))
+                    })
             }
             DidChangeTextDocument::METHOD => {
                 serde_json::from_value::<DidChangeTextDocumentParams>(n.params)
@@ -139,7 +152,9 @@ impl Server {
         let mut by_uri: BTreeMap<Url, Vec<Diagnostic>> = BTreeMap::new();
         for dir in &dirs {
             self.ensure(dir);
-            let Some(p) = self.policies.get(dir) else { continue };
+            let Some(p) = self.policies.get(dir) else {
+                continue;
+            };
             for d in &p.diagnostics {
                 if let Some((uri, diag)) = p.to_lsp(d) {
                     let list = by_uri.entry(uri).or_default();
@@ -149,8 +164,14 @@ impl Server {
                 }
             }
             // Errors without a place (an unreadable file...) go to the top of the open documents.
-            for (path, _) in self.docs.iter().filter(|(d, _)| dir_of(d).as_ref() == Some(dir)) {
-                let Ok(uri) = Url::from_file_path(path) else { continue };
+            for (path, _) in self
+                .docs
+                .iter()
+                .filter(|(d, _)| dir_of(d).as_ref() == Some(dir))
+            {
+                let Ok(uri) = Url::from_file_path(path) else {
+                    continue;
+                };
                 let list = by_uri.entry(uri).or_default();
                 for e in &p.loaded.errors {
                     list.push(Diagnostic {
@@ -201,7 +222,10 @@ impl Server {
     }
 
     /// The name under the cursor: its policy, the key and the occurrence's span.
-    fn name_at(&mut self, at: &TextDocumentPositionParams) -> Option<(&Policy, Key, doudi_dsl::Span)> {
+    fn name_at(
+        &mut self,
+        at: &TextDocumentPositionParams,
+    ) -> Option<(&Policy, Key, doudi_dsl::Span)> {
         let (p, file) = self.locate(&at.text_document.uri)?;
         let offset = p.offset(file, at.position);
         let occ = p.index.at(file, offset)?;
@@ -228,7 +252,11 @@ impl Server {
             .filter_map(|d| p.location(d.span))
             .collect();
         if locs.is_empty() {
-            locs = p.index.all_decls(&key).filter_map(|d| p.location(d.span)).collect();
+            locs = p
+                .index
+                .all_decls(&key)
+                .filter_map(|d| p.location(d.span))
+                .collect();
         }
         (!locs.is_empty()).then_some(GotoDefinitionResponse::Array(locs))
     }
@@ -236,7 +264,10 @@ impl Server {
     /// Every occurrence of the name under the cursor, in every loaded policy that shares its
     /// declaration (a base layer's name is used by the layers that extend it): (uri, range, whether
     /// it declares the name), sorted, without repeats.
-    fn occurrences(&mut self, at: &TextDocumentPositionParams) -> Option<(Key, Vec<(Url, Range, bool)>)> {
+    fn occurrences(
+        &mut self,
+        at: &TextDocumentPositionParams,
+    ) -> Option<(Key, Vec<(Url, Range, bool)>)> {
         // Load the policy of every open document: a layer open beside its base uses the base's names.
         let dirs: BTreeSet<PathBuf> = self.docs.keys().filter_map(|p| dir_of(p)).collect();
         for d in &dirs {
@@ -254,7 +285,10 @@ impl Server {
         let mut found: BTreeSet<(String, (u32, u32, u32, u32), bool, Url)> = BTreeSet::new();
         for (dir, p) in &self.policies {
             let shares = match &anchor {
-                Some(a) => p.index.all_decls(&key).any(|d| p.path(d.span.file) == Some(a.as_path())),
+                Some(a) => p
+                    .index
+                    .all_decls(&key)
+                    .any(|d| p.path(d.span.file) == Some(a.as_path())),
                 None => *dir == origin_dir,
             };
             if !shares {
@@ -270,12 +304,22 @@ impl Server {
         }
         let list = found
             .into_iter()
-            .map(|(_, (a, b, c, d), decl, uri)| (uri, Range::new(Position::new(a, b), Position::new(c, d)), decl))
+            .map(|(_, (a, b, c, d), decl, uri)| {
+                (
+                    uri,
+                    Range::new(Position::new(a, b), Position::new(c, d)),
+                    decl,
+                )
+            })
             .collect();
         Some((key, list))
     }
 
-    fn references(&mut self, at: TextDocumentPositionParams, with_decl: bool) -> Option<Vec<Location>> {
+    fn references(
+        &mut self,
+        at: TextDocumentPositionParams,
+        with_decl: bool,
+    ) -> Option<Vec<Location>> {
         let (_, list) = self.occurrences(&at)?;
         Some(
             list.into_iter()
@@ -288,7 +332,9 @@ impl Server {
     fn completion(&mut self, at: TextDocumentPositionParams) -> Option<CompletionResponse> {
         let (p, file) = self.locate(&at.text_document.uri)?;
         let offset = p.offset(file, at.position);
-        Some(CompletionResponse::Array(features::completion(p, file, offset)))
+        Some(CompletionResponse::Array(features::completion(
+            p, file, offset,
+        )))
     }
 
     fn symbols(&mut self, uri: &Url) -> Option<DocumentSymbolResponse> {
@@ -324,12 +370,19 @@ impl Server {
         if renamed_by_its_state(p, &key) {
             return Err((
                 ErrorCode::InvalidParams,
-                format!("`{}` is named after its state: rename the state", key.name()),
+                format!(
+                    "`{}` is named after its state: rename the state",
+                    key.name()
+                ),
             ));
         }
         // A state with a transition table also defines `NAME_reason`: its uses follow the state.
         let reason = match &key {
-            Key::Entity(e, n) if p.index.declarations(&key).any(|d| d.kind == DeclKind::State) => {
+            Key::Entity(e, n)
+                if p.index
+                    .declarations(&key)
+                    .any(|d| d.kind == DeclKind::State) =>
+            {
                 Some(Key::Entity(*e, format!("{n}_reason")))
             }
             _ => None,
@@ -338,7 +391,10 @@ impl Server {
         let mut changes: HashMap<Url, Vec<TextEdit>> = HashMap::new();
         if let Some((_, list)) = self.occurrences(&at) {
             for (uri, range, _) in list {
-                changes.entry(uri).or_default().push(TextEdit::new(range, new_name.to_string()));
+                changes
+                    .entry(uri)
+                    .or_default()
+                    .push(TextEdit::new(range, new_name.to_string()));
             }
         }
         if let Some(reason) = reason {
@@ -350,7 +406,10 @@ impl Server {
                     for (uri, range, _) in list {
                         let mut r = range;
                         r.end = Position::new(r.start.line, r.start.character + old_len);
-                        changes.entry(uri).or_default().push(TextEdit::new(r, new_name.to_string()));
+                        changes
+                            .entry(uri)
+                            .or_default()
+                            .push(TextEdit::new(r, new_name.to_string()));
                     }
                 }
             }

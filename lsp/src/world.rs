@@ -6,9 +6,7 @@ use crate::index::Index;
 use doudi_dsl::diag::{Diagnostic, Severity};
 use doudi_dsl::load::{self, LoadedSources, Roots};
 use doudi_dsl::Span;
-use lsp_types::{
-    DiagnosticRelatedInformation, DiagnosticSeverity, Location, Position, Range, Url,
-};
+use lsp_types::{DiagnosticRelatedInformation, DiagnosticSeverity, Location, Position, Range, Url};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

@@ -18,7 +18,10 @@ fn grammar_keywords() -> BTreeSet<String> {
     let mut words = BTreeSet::new();
     for line in g.lines().filter(|l| l.starts_with("kw_")) {
         let body = line.split_once("@{").expect("an atomic keyword rule").1;
-        let body = body.split("~ !id_char").next().expect("the keyword's words");
+        let body = body
+            .split("~ !id_char")
+            .next()
+            .expect("the keyword's words");
         for (i, part) in body.split('"').enumerate() {
             if i % 2 == 1 {
                 words.insert(part.to_string());
@@ -59,9 +62,16 @@ fn textmate_grammar_is_json_and_has_every_keyword() {
     let mut words = BTreeSet::new();
     words_in_matches(&grammar, &mut words);
     let keywords = grammar_keywords();
-    assert!(keywords.len() > 100, "keywords found in grammar.pest: {keywords:?}");
+    assert!(
+        keywords.len() > 100,
+        "keywords found in grammar.pest: {keywords:?}"
+    );
     let missing: Vec<&String> = keywords.iter().filter(|k| !words.contains(*k)).collect();
-    assert!(missing.is_empty(), "keywords missing from {}: {missing:?}", path.display());
+    assert!(
+        missing.is_empty(),
+        "keywords missing from {}: {missing:?}",
+        path.display()
+    );
 }
 
 #[test]
@@ -86,8 +96,12 @@ fn package_json_contributes_the_language_and_the_server_setting() {
     assert_eq!(lang["extensions"][0], ".doudi");
     assert!(pkg["contributes"]["configuration"]["properties"]["doudi.server.path"].is_object());
     for f in [
-        lang["configuration"].as_str().expect("language configuration"),
-        pkg["contributes"]["grammars"][0]["path"].as_str().expect("grammar path"),
+        lang["configuration"]
+            .as_str()
+            .expect("language configuration"),
+        pkg["contributes"]["grammars"][0]["path"]
+            .as_str()
+            .expect("grammar path"),
         pkg["main"].as_str().expect("main"),
     ] {
         let p = dir.join(f);

@@ -65,7 +65,10 @@ impl Client {
 
     fn notify(&self, method: &str, params: Value) {
         let n = Notification::new(method.to_string(), params);
-        self.conn.sender.send(Message::Notification(n)).expect("send");
+        self.conn
+            .sender
+            .send(Message::Notification(n))
+            .expect("send");
     }
 
     /// Everything the server sends until it answers the request `id` (the answer included).
@@ -95,7 +98,9 @@ impl Client {
     fn step(&mut self, step: &Value) -> Vec<Value> {
         let mut answer_id = None;
         if let Some(file) = step["open"].as_str() {
-            let text = step["text"].as_str().map_or_else(|| self.text(file), str::to_string);
+            let text = step["text"]
+                .as_str()
+                .map_or_else(|| self.text(file), str::to_string);
             self.texts.insert(file.into(), text.clone());
             self.versions.insert(file.into(), 1);
             self.notify(
@@ -103,7 +108,10 @@ impl Client {
                 json!({"textDocument": {"uri": uri(file), "languageId": "doudi", "version": 1, "text": text}}),
             );
         } else if let Some(file) = step["change"].as_str() {
-            let text = step["text"].as_str().expect("a change has a text").to_string();
+            let text = step["text"]
+                .as_str()
+                .expect("a change has a text")
+                .to_string();
             self.texts.insert(file.into(), text.clone());
             let v = self.versions.entry(file.into()).or_insert(1);
             *v += 1;
@@ -114,7 +122,10 @@ impl Client {
             );
         } else if let Some(file) = step["close"].as_str() {
             self.texts.remove(file);
-            self.notify("textDocument/didClose", json!({"textDocument": {"uri": uri(file)}}));
+            self.notify(
+                "textDocument/didClose",
+                json!({"textDocument": {"uri": uri(file)}}),
+            );
         } else if let Some(method) = step["request"].as_str() {
             let mut params = step.get("params").cloned().unwrap_or_else(|| json!({}));
             if let Some(at) = step["at"].as_array() {
@@ -193,7 +204,9 @@ fn compact_completion(result: Option<Value>) -> Value {
 fn tidy(v: Value, root_uri: &str, root: &str) -> Value {
     match v {
         Value::String(s) => {
-            let s = s.replace(root_uri, "file:///$FIXTURES").replace(root, "$FIXTURES");
+            let s = s
+                .replace(root_uri, "file:///$FIXTURES")
+                .replace(root, "$FIXTURES");
             if s.contains('\n') {
                 Value::Array(s.lines().map(|l| Value::String(l.into())).collect())
             } else {
@@ -205,7 +218,11 @@ fn tidy(v: Value, root_uri: &str, root: &str) -> Value {
             Some(r) => Value::String(r),
             None => {
                 let key = |k: String| k.replace(root_uri, "file:///$FIXTURES");
-                Value::Object(o.into_iter().map(|(k, x)| (key(k), tidy(x, root_uri, root))).collect())
+                Value::Object(
+                    o.into_iter()
+                        .map(|(k, x)| (key(k), tidy(x, root_uri, root)))
+                        .collect(),
+                )
             }
         },
         other => other,
@@ -258,6 +275,9 @@ fn sessions() {
             serde_json::from_str(&std::fs::read_to_string(&f).expect("session")).expect("JSON");
         let transcript = play(&session);
         let name = f.file_stem().expect("name").to_string_lossy().into_owned();
-        insta::assert_snapshot!(name, serde_json::to_string_pretty(&transcript).expect("JSON"));
+        insta::assert_snapshot!(
+            name,
+            serde_json::to_string_pretty(&transcript).expect("JSON")
+        );
     }
 }
