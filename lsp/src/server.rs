@@ -29,6 +29,14 @@ pub struct Server {
     published: BTreeSet<Url>,
 }
 
+/// One occurrence of a name, for references and renames.
+struct Place {
+    uri: Url,
+    range: Range,
+    /// Whether it declares the name.
+    decl: bool,
+}
+
 type Answer = Result<Value, (ErrorCode, String)>;
 
 fn params<P: DeserializeOwned>(v: Value) -> Result<P, (ErrorCode, String)> {
@@ -264,10 +272,7 @@ impl Server {
     /// Every occurrence of the name under the cursor, in every loaded policy that shares its
     /// declaration (a base layer's name is used by the layers that extend it): (uri, range, whether
     /// it declares the name), sorted, without repeats.
-    fn occurrences(
-        &mut self,
-        at: &TextDocumentPositionParams,
-    ) -> Option<(Key, Vec<(Url, Range, bool)>)> {
+    fn occurrences(&mut self, at: &TextDocumentPositionParams) -> Option<(Key, Vec<Place>)> {
         // Load the policy of every open document: a layer open beside its base uses the base's names.
         let dirs: BTreeSet<PathBuf> = self.docs.keys().filter_map(|p| dir_of(p)).collect();
         for d in &dirs {
@@ -282,7 +287,8 @@ impl Server {
             .and_then(|d| origin.path(d.span.file))
             .map(Path::to_path_buf);
         let origin_dir = origin.dir.clone();
-        let mut found: BTreeSet<(String, (u32, u32, u32, u32), bool, Url)> = BTreeSet::new();
+        // Sorted by file and position.
+        let mut found: BTreeMap<(String, [u32; 4]), Place> = BTreeMap::new();
         for (dir, p) in &self.policies {
             let shares = match &anchor {
                 Some(a) => p
@@ -297,21 +303,17 @@ impl Server {
             for o in p.index.uses(&key) {
                 if let Some(loc) = p.location(o.span) {
                     let r = loc.range;
-                    let k = (r.start.line, r.start.character, r.end.line, r.end.character);
-                    found.insert((loc.uri.to_string(), k, o.decl, loc.uri));
+                    let k = [r.start.line, r.start.character, r.end.line, r.end.character];
+                    let place = Place {
+                        uri: loc.uri.clone(),
+                        range: r,
+                        decl: o.decl,
+                    };
+                    found.entry((loc.uri.to_string(), k)).or_insert(place);
                 }
             }
         }
-        let list = found
-            .into_iter()
-            .map(|(_, (a, b, c, d), decl, uri)| {
-                (
-                    uri,
-                    Range::new(Position::new(a, b), Position::new(c, d)),
-                    decl,
-                )
-            })
-            .collect();
+        let list = found.into_values().collect();
         Some((key, list))
     }
 
@@ -323,8 +325,8 @@ impl Server {
         let (_, list) = self.occurrences(&at)?;
         Some(
             list.into_iter()
-                .filter(|(_, _, decl)| with_decl || !decl)
-                .map(|(uri, range, _)| Location::new(uri, range))
+                .filter(|p| with_decl || !p.decl)
+                .map(|p| Location::new(p.uri, p.range))
                 .collect(),
         )
     }
@@ -390,7 +392,7 @@ impl Server {
         let old_len = key.name().encode_utf16().count() as u32;
         let mut changes: HashMap<Url, Vec<TextEdit>> = HashMap::new();
         if let Some((_, list)) = self.occurrences(&at) {
-            for (uri, range, _) in list {
+            for Place { uri, range, .. } in list {
                 changes
                     .entry(uri)
                     .or_default()
@@ -403,7 +405,7 @@ impl Server {
                 reason_at.text_document.uri = uri;
                 reason_at.position = range.start;
                 if let Some((_, list)) = self.occurrences(&reason_at) {
-                    for (uri, range, _) in list {
+                    for Place { uri, range, .. } in list {
                         let mut r = range;
                         r.end = Position::new(r.start.line, r.start.character + old_len);
                         changes
