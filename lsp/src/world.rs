@@ -101,37 +101,18 @@ impl Policy {
 
     /// The LSP position of a byte offset.
     pub fn position(&self, file: u32, offset: u32) -> Position {
-        let text = self.text(file);
-        let Some(lines) = self.lines.get(file as usize) else {
-            return Position::new(0, 0);
-        };
-        let offset = offset.min(text.len() as u32);
-        let line = lines.partition_point(|&s| s <= offset).saturating_sub(1);
-        let start = lines.get(line).copied().unwrap_or(0) as usize;
-        let end = floor_boundary(text, offset as usize);
-        let col: usize = text[start.min(end)..end].chars().map(char::len_utf16).sum();
-        Position::new(line as u32, col as u32)
+        match self.lines.get(file as usize) {
+            Some(lines) => position_in(self.text(file), lines, offset),
+            None => Position::new(0, 0),
+        }
     }
 
     /// The byte offset of an LSP position (clamped to the line and the text).
     pub fn offset(&self, file: u32, pos: Position) -> u32 {
-        let text = self.text(file);
-        let Some(lines) = self.lines.get(file as usize) else {
-            return 0;
-        };
-        let Some(&start) = lines.get(pos.line as usize) else {
-            return text.len() as u32;
-        };
-        let mut units = 0u32;
-        let mut at = start as usize;
-        for c in text[at..].chars() {
-            if c == '\n' || units >= pos.character {
-                break;
-            }
-            units += c.len_utf16() as u32;
-            at += c.len_utf8();
+        match self.lines.get(file as usize) {
+            Some(lines) => offset_in(self.text(file), lines, pos),
+            None => 0,
         }
-        at as u32
     }
 
     pub fn range(&self, span: Span) -> Range {
@@ -207,6 +188,35 @@ fn check(loaded: &LoadedSources) -> Vec<Diagnostic> {
     all
 }
 
+/// The position of byte `offset` in `text` whose lines start at `lines`: a zero-based line and a
+/// column in UTF-16 code units (what LSP counts by default).
+fn position_in(text: &str, lines: &[u32], offset: u32) -> Position {
+    let offset = offset.min(text.len() as u32);
+    let line = lines.partition_point(|&s| s <= offset).saturating_sub(1);
+    let start = lines.get(line).copied().unwrap_or(0) as usize;
+    let end = floor_boundary(text, offset as usize);
+    let col: usize = text[start.min(end)..end].chars().map(char::len_utf16).sum();
+    Position::new(line as u32, col as u32)
+}
+
+/// The byte offset of `pos` in `text`, clamped to its line (a column past the end is the line's
+/// end) and to the text.
+fn offset_in(text: &str, lines: &[u32], pos: Position) -> u32 {
+    let Some(&start) = lines.get(pos.line as usize) else {
+        return text.len() as u32;
+    };
+    let mut units = 0u32;
+    let mut at = start as usize;
+    for c in text[at..].chars() {
+        if c == '\n' || units >= pos.character {
+            break;
+        }
+        units += c.len_utf16() as u32;
+        at += c.len_utf8();
+    }
+    at as u32
+}
+
 fn line_starts(text: &str) -> Vec<u32> {
     std::iter::once(0)
         .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
@@ -219,4 +229,25 @@ fn floor_boundary(s: &str, mut i: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_utf16_units() {
+        // `低` is 3 bytes and 1 unit; `𠀀` (outside the BMP) is 4 bytes and 2 units.
+        let text = "ab\n低𠀀x = 1\n";
+        let lines = line_starts(text);
+        let x = text.find('x').unwrap() as u32;
+        assert_eq!(position_in(text, &lines, x), Position::new(1, 3));
+        assert_eq!(offset_in(text, &lines, Position::new(1, 3)), x);
+        // Past the line's end: the line's end; past the last line: the text's end.
+        assert_eq!(offset_in(text, &lines, Position::new(0, 99)), 2);
+        assert_eq!(offset_in(text, &lines, Position::new(9, 0)), text.len() as u32);
+        // Inside a character: its start.
+        assert_eq!(position_in(text, &lines, 4), Position::new(1, 0));
+        assert_eq!(position_in(text, &lines, 999), Position::new(2, 0));
+    }
 }
