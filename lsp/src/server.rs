@@ -378,6 +378,19 @@ impl Server {
                 ),
             ));
         }
+        let taken = match &key {
+            Key::Entity(e, _) => Key::Entity(*e, new_name.to_string()),
+            Key::Param(_) => Key::Param(new_name.to_string()),
+            Key::Enum(_) => Key::Enum(new_name.to_string()),
+            Key::Variant(e, _) => Key::Variant(e.clone(), new_name.to_string()),
+            Key::Extern(_) => Key::Extern(new_name.to_string()),
+        };
+        if new_name != key.name() && p.index.is_declared(&taken) {
+            return Err((
+                ErrorCode::InvalidParams,
+                format!("`{new_name}` is already declared: two declarations would have one name"),
+            ));
+        }
         // A state with a transition table also defines `NAME_reason`: its uses follow the state.
         let reason = match &key {
             Key::Entity(e, n)
@@ -415,6 +428,9 @@ impl Server {
                     }
                 }
             }
+        }
+        for edits in changes.values_mut() {
+            edits.sort_by_key(|e| (e.range.start.line, e.range.start.character));
         }
         Ok(Some(WorkspaceEdit::new(changes)))
     }

@@ -245,7 +245,10 @@ mod tests {
         assert_eq!(offset_in(text, &lines, Position::new(1, 3)), x);
         // Past the line's end: the line's end; past the last line: the text's end.
         assert_eq!(offset_in(text, &lines, Position::new(0, 99)), 2);
-        assert_eq!(offset_in(text, &lines, Position::new(9, 0)), text.len() as u32);
+        assert_eq!(
+            offset_in(text, &lines, Position::new(9, 0)),
+            text.len() as u32
+        );
         // Inside a character: its start.
         assert_eq!(position_in(text, &lines, 4), Position::new(1, 0));
         assert_eq!(position_in(text, &lines, 999), Position::new(2, 0));
