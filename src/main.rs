@@ -74,6 +74,8 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Serve policies over HTTP: evaluate, explain, chain, check, scenario runs, and the workbench page.
     Serve(serve::ServeArgs),
+    /// Run the language server for editors (the Language Server Protocol on stdin and stdout).
+    Lsp,
 }
 
 #[derive(Args)]
@@ -221,7 +223,7 @@ fn end_quietly_on_closed_pipe() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Not for the server: a client that closes its connection must not end it.
-    if !matches!(cli.command, Command::Serve(_)) {
+    if !matches!(cli.command, Command::Serve(_) | Command::Lsp) {
         end_quietly_on_closed_pipe();
     }
     let r = match cli.command {
@@ -237,6 +239,9 @@ fn main() -> ExitCode {
         Command::Fmt { check, paths } => fmt::fmt(&paths, check),
         Command::Serve(a) => serve::serve(a),
         Command::Diff(a) => diff::diff(a),
+        Command::Lsp => {
+            doudi_lsp::run_stdio().map_err(|e| Fail::usage(format!("error: language server: {e}")))
+        }
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

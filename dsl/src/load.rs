@@ -134,6 +134,18 @@ pub fn load(path: &Path) -> LoadedSources {
 /// Reads the policy at `path` and every layer it extends, reading nothing outside `roots`: a base
 /// layer or an extern script elsewhere is an error that names the path, never its content.
 pub fn load_within(path: &Path, roots: &Roots) -> LoadedSources {
+    load_overlaid(path, roots, &|_: &Path| None)
+}
+
+/// Like [`load_within`], with the text of some files given by `overlay` instead of read from disk
+/// (an editor's unsaved buffers): `overlay` is asked with each file's canonical path, and its text,
+/// when it has one, replaces the file's contents (the file itself must still exist in the layer's
+/// directory). The language server loads policies this way.
+pub fn load_overlaid(
+    path: &Path,
+    roots: &Roots,
+    overlay: &dyn Fn(&Path) -> Option<String>,
+) -> LoadedSources {
     let mut loaded = LoadedSources::default();
     let mut chain: Vec<Layer> = Vec::new();
     let mut seen: Vec<PathBuf> = Vec::new();
@@ -199,7 +211,8 @@ pub fn load_within(path: &Path, roots: &Roots) -> LoadedSources {
                     .push(format!("cannot read `{}`: {msg}", f.display()));
                 continue;
             }
-            let text = match read_text(&f) {
+            let overlaid = f.canonicalize().ok().and_then(|c| overlay(&c));
+            let text = match overlaid.map_or_else(|| read_text(&f), overlay_text) {
                 Ok(t) => t,
                 Err(msg) => {
                     loaded
@@ -294,6 +307,17 @@ fn read_text(p: &Path) -> Result<String, String> {
     }
     let bytes = std::fs::read(p).map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())
+}
+
+/// An overlaid text, bounded like a file read from disk.
+fn overlay_text(text: String) -> Result<String, String> {
+    if text.len() > crate::parse::MAX_FILE_BYTES {
+        return Err(format!(
+            "the file is larger than {} bytes",
+            crate::parse::MAX_FILE_BYTES
+        ));
+    }
+    Ok(text)
 }
 
 fn read_script(p: &Path) -> Result<String, String> {
