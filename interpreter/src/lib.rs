@@ -41,5 +41,5 @@ pub mod value;
 pub use eval::{EvalError, HouseholdEval, Month, Scope};
 pub use fast::CompiledPolicy;
 pub use num::Num;
-pub use policy::{LoadError, Policy};
+pub use policy::{LoadError, Policy, UnknownOutput};
 pub use value::Value;

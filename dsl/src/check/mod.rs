@@ -139,8 +139,8 @@ fn meta_citations(meta: &[ast::Meta]) -> Vec<Citation> {
         .collect()
 }
 
-/// Levenshtein distance over chars, for "did you mean" hints.
-fn distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance over chars, for "did you mean" hints (the interpreter's unknown outputs too).
+pub fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -2242,8 +2242,10 @@ impl Checker {
         if t.hit.node == HitPolicy::Unique {
             self.check_overlaps(t, &rows);
         }
+        let chinese = self.chinese_hits.contains(&t.hit.span);
         Some(Table {
             hit: t.hit.node,
+            hit_word: hit_word(t.hit.node, chinese),
             columns,
             rows,
             otherwise,
@@ -2707,6 +2709,18 @@ fn intervals_meet(a: (Bound, Bound), b: (Bound, Bound)) -> bool {
     match (lo, hi) {
         (Some((l, li)), Some((h, hi))) => l < h || (l == h && li && hi),
         _ => true,
+    }
+}
+
+/// A hit policy's keyword in the spelling the drafter used.
+fn hit_word(hit: HitPolicy, chinese: bool) -> &'static str {
+    match (hit, chinese) {
+        (HitPolicy::Unique, false) => "unique",
+        (HitPolicy::Unique, true) => "唯一",
+        (HitPolicy::First, false) => "first",
+        (HitPolicy::First, true) => "首个",
+        (HitPolicy::Sum, false) => "sum",
+        (HitPolicy::Sum, true) => "求和",
     }
 }
 

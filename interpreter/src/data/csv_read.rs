@@ -338,6 +338,7 @@ impl CsvFile {
                 f.range_message(v)
             ),
         )
+        .at_field(f, DataError::expected_of(f))
     }
 
     #[cold]
@@ -355,6 +356,7 @@ impl CsvFile {
                 cell_message(&f.ty, trim_ascii(raw), e)
             ),
         )
+        .at_field(f, DataError::expected_of(f))
     }
 
     pub(super) fn household(&mut self) -> Result<Household, DataError> {
