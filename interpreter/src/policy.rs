@@ -79,7 +79,11 @@ impl UnknownOutput {
         close.dedup_by(|a, b| a.1 == b.1);
         UnknownOutput {
             name: name.to_string(),
-            suggestions: close.into_iter().take(3).map(|(_, n)| n.to_string()).collect(),
+            suggestions: close
+                .into_iter()
+                .take(3)
+                .map(|(_, n)| n.to_string())
+                .collect(),
             household_outputs,
         }
     }

@@ -12,10 +12,7 @@ use std::fmt;
 pub enum Error {
     /// The policy did not load or check. `rendered` is every problem, rustc-style; `source` keeps
     /// the diagnostics themselves.
-    Load {
-        rendered: String,
-        source: LoadError,
-    },
+    Load { rendered: String, source: LoadError },
     /// An output name the policy does not define.
     UnknownOutput {
         name: String,
@@ -187,12 +184,18 @@ mod tests {
 
     #[test]
     fn locations_split_into_file_and_line() {
-        assert_eq!(split_location("persons.csv:17"), ("persons.csv".into(), Some(17)));
+        assert_eq!(
+            split_location("persons.csv:17"),
+            ("persons.csv".into(), Some(17))
+        );
         assert_eq!(
             split_location("households.json:12:5"),
             ("households.json".into(), Some(12))
         );
         assert_eq!(split_location("household"), ("household".into(), None));
-        assert_eq!(split_location("C:/data/x.csv"), ("C:/data/x.csv".into(), None));
+        assert_eq!(
+            split_location("C:/data/x.csv"),
+            ("C:/data/x.csv".into(), None)
+        );
     }
 }

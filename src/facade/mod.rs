@@ -149,7 +149,12 @@ impl Engine {
         period: impl Period,
         output: &str,
     ) -> Result<Explanation, Error> {
-        self.explain_in(household.household(self)?.as_ref(), period.month()?, output, None)
+        self.explain_in(
+            household.household(self)?.as_ref(),
+            period.month()?,
+            output,
+            None,
+        )
     }
 
     /// Explains a person definition for one member of the household (`doudi explain --member`).
@@ -206,7 +211,8 @@ impl Engine {
             }
         };
         let mut ev = HouseholdEval::new(&self.policy, hh, month);
-        let tree = explain::explain(&mut ev, id, scope).map_err(|e| Error::eval(e, &self.policy))?;
+        let tree =
+            explain::explain(&mut ev, id, scope).map_err(|e| Error::eval(e, &self.policy))?;
         Ok(Explanation {
             household: hh.id.clone(),
             member: member.map(str::to_string),

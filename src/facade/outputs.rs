@@ -28,6 +28,15 @@ impl Output {
     pub fn as_num(&self) -> Option<Num> {
         self.value.to_num()
     }
+    /// The value as `doudi eval --format json` and the service write it: booleans and integers as
+    /// JSON, everything else as `text`.
+    pub fn json(&self) -> serde_json::Value {
+        match &self.value {
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            _ => serde_json::Value::String(self.text.clone()),
+        }
+    }
     /// The truth of a `bool` output.
     pub fn as_bool(&self) -> Option<bool> {
         match self.value {
@@ -59,13 +68,13 @@ impl Outputs {
     pub fn iter(&self) -> std::slice::Iter<'_, Output> {
         self.values.iter()
     }
-    /// `{"name": "text", …}`: the shape of a row of the service's `evaluate` results (without its
-    /// `id`), every value as the text people read.
+    /// `{"name": value, …}`: a row of the service's `evaluate` results (without its
+    /// `household_id`), each value as [`Output::json`] gives it.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Object(
             self.values
                 .iter()
-                .map(|o| (o.name.clone(), serde_json::Value::String(o.text.clone())))
+                .map(|o| (o.name.clone(), o.json()))
                 .collect(),
         )
     }
