@@ -200,12 +200,12 @@ fn load_and_evaluation_errors_are_rendered_for_people() {
         Error::Eval {
             rule,
             location,
-            household,
+            source,
             ..
         } => {
             assert_eq!(rule.as_deref(), Some("share"));
             assert_eq!(location.as_deref(), Some("div.doudi:2:39"));
-            assert_eq!(household.as_deref(), Some("H1"));
+            assert_eq!(source.household.as_deref(), Some("H1"));
         }
         other => panic!("{other:?}"),
     }

@@ -12,7 +12,10 @@ use std::fmt;
 pub enum Error {
     /// The policy did not load or check. `rendered` is every problem, rustc-style; `source` keeps
     /// the diagnostics themselves.
-    Load { rendered: String, source: LoadError },
+    Load {
+        rendered: String,
+        source: Box<LoadError>,
+    },
     /// An output name the policy does not define.
     UnknownOutput {
         name: String,
@@ -49,13 +52,11 @@ pub enum Error {
         rule: Option<String>,
         /// `file:line:col` of the rule in the policy, when known.
         location: Option<String>,
-        /// The household (and member) it was computed for.
-        household: Option<String>,
-        member: Option<String>,
         message: String,
-        help: Option<String>,
         /// The error rendered like the checker's diagnostics (location, caret, help).
         rendered: String,
+        /// The evaluator's error: the household and member it was computed for, the help, the spans.
+        source: Box<EvalError>,
     },
     /// A period that is not a month `YYYY-MM`.
     Period { text: String, message: String },
@@ -73,11 +74,9 @@ impl Error {
                 .span
                 .filter(|s| (s.file as usize) < sources.files.len())
                 .map(|s| sources.location(s)),
-            household: e.household.clone(),
-            member: e.person.clone(),
             rendered: e.render(sources),
-            message: e.message,
-            help: e.help,
+            message: e.message.clone(),
+            source: Box::new(e),
         }
     }
 }
@@ -86,7 +85,7 @@ impl From<LoadError> for Error {
     fn from(e: LoadError) -> Error {
         Error::Load {
             rendered: e.render(),
-            source: e,
+            source: Box::new(e),
         }
     }
 }
@@ -172,7 +171,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Load { source, .. } => Some(source),
+            Error::Load { source, .. } => Some(source.as_ref()),
+            Error::Eval { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }
