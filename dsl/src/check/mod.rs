@@ -2267,7 +2267,7 @@ impl Checker {
                                 "rows {} and {} of the `{}` table `{}` can both match",
                                 i + 1,
                                 j + 1,
-                                if self.chinese_hits.contains(&t.hit.span) { "唯一" } else { "unique" },
+                                hit_word(HitPolicy::Unique, self.chinese_hits.contains(&t.hit.span)),
                                 t.name.name
                             ),
                             rows[j].span,
