@@ -1,26 +1,21 @@
-//! Embedding doudi in another system: load and check a policy once, then evaluate households from
-//! many threads (a `Policy` is `Send + Sync`), with JSON in and JSON out. Then the other way: the
-//! HTTP service (`doudi serve`, the doudi-service crate), here its router driven in-process as a
-//! Rust web application would mount it; a Java or web system would POST the same JSON to a running
-//! `doudi serve` (see docs/SERVICE.md).
+//! Embedding doudi in another system with the facade (`doudi::Engine`): load and check a policy
+//! once, evaluate households from many threads (an `Engine` is `Send + Sync`) with JSON in and
+//! JSON out, explain a value, and act on typed errors. It needs no cargo feature: an embedder
+//! depends on `doudi = { …, default-features = false }` (docs/EMBEDDING.md). The HTTP service, the
+//! other way in, is `examples/embed_http.rs`.
 //!
 //! Run from the repository root: `cargo run --example embed`
 
-use doudi::interpreter::data::read_json_household;
-use doudi::{Month, Policy};
+use doudi::{Engine, Error};
 use std::sync::Arc;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // 1. Load and check once (a LoadError renders rustc-style diagnostics).
-    let loaded = Policy::load("policies/jian".as_ref()).map_err(|e| e.render())?;
-    let policy = Arc::new(loaded.policy);
-    let outputs: Vec<u32> = ["dibao_eligible", "dibao_payment", "total_benefit"]
-        .iter()
-        .map(|n| policy.output(n))
-        .collect::<Result<_, _>>()?;
-    let month = Month::parse("2024-01")?;
+const OUTPUTS: [&str; 3] = ["dibao_eligible", "dibao_payment", "total_benefit"];
 
-    // 2. A household as a web service would receive it (DATA.md's JSON).
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // 1. Load and check once (an `Error::Load` displays rustc-style diagnostics).
+    let engine = Arc::new(Engine::load("policies/jian")?);
+
+    // 2. A household as a web service would receive it (docs/DATA.md's JSON).
     let request = serde_json::json!({
         "id": "REQ-1", "region": "jizhou", "area": "urban", "registered_poor": false, "pure_female": false,
         "financial_assets": "3000", "vehicles": 0, "houses": 1, "credit": "good", "on_dibao": false,
@@ -37,62 +32,64 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
              "alive": true, "imprisoned": false, "has_supporter": true}
         ]
     });
-    let household = read_json_household(&policy.schema, &request, "request")?;
+    // Read once against the policy's declared inputs (or pass the JSON straight to `evaluate`).
+    let household = engine.household(&request)?;
 
     // 3. Evaluate from several threads at once; every thread gets the same exact answer.
     let handles: Vec<_> = (0..4)
         .map(|_| {
-            let (policy, household, outputs) =
-                (Arc::clone(&policy), household.clone(), outputs.clone());
-            std::thread::spawn(move || {
-                let values = policy
-                    .evaluate(&household, month, &outputs)
-                    .map_err(|e| e.to_string())?;
-                let mut out = serde_json::Map::new();
-                for (id, v) in outputs.iter().zip(values) {
-                    let def = &policy.program.defs[*id as usize];
-                    out.insert(
-                        def.name.clone(),
-                        serde_json::Value::String(policy.display(def.ty, &v)),
-                    );
-                }
-                Ok::<_, String>(serde_json::Value::Object(out))
-            })
+            let (engine, household) = (Arc::clone(&engine), household.clone());
+            std::thread::spawn(move || engine.evaluate(&household, "2024-01", &OUTPUTS))
         })
         .collect();
-    let answers: Vec<serde_json::Value> = handles
-        .into_iter()
-        .map(|h| h.join().expect("thread"))
-        .collect::<Result<_, _>>()?;
+    let mut answers = Vec::new();
+    for h in handles {
+        answers.push(h.join().map_err(|_| "an evaluation thread panicked")??);
+    }
     assert!(answers.windows(2).all(|w| w[0] == w[1]));
-    println!("{}", serde_json::to_string_pretty(&answers[0])?);
+    let outputs = &answers[0];
+    // Each value shows itself as the policy declares it (money with two decimals, enum names…).
+    print!("{outputs}");
+    println!("{}", serde_json::to_string_pretty(&outputs.to_json())?);
+    let eligible = outputs.get("dibao_eligible").and_then(|o| o.as_bool());
+    println!("eligible: {eligible:?}");
 
-    // 4. The same household through the HTTP service: POST /v1/policies/jian/evaluate.
-    use tower::ServiceExt;
-    let state = doudi_service::AppState::load(doudi_service::Config {
-        policies: vec!["policies/jian".into()],
-        ..Default::default()
-    })?;
-    let app = doudi_service::router(state);
-    let body = serde_json::json!({"period": "2024-01", "household": request,
-        "outputs": ["dibao_eligible", "dibao_payment", "total_benefit"]});
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let answer: serde_json::Value = runtime.block_on(async {
-        let req = axum::http::Request::post("/v1/policies/jian/evaluate")
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from(body.to_string()))?;
-        let resp = app.oneshot(req).await?;
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await?;
-        Ok::<_, Box<dyn std::error::Error>>(serde_json::from_slice(&bytes)?)
-    })?;
-    let row = &answer["results"][0];
-    assert_eq!(row["dibao_payment"], answers[0]["dibao_payment"]);
-    assert_eq!(row["total_benefit"], answers[0]["total_benefit"]);
-    println!(
-        "HTTP: {} (policy {} version {})",
-        row, answer["policy"], answer["version"]
-    );
+    // 4. Why: the explanation of a value, short (what decided, parameters, citations) and as the
+    // first level of the derivation tree (`text()` is all of it); `why_not` lists the failed
+    // conditions of a `false`.
+    let why = engine.explain(&request, "2024-01", "dibao_eligible")?;
+    println!("\n{}", why.short());
+    println!("{}", why.text_depth(1));
+    for reason in why.why_not() {
+        println!("why not: {reason}");
+    }
+    let json = why.to_json();
+    assert_eq!(json["tree"]["name"], "dibao_eligible");
+
+    // 5. Typed errors: a program can act on them; people read their `Display`.
+    match engine.evaluate(&household, "2024-01", &["dibao_paymnet"]) {
+        Err(Error::UnknownOutput { suggestions, .. }) => {
+            println!("\nunknown output; suggestions: {suggestions:?}")
+        }
+        other => return Err(format!("expected an unknown output, got {other:?}").into()),
+    }
+    let mut bad = request.clone();
+    bad["members"][0]["age"] = serde_json::json!("fifty-eight");
+    match engine.evaluate(&bad, "2024-01", &OUTPUTS) {
+        Err(e @ Error::Data { .. }) => {
+            if let Error::Data {
+                field, expected, ..
+            } = &e
+            {
+                println!("data error in field {field:?}, expected {expected:?}");
+            }
+            println!("{e}");
+        }
+        other => return Err(format!("expected a data error, got {other:?}").into()),
+    }
+    match engine.evaluate(&household, "2024-13", &OUTPUTS) {
+        Err(e @ Error::Period { .. }) => println!("{e}"),
+        other => return Err(format!("expected a period error, got {other:?}").into()),
+    }
     Ok(())
 }

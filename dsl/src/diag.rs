@@ -116,7 +116,7 @@ pub(crate) fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 }
 
 /// Levenshtein distance over chars, for "did you mean" hints.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

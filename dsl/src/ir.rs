@@ -186,6 +186,9 @@ pub struct TableRow {
 #[derive(Debug, Clone)]
 pub struct Table {
     pub hit: HitPolicy,
+    /// The hit policy as the drafter spelled it (`unique` or `唯一`, `first` or `首个`, `sum` or
+    /// `求和`), so that runtime messages speak the policy's language.
+    pub hit_word: &'static str,
     pub columns: Vec<Expr>,
     pub rows: Vec<TableRow>,
     pub otherwise: Option<Expr>,

@@ -386,9 +386,10 @@ impl<'a> HouseholdEval<'a> {
                     if let Some(prev) = found {
                         let mut e = EvalError::new(
                             format!(
-                                "rows {} and {} of the `unique` table `{}` both match",
+                                "rows {} and {} of the `{}` table `{}` both match",
                                 prev + 1,
                                 ri + 1,
+                                t.hit_word,
                                 def.name
                             ),
                             row.span,

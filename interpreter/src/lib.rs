@@ -1,6 +1,10 @@
 //! doudi-interpreter: the data model, exact evaluation of checked policies, explanations, policy tests
 //! and the rhai bridge.
 //!
+//! This is the lower-level API. A program that evaluates and explains households one at a time
+//! will find the facade `doudi::Engine` (the root package, docs/EMBEDDING.md) shorter: named
+//! outputs that show themselves, explanations, one typed error.
+//!
 //! ```no_run
 //! use doudi_interpreter::{Policy, Month};
 //! let loaded = Policy::load(std::path::Path::new("policies/jian")).expect("policy loads");
@@ -43,5 +47,5 @@ pub mod value;
 pub use eval::{EvalError, HouseholdEval, Month, Scope};
 pub use fast::CompiledPolicy;
 pub use num::Num;
-pub use policy::{LoadError, Policy};
+pub use policy::{LoadError, Policy, UnknownOutput};
 pub use value::Value;

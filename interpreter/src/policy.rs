@@ -47,6 +47,60 @@ impl std::fmt::Display for LoadError {
 }
 impl std::error::Error for LoadError {}
 
+/// An output name that names no definition of the policy: the name, the closest definitions (for
+/// "did you mean") and the household outputs there are. Displayed as today's message:
+/// ``unknown output `x` (household outputs: a, b, …)``.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownOutput {
+    pub name: String,
+    /// Definitions (of any entity) whose names are close to `name`, closest first.
+    pub suggestions: Vec<String>,
+    /// Every household definition of the policy, sorted.
+    pub household_outputs: Vec<String>,
+}
+
+impl UnknownOutput {
+    fn new(program: &Program, name: &str) -> UnknownOutput {
+        let mut household_outputs: Vec<String> = program
+            .defs
+            .iter()
+            .filter(|d| d.entity == EntityKind::Household)
+            .map(|d| d.name.clone())
+            .collect();
+        household_outputs.sort();
+        let limit = (name.chars().count() / 3).max(1);
+        let mut close: Vec<(usize, &str)> = program
+            .defs
+            .iter()
+            .map(|d| (doudi_dsl::diag::edit_distance(name, &d.name), d.name.as_str()))
+            .filter(|(d, _)| *d <= limit)
+            .collect();
+        close.sort();
+        close.dedup_by(|a, b| a.1 == b.1);
+        UnknownOutput {
+            name: name.to_string(),
+            suggestions: close
+                .into_iter()
+                .take(3)
+                .map(|(_, n)| n.to_string())
+                .collect(),
+            household_outputs,
+        }
+    }
+}
+
+impl std::fmt::Display for UnknownOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unknown output `{}` (household outputs: {})",
+            self.name,
+            self.household_outputs.join(", ")
+        )
+    }
+}
+impl std::error::Error for UnknownOutput {}
+
 /// What `Policy::load` found besides the policy: warnings, already rendered-able.
 pub struct LoadedPolicy {
     pub policy: Policy,
@@ -222,21 +276,10 @@ impl Policy {
     }
 
     /// Resolves an output name: a household definition (or a person definition, for tests).
-    pub fn output(&self, name: &str) -> Result<DefId, String> {
-        self.program.find_def(name).ok_or_else(|| {
-            let mut names: Vec<&str> = self
-                .program
-                .defs
-                .iter()
-                .filter(|d| d.entity == EntityKind::Household)
-                .map(|d| d.name.as_str())
-                .collect();
-            names.sort();
-            format!(
-                "unknown output `{name}` (household outputs: {})",
-                names.join(", ")
-            )
-        })
+    pub fn output(&self, name: &str) -> Result<DefId, UnknownOutput> {
+        self.program
+            .find_def(name)
+            .ok_or_else(|| UnknownOutput::new(&self.program, name))
     }
 
     /// Evaluates household definitions for one household.

@@ -118,8 +118,10 @@ impl Checker {
         if t.hit.node == HitPolicy::Unique {
             self.check_overlaps(t, &rows);
         }
+        let chinese = self.chinese_hits.contains(&t.hit.span);
         Some(Table {
             hit: t.hit.node,
+            hit_word: hit_word(t.hit.node, chinese),
             columns,
             rows,
             otherwise,
@@ -141,7 +143,7 @@ impl Checker {
                                 "rows {} and {} of the `{}` table `{}` can both match",
                                 i + 1,
                                 j + 1,
-                                if self.chinese_hits.contains(&t.hit.span) { "唯一" } else { "unique" },
+                                hit_word(HitPolicy::Unique, self.chinese_hits.contains(&t.hit.span)),
                                 t.name.name
                             ),
                             rows[j].span,
@@ -253,5 +255,17 @@ fn tests_intersect(a: &CellTest, b: &CellTest) -> bool {
             | (CellTest::Eq(y), CellTest::Cmp(CmpOp::Ne, x)) => x != y,
             _ => true,
         },
+    }
+}
+
+/// A hit policy's keyword in the spelling the drafter used.
+pub(super) fn hit_word(hit: HitPolicy, chinese: bool) -> &'static str {
+    match (hit, chinese) {
+        (HitPolicy::Unique, false) => "unique",
+        (HitPolicy::Unique, true) => "唯一",
+        (HitPolicy::First, false) => "first",
+        (HitPolicy::First, true) => "首个",
+        (HitPolicy::Sum, false) => "sum",
+        (HitPolicy::Sum, true) => "求和",
     }
 }

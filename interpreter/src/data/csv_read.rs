@@ -375,6 +375,7 @@ impl CsvFile {
                 f.range_message(v)
             ),
         )
+        .at_field(f, DataError::expected_of(f))
     }
 
     #[cold]
@@ -392,6 +393,7 @@ impl CsvFile {
                 cell_message(&f.ty, trim_ascii(raw), e)
             ),
         )
+        .at_field(f, DataError::expected_of(f))
     }
 
     pub(super) fn household(&mut self) -> Result<Household, DataError> {

@@ -10,6 +10,10 @@ pub struct DataError {
     /// `persons.csv:17`, `households.jsonl:3`, `households.json:12:5`, or a file name.
     pub location: String,
     pub message: String,
+    /// The field whose value was wrong or missing, when the error is about one field.
+    pub field: Option<String>,
+    /// What that field must hold (`an integer`, `one of urban, rural`, a declared range), when known.
+    pub expected: Option<String>,
 }
 
 impl DataError {
@@ -17,6 +21,24 @@ impl DataError {
         DataError {
             location: location.into(),
             message: message.into(),
+            field: None,
+            expected: None,
+        }
+    }
+
+    /// Names the field the error is about and what it must hold (for embedders; the message
+    /// already says both).
+    pub(super) fn at_field(mut self, field: &Field, expected: String) -> DataError {
+        self.field = Some(field.name.clone());
+        self.expected = Some(expected);
+        self
+    }
+
+    /// What a value of `field` must be: its type, and its declared range when it has one.
+    pub(super) fn expected_of(field: &Field) -> String {
+        match &field.range {
+            Some(r) => format!("{} in `{}`", expected(&field.ty), r.text),
+            None => expected(&field.ty),
         }
     }
 

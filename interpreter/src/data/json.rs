@@ -117,17 +117,20 @@ pub(super) fn json_fields(
                         f.name,
                         expected(&f.ty)
                     ),
-                ))
+                )
+                .at_field(f, DataError::expected_of(f)))
             }
             Some(v) => {
                 let value = json_cell(&f.ty, v).map_err(|m| {
                     DataError::new(origin, format!("{ctx}, field \"{}\": {m}", f.name))
+                        .at_field(f, DataError::expected_of(f))
                 })?;
                 if !f.in_range(&value) {
                     return Err(DataError::new(
                         origin,
                         format!("{ctx}, field \"{}\": {}", f.name, f.range_message(&value)),
-                    ));
+                    )
+                    .at_field(f, DataError::expected_of(f)));
                 }
                 out.push(value)
             }
