@@ -52,6 +52,55 @@ fn run_for(mut cmd: Command, limit: Duration) -> String {
     reader.join().unwrap()
 }
 
+/// Chromium, or `None` when it is not installed and the test may say so and pass (it fails under
+/// DOUDI_REQUIRE_BROWSER=1).
+fn browser() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
+        assert!(
+            std::env::var("DOUDI_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "DOUDI_REQUIRE_BROWSER=1 but Chromium is not installed"
+        );
+        eprintln!("skipped: Chromium is not installed (apt-get install chromium)");
+    }
+    found
+}
+
+/// `doudi serve` with `args` on a free loopback port, from the repository root, once it accepts
+/// connections; the server stops when the returned guard is dropped.
+fn serve(args: &[&str]) -> (Server, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Server(
+        Command::new(env!("CARGO_BIN_EXE_doudi"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("serve")
+            .args(args)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(port);
+    (server, port)
+}
+
+/// The DOM headless Chromium shows for `url` after `virtual_ms` of virtual time (a fresh profile),
+/// the browser given at most `limit`.
+fn dump_dom(browser: &Path, url: &str, virtual_ms: u64, limit: Duration) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(browser);
+    cmd.args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--virtual-time-budget={virtual_ms}"))
+        .arg(url);
+    run_for(cmd, limit)
+}
+
 fn wait_ready(port: u16) {
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -74,47 +123,13 @@ fn data_value_after(dom: &str, marker: &str) -> Option<f64> {
 
 #[test]
 fn the_budget_view_shows_the_cli_s_cost_difference() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var("DOUDI_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "DOUDI_REQUIRE_BROWSER=1 but Chromium is not installed"
-        );
-        eprintln!("skipped: Chromium is not installed (apt-get install chromium)");
-        return;
-    };
+    let Some(browser) = browser() else { return };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _server = Server(
-        Command::new(env!("CARGO_BIN_EXE_doudi"))
-            .current_dir(root)
-            .args([
-                "serve",
-                "--policy",
-                "policies/jian",
-                "--scenarios",
-                "scenarios",
-            ])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_ready(port);
-    let profile = tempfile::tempdir().unwrap();
+    let (_server, port) = serve(&["--policy", "policies/jian", "--scenarios", "scenarios"]);
     // jian-raise-standard, small; the urban standard raised by 100 (the rural one stays at the
     // scenario's +50).
     let url = format!("http://127.0.0.1:{port}/#run&households=300&runs=1&months=6&urban=100");
-    let mut cmd = Command::new(browser);
-    cmd.args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--virtual-time-budget=600000")
-        .arg(url);
-    let dom = run_for(cmd, Duration::from_secs(600));
+    let dom = dump_dom(&browser, &url, 600_000, Duration::from_secs(600));
     assert!(dom.contains("完成 done"), "the run did not finish: {dom}");
     assert!(
         dom.contains("兜底工作台") && dom.contains("基线总支出"),
@@ -182,42 +197,12 @@ fn the_budget_view_shows_the_cli_s_cost_difference() {
 
 #[test]
 fn the_drafter_view_shows_diagnostics_and_an_explanation() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var("DOUDI_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "DOUDI_REQUIRE_BROWSER=1 but Chromium is not installed"
-        );
-        eprintln!("skipped: Chromium is not installed (apt-get install chromium)");
-        return;
-    };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _server = Server(
-        Command::new(env!("CARGO_BIN_EXE_doudi"))
-            .current_dir(root)
-            .args(["serve", "--policy", "policies/jian"])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_ready(port);
-    let profile = tempfile::tempdir().unwrap();
+    let Some(browser) = browser() else { return };
+    let (_server, port) = serve(&["--policy", "policies/jian"]);
     // Appends `definition household.zz: money per month = standard + true` to the file in the editor.
     let edit = "definition%20household.zz%3A%20money%20per%20month%20%3D%20standard%20%2B%20true";
-    let mut cmd = Command::new(browser);
-    cmd.args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--virtual-time-budget=60000")
-        .arg(format!(
-            "http://127.0.0.1:{port}/#view=draft&explain&edit={edit}"
-        ));
-    let dom = run_for(cmd, Duration::from_secs(300));
+    let url = format!("http://127.0.0.1:{port}/#view=draft&explain&edit={edit}");
+    let dom = dump_dom(&browser, &url, 60_000, Duration::from_secs(300));
     assert!(
         dom.contains("1 个错误 errors"),
         "the error count as one types: {dom}"

@@ -129,7 +129,7 @@ fn regression(name: &str) {
 }
 
 /// Equal values at different scales made a programme total exact on one side and an overflow on the
-/// other (fixed in `num.rs`: fraction arithmetic drops a decimal's trailing zeros).
+/// other (fixed in `num/`: fraction arithmetic drops a decimal's trailing zeros).
 #[test]
 fn regression_total_scale() {
     regression("total-scale");

@@ -560,41 +560,65 @@ pub fn rows(sim: &crate::run::Sim, results: &[crate::run::RunResult]) -> Calibra
                 (mean(&per_run), month)
             }
         };
-        let value = Num::parse(&format!("{}", s.value)).unwrap_or(Num::ZERO);
-        let (sv, tv) = (to_f64(&simulated), s.value);
-        let difference_pct = match s.measure {
-            Measure::CaseloadTrend => sv - tv,
-            _ if tv != 0.0 => (sv - tv) / tv * 100.0,
-            _ => 0.0,
-        };
-        let source = match (&s.source, &s.assumption) {
-            (Some(src), _) => format!("source: {src}"),
-            (None, Some(a)) => format!("assumption: {a}"),
-            (None, None) => String::new(),
-        };
-        let mut label = s.measure.label().to_string();
-        if let Some(a) = &s.area {
-            label = format!("{label} ({a})");
-        }
-        if let Some(r) = &s.region {
-            label = format!("{label} [{r}]");
-        }
-        out.rows.push(CalibrationRow {
-            target: s.name.clone(),
-            label,
-            month,
-            unit: s.measure.unit().to_string(),
-            value,
-            simulated,
-            difference_pct,
-            source,
-            samples: if samples.is_empty() {
-                0
-            } else {
-                samples.iter().sum::<u64>() / samples.len() as u64
-            },
-        });
+        out.rows
+            .push(calibration_row(s, simulated, month, &samples));
     }
+    out.notes.extend(raking_notes(sim, results));
+    out.notes.extend(sim.notes.iter().cloned());
+    out.notes.push(format!(
+        "Burn-in: {} months simulated before {} and not reported, so that the roll the report starts from was made by the simulated administration (reviews done, the dead removed).",
+        sim.burn_in, sim.start
+    ));
+    out
+}
+
+/// A target's row of the calibration table: its value against the `simulated` one (in `month`,
+/// resting on `samples` simulated households per run).
+fn calibration_row(
+    s: &TargetSpec,
+    simulated: Num,
+    month: String,
+    samples: &[u64],
+) -> CalibrationRow {
+    let value = Num::parse(&format!("{}", s.value)).unwrap_or(Num::ZERO);
+    let (sv, tv) = (to_f64(&simulated), s.value);
+    let difference_pct = match s.measure {
+        Measure::CaseloadTrend => sv - tv,
+        _ if tv != 0.0 => (sv - tv) / tv * 100.0,
+        _ => 0.0,
+    };
+    let source = match (&s.source, &s.assumption) {
+        (Some(src), _) => format!("source: {src}"),
+        (None, Some(a)) => format!("assumption: {a}"),
+        (None, None) => String::new(),
+    };
+    let mut label = s.measure.label().to_string();
+    if let Some(a) = &s.area {
+        label = format!("{label} ({a})");
+    }
+    if let Some(r) = &s.region {
+        label = format!("{label} [{r}]");
+    }
+    CalibrationRow {
+        target: s.name.clone(),
+        label,
+        month,
+        unit: s.measure.unit().to_string(),
+        value,
+        simulated,
+        difference_pct,
+        source,
+        samples: if samples.is_empty() {
+            0
+        } else {
+            samples.iter().sum::<u64>() / samples.len() as u64
+        },
+    }
+}
+
+/// What the calibration table says of the raking of the runs' weights.
+fn raking_notes(sim: &crate::run::Sim, results: &[crate::run::RunResult]) -> Vec<String> {
+    let mut notes = Vec::new();
     let rakings: Vec<&Raking> = results.iter().filter_map(|r| r.raking.as_ref()).collect();
     if !rakings.is_empty() {
         let g_min = rakings
@@ -606,7 +630,7 @@ pub fn rows(sim: &crate::run::Sim, results: &[crate::run::RunResult]) -> Calibra
             .iter()
             .map(|r| r.max_residual_pct)
             .fold(0.0, f64::max);
-        out.notes.push(format!(
+        notes.push(format!(
             "Weights: each run's household weights (design weight × bootstrap draw) are raked (exponential calibration, bounded to 1/{0}–{0} × the design weight, relaxed to {1} then {2} × in a run whose targets cannot be met within it) so that the first reported month meets the household, person and spending targets while each area keeps its persons; raked/design weight ratios ranged {g_min:.2}–{g_max:.2}; largest remaining difference after rounding to whole households {res:.3}%.",
             sim.max_weight_ratio,
             sim.max_weight_ratio * 4.0,
@@ -625,17 +649,12 @@ pub fn rows(sim: &crate::run::Sim, results: &[crate::run::RunResult]) -> Calibra
                 format!("{mean:.2} ({name})")
             })
             .collect();
-        out.notes.push(format!(
+        notes.push(format!(
             "Before raking, the simulated roll of the first reported month had {} persons per household (mean over the runs): the structure the population and the dynamics produce, which the weights then move to the targets.",
             structure.join(", ")
         ));
     }
-    out.notes.extend(sim.notes.iter().cloned());
-    out.notes.push(format!(
-        "Burn-in: {} months simulated before {} and not reported, so that the roll the report starts from was made by the simulated administration (reviews done, the dead removed).",
-        sim.burn_in, sim.start
-    ));
-    out
+    notes
 }
 
 /// Checks the `[[targets]]`, `[calibration]` and `[uncertainty]` tables of a scenario.

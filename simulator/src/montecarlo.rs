@@ -244,68 +244,14 @@ pub fn summarise(
             (1, 1)
         }
     };
-    let cube =
-        |per_run: Vec<Vec<Num>>, samples: Vec<u64>, periods: usize, nr: usize, na: usize| -> Cube {
-            let len = per_run.first().map_or(0, |v| v.len());
-            let mut data = Vec::with_capacity(len);
-            let mut buf: Vec<Num> = Vec::with_capacity(per_run.len());
-            for i in 0..len {
-                buf.clear();
-                buf.extend(per_run.iter().map(|r| r[i].clone()));
-                data.push(band(&mut buf));
-            }
-            let mut samples = samples;
-            samples.resize(len, 0);
-            Cube {
-                periods,
-                regions: nr,
-                areas: na,
-                metrics: nm,
-                data,
-                samples,
-            }
-        };
+    let cube = |per_run, samples, periods, nr, na| cube(per_run, samples, periods, (nr, na), nm);
 
     let mut variants = Vec::new();
     let mut per_variant_runs: Vec<(RunCells, RunCells)> = Vec::new();
     let mut per_variant_samples: Vec<(Vec<u64>, Vec<u64>)> = Vec::new();
     for (v, var) in sim.variants.iter().enumerate() {
         let (nr, na) = shape(v);
-        let (mut mo, mut ye) = (Vec::new(), Vec::new());
-        let (mut smo, mut sye): (Vec<u128>, Vec<u128>) = (Vec::new(), Vec::new());
-        for run in results {
-            let m = marginal(
-                &run.variants[v].cells,
-                var.regions,
-                sim,
-                months.len(),
-                (nr, na),
-                nm,
-                Num::ZERO,
-                |a, x| a.checked_add(x).unwrap_or_else(|_| a.clone()),
-            );
-            let y = yearly_of(&m, &years, nr * na, &sim.metrics);
-            let sm = marginal(
-                &run.variants[v].samples,
-                var.regions,
-                sim,
-                months.len(),
-                (nr, na),
-                nm,
-                0u64,
-                |a, x| a.saturating_add(*x),
-            );
-            let sy = yearly_samples(&sm, &years, nr * na, &sim.metrics);
-            add_counts(&mut smo, &sm);
-            add_counts(&mut sye, &sy);
-            mo.push(m);
-            ye.push(y);
-        }
-        let k = results.len().max(1) as u128;
-        let avg = |v: Vec<u128>| -> Vec<u64> {
-            v.into_iter().map(|x| ((x + k / 2) / k) as u64).collect()
-        };
-        let (smo, sye) = (avg(smo), avg(sye));
+        let (mo, ye, smo, sye) = run_cells(sim, results, v, &years, (nr, na));
         let programme = programme_series(&var.policy, results, v, &years);
         variants.push(VariantOutcome {
             name: var.name.clone(),
@@ -387,6 +333,82 @@ pub fn summarise(
         weight: sim.weight,
         calibration: crate::calibrate::rows(sim, results),
     })
+}
+
+/// Variant `v`'s marginal cells of each run, monthly and yearly, and their simulated case counts
+/// (mean over the runs).
+fn run_cells(
+    sim: &crate::run::Sim,
+    results: &[RunResult],
+    v: usize,
+    years: &[(i32, u32)],
+    (nr, na): (usize, usize),
+) -> (RunCells, RunCells, Vec<u64>, Vec<u64>) {
+    let var = &sim.variants[v];
+    let (months, nm) = (sim.months as usize, sim.metrics.len());
+    let (mut mo, mut ye) = (Vec::new(), Vec::new());
+    let (mut smo, mut sye): (Vec<u128>, Vec<u128>) = (Vec::new(), Vec::new());
+    for run in results {
+        let m = marginal(
+            &run.variants[v].cells,
+            var.regions,
+            sim,
+            months,
+            (nr, na),
+            nm,
+            Num::ZERO,
+            |a, x| a.checked_add(x).unwrap_or_else(|_| a.clone()),
+        );
+        let y = yearly_of(&m, years, nr * na, &sim.metrics);
+        let sm = marginal(
+            &run.variants[v].samples,
+            var.regions,
+            sim,
+            months,
+            (nr, na),
+            nm,
+            0u64,
+            |a, x| a.saturating_add(*x),
+        );
+        let sy = yearly_samples(&sm, years, nr * na, &sim.metrics);
+        add_counts(&mut smo, &sm);
+        add_counts(&mut sye, &sy);
+        mo.push(m);
+        ye.push(y);
+    }
+    let k = results.len().max(1) as u128;
+    let avg =
+        |v: Vec<u128>| -> Vec<u64> { v.into_iter().map(|x| ((x + k / 2) / k) as u64).collect() };
+    let (smo, sye) = (avg(smo), avg(sye));
+    (mo, ye, smo, sye)
+}
+
+/// The bands over the runs of each cell (`per_run[run][cell]`), with the cells' case counts.
+fn cube(
+    per_run: Vec<Vec<Num>>,
+    samples: Vec<u64>,
+    periods: usize,
+    (nr, na): (usize, usize),
+    nm: usize,
+) -> Cube {
+    let len = per_run.first().map_or(0, |v| v.len());
+    let mut data = Vec::with_capacity(len);
+    let mut buf: Vec<Num> = Vec::with_capacity(per_run.len());
+    for i in 0..len {
+        buf.clear();
+        buf.extend(per_run.iter().map(|r| r[i].clone()));
+        data.push(band(&mut buf));
+    }
+    let mut samples = samples;
+    samples.resize(len, 0);
+    Cube {
+        periods,
+        regions: nr,
+        areas: na,
+        metrics: nm,
+        data,
+        samples,
+    }
 }
 
 /// Reform − baseline of each programme output present in both policies (matched by name), run by run.

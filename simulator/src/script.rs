@@ -33,7 +33,7 @@ use crate::scenario::{AddValue, ParamScalar, ParamValue, Reform, Scenario};
 use crate::setup::{self, PopulationInfo, Prepared};
 use doudi_interpreter::data::Household;
 use doudi_interpreter::{Month, Num, Policy};
-use rhai::{Array, Dynamic, EvalAltResult, Map};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -449,6 +449,22 @@ pub fn run_script_with(
     }
     let base = Arc::new(Sandbox::new(base, &limits.allow));
 
+    register_scenario(&mut engine, &base);
+    register_policy(&mut engine, &base);
+    register_population(&mut engine, &base);
+    register_result(&mut engine, &base);
+
+    let secs = limits.timeout.as_secs();
+    doudi_interpreter::rhai_bridge::with_deadline(limits.timeout, || engine.run(text)).map_err(|e| match *e {
+        EvalAltResult::ErrorTerminated(..) => format!("{origin}: the script ran longer than {secs} s and was stopped (raise the limit with --timeout)"),
+        e => format!("{origin}: {e}"),
+    })?;
+    let out = output.lock().map(|o| o.clone()).unwrap_or_default();
+    Ok(out)
+}
+
+/// The script's types, and loading and editing scenarios.
+fn register_scenario(engine: &mut Engine, base: &Arc<Sandbox>) {
     engine.register_type_with_name::<ScriptScenario>("Scenario");
     engine.register_type_with_name::<ScriptPolicy>("Policy");
     engine.register_type_with_name::<ScriptPopulation>("Population");
@@ -555,7 +571,10 @@ pub fn run_script_with(
             s.population = Some(p);
         },
     );
+}
 
+/// Loading policies and reading their parameters.
+fn register_policy(engine: &mut Engine, base: &Arc<Sandbox>) {
     let b = base.clone();
     engine.register_fn("load_policy", move |p: &str| -> R<ScriptPolicy> {
         let path = b.resolve(p)?;
@@ -615,7 +634,10 @@ pub fn run_script_with(
             Ok(p.0.display(par.ty, &v))
         },
     );
+}
 
+/// Generating and loading populations.
+fn register_population(engine: &mut Engine, base: &Arc<Sandbox>) {
     for with_month in [false, true] {
         let b = base.clone();
         let generate =
@@ -690,7 +712,10 @@ pub fn run_script_with(
         p.0 .1.households as i64
     });
     engine.register_fn("persons", |p: &mut ScriptPopulation| p.0 .1.persons as i64);
+}
 
+/// Simulating, reading results and writing reports.
+fn register_result(engine: &mut Engine, base: &Arc<Sandbox>) {
     engine.register_fn("simulate", |s: ScriptScenario| -> R<ScriptResult> {
         check(&s)?;
         let given = s.population.as_ref().map(|p| {
@@ -780,14 +805,6 @@ pub fn run_script_with(
             Ok(w.dir.join("report.html").display().to_string())
         },
     );
-
-    let secs = limits.timeout.as_secs();
-    doudi_interpreter::rhai_bridge::with_deadline(limits.timeout, || engine.run(text)).map_err(|e| match *e {
-        EvalAltResult::ErrorTerminated(..) => format!("{origin}: the script ran longer than {secs} s and was stopped (raise the limit with --timeout)"),
-        e => format!("{origin}: {e}"),
-    })?;
-    let out = output.lock().map(|o| o.clone()).unwrap_or_default();
-    Ok(out)
 }
 
 /// The data schema scripts read populations with: that of the shipped city policy when it is found

@@ -253,6 +253,141 @@ pub fn prepare(
         .map_err(|e| SetupError(format!("{file}: scenario.policy: {e}")))?;
     let mut warnings = Vec::new();
 
+    let Variants {
+        variants,
+        reform_overrides,
+        reform_layer,
+        sweep,
+    } = variants(s, base, &policy_path)?;
+
+    check_growth(s, &variants)?;
+
+    // Population, with each household's region and eligibility in the first month under the
+    // first variant (the baseline; for the observed take-up), surveyed as it is read.
+    let first = &variants[0];
+    // The survey's month is the first simulated one: the burn-in's start.
+    let first_month = s.start_month().plus(-(s.calibration.burn_in_months as i32));
+    let mut survey = Survey::new(
+        &first.policy,
+        first.ids.eligible,
+        first_month,
+        &slots,
+        &s.dynamics,
+        &file,
+    );
+    let (population, info, population_dir, design) = match given {
+        Some((hs, info)) => {
+            survey.add(&hs)?;
+            (
+                PackedPopulation::from_households(&first.policy.schema, &hs),
+                info,
+                None,
+                None,
+            )
+        }
+        None => load_population(s, &first.policy, &mut survey, &mut warnings)?,
+    };
+    let Survey {
+        names,
+        region_ids,
+        eligible: initial_eligible,
+        taken,
+        able,
+        employed,
+        ..
+    } = survey;
+
+    if population.is_empty() {
+        return Err(SetupError(format!(
+            "{file}: population: the population has no household"
+        )));
+    }
+
+    let (regions, region_of) = regions_in_code_order(&names, region_ids);
+    let eligible_n = initial_eligible.iter().filter(|e| **e).count();
+    let take_up = match &s.dynamics.take_up {
+        crate::dynamics::TakeUp::Rate(r) => *r,
+        _ if s.calibration.take_up.is_some() => s.calibration.take_up.unwrap_or(1.0),
+        _ if eligible_n == 0 => 1.0,
+        _ => taken as f64 / eligible_n as f64,
+    };
+    let allowances: Vec<(String, String)> = s
+        .outputs
+        .allowances
+        .iter()
+        .map(|a| {
+            (
+                a.name.clone(),
+                a.label.clone().unwrap_or_else(|| a.name.clone()),
+            )
+        })
+        .collect();
+    let targets =
+        crate::calibrate::resolve(s, &slots.area_variants, &regions).map_err(SetupError)?;
+    let n = population.len();
+    let mut sim = Sim {
+        certain: design.as_ref().map(|(_, c)| c.clone()).unwrap_or_default(),
+        design_weights: design
+            .map(|(w, _)| w)
+            .unwrap_or_else(|| vec![info.weight; n]),
+        burn_in: s.calibration.burn_in_months,
+        targets,
+        max_weight_ratio: s.calibration.max_weight_ratio,
+        uncertainty: s.uncertainty.clone(),
+        employed_share: if able == 0 {
+            0.0
+        } else {
+            employed as f64 / able as f64
+        },
+        notes: Vec::new(),
+        compare_households: variants.len() == 2 && s.reform.is_some(),
+        cache: true,
+        compiled: true,
+        variants,
+        population,
+        regions,
+        region_of,
+        areas: slots.area_variants.clone(),
+        slots,
+        rates: crate::dynamics::Rates::new(&s.dynamics),
+        take_up,
+        initial_eligible,
+        dynamics: s.dynamics.clone(),
+        start: s.start_month(),
+        months: s.scenario.months,
+        runs: s.scenario.runs,
+        seed: s.scenario.seed,
+        weight: info.weight,
+        metrics: metrics(&allowances),
+    };
+    crate::calibrate::fit_take_up(&mut sim, s)
+        .map_err(|e| SetupError(format!("{file}: calibration: {e}")))?;
+    Ok(Prepared {
+        scenario,
+        sim,
+        population: info,
+        population_dir,
+        baseline_overrides,
+        reform_overrides,
+        reform_layer,
+        sweep,
+        warnings,
+    })
+}
+
+/// A scenario's policy variants: the baseline, then the reform or the sweep's points.
+struct Variants {
+    variants: Vec<Variant>,
+    reform_overrides: Vec<(String, String)>,
+    reform_layer: Option<PathBuf>,
+    sweep: Option<(String, Vec<Num>)>,
+}
+
+/// Builds the variants from the baseline policy `base` (loaded from `policy_path`, with the
+/// scenario's parameters applied).
+fn variants(s: &Scenario, base: Policy, policy_path: &Path) -> Result<Variants, SetupError> {
+    let file = s.file.clone();
+    let policy_path = policy_path.to_path_buf();
     let mut variants = Vec::new();
     let mut reform_overrides = Vec::new();
     let mut reform_layer = None;
@@ -329,11 +464,20 @@ pub fn prepare(
             });
         }
     }
+    Ok(Variants {
+        variants,
+        reform_overrides,
+        reform_layer,
+        sweep,
+    })
+}
 
-    // The standards that grow after their last dated value: every variant must have them.
+/// The standards that grow after their last dated value: every variant must have them.
+fn check_growth(s: &Scenario, variants: &[Variant]) -> Result<(), SetupError> {
+    let file = &s.file;
     if s.uncertainty.standard_growth_per_year.is_some() {
         let names = crate::growth::parameter_names(&s.uncertainty);
-        for v in &variants {
+        for v in variants {
             crate::growth::check(&v.policy.program, &names).map_err(|e| {
                 SetupError(format!(
                     "{file}: uncertainty.standard_parameters: {e}{}",
@@ -346,49 +490,12 @@ pub fn prepare(
             })?;
         }
     }
+    Ok(())
+}
 
-    // Population, with each household's region and eligibility in the first month under the
-    // first variant (the baseline; for the observed take-up), surveyed as it is read.
-    let first = &variants[0];
-    // The survey's month is the first simulated one: the burn-in's start.
-    let first_month = s.start_month().plus(-(s.calibration.burn_in_months as i32));
-    let mut survey = Survey::new(
-        &first.policy,
-        first.ids.eligible,
-        first_month,
-        &slots,
-        &s.dynamics,
-        &file,
-    );
-    let (population, info, population_dir, design) = match given {
-        Some((hs, info)) => {
-            survey.add(&hs)?;
-            (
-                PackedPopulation::from_households(&first.policy.schema, &hs),
-                info,
-                None,
-                None,
-            )
-        }
-        None => load_population(s, &first.policy, &mut survey, &mut warnings)?,
-    };
-    let Survey {
-        names,
-        region_ids,
-        eligible: initial_eligible,
-        taken,
-        able,
-        employed,
-        ..
-    } = survey;
-
-    if population.is_empty() {
-        return Err(SetupError(format!(
-            "{file}: population: the population has no household"
-        )));
-    }
-
-    // Regions in code order.
+/// The regions in code order, and each household's region among them (from its region's index
+/// in the order read, `region_ids`).
+fn regions_in_code_order(names: &[String], region_ids: Vec<u32>) -> (Vec<String>, Vec<u16>) {
     let mut order: Vec<u32> = (0..names.len() as u32).collect();
     order.sort_by(|a, b| names[*a as usize].cmp(&names[*b as usize]));
     let mut rank = vec![0u16; names.len()];
@@ -399,75 +506,34 @@ pub fn prepare(
     regions.truncate(u16::MAX as usize);
     let region_of: Vec<u16> = region_ids.iter().map(|&i| rank[i as usize]).collect();
     drop(region_ids);
-    let eligible_n = initial_eligible.iter().filter(|e| **e).count();
-    let take_up = match &s.dynamics.take_up {
-        crate::dynamics::TakeUp::Rate(r) => *r,
-        _ if s.calibration.take_up.is_some() => s.calibration.take_up.unwrap_or(1.0),
-        _ if eligible_n == 0 => 1.0,
-        _ => taken as f64 / eligible_n as f64,
+    (regions, region_of)
+}
+
+/// Reads the population of `population.data` (the CSV pair in `dir`).
+fn read_population_dir(
+    s: &Scenario,
+    dir: &Path,
+    policy: &Policy,
+    survey: &mut Survey<'_>,
+) -> Result<(PackedPopulation, PopulationInfo), SetupError> {
+    let (file, p) = (&s.file, &s.population);
+    let hs = read_packed(policy, dir, survey, &|e| {
+        SetupError(format!("{file}: population.data: {e}"))
+    })?;
+    let persons = hs.persons();
+    let weight = match &p.weight {
+        Some(Weight::Fixed(w)) => *w,
+        _ => 1,
     };
-    let allowances: Vec<(String, String)> = s
-        .outputs
-        .allowances
-        .iter()
-        .map(|a| {
-            (
-                a.name.clone(),
-                a.label.clone().unwrap_or_else(|| a.name.clone()),
-            )
-        })
-        .collect();
-    let targets =
-        crate::calibrate::resolve(s, &slots.area_variants, &regions).map_err(SetupError)?;
-    let n = population.len();
-    let mut sim = Sim {
-        certain: design.as_ref().map(|(_, c)| c.clone()).unwrap_or_default(),
-        design_weights: design
-            .map(|(w, _)| w)
-            .unwrap_or_else(|| vec![info.weight; n]),
-        burn_in: s.calibration.burn_in_months,
-        targets,
-        max_weight_ratio: s.calibration.max_weight_ratio,
-        uncertainty: s.uncertainty.clone(),
-        employed_share: if able == 0 {
-            0.0
-        } else {
-            employed as f64 / able as f64
-        },
+    let info = PopulationInfo {
+        source: format!("data {}", dir.display()),
+        households: hs.len() as u64,
+        persons,
+        weight,
+        reference_population: None,
         notes: Vec::new(),
-        compare_households: variants.len() == 2 && s.reform.is_some(),
-        cache: true,
-        compiled: true,
-        variants,
-        population,
-        regions,
-        region_of,
-        areas: slots.area_variants.clone(),
-        slots,
-        rates: crate::dynamics::Rates::new(&s.dynamics),
-        take_up,
-        initial_eligible,
-        dynamics: s.dynamics.clone(),
-        start: s.start_month(),
-        months: s.scenario.months,
-        runs: s.scenario.runs,
-        seed: s.scenario.seed,
-        weight: info.weight,
-        metrics: metrics(&allowances),
     };
-    crate::calibrate::fit_take_up(&mut sim, s)
-        .map_err(|e| SetupError(format!("{file}: calibration: {e}")))?;
-    Ok(Prepared {
-        scenario,
-        sim,
-        population: info,
-        population_dir,
-        baseline_overrides,
-        reform_overrides,
-        reform_layer,
-        sweep,
-        warnings,
-    })
+    Ok((hs, info))
 }
 
 /// Generates (from a spec) or reads (from a directory) the population of a scenario. Also returns
@@ -490,23 +556,7 @@ fn load_population(
     let file = &s.file;
     let p = &s.population;
     if let Some(dir) = &p.data {
-        let dir = s.resolve(dir);
-        let hs = read_packed(policy, &dir, survey, &|e| {
-            SetupError(format!("{file}: population.data: {e}"))
-        })?;
-        let persons = hs.persons();
-        let weight = match &p.weight {
-            Some(Weight::Fixed(w)) => *w,
-            _ => 1,
-        };
-        let info = PopulationInfo {
-            source: format!("data {}", dir.display()),
-            households: hs.len() as u64,
-            persons,
-            weight,
-            reference_population: None,
-            notes: Vec::new(),
-        };
+        let (hs, info) = read_population_dir(s, &s.resolve(dir), policy, survey)?;
         return Ok((hs, info, None, None));
     }
     let Some(spec_path) = &p.spec else {
@@ -613,7 +663,29 @@ fn load_population(
         s.report.keep_population,
         &screen,
     );
-    // Only deterministic facts (no timings, no temporary paths): the report must not change between runs.
+    let notes = generation_notes(&report, &spec, &extra, weight);
+    let info = PopulationInfo {
+        source: format!(
+            "spec {}, {households} households, seed {seed}",
+            spec_path.display()
+        ),
+        households: hs.len() as u64,
+        persons,
+        weight,
+        reference_population: reference,
+        notes,
+    };
+    Ok((hs, info, tmp, design))
+}
+
+/// What the report says of a generated population: only deterministic facts (no timings, no
+/// temporary paths), so that the report does not change between runs.
+fn generation_notes(
+    report: &crate::population::GenerateReport,
+    spec: &crate::spec::PopulationSpec,
+    extra: &[(u64, usize)],
+    weight: u64,
+) -> Vec<String> {
     let mut notes = vec![format!(
         "generated `{}` with seed {}: {} households, {} persons, {} on dibao at the start",
         report.spec_name,
@@ -656,18 +728,7 @@ fn load_population(
             )
         });
     }
-    let info = PopulationInfo {
-        source: format!(
-            "spec {}, {households} households, seed {seed}",
-            spec_path.display()
-        ),
-        households: hs.len() as u64,
-        persons,
-        weight,
-        reference_population: reference,
-        notes,
-    };
-    Ok((hs, info, tmp, design))
+    notes
 }
 
 /// Each household's design weight when the spec oversamples rare groups: `weight` for the main

@@ -11,32 +11,10 @@ use doudi_simulator::run::programme_defs;
 use doudi_simulator::scenario::Scenario;
 use doudi_simulator::setup::{self, Prepared};
 use doudi_simulator::{montecarlo, population, spec::PopulationSpec};
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The policy that draws the generated roll (`on_dibao`), in the shipped scenarios' first month.
-fn screen() -> &'static doudi_simulator::screen::PolicyScreen<'static> {
-    static POLICY: std::sync::OnceLock<doudi_interpreter::Policy> = std::sync::OnceLock::new();
-    static SCREEN: std::sync::OnceLock<doudi_simulator::screen::PolicyScreen<'static>> =
-        std::sync::OnceLock::new();
-    SCREEN.get_or_init(|| {
-        let policy = POLICY.get_or_init(|| {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/jian");
-            doudi_interpreter::Policy::load(&dir)
-                .expect("policies/jian loads")
-                .policy
-        });
-        doudi_simulator::screen::PolicyScreen::new(
-            policy,
-            doudi_interpreter::Month::parse("2022-01").unwrap(),
-        )
-        .unwrap()
-    })
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::{root, screen};
 
 /// The shipped baseline at `households` households and `runs` runs (as many as the take-up fit
 /// averages, so the fitted trend is the reported one).

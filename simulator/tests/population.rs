@@ -7,25 +7,8 @@ use doudi_simulator::spec::{AreaOpt, LowIncomeTarget, PopulationSpec, SpecError}
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-/// The policy that draws the generated roll (`on_dibao`), in the shipped scenarios' first month.
-fn screen() -> &'static doudi_simulator::screen::PolicyScreen<'static> {
-    static POLICY: std::sync::OnceLock<doudi_interpreter::Policy> = std::sync::OnceLock::new();
-    static SCREEN: std::sync::OnceLock<doudi_simulator::screen::PolicyScreen<'static>> =
-        std::sync::OnceLock::new();
-    SCREEN.get_or_init(|| {
-        let policy = POLICY.get_or_init(|| {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/jian");
-            doudi_interpreter::Policy::load(&dir)
-                .expect("policies/jian loads")
-                .policy
-        });
-        doudi_simulator::screen::PolicyScreen::new(
-            policy,
-            doudi_interpreter::Month::parse("2022-01").unwrap(),
-        )
-        .unwrap()
-    })
-}
+mod common;
+use common::screen;
 
 const JIAN: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

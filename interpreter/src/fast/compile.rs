@@ -312,55 +312,7 @@ impl<'p> Compiler<'p> {
                 let key = self.expr(k, lv)?.en()?;
                 self.param(*p, Some(key), lv)?
             }
-            ExprKind::Variant(en, x) => {
-                // A household's code (`household.region` in a person definition) is looked up once
-                // per household, then broadcast to the members.
-                let at = match x.kind {
-                    ExprKind::HouseholdInput(_) | ExprKind::HouseholdDef(_) => Level::Household,
-                    _ => lv,
-                };
-                let slot = match x.kind {
-                    ExprKind::HouseholdInput(slot) => Some(slot),
-                    ExprKind::Input(slot) if at == lv => Some(slot),
-                    _ => None,
-                };
-                let v = match slot {
-                    // An input field: looked up when the input is loaded, without a text register.
-                    Some(slot) => match self.variant_inputs.get(&(at, slot as usize, *en)) {
-                        Some(&dst) => dst,
-                        None => {
-                            let dst = self.reg(Category::Enum, at);
-                            let names = &self.prog.enums[*en as usize].variants;
-                            self.loads.push(Load {
-                                lv: at,
-                                slot: slot as usize,
-                                cat: Category::Enum,
-                                dst,
-                                variants: Some(names.clone()),
-                            });
-                            self.variant_inputs.insert((at, slot as usize, *en), dst);
-                            dst
-                        }
-                    },
-                    None => {
-                        let a = self.expr(x, at)?;
-                        let dst = self.reg(Category::Enum, at);
-                        self.ins.push(Instruction::Generic {
-                            lv: at,
-                            cat: Category::Enum,
-                            dst,
-                            op: GenericOp::Variant(a, *en),
-                        });
-                        dst
-                    }
-                };
-                let v = Operand::Enum(EnumOperand::Reg(v));
-                if at == lv {
-                    v
-                } else {
-                    self.down(v)
-                }
-            }
+            ExprKind::Variant(en, x) => self.variant(*en, x, lv)?,
             ExprKind::Neg(x) => {
                 let a = self.expr(x, lv)?.num()?;
                 let dst = self.reg(Category::Num, lv);
@@ -398,114 +350,9 @@ impl<'p> Compiler<'p> {
                 });
                 Operand::Num(NumOperand::Reg(dst))
             }
-            ExprKind::Cmp(op, a, b) => {
-                let (a, b) = (self.expr(a, lv)?, self.expr(b, lv)?);
-                let dst = self.reg(Category::Bool, lv);
-                let op = *op;
-                self.ins.push(match (a, b) {
-                    (Operand::Num(a), Operand::Num(b)) => {
-                        Instruction::CompareNum { lv, dst, op, a, b }
-                    }
-                    (Operand::Enum(a), Operand::Enum(b)) => {
-                        Instruction::CompareEnum { lv, dst, op, a, b }
-                    }
-                    (Operand::Bool(a), Operand::Bool(b)) => {
-                        Instruction::CompareBool { lv, dst, op, a, b }
-                    }
-                    (a, b) => Instruction::Generic {
-                        lv,
-                        cat: Category::Bool,
-                        dst,
-                        op: GenericOp::Cmp(op, a, b),
-                    },
-                });
-                Operand::Bool(BoolOperand::Reg(dst))
-            }
-            ExprKind::In(x, items) => {
-                let a = self.expr(x, lv)?;
-                let ks: Vec<Owned> = items
-                    .iter()
-                    .map(owned_of_const)
-                    .collect::<R<_>>()
-                    .map_err(|_| CompileError("an `in` list beyond the compiled path".into()))?;
-                let dst = self.reg(Category::Bool, lv);
-                self.ins.push(match a {
-                    Operand::Enum(a)
-                        if ks.iter().all(|k| matches!(k, Owned::Enum(v) if *v < 128)) =>
-                    {
-                        let mask = ks.iter().fold(0u128, |m, k| {
-                            if let Owned::Enum(v) = k {
-                                m | 1 << v
-                            } else {
-                                m
-                            }
-                        });
-                        Instruction::InEnumSet { lv, dst, a, mask }
-                    }
-                    Operand::Num(a) if ks.iter().all(|k| matches!(k, Owned::Num(_))) => {
-                        let set = ks
-                            .iter()
-                            .filter_map(|k| {
-                                if let Owned::Num(q) = k {
-                                    Some(*q)
-                                } else {
-                                    None
-                                }
-                            })
-                            .collect();
-                        Instruction::InNumSet { lv, dst, a, set }
-                    }
-                    a => Instruction::Generic {
-                        lv,
-                        cat: Category::Bool,
-                        dst,
-                        op: GenericOp::In(a, ks),
-                    },
-                });
-                Operand::Bool(BoolOperand::Reg(dst))
-            }
-            ExprKind::If(cond, a, b) => {
-                let cond = self.expr(cond, lv)?.bool()?;
-                let (a, b) = (self.expr(a, lv)?, self.expr(b, lv)?);
-                let dst = self.reg(c, lv);
-                self.push_n(match (a, b) {
-                    (Operand::Num(a), Operand::Num(b)) if c == Category::Num => {
-                        Instruction::SelectNum {
-                            lv,
-                            dst,
-                            c: cond,
-                            a,
-                            b,
-                        }
-                    }
-                    (Operand::Bool(a), Operand::Bool(b)) if c == Category::Bool => {
-                        Instruction::SelectBool {
-                            lv,
-                            dst,
-                            c: cond,
-                            a,
-                            b,
-                        }
-                    }
-                    (Operand::Enum(a), Operand::Enum(b)) if c == Category::Enum => {
-                        Instruction::SelectEnum {
-                            lv,
-                            dst,
-                            c: cond,
-                            a,
-                            b,
-                        }
-                    }
-                    (a, b) if a.category() == c && b.category() == c => Instruction::Generic {
-                        lv,
-                        cat: c,
-                        dst,
-                        op: GenericOp::Select(cond, a, b),
-                    },
-                    _ => return unsupported("`if` branches of different kinds"),
-                });
-                reg_ao(c, dst)
-            }
+            ExprKind::Cmp(op, a, b) => self.compare(*op, a, b, lv)?,
+            ExprKind::In(x, items) => self.in_set(x, items, lv)?,
+            ExprKind::If(cond, a, b) => self.select(cond, a, b, lv, c)?,
             ExprKind::Builtin(b, args) => self.builtin(*b, args, lv, c)?,
             ExprKind::Round(x, step) => {
                 let a = self.expr(x, lv)?.num()?;
@@ -538,50 +385,218 @@ impl<'p> Compiler<'p> {
                 coll,
                 body,
                 filter,
-            } => {
-                if *coll != Coll::Members || lv != Level::Household {
-                    return unsupported("a population aggregation inside a household definition");
+            } => self.aggregate(*kind, *coll, body.as_deref(), filter.as_deref(), lv, e.ty)?,
+        })
+    }
+
+    /// `variant(E, x)`: a text made an enum value (an input field's looked up when it is loaded).
+    fn variant(&mut self, en: u32, x: &Expr, lv: Level) -> CompileResult<Operand> {
+        // A household's code (`household.region` in a person definition) is looked up once
+        // per household, then broadcast to the members.
+        let at = match x.kind {
+            ExprKind::HouseholdInput(_) | ExprKind::HouseholdDef(_) => Level::Household,
+            _ => lv,
+        };
+        let slot = match x.kind {
+            ExprKind::HouseholdInput(slot) => Some(slot),
+            ExprKind::Input(slot) if at == lv => Some(slot),
+            _ => None,
+        };
+        let v = match slot {
+            // An input field: looked up when the input is loaded, without a text register.
+            Some(slot) => match self.variant_inputs.get(&(at, slot as usize, en)) {
+                Some(&dst) => dst,
+                None => {
+                    let dst = self.reg(Category::Enum, at);
+                    let names = &self.prog.enums[en as usize].variants;
+                    self.loads.push(Load {
+                        lv: at,
+                        slot: slot as usize,
+                        cat: Category::Enum,
+                        dst,
+                        variants: Some(names.clone()),
+                    });
+                    self.variant_inputs.insert((at, slot as usize, en), dst);
+                    dst
                 }
-                let filter = match filter {
-                    Some(f) => self.expr(f, Level::Person)?.bool()?,
+            },
+            None => {
+                let a = self.expr(x, at)?;
+                let dst = self.reg(Category::Enum, at);
+                self.ins.push(Instruction::Generic {
+                    lv: at,
+                    cat: Category::Enum,
+                    dst,
+                    op: GenericOp::Variant(a, en),
+                });
+                dst
+            }
+        };
+        let v = Operand::Enum(EnumOperand::Reg(v));
+        Ok(if at == lv { v } else { self.down(v) })
+    }
+
+    /// A comparison, on its own instruction for numbers, enum values and conditions.
+    fn compare(&mut self, op: CmpOp, a: &Expr, b: &Expr, lv: Level) -> CompileResult<Operand> {
+        let (a, b) = (self.expr(a, lv)?, self.expr(b, lv)?);
+        let dst = self.reg(Category::Bool, lv);
+        self.ins.push(match (a, b) {
+            (Operand::Num(a), Operand::Num(b)) => Instruction::CompareNum { lv, dst, op, a, b },
+            (Operand::Enum(a), Operand::Enum(b)) => Instruction::CompareEnum { lv, dst, op, a, b },
+            (Operand::Bool(a), Operand::Bool(b)) => Instruction::CompareBool { lv, dst, op, a, b },
+            (a, b) => Instruction::Generic {
+                lv,
+                cat: Category::Bool,
+                dst,
+                op: GenericOp::Cmp(op, a, b),
+            },
+        });
+        Ok(Operand::Bool(BoolOperand::Reg(dst)))
+    }
+
+    /// `x in {...}`: a mask of enum values, a set of numbers, or lane by lane.
+    fn in_set(&mut self, x: &Expr, items: &[Const], lv: Level) -> CompileResult<Operand> {
+        let a = self.expr(x, lv)?;
+        let ks: Vec<Owned> = items
+            .iter()
+            .map(owned_of_const)
+            .collect::<R<_>>()
+            .map_err(|_| CompileError("an `in` list beyond the compiled path".into()))?;
+        let dst = self.reg(Category::Bool, lv);
+        self.ins.push(match a {
+            Operand::Enum(a) if ks.iter().all(|k| matches!(k, Owned::Enum(v) if *v < 128)) => {
+                let mask = ks.iter().fold(0u128, |m, k| {
+                    if let Owned::Enum(v) = k {
+                        m | 1 << v
+                    } else {
+                        m
+                    }
+                });
+                Instruction::InEnumSet { lv, dst, a, mask }
+            }
+            Operand::Num(a) if ks.iter().all(|k| matches!(k, Owned::Num(_))) => {
+                let set = ks
+                    .iter()
+                    .filter_map(|k| {
+                        if let Owned::Num(q) = k {
+                            Some(*q)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                Instruction::InNumSet { lv, dst, a, set }
+            }
+            a => Instruction::Generic {
+                lv,
+                cat: Category::Bool,
+                dst,
+                op: GenericOp::In(a, ks),
+            },
+        });
+        Ok(Operand::Bool(BoolOperand::Reg(dst)))
+    }
+
+    /// `if cond then a else b`.
+    fn select(
+        &mut self,
+        cond: &Expr,
+        a: &Expr,
+        b: &Expr,
+        lv: Level,
+        c: Category,
+    ) -> CompileResult<Operand> {
+        let cond = self.expr(cond, lv)?.bool()?;
+        let (a, b) = (self.expr(a, lv)?, self.expr(b, lv)?);
+        let dst = self.reg(c, lv);
+        self.push_n(match (a, b) {
+            (Operand::Num(a), Operand::Num(b)) if c == Category::Num => Instruction::SelectNum {
+                lv,
+                dst,
+                c: cond,
+                a,
+                b,
+            },
+            (Operand::Bool(a), Operand::Bool(b)) if c == Category::Bool => {
+                Instruction::SelectBool {
+                    lv,
+                    dst,
+                    c: cond,
+                    a,
+                    b,
+                }
+            }
+            (Operand::Enum(a), Operand::Enum(b)) if c == Category::Enum => {
+                Instruction::SelectEnum {
+                    lv,
+                    dst,
+                    c: cond,
+                    a,
+                    b,
+                }
+            }
+            (a, b) if a.category() == c && b.category() == c => Instruction::Generic {
+                lv,
+                cat: c,
+                dst,
+                op: GenericOp::Select(cond, a, b),
+            },
+            _ => return unsupported("`if` branches of different kinds"),
+        });
+        Ok(reg_ao(c, dst))
+    }
+
+    /// An aggregation over the household's members.
+    fn aggregate(
+        &mut self,
+        kind: AggKind,
+        coll: Coll,
+        body: Option<&Expr>,
+        filter: Option<&Expr>,
+        lv: Level,
+        ty: Ty,
+    ) -> CompileResult<Operand> {
+        if coll != Coll::Members || lv != Level::Household {
+            return unsupported("a population aggregation inside a household definition");
+        }
+        let filter = match filter {
+            Some(f) => self.expr(f, Level::Person)?.bool()?,
+            None => BoolOperand::Const(LANE_TRUE),
+        };
+        Ok(match kind {
+            AggKind::Count => {
+                let dst = self.reg(Category::Num, Level::Household);
+                self.ins.push(Instruction::Count { dst, filter });
+                Operand::Num(NumOperand::Reg(dst))
+            }
+            AggKind::Any | AggKind::All => {
+                let body = match body {
+                    Some(b) => self.expr(b, Level::Person)?.bool()?,
                     None => BoolOperand::Const(LANE_TRUE),
                 };
-                match kind {
-                    AggKind::Count => {
-                        let dst = self.reg(Category::Num, Level::Household);
-                        self.ins.push(Instruction::Count { dst, filter });
-                        Operand::Num(NumOperand::Reg(dst))
-                    }
-                    AggKind::Any | AggKind::All => {
-                        let body = match body {
-                            Some(b) => self.expr(b, Level::Person)?.bool()?,
-                            None => BoolOperand::Const(LANE_TRUE),
-                        };
-                        let dst = self.reg(Category::Bool, Level::Household);
-                        self.ins.push(Instruction::AnyAll {
-                            any: *kind == AggKind::Any,
-                            dst,
-                            filter,
-                            body,
-                        });
-                        Operand::Bool(BoolOperand::Reg(dst))
-                    }
-                    AggKind::Sum | AggKind::Min | AggKind::Max => {
-                        let body = match body {
-                            Some(b) => self.expr(b, Level::Person)?.num()?,
-                            None => NumOperand::Const(Q::ZERO_INT),
-                        };
-                        let dst = self.reg(Category::Num, Level::Household);
-                        self.push_n(Instruction::Fold {
-                            kind: *kind,
-                            dst,
-                            filter,
-                            body,
-                            ty: e.ty,
-                        });
-                        Operand::Num(NumOperand::Reg(dst))
-                    }
-                }
+                let dst = self.reg(Category::Bool, Level::Household);
+                self.ins.push(Instruction::AnyAll {
+                    any: kind == AggKind::Any,
+                    dst,
+                    filter,
+                    body,
+                });
+                Operand::Bool(BoolOperand::Reg(dst))
+            }
+            AggKind::Sum | AggKind::Min | AggKind::Max => {
+                let body = match body {
+                    Some(b) => self.expr(b, Level::Person)?.num()?,
+                    None => NumOperand::Const(Q::ZERO_INT),
+                };
+                let dst = self.reg(Category::Num, Level::Household);
+                self.push_n(Instruction::Fold {
+                    kind,
+                    dst,
+                    filter,
+                    body,
+                    ty,
+                });
+                Operand::Num(NumOperand::Reg(dst))
             }
         })
     }

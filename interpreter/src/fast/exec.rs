@@ -23,30 +23,21 @@ impl<'a> Executor<'a> {
         match o {
             NumOperand::Reg(r) => Lanes::Each(&fr.n[*r as usize]),
             NumOperand::Const(q) => Lanes::Same(*q),
-            NumOperand::Param(off) => Lanes::Same(match &self.params[*off as usize] {
-                ParamValue::Known(Owned::Num(q)) => *q,
-                _ => Q::POISON,
-            }),
+            NumOperand::Param(off) => Lanes::Same(Q::of_param(&self.params[*off as usize])),
         }
     }
     pub(super) fn bool_lanes<'f>(&'f self, fr: &'f Frame, o: &BoolOperand) -> Lanes<'f, u8> {
         match o {
             BoolOperand::Reg(r) => Lanes::Each(&fr.b[*r as usize]),
             BoolOperand::Const(b) => Lanes::Same(*b),
-            BoolOperand::Param(off) => Lanes::Same(match &self.params[*off as usize] {
-                ParamValue::Known(Owned::Bool(b)) => *b as u8,
-                _ => LANE_POISON,
-            }),
+            BoolOperand::Param(off) => Lanes::Same(u8::of_param(&self.params[*off as usize])),
         }
     }
     pub(super) fn enum_lanes<'f>(&'f self, fr: &'f Frame, o: &EnumOperand) -> Lanes<'f, u16> {
         match o {
             EnumOperand::Reg(r) => Lanes::Each(&fr.e[*r as usize]),
             EnumOperand::Const(e) => Lanes::Same(*e),
-            EnumOperand::Param(off) => Lanes::Same(match &self.params[*off as usize] {
-                ParamValue::Known(Owned::Enum(e)) => *e,
-                _ => ENUM_POISON,
-            }),
+            EnumOperand::Param(off) => Lanes::Same(u16::of_param(&self.params[*off as usize])),
         }
     }
 
@@ -124,11 +115,10 @@ impl<'a> Executor<'a> {
             Instruction::InEnumSet { .. } => self.in_enum_set(ins, fr),
             Instruction::InNumSet { .. } => self.in_num_set(ins, fr),
             Instruction::Not { .. } => self.exec_not(ins, fr),
-            Instruction::And { .. } => self.exec_and(ins, fr),
-            Instruction::Or { .. } => self.exec_or(ins, fr),
-            Instruction::SelectNum { .. } => self.select_num(ins, fr),
-            Instruction::SelectBool { .. } => self.select_bool(ins, fr),
-            Instruction::SelectEnum { .. } => self.select_enum(ins, fr),
+            Instruction::And { .. } | Instruction::Or { .. } => self.and_or(ins, fr),
+            Instruction::SelectNum { .. }
+            | Instruction::SelectBool { .. }
+            | Instruction::SelectEnum { .. } => self.select(ins, fr),
             Instruction::ParamAt { .. } => self.param_at(ins, fr),
             Instruction::Count { .. } => self.exec_count(ins, fr),
             Instruction::AnyAll { .. } => self.any_all(ins, fr),
@@ -155,41 +145,18 @@ impl<'a> Executor<'a> {
 
 impl Executor<'_> {
     /// A household register copied to each member's lane.
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn broadcast(&self, ins: &Instruction, fr: &mut Frame) {
         let Instruction::Broadcast { cat, dst, src } = ins else {
             unreachable!("dispatched by kind")
         };
-        let (dst, src) = (*dst as usize, *src);
-        let p = fr.p;
         match cat {
-            Category::Num => {
-                let mut d = std::mem::take(&mut fr.n[dst]);
-                let s = self.num_lanes(fr, &NumOperand::Reg(src));
-                for (o, &h) in d[..p].iter_mut().zip(&fr.hix) {
-                    *o = s.at(h as usize);
-                }
-                fr.n[dst] = d;
-            }
-            Category::Bool => {
-                let mut d = std::mem::take(&mut fr.b[dst]);
-                let s = self.bool_lanes(fr, &BoolOperand::Reg(src));
-                for (o, &h) in d[..p].iter_mut().zip(&fr.hix) {
-                    *o = s.at(h as usize);
-                }
-                fr.b[dst] = d;
-            }
-            Category::Enum => {
-                let mut d = std::mem::take(&mut fr.e[dst]);
-                let s = self.enum_lanes(fr, &EnumOperand::Reg(src));
-                for (o, &h) in d[..p].iter_mut().zip(&fr.hix) {
-                    *o = s.at(h as usize);
-                }
-                fr.e[dst] = d;
-            }
+            Category::Num => broadcast_regs::<Q>(fr, *dst, *src),
+            Category::Bool => broadcast_regs::<u8>(fr, *dst, *src),
+            Category::Enum => broadcast_regs::<u16>(fr, *dst, *src),
             Category::Other => {
+                let (dst, p) = (*dst as usize, fr.p);
                 let mut d = std::mem::take(&mut fr.v[dst]);
-                let s = &fr.v[src as usize];
+                let s = &fr.v[*src as usize];
                 for (o, &h) in d[..p].iter_mut().zip(&fr.hix) {
                     *o = s[h as usize].clone();
                 }
@@ -199,47 +166,32 @@ impl Executor<'_> {
     }
 
     /// `a + b`, `a - b`, `a * b`, `a / b` (constant integer divisors and multipliers on their own path).
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn arith(&self, ins: &Instruction, fr: &mut Frame) {
         let Instruction::Arith { op, lv, dst, a, b } = ins else {
             unreachable!("dispatched by kind")
         };
         let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, n, *dst);
-        let (sa, sb) = (self.num_lanes(fr, a), self.num_lanes(fr, b));
-        let out = &mut d[..n];
-        match (op, sb) {
-            // A positive integer constant divisor (`monthly`, `/ 12`) or multiplier.
-            (Arith::Div, Lanes::Same(k)) if k.is_int() && k.n > 0 => {
-                let k = IntDivisor::new(k.n).expect("a positive divisor");
-                zip1(out, sa, |x| {
-                    if x.is_poison() {
-                        x
-                    } else {
-                        Q::or_poison(x.div_by(&k))
-                    }
-                })
+        fr.write(n, *dst, |fr, out| {
+            let (sa, sb) = (self.num_lanes(fr, a), self.num_lanes(fr, b));
+            match (op, sb) {
+                // A positive integer constant divisor (`monthly`, `/ 12`) or multiplier.
+                (Arith::Div, Lanes::Same(k)) if k.is_int() && k.n > 0 => {
+                    let k = IntDivisor::new(k.n).expect("a positive divisor");
+                    zip1(out, sa, live(|x| Q::or_poison(x.div_by(&k))))
+                }
+                (Arith::Mul, Lanes::Same(k)) if k.is_int() => {
+                    let k = k.n;
+                    zip1(out, sa, live(|x| Q::or_poison(x.mul_int(k))))
+                }
+                (Arith::Add, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Add, x, y)),
+                (Arith::Sub, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Sub, x, y)),
+                (Arith::Mul, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Mul, x, y)),
+                (Arith::Div, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Div, x, y)),
             }
-            (Arith::Mul, Lanes::Same(k)) if k.is_int() => {
-                let k = k.n;
-                zip1(out, sa, |x| {
-                    if x.is_poison() {
-                        x
-                    } else {
-                        Q::or_poison(x.mul_int(k))
-                    }
-                })
-            }
-            (Arith::Add, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Add, x, y)),
-            (Arith::Sub, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Sub, x, y)),
-            (Arith::Mul, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Mul, x, y)),
-            (Arith::Div, _) => zip2(out, sa, sb, |x, y| num_binary(Arith::Div, x, y)),
-        }
-        give!(fr, n, *dst, d);
+        });
     }
 
     /// `-a`, `abs(a)`, and an integer made a number.
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn unary(&self, ins: &Instruction, fr: &mut Frame) {
         let (Instruction::Neg { lv, dst, a }
         | Instruction::Abs { lv, dst, a }
@@ -248,76 +200,47 @@ impl Executor<'_> {
             unreachable!("dispatched by kind")
         };
         let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, n, *dst);
-        match ins {
-            Instruction::Neg { .. } => zip1(&mut d[..n], self.num_lanes(fr, a), |x| {
-                if x.is_poison() {
-                    x
-                } else {
-                    x.neg()
-                }
-            }),
-            Instruction::Abs { .. } => zip1(&mut d[..n], self.num_lanes(fr, a), |x| {
-                if x.is_poison() {
-                    x
-                } else {
-                    x.abs()
-                }
-            }),
-            _ => zip1(&mut d[..n], self.num_lanes(fr, a), |x| {
-                if x.is_poison() {
-                    x
-                } else {
-                    x.as_num_kind()
-                }
-            }),
-        }
-        give!(fr, n, *dst, d);
+        fr.write(n, *dst, |fr, out| {
+            let a = self.num_lanes(fr, a);
+            match ins {
+                Instruction::Neg { .. } => zip1(out, a, live(|x| x.neg())),
+                Instruction::Abs { .. } => zip1(out, a, live(|x| x.abs())),
+                _ => zip1(out, a, live(|x| x.as_num_kind())),
+            }
+        });
     }
 
     /// `round(a, 10^e)`.
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn exec_round(&self, ins: &Instruction, fr: &mut Frame) {
         let Instruction::Round { lv, dst, a, e } = ins else {
             unreachable!("dispatched by kind")
         };
         let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, n, *dst);
-        match e {
-            Some(e) => {
-                let e = *e;
-                zip1(&mut d[..n], self.num_lanes(fr, a), |x| {
-                    if x.is_poison() {
-                        x
-                    } else {
-                        Q::or_poison(x.round(e))
-                    }
-                })
-            }
-            None => d[..n].fill(Q::POISON),
-        }
-        give!(fr, n, *dst, d);
+        fr.write(n, *dst, |fr, out| match *e {
+            Some(e) => zip1(
+                out,
+                self.num_lanes(fr, a),
+                live(|x| Q::or_poison(x.round(e))),
+            ),
+            None => out.fill(Q::POISON),
+        });
     }
 
     /// `min`/`max` of two numbers.
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn min_max_of_two(&self, ins: &Instruction, fr: &mut Frame) {
         let Instruction::MinMaxNum { lv, dst, args, min } = ins else {
             unreachable!("dispatched by kind")
         };
         let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, n, *dst);
         let want = if *min {
             Ordering::Less
         } else {
             Ordering::Greater
         };
         // Both evaluated; the second replaces the first only when strictly better.
-        zip2(
-            &mut d[..n],
-            self.num_lanes(fr, &args[0]),
-            self.num_lanes(fr, &args[1]),
-            |x, y| {
+        fr.write(n, *dst, |fr, out| {
+            let (a, b) = (self.num_lanes(fr, &args[0]), self.num_lanes(fr, &args[1]));
+            zip2(out, a, b, |x, y| {
                 if x.is_poison() || y.is_poison() {
                     Q::POISON
                 } else if y.cmp(x) == want {
@@ -325,135 +248,100 @@ impl Executor<'_> {
                 } else {
                     x
                 }
-            },
-        );
-        give!(fr, n, *dst, d);
+            })
+        });
     }
 
     /// `min`/`max` of any number of numbers.
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn min_max(&self, ins: &Instruction, fr: &mut Frame) {
         let Instruction::MinMaxNum { lv, dst, args, min } = ins else {
             unreachable!("dispatched by kind")
         };
         let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, n, *dst);
-        let srcs: Vec<Lanes<Q>> = args.iter().map(|a| self.num_lanes(fr, a)).collect();
         let want = if *min {
             Ordering::Less
         } else {
             Ordering::Greater
         };
-        for (i, o) in d[..n].iter_mut().enumerate() {
-            // Every argument is evaluated; the first best one is kept.
-            let mut best = srcs[0].at(i);
-            let mut poison = best.is_poison();
-            for s in &srcs[1..] {
-                let v = s.at(i);
-                if v.is_poison() {
-                    poison = true;
-                } else if !poison && v.cmp(best) == want {
-                    best = v;
+        fr.write(n, *dst, |fr, out: &mut [Q]| {
+            let srcs: Vec<Lanes<Q>> = args.iter().map(|a| self.num_lanes(fr, a)).collect();
+            for (i, o) in out.iter_mut().enumerate() {
+                // Every argument is evaluated; the first best one is kept.
+                let mut best = srcs[0].at(i);
+                let mut poison = best.is_poison();
+                for s in &srcs[1..] {
+                    let v = s.at(i);
+                    if v.is_poison() {
+                        poison = true;
+                    } else if !poison && v.cmp(best) == want {
+                        best = v;
+                    }
                 }
+                *o = if poison { Q::POISON } else { best };
             }
-            *o = if poison { Q::POISON } else { best };
-        }
-        give!(fr, n, *dst, d);
+        });
     }
 
     /// A comparison of numbers.
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn compare_num(&self, ins: &Instruction, fr: &mut Frame) {
         let Instruction::CompareNum { lv, dst, op, a, b } = ins else {
             unreachable!("dispatched by kind")
         };
-        let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, b, *dst);
-        let op = *op;
-        zip2(
-            &mut d[..n],
-            self.num_lanes(fr, a),
-            self.num_lanes(fr, b),
-            |x, y| {
+        let (n, op) = (self.lanes(fr, *lv), *op);
+        fr.write(n, *dst, |fr, out| {
+            let (a, b) = (self.num_lanes(fr, a), self.num_lanes(fr, b));
+            zip2(out, a, b, |x, y| {
                 if x.is_poison() || y.is_poison() {
                     LANE_POISON
                 } else {
                     b_of(ord_ok(op, x.cmp(y)))
                 }
-            },
-        );
-        give!(fr, b, *dst, d);
+            })
+        });
     }
 
     /// A comparison of enum values.
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn compare_enum(&self, ins: &Instruction, fr: &mut Frame) {
         let Instruction::CompareEnum { lv, dst, op, a, b } = ins else {
             unreachable!("dispatched by kind")
         };
-        let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, b, *dst);
-        let op = *op;
-        match op {
-            CmpOp::Eq => zip2(
-                &mut d[..n],
-                self.enum_lanes(fr, a),
-                self.enum_lanes(fr, b),
-                |x, y| cond3((x == ENUM_POISON) | (y == ENUM_POISON), x == y),
-            ),
-            CmpOp::Ne => zip2(
-                &mut d[..n],
-                self.enum_lanes(fr, a),
-                self.enum_lanes(fr, b),
-                |x, y| cond3((x == ENUM_POISON) | (y == ENUM_POISON), x != y),
-            ),
-            _ => zip2(
-                &mut d[..n],
-                self.enum_lanes(fr, a),
-                self.enum_lanes(fr, b),
-                |x, y| {
-                    cond3(
-                        (x == ENUM_POISON) | (y == ENUM_POISON),
-                        ord_ok(op, x.cmp(&y)),
-                    )
-                },
-            ),
-        }
-        give!(fr, b, *dst, d);
+        let (n, op) = (self.lanes(fr, *lv), *op);
+        fr.write(n, *dst, |fr, out| {
+            let (a, b) = (self.enum_lanes(fr, a), self.enum_lanes(fr, b));
+            let poison = |x, y| (x == ENUM_POISON) | (y == ENUM_POISON);
+            // Equality on its own loops, which vectorise.
+            match op {
+                CmpOp::Eq => zip2(out, a, b, |x, y| cond3(poison(x, y), x == y)),
+                CmpOp::Ne => zip2(out, a, b, |x, y| cond3(poison(x, y), x != y)),
+                _ => zip2(out, a, b, |x, y| cond3(poison(x, y), ord_ok(op, x.cmp(&y)))),
+            }
+        });
     }
 
     /// A comparison of conditions.
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn compare_bool(&self, ins: &Instruction, fr: &mut Frame) {
         let Instruction::CompareBool { lv, dst, op, a, b } = ins else {
             unreachable!("dispatched by kind")
         };
-        let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, b, *dst);
-        let op = *op;
-        zip2(
-            &mut d[..n],
-            self.bool_lanes(fr, a),
-            self.bool_lanes(fr, b),
-            |x, y| {
+        let (n, op) = (self.lanes(fr, *lv), *op);
+        fr.write(n, *dst, |fr, out| {
+            let (a, b) = (self.bool_lanes(fr, a), self.bool_lanes(fr, b));
+            zip2(out, a, b, |x, y| {
                 if x == LANE_POISON || y == LANE_POISON {
                     LANE_POISON
                 } else {
                     b_of(ord_ok(op, x.cmp(&y)))
                 }
-            },
-        );
-        give!(fr, b, *dst, d);
+            })
+        });
     }
 
     /// `a in {...}` on enum values.
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn in_enum_set(&self, ins: &Instruction, fr: &mut Frame) {
         let Instruction::InEnumSet { lv, dst, a, mask } = ins else {
             unreachable!("dispatched by kind")
         };
         let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, b, *dst);
         let mask = *mask;
         // A byte table per variant (the poison value `ENUM_POISON` is beyond it).
         let mut table = [0u8; 130];
@@ -461,144 +349,83 @@ impl Executor<'_> {
             *t = (mask >> v & 1) as u8;
         }
         table[129] = LANE_POISON;
-        zip1(&mut d[..n], self.enum_lanes(fr, a), |x| {
-            table[(x as usize).min(128) + (x == ENUM_POISON) as usize]
+        fr.write(n, *dst, |fr, out| {
+            zip1(out, self.enum_lanes(fr, a), |x| {
+                table[(x as usize).min(128) + (x == ENUM_POISON) as usize]
+            })
         });
-        give!(fr, b, *dst, d);
     }
 
     /// `a in {...}` on numbers.
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn in_num_set(&self, ins: &Instruction, fr: &mut Frame) {
         let Instruction::InNumSet { lv, dst, a, set } = ins else {
             unreachable!("dispatched by kind")
         };
         let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, b, *dst);
-        zip1(&mut d[..n], self.num_lanes(fr, a), |x| {
-            if x.is_poison() {
-                LANE_POISON
-            } else {
-                b_of(set.iter().any(|q| x.cmp(*q) == Ordering::Equal))
-            }
+        fr.write(n, *dst, |fr, out| {
+            zip1(out, self.num_lanes(fr, a), |x| {
+                if x.is_poison() {
+                    LANE_POISON
+                } else {
+                    b_of(set.iter().any(|q| x.cmp(*q) == Ordering::Equal))
+                }
+            })
         });
-        give!(fr, b, *dst, d);
     }
 
     /// `not a`.
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn exec_not(&self, ins: &Instruction, fr: &mut Frame) {
         let Instruction::Not { lv, dst, a } = ins else {
             unreachable!("dispatched by kind")
         };
         let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, b, *dst);
-        zip1(&mut d[..n], self.bool_lanes(fr, a), not3);
-        give!(fr, b, *dst, d);
+        fr.write(n, *dst, |fr, out| zip1(out, self.bool_lanes(fr, a), not3));
     }
 
-    /// `a and b`.
-    #[allow(clippy::needless_range_loop)]
-    pub(super) fn exec_and(&self, ins: &Instruction, fr: &mut Frame) {
-        let Instruction::And { lv, dst, a, b } = ins else {
+    /// `a and b`, `a or b`.
+    pub(super) fn and_or(&self, ins: &Instruction, fr: &mut Frame) {
+        let (Instruction::And { lv, dst, a, b } | Instruction::Or { lv, dst, a, b }) = ins else {
             unreachable!("dispatched by kind")
         };
         let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, b, *dst);
-        zip2(
-            &mut d[..n],
-            self.bool_lanes(fr, a),
-            self.bool_lanes(fr, b),
-            and3,
-        );
-        give!(fr, b, *dst, d);
+        fr.write(n, *dst, |fr, out| {
+            let (a, b) = (self.bool_lanes(fr, a), self.bool_lanes(fr, b));
+            match ins {
+                Instruction::And { .. } => zip2(out, a, b, and3),
+                _ => zip2(out, a, b, or3),
+            }
+        });
     }
 
-    /// `a or b`.
-    #[allow(clippy::needless_range_loop)]
-    pub(super) fn exec_or(&self, ins: &Instruction, fr: &mut Frame) {
-        let Instruction::Or { lv, dst, a, b } = ins else {
-            unreachable!("dispatched by kind")
-        };
-        let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, b, *dst);
-        zip2(
-            &mut d[..n],
-            self.bool_lanes(fr, a),
-            self.bool_lanes(fr, b),
-            or3,
-        );
-        give!(fr, b, *dst, d);
-    }
-
-    /// `if c then a else b` on numbers.
-    #[allow(clippy::needless_range_loop)]
-    pub(super) fn select_num(&self, ins: &Instruction, fr: &mut Frame) {
-        let Instruction::SelectNum { lv, dst, c, a, b } = ins else {
-            unreachable!("dispatched by kind")
-        };
-        let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, n, *dst);
-        zip3(
-            &mut d[..n],
-            self.bool_lanes(fr, c),
-            self.num_lanes(fr, a),
-            self.num_lanes(fr, b),
-            |c, x, y| match c {
-                LANE_TRUE => x,
-                LANE_FALSE => y,
-                _ => Q::POISON,
-            },
-        );
-        give!(fr, n, *dst, d);
-    }
-
-    /// `if c then a else b` on conditions.
-    #[allow(clippy::needless_range_loop)]
-    pub(super) fn select_bool(&self, ins: &Instruction, fr: &mut Frame) {
-        let Instruction::SelectBool { lv, dst, c, a, b } = ins else {
-            unreachable!("dispatched by kind")
-        };
-        let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, b, *dst);
-        zip3(
-            &mut d[..n],
-            self.bool_lanes(fr, c),
-            self.bool_lanes(fr, a),
-            self.bool_lanes(fr, b),
-            |c, x, y| match c {
-                LANE_TRUE => x,
-                LANE_FALSE => y,
-                _ => LANE_POISON,
-            },
-        );
-        give!(fr, b, *dst, d);
-    }
-
-    /// `if c then a else b` on enum values.
-    #[allow(clippy::needless_range_loop)]
-    pub(super) fn select_enum(&self, ins: &Instruction, fr: &mut Frame) {
-        let Instruction::SelectEnum { lv, dst, c, a, b } = ins else {
-            unreachable!("dispatched by kind")
-        };
-        let n = self.lanes(fr, *lv);
-        let mut d = take!(fr, e, *dst);
-        zip3(
-            &mut d[..n],
-            self.bool_lanes(fr, c),
-            self.enum_lanes(fr, a),
-            self.enum_lanes(fr, b),
-            |c, x, y| match c {
-                LANE_TRUE => x,
-                LANE_FALSE => y,
-                _ => ENUM_POISON,
-            },
-        );
-        give!(fr, e, *dst, d);
+    /// `if c then a else b` on numbers, conditions or enum values.
+    pub(super) fn select(&self, ins: &Instruction, fr: &mut Frame) {
+        match ins {
+            Instruction::SelectNum { lv, dst, c, a, b } => {
+                let n = self.lanes(fr, *lv);
+                fr.write(n, *dst, |fr, out| {
+                    let (a, b) = (self.num_lanes(fr, a), self.num_lanes(fr, b));
+                    select_lanes(out, self.bool_lanes(fr, c), a, b)
+                });
+            }
+            Instruction::SelectBool { lv, dst, c, a, b } => {
+                let n = self.lanes(fr, *lv);
+                fr.write(n, *dst, |fr, out| {
+                    let (a, b) = (self.bool_lanes(fr, a), self.bool_lanes(fr, b));
+                    select_lanes(out, self.bool_lanes(fr, c), a, b)
+                });
+            }
+            Instruction::SelectEnum { lv, dst, c, a, b } => {
+                let n = self.lanes(fr, *lv);
+                fr.write(n, *dst, |fr, out| {
+                    let (a, b) = (self.enum_lanes(fr, a), self.enum_lanes(fr, b));
+                    select_lanes(out, self.bool_lanes(fr, c), a, b)
+                });
+            }
+            _ => unreachable!("dispatched by kind"),
+        }
     }
 
     /// A parameter keyed by an enum value.
-    #[allow(clippy::needless_range_loop)]
     pub(super) fn param_at(&self, ins: &Instruction, fr: &mut Frame) {
         let Instruction::ParamAt {
             lv,
@@ -614,60 +441,9 @@ impl Executor<'_> {
         let n = self.lanes(fr, *lv);
         let table = &self.params[*off as usize..(*off + *count) as usize];
         match cat {
-            Category::Num => {
-                let mut d = take!(fr, n, *dst);
-                let keys = self.enum_lanes(fr, key);
-                let vals: Vec<Q> = table
-                    .iter()
-                    .map(|v| {
-                        if let ParamValue::Known(Owned::Num(q)) = v {
-                            *q
-                        } else {
-                            Q::POISON
-                        }
-                    })
-                    .collect();
-                zip1(&mut d[..n], keys, |k| {
-                    vals.get(k as usize).copied().unwrap_or(Q::POISON)
-                });
-                give!(fr, n, *dst, d);
-            }
-            Category::Bool => {
-                let mut d = take!(fr, b, *dst);
-                let keys = self.enum_lanes(fr, key);
-                let vals: Vec<u8> = table
-                    .iter()
-                    .map(|v| {
-                        if let ParamValue::Known(Owned::Bool(b)) = v {
-                            *b as u8
-                        } else {
-                            LANE_POISON
-                        }
-                    })
-                    .collect();
-                zip1(&mut d[..n], keys, |k| {
-                    vals.get(k as usize).copied().unwrap_or(LANE_POISON)
-                });
-                give!(fr, b, *dst, d);
-            }
-            Category::Enum => {
-                let mut d = take!(fr, e, *dst);
-                let keys = self.enum_lanes(fr, key);
-                let vals: Vec<u16> = table
-                    .iter()
-                    .map(|v| {
-                        if let ParamValue::Known(Owned::Enum(e)) = v {
-                            *e
-                        } else {
-                            ENUM_POISON
-                        }
-                    })
-                    .collect();
-                zip1(&mut d[..n], keys, |k| {
-                    vals.get(k as usize).copied().unwrap_or(ENUM_POISON)
-                });
-                give!(fr, e, *dst, d);
-            }
+            Category::Num => self.param_lanes::<Q>(fr, n, *dst, key, table),
+            Category::Bool => self.param_lanes::<u8>(fr, n, *dst, key, table),
+            Category::Enum => self.param_lanes::<u16>(fr, n, *dst, key, table),
             Category::Other => {
                 let keys = self.enum_lanes(fr, key);
                 let vals: Vec<Option<Owned>> = (0..n)
@@ -680,4 +456,49 @@ impl Executor<'_> {
             }
         }
     }
+
+    /// Register `dst`'s first `n` lanes: the value of the parameter `table` at each lane's `key`.
+    fn param_lanes<T: Slot>(
+        &self,
+        fr: &mut Frame,
+        n: usize,
+        dst: u32,
+        key: &EnumOperand,
+        table: &[ParamValue],
+    ) {
+        let vals: Vec<T> = table.iter().map(T::of_param).collect();
+        fr.write(n, dst, |fr, out| {
+            zip1(out, self.enum_lanes(fr, key), |k| {
+                vals.get(k as usize).copied().unwrap_or(T::POISON)
+            })
+        });
+    }
+}
+
+/// A household register of type `T` copied to each member's lane of register `dst`.
+#[inline(always)]
+fn broadcast_regs<T: Slot>(fr: &mut Frame, dst: u32, src: u32) {
+    let p = fr.p;
+    fr.write(p, dst, |fr, out: &mut [T]| {
+        let s = &T::regs(fr)[src as usize];
+        for (o, &h) in out.iter_mut().zip(&fr.hix) {
+            *o = s[h as usize];
+        }
+    });
+}
+
+/// `f` on the lanes that are not poisoned; a poisoned lane stays poisoned.
+#[inline(always)]
+fn live(f: impl Fn(Q) -> Q) -> impl Fn(Q) -> Q {
+    move |x| if x.is_poison() { x } else { f(x) }
+}
+
+/// `if c then a else b` lane by lane (poisoned where `c` is).
+#[inline(always)]
+fn select_lanes<T: Slot>(out: &mut [T], c: Lanes<u8>, a: Lanes<T>, b: Lanes<T>) {
+    zip3(out, c, a, b, |c, x, y| match c {
+        LANE_TRUE => x,
+        LANE_FALSE => y,
+        _ => T::POISON,
+    })
 }

@@ -25,6 +25,87 @@ pub(super) struct Frame {
     pub(super) pos: Vec<(u32, u32)>,
 }
 
+/// A lane type with registers of its own in the frame: numbers, conditions, enum values.
+pub(super) trait Slot: Copy {
+    /// The poisoned lane.
+    const POISON: Self;
+    /// The frame's registers of this type.
+    fn regs(fr: &Frame) -> &[Vec<Self>];
+    fn regs_mut(fr: &mut Frame) -> &mut [Vec<Self>];
+    /// A parameter's value as a lane (poisoned when it is missing or of another type).
+    fn of_param(p: &ParamValue) -> Self;
+}
+
+impl Slot for Q {
+    const POISON: Q = Q::POISON;
+    #[inline(always)]
+    fn regs(fr: &Frame) -> &[Vec<Q>] {
+        &fr.n
+    }
+    #[inline(always)]
+    fn regs_mut(fr: &mut Frame) -> &mut [Vec<Q>] {
+        &mut fr.n
+    }
+    fn of_param(p: &ParamValue) -> Q {
+        match p {
+            ParamValue::Known(Owned::Num(q)) => *q,
+            _ => Q::POISON,
+        }
+    }
+}
+
+impl Slot for u8 {
+    const POISON: u8 = LANE_POISON;
+    #[inline(always)]
+    fn regs(fr: &Frame) -> &[Vec<u8>] {
+        &fr.b
+    }
+    #[inline(always)]
+    fn regs_mut(fr: &mut Frame) -> &mut [Vec<u8>] {
+        &mut fr.b
+    }
+    fn of_param(p: &ParamValue) -> u8 {
+        match p {
+            ParamValue::Known(Owned::Bool(b)) => *b as u8,
+            _ => LANE_POISON,
+        }
+    }
+}
+
+impl Slot for u16 {
+    const POISON: u16 = ENUM_POISON;
+    #[inline(always)]
+    fn regs(fr: &Frame) -> &[Vec<u16>] {
+        &fr.e
+    }
+    #[inline(always)]
+    fn regs_mut(fr: &mut Frame) -> &mut [Vec<u16>] {
+        &mut fr.e
+    }
+    fn of_param(p: &ParamValue) -> u16 {
+        match p {
+            ParamValue::Known(Owned::Enum(e)) => *e,
+            _ => ENUM_POISON,
+        }
+    }
+}
+
+impl Frame {
+    /// Fills the first `n` lanes of register `dst` with `fill`, which may read the other registers
+    /// (`dst` is taken out of the frame meanwhile, as `take!` does).
+    #[inline(always)]
+    pub(super) fn write<T: Slot>(
+        &mut self,
+        n: usize,
+        dst: u32,
+        fill: impl FnOnce(&Frame, &mut [T]),
+    ) {
+        let mut d = std::mem::take(&mut T::regs_mut(self)[dst as usize]);
+        fill(self, &mut d[..n]);
+        T::regs_mut(self)[dst as usize] = d;
+    }
+}
+
 /// A lane source: a register's lanes, or one value for all.
 #[derive(Clone, Copy)]
 pub(super) enum Lanes<'a, T: Copy> {

@@ -104,59 +104,20 @@ impl Executor<'_> {
         let cols: Vec<Lanes<u16>> = cols.iter().map(|c| self.enum_lanes(fr, c)).collect();
         let mut out: Vec<Option<Owned>> = Vec::with_capacity(n);
         for i in 0..n {
-            let mut poison = false;
-            let mut found: Option<usize> = None;
-            let mut sum: Option<Q> = None;
-            let mut first: Option<usize> = None;
             if cols.iter().any(|c| c.at(i) == ENUM_POISON) {
                 out.push(None);
                 continue;
             }
-            for (ri, m) in masks.iter().enumerate() {
-                let hit_row = m.iter().zip(&cols).all(|(m, c)| {
+            let rows = masks.iter().enumerate().filter(|(_, m)| {
+                m.iter().zip(&cols).all(|(m, c)| {
                     let v = c.at(i);
                     *m == u128::MAX || (v < 128 && m >> v & 1 == 1)
-                });
-                if !hit_row {
-                    continue;
-                }
-                match hit {
-                    HitPolicy::First => {
-                        first = Some(ri);
-                        break;
-                    }
-                    HitPolicy::Unique => {
-                        if found.is_some() {
-                            poison = true;
-                            break;
-                        }
-                        found = Some(ri);
-                    }
-                    HitPolicy::Sum => match self.owned_at(fr, &results[ri], i) {
-                        Some(Owned::Num(v)) => {
-                            sum = Some(match sum {
-                                None => v,
-                                Some(s) => match s.add(v) {
-                                    Ok(x) => x,
-                                    Err(_) => {
-                                        poison = true;
-                                        break;
-                                    }
-                                },
-                            })
-                        }
-                        _ => {
-                            poison = true;
-                            break;
-                        }
-                    },
-                }
-            }
-            out.push(if poison {
-                None
-            } else {
-                self.table_pick(fr, *hit, first.or(found), sum, results, otherwise, *zero, i)
+                })
             });
+            let hits = self.hits(fr, *hit, results, i, rows.map(|(ri, _)| ri));
+            out.push(hits.and_then(|(row, sum)| {
+                self.table_pick(fr, *hit, row, sum, results, otherwise, *zero, i)
+            }));
         }
         self.put(fr, *cat, *dst, out);
     }
@@ -191,11 +152,8 @@ impl Executor<'_> {
                     }
                 }
             }
-            let mut found: Option<usize> = None;
-            let mut first: Option<usize> = None;
-            let mut sum: Option<Q> = None;
-            for (ri, cells) in rows.iter().enumerate() {
-                let matches = cells.iter().zip(&vals).all(|(tests, v)| {
+            let matching = rows.iter().enumerate().filter(|(_, cells)| {
+                cells.iter().zip(&vals).all(|(tests, v)| {
                     tests.is_empty()
                         || tests.iter().any(|(range, op, a, b)| {
                             if *range {
@@ -204,38 +162,12 @@ impl Executor<'_> {
                                 compare_owned(*op, v, a)
                             }
                         })
-                });
-                if !matches {
-                    continue;
-                }
-                match hit {
-                    HitPolicy::First => {
-                        first = Some(ri);
-                        break;
-                    }
-                    HitPolicy::Unique => {
-                        if found.is_some() {
-                            out.push(None);
-                            continue 'lane;
-                        }
-                        found = Some(ri);
-                    }
-                    HitPolicy::Sum => match self.owned_at(fr, &results[ri], i) {
-                        Some(Owned::Num(v)) => match sum.map_or(Ok(v), |s| s.add(v)) {
-                            Ok(s) => sum = Some(s),
-                            Err(_) => {
-                                out.push(None);
-                                continue 'lane;
-                            }
-                        },
-                        _ => {
-                            out.push(None);
-                            continue 'lane;
-                        }
-                    },
-                }
-            }
-            out.push(self.table_pick(fr, *hit, first.or(found), sum, results, otherwise, *zero, i));
+                })
+            });
+            let hits = self.hits(fr, *hit, results, i, matching.map(|(ri, _)| ri));
+            out.push(hits.and_then(|(row, sum)| {
+                self.table_pick(fr, *hit, row, sum, results, otherwise, *zero, i)
+            }));
         }
         self.put(fr, *cat, *dst, out);
     }
@@ -289,6 +221,41 @@ impl Executor<'_> {
         self.put(fr, *cat, *dst, out);
     }
 
+    /// What the rows lane `i` hits (`rows`, in order) decide under the hit policy: the row (`first`,
+    /// `unique`) or the sum of their results (`sum`); `None` when the lane is poisoned (a second hit
+    /// of a `unique` table, a result that is poisoned or not a number, an overflow), which the
+    /// reference then reports.
+    #[inline(always)]
+    fn hits(
+        &self,
+        fr: &Frame,
+        hit: HitPolicy,
+        results: &[Operand],
+        i: usize,
+        rows: impl Iterator<Item = usize>,
+    ) -> Option<(Option<usize>, Option<Q>)> {
+        let mut found: Option<usize> = None;
+        let mut sum: Option<Q> = None;
+        for ri in rows {
+            match hit {
+                HitPolicy::First => return Some((Some(ri), None)),
+                HitPolicy::Unique => {
+                    if found.is_some() {
+                        return None;
+                    }
+                    found = Some(ri);
+                }
+                HitPolicy::Sum => match self.owned_at(fr, &results[ri], i) {
+                    Some(Owned::Num(v)) => sum = Some(sum.map_or(Ok(v), |s| s.add(v)).ok()?),
+                    _ => return None,
+                },
+            }
+        }
+        Some((found, sum))
+    }
+
+    /// The result of a lane's table: the sum (`sum` tables, `zero` when no row hit), the hit row's
+    /// result, or the `otherwise` result.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn table_pick(
         &self,

@@ -289,30 +289,7 @@ fn draw_lines<DB: DrawingBackend>(
         .map(|l| (l.name.get(lang), l.color, l.dashed))
         .collect();
     let font = (family, 13).into_font();
-    // ab_glyph measures at a smaller em than the SVG font size browsers use: leave room (×1.3).
-    let widths: Vec<i32> = items
-        .iter()
-        .map(|(t, _, _)| {
-            let fallback = t
-                .chars()
-                .map(|c| if c.is_ascii() { 7 } else { 13 })
-                .sum::<i32>();
-            let measured = font.box_size(t).map(|(w, _)| w as i32).unwrap_or(fallback);
-            (measured * 13 / 10).max(fallback) + 44
-        })
-        .collect();
-    let mut rows: Vec<Vec<usize>> = vec![Vec::new()];
-    let mut x = 0;
-    for (i, w) in widths.iter().enumerate() {
-        if x + w > WIDTH as i32 - 100 && !rows.last().is_none_or(|r| r.is_empty()) {
-            rows.push(Vec::new());
-            x = 0;
-        }
-        x += w;
-        if let Some(r) = rows.last_mut() {
-            r.push(i);
-        }
-    }
+    let (widths, rows) = legend_rows(&items, &font);
     let legend_h = if items.is_empty() {
         0
     } else {
@@ -395,6 +372,51 @@ fn draw_lines<DB: DrawingBackend>(
             }
         }
     }
+    draw_legend(&legend, &rows, &items, &widths, &font)?;
+    Ok(())
+}
+
+/// The legend's rows (indices into `items`) and each item's width, rows filled up to the chart's
+/// width.
+fn legend_rows(
+    items: &[(String, RGBColor, bool)],
+    font: &FontDesc<'_>,
+) -> (Vec<i32>, Vec<Vec<usize>>) {
+    // ab_glyph measures at a smaller em than the SVG font size browsers use: leave room (×1.3).
+    let widths: Vec<i32> = items
+        .iter()
+        .map(|(t, _, _)| {
+            let fallback = t
+                .chars()
+                .map(|c| if c.is_ascii() { 7 } else { 13 })
+                .sum::<i32>();
+            let measured = font.box_size(t).map(|(w, _)| w as i32).unwrap_or(fallback);
+            (measured * 13 / 10).max(fallback) + 44
+        })
+        .collect();
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut x = 0;
+    for (i, w) in widths.iter().enumerate() {
+        if x + w > WIDTH as i32 - 100 && !rows.last().is_none_or(|r| r.is_empty()) {
+            rows.push(Vec::new());
+            x = 0;
+        }
+        x += w;
+        if let Some(r) = rows.last_mut() {
+            r.push(i);
+        }
+    }
+    (widths, rows)
+}
+
+/// Draws the legend below the plot: a line (dashed or not) and the name of each item, row by row.
+fn draw_legend<DB: DrawingBackend>(
+    legend: &DrawingArea<DB, Shift>,
+    rows: &[Vec<usize>],
+    items: &[(String, RGBColor, bool)],
+    widths: &[i32],
+    font: &FontDesc<'_>,
+) -> Result<(), String> {
     for (ri, row) in rows.iter().enumerate() {
         let mut x = 90;
         let y = 4 + 22 * ri as i32;

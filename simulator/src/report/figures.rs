@@ -106,7 +106,47 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
     let x: Vec<f64> = (0..n).map(|i| i as f64).collect();
     let xl = month_labels(o);
     let month_axis = Text::new("月份", "Month");
-    let band_note = ("(均值与5%–95%区间)", "(mean, 5–95% band)");
+    let axis = MonthAxis {
+        x: &x,
+        xl: &xl,
+        month_axis: &month_axis,
+    };
+    caseload_charts(o, &axis, &mut out);
+    allowance_charts(o, &axis, &mut out);
+    spending_chart(o, &axis, &mut out);
+    flows_chart(o, &axis, &mut out);
+    if let Some(d) = &o.diff {
+        reform_charts(o, d, &x, &xl, &month_axis, &mut out);
+    }
+    if let Some(w) = &o.winners {
+        out.push(("winners_losers".into(), winners_chart(w)));
+    }
+    if let Some(sw) = &o.sweep {
+        sweep_charts(sw, &mut out);
+    }
+    out
+}
+
+/// The months along a chart's x axis.
+struct MonthAxis<'a> {
+    x: &'a [f64],
+    xl: &'a [String],
+    month_axis: &'a Text,
+}
+
+impl MonthAxis<'_> {
+    /// A chart of `lines` over the months.
+    fn lines(&self, title: Text, y: Text, lines: Vec<Line>) -> Chart {
+        lines_chart(title, y, self.x, self.xl, self.month_axis, lines, false)
+    }
+}
+
+/// The note on the titles of the charts with bands.
+const BAND_NOTE: (&str, &str) = ("(均值与5%–95%区间)", "(mean, 5–95% band)");
+
+/// Households and persons paid dibao, by variant.
+fn caseload_charts(o: &Outcome, axis: &MonthAxis<'_>, out: &mut Vec<(String, Chart)>) {
+    let band_note = BAND_NOTE;
     if let Some(hh) = metric(o, "dibao", "households") {
         let title = Text::new(
             format!("低保在保户数{}", band_note.0),
@@ -114,14 +154,10 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
         );
         out.push((
             "caseload".into(),
-            lines_chart(
+            axis.lines(
                 title,
                 Text::new("在保户数(户)", "households"),
-                &x,
-                &xl,
-                &month_axis,
                 variant_lines(o, hh),
-                false,
             ),
         ));
     }
@@ -132,18 +168,18 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
         );
         out.push((
             "persons".into(),
-            lines_chart(
+            axis.lines(
                 title,
                 Text::new("在保人数(人)", "persons"),
-                &x,
-                &xl,
-                &month_axis,
                 variant_lines(o, pm),
-                false,
             ),
         ));
     }
-    let base = &o.variants[0];
+}
+
+/// Persons paid each allowance and its spending (beside dibao they would be invisible).
+fn allowance_charts(o: &Outcome, axis: &MonthAxis<'_>, out: &mut Vec<(String, Chart)>) {
+    let (band_note, n) = (BAND_NOTE, o.months.len());
     let allowances: Vec<(String, String)> = programmes(o)
         .into_iter()
         .filter(|(p, _)| p != "dibao" && p != "total")
@@ -202,13 +238,14 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
             }
         }
         if !lines.is_empty() {
-            out.push((
-                stem.into(),
-                lines_chart(title, y, &x, &xl, &month_axis, lines, false),
-            ));
+            out.push((stem.into(), axis.lines(title, y, lines)));
         }
     }
-    // Spending: dibao and the total (allowances have their own chart).
+}
+
+/// Spending: dibao and the total (allowances have their own chart).
+fn spending_chart(o: &Outcome, axis: &MonthAxis<'_>, out: &mut Vec<(String, Chart)>) {
+    let (band_note, n, base) = (BAND_NOTE, o.months.len(), &o.variants[0]);
     let mut lines = Vec::new();
     for (pname, label) in programmes(o)
         .iter()
@@ -234,7 +271,7 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
     let bt = labels::variant_text(&base.name, &base.label);
     out.push((
         "spending".into(),
-        lines_chart(
+        axis.lines(
             Text::new(
                 format!("月度支出:低保与合计({}){}", bt.zh, band_note.0),
                 format!(
@@ -243,14 +280,15 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
                 ),
             ),
             Text::new("支出(万元)", "spending, 10k yuan"),
-            &x,
-            &xl,
-            &month_axis,
             lines,
-            false,
         ),
     ));
-    // Flows.
+}
+
+/// Dibao inflows and exits by reason.
+fn flows_chart(o: &Outcome, axis: &MonthAxis<'_>, out: &mut Vec<(String, Chart)>) {
+    let (n, base) = (o.months.len(), &o.variants[0]);
+    let bt = labels::variant_text(&base.name, &base.label);
     let lines = [
         "inflows",
         "out_income",
@@ -275,59 +313,47 @@ pub fn charts(_p: &Prepared, o: &Outcome) -> Vec<(String, Chart)> {
     .collect();
     out.push((
         "flows".into(),
-        lines_chart(
+        axis.lines(
             Text::new(
                 format!("低保进入与退出(按原因,{},均值)", bt.zh),
                 format!("Dibao inflows and exits by reason ({}, mean)", bt.en),
             ),
             Text::new("户/月", "households per month"),
-            &x,
-            &xl,
-            &month_axis,
             lines,
-            false,
         ),
     ));
-    if let Some(d) = &o.diff {
-        reform_charts(o, d, &x, &xl, &month_axis, &mut out);
-    }
-    if let Some(w) = &o.winners {
-        let colors = [
-            RGBColor(26, 120, 60),
-            RGBColor(120, 200, 130),
-            RGBColor(200, 200, 200),
-            RGBColor(240, 150, 120),
-            RGBColor(190, 40, 40),
-        ];
-        let segments: Vec<(Text, RGBColor)> = (0..5)
-            .map(|b| (Text::new(BAND_LABELS[b], BAND_LABELS_EN[b]), colors[b]))
-            .collect();
-        let mut rows = vec![Text::new("全部", "All")];
-        let mut values = vec![w.shares_mean.iter().map(f).collect::<Vec<_>>()];
-        for (i, d) in w.deciles.iter().enumerate() {
-            rows.push(Text::new(
-                format!("第{}组", i + 1),
-                format!("Decile {}", i + 1),
-            ));
-            values.push(d.shares_mean.iter().map(f).collect());
-        }
-        out.push((
-            "winners_losers".into(),
-            Chart::Stacked(StackedBars {
-                title: Text::new(
-                    "受益与受损家庭(按收入十分位,各次模拟平均)",
-                    "Winners and losers by income decile (mean over runs)",
-                ),
-                rows,
-                segments,
-                values,
-            }),
+}
+
+/// Winners and losers by income decile.
+fn winners_chart(w: &crate::reform::WinnersOutcome) -> Chart {
+    let colors = [
+        RGBColor(26, 120, 60),
+        RGBColor(120, 200, 130),
+        RGBColor(200, 200, 200),
+        RGBColor(240, 150, 120),
+        RGBColor(190, 40, 40),
+    ];
+    let segments: Vec<(Text, RGBColor)> = (0..5)
+        .map(|b| (Text::new(BAND_LABELS[b], BAND_LABELS_EN[b]), colors[b]))
+        .collect();
+    let mut rows = vec![Text::new("全部", "All")];
+    let mut values = vec![w.shares_mean.iter().map(f).collect::<Vec<_>>()];
+    for (i, d) in w.deciles.iter().enumerate() {
+        rows.push(Text::new(
+            format!("第{}组", i + 1),
+            format!("Decile {}", i + 1),
         ));
+        values.push(d.shares_mean.iter().map(f).collect());
     }
-    if let Some(sw) = &o.sweep {
-        sweep_charts(sw, &mut out);
-    }
-    out
+    Chart::Stacked(StackedBars {
+        title: Text::new(
+            "受益与受损家庭(按收入十分位,各次模拟平均)",
+            "Winners and losers by income decile (mean over runs)",
+        ),
+        rows,
+        segments,
+        values,
+    })
 }
 
 fn reform_charts(

@@ -13,8 +13,7 @@ impl Sim {
         ctx: &MonthCtx<'_>,
         acc: &mut Acc<'p>,
     ) -> Result<(), SimError> {
-        let policy = &self.variants[v].policy;
-        let render = |e: EvalError| SimError(e.render(policy.sources()));
+        let render = self.renderer(v);
         self.credit_and_replay(v, chunk, ws, ctx, acc)?;
         let Work {
             sessions,
@@ -40,12 +39,6 @@ impl Sim {
                 each_lane(s_actual, hs, render, |k, hh, mut lane| {
                     let i = part[k];
                     let st = &mut chunk[i];
-                    let w = st.weight;
-                    let mut cells = Cells {
-                        cells: &mut acc.cells[v],
-                        samples: &mut acc.samples[v],
-                        w,
-                    };
                     match self.decide(
                         v,
                         st,
@@ -56,23 +49,15 @@ impl Sim {
                         &mut draws[i],
                         credit_event[i],
                         ctx,
-                        &mut cells,
+                        &mut acc.cells(v, st.weight),
                     )? {
                         Next::Admin(item) => need_admin.push(AdminItem { i, ..item }),
                         Next::Off { gross } => need_off.push((i, gross)),
                         Next::Settle { eligible, gross } => {
                             let cacheable = self.cache && st.admin[v].pending.is_none();
-                            pay.clear();
-                            let total =
-                                self.payments(v, lane.values(), lay.amounts, None, eligible, pay)?;
-                            let contribution = lane
-                                .add_totals(&mut acc.totals[v], w, cacheable)
-                                .map_err(render)?;
-                            self.settle(v, st, pay, &total, &mut cells)?;
-                            if let Some(c) = contribution {
-                                st.admin[v].replay =
-                                    Replay::recorded(&ctx.contributions[v], c, pay, total, gross);
-                            }
+                            let replay = cacheable.then_some((&ctx.contributions[v], gross));
+                            let paid = (lay.amounts, eligible);
+                            self.pay_lane(v, st, &mut lane, paid, replay, pay, acc, render)?;
                         }
                     }
                     Ok(())
@@ -94,17 +79,8 @@ impl Sim {
             swapped(unpacked_hh, batch, part.iter().copied(), |hs| {
                 each_lane(s_actual, hs, render, |k, _, mut lane| {
                     let st = &mut chunk[part[k]];
-                    let w = st.weight;
-                    pay.clear();
-                    let total = self.payments(v, lane.values(), lay.amounts, None, false, pay)?;
-                    lane.add_totals(&mut acc.totals[v], w, false)
-                        .map_err(render)?;
-                    let mut cells = Cells {
-                        cells: &mut acc.cells[v],
-                        samples: &mut acc.samples[v],
-                        w,
-                    };
-                    self.settle(v, st, pay, &total, &mut cells)
+                    let paid = (lay.amounts, false);
+                    self.pay_lane(v, st, &mut lane, paid, None, pay, acc, render)
                 })
             })?;
         }
@@ -125,8 +101,7 @@ impl Sim {
     ) -> Result<(), SimError> {
         let d = ctx.dynamics;
         let s = &self.slots;
-        let policy = &self.variants[v].policy;
-        let render = |e: EvalError| SimError(e.render(policy.sources()));
+        let render = self.renderer(v);
         let t = ctx.t;
         let p_dishonesty = monthly(d.dishonesty_per_year);
         let Work {
@@ -203,11 +178,7 @@ impl Sim {
                     }
                     Replay::Full(c) => {
                         let base = self.base(v, &st.actual);
-                        let mut cells = Cells {
-                            cells: &mut acc.cells[v],
-                            samples: &mut acc.samples[v],
-                            w,
-                        };
+                        let mut cells = acc.cells(v, w);
                         for (k, x) in &c.cells {
                             cells.add(base + *k, x)?;
                         }
@@ -265,8 +236,7 @@ impl Sim {
         ctx: &MonthCtx<'_>,
         acc: &mut Acc<'p>,
     ) -> Result<(), SimError> {
-        let policy = &self.variants[v].policy;
-        let render = |e: EvalError| SimError(e.render(policy.sources()));
+        let render = self.renderer(v);
         let Work {
             sessions,
             unpacked_hh,
@@ -286,28 +256,8 @@ impl Sim {
                     let adm = &st.admin[v];
                     let cacheable =
                         self.cache && !st.applicant && adm.pending.is_none() && adm.file.is_none();
-                    pay.clear();
-                    let total = self.payments(v, lane.values(), 0, None, true, pay)?;
-                    let w = st.weight;
-                    let contribution = lane
-                        .add_totals(&mut acc.totals[v], w, cacheable)
-                        .map_err(render)?;
-                    self.settle(
-                        v,
-                        st,
-                        pay,
-                        &total,
-                        &mut Cells {
-                            cells: &mut acc.cells[v],
-                            samples: &mut acc.samples[v],
-                            w,
-                        },
-                    )?;
-                    if let Some(c) = contribution {
-                        st.admin[v].replay =
-                            Replay::recorded(&ctx.contributions[v], c, pay, total, gross.clone());
-                    }
-                    Ok(())
+                    let replay = cacheable.then(|| (&ctx.contributions[v], gross.clone()));
+                    self.pay_lane(v, st, &mut lane, (0, true), replay, pay, acc, render)
                 })
             })?;
         }
@@ -484,7 +434,7 @@ impl Sim {
         let var = &self.variants[v];
         let roll = &var.ids.roll;
         let layout = AdminLayout::of(&var.ids);
-        let render = |e: EvalError| SimError(e.render(var.policy.sources()));
+        let render = self.renderer(v);
         let packer = self.population.packer();
         for (k, item) in part.iter().enumerate() {
             let st = &mut chunk[item.i];
@@ -510,6 +460,7 @@ impl Sim {
             let st = &mut chunk[item.i];
             let w = st.weight;
             let base = self.base(v, &st.actual);
+            // Not `acc.cells`: the totals are added below while the cells are held.
             let mut cells = Cells {
                 cells: &mut acc.cells[v],
                 samples: &mut acc.samples[v],
@@ -636,6 +587,41 @@ impl Sim {
             pay.push((tcol + 1, total.clone()));
         }
         Ok(total)
+    }
+
+    /// How variant `v`'s evaluation errors are shown: rendered against its policy's sources.
+    pub(super) fn renderer(&self, v: usize) -> impl Fn(EvalError) -> SimError + Copy + '_ {
+        let policy = &self.variants[v].policy;
+        move |e: EvalError| SimError(e.render(policy.sources()))
+    }
+
+    /// Pays a household on its evaluated `lane` (`paid`: where its allowance amounts start, and
+    /// whether it is eligible off the roll), adds it to the variant's programme totals and settles
+    /// it; with `replay` (the run's contributions and the household's gross income), records what
+    /// it added for the months nothing changes.
+    #[allow(clippy::too_many_arguments)]
+    fn pay_lane<'p>(
+        &'p self,
+        v: usize,
+        st: &mut State,
+        lane: &mut Lane<'_, '_>,
+        (amounts, eligible): (usize, bool),
+        replay: Option<(&Mutex<Contributions>, Num)>,
+        pay: &mut Vec<(usize, Num)>,
+        acc: &mut Acc<'p>,
+        render: impl Fn(EvalError) -> SimError,
+    ) -> Result<(), SimError> {
+        pay.clear();
+        let total = self.payments(v, lane.values(), amounts, None, eligible, pay)?;
+        let w = st.weight;
+        let contribution = lane
+            .add_totals(&mut acc.totals[v], w, replay.is_some())
+            .map_err(render)?;
+        self.settle(v, st, pay, &total, &mut acc.cells(v, w))?;
+        if let (Some(c), Some((table, gross))) = (contribution, replay) {
+            st.admin[v].replay = Replay::recorded(table, c, pay, total, gross);
+        }
+        Ok(())
     }
 
     /// Adds a household's payments to the cells and its benefit total.

@@ -476,6 +476,17 @@ struct Acc<'p> {
     totals: Vec<Totals<'p>>,
 }
 
+impl Acc<'_> {
+    /// Variant `v`'s cells, seen by a household of weight `w`.
+    fn cells(&mut self, v: usize, w: u64) -> Cells<'_> {
+        Cells {
+            cells: &mut self.cells[v],
+            samples: &mut self.samples[v],
+            w,
+        }
+    }
+}
+
 /// The cells and sample counts of one variant, seen by one household of weight `w`.
 struct Cells<'a> {
     cells: &'a mut [Num],

@@ -34,6 +34,24 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+/// Declares a table of the spec: read from TOML with unknown keys refused, and with the optional
+/// `source` and `assumption` notes any table may carry (accepted here; `load.rs` collects them as
+/// provenance from the TOML itself).
+macro_rules! table {
+    ($(#[$attr:meta])* pub struct $name:ident $(<$t:ident>)? { $($fields:tt)* }) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name $(<$t>)? {
+            $($fields)*
+            #[serde(default)]
+            pub source: Option<String>,
+            #[serde(default)]
+            pub assumption: Option<String>,
+        }
+    };
+}
+
 mod errors;
 mod load;
 mod validate;
@@ -121,63 +139,51 @@ pub struct Provenance {
     pub assumption: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Meta {
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub year: Option<u32>,
-    /// Real population the spec describes (persons), for reports.
-    #[serde(default)]
-    pub reference_population: Option<u64>,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    pub struct Meta {
+        pub name: String,
+        #[serde(default)]
+        pub description: Option<String>,
+        #[serde(default)]
+        pub year: Option<u32>,
+        /// Real population the spec describes (persons), for reports.
+        #[serde(default)]
+        pub reference_population: Option<u64>,
+    }
 }
 
 fn one() -> f64 {
     1.0
 }
 
-/// One county-level unit. Give exactly one of `population`, `households`, `share` (all regions the same).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Region {
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Resident persons.
-    #[serde(default)]
-    pub population: Option<u64>,
-    /// Households.
-    #[serde(default)]
-    pub households: Option<u64>,
-    /// Share of the persons of all regions.
-    #[serde(default)]
-    pub share: Option<f64>,
-    /// Share of the region's persons in urban households (before raking to `targets.urban_share_persons`).
-    pub urban_share: f64,
-    /// Relative income level of the region (multiplies every income median).
-    #[serde(default = "one")]
-    pub income_scale: f64,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// One county-level unit. Give exactly one of `population`, `households`, `share` (all regions the same).
+    pub struct Region {
+        #[serde(default)]
+        pub name: Option<String>,
+        /// Resident persons.
+        #[serde(default)]
+        pub population: Option<u64>,
+        /// Households.
+        #[serde(default)]
+        pub households: Option<u64>,
+        /// Share of the persons of all regions.
+        #[serde(default)]
+        pub share: Option<f64>,
+        /// Share of the region's persons in urban households (before raking to `targets.urban_share_persons`).
+        pub urban_share: f64,
+        /// Relative income level of the region (multiplies every income median).
+        #[serde(default = "one")]
+        pub income_scale: f64,
+    }
 }
 
-/// The same table for both areas.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ByArea<T> {
-    pub urban: T,
-    pub rural: T,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// The same table for both areas.
+    pub struct ByArea<T> {
+        pub urban: T,
+        pub rural: T,
+    }
 }
 
 impl<T> ByArea<T> {
@@ -229,15 +235,11 @@ impl AreaRates {
     }
 }
 
-/// Household size distribution: `weights[k]` is the weight of size `k + 1`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SizeDist {
-    pub weights: Vec<f64>,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// Household size distribution: `weights[k]` is the weight of size `k + 1`.
+    pub struct SizeDist {
+        pub weights: Vec<f64>,
+    }
 }
 
 /// An inclusive age band with a weight.
@@ -277,50 +279,42 @@ pub struct LognormalPart {
     pub sigma: f64,
 }
 
-/// Who lives together. Household heads are drawn from the age bands for their household type
-/// (size 1, size 2, size 3+); the second member is the head's spouse with probability `spouse_share`;
-/// further members are the head's children, parents (heads 45-64) or grandchildren (heads 55+).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CompositionArea {
-    pub single_head_ages: Vec<WeightedBand>,
-    pub couple_head_ages: Vec<WeightedBand>,
-    pub family_head_ages: Vec<WeightedBand>,
-    pub head_male_share: f64,
-    pub spouse_share: f64,
-    /// Probability that an extra member of a household with head aged 45-64 is the head's parent.
-    pub parent_share: f64,
-    /// Probability that an extra member of a household with head aged 55+ is a grandchild.
-    pub grandchild_share: f64,
-    /// Share of boys among children and grandchildren.
-    pub child_male_share: f64,
-    /// Share of men among the head's parents living in the household.
-    pub parent_male_share: f64,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// Who lives together. Household heads are drawn from the age bands for their household type
+    /// (size 1, size 2, size 3+); the second member is the head's spouse with probability `spouse_share`;
+    /// further members are the head's children, parents (heads 45-64) or grandchildren (heads 55+).
+    pub struct CompositionArea {
+        pub single_head_ages: Vec<WeightedBand>,
+        pub couple_head_ages: Vec<WeightedBand>,
+        pub family_head_ages: Vec<WeightedBand>,
+        pub head_male_share: f64,
+        pub spouse_share: f64,
+        /// Probability that an extra member of a household with head aged 45-64 is the head's parent.
+        pub parent_share: f64,
+        /// Probability that an extra member of a household with head aged 55+ is a grandchild.
+        pub grandchild_share: f64,
+        /// Share of boys among children and grandchildren.
+        pub child_male_share: f64,
+        /// Share of men among the head's parents living in the household.
+        pub parent_male_share: f64,
+    }
 }
 
-/// Monthly income of a person, by situation (yuan per month).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IncomeArea {
-    /// Employed persons (wages, business income).
-    pub employed: Vec<LognormalPart>,
-    /// Persons aged 16 to `elderly_age - 1` who are not employed and not students (farming, odd jobs,
-    /// transfers, rents); the remainder has no income.
-    pub nonemployed: Vec<LognormalPart>,
-    /// Persons aged `elderly_age` or more who are not employed (pensions and other income).
-    pub elderly: Vec<LognormalPart>,
-    /// Students aged 16 or more (default: none).
-    #[serde(default)]
-    pub student: Vec<LognormalPart>,
-    pub elderly_age: u32,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// Monthly income of a person, by situation (yuan per month).
+    pub struct IncomeArea {
+        /// Employed persons (wages, business income).
+        pub employed: Vec<LognormalPart>,
+        /// Persons aged 16 to `elderly_age - 1` who are not employed and not students (farming, odd jobs,
+        /// transfers, rents); the remainder has no income.
+        pub nonemployed: Vec<LognormalPart>,
+        /// Persons aged `elderly_age` or more who are not employed (pensions and other income).
+        pub elderly: Vec<LognormalPart>,
+        /// Students aged 16 or more (default: none).
+        #[serde(default)]
+        pub student: Vec<LognormalPart>,
+        pub elderly_age: u32,
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -343,26 +337,22 @@ pub struct CategoryRule {
     pub sex: Option<Sex>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Employment {
-    /// Employed share by age band and sex (persons not in a band are not employed; students never are).
-    pub urban: Vec<EmploymentBand>,
-    pub rural: Vec<EmploymentBand>,
-    /// Multiplier on the employed share for severely disabled (grade 1-2) or fully disabled persons.
-    pub severe_disability_factor: f64,
-    /// Share of households with a child under 18 and an able adult aged 18-59 in which at least one
-    /// adult works: when the independent draws leave such a household without an earner, one able adult
-    /// is made employed with this probability (absent: the draws stay independent).
-    #[serde(default)]
-    pub breadwinner: Option<AreaRates>,
-    pub fresh_graduate: CategoryRule,
-    pub released_prisoner: CategoryRule,
-    pub discharged_soldier: CategoryRule,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    pub struct Employment {
+        /// Employed share by age band and sex (persons not in a band are not employed; students never are).
+        pub urban: Vec<EmploymentBand>,
+        pub rural: Vec<EmploymentBand>,
+        /// Multiplier on the employed share for severely disabled (grade 1-2) or fully disabled persons.
+        pub severe_disability_factor: f64,
+        /// Share of households with a child under 18 and an able adult aged 18-59 in which at least one
+        /// adult works: when the independent draws leave such a household without an earner, one able adult
+        /// is made employed with this probability (absent: the draws stay independent).
+        #[serde(default)]
+        pub breadwinner: Option<AreaRates>,
+        pub fresh_graduate: CategoryRule,
+        pub released_prisoner: CategoryRule,
+        pub discharged_soldier: CategoryRule,
+    }
 }
 
 impl Employment {
@@ -386,21 +376,17 @@ pub struct DisabilityBand {
     pub fully_disabled: f64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Disability {
-    pub bands: Vec<DisabilityBand>,
-    /// Weights of grades 1, 2, 3, 4 among disabled persons.
-    pub grade_weights: Vec<f64>,
-    /// Self-care loss of severely disabled persons (grade 1-2).
-    pub severe_semi_disabled: f64,
-    pub severe_fully_disabled: f64,
-    /// Yearly rehabilitation spending of disabled persons (yuan per year).
-    pub rehab: Vec<LognormalPart>,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    pub struct Disability {
+        pub bands: Vec<DisabilityBand>,
+        /// Weights of grades 1, 2, 3, 4 among disabled persons.
+        pub grade_weights: Vec<f64>,
+        /// Self-care loss of severely disabled persons (grade 1-2).
+        pub severe_semi_disabled: f64,
+        pub severe_fully_disabled: f64,
+        /// Yearly rehabilitation spending of disabled persons (yuan per year).
+        pub rehab: Vec<LognormalPart>,
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -415,31 +401,23 @@ pub struct IllnessBand {
     pub chronic: f64,
 }
 
-/// Out-of-pocket medical costs over 12 months by illness (yuan per year).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IllnessCosts {
-    pub none: Vec<LognormalPart>,
-    pub uremia: Vec<LognormalPart>,
-    pub mental: Vec<LognormalPart>,
-    pub cancer: Vec<LognormalPart>,
-    pub other_major: Vec<LognormalPart>,
-    pub chronic: Vec<LognormalPart>,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// Out-of-pocket medical costs over 12 months by illness (yuan per year).
+    pub struct IllnessCosts {
+        pub none: Vec<LognormalPart>,
+        pub uremia: Vec<LognormalPart>,
+        pub mental: Vec<LognormalPart>,
+        pub cancer: Vec<LognormalPart>,
+        pub other_major: Vec<LognormalPart>,
+        pub chronic: Vec<LognormalPart>,
+    }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Illness {
-    pub bands: Vec<IllnessBand>,
-    pub oop: IllnessCosts,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    pub struct Illness {
+        pub bands: Vec<IllnessBand>,
+        pub oop: IllnessCosts,
+    }
 }
 
 /// Enrolment by stage. Ages: compulsory 6-14, upper secondary 15-17, tertiary 18-21.
@@ -457,33 +435,25 @@ pub struct SchoolingArea {
     pub abroad_self_funded: f64,
 }
 
-/// Tuition per school year (yuan) by kind of schooling.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Tuition {
-    #[serde(default)]
-    pub compulsory: Vec<LognormalPart>,
-    pub high_school: Vec<LognormalPart>,
-    pub secondary_vocational: Vec<LognormalPart>,
-    pub higher_vocational: Vec<LognormalPart>,
-    pub university: Vec<LognormalPart>,
-    pub abroad_self_funded: Vec<LognormalPart>,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// Tuition per school year (yuan) by kind of schooling.
+    pub struct Tuition {
+        #[serde(default)]
+        pub compulsory: Vec<LognormalPart>,
+        pub high_school: Vec<LognormalPart>,
+        pub secondary_vocational: Vec<LognormalPart>,
+        pub higher_vocational: Vec<LognormalPart>,
+        pub university: Vec<LognormalPart>,
+        pub abroad_self_funded: Vec<LognormalPart>,
+    }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Schooling {
-    pub urban: SchoolingArea,
-    pub rural: SchoolingArea,
-    pub tuition: Tuition,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    pub struct Schooling {
+        pub urban: SchoolingArea,
+        pub rural: SchoolingArea,
+        pub tuition: Tuition,
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -493,141 +463,109 @@ pub struct AmountWeight {
     pub weight: f64,
 }
 
-/// Individual pension contributions of persons aged `min_age..=max_age` (not students).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Pension {
-    pub min_age: u32,
-    pub max_age: u32,
-    /// Employee scheme: individual rate on wages (e.g. 0.08), share of employed persons covered.
-    pub employee_rate: f64,
-    pub employee_coverage: AreaRates,
-    /// Resident scheme: share of the others who contribute, and the yearly levels they choose.
-    pub resident_coverage: AreaRates,
-    pub resident_levels: Vec<AmountWeight>,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// Individual pension contributions of persons aged `min_age..=max_age` (not students).
+    pub struct Pension {
+        pub min_age: u32,
+        pub max_age: u32,
+        /// Employee scheme: individual rate on wages (e.g. 0.08), share of employed persons covered.
+        pub employee_rate: f64,
+        pub employee_coverage: AreaRates,
+        /// Resident scheme: share of the others who contribute, and the yearly levels they choose.
+        pub resident_coverage: AreaRates,
+        pub resident_levels: Vec<AmountWeight>,
+    }
 }
 
-/// Household assets. Rates apply at `reference_income` per capita and scale with
-/// (per-capita income / reference_income) ^ elasticity.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AssetsArea {
-    pub reference_income: f64,
-    pub financial: Vec<LognormalPart>,
-    pub financial_elasticity: f64,
-    pub vehicle_rate: f64,
-    pub vehicle_elasticity: f64,
-    pub second_vehicle_rate: f64,
-    /// Weights of owning 0, 1, 2, ... dwellings.
-    pub house_weights: Vec<f64>,
-    /// Probability of one more dwelling per unit of income ratio above 1 (capped at 0.5).
-    pub extra_house_rate: f64,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// Household assets. Rates apply at `reference_income` per capita and scale with
+    /// (per-capita income / reference_income) ^ elasticity.
+    pub struct AssetsArea {
+        pub reference_income: f64,
+        pub financial: Vec<LognormalPart>,
+        pub financial_elasticity: f64,
+        pub vehicle_rate: f64,
+        pub vehicle_elasticity: f64,
+        pub second_vehicle_rate: f64,
+        /// Weights of owning 0, 1, 2, ... dwellings.
+        pub house_weights: Vec<f64>,
+        /// Probability of one more dwelling per unit of income ratio above 1 (capped at 0.5).
+        pub extra_house_rate: f64,
+    }
 }
 
-/// Confirmed dishonesty tiers (weights).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Credit {
-    pub good: f64,
-    pub general: f64,
-    pub serious: f64,
-    pub severe: f64,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// Confirmed dishonesty tiers (weights).
+    pub struct Credit {
+        pub good: f64,
+        pub general: f64,
+        pub serious: f64,
+        pub severe: f64,
+    }
 }
 
-/// 建档立卡: probability by per-capita monthly income relative to `line`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegisteredPoor {
-    pub line: f64,
-    pub rural_below_line: f64,
-    pub rural_above_line: f64,
-    pub urban: f64,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// 建档立卡: probability by per-capita monthly income relative to `line`.
+    pub struct RegisteredPoor {
+        pub line: f64,
+        pub rural_below_line: f64,
+        pub rural_above_line: f64,
+        pub urban: f64,
+    }
 }
 
-/// 纯女户 (daughters only). Derived when the household lists children of the head: true iff all of them
-/// are daughters. When no child of the head is listed and the head is at least `min_head_age`, drawn with
-/// probability `no_children_listed_share` (the children live elsewhere).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PureFemale {
-    pub min_head_age: u32,
-    pub no_children_listed_share: f64,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// 纯女户 (daughters only). Derived when the household lists children of the head: true iff all of them
+    /// are daughters. When no child of the head is listed and the head is at least `min_head_age`, drawn with
+    /// probability `no_children_listed_share` (the children live elsewhere).
+    pub struct PureFemale {
+        pub min_head_age: u32,
+        pub no_children_listed_share: f64,
+    }
 }
 
-/// `has_supporter`: with probability `cohabiting_supported` when another counted member aged 18-59
-/// who is not severely disabled lives in the household, else `alone_supported`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Support {
-    pub cohabiting_supported: f64,
-    pub alone_supported: f64,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// `has_supporter`: with probability `cohabiting_supported` when another counted member aged 18-59
+    /// who is not severely disabled lives in the household, else `alone_supported`.
+    pub struct Support {
+        pub cohabiting_supported: f64,
+        pub alone_supported: f64,
+    }
 }
 
-/// Roll errors kept on purpose: dead and imprisoned persons still listed.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Roll {
-    pub dead: Vec<RateBand>,
-    pub imprisoned: Vec<RateBand>,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// Roll errors kept on purpose: dead and imprisoned persons still listed.
+    pub struct Roll {
+        pub dead: Vec<RateBand>,
+        pub imprisoned: Vec<RateBand>,
+    }
 }
 
-/// Current `on_dibao`: with r = y / standard, where y is the policy's per-capita income after its
-/// deductions and the standard the policy's (both evaluated by the interpreter in the month the
-/// population starts, `crate::screen::PolicyScreen`),
-/// `p = take_up * logistic((threshold - r) / softness) * (the policy's asset or credit test failed ? asset_penalty : 1) + error_rate`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DibaoArea {
-    /// Not read: the policy's standard is used (kept so that specs that give it still load).
-    pub standard: f64,
-    /// Ratio r at which half of `take_up` applies (calibrated when a dibao target is given).
-    pub threshold: f64,
-    pub softness: f64,
-    pub take_up: f64,
-    pub error_rate: f64,
-    pub asset_penalty: f64,
-    /// Not read: the policy's asset test is used (`asset_months`, `max_vehicles`, `max_houses` are
-    /// kept so that specs that give them still load).
-    pub asset_months: f64,
-    pub max_vehicles: u32,
-    pub max_houses: u32,
-    /// Take-up of a household with a member able to work (aged 16-59, alive and free, not a student,
-    /// independent in self-care, not severely disabled, without uremia, cancer or a severe mental
-    /// disorder) as a share of the others' take-up. Default 1.
-    #[serde(default = "one")]
-    pub able_take_up_factor: f64,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// Current `on_dibao`: with r = y / standard, where y is the policy's per-capita income after its
+    /// deductions and the standard the policy's (both evaluated by the interpreter in the month the
+    /// population starts, `crate::screen::PolicyScreen`),
+    /// `p = take_up * logistic((threshold - r) / softness) * (the policy's asset or credit test failed ? asset_penalty : 1) + error_rate`.
+    pub struct DibaoArea {
+        /// Not read: the policy's standard is used (kept so that specs that give it still load).
+        pub standard: f64,
+        /// Ratio r at which half of `take_up` applies (calibrated when a dibao target is given).
+        pub threshold: f64,
+        pub softness: f64,
+        pub take_up: f64,
+        pub error_rate: f64,
+        pub asset_penalty: f64,
+        /// Not read: the policy's asset test is used (`asset_months`, `max_vehicles`, `max_houses` are
+        /// kept so that specs that give them still load).
+        pub asset_months: f64,
+        pub max_vehicles: u32,
+        pub max_houses: u32,
+        /// Take-up of a household with a member able to work (aged 16-59, alive and free, not a student,
+        /// independent in self-care, not severely disabled, without uremia, cancer or a severe mental
+        /// disorder) as a share of the others' take-up. Default 1.
+        #[serde(default = "one")]
+        pub able_take_up_factor: f64,
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -639,37 +577,34 @@ pub struct LowIncomeTarget {
     pub share: f64,
 }
 
-/// Calibration targets. All optional.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Targets {
-    /// City-wide share of persons in urban households: region × area persons are raked (IPF) to the
-    /// region totals and to this margin.
-    #[serde(default)]
-    pub urban_share_persons: Option<f64>,
-    /// Mean household size by area: the size distribution is exponentially tilted (bisection).
-    #[serde(default)]
-    pub mean_household_size: Option<AreaOpt<f64>>,
-    /// Share of households below a per-capita income line: income scale by area (bisection).
-    #[serde(default)]
-    pub low_income_share: Option<AreaOpt<LowIncomeTarget>>,
-    /// Mean monthly income per counted person by area (alternative to `low_income_share`): income
-    /// scale by area (incomes are linear in the scale, so the scale is solved exactly).
-    #[serde(default)]
-    pub mean_per_capita_income: Option<AreaOpt<f64>>,
-    /// Share of households on dibao by area: dibao threshold by area (bisection).
-    #[serde(default)]
-    pub dibao_households_share: Option<AreaOpt<f64>>,
-    /// Share of persons in dibao households by area (alternative to the household share).
-    #[serde(default)]
-    pub dibao_persons_share: Option<AreaOpt<f64>>,
-    /// Persons by age band: reported against the achieved structure (not adjusted).
-    #[serde(default)]
-    pub persons_by_age_band: Option<Vec<ShareBand>>,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub assumption: Option<String>,
+table! {
+    /// Calibration targets. All optional.
+    #[derive(Default)]
+    pub struct Targets {
+        /// City-wide share of persons in urban households: region × area persons are raked (IPF) to the
+        /// region totals and to this margin.
+        #[serde(default)]
+        pub urban_share_persons: Option<f64>,
+        /// Mean household size by area: the size distribution is exponentially tilted (bisection).
+        #[serde(default)]
+        pub mean_household_size: Option<AreaOpt<f64>>,
+        /// Share of households below a per-capita income line: income scale by area (bisection).
+        #[serde(default)]
+        pub low_income_share: Option<AreaOpt<LowIncomeTarget>>,
+        /// Mean monthly income per counted person by area (alternative to `low_income_share`): income
+        /// scale by area (incomes are linear in the scale, so the scale is solved exactly).
+        #[serde(default)]
+        pub mean_per_capita_income: Option<AreaOpt<f64>>,
+        /// Share of households on dibao by area: dibao threshold by area (bisection).
+        #[serde(default)]
+        pub dibao_households_share: Option<AreaOpt<f64>>,
+        /// Share of persons in dibao households by area (alternative to the household share).
+        #[serde(default)]
+        pub dibao_persons_share: Option<AreaOpt<f64>>,
+        /// Persons by age band: reported against the achieved structure (not adjusted).
+        #[serde(default)]
+        pub persons_by_age_band: Option<Vec<ShareBand>>,
+    }
 }
 
 fn default_sample() -> usize {

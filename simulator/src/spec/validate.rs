@@ -127,6 +127,26 @@ impl PopulationSpec {
                 c.err(k, m);
             }
         }
+        self.validate_regions(c, warnings);
+        for area in Area::ALL {
+            self.validate_household(c, area);
+            self.validate_income_and_work(c, area);
+            self.validate_assets_and_dibao(c, area);
+        }
+        self.validate_employment_categories(c);
+        self.validate_disability(c);
+        self.validate_illness_and_tuition(c);
+        self.validate_pension_credit_and_support(c);
+        self.validate_roll(c);
+        self.validate_targets(c);
+        if self.calibration.sample_households == 0 {
+            c.err("calibration.sample_households", "must be at least 1");
+        }
+        c.positive("calibration.tolerance", self.calibration.tolerance);
+    }
+
+    /// The regions: codes, one kind of size for all, shares.
+    fn validate_regions(&self, c: &mut Check, warnings: &mut Vec<Warning>) {
         let file = self.file.clone();
         let mut warn = |key: String, message: String| {
             warnings.push(Warning {
@@ -136,7 +156,6 @@ impl PopulationSpec {
             })
         };
 
-        // Regions.
         if self.regions.is_empty() {
             c.err("regions", "at least one region is required");
         }
@@ -196,146 +215,156 @@ impl PopulationSpec {
         if kinds.contains("share") && share_sum <= 0.0 {
             c.err("regions", "shares must not all be zero");
         }
+    }
 
-        for area in Area::ALL {
-            let a = area.as_str();
-            // Household size.
-            let hs = self.household_size.get(area);
-            let k = format!("household_size.{a}.weights");
-            c.weights(&k, &hs.weights);
-            if hs.weights.len() > MAX_HOUSEHOLD_SIZE {
-                c.err(
-                    &k,
-                    format!(
-                        "at most {MAX_HOUSEHOLD_SIZE} sizes, found {}",
-                        hs.weights.len()
-                    ),
-                );
-            }
-
-            // Composition.
-            let comp = self.composition.get(area);
-            let k = format!("composition.{a}");
-            for (name, bands) in [
-                ("single_head_ages", &comp.single_head_ages),
-                ("couple_head_ages", &comp.couple_head_ages),
-                ("family_head_ages", &comp.family_head_ages),
-            ] {
-                let kb = format!("{k}.{name}");
-                weighted_bands(c, &kb, bands);
-                for (i, b) in bands.iter().enumerate() {
-                    if b.min < 18 {
-                        c.err(
-                            format!("{kb}[{i}].min"),
-                            format!("household heads must be at least 18, found {}", b.min),
-                        );
-                    }
-                }
-            }
-            c.rate(&format!("{k}.head_male_share"), comp.head_male_share);
-            c.rate(&format!("{k}.spouse_share"), comp.spouse_share);
-            c.rate(&format!("{k}.parent_share"), comp.parent_share);
-            c.rate(&format!("{k}.grandchild_share"), comp.grandchild_share);
-            c.rate(&format!("{k}.child_male_share"), comp.child_male_share);
-            c.rate(&format!("{k}.parent_male_share"), comp.parent_male_share);
-            if comp.parent_share.is_finite()
-                && comp.grandchild_share.is_finite()
-                && comp.parent_share + comp.grandchild_share > 1.0
-            {
-                c.err(
-                    format!("{k}.grandchild_share"),
-                    "parent_share + grandchild_share must be at most 1",
-                );
-            }
-
-            // Income.
-            let inc = self.income.get(area);
-            let k = format!("income.{a}");
-            c.mixture(&format!("{k}.employed"), &inc.employed);
-            c.mixture(&format!("{k}.nonemployed"), &inc.nonemployed);
-            c.mixture(&format!("{k}.elderly"), &inc.elderly);
-            c.mixture(&format!("{k}.student"), &inc.student);
-            if inc.elderly_age < 16 || inc.elderly_age > MAX_AGE {
-                c.err(
-                    format!("{k}.elderly_age"),
-                    format!(
-                        "must be between 16 and {MAX_AGE}, found {}",
-                        inc.elderly_age
-                    ),
-                );
-            }
-
-            // Employment bands.
-            let k = format!("employment.{a}");
-            let bands = self.employment.bands(area);
-            for (i, b) in bands.iter().enumerate() {
-                let kb = format!("{k}[{i}]");
-                c.age_range(&kb, b.min, b.max);
-                c.rate(&format!("{kb}.male"), b.male);
-                c.rate(&format!("{kb}.female"), b.female);
-            }
-            c.no_overlap(
+    /// An area's household sizes and composition.
+    fn validate_household(&self, c: &mut Check, area: Area) {
+        let a = area.as_str();
+        // Household size.
+        let hs = self.household_size.get(area);
+        let k = format!("household_size.{a}.weights");
+        c.weights(&k, &hs.weights);
+        if hs.weights.len() > MAX_HOUSEHOLD_SIZE {
+            c.err(
                 &k,
-                &bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>(),
+                format!(
+                    "at most {MAX_HOUSEHOLD_SIZE} sizes, found {}",
+                    hs.weights.len()
+                ),
             );
-
-            // Schooling.
-            let s = match area {
-                Area::Urban => &self.schooling.urban,
-                Area::Rural => &self.schooling.rural,
-            };
-            let k = format!("schooling.{a}");
-            c.rate(&format!("{k}.compulsory"), s.compulsory);
-            c.rate(&format!("{k}.upper_secondary"), s.upper_secondary);
-            c.rate(&format!("{k}.vocational_share"), s.vocational_share);
-            c.rate(&format!("{k}.tertiary"), s.tertiary);
-            c.nonneg(&format!("{k}.higher_vocational"), s.higher_vocational);
-            c.nonneg(&format!("{k}.university"), s.university);
-            c.nonneg(&format!("{k}.abroad_self_funded"), s.abroad_self_funded);
-            if s.tertiary > 0.0 && s.higher_vocational + s.university + s.abroad_self_funded <= 0.0
-            {
-                c.err(&k, "tertiary weights (higher_vocational, university, abroad_self_funded) must not all be zero");
-            }
-
-            // Pension coverage.
-            c.rate(
-                &format!("pension.employee_coverage.{a}"),
-                self.pension.employee_coverage.get(area),
-            );
-            c.rate(
-                &format!("pension.resident_coverage.{a}"),
-                self.pension.resident_coverage.get(area),
-            );
-
-            // Assets.
-            let asx = self.assets.get(area);
-            let k = format!("assets.{a}");
-            c.positive(&format!("{k}.reference_income"), asx.reference_income);
-            c.mixture(&format!("{k}.financial"), &asx.financial);
-            c.nonneg(
-                &format!("{k}.financial_elasticity"),
-                asx.financial_elasticity,
-            );
-            c.rate(&format!("{k}.vehicle_rate"), asx.vehicle_rate);
-            c.nonneg(&format!("{k}.vehicle_elasticity"), asx.vehicle_elasticity);
-            c.rate(&format!("{k}.second_vehicle_rate"), asx.second_vehicle_rate);
-            c.weights(&format!("{k}.house_weights"), &asx.house_weights);
-            c.rate(&format!("{k}.extra_house_rate"), asx.extra_house_rate);
-
-            // Dibao.
-            let d = self.dibao.get(area);
-            let k = format!("dibao.{a}");
-            c.positive(&format!("{k}.standard"), d.standard);
-            c.finite(&format!("{k}.threshold"), d.threshold);
-            c.nonneg(&format!("{k}.softness"), d.softness);
-            c.rate(&format!("{k}.take_up"), d.take_up);
-            c.rate(&format!("{k}.error_rate"), d.error_rate);
-            c.rate(&format!("{k}.asset_penalty"), d.asset_penalty);
-            c.rate(&format!("{k}.able_take_up_factor"), d.able_take_up_factor);
-            c.nonneg(&format!("{k}.asset_months"), d.asset_months);
         }
 
-        // Employment categories.
+        // Composition.
+        let comp = self.composition.get(area);
+        let k = format!("composition.{a}");
+        for (name, bands) in [
+            ("single_head_ages", &comp.single_head_ages),
+            ("couple_head_ages", &comp.couple_head_ages),
+            ("family_head_ages", &comp.family_head_ages),
+        ] {
+            let kb = format!("{k}.{name}");
+            weighted_bands(c, &kb, bands);
+            for (i, b) in bands.iter().enumerate() {
+                if b.min < 18 {
+                    c.err(
+                        format!("{kb}[{i}].min"),
+                        format!("household heads must be at least 18, found {}", b.min),
+                    );
+                }
+            }
+        }
+        c.rate(&format!("{k}.head_male_share"), comp.head_male_share);
+        c.rate(&format!("{k}.spouse_share"), comp.spouse_share);
+        c.rate(&format!("{k}.parent_share"), comp.parent_share);
+        c.rate(&format!("{k}.grandchild_share"), comp.grandchild_share);
+        c.rate(&format!("{k}.child_male_share"), comp.child_male_share);
+        c.rate(&format!("{k}.parent_male_share"), comp.parent_male_share);
+        if comp.parent_share.is_finite()
+            && comp.grandchild_share.is_finite()
+            && comp.parent_share + comp.grandchild_share > 1.0
+        {
+            c.err(
+                format!("{k}.grandchild_share"),
+                "parent_share + grandchild_share must be at most 1",
+            );
+        }
+    }
+
+    /// An area's income, employment bands, schooling and pension coverage.
+    fn validate_income_and_work(&self, c: &mut Check, area: Area) {
+        let a = area.as_str();
+        // Income.
+        let inc = self.income.get(area);
+        let k = format!("income.{a}");
+        c.mixture(&format!("{k}.employed"), &inc.employed);
+        c.mixture(&format!("{k}.nonemployed"), &inc.nonemployed);
+        c.mixture(&format!("{k}.elderly"), &inc.elderly);
+        c.mixture(&format!("{k}.student"), &inc.student);
+        if inc.elderly_age < 16 || inc.elderly_age > MAX_AGE {
+            c.err(
+                format!("{k}.elderly_age"),
+                format!(
+                    "must be between 16 and {MAX_AGE}, found {}",
+                    inc.elderly_age
+                ),
+            );
+        }
+
+        // Employment bands.
+        let k = format!("employment.{a}");
+        let bands = self.employment.bands(area);
+        for (i, b) in bands.iter().enumerate() {
+            let kb = format!("{k}[{i}]");
+            c.age_range(&kb, b.min, b.max);
+            c.rate(&format!("{kb}.male"), b.male);
+            c.rate(&format!("{kb}.female"), b.female);
+        }
+        c.no_overlap(
+            &k,
+            &bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>(),
+        );
+
+        // Schooling.
+        let s = match area {
+            Area::Urban => &self.schooling.urban,
+            Area::Rural => &self.schooling.rural,
+        };
+        let k = format!("schooling.{a}");
+        c.rate(&format!("{k}.compulsory"), s.compulsory);
+        c.rate(&format!("{k}.upper_secondary"), s.upper_secondary);
+        c.rate(&format!("{k}.vocational_share"), s.vocational_share);
+        c.rate(&format!("{k}.tertiary"), s.tertiary);
+        c.nonneg(&format!("{k}.higher_vocational"), s.higher_vocational);
+        c.nonneg(&format!("{k}.university"), s.university);
+        c.nonneg(&format!("{k}.abroad_self_funded"), s.abroad_self_funded);
+        if s.tertiary > 0.0 && s.higher_vocational + s.university + s.abroad_self_funded <= 0.0 {
+            c.err(&k, "tertiary weights (higher_vocational, university, abroad_self_funded) must not all be zero");
+        }
+
+        // Pension coverage.
+        c.rate(
+            &format!("pension.employee_coverage.{a}"),
+            self.pension.employee_coverage.get(area),
+        );
+        c.rate(
+            &format!("pension.resident_coverage.{a}"),
+            self.pension.resident_coverage.get(area),
+        );
+    }
+
+    /// An area's assets and dibao parameters.
+    fn validate_assets_and_dibao(&self, c: &mut Check, area: Area) {
+        let a = area.as_str();
+        // Assets.
+        let asx = self.assets.get(area);
+        let k = format!("assets.{a}");
+        c.positive(&format!("{k}.reference_income"), asx.reference_income);
+        c.mixture(&format!("{k}.financial"), &asx.financial);
+        c.nonneg(
+            &format!("{k}.financial_elasticity"),
+            asx.financial_elasticity,
+        );
+        c.rate(&format!("{k}.vehicle_rate"), asx.vehicle_rate);
+        c.nonneg(&format!("{k}.vehicle_elasticity"), asx.vehicle_elasticity);
+        c.rate(&format!("{k}.second_vehicle_rate"), asx.second_vehicle_rate);
+        c.weights(&format!("{k}.house_weights"), &asx.house_weights);
+        c.rate(&format!("{k}.extra_house_rate"), asx.extra_house_rate);
+
+        // Dibao.
+        let d = self.dibao.get(area);
+        let k = format!("dibao.{a}");
+        c.positive(&format!("{k}.standard"), d.standard);
+        c.finite(&format!("{k}.threshold"), d.threshold);
+        c.nonneg(&format!("{k}.softness"), d.softness);
+        c.rate(&format!("{k}.take_up"), d.take_up);
+        c.rate(&format!("{k}.error_rate"), d.error_rate);
+        c.rate(&format!("{k}.asset_penalty"), d.asset_penalty);
+        c.rate(&format!("{k}.able_take_up_factor"), d.able_take_up_factor);
+        c.nonneg(&format!("{k}.asset_months"), d.asset_months);
+    }
+
+    /// The employment categories and the breadwinner rule.
+    fn validate_employment_categories(&self, c: &mut Check) {
         c.rate(
             "employment.severe_disability_factor",
             self.employment.severe_disability_factor,
@@ -366,8 +395,10 @@ impl PopulationSpec {
                 );
             }
         }
+    }
 
-        // Disability.
+    /// Disability bands, grades, self-care and rehabilitation costs.
+    fn validate_disability(&self, c: &mut Check) {
         let d = &self.disability;
         for (i, b) in d.bands.iter().enumerate() {
             let k = format!("disability.bands[{i}]");
@@ -402,7 +433,10 @@ impl PopulationSpec {
             );
         }
         c.mixture("disability.rehab", &d.rehab);
+    }
 
+    /// Illness bands and costs, and tuition.
+    fn validate_illness_and_tuition(&self, c: &mut Check) {
         // Illness.
         for (i, b) in self.illness.bands.iter().enumerate() {
             let k = format!("illness.bands[{i}]");
@@ -458,7 +492,10 @@ impl PopulationSpec {
         ] {
             c.mixture(&format!("schooling.tuition.{n}"), m);
         }
+    }
 
+    /// Pension contributions, credit tiers, registered poor, pure female households and support.
+    fn validate_pension_credit_and_support(&self, c: &mut Check) {
         // Pension.
         let p = &self.pension;
         c.age_range("pension", p.min_age, p.max_age);
@@ -508,8 +545,10 @@ impl PopulationSpec {
             self.support.cohabiting_supported,
         );
         c.rate("support.alone_supported", self.support.alone_supported);
+    }
 
-        // Roll.
+    /// The shares dead or imprisoned on the roll, by age band.
+    fn validate_roll(&self, c: &mut Check) {
         for (name, bands) in [
             ("dead", &self.roll.dead),
             ("imprisoned", &self.roll.imprisoned),
@@ -524,8 +563,10 @@ impl PopulationSpec {
                 &bands.iter().map(|b| (b.min, b.max)).collect::<Vec<_>>(),
             );
         }
+    }
 
-        // Targets.
+    /// The calibration targets.
+    fn validate_targets(&self, c: &mut Check) {
         let t = &self.targets;
         if let Some(u) = t.urban_share_persons {
             c.rate("targets.urban_share_persons", u);
@@ -608,10 +649,6 @@ impl PopulationSpec {
                 );
             }
         }
-        if self.calibration.sample_households == 0 {
-            c.err("calibration.sample_households", "must be at least 1");
-        }
-        c.positive("calibration.tolerance", self.calibration.tolerance);
     }
 }
 
