@@ -239,10 +239,29 @@ fn ids(policy: &Policy, s: &Scenario) -> Result<Ids, SetupError> {
     Ids::new(policy, &s.outputs).map_err(|e| SetupError(format!("{}: {e}", s.file)))
 }
 
+/// How a generated population reaches the packed form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Each generated household straight into the data model (`population::DirectReader`).
+    Direct,
+    /// Rendered as the CSV text of the data contract and read back with the CSV reader, as a
+    /// population from files is: the same households, kept to test the direct route against.
+    Csv,
+}
+
 /// Prepares a scenario: the population is generated or read unless one is given.
 pub fn prepare(
     scenario: Scenario,
     given: Option<(Vec<Household>, PopulationInfo)>,
+) -> Result<Prepared, SetupError> {
+    prepare_via(scenario, given, Route::Direct)
+}
+
+/// [`prepare`], a generated population reaching the packed form by `route`.
+pub fn prepare_via(
+    scenario: Scenario,
+    given: Option<(Vec<Household>, PopulationInfo)>,
+    route: Route,
 ) -> Result<Prepared, SetupError> {
     let s = &scenario;
     let file = s.file.clone();
@@ -370,7 +389,7 @@ pub fn prepare(
                 None,
             )
         }
-        None => load_population(s, &first.policy, &mut survey, &mut warnings)?,
+        None => load_population(s, &first.policy, &mut survey, &mut warnings, route)?,
     };
     let Survey {
         names,
@@ -478,6 +497,7 @@ fn load_population(
     policy: &Policy,
     survey: &mut Survey<'_>,
     warnings: &mut Vec<String>,
+    route: Route,
 ) -> Result<
     (
         PackedPopulation,
@@ -565,26 +585,37 @@ fn load_population(
             Some(tmp),
         )
     } else {
-        // The same CSV text, read back from memory as it is generated, a part at a time in parallel.
+        // Straight into the data model as it is generated, a part at a time in parallel (or, by
+        // the CSV route, as the CSV text of the data contract read back from memory).
         let g = crate::population::Generator::new(&spec, seed, &screen);
+        let reader = crate::population::DirectReader::new(&policy.schema, &g);
         let mut pop = PackedPopulation::new(&policy.schema);
-        let (h_name, p_name) = (
-            Path::new("generated households.csv"),
-            Path::new("generated persons.csv"),
-        );
-        let report = g.generate_in_memory(households as usize, |_, parts| {
-            let read: Vec<Result<Vec<Household>, data::DataError>> = parts
-                .into_par_iter()
-                .map(|(h, p)| data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p)))
-                .collect();
+        let mut add = |parts: Vec<Result<Vec<Household>, data::DataError>>| {
             let mut chunk = Vec::new();
-            for r in read {
+            for r in parts {
                 chunk.extend(r.map_err(misfit)?);
             }
             survey.add(&chunk)?;
             pop.extend(&chunk);
-            Ok(())
-        })?;
+            Ok::<(), SetupError>(())
+        };
+        let report = match route {
+            Route::Direct => {
+                g.generate_direct(households as usize, &reader, |_, parts| add(parts))?
+            }
+            Route::Csv => g.generate_in_memory(households as usize, |_, parts| {
+                let (h_name, p_name) = (
+                    Path::new(crate::population::GENERATED_HOUSEHOLDS),
+                    Path::new(crate::population::GENERATED_PERSONS),
+                );
+                add(parts
+                    .into_par_iter()
+                    .map(|(h, p)| {
+                        data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p))
+                    })
+                    .collect())
+            })?,
+        };
         // Rare groups: the extra households of each stratum, read the same way (a take-all
         // stratum's rate is the main sample's weight, known now).
         spec.oversample =
@@ -592,11 +623,11 @@ fn load_population(
         extra = crate::oversample::extra_households(&g, &spec.oversample, households);
         let indices: Vec<u64> = extra.iter().map(|(i, _)| *i).collect();
         for part in indices.chunks(16_384) {
-            let (h, p) = g.render_indices(part);
-            let chunk = data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p))
-                .map_err(misfit)?;
-            survey.add(&chunk)?;
-            pop.extend(&chunk);
+            let list: Vec<_> = part.par_iter().map(|&i| g.household(i)).collect();
+            add(vec![match route {
+                Route::Direct => reader.read(&g, &list),
+                Route::Csv => reader.read_text(&g, &list),
+            }])?;
         }
         (pop, report, None)
     };
