@@ -588,47 +588,17 @@ fn load_population(
         // Straight into the data model as it is generated, a part at a time in parallel (or, by
         // the CSV route, as the CSV text of the data contract read back from memory).
         let g = crate::population::Generator::new(&spec, seed, &screen);
-        let reader = crate::population::DirectReader::new(&policy.schema, &g);
-        let mut pop = PackedPopulation::new(&policy.schema);
-        let mut add = |parts: Vec<Result<Vec<Household>, data::DataError>>| {
-            let mut chunk = Vec::new();
-            for r in parts {
-                chunk.extend(r.map_err(misfit)?);
-            }
-            survey.add(&chunk)?;
-            pop.extend(&chunk);
-            Ok::<(), SetupError>(())
-        };
-        let report = match route {
-            Route::Direct => {
-                g.generate_direct(households as usize, &reader, |_, parts| add(parts))?
-            }
-            Route::Csv => g.generate_in_memory(households as usize, |_, parts| {
-                let (h_name, p_name) = (
-                    Path::new(crate::population::GENERATED_HOUSEHOLDS),
-                    Path::new(crate::population::GENERATED_PERSONS),
-                );
-                add(parts
-                    .into_par_iter()
-                    .map(|(h, p)| {
-                        data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p))
-                    })
-                    .collect())
-            })?,
-        };
-        // Rare groups: the extra households of each stratum, read the same way (a take-all
-        // stratum's rate is the main sample's weight, known now).
-        spec.oversample =
-            crate::oversample::effective(&spec.oversample, main_weight(report.persons));
-        extra = crate::oversample::extra_households(&g, &spec.oversample, households);
-        let indices: Vec<u64> = extra.iter().map(|(i, _)| *i).collect();
-        for part in indices.chunks(16_384) {
-            let list: Vec<_> = part.par_iter().map(|&i| g.household(i)).collect();
-            add(vec![match route {
-                Route::Direct => reader.read(&g, &list),
-                Route::Csv => reader.read_text(&g, &list),
-            }])?;
-        }
+        let (pop, report, oversampled) = generated_packed(
+            &g,
+            &mut spec,
+            households,
+            policy,
+            survey,
+            route,
+            &main_weight,
+            &misfit,
+        )?;
+        extra = oversampled;
         (pop, report, None)
     };
     let persons = hs.persons();
@@ -644,7 +614,29 @@ fn load_population(
         s.report.keep_population,
         &screen,
     );
-    // Only deterministic facts (no timings, no temporary paths): the report must not change between runs.
+    let notes = generator_notes(&report, &spec, &extra, weight);
+    let info = PopulationInfo {
+        source: format!(
+            "spec {}, {households} households, seed {seed}",
+            spec_path.display()
+        ),
+        households: hs.len() as u64,
+        persons,
+        weight,
+        reference_population: reference,
+        notes,
+    };
+    Ok((hs, info, tmp, design))
+}
+
+/// The generator's notes for the report: only deterministic facts (no timings, no temporary
+/// paths), since the report must not change between runs.
+fn generator_notes(
+    report: &crate::population::GenerateReport,
+    spec: &crate::spec::PopulationSpec,
+    extra: &[(u64, usize)],
+    weight: u64,
+) -> Vec<String> {
     let mut notes = vec![format!(
         "generated `{}` with seed {}: {} households, {} persons, {} on dibao at the start",
         report.spec_name,
@@ -687,18 +679,68 @@ fn load_population(
             )
         });
     }
-    let info = PopulationInfo {
-        source: format!(
-            "spec {}, {households} households, seed {seed}",
-            spec_path.display()
-        ),
-        households: hs.len() as u64,
-        persons,
-        weight,
-        reference_population: reference,
-        notes,
+    notes
+}
+
+/// A generated population read into the packed form by `route` as it is generated, surveyed a
+/// chunk at a time, then the extra households of the spec's oversampled strata (whose effective
+/// rates are set in `spec` once the main sample's weight is known): the population, the generator's
+/// report and the extra households (index, stratum).
+#[allow(clippy::too_many_arguments)]
+fn generated_packed(
+    g: &crate::population::Generator<'_>,
+    spec: &mut crate::spec::PopulationSpec,
+    households: u64,
+    policy: &Policy,
+    survey: &mut Survey<'_>,
+    route: Route,
+    main_weight: &dyn Fn(u64) -> u64,
+    misfit: &dyn Fn(data::DataError) -> SetupError,
+) -> Result<
+    (
+        PackedPopulation,
+        crate::population::GenerateReport,
+        Vec<(u64, usize)>,
+    ),
+    SetupError,
+> {
+    let reader = crate::population::DirectReader::new(&policy.schema, g);
+    let mut pop = PackedPopulation::new(&policy.schema);
+    let mut add = |parts: Vec<Result<Vec<Household>, data::DataError>>| {
+        let mut chunk = Vec::new();
+        for r in parts {
+            chunk.extend(r.map_err(misfit)?);
+        }
+        survey.add(&chunk)?;
+        pop.extend(&chunk);
+        Ok::<(), SetupError>(())
     };
-    Ok((hs, info, tmp, design))
+    let report = match route {
+        Route::Direct => g.generate_direct(households as usize, &reader, |_, parts| add(parts))?,
+        Route::Csv => g.generate_in_memory(households as usize, |_, parts| {
+            let (h_name, p_name) = (
+                Path::new(crate::population::GENERATED_HOUSEHOLDS),
+                Path::new(crate::population::GENERATED_PERSONS),
+            );
+            add(parts
+                .into_par_iter()
+                .map(|(h, p)| data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p)))
+                .collect())
+        })?,
+    };
+    // Rare groups: the extra households of each stratum, read the same way (a take-all stratum's
+    // rate is the main sample's weight, known now).
+    spec.oversample = crate::oversample::effective(&spec.oversample, main_weight(report.persons));
+    let extra = crate::oversample::extra_households(g, &spec.oversample, households);
+    let indices: Vec<u64> = extra.iter().map(|(i, _)| *i).collect();
+    for part in indices.chunks(16_384) {
+        let list: Vec<_> = part.par_iter().map(|&i| g.household(i)).collect();
+        add(vec![match route {
+            Route::Direct => reader.read(g, &list),
+            Route::Csv => reader.read_text(g, &list),
+        }])?;
+    }
+    Ok((pop, report, extra))
 }
 
 /// Each household's design weight when the spec oversamples rare groups: `weight` for the main

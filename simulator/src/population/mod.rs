@@ -77,8 +77,8 @@ impl Screened {
 /// the `on_dibao` draw takes the per-capita income and the tests from the policy (see
 /// `crate::screen::PolicyScreen`, which evaluates them with the interpreter).
 pub trait DibaoScreen: Sync + fmt::Debug {
-    /// The households of a CSV pair (headers included, `on_dibao` false), in order.
-    fn screen(&self, households_csv: Vec<u8>, persons_csv: Vec<u8>, n: usize) -> Vec<Screened>;
+    /// The generated households `hs` of `g` (`on_dibao` false), in order; one answer each.
+    fn screen(&self, g: &Generator<'_>, hs: &[GeneratedHousehold]) -> Vec<Screened>;
 }
 
 pub const HOUSEHOLD_COLUMNS: [&str; 10] = [
@@ -294,8 +294,7 @@ impl<'s> Generator<'s> {
         let mut hs: Vec<GeneratedHousehold> = (start..end)
             .map(|i| self.household_before_roll_draw(i))
             .collect();
-        let (households_csv, persons_csv) = self.text_of(&hs);
-        let screened = self.screen.screen(households_csv, persons_csv, hs.len());
+        let screened = self.screen.screen(self, &hs);
         debug_assert_eq!(screened.len(), hs.len());
         for (h, s) in hs.iter_mut().zip(screened) {
             h.dibao.ratio = s.ratio;
