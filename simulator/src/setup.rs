@@ -686,7 +686,7 @@ fn generator_notes(
 /// chunk at a time, then the extra households of the spec's oversampled strata (whose effective
 /// rates are set in `spec` once the main sample's weight is known): the population, the generator's
 /// report and the extra households (index, stratum).
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn generated_packed(
     g: &crate::population::Generator<'_>,
     spec: &mut crate::spec::PopulationSpec,
