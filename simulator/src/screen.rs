@@ -6,11 +6,10 @@
 //! the compiled path on the generated households in the month the population starts, so the
 //! simulator never writes the income test a second time.
 
-use crate::population::{DibaoScreen, Screened};
+use crate::population::{DibaoScreen, DirectReader, GeneratedHousehold, Generator, Screened};
 use doudi_interpreter::fast::CompiledPolicy;
-use doudi_interpreter::{data, Month, Policy, Value};
+use doudi_interpreter::{Month, Policy, Value};
 use rust_decimal::prelude::ToPrimitive;
-use std::path::Path;
 
 /// The definitions the `on_dibao` draw asks for, in this order.
 pub const SCREEN_DEFINITIONS: [&str; 4] =
@@ -70,14 +69,12 @@ fn screened(values: &[Value]) -> Screened {
 }
 
 impl DibaoScreen for PolicyScreen<'_> {
-    fn screen(&self, households_csv: Vec<u8>, persons_csv: Vec<u8>, n: usize) -> Vec<Screened> {
-        // The generated text follows the data contract; a policy whose schema does not read it is
-        // reported when the simulator reads the same text (so here it only draws nobody).
-        let hs = match data::read_csv_pair_bytes(
-            &self.policy.schema,
-            (Path::new("generated households.csv"), households_csv),
-            (Path::new("generated persons.csv"), persons_csv),
-        ) {
+    fn screen(&self, g: &Generator<'_>, hs: &[GeneratedHousehold]) -> Vec<Screened> {
+        let n = hs.len();
+        // The generated households follow the data contract; a policy whose schema does not read
+        // them is reported when the simulator reads the same households (so here it only draws
+        // nobody).
+        let hs = match DirectReader::new(&self.policy.schema, g).read(g, hs) {
             Ok(hs) if hs.len() == n => hs,
             _ => return vec![Screened::UNKNOWN; n],
         };

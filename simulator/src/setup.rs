@@ -239,10 +239,29 @@ fn ids(policy: &Policy, s: &Scenario) -> Result<Ids, SetupError> {
     Ids::new(policy, &s.outputs).map_err(|e| SetupError(format!("{}: {e}", s.file)))
 }
 
+/// How a generated population reaches the packed form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Each generated household straight into the data model (`population::DirectReader`).
+    Direct,
+    /// Rendered as the CSV text of the data contract and read back with the CSV reader, as a
+    /// population from files is: the same households, kept to test the direct route against.
+    Csv,
+}
+
 /// Prepares a scenario: the population is generated or read unless one is given.
 pub fn prepare(
     scenario: Scenario,
     given: Option<(Vec<Household>, PopulationInfo)>,
+) -> Result<Prepared, SetupError> {
+    prepare_via(scenario, given, Route::Direct)
+}
+
+/// [`prepare`], a generated population reaching the packed form by `route`.
+pub fn prepare_via(
+    scenario: Scenario,
+    given: Option<(Vec<Household>, PopulationInfo)>,
+    route: Route,
 ) -> Result<Prepared, SetupError> {
     let s = &scenario;
     let file = s.file.clone();
@@ -285,7 +304,7 @@ pub fn prepare(
                 None,
             )
         }
-        None => load_population(s, &first.policy, &mut survey, &mut warnings)?,
+        None => load_population(s, &first.policy, &mut survey, &mut warnings, route)?,
     };
     let Survey {
         names,
@@ -544,6 +563,7 @@ fn load_population(
     policy: &Policy,
     survey: &mut Survey<'_>,
     warnings: &mut Vec<String>,
+    route: Route,
 ) -> Result<
     (
         PackedPopulation,
@@ -615,39 +635,20 @@ fn load_population(
             Some(tmp),
         )
     } else {
-        // The same CSV text, read back from memory as it is generated, a part at a time in parallel.
+        // Straight into the data model as it is generated, a part at a time in parallel (or, by
+        // the CSV route, as the CSV text of the data contract read back from memory).
         let g = crate::population::Generator::new(&spec, seed, &screen);
-        let mut pop = PackedPopulation::new(&policy.schema);
-        let (h_name, p_name) = (
-            Path::new("generated households.csv"),
-            Path::new("generated persons.csv"),
-        );
-        let report = g.generate_in_memory(households as usize, |_, parts| {
-            let read: Vec<Result<Vec<Household>, data::DataError>> = parts
-                .into_par_iter()
-                .map(|(h, p)| data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p)))
-                .collect();
-            let mut chunk = Vec::new();
-            for r in read {
-                chunk.extend(r.map_err(misfit)?);
-            }
-            survey.add(&chunk)?;
-            pop.extend(&chunk);
-            Ok(())
-        })?;
-        // Rare groups: the extra households of each stratum, read the same way (a take-all
-        // stratum's rate is the main sample's weight, known now).
-        spec.oversample =
-            crate::oversample::effective(&spec.oversample, main_weight(report.persons));
-        extra = crate::oversample::extra_households(&g, &spec.oversample, households);
-        let indices: Vec<u64> = extra.iter().map(|(i, _)| *i).collect();
-        for part in indices.chunks(16_384) {
-            let (h, p) = g.render_indices(part);
-            let chunk = data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p))
-                .map_err(misfit)?;
-            survey.add(&chunk)?;
-            pop.extend(&chunk);
-        }
+        let (pop, report, oversampled) = generated_packed(
+            &g,
+            &mut spec,
+            households,
+            policy,
+            survey,
+            route,
+            &main_weight,
+            &misfit,
+        )?;
+        extra = oversampled;
         (pop, report, None)
     };
     let persons = hs.persons();
@@ -729,6 +730,67 @@ fn generation_notes(
         });
     }
     notes
+}
+
+/// A generated population read into the packed form by `route` as it is generated, surveyed a
+/// chunk at a time, then the extra households of the spec's oversampled strata (whose effective
+/// rates are set in `spec` once the main sample's weight is known): the population, the generator's
+/// report and the extra households (index, stratum).
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn generated_packed(
+    g: &crate::population::Generator<'_>,
+    spec: &mut crate::spec::PopulationSpec,
+    households: u64,
+    policy: &Policy,
+    survey: &mut Survey<'_>,
+    route: Route,
+    main_weight: &dyn Fn(u64) -> u64,
+    misfit: &dyn Fn(data::DataError) -> SetupError,
+) -> Result<
+    (
+        PackedPopulation,
+        crate::population::GenerateReport,
+        Vec<(u64, usize)>,
+    ),
+    SetupError,
+> {
+    let reader = crate::population::DirectReader::new(&policy.schema, g);
+    let mut pop = PackedPopulation::new(&policy.schema);
+    let mut add = |parts: Vec<Result<Vec<Household>, data::DataError>>| {
+        let mut chunk = Vec::new();
+        for r in parts {
+            chunk.extend(r.map_err(misfit)?);
+        }
+        survey.add(&chunk)?;
+        pop.extend(&chunk);
+        Ok::<(), SetupError>(())
+    };
+    let report = match route {
+        Route::Direct => g.generate_direct(households as usize, &reader, |_, parts| add(parts))?,
+        Route::Csv => g.generate_in_memory(households as usize, |_, parts| {
+            let (h_name, p_name) = (
+                Path::new(crate::population::GENERATED_HOUSEHOLDS),
+                Path::new(crate::population::GENERATED_PERSONS),
+            );
+            add(parts
+                .into_par_iter()
+                .map(|(h, p)| data::read_csv_pair_bytes(&policy.schema, (h_name, h), (p_name, p)))
+                .collect())
+        })?,
+    };
+    // Rare groups: the extra households of each stratum, read the same way (a take-all stratum's
+    // rate is the main sample's weight, known now).
+    spec.oversample = crate::oversample::effective(&spec.oversample, main_weight(report.persons));
+    let extra = crate::oversample::extra_households(g, &spec.oversample, households);
+    let indices: Vec<u64> = extra.iter().map(|(i, _)| *i).collect();
+    for part in indices.chunks(16_384) {
+        let list: Vec<_> = part.par_iter().map(|&i| g.household(i)).collect();
+        add(vec![match route {
+            Route::Direct => reader.read(g, &list),
+            Route::Csv => reader.read_text(g, &list),
+        }])?;
+    }
+    Ok((pop, report, extra))
 }
 
 /// Each household's design weight when the spec oversamples rare groups: `weight` for the main

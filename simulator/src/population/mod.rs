@@ -77,8 +77,8 @@ impl Screened {
 /// the `on_dibao` draw takes the per-capita income and the tests from the policy (see
 /// `crate::screen::PolicyScreen`, which evaluates them with the interpreter).
 pub trait DibaoScreen: Sync + fmt::Debug {
-    /// The households of a CSV pair (headers included, `on_dibao` false), in order.
-    fn screen(&self, households_csv: Vec<u8>, persons_csv: Vec<u8>, n: usize) -> Vec<Screened>;
+    /// The generated households `hs` of `g` (`on_dibao` false), in order; one answer each.
+    fn screen(&self, g: &Generator<'_>, hs: &[GeneratedHousehold]) -> Vec<Screened>;
 }
 
 pub const HOUSEHOLD_COLUMNS: [&str; 10] = [
@@ -116,6 +116,7 @@ pub const PERSON_COLUMNS: [&str; 18] = [
 ];
 
 mod calibrate;
+mod direct;
 mod draws;
 mod household;
 mod report;
@@ -123,6 +124,8 @@ mod types;
 mod write;
 
 use calibrate::*;
+use direct::*;
+pub use direct::{DirectReader, GENERATED_HOUSEHOLDS, GENERATED_PERSONS};
 use draws::*;
 pub use report::*;
 pub use types::*;
@@ -291,21 +294,7 @@ impl<'s> Generator<'s> {
         let mut hs: Vec<GeneratedHousehold> = (start..end)
             .map(|i| self.household_before_roll_draw(i))
             .collect();
-        let mut wh = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(header_bytes(&HOUSEHOLD_COLUMNS));
-        let mut wp = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(header_bytes(&PERSON_COLUMNS));
-        let mut rec = Record::default();
-        for h in &hs {
-            self.write_rows(h, &mut wh, &mut wp, &mut rec);
-        }
-        let screened = self.screen.screen(
-            wh.into_inner().expect("flush to memory"),
-            wp.into_inner().expect("flush to memory"),
-            hs.len(),
-        );
+        let screened = self.screen.screen(self, &hs);
         debug_assert_eq!(screened.len(), hs.len());
         for (h, s) in hs.iter_mut().zip(screened) {
             h.dibao.ratio = s.ratio;

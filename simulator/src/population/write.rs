@@ -137,6 +137,25 @@ impl<'s> Generator<'s> {
         households: usize,
         mut sink: impl FnMut(usize, Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), E>,
     ) -> Result<Stats, E> {
+        self.part_chunks(
+            households,
+            |s, e| {
+                let (h, p, stats) = self.render(s, e);
+                ((h, p), stats)
+            },
+            &mut sink,
+        )
+    }
+
+    /// Makes households `0..households` a chunk at a time, `part` on its parts of [`SUB_CHUNK`]
+    /// households in parallel, and hands each chunk's parts in order to `sink` with the chunk's
+    /// first household; returns the statistics of them all.
+    pub(super) fn part_chunks<T: Send, E>(
+        &self,
+        households: usize,
+        part: impl Fn(u64, u64) -> (T, Stats) + Sync,
+        sink: &mut impl FnMut(usize, Vec<T>) -> Result<(), E>,
+    ) -> Result<Stats, E> {
         let mut stats = Stats::new(self.regions.len(), self.age_bands().len());
         let mut start = 0usize;
         while start < households {
@@ -145,16 +164,16 @@ impl<'s> Generator<'s> {
                 .step_by(SUB_CHUNK)
                 .map(|s| (s, (s + SUB_CHUNK).min(end)))
                 .collect();
-            let parts: Vec<(Vec<u8>, Vec<u8>, Stats)> = subs
+            let parts: Vec<(T, Stats)> = subs
                 .into_par_iter()
-                .map(|(s, e)| self.render(s as u64, e as u64))
+                .map(|(s, e)| part(s as u64, e as u64))
                 .collect();
-            let mut bufs = Vec::with_capacity(parts.len());
-            for (h, p, st) in parts {
+            let mut out = Vec::with_capacity(parts.len());
+            for (t, st) in parts {
                 stats.merge(&st);
-                bufs.push((h, p));
+                out.push(t);
             }
-            sink(start, bufs)?;
+            sink(start, out)?;
             start = end;
         }
         Ok(stats)
@@ -216,20 +235,8 @@ impl<'s> Generator<'s> {
 
     /// The CSV text (headers included) of the households of `indices`, in that order.
     pub fn render_indices(&self, indices: &[u64]) -> (Vec<u8>, Vec<u8>) {
-        let mut wh = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(header_bytes(&HOUSEHOLD_COLUMNS));
-        let mut wp = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(header_bytes(&PERSON_COLUMNS));
-        let mut rec = Record::default();
-        for &i in indices {
-            self.write_rows(&self.household(i), &mut wh, &mut wp, &mut rec);
-        }
-        (
-            wh.into_inner().expect("flush to memory"),
-            wp.into_inner().expect("flush to memory"),
-        )
+        let list: Vec<GeneratedHousehold> = indices.iter().map(|&i| self.household(i)).collect();
+        self.text_of(&list)
     }
 
     /// Writes a household's row and its members' rows.
@@ -240,43 +247,21 @@ impl<'s> Generator<'s> {
         wp: &mut csv::Writer<Vec<u8>>,
         rec: &mut Record,
     ) {
-        {
-            let i = h.index;
-            let hid = household_id(i);
+        let hid = household_id(h.index);
+        rec.clear();
+        rec.push(&hid);
+        for c in self.household_cells(h) {
+            rec.push_cell(c);
+        }
+        wh.write_record(rec.fields()).expect("writing to memory");
+        for (k, p) in h.members.iter().enumerate() {
             rec.clear();
+            rec.push_fmt(format_args!("{hid}-P{}", k + 1));
             rec.push(&hid);
-            rec.push(&self.regions[h.region]);
-            rec.push(h.area.as_str());
-            rec.push(bool_str(h.registered_poor));
-            rec.push(bool_str(h.pure_female));
-            rec.push_cents(h.financial_assets);
-            rec.push_int(h.vehicles as i64);
-            rec.push_int(h.houses as i64);
-            rec.push(h.credit.as_str());
-            rec.push(bool_str(h.on_dibao));
-            wh.write_record(rec.fields()).expect("writing to memory");
-            for (k, p) in h.members.iter().enumerate() {
-                rec.clear();
-                rec.push_fmt(format_args!("{hid}-P{}", k + 1));
-                rec.push(&hid);
-                rec.push_int(p.age as i64);
-                rec.push(if p.male { "male" } else { "female" });
-                rec.push_cents(p.monthly_income);
-                rec.push(bool_str(p.employed));
-                rec.push(p.employment_category.as_str());
-                rec.push_int(p.disability_grade as i64);
-                rec.push(p.self_care.as_str());
-                rec.push(p.illness.as_str());
-                rec.push_cents(p.medical_oop_12m);
-                rec.push_cents(p.rehab_cost_year);
-                rec.push(p.schooling.as_str());
-                rec.push_cents(p.tuition_year);
-                rec.push_cents(p.pension_contrib_year);
-                rec.push(bool_str(p.alive));
-                rec.push(bool_str(p.imprisoned));
-                rec.push(bool_str(p.has_supporter));
-                wp.write_record(rec.fields()).expect("writing to memory");
+            for c in person_cells(p) {
+                rec.push_cell(c);
             }
+            wp.write_record(rec.fields()).expect("writing to memory");
         }
     }
 }
