@@ -31,25 +31,7 @@ const DIRS: &[&str] = &[
 /// Files and functions still being split by other branches: `(path, None)` exempts a whole file (its
 /// length and its functions), `(path, Some(name))` one function of that file. Empty it as they are
 /// split; an entry that is no longer needed is reported (not failed) so that it can be removed.
-const ALLOWED: &[(&str, Option<&str>)] = &[
-    ("simulator/src/dynamics.rs", None),
-    ("interpreter/src/num.rs", None),
-    ("service/src/api.rs", None),
-    (
-        "simulator/src/population/household.rs",
-        Some("household_before_roll_draw"),
-    ),
-    // Over the limit when this test was added, and not yet assigned to a split.
-    ("interpreter/src/fast/compile.rs", Some("expr_inner")),
-    ("simulator/src/calibrate.rs", Some("rows")),
-    ("simulator/src/montecarlo.rs", Some("summarise")),
-    ("simulator/src/report/charts.rs", Some("draw_lines")),
-    ("simulator/src/report/figures.rs", Some("charts")),
-    ("simulator/src/script.rs", Some("run_script_with")),
-    ("simulator/src/setup.rs", Some("prepare")),
-    ("simulator/src/setup.rs", Some("load_population")),
-    ("simulator/src/spec/validate.rs", Some("validate_into")),
-];
+const ALLOWED: &[(&str, Option<&str>)] = &[];
 
 /// A function found by the scan.
 #[derive(Debug, PartialEq)]

@@ -194,6 +194,9 @@ pub fn symbols(p: &Policy, file: u32) -> Vec<DocumentSymbol> {
         selection_range: p.range(sel),
         children,
     };
+    let named = |name: &doudi_dsl::ast::Ident, detail, kind, span| {
+        sym(name.name.clone(), detail, kind, span, name.span, None)
+    };
     let with = |what: String, label: &Option<String>| match label {
         Some(l) => Some(format!("{what} — {l}")),
         None => Some(what),
@@ -245,14 +248,7 @@ pub fn symbols(p: &Policy, file: u32) -> Vec<DocumentSymbol> {
             }
             Item::Input(x) => {
                 let d = with(format!("{} input", x.entity.as_str()), &x.label);
-                sym(
-                    x.name.name.clone(),
-                    d,
-                    SymbolKind::FIELD,
-                    x.span,
-                    x.name.span,
-                    None,
-                )
+                named(&x.name, d, SymbolKind::FIELD, x.span)
             }
             Item::Parameter(x) => {
                 let what = if x.is_override {
@@ -261,58 +257,23 @@ pub fn symbols(p: &Policy, file: u32) -> Vec<DocumentSymbol> {
                     "parameter"
                 };
                 let d = with(what.into(), &x.label);
-                sym(
-                    x.name.name.clone(),
-                    d,
-                    SymbolKind::CONSTANT,
-                    x.span,
-                    x.name.span,
-                    None,
-                )
+                named(&x.name, d, SymbolKind::CONSTANT, x.span)
             }
             Item::Definition(x) => {
                 let d = with(format!("{} definition", x.entity.as_str()), &x.label);
-                sym(
-                    x.name.name.clone(),
-                    d,
-                    SymbolKind::FUNCTION,
-                    x.span,
-                    x.name.span,
-                    None,
-                )
+                named(&x.name, d, SymbolKind::FUNCTION, x.span)
             }
             Item::Exception(x) => {
                 let d = with(format!("{} exception", x.entity.as_str()), &x.label);
-                sym(
-                    x.name.name.clone(),
-                    d,
-                    SymbolKind::EVENT,
-                    x.span,
-                    x.name.span,
-                    None,
-                )
+                named(&x.name, d, SymbolKind::EVENT, x.span)
             }
             Item::Table(x) => {
                 let d = with(format!("{} decision table", x.entity.as_str()), &x.label);
-                sym(
-                    x.name.name.clone(),
-                    d,
-                    SymbolKind::FUNCTION,
-                    x.span,
-                    x.name.span,
-                    None,
-                )
+                named(&x.name, d, SymbolKind::FUNCTION, x.span)
             }
             Item::Extern(x) => {
                 let d = with("extern function".into(), &x.label);
-                sym(
-                    x.name.name.clone(),
-                    d,
-                    SymbolKind::FUNCTION,
-                    x.span,
-                    x.name.span,
-                    None,
-                )
+                named(&x.name, d, SymbolKind::FUNCTION, x.span)
             }
             Item::Calendar(c) => {
                 let d = with("calendar".into(), &c.label);
@@ -327,14 +288,7 @@ pub fn symbols(p: &Policy, file: u32) -> Vec<DocumentSymbol> {
             }
             Item::State(x) => {
                 let d = with(format!("{} state", x.entity.as_str()), &x.label);
-                sym(
-                    x.name.name.clone(),
-                    d,
-                    SymbolKind::VARIABLE,
-                    x.span,
-                    x.name.span,
-                    None,
-                )
+                named(&x.name, d, SymbolKind::VARIABLE, x.span)
             }
         };
         out.push(s);

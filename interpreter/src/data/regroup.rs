@@ -194,7 +194,7 @@ impl Regroup {
             return Ok(None);
         }
         let n = self.per_segment.min(self.total - self.done);
-        if self.done % self.per_bucket == 0 {
+        if self.done.is_multiple_of(self.per_bucket) {
             self.load_bucket(self.done / self.per_bucket)?;
         }
         let mut hh = Vec::with_capacity(64 * n);
