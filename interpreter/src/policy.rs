@@ -72,7 +72,12 @@ impl UnknownOutput {
         let mut close: Vec<(usize, &str)> = program
             .defs
             .iter()
-            .map(|d| (doudi_dsl::diag::edit_distance(name, &d.name), d.name.as_str()))
+            .map(|d| {
+                (
+                    doudi_dsl::diag::edit_distance(name, &d.name),
+                    d.name.as_str(),
+                )
+            })
             .filter(|(d, _)| *d <= limit)
             .collect();
         close.sort();
