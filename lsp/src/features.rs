@@ -2,7 +2,7 @@
 //! loaded policy.
 
 use crate::index::{is_declaration, DeclKind, Key};
-use crate::keywords::{FUNCTIONS, KEYWORDS};
+use crate::keywords::{keywords, FUNCTIONS};
 use crate::world::Policy;
 use doudi_dsl::ast::{EntityKind, Item};
 use lsp_types::{CompletionItem, CompletionItemKind, DocumentSymbol, SymbolKind};
@@ -71,7 +71,7 @@ pub fn completion(p: &Policy, file: u32, offset: u32) -> Vec<CompletionItem> {
     if entity.is_some() {
         return items;
     }
-    for (en, zh) in KEYWORDS {
+    for (en, zh) in keywords() {
         for (word, other) in [(en, zh), (zh, en)] {
             if word.is_empty() {
                 continue;

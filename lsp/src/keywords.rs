@@ -1,79 +1,30 @@
-//! The words of the language for completion: keywords in both spellings (as `grammar.pest` has
-//! them; a test checks the two agree) and the built-in functions.
+//! The words of the language for completion: keywords in both spellings (the parser's list; a test
+//! checks it against `grammar.pest`) and the built-in functions.
 
-/// Keywords: (English, 中文). A keyword with one spelling only (`per`, `每月`...) has "" as the other.
-pub const KEYWORDS: &[(&str, &str)] = &[
-    ("policy", "政策"),
-    ("extends", "继承"),
-    ("enum", "枚举"),
-    ("input", "输入"),
-    ("parameter", "参数"),
-    ("override", "覆盖"),
-    ("definition", "定义"),
-    ("exception", "例外"),
-    ("table", "决策表"),
-    ("extern", "外部函数"),
-    ("source", "依据"),
-    ("quote", "原文"),
-    ("assumption", "假设"),
-    ("from", "自"),
-    ("by", "按"),
-    ("hit", "命中"),
-    ("unique", "唯一"),
-    ("first", "首个"),
-    ("result", "结果"),
-    ("otherwise", "其余"),
-    ("when", "当"),
-    ("if", "如果"),
-    ("then", "那么"),
-    ("else", "否则"),
-    ("and", "且"),
-    ("or", "或"),
-    ("not", "非"),
-    ("in", "属于"),
-    ("for", "对"),
-    ("where", "满足"),
-    ("true", "真"),
-    ("false", "假"),
-    ("sum", "求和"),
-    ("count", "计数"),
-    ("any", "任一"),
-    ("all", "全部"),
-    ("min", "最小"),
-    ("max", "最大"),
-    ("round", "舍入"),
-    ("monthly", "按月"),
-    ("yearly", "按年"),
-    ("abs", "绝对值"),
-    ("person", "个人"),
-    ("household", "家庭"),
-    ("programme", "总体"),
-    ("members", "成员"),
-    ("households", "各户"),
-    ("persons", "各人"),
-    ("bool", "布尔"),
-    ("integer", "整数"),
-    ("decimal", "小数"),
-    ("percent", "百分比"),
-    ("money", "金额"),
-    ("months", "月数"),
-    ("date", "日期"),
-    ("text", "文本"),
-    ("per", ""),
-    ("每月", ""),
-    ("每年", ""),
-    ("month", ""),
-    ("year", ""),
-    ("default", "默认"),
-    ("calendar", "工作日历"),
-    ("holidays", "节假日"),
-    ("working_weekends", "调休上班日"),
-    ("state", "状态"),
-    ("initially", "初始"),
-    ("transitions", "转换"),
-    ("to", "转为"),
-    ("reason", "原因"),
-];
+/// Keywords for completion: (English, 中文), taken from the parser's own list
+/// ([`doudi_dsl::parse::KEYWORDS`]). A keyword written as two English words (`per month`, `每月`)
+/// is completed word by word, each with "" as its other spelling; so is `per`, spelled once.
+pub fn keywords() -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    let mut push = |pair: (&'static str, &'static str)| {
+        if !out.contains(&pair) {
+            out.push(pair);
+        }
+    };
+    for &(en, zh) in doudi_dsl::parse::KEYWORDS {
+        if en.contains(' ') || en == zh {
+            for word in en.split(' ') {
+                push((word, ""));
+            }
+            if zh != en {
+                push((zh, ""));
+            }
+        } else {
+            push((en, zh));
+        }
+    }
+    out
+}
 
 /// Built-in functions: (English, 中文, usage). Aggregations, `min`, `max`, `round`, `monthly`,
 /// `yearly` and `abs` are keywords; the date functions and `previous` are names.

@@ -30,8 +30,10 @@ pub(super) fn word_at(s: &str, i: usize) -> &str {
     &rest[..end]
 }
 
-/// English spelling → Chinese spelling of every keyword (docs/LANGUAGE.md, "Keywords").
-pub(super) const KEYWORDS: &[(&str, &str)] = &[
+/// English spelling → Chinese spelling of every keyword (docs/LANGUAGE.md, "Keywords"). A keyword of
+/// two English words (`per month`) has one Chinese word (`每月`); `per` alone is spelled once.
+/// The language server completes from this list.
+pub const KEYWORDS: &[(&str, &str)] = &[
     ("policy", "政策"),
     ("extends", "继承"),
     ("enum", "枚举"),

@@ -32,6 +32,7 @@ mod literals;
 mod scan;
 mod tables;
 
+pub use keywords::KEYWORDS;
 pub(crate) use keywords::{is_id_char, keyword_en, ITEM_KEYWORDS};
 use scan::{nesting, split_chunks};
 
