@@ -3,12 +3,15 @@
 
 use doudi_interpreter::data::{
     household_to_json, read_csv_dir, read_csv_pair, read_csv_pair_bytes, read_json_household,
-    read_json_path, read_json_str, write_csv_pair, CsvChunks, CsvPairWriter, DataError, Field,
-    FieldType, Household, PairSegments, Schema,
+    read_json_path, read_json_str, write_csv_pair, CsvChunks, CsvPairWriter, Field, FieldType,
+    Household, Schema,
 };
 use doudi_interpreter::num::Num;
 use doudi_interpreter::value::Value;
 use std::path::{Path, PathBuf};
+
+mod common;
+use common::read_segments;
 
 fn field(name: &str, ty: FieldType) -> Field {
     Field::new(name, ty)
@@ -129,35 +132,6 @@ fn read_chunks(schema: &Schema, dir: &Path, chunk_size: usize) -> Result<Vec<Hou
     for chunk in chunks {
         out.extend(chunk.map_err(|e| e.to_string())?);
     }
-    Ok(out)
-}
-
-/// The CSV pair through the segmented reader (`per_segment` households a segment) on `threads`
-/// worker threads, as `doudi eval` reads it.
-fn read_segments(
-    schema: &Schema,
-    dir: &Path,
-    per_segment: usize,
-    threads: usize,
-) -> Result<Vec<Household>, String> {
-    let pair = PairSegments::open_with(
-        schema,
-        &dir.join("households.csv"),
-        &dir.join("persons.csv"),
-        per_segment,
-    )
-    .map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    doudi_interpreter::stream::for_each_segment(
-        pair,
-        threads,
-        |hs: Vec<Household>| Ok::<_, DataError>(hs),
-        |hs| {
-            out.extend(hs);
-            Ok(())
-        },
-    )
-    .map_err(|e| e.to_string())?;
     Ok(out)
 }
 

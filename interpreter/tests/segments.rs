@@ -3,12 +3,13 @@
 //! after the first segments (regrouped through temporary files), on any number of threads; and it
 //! says why when a person comes after its household's row was already handed on.
 
-use doudi_interpreter::data::{
-    read_csv_dir, write_csv_pair, DataError, Household, PairSegments, Schema, SEGMENT_HOUSEHOLDS,
-};
+use doudi_interpreter::data::{read_csv_dir, write_csv_pair, Schema, SEGMENT_HOUSEHOLDS};
 use doudi_interpreter::testgen::{Gen, Profile, Rng};
 use doudi_interpreter::Policy;
 use std::path::Path;
+
+mod common;
+use common::read_segments;
 
 fn schema() -> Schema {
     Policy::load(Path::new("../policies/jian"))
@@ -16,33 +17,6 @@ fn schema() -> Schema {
         .unwrap()
         .policy
         .schema
-}
-
-fn read_segments(
-    schema: &Schema,
-    dir: &Path,
-    per_segment: usize,
-    threads: usize,
-) -> Result<Vec<Household>, String> {
-    let pair = PairSegments::open_with(
-        schema,
-        &dir.join("households.csv"),
-        &dir.join("persons.csv"),
-        per_segment,
-    )
-    .map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    doudi_interpreter::stream::for_each_segment(
-        pair,
-        threads,
-        |hs: Vec<Household>| Ok::<_, DataError>(hs),
-        |hs| {
-            out.extend(hs);
-            Ok(())
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(out)
 }
 
 /// A generated population of `n` households written as a CSV pair; returns the person rows.
