@@ -767,11 +767,11 @@ fn builtin(b: Builtin, vals: Vec<Value>) -> Result<Value, ArithError> {
 
 /// An aggregation in progress.
 pub struct AggAcc {
-    kind: AggKind,
+    pub(crate) kind: AggKind,
     ty: Ty,
-    acc: Option<Value>,
-    count: i64,
-    flag: Option<bool>,
+    pub(crate) acc: Option<Value>,
+    pub(crate) count: i64,
+    pub(crate) flag: Option<bool>,
 }
 
 impl AggAcc {

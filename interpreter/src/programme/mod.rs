@@ -10,6 +10,9 @@ use doudi_dsl::ast::{EntityKind, Span};
 use doudi_dsl::ir::*;
 use std::collections::HashMap;
 
+mod partial;
+pub use partial::PartialError;
+
 /// One population aggregation found in a programme definition.
 #[derive(Clone)]
 struct TotalSpec<'p> {
