@@ -40,6 +40,51 @@ fn write_record(out: &mut impl Write, head: &[u8], rec: &[u8]) -> std::io::Resul
     out.write_all(rec)
 }
 
+/// The households' ids in file order (their text end to end) and the set that finds one.
+struct HouseholdIds {
+    text: Vec<u8>,
+    ends: Vec<u64>,
+    set: IdSet<u32>,
+}
+
+impl HouseholdIds {
+    fn new() -> HouseholdIds {
+        HouseholdIds {
+            text: Vec::new(),
+            ends: Vec::new(),
+            set: IdSet::with_capacity(1 << 16),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Adds the next household's id; the line of its first appearance if it is there already.
+    fn insert(&mut self, id: &[u8], line: u64) -> Result<(), u64> {
+        let k = self.ends.len() as u32;
+        self.text.extend_from_slice(id);
+        self.ends.push(self.text.len() as u64);
+        let (text, ends) = (&self.text, &self.ends);
+        self.set.insert(id, k, line, |i| id_in(text, ends, i))
+    }
+
+    /// The position in file order of the household with this id.
+    fn get(&self, id: &[u8]) -> Option<u32> {
+        self.set.get(id, |i| id_in(&self.text, &self.ends, i))
+    }
+}
+
+/// Household `i`'s id in the ids' text.
+fn id_in<'a>(text: &'a [u8], ends: &[u64], i: u32) -> &'a [u8] {
+    let s = if i == 0 {
+        0
+    } else {
+        ends[i as usize - 1] as usize
+    };
+    &text[s..ends[i as usize] as usize]
+}
+
 impl Regroup {
     /// Regroups the rest of the pair: `households` and `persons` each start with the bytes already
     /// taken from their scanner (after line `.1`).
@@ -56,58 +101,9 @@ impl Regroup {
             .tempdir()
             .map_err(|e| io_error(&std::env::temp_dir(), e))?;
         let d = dir.path().to_path_buf();
-        // Pass 1a: the households, in order, into one file; their ids into a set.
         let hh_path = d.join("households");
-        let mut hh_out = BufWriter::new(File::create(&hh_path).map_err(|e| io_error(&d, e))?);
-        let mut ids_text: Vec<u8> = Vec::new();
-        let mut id_ends: Vec<u64> = Vec::new();
-        let mut ids: IdSet<u32> = IdSet::with_capacity(1 << 16);
-        let id_col = parser.households.id_col;
-        let mut prefix = RecordScanner::new(
-            &hh_rest.path,
-            Box::new(std::io::Cursor::new(households.0)),
-            households.1 + 1,
-        );
-        for scanner in [&mut prefix, hh_rest] {
-            loop {
-                let line = scanner.line;
-                let Some(rec) = scanner.peek()? else {
-                    break;
-                };
-                if !is_blank(rec) {
-                    let Some(id) = field_at(rec, id_col).filter(|id| !id.is_empty()) else {
-                        return Err(parser.households.record_error(rec, line));
-                    };
-                    let id = id.into_owned();
-                    let k = id_ends.len() as u32;
-                    ids_text.extend_from_slice(&id);
-                    id_ends.push(ids_text.len() as u64);
-                    let get = |i: u32| {
-                        let s = if i == 0 {
-                            0
-                        } else {
-                            id_ends[i as usize - 1] as usize
-                        };
-                        &ids_text[s..id_ends[i as usize] as usize]
-                    };
-                    if let Err(first) = ids.insert(&id, k, line, get) {
-                        return Err(DataError::new(
-                            format!("{}:{line}", parser.households.file),
-                            format!(
-                                "duplicate household id {} (first at line {first})",
-                                quoted(&String::from_utf8_lossy(&id))
-                            ),
-                        ));
-                    }
-                    write_record(&mut hh_out, &line.to_le_bytes(), rec)
-                        .map_err(|e| io_error(&d, e))?;
-                }
-                scanner.consume(&mut Vec::new());
-            }
-        }
-        hh_out.flush().map_err(|e| io_error(&d, e))?;
-        drop(hh_out);
-        let total = id_ends.len();
+        let ids = spool_households(parser, households, hh_rest, &hh_path)?;
+        let total = ids.len();
         let per_bucket = (16 * per_segment)
             .max(total.div_ceil(MAX_BUCKETS))
             .next_multiple_of(per_segment);
@@ -115,59 +111,14 @@ impl Regroup {
         let buckets: Vec<PathBuf> = (0..n_buckets)
             .map(|b| d.join(format!("persons-{b}")))
             .collect();
-        // Pass 1b: every remaining person row into its household's bucket.
-        let mut outs = buckets
-            .iter()
-            .map(|p| File::create(p).map(|f| BufWriter::with_capacity(1 << 16, f)))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| io_error(&d, e))?;
-        let get = |i: u32| {
-            let s = if i == 0 {
-                0
-            } else {
-                id_ends[i as usize - 1] as usize
-            };
-            &ids_text[s..id_ends[i as usize] as usize]
+        let dealer = Dealer {
+            parser,
+            ids: &ids,
+            per_bucket,
+            written,
+            reread,
         };
-        let layout = &parser.persons;
-        let mut prefix = RecordScanner::new(
-            &ps_rest.path,
-            Box::new(std::io::Cursor::new(persons.0)),
-            persons.1 + 1,
-        );
-        for scanner in [&mut prefix, ps_rest] {
-            loop {
-                let line = scanner.line;
-                let Some(rec) = scanner.peek()? else {
-                    break;
-                };
-                if !is_blank(rec) {
-                    let Some(h) = field_at(rec, layout.hh_col).filter(|h| !h.is_empty()) else {
-                        return Err(layout.record_error(rec, line));
-                    };
-                    let Some(k) = ids.get(&h, get) else {
-                        let id_col = parser.households.id_col;
-                        let split = reread.among_first(&h, written, id_col);
-                        return Err(unknown_household(
-                            parser,
-                            rec,
-                            &h,
-                            line,
-                            split.then_some(written),
-                        ));
-                    };
-                    let mut head = [0u8; 12];
-                    head[..4].copy_from_slice(&k.to_le_bytes());
-                    head[4..].copy_from_slice(&line.to_le_bytes());
-                    write_record(&mut outs[k as usize / per_bucket], &head, rec)
-                        .map_err(|e| io_error(&d, e))?;
-                }
-                scanner.consume(&mut Vec::new());
-            }
-        }
-        for mut o in outs {
-            o.flush().map_err(|e| io_error(&d, e))?;
-        }
+        dealer.deal(persons, ps_rest, &buckets, &d)?;
         let households = BufReader::new(File::open(&hh_path).map_err(|e| io_error(&d, e))?);
         Ok(Regroup {
             _dir: dir,
@@ -254,6 +205,117 @@ impl Regroup {
 }
 
 /// Reads one record written by [`write_record`] with an `N`-byte head.
+/// Pass 1a: the rest of `households.csv`, in order, into the file `path` (records with their
+/// lines); their ids into a set (a duplicate is an error at its line).
+fn spool_households(
+    parser: &SegmentParser,
+    households: (Vec<u8>, u64),
+    rest: &mut RecordScanner,
+    path: &Path,
+) -> Result<HouseholdIds, DataError> {
+    let d = path.parent().unwrap_or(path);
+    let mut out = BufWriter::new(File::create(path).map_err(|e| io_error(d, e))?);
+    let mut ids = HouseholdIds::new();
+    let id_col = parser.households.id_col;
+    let mut prefix = RecordScanner::new(
+        &rest.path,
+        Box::new(std::io::Cursor::new(households.0)),
+        households.1 + 1,
+    );
+    for scanner in [&mut prefix, rest] {
+        loop {
+            let line = scanner.line;
+            let Some(rec) = scanner.peek()? else {
+                break;
+            };
+            if !is_blank(rec) {
+                let Some(id) = field_at(rec, id_col).filter(|id| !id.is_empty()) else {
+                    return Err(parser.households.record_error(rec, line));
+                };
+                if let Err(first) = ids.insert(&id, line) {
+                    return Err(DataError::new(
+                        format!("{}:{line}", parser.households.file),
+                        format!(
+                            "duplicate household id {} (first at line {first})",
+                            quoted(&String::from_utf8_lossy(&id))
+                        ),
+                    ));
+                }
+                write_record(&mut out, &line.to_le_bytes(), rec).map_err(|e| io_error(d, e))?;
+            }
+            scanner.consume(&mut Vec::new());
+        }
+    }
+    out.flush().map_err(|e| io_error(d, e))?;
+    Ok(ids)
+}
+
+/// Pass 1b: deals every remaining person row into its household's bucket file.
+struct Dealer<'a> {
+    parser: &'a SegmentParser,
+    ids: &'a HouseholdIds,
+    per_bucket: usize,
+    /// Households already handed on, and how to reread them (for the message of a person whose
+    /// household was handed on before it).
+    written: usize,
+    reread: &'a Reread,
+}
+
+impl Dealer<'_> {
+    fn deal(
+        &self,
+        persons: (Vec<u8>, u64),
+        rest: &mut RecordScanner,
+        buckets: &[PathBuf],
+        d: &Path,
+    ) -> Result<(), DataError> {
+        let mut outs = buckets
+            .iter()
+            .map(|p| File::create(p).map(|f| BufWriter::with_capacity(1 << 16, f)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| io_error(d, e))?;
+        let layout = &self.parser.persons;
+        let mut prefix = RecordScanner::new(
+            &rest.path,
+            Box::new(std::io::Cursor::new(persons.0)),
+            persons.1 + 1,
+        );
+        for scanner in [&mut prefix, rest] {
+            loop {
+                let line = scanner.line;
+                let Some(rec) = scanner.peek()? else {
+                    break;
+                };
+                if !is_blank(rec) {
+                    let Some(h) = field_at(rec, layout.hh_col).filter(|h| !h.is_empty()) else {
+                        return Err(layout.record_error(rec, line));
+                    };
+                    let Some(k) = self.ids.get(&h) else {
+                        return Err(self.unknown(rec, &h, line));
+                    };
+                    let mut head = [0u8; 12];
+                    head[..4].copy_from_slice(&k.to_le_bytes());
+                    head[4..].copy_from_slice(&line.to_le_bytes());
+                    write_record(&mut outs[k as usize / self.per_bucket], &head, rec)
+                        .map_err(|e| io_error(d, e))?;
+                }
+                scanner.consume(&mut Vec::new());
+            }
+        }
+        for mut o in outs {
+            o.flush().map_err(|e| io_error(d, e))?;
+        }
+        Ok(())
+    }
+
+    /// The error of a person row whose household is not among the households left.
+    fn unknown(&self, rec: &[u8], h: &[u8], line: u64) -> DataError {
+        let id_col = self.parser.households.id_col;
+        let split = self.reread.among_first(h, self.written, id_col);
+        unknown_household(self.parser, rec, h, line, split.then_some(self.written))
+    }
+}
+
 fn read_record<const N: usize>(r: &mut impl Read) -> std::io::Result<([u8; N], Vec<u8>)> {
     let mut head = [0u8; N];
     r.read_exact(&mut head)?;
