@@ -2,7 +2,7 @@
 
 use crate::{Fail, Res};
 use clap::Args;
-use doudi::simulator::{estimate, montecarlo, report, scenario::Scenario, script, setup};
+use doudi::simulator::{blocks, estimate, montecarlo, report, scenario::Scenario, script, setup};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -22,6 +22,11 @@ pub struct SimulateArgs {
     /// would run for more than a day.
     #[arg(long)]
     force: bool,
+    /// Run the households in N blocks, as workers of a distributed run would (one after another in
+    /// this process, every message between a worker and the driver written as JSON and read back):
+    /// the report is the same, byte for byte (docs/SIMULATOR.md, "Running in household blocks").
+    #[arg(long, value_name = "N")]
+    blocks: Option<usize>,
 }
 
 #[derive(Args)]
@@ -112,9 +117,18 @@ pub fn simulate(a: SimulateArgs) -> Res {
     if !a.quiet {
         eprintln!("estimate: {}", size.describe());
     }
+    if let Some(n) = a.blocks {
+        if n == 0 || n > blocks::MAX_BLOCKS {
+            return Err(Fail::usage(format!(
+                "error: --blocks must be between 1 and {}",
+                blocks::MAX_BLOCKS
+            )));
+        }
+    }
     let started = std::time::Instant::now();
-    let prepared =
-        setup::prepare(scenario, None).map_err(|e| Fail::usage(format!("error: {e}")))?;
+    let prepared = std::sync::Arc::new(
+        setup::prepare(scenario, None).map_err(|e| Fail::usage(format!("error: {e}")))?,
+    );
     for w in &prepared.warnings {
         eprintln!("warning: {w}");
     }
@@ -125,7 +139,11 @@ pub fn simulate(a: SimulateArgs) -> Res {
         "{} ({} runs)",
         prepared.scenario.scenario.name, sim.runs
     ));
-    let outcome = montecarlo::simulate(&prepared, &|| pb.inc(1)).map_err(|e| {
+    let outcome = match a.blocks {
+        None => montecarlo::simulate(&prepared, &|| pb.inc(1)).map_err(|e| e.0),
+        Some(n) => blocks::simulate_in_blocks(prepared.clone(), n, &|| pb.inc(1)),
+    }
+    .map_err(|e| {
         pb.finish_and_clear();
         Fail::usage(format!("error: the simulation stopped: {e}"))
     })?;

@@ -846,6 +846,25 @@ impl AggAcc {
     pub fn settled(&self) -> bool {
         self.flag.is_some()
     }
+    /// The accumulated state without its kind and type (what another process needs to merge it
+    /// into an accumulator of the same aggregation): the value, the count and the flag.
+    pub fn into_parts(self) -> (Option<Value>, i64, Option<bool>) {
+        (self.acc, self.count, self.flag)
+    }
+    /// Merges a state given by [`AggAcc::into_parts`] of an accumulator of the same aggregation.
+    pub fn merge_parts(
+        &mut self,
+        (acc, count, flag): (Option<Value>, i64, Option<bool>),
+    ) -> Result<(), ArithError> {
+        let other = AggAcc {
+            kind: self.kind,
+            ty: self.ty,
+            acc,
+            count,
+            flag,
+        };
+        self.merge(other)
+    }
     /// Combines with another accumulator of the same aggregation (for parallel totals).
     pub fn merge(&mut self, other: AggAcc) -> Result<(), ArithError> {
         self.count = self

@@ -287,46 +287,21 @@ impl RunDraws {
     }
 }
 
-/// One household as calibration sees it.
-pub struct Probe<'a> {
-    /// Its index in the population, and the run (for unbiased rounding).
-    pub index: u64,
-    pub run: u64,
-    pub weight: u64,
-    /// In a take-all stratum: its weight stays as it is.
-    pub certain: bool,
-    pub area: u16,
-    pub region: u16,
-    pub packed: &'a doudi_interpreter::packed::Packed,
-    /// Dibao paid and persons, when on dibao in the measured month.
-    pub dibao: Option<(Num, Num)>,
-}
-
 /// Rakes the run's weights so that the first reported month meets the raked targets while the
 /// persons of each area keep their total: returns each household's new (integer) weight.
 pub fn rake_households(
     sim: &crate::run::Sim,
-    probes: &[Probe<'_>],
+    run: u64,
+    probes: &[crate::run::RakeRow],
 ) -> Result<(Vec<u64>, Raking), String> {
     let targets: Vec<&Target> = sim.targets.iter().filter(|t| t.raked()).collect();
     let areas = sim.areas.len().max(1);
-    let packer = sim.population.packer();
-    let mut hh = doudi_interpreter::data::Household {
-        id: String::new(),
-        fields: Vec::new(),
-        members: Vec::new(),
-        previous: None,
-    };
     let mut x: Vec<Vec<(usize, f64)>> = Vec::with_capacity(probes.len());
     let mut totals = vec![0.0; areas];
     // Dibao households and persons by area, with the weights before raking.
     let mut roll = vec![(0.0, 0.0); areas];
     for p in probes {
-        use doudi_interpreter::packed::MemberFields;
-        packer.unpack_into(p.packed, &mut hh);
-        let persons = (0..hh.member_count())
-            .filter(|&m| hh.member_bool(m, sim.slots.alive))
-            .count() as f64;
+        let persons = p.persons as f64;
         let a = (p.area as usize).min(areas - 1);
         let mut row = vec![(a, persons)];
         totals[a] += p.weight as f64 * persons;
@@ -388,7 +363,7 @@ pub fn rake_households(
             }
             round_unbiased(
                 d * g,
-                p.index ^ sim.seed.rotate_left(17) ^ p.run.rotate_left(41),
+                p.index ^ sim.seed.rotate_left(17) ^ run.rotate_left(41),
             )
         })
         .collect();

@@ -27,6 +27,7 @@ pub mod population;
 pub mod spec;
 
 pub mod admin;
+pub mod blocks;
 pub mod calibrate;
 pub mod dynamics;
 pub mod estimate;

@@ -272,7 +272,7 @@ fn take_all_households_stand_for_themselves_and_keep_their_weight_when_raked() {
         members: Vec::new(),
         previous: None,
     };
-    let probes: Vec<calibrate::Probe<'_>> = (0..pop.len())
+    let rows: Vec<doudi_simulator::run::RakeRow> = (0..pop.len())
         .map(|i| {
             packer.unpack_into(pop.packed(i), &mut hh);
             let area = match hh.household_field(sim.slots.area) {
@@ -280,19 +280,21 @@ fn take_all_households_stand_for_themselves_and_keep_their_weight_when_raked() {
                 _ => 0,
             };
             let members = (0..hh.member_count()).count() as i64;
-            calibrate::Probe {
+            let persons = (0..hh.member_count())
+                .filter(|&m| hh.member_bool(m, sim.slots.alive))
+                .count() as u32;
+            doudi_simulator::run::RakeRow {
                 index: i as u64,
-                run: 1,
                 weight: sim.design_weights[i],
                 certain: sim.certain[i],
                 area,
                 region: sim.region_of[i],
-                packed: pop.packed(i),
+                persons,
                 dibao: Some((Num::from_i64(400 * members), Num::from_i64(members))),
             }
         })
         .collect();
-    let (weights, info) = calibrate::rake_households(sim, &probes).unwrap();
+    let (weights, info) = calibrate::rake_households(sim, 1, &rows).unwrap();
     for &i in &certain {
         assert_eq!(weights[i], 1, "household {i} was reweighted");
     }

@@ -44,6 +44,14 @@ impl Contribution {
     }
 }
 
+/// The state of a [`Totals`] without the policy it borrows: per aggregation its value, count and
+/// flag ([`AggAcc::into_parts`]), and the households added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TotalsPartial {
+    pub households: u64,
+    pub accs: Vec<(Option<Value>, i64, Option<bool>)>,
+}
+
 /// Accumulates the population totals of a policy's programme definitions.
 pub struct Totals<'p> {
     policy: &'p Policy,
@@ -353,6 +361,35 @@ impl<'p> Totals<'p> {
         self.households += other.households;
         for ((a, b), spec) in self.accs.iter_mut().zip(other.accs).zip(&self.specs) {
             a.merge(b).map_err(|_| {
+                EvalError::new(
+                    "the population total is too large (overflow)",
+                    spec.expr.span,
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The accumulated state, owned (no policy borrowed): what a worker process sends for another
+    /// to merge into a [`Totals`] of the same policy and month ([`Totals::merge_partial`]).
+    pub fn into_partial(self) -> TotalsPartial {
+        TotalsPartial {
+            households: self.households,
+            accs: self.accs.into_iter().map(AggAcc::into_parts).collect(),
+        }
+    }
+
+    /// Merges a state given by [`Totals::into_partial`] (of a totals of the same policy), exactly
+    /// as [`Totals::merge`] merges the accumulator it came from.
+    pub fn merge_partial(&mut self, other: TotalsPartial) -> Result<(), EvalError> {
+        if other.accs.len() != self.accs.len() {
+            return Err(EvalError::plain(
+                "partial programme totals of another policy were merged into the totals",
+            ));
+        }
+        self.households = self.households.saturating_add(other.households);
+        for ((a, b), spec) in self.accs.iter_mut().zip(other.accs).zip(&self.specs) {
+            a.merge_parts(b).map_err(|_| {
                 EvalError::new(
                     "the population total is too large (overflow)",
                     spec.expr.span,

@@ -44,8 +44,10 @@ use std::sync::Mutex;
 mod dates;
 mod household;
 mod months;
+mod phases;
 
 pub use dates::{decision_months, filing_and_decision, months_between};
+pub use phases::{BlockResult, BlockState, MonthPart, RakeRow};
 
 /// Households per parallel chunk.
 pub const CHUNK: usize = 256;
@@ -822,7 +824,7 @@ struct RunCtx<'a> {
     /// dated value, `crate::growth`).
     policies: &'a [&'a Policy],
     /// Per variant: the contributions replayed households share.
-    contributions: Vec<Mutex<Contributions>>,
+    contributions: &'a [Mutex<Contributions>],
 }
 
 impl Sim {

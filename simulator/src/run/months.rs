@@ -13,6 +13,10 @@ impl Sim {
 
     /// Runs replicate `run` with the take-up `take_up` (before this run's draw); `central`: no
     /// bootstrap and every uncertain parameter at its central value (for fitting).
+    ///
+    /// The run goes through the phases of a run in household blocks (`crate::blocks`) with one
+    /// block holding every household: [`Sim::begin`], [`Sim::measure`], the raking, [`Sim::reported`]
+    /// and [`Sim::merge_blocks`]. A run split into blocks does the same, so its results are these.
     pub fn run_with(
         &self,
         run: u32,
@@ -20,145 +24,35 @@ impl Sim {
         central: bool,
         progress: &(dyn Fn() + Sync),
     ) -> Result<RunResult, SimError> {
-        let draws = crate::calibrate::RunDraws::draw(self, run, take_up, central);
-        let dynamics = draws.dynamics(&self.dynamics, self.employed_share);
-        let rates = Rates::new(&dynamics);
-        let setup = StreamKey::new(self.seed, run as u64, Purpose::Setup);
-        let keys = (
-            StreamKey::new(self.seed, run as u64, Purpose::Dynamics),
-            StreamKey::new(self.seed, run as u64, Purpose::Admin),
-        );
-        let nv = self.variants.len();
-        let grown =
-            crate::growth::run_policies(self, draws.standard_growth_per_year).map_err(SimError)?;
-        let policies: Vec<&Policy> = self
-            .variants
-            .iter()
-            .zip(&grown)
-            .map(|(var, g)| g.as_ref().unwrap_or(&var.policy))
-            .collect();
-        let evals: Vec<Evals<'_>> = self
-            .variants
-            .iter()
-            .enumerate()
-            .map(|(v, var)| {
-                Evals::new(
-                    policies[v],
-                    &var.ids,
-                    v == 0 && self.compare_households,
-                    self.compiled,
-                )
-            })
-            .collect();
-        let bootstrap = self.uncertainty.bootstrap && !central && self.runs > 1;
-        let mut states = self.initial_states(&setup, &dynamics, draws.take_up, bootstrap);
-        let run_ctx = RunCtx {
-            dynamics: &dynamics,
-            rates: &rates,
-            keys: &keys,
-            evals: &evals,
-            policies: &policies,
-            contributions: (0..nv).map(|_| Mutex::default()).collect(),
-        };
-        let mut last_epochs: Vec<Vec<usize>> = vec![Vec::new(); nv];
-        for t in 0..self.burn_in {
-            self.month(t, &mut states, &run_ctx, &mut last_epochs, false)?;
-        }
-        let raking = if self.targets.is_empty() {
-            None
-        } else {
-            // Measure the first reported month on copies of the households (a chunk at a time), rake,
-            // then simulate it from the unchanged states with the calibrated weights (the same random
-            // numbers: the same events).
-            let mut epochs = last_epochs.clone();
-            for st in states.iter_mut() {
-                st.measured = None;
+        let mut block = self.begin(run, take_up, central, 0..self.population.len())?;
+        let raking = match self.measure(&mut block)? {
+            None => None,
+            Some(rows) => {
+                let (weights, info) =
+                    crate::calibrate::rake_households(self, run as u64, &rows).map_err(SimError)?;
+                self.set_weights(&mut block, &weights)?;
+                Some(info)
             }
-            self.month(self.burn_in, &mut states, &run_ctx, &mut epochs, true)?;
-            let probes: Vec<crate::calibrate::Probe<'_>> = states
-                .iter()
-                .map(|st| crate::calibrate::Probe {
-                    index: st.actual.index,
-                    run: run as u64,
-                    weight: st.weight,
-                    certain: self
-                        .certain
-                        .get(st.actual.index as usize)
-                        .copied()
-                        .unwrap_or(false),
-                    area: st.actual.area,
-                    region: st.actual.region,
-                    packed: &st.packed,
-                    dibao: st.measured.clone(),
-                })
-                .collect();
-            let (weights, info) =
-                crate::calibrate::rake_households(self, &probes).map_err(SimError)?;
-            drop(probes);
-            for (st, w) in states.iter_mut().zip(weights) {
-                st.weight = w;
-            }
-            Some(info)
         };
-        let mut out: Vec<VariantRun> = (0..nv)
-            .map(|_| VariantRun {
-                cells: Vec::new(),
-                programme: Vec::new(),
-                samples: Vec::new(),
-            })
-            .collect();
-        for t in self.burn_in..self.burn_in + self.months {
-            let (cells, samples, programme) =
-                self.month(t, &mut states, &run_ctx, &mut last_epochs, false)?;
-            for (v, ((c, n), p)) in cells.into_iter().zip(samples).zip(programme).enumerate() {
-                out[v].cells.push(c);
-                out[v].samples.push(n);
-                out[v].programme.push(p);
-            }
-            progress();
-        }
-        let households = if self.compare_households && nv >= 2 {
-            Some(
-                states
-                    .iter()
-                    .map(|st| {
-                        let sum = |v: usize| st.admin[v].sums.as_deref();
-                        HouseholdTotals {
-                            income: sum(0).map_or(Num::ZERO, |x| x.income.clone()),
-                            benefit: [
-                                sum(0).map_or(Num::ZERO, |x| x.benefit.clone()),
-                                sum(1).map_or(Num::ZERO, |x| x.benefit.clone()),
-                            ],
-                            members: sum(0).map_or(0, |x| x.members0),
-                            weight: st.weight,
-                        }
-                    })
-                    .collect(),
-            )
-        } else {
-            None
-        };
-        Ok(RunResult {
-            variants: out,
-            households,
-            raking,
-            draws,
-        })
+        let draws = block.draws.clone();
+        let part = self.reported(block, progress)?;
+        self.merge_blocks(&draws, raking, vec![part])
     }
 
     /// Every household's state at the start of a run: the roll as the data has it, the take-up draw,
     /// the run's weight (the design weight times a Poisson(1) bootstrap draw, when `bootstrap`).
-    fn initial_states(
+    pub(super) fn initial_states(
         &self,
         setup: &StreamKey,
         dynamics: &Dynamics,
         take_up: f64,
         bootstrap: bool,
+        households: std::ops::Range<usize>,
     ) -> Vec<State> {
         let s = &self.slots;
         let nv = self.variants.len();
         let pop = &self.population;
-        (0..pop.len())
+        households
             .into_par_iter()
             .with_min_len(256)
             .map(|i| {
@@ -225,19 +119,19 @@ impl Sim {
             .collect()
     }
 
-    /// Simulates month `t` (counted from the start of the burn-in) for every household: returns, per
-    /// variant, the cells, their sample counts and the programme outputs. `measure`: simulate copies
-    /// of the households and keep only the baseline's dibao payments per household
-    /// (`State::measured`), for calibration; the states do not move.
-    #[allow(clippy::type_complexity)]
-    fn month(
+    /// Simulates month `t` (counted from the start of the burn-in) for the households of `states`:
+    /// returns, per variant, the cells, their sample counts and the programme totals, merged in chunk
+    /// order and not finished ([`MonthPart`]). `measure`: simulate copies of the households and keep
+    /// only the baseline's dibao payments per household (`State::measured`), for calibration; the
+    /// states do not move.
+    pub(super) fn month(
         &self,
         t: u32,
         states: &mut [State],
         rc: &RunCtx<'_>,
         last_epochs: &mut Vec<Vec<usize>>,
         measure: bool,
-    ) -> Result<(Vec<Vec<Num>>, Vec<Vec<u64>>, Vec<Vec<Option<Num>>>), SimError> {
+    ) -> Result<MonthPart, SimError> {
         let nv = self.variants.len();
         let month = self.start.plus(t as i32 - self.burn_in as i32);
         let epochs: Vec<Vec<usize>> = rc.policies.iter().map(|p| epoch(p, month)).collect();
@@ -253,7 +147,7 @@ impl Sim {
             epoch_changed: &epoch_changed,
             dyn_key: &rc.keys.0,
             admin_key: &rc.keys.1,
-            contributions: &rc.contributions,
+            contributions: rc.contributions,
             dynamics: rc.dynamics,
             rates: rc.rates,
             measure,
@@ -305,16 +199,11 @@ impl Sim {
                 totals[v].merge(tt).map_err(|e| self.render(v, &e))?;
             }
         }
-        let mut programme = Vec::with_capacity(nv);
-        for (v, tt) in totals.into_iter().enumerate() {
-            let values = if tt.is_empty() {
-                Vec::new()
-            } else {
-                tt.finish().map_err(|e| self.render(v, &e))?
-            };
-            programme.push(values.into_iter().map(|(_, val)| val.to_num()).collect());
-        }
-        Ok((cells, samples, programme))
+        Ok(MonthPart {
+            cells,
+            samples,
+            totals: totals.into_iter().map(Totals::into_partial).collect(),
+        })
     }
 
     /// One month of a chunk of households: their dynamics, then each variant's administration and

@@ -1,0 +1,175 @@
+//! A scenario run in household blocks (`doudi_simulator::blocks`): the plan, workers that each prepare
+//! the scenario on their own as separate processes would, messages that cross as JSON, and an outcome
+//! and reports equal to the single-machine run's.
+
+use doudi_simulator::blocks::{
+    self, messages, plan, through_json, BlockMonths, Driver, Measured, Worker,
+};
+use doudi_simulator::scenario::Scenario;
+use doudi_simulator::{montecarlo, report, run::CHUNK, setup};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scenario() -> Scenario {
+    Scenario::load(root().join("tests/data/simulate/blocks.toml")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn plan_cuts_whole_chunks_in_household_order() {
+    for households in [0, 1, 255, 256, 257, 1624, 10_000] {
+        for n in [1, 2, 3, 4, 7] {
+            let p = plan(households, n).unwrap();
+            assert_eq!(p.blocks.len(), n);
+            assert_eq!(p.blocks[0].0, 0);
+            assert_eq!(p.blocks[n - 1].1, households);
+            for w in p.blocks.windows(2) {
+                assert_eq!(w[0].1, w[1].0, "blocks follow one another");
+            }
+            for &(a, b) in &p.blocks {
+                assert!(a <= b && a % CHUNK == 0, "{households} in {n}: {a}..{b}");
+            }
+        }
+    }
+    // 1,624 households are 7 chunks: 4 blocks of 1, 2, 2 and 2 chunks.
+    assert_eq!(
+        plan(1624, 4).unwrap().blocks,
+        vec![(0, 256), (256, 768), (768, 1280), (1280, 1624)]
+    );
+    assert!(plan(10, 0).is_err());
+    assert!(plan(10, blocks::MAX_BLOCKS + 1).is_err());
+}
+
+#[test]
+fn exact_numbers_cross_as_text_with_their_representation() {
+    use doudi_interpreter::Num;
+    for s in [
+        "750.00",
+        "0",
+        "0.00",
+        "-12.5",
+        "155999/300",
+        "-1/3",
+        "79228162514264337593543950335",
+    ] {
+        let n = messages::num_of_text(s).unwrap();
+        assert_eq!(messages::num_text(&n), s);
+    }
+    let n = Num::parse("1559.99/3").unwrap();
+    let back = messages::num_of_text(&messages::num_text(&n)).unwrap();
+    assert_eq!(back, n);
+    for bad in ["", "x", "1/1", "1/0", "1/-3", "1e3", "1/2/3"] {
+        assert!(messages::num_of_text(bad).is_err(), "{bad}");
+    }
+}
+
+/// Workers prepared separately (as other processes would: the scenario file and a block index), the
+/// driver prepared on its own, every message through JSON: the outcome equals `montecarlo::simulate`
+/// on one preparation, and so do the report's bytes.
+#[test]
+fn workers_prepared_apart_give_the_single_machine_outcome_and_report() {
+    let whole = setup::prepare(scenario(), None).unwrap_or_else(|e| panic!("{e}"));
+    let single = montecarlo::simulate(&whole, &|| {}).unwrap();
+    assert!(!whole.sim.targets.is_empty() && whole.sim.runs > 1);
+    assert!(whole.sim.certain.iter().any(|&c| c), "take-all households");
+    let n = 3;
+    let mut workers: Vec<Worker> = (0..n)
+        .map(|b| Worker::open(scenario(), b, n).unwrap())
+        .collect();
+    let prepared = Arc::new(setup::prepare(scenario(), None).unwrap());
+    let mut driver = Driver::new(prepared.clone(), n).unwrap();
+    // Runs in reverse order and blocks' messages in any order: the driver orders them.
+    for run in (0..whole.sim.runs).rev() {
+        let mut measured: Vec<Measured> = workers
+            .iter_mut()
+            .map(|w| through_json(&w.measure(run).unwrap()).unwrap())
+            .collect();
+        measured.reverse();
+        let weights = driver.rake(measured).unwrap();
+        assert_eq!(weights.len(), n);
+        let parts: Vec<BlockMonths> = workers
+            .iter_mut()
+            .zip(&weights)
+            .map(|(w, x)| {
+                through_json(&w.months(Some(&through_json(x).unwrap()), &|| {}).unwrap()).unwrap()
+            })
+            .collect();
+        if run == 0 {
+            let households = whole.sim.population.len();
+            let (m, w, b) = (
+                json_len(&workers[1].measure(run).unwrap()),
+                json_len(&weights[1]),
+                json_len(&parts[1]),
+            );
+            let block = driver.plan().blocks[1];
+            let per = |x: usize| x / (block.1 - block.0);
+            eprintln!(
+                "{households} households in {n} blocks; block 1 ({} households): measured {m} B ({} B a household), weights {w} B, months {b} B ({} B a household)",
+                block.1 - block.0,
+                per(m),
+                per(b)
+            );
+            assert!(
+                per(m) < 200 && per(w) < 30,
+                "the messages grow with the households only"
+            );
+        }
+        driver.merge(parts).unwrap();
+    }
+    let outcome = driver.finish().unwrap();
+    assert!(outcome == single, "the outcomes differ");
+    let dir = tempfile::tempdir().unwrap();
+    let files = report::write(&whole, &single, &dir.path().join("a"))
+        .unwrap()
+        .files;
+    report::write(&prepared, &outcome, &dir.path().join("b")).unwrap();
+    assert!(files.len() > 10);
+    for f in files {
+        assert!(
+            std::fs::read(dir.path().join("a").join(&f)).unwrap()
+                == std::fs::read(dir.path().join("b").join(&f)).unwrap(),
+            "{f} differs"
+        );
+    }
+    // And in one process with more blocks than chunks (empty blocks).
+    let many = blocks::simulate_in_blocks(prepared, 9, &|| {}).unwrap();
+    assert!(many == single, "9 blocks differ");
+}
+
+/// Messages of another run, a missing block, weights not given: refused, not merged.
+#[test]
+fn out_of_protocol_messages_are_refused() {
+    let prepared = Arc::new(setup::prepare(scenario(), None).unwrap());
+    let mut driver = Driver::new(prepared.clone(), 2).unwrap();
+    let mut w0 = Worker::new(prepared.clone(), 0, 2).unwrap();
+    let mut w1 = Worker::new(prepared.clone(), 1, 2).unwrap();
+    assert!(Worker::new(prepared.clone(), 2, 2).is_err());
+    assert!(w0.months(None, &|| {}).is_err(), "months before measure");
+    assert!(
+        w0.measure(prepared.sim.runs).is_err(),
+        "a run beyond the scenario's"
+    );
+    let m0 = w0.measure(0).unwrap();
+    let m1 = w1.measure(1).unwrap();
+    assert!(driver.rake(vec![m0.clone()]).is_err(), "a block missing");
+    assert!(driver.rake(vec![m0.clone(), m1]).is_err(), "another run");
+    let m1 = w1.measure(0).unwrap();
+    let weights = driver.rake(vec![m0, m1]).unwrap();
+    assert!(w0.months(None, &|| {}).is_err(), "the weights are needed");
+    let mut w0 = Worker::new(prepared.clone(), 0, 2).unwrap();
+    w0.measure(0).unwrap();
+    assert!(
+        w0.months(Some(&weights[1]), &|| {}).is_err(),
+        "another block's weights"
+    );
+    assert!(driver.merge(Vec::new()).is_err());
+    assert!(driver.finish().is_err(), "runs missing");
+}
+
+/// A message's size as JSON.
+fn json_len<T: serde::Serialize>(m: &T) -> usize {
+    serde_json::to_vec(m).unwrap().len()
+}
