@@ -3,6 +3,7 @@
 //! with the CLI's message text and the attributes a program acts on.
 
 use doudi::dsl::Severity;
+use doudi::interpreter::data::DataError;
 use doudi::simulator::scenario::ScenarioError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -81,6 +82,27 @@ pub(crate) fn from_doudi(py: Python<'_>, e: doudi::Error) -> PyErr {
         // `doudi::Error` is non-exhaustive: a variant added later is still a DoudiError.
         _ => raise(py, "DoudiError", &message, |_| Ok(())),
     }
+}
+
+/// A data error of the readers: the table or file, the row (`households row 3` from the Arrow
+/// reader, `persons.csv:17` from the others), the field and what was expected.
+pub(crate) fn from_data(py: Python<'_>, e: DataError) -> PyErr {
+    let message = e.to_string();
+    let (file, row) = match e.location.rsplit_once(" row ") {
+        Some((table, n)) if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() => {
+            (table.to_string(), n.parse::<u64>().ok())
+        }
+        _ => match doudi::Error::from(e.clone()) {
+            doudi::Error::Data { file, row, .. } => (file, row),
+            _ => (e.location.clone(), None),
+        },
+    };
+    raise(py, "DataError", &message, |k| {
+        k.set_item("file", file)?;
+        k.set_item("row", row)?;
+        k.set_item("field", &e.field)?;
+        k.set_item("expected", &e.expected)
+    })
 }
 
 /// A policy that does not load or check: the rendered diagnostics as the message, and each

@@ -22,9 +22,12 @@ __all__ = ["Policy", "Explanation", "Period", "Overrides", "Table"]
 #: A month: ``"YYYY-MM"``, or a :class:`datetime.date` (its month).
 Period = Union[str, datetime.date]
 #: Parameter overrides, as ``doudi eval --set NAME=VALUE``: a mapping ``{"dibao_standard.urban":
-#: "750"}`` or strings ``["dibao_standard.urban=750"]``. Values are text, ``int``,
+#: "750"}``, strings ``["dibao_standard.urban=750"]`` or ``(name, value)`` pairs. Values are text, ``int``,
 #: :class:`decimal.Decimal` or ``bool`` (a ``float`` is refused: write ``"0.3"``).
-Overrides = Union[Mapping[str, Union[str, int, decimal.Decimal, bool]], Iterable[str]]
+Overrides = Union[
+    Mapping[str, Union[str, int, decimal.Decimal, bool]],
+    Iterable[Union[str, tuple[str, Union[str, int, decimal.Decimal, bool]]]],
+]
 #: A table of households or persons: a ``pyarrow.Table`` (or anything with the Arrow PyCapsule
 #: stream interface, such as a ``pyarrow.RecordBatch`` or ``RecordBatchReader``) or a
 #: ``pandas.DataFrame``.
@@ -52,6 +55,9 @@ def _overrides(set: Overrides | None) -> list[tuple[str, str]]:
         pairs = list(set.items())
     else:
         for item in set:
+            if isinstance(item, tuple) and len(item) == 2:
+                pairs.append((str(item[0]), item[1]))
+                continue
             name, eq, value = str(item).partition("=")
             if not eq:
                 raise ParameterError(f"set expects NAME=VALUE, found `{item}`")
