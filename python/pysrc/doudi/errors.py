@@ -14,10 +14,15 @@ prints (without the leading ``error:``), and its attributes carry what a program
 
 >>> import doudi
 >>> try:
-...     doudi.Policy.load("policies/jian").evaluate_json({"id": "H1"}, "2024-13")
+...     doudi.Policy.load("policies/jian").explain({"id": "H1"}, "dibao_payment", "2024-13")
 ... except doudi.PeriodError as e:
 ...     print(e.text, "|", e)
-2024-13 | month must be 1–12: `2024-13`
+2024-13 | month 13 of `2024-13` is out of range: a month is 01 to 12 (e.g. 2024-12)
+>>> try:
+...     doudi.Policy.load("policies/jian").explain({"id": "H1"}, "dibao_payment", "2024-01")
+... except doudi.DataError as e:
+...     print(e.file, e.field, "|", e)
+household region | household: household "H1": missing field "region" (expected text)
 """
 
 from __future__ import annotations
