@@ -40,9 +40,9 @@ pub(crate) fn from_doudi(py: Python<'_>, e: doudi::Error) -> PyErr {
             k.set_item("suggestions", suggestions)?;
             k.set_item("household_outputs", household_outputs)
         }),
-        E::WrongOutput { name, .. } => raise(py, "OutputError", &message, |k| {
-            k.set_item("name", name)
-        }),
+        E::WrongOutput { name, .. } => {
+            raise(py, "OutputError", &message, |k| k.set_item("name", name))
+        }
         E::UnknownMember {
             household,
             member,
@@ -75,9 +75,7 @@ pub(crate) fn from_doudi(py: Python<'_>, e: doudi::Error) -> PyErr {
             k.set_item("household", source.household.clone())?;
             k.set_item("member", source.person.clone())
         }),
-        E::Period { text, .. } => raise(py, "PeriodError", &message, |k| {
-            k.set_item("text", text)
-        }),
+        E::Period { text, .. } => raise(py, "PeriodError", &message, |k| k.set_item("text", text)),
         E::Parameter { .. } => raise(py, "ParameterError", &message, |_| Ok(())),
         // `doudi::Error` is non-exhaustive: a variant added later is still a DoudiError.
         _ => raise(py, "DoudiError", &message, |_| Ok(())),
@@ -127,8 +125,8 @@ fn policy_error(py: Python<'_>, message: &str, e: &doudi::LoadError) -> PyErr {
             d.set_item("severity", severity)?;
             d.set_item("message", &diag.message)?;
             let span = diag.primary.span;
-            let location = ((span.file as usize) < e.sources.files.len())
-                .then(|| e.sources.location(span));
+            let location =
+                ((span.file as usize) < e.sources.files.len()).then(|| e.sources.location(span));
             d.set_item("location", location)?;
             d.set_item("help", diag.help.clone())?;
             list.append(d)?;
@@ -161,9 +159,9 @@ pub(crate) fn from_eval(
 pub(crate) fn from_scenario(py: Python<'_>, e: ScenarioError) -> PyErr {
     let message = e.to_string();
     match e {
-        ScenarioError::Io { file, .. } => raise(py, "ScenarioError", &message, |k| {
-            k.set_item("file", file)
-        }),
+        ScenarioError::Io { file, .. } => {
+            raise(py, "ScenarioError", &message, |k| k.set_item("file", file))
+        }
         ScenarioError::Invalid { file, problems } => raise(py, "ScenarioError", &message, |k| {
             k.set_item("file", file)?;
             let list = PyList::empty(py);

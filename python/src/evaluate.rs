@@ -12,9 +12,9 @@ use crate::errors;
 use arrow_array::RecordBatch;
 use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use doudi::dsl::ast::EntityKind;
-use doudi::interpreter::data::{arrow as data_arrow, DataError, Household};
-use doudi::interpreter::fast::CompiledPolicy;
-use doudi::interpreter::{EvalError, Policy};
+use doudi_interpreter::data::{arrow as data_arrow, DataError, Household};
+use doudi_interpreter::fast::CompiledPolicy;
+use doudi_interpreter::{EvalError, Policy};
 use doudi::Month;
 use pyo3::prelude::*;
 use rayon::prelude::*;
@@ -25,8 +25,20 @@ const MAX_PART: usize = 64 * 1024;
 
 /// Why a part failed.
 enum Failure {
-    Data(DataError),
-    Eval(EvalError),
+    Data(Box<DataError>),
+    Eval(Box<EvalError>),
+}
+
+impl From<DataError> for Failure {
+    fn from(e: DataError) -> Failure {
+        Failure::Data(Box::new(e))
+    }
+}
+
+impl From<EvalError> for Failure {
+    fn from(e: EvalError) -> Failure {
+        Failure::Eval(Box::new(e))
+    }
 }
 
 pub(crate) fn evaluate(
@@ -42,13 +54,13 @@ pub(crate) fn evaluate(
     let persons = batches(persons, "persons")?;
     let columns = data_arrow::OutputColumns::new(policy, &outputs);
     let result = py.detach(|| {
-        let hs = data_arrow::read_batches(&policy.schema, households, persons)
-            .map_err(Failure::Data)?;
+        let hs =
+            data_arrow::read_batches(&policy.schema, households, persons).map_err(Failure::from)?;
         evaluate_parts(policy, &hs, month, &outputs, &columns)
     });
     let batches = result.map_err(|f| match f {
-        Failure::Data(e) => errors::from_data(py, e),
-        Failure::Eval(e) => errors::from_eval(py, e, policy),
+        Failure::Data(e) => errors::from_data(py, *e),
+        Failure::Eval(e) => errors::from_eval(py, *e, policy),
     })?;
     let table = Table::try_new(batches, columns.schema())
         .map_err(|e| errors::raise(py, "DoudiError", &e.to_string(), |_| Ok(())))?;
@@ -64,14 +76,19 @@ fn batches(table: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<RecordBatch>> {
         return Err(errors::raise(
             py,
             "DataError",
-            &format!("{name}: expected a pyarrow Table, RecordBatch or pandas DataFrame, found {found}"),
+            &format!(
+                "{name}: expected a pyarrow Table, RecordBatch or pandas DataFrame, found {found}"
+            ),
             |k| k.set_item("file", name),
         ));
     }
     let table = Table::from_pyarrow_bound(table).map_err(|e| {
-        errors::raise(py, "DataError", &format!("{name}: cannot read the Arrow stream: {e}"), |k| {
-            k.set_item("file", name)
-        })
+        errors::raise(
+            py,
+            "DataError",
+            &format!("{name}: cannot read the Arrow stream: {e}"),
+            |k| k.set_item("file", name),
+        )
     })?;
     Ok(table.into_inner().0)
 }
@@ -147,17 +164,17 @@ fn evaluate_part(
     match compiled {
         Some(cp) => {
             cp.map_sequential(part, month, &mut push)
-                .map_err(Failure::Eval)?;
+                .map_err(Failure::from)?;
         }
         None => {
             for h in part {
-                let row = policy.evaluate(h, month, outputs).map_err(Failure::Eval)?;
+                let row = policy.evaluate(h, month, outputs).map_err(Failure::from)?;
                 push(h, &row);
             }
         }
     }
     if let Some(e) = failed {
-        return Err(Failure::Data(e));
+        return Err(e.into());
     }
-    builder.finish().map_err(Failure::Data)
+    builder.finish().map_err(Failure::from)
 }

@@ -43,14 +43,17 @@ impl NativePolicy {
     /// The policy with `overrides` applied after its own (a new policy; this one is unchanged).
     fn overridden(&self, py: Python<'_>, overrides: &[(String, String)]) -> PyResult<NativePolicy> {
         let program = self.engine.policy().program.clone();
-        let mut policy = py
-            .detach(|| Loaded::new(program))
-            .map_err(|_| errors::raise(py, "DoudiError", "the policy cannot be copied", |_| Ok(())))?;
+        let mut policy = py.detach(|| Loaded::new(program)).map_err(|_| {
+            errors::raise(py, "DoudiError", "the policy cannot be copied", |_| Ok(()))
+        })?;
         for (name, value) in overrides {
             policy.set_param(name, value).map_err(|e| {
-                errors::raise(py, "ParameterError", &format!("set {name}={value}: {e}"), |_| {
-                    Ok(())
-                })
+                errors::raise(
+                    py,
+                    "ParameterError",
+                    &format!("set {name}={value}: {e}"),
+                    |_| Ok(()),
+                )
             })?;
         }
         let mut all = self.overrides.clone();
@@ -79,7 +82,11 @@ impl NativePolicy {
     }
 
     /// A copy with parameter overrides applied (`name` or `name.key`, value as text).
-    fn with_params(&self, py: Python<'_>, overrides: Vec<(String, String)>) -> PyResult<NativePolicy> {
+    fn with_params(
+        &self,
+        py: Python<'_>,
+        overrides: Vec<(String, String)>,
+    ) -> PyResult<NativePolicy> {
         self.overridden(py, &overrides)
     }
 

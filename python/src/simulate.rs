@@ -106,7 +106,10 @@ fn read_scenario(py: Python<'_>, scenario: &Bound<'_, PyAny>) -> PyResult<Scenar
     if scenario.is_instance_of::<PyDict>() {
         let value = to_toml(scenario, "")?;
         let text = toml::to_string(&value).map_err(|e| {
-            errors::scenario(py, &format!("{DICT_ORIGIN}: cannot be written as TOML: {e}"))
+            errors::scenario(
+                py,
+                &format!("{DICT_ORIGIN}: cannot be written as TOML: {e}"),
+            )
         })?;
         Scenario::from_toml_str(&text, DICT_ORIGIN, Path::new(""))
             .map_err(|e| errors::from_scenario(py, e))
@@ -123,10 +126,15 @@ fn to_toml(v: &Bound<'_, PyAny>, key: &str) -> PyResult<toml::Value> {
     let py = v.py();
     let bad = |what: String| {
         let at = if key.is_empty() { "the scenario" } else { key };
-        errors::raise(py, "ScenarioError", &format!("{DICT_ORIGIN}: {at}: {what}"), |k| {
-            k.set_item("file", DICT_ORIGIN)?;
-            k.set_item("problems", vec![(at.to_string(), what.clone())])
-        })
+        errors::raise(
+            py,
+            "ScenarioError",
+            &format!("{DICT_ORIGIN}: {at}: {what}"),
+            |k| {
+                k.set_item("file", DICT_ORIGIN)?;
+                k.set_item("problems", vec![(at.to_string(), what.clone())])
+            },
+        )
     };
     if let Ok(d) = v.cast::<PyDict>() {
         let mut table = toml::map::Map::new();
@@ -137,7 +145,11 @@ fn to_toml(v: &Bound<'_, PyAny>, key: &str) -> PyResult<toml::Value> {
             if item.is_none() {
                 continue;
             }
-            let path = if key.is_empty() { name.clone() } else { format!("{key}.{name}") };
+            let path = if key.is_empty() {
+                name.clone()
+            } else {
+                format!("{key}.{name}")
+            };
             table.insert(name, to_toml(&item, &path)?);
         }
         return Ok(toml::Value::Table(table));
