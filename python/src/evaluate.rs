@@ -12,10 +12,10 @@ use crate::errors;
 use arrow_array::RecordBatch;
 use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use doudi::dsl::ast::EntityKind;
+use doudi::Month;
 use doudi_interpreter::data::{arrow as data_arrow, DataError, Household};
 use doudi_interpreter::fast::CompiledPolicy;
 use doudi_interpreter::{EvalError, Policy};
-use doudi::Month;
 use pyo3::prelude::*;
 use rayon::prelude::*;
 
@@ -50,14 +50,9 @@ pub(crate) fn evaluate(
     outputs: Option<Vec<String>>,
 ) -> PyResult<Py<PyAny>> {
     let outputs = output_ids(py, policy, outputs.unwrap_or_default())?;
-    let households = batches(households, "households")?;
-    let persons = batches(persons, "persons")?;
+    let hs = read(py, policy, households, persons)?;
     let columns = data_arrow::OutputColumns::new(policy, &outputs);
-    let result = py.detach(|| {
-        let hs =
-            data_arrow::read_batches(&policy.schema, households, persons).map_err(Failure::from)?;
-        evaluate_parts(policy, &hs, month, &outputs, &columns)
-    });
+    let result = py.detach(|| evaluate_parts(policy, &hs, month, &outputs, &columns));
     let batches = result.map_err(|f| match f {
         Failure::Data(e) => errors::from_data(py, *e),
         Failure::Eval(e) => errors::from_eval(py, *e, policy),
@@ -65,6 +60,19 @@ pub(crate) fn evaluate(
     let table = Table::try_new(batches, columns.schema())
         .map_err(|e| errors::raise(py, "DoudiError", &e.to_string(), |_| Ok(())))?;
     Ok(table.into_pyarrow(py)?.unbind())
+}
+
+/// The households of Arrow tables of households and persons (the GIL released while they are read).
+pub(crate) fn read(
+    py: Python<'_>,
+    policy: &Policy,
+    households: &Bound<'_, PyAny>,
+    persons: &Bound<'_, PyAny>,
+) -> PyResult<Vec<Household>> {
+    let households = batches(households, "households")?;
+    let persons = batches(persons, "persons")?;
+    py.detach(|| data_arrow::read_batches(&policy.schema, households, persons))
+        .map_err(|e| errors::from_data(py, e))
 }
 
 /// The record batches of a pyarrow Table, RecordBatchReader or any object with

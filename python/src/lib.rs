@@ -137,6 +137,37 @@ impl NativePolicy {
             .map_err(|e| errors::from_doudi(py, e))
     }
 
+    /// Explains an output for the household `id` of Arrow tables of households and persons (read
+    /// as `evaluate` reads them).
+    #[pyo3(signature = (households, persons, id, output, period, member=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn explain_in_tables(
+        &self,
+        py: Python<'_>,
+        households: &Bound<'_, PyAny>,
+        persons: &Bound<'_, PyAny>,
+        id: &str,
+        output: &str,
+        period: &str,
+        member: Option<&str>,
+    ) -> PyResult<explain::NativeExplanation> {
+        let m = month(py, period)?;
+        let hs = evaluate::read(py, self.engine.policy(), households, persons)?;
+        let Some(hh) = hs.iter().find(|h| h.id == id) else {
+            let message = format!("no household `{id}` in the households table");
+            return Err(errors::raise(py, "DataError", &message, |k| {
+                k.set_item("file", "households")
+            }));
+        };
+        let engine = &self.engine;
+        let r = py.detach(|| match member {
+            None => engine.explain(hh, m, output),
+            Some(member) => engine.explain_member(hh, m, output, member),
+        });
+        r.map(explain::NativeExplanation::new)
+            .map_err(|e| errors::from_doudi(py, e))
+    }
+
     /// Evaluates household outputs for Arrow tables of households and persons; see
     /// `evaluate.rs`.
     #[pyo3(signature = (households, persons, period, outputs=None))]

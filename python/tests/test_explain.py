@@ -97,3 +97,20 @@ def test_explain_errors(policy: doudi.Policy, h004: dict) -> None:
         policy.explain(h004, "dibao_payment", "January")
     with pytest.raises(ValueError, match="depth"):
         policy.explain(h004, "dibao_payment", "2024-01").text(depth=0)
+
+
+def test_a_household_of_arrow_tables(policy: doudi.Policy) -> None:
+    from conftest import population_arrow, population_pandas
+
+    households, persons = population_arrow()
+    why = policy.explain("H006", "dibao_payment", "2024-01", households=households, persons=persons)
+    assert why["household"] == "H006"
+    payments = policy.evaluate(households, persons, "2024-01", outputs=["dibao_payment"])
+    assert why.value == str(payments.column("dibao_payment")[5].as_py())
+    frames = population_pandas()
+    again = policy.explain("H006", "dibao_payment", "2024-01", households=frames[0], persons=frames[1])
+    assert again == why
+    with pytest.raises(doudi.DataError, match="no household `H999`"):
+        policy.explain("H999", "dibao_payment", "2024-01", households=households, persons=persons)
+    with pytest.raises(TypeError):
+        policy.explain("H006", "dibao_payment", "2024-01", households=households)

@@ -22,6 +22,15 @@ class Policy:
     def explain(
         self, household: str, output: str, period: str, member: str | None = None
     ) -> Explanation: ...
+    def explain_in_tables(
+        self,
+        households: Any,
+        persons: Any,
+        id: str,
+        output: str,
+        period: str,
+        member: str | None = None,
+    ) -> Explanation: ...
     def evaluate(
         self,
         households: Any,

@@ -190,12 +190,16 @@ class Policy:
         period: Period,
         member: str | None = None,
         set: Overrides | None = None,
+        *,
+        households: Table | None = None,
+        persons: Table | None = None,
     ) -> Explanation:
         """Explains how ``output`` was derived for one household and month (``doudi explain``).
 
         ``household`` is one household in the JSON form of docs/DATA.md (a dict, or JSON text;
-        money as text or :class:`~decimal.Decimal`). ``member`` (a member's id) explains a person
-        definition for that member. Returns an :class:`Explanation`: the explanation's JSON form
+        money as text or :class:`~decimal.Decimal`), or, with ``households`` and ``persons``
+        (tables as :meth:`evaluate` takes them), the id of one of their households. ``member``
+        (a member's id) explains a person definition for that member. Returns an :class:`Explanation`: the explanation's JSON form
         as a dict, which prints as the CLI's text.
 
         >>> import doudi, json
@@ -208,8 +212,20 @@ class Policy:
           = member_count >= 1 and per_capita_income < standard and assets_ok and credit_ok
         ...
         """
-        text = household if isinstance(household, str) else json.dumps(household, default=_json_default)
         policy = self.with_params(set) if set else self
+        if households is not None or persons is not None:
+            if households is None or persons is None or not isinstance(household, str):
+                raise TypeError("give the household's id with both households= and persons=")
+            native = policy._native.explain_in_tables(
+                _arrow(households, "households"),
+                _arrow(persons, "persons"),
+                household,
+                output,
+                _period(period),
+                member,
+            )
+            return Explanation(native)
+        text = household if isinstance(household, str) else json.dumps(household, default=_json_default)
         native = policy._native.explain(text, output, _period(period), member)
         return Explanation(native)
 
