@@ -26,6 +26,7 @@ const DIRS: &[&str] = &[
     "service/src",
     "src",
     "lsp/src",
+    "python/src",
 ];
 
 /// Files and functions still being split by other branches: `(path, None)` exempts a whole file (its

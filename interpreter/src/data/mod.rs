@@ -21,6 +21,9 @@
 //!   memory that does not grow with the population.
 //!
 //! Writers: [`write_csv_pair`], [`CsvPairWriter`] (streaming), [`household_to_json`].
+//!
+//! With the `arrow` feature, [`arrow`] reads households from and writes households and evaluation
+//! outputs to Arrow record batches (Parquet files, Python).
 
 use crate::num::Num;
 use crate::value::Value;
@@ -157,6 +160,8 @@ pub const MAX_JSON_BYTES: usize = 1 << 30;
 /// household, members, person); serde_json's own recursion limit (128) stays on as well.
 pub const MAX_JSON_DEPTH: usize = 64;
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod cells;
 mod csv_chunks;
 mod csv_read;

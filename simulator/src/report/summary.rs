@@ -17,6 +17,12 @@ use std::path::Path;
 /// `series.csv`: every cell of every variant, monthly and yearly, long format.
 pub fn write_series(o: &Outcome, path: &Path) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    write_series_to(o, &mut w)?;
+    w.flush()
+}
+
+/// The text of `series.csv` written to `w` (the Python package reads it without a file).
+pub fn write_series_to(o: &Outcome, w: &mut dyn Write) -> std::io::Result<()> {
     writeln!(w, "variant,period,programme,region,area,measure,unit,mean,median,p5,p95,simulated_cases,few_cases")?;
     let months = month_labels(o);
     let years = year_labels(o);
@@ -61,7 +67,7 @@ pub fn write_series(o: &Outcome, path: &Path) -> std::io::Result<()> {
             }
         }
     }
-    w.flush()
+    Ok(())
 }
 
 fn band_json(b: &Band, money: bool) -> J {

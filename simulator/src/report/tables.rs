@@ -26,7 +26,7 @@ use std::io::Write;
 use std::path::Path;
 
 pub use super::figures::charts;
-pub use super::summary::{summary_json, write_series};
+pub use super::summary::{summary_json, write_series, write_series_to};
 
 /// A table cell.
 #[derive(Debug, Clone)]
