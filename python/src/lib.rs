@@ -9,6 +9,8 @@ mod errors;
 mod evaluate;
 mod explain;
 mod simulate;
+mod totals;
+mod blocks;
 
 use doudi::interpreter::Policy as Loaded;
 use doudi::{Engine, Month};
@@ -182,6 +184,33 @@ impl NativePolicy {
         let m = month(py, period)?;
         evaluate::evaluate(py, self.engine.policy(), households, persons, m, outputs)
     }
+
+    /// `evaluate`, and the partial programme totals of these households as bytes (for a
+    /// distributed run's driver to merge with `merge_totals`); see `totals.rs`.
+    #[pyo3(signature = (households, persons, period, outputs=None))]
+    fn evaluate_partial(
+        &self,
+        py: Python<'_>,
+        households: &Bound<'_, PyAny>,
+        persons: &Bound<'_, PyAny>,
+        period: &str,
+        outputs: Option<Vec<String>>,
+    ) -> PyResult<(Py<PyAny>, Py<pyo3::types::PyBytes>)> {
+        let m = month(py, period)?;
+        totals::evaluate_with_totals(py, self.engine.policy(), households, persons, m, outputs)
+    }
+
+    /// Partial totals merged in the order given, and the programme definitions evaluated on them:
+    /// (`{name: value}`, households counted).
+    fn merge_totals(
+        &self,
+        py: Python<'_>,
+        partials: Vec<Vec<u8>>,
+        period: &str,
+    ) -> PyResult<(Py<pyo3::types::PyDict>, u64)> {
+        let m = month(py, period)?;
+        totals::merge_totals(py, self.engine.policy(), partials, m)
+    }
 }
 
 /// The extension module.
@@ -190,6 +219,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativePolicy>()?;
     m.add_class::<explain::NativeExplanation>()?;
     m.add_function(wrap_pyfunction!(simulate::simulate, m)?)?;
+    m.add_class::<blocks::BlockWorker>()?;
+    m.add_class::<blocks::BlockDriver>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -62,8 +62,8 @@ pub(crate) fn simulate(
 }
 
 /// What a run leaves for Python.
-struct Ran {
-    prepared: setup::Prepared,
+pub(crate) struct Ran {
+    prepared: std::sync::Arc<setup::Prepared>,
     outcome: montecarlo::Outcome,
     files: Vec<String>,
     series: String,
@@ -81,28 +81,35 @@ fn run(s: Scenario, out: Option<&Path>) -> Result<Ran, Failure> {
     let prepared = setup::prepare(s, None).map_err(|e| Failure::Setup(e.to_string()))?;
     let outcome = montecarlo::simulate(&prepared, &|| {})
         .map_err(|e| Failure::Run(format!("the simulation stopped: {e}")))?;
-    let files = match out {
-        Some(dir) => {
-            report::write(&prepared, &outcome, dir)
-                .map_err(Failure::Setup)?
-                .files
-        }
-        None => Vec::new(),
-    };
-    let mut series = Vec::new();
-    report::tables::write_series_to(&outcome, &mut series)
-        .map_err(|e| Failure::Setup(format!("series.csv: {e}")))?;
-    Ok(Ran {
-        prepared,
-        outcome,
-        files,
-        series: String::from_utf8_lossy(&series).into_owned(),
-    })
+    Ran::new(std::sync::Arc::new(prepared), outcome, out).map_err(Failure::Setup)
+}
+
+impl Ran {
+    /// A simulation's outcome with (when `out` is given) its report written there.
+    pub(crate) fn new(
+        prepared: std::sync::Arc<setup::Prepared>,
+        outcome: montecarlo::Outcome,
+        out: Option<&Path>,
+    ) -> Result<Ran, String> {
+        let files = match out {
+            Some(dir) => report::write(&prepared, &outcome, dir)?.files,
+            None => Vec::new(),
+        };
+        let mut series = Vec::new();
+        report::tables::write_series_to(&outcome, &mut series)
+            .map_err(|e| format!("series.csv: {e}"))?;
+        Ok(Ran {
+            prepared,
+            outcome,
+            files,
+            series: String::from_utf8_lossy(&series).into_owned(),
+        })
+    }
 }
 
 /// The scenario of a path (read as `doudi simulate` reads it) or of a dict (written as TOML text
 /// and read by the same parser, with the same checks and messages).
-fn read_scenario(py: Python<'_>, scenario: &Bound<'_, PyAny>) -> PyResult<Scenario> {
+pub(crate) fn read_scenario(py: Python<'_>, scenario: &Bound<'_, PyAny>) -> PyResult<Scenario> {
     if scenario.is_instance_of::<PyDict>() {
         let value = to_toml(scenario, "")?;
         let text = toml::to_string(&value).map_err(|e| {
@@ -192,7 +199,7 @@ fn to_toml(v: &Bound<'_, PyAny>, key: &str) -> PyResult<toml::Value> {
 }
 
 /// The run's results as Python values (see [`simulate`]).
-fn to_python(py: Python<'_>, ran: &Ran) -> PyResult<Py<PyAny>> {
+pub(crate) fn to_python(py: Python<'_>, ran: &Ran) -> PyResult<Py<PyAny>> {
     let decimal = py.import("decimal")?.getattr("Decimal")?;
     let tables = PyList::empty(py);
     for t in report::tables(&ran.prepared, &ran.outcome) {

@@ -183,6 +183,44 @@ class Policy:
             list(outputs) if outputs is not None else None,
         )
 
+    def evaluate_partial(
+        self,
+        households: Table,
+        persons: Table,
+        period: Period,
+        outputs: Sequence[str] | None = None,
+    ) -> tuple[pyarrow.Table, bytes]:
+        """:meth:`evaluate`, and these households' *partial* programme totals as bytes: what a
+        worker of a distributed run (``doudi.distributed``) sends to its driver, which merges the
+        partials of every worker with :meth:`merge_totals`. The bytes are exact (every sum with its
+        decimal scale) and name the month and the shape of the policy's totals."""
+        return self._native.evaluate_partial(
+            _arrow(households, "households"),
+            _arrow(persons, "persons"),
+            _period(period),
+            list(outputs) if outputs is not None else None,
+        )
+
+    def merge_totals(self, partials: Sequence[bytes], period: Period) -> dict[str, Any]:
+        """Merges partial totals (from :meth:`evaluate_partial`, in the order given) and evaluates
+        the programme definitions on them, as ``doudi eval --totals`` does over all the households:
+        ``{name: value}`` with money and decimals as :class:`decimal.Decimal` (the CLI's text),
+        integers as ``int``, booleans as ``bool``. Partials of another policy or month raise
+        :class:`~doudi.EvalError`.
+
+        >>> import doudi, pandas as pd
+        >>> policy = doudi.Policy.load("policies/jian")
+        >>> hh = pd.read_csv("policies/jian/examples/population/households.csv", dtype=str)
+        >>> ps = pd.read_csv("policies/jian/examples/population/persons.csv", dtype=str)
+        >>> _, first = policy.evaluate_partial(hh[:20], ps[ps.household_id.isin(hh.household_id[:20])], "2024-01")
+        >>> _, rest = policy.evaluate_partial(hh[20:], ps[ps.household_id.isin(hh.household_id[20:])], "2024-01")
+        >>> totals = policy.merge_totals([first, rest], "2024-01")
+        >>> totals["dibao_households"], totals["dibao_payment_total"]
+        (24, Decimal('19373.14'))
+        """
+        values, _households = self._native.merge_totals(list(partials), _period(period))
+        return values
+
     def explain(
         self,
         household: Mapping[str, Any] | str,

@@ -1,0 +1,157 @@
+//! A scenario in household blocks across processes (`doudi.distributed.simulate` on Ray): the
+//! simulator's block workers and driver (`doudi_simulator::blocks`, docs/SIMULATOR.md "Running in
+//! household blocks"), their messages crossing as JSON text. Each worker and the driver prepare
+//! the same scenario in their own process; the report equals `doudi.simulate`'s byte for byte.
+
+use crate::errors;
+use crate::simulate::{read_scenario, to_python, Ran};
+use doudi::simulator::blocks::{self, BlockMonths, Driver, Measured, Weights, Worker};
+use doudi::simulator::{report, setup};
+use pyo3::prelude::*;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+fn sim_error(py: Python<'_>, m: String) -> PyErr {
+    errors::raise(py, "EvalError", &m, |_| Ok(()))
+}
+
+fn to_json<T: serde::Serialize>(py: Python<'_>, m: &T) -> PyResult<String> {
+    serde_json::to_string(m).map_err(|e| sim_error(py, format!("a message does not serialise: {e}")))
+}
+
+fn of_json<T: serde::de::DeserializeOwned>(py: Python<'_>, text: &str) -> PyResult<T> {
+    serde_json::from_str(text)
+        .map_err(|e| sim_error(py, format!("a block message does not read: {e}")))
+}
+
+/// One block of a scenario, between the phases of each run.
+#[pyclass(module = "doudi._native", name = "SimBlockWorker")]
+pub(crate) struct BlockWorker {
+    worker: Mutex<Worker>,
+}
+
+#[pymethods]
+impl BlockWorker {
+    /// Prepares `scenario` (a path or a dict) as `doudi simulate` does and takes block `block`
+    /// of `blocks`.
+    #[new]
+    fn new(py: Python<'_>, scenario: &Bound<'_, PyAny>, block: usize, blocks: usize) -> PyResult<Self> {
+        let s = read_scenario(py, scenario)?;
+        let worker = py
+            .detach(|| Worker::open(s, block, blocks))
+            .map_err(|m| errors::scenario(py, &m))?;
+        Ok(BlockWorker {
+            worker: Mutex::new(worker),
+        })
+    }
+
+    /// Phase 1 of run `run`: the block's start, burn-in and measured month (JSON).
+    fn measure(&self, py: Python<'_>, run: u32) -> PyResult<String> {
+        let m = py.detach(|| lock(&self.worker).measure(run));
+        to_json(py, &m.map_err(|e| sim_error(py, e))?)
+    }
+
+    /// Phase 3: the reported months with the block's raked weights (JSON, or None when the
+    /// scenario does not rake) → the block's months (JSON).
+    #[pyo3(signature = (weights=None))]
+    fn months(&self, py: Python<'_>, weights: Option<&str>) -> PyResult<String> {
+        let weights: Option<Weights> = weights.map(|w| of_json(py, w)).transpose()?;
+        let m = py.detach(|| lock(&self.worker).months(weights.as_ref(), &|| {}));
+        to_json(py, &m.map_err(|e| sim_error(py, e))?)
+    }
+}
+
+/// The driver of a scenario in blocks: rakes and merges the blocks' messages, then reports.
+#[pyclass(module = "doudi._native", name = "SimBlockDriver")]
+pub(crate) struct BlockDriver {
+    prepared: Arc<setup::Prepared>,
+    driver: Mutex<Option<Driver>>,
+}
+
+#[pymethods]
+impl BlockDriver {
+    #[new]
+    fn new(py: Python<'_>, scenario: &Bound<'_, PyAny>, blocks: usize) -> PyResult<Self> {
+        let s = read_scenario(py, scenario)?;
+        let prepared = py
+            .detach(|| setup::prepare(s, None))
+            .map_err(|e| errors::scenario(py, &e.to_string()))?;
+        let prepared = Arc::new(prepared);
+        let driver = Driver::new(prepared.clone(), blocks).map_err(|m| errors::scenario(py, &m))?;
+        Ok(BlockDriver {
+            prepared,
+            driver: Mutex::new(Some(driver)),
+        })
+    }
+
+    /// The scenario's Monte Carlo runs.
+    #[getter]
+    fn runs(&self) -> u32 {
+        self.prepared.sim.runs
+    }
+
+    /// The blocks' household ranges (population indices), in block order.
+    #[getter]
+    fn plan(&self) -> Vec<(usize, usize)> {
+        blocks::plan(self.prepared.sim.population.len(), self.blocks())
+            .map(|p| p.blocks)
+            .unwrap_or_default()
+    }
+
+    /// Phase 2: every block's `measure` (JSON, any order) → each block's weights (JSON, in block
+    /// order; empty when the scenario does not rake).
+    fn rake(&self, py: Python<'_>, measured: Vec<String>) -> PyResult<Vec<String>> {
+        let measured = measured
+            .iter()
+            .map(|m| of_json::<Measured>(py, m))
+            .collect::<PyResult<Vec<_>>>()?;
+        let weights = py.detach(|| self.with_driver(|d| d.rake(measured)));
+        let weights = weights.map_err(|e| sim_error(py, e))?;
+        weights.iter().map(|w| to_json(py, w)).collect()
+    }
+
+    /// Phase 4: every block's `months` of one run (JSON, any order), merged in block order.
+    fn merge(&self, py: Python<'_>, parts: Vec<String>) -> PyResult<()> {
+        let parts = parts
+            .iter()
+            .map(|m| of_json::<BlockMonths>(py, m))
+            .collect::<PyResult<Vec<_>>>()?;
+        py.detach(|| self.with_driver(|d| d.merge(parts)))
+            .map_err(|e| sim_error(py, e))
+    }
+
+    /// Every run merged: what `doudi.simulate` returns; with `out`, the report written there.
+    #[pyo3(signature = (out=None))]
+    fn finish(&self, py: Python<'_>, out: Option<PathBuf>) -> PyResult<Py<PyAny>> {
+        if let Some(out) = &out {
+            report::check_out(out).map_err(|e| errors::scenario(py, &e))?;
+        }
+        let driver = lock(&self.driver)
+            .take()
+            .ok_or_else(|| sim_error(py, "the driver has already finished".into()))?;
+        let prepared = self.prepared.clone();
+        let ran = py.detach(|| -> Result<Ran, String> {
+            let outcome = driver.finish()?;
+            Ran::new(prepared, outcome, out.as_deref())
+        });
+        to_python(py, &ran.map_err(|e| sim_error(py, e))?)
+    }
+}
+
+impl BlockDriver {
+    fn blocks(&self) -> usize {
+        lock(&self.driver).as_ref().map_or(0, |d| d.plan().blocks.len())
+    }
+
+    fn with_driver<T>(&self, f: impl FnOnce(&mut Driver) -> Result<T, String>) -> Result<T, String> {
+        match lock(&self.driver).as_mut() {
+            Some(d) => f(d),
+            None => Err("the driver has already finished".into()),
+        }
+    }
+}
+
+/// The lock's value, even after a panic in another thread (the state is checked by the phases).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
