@@ -16,7 +16,8 @@ fn sim_error(py: Python<'_>, m: String) -> PyErr {
 }
 
 fn to_json<T: serde::Serialize>(py: Python<'_>, m: &T) -> PyResult<String> {
-    serde_json::to_string(m).map_err(|e| sim_error(py, format!("a message does not serialise: {e}")))
+    serde_json::to_string(m)
+        .map_err(|e| sim_error(py, format!("a message does not serialise: {e}")))
 }
 
 fn of_json<T: serde::de::DeserializeOwned>(py: Python<'_>, text: &str) -> PyResult<T> {
@@ -35,7 +36,12 @@ impl BlockWorker {
     /// Prepares `scenario` (a path or a dict) as `doudi simulate` does and takes block `block`
     /// of `blocks`.
     #[new]
-    fn new(py: Python<'_>, scenario: &Bound<'_, PyAny>, block: usize, blocks: usize) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        scenario: &Bound<'_, PyAny>,
+        block: usize,
+        blocks: usize,
+    ) -> PyResult<Self> {
         let s = read_scenario(py, scenario)?;
         let worker = py
             .detach(|| Worker::open(s, block, blocks))
@@ -140,10 +146,15 @@ impl BlockDriver {
 
 impl BlockDriver {
     fn blocks(&self) -> usize {
-        lock(&self.driver).as_ref().map_or(0, |d| d.plan().blocks.len())
+        lock(&self.driver)
+            .as_ref()
+            .map_or(0, |d| d.plan().blocks.len())
     }
 
-    fn with_driver<T>(&self, f: impl FnOnce(&mut Driver) -> Result<T, String>) -> Result<T, String> {
+    fn with_driver<T>(
+        &self,
+        f: impl FnOnce(&mut Driver) -> Result<T, String>,
+    ) -> Result<T, String> {
         match lock(&self.driver).as_mut() {
             Some(d) => f(d),
             None => Err("the driver has already finished".into()),

@@ -103,7 +103,11 @@ fn batches(table: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<RecordBatch>> {
 
 /// The household definitions to evaluate, as `doudi eval --outputs` resolves them: all of them
 /// when none is named; a person or programme definition is an `OutputError`.
-pub(crate) fn output_ids(py: Python<'_>, policy: &Policy, names: Vec<String>) -> PyResult<Vec<u32>> {
+pub(crate) fn output_ids(
+    py: Python<'_>,
+    policy: &Policy,
+    names: Vec<String>,
+) -> PyResult<Vec<u32>> {
     let defs = &policy.program.defs;
     if names.is_empty() {
         return Ok((0..defs.len() as u32)

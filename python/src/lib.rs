@@ -5,12 +5,12 @@
 //! simulator's DataFrames); this module does the work with the GIL released, on the same library
 //! calls as the CLI, and turns every failure into a `doudi.errors` exception with the CLI's text.
 
+mod blocks;
 mod errors;
 mod evaluate;
 mod explain;
 mod simulate;
 mod totals;
-mod blocks;
 
 use doudi::interpreter::Policy as Loaded;
 use doudi::{Engine, Month};

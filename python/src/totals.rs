@@ -63,9 +63,15 @@ fn parts(
         .par_chunks(PART)
         .map(|part| {
             let mut totals = Totals::new(policy, month);
-            let rows =
-                batch::rows_with_totals_here(policy, compiled.as_ref(), part, month, outputs, &mut totals)
-                    .map_err(Failure::Eval)?;
+            let rows = batch::rows_with_totals_here(
+                policy,
+                compiled.as_ref(),
+                part,
+                month,
+                outputs,
+                &mut totals,
+            )
+            .map_err(Failure::Eval)?;
             let mut builder = columns.builder();
             for (h, row) in part.iter().zip(&rows) {
                 builder.push(&h.id, row).map_err(Failure::Data)?;

@@ -194,11 +194,13 @@ def evaluate(
     nested = nest(households, persons)
     if not ray.is_initialized():
         ray.init(log_to_driver=False, include_dashboard=False)
-    ds = ray.data.from_arrow(nested).map_batches(
+    # One block per batch of households: the partitions are explicit, and every actor gets work.
+    blocks = [nested.slice(i, batch_size) for i in range(0, nested.num_rows, max(batch_size, 1))]
+    ds = ray.data.from_arrow(blocks or [nested]).map_batches(
         _Evaluator,
         fn_constructor_args=(policy, period, outputs),
         batch_format="pyarrow",
-        batch_size=batch_size,
+        batch_size=None,
         concurrency=workers,
         zero_copy_batch=True,
     )
