@@ -24,7 +24,7 @@ const MIN_PART: usize = 1024;
 const MAX_PART: usize = 64 * 1024;
 
 /// Why a part failed.
-enum Failure {
+pub(crate) enum Failure {
     Data(Box<DataError>),
     Eval(Box<EvalError>),
 }

@@ -5,25 +5,20 @@
 //! --totals` gives on one machine, digit for digit.
 
 use crate::errors;
-use crate::evaluate::{output_ids, read};
+use crate::evaluate::{output_ids, read, Failure};
 use arrow_pyarrow::{IntoPyArrow, Table};
 use doudi::Month;
 use doudi_interpreter::batch;
-use doudi_interpreter::data::{arrow as data_arrow, DataError, Household};
+use doudi_interpreter::data::{arrow as data_arrow, Household};
 use doudi_interpreter::fast::CompiledPolicy;
 use doudi_interpreter::programme::Totals;
-use doudi_interpreter::{EvalError, Policy, Value};
+use doudi_interpreter::{Policy, Value};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use rayon::prelude::*;
 
 /// Households evaluated as one part (one output batch, one partial total).
 const PART: usize = 4096;
-
-enum Failure {
-    Data(DataError),
-    Eval(EvalError),
-}
 
 /// Rows as `evaluate` gives them, and the partial programme totals of these households.
 pub(crate) fn evaluate_with_totals(
@@ -39,8 +34,8 @@ pub(crate) fn evaluate_with_totals(
     let columns = data_arrow::OutputColumns::new(policy, &outputs);
     let done = py.detach(|| parts(policy, &hs, month, &outputs, &columns));
     let (batches, partial) = done.map_err(|f| match f {
-        Failure::Data(e) => errors::from_data(py, e),
-        Failure::Eval(e) => errors::from_eval(py, e, policy),
+        Failure::Data(e) => errors::from_data(py, *e),
+        Failure::Eval(e) => errors::from_eval(py, *e, policy),
     })?;
     let table = Table::try_new(batches, columns.schema())
         .map_err(|e| errors::raise(py, "DoudiError", &e.to_string(), |_| Ok(())))?;
@@ -71,12 +66,12 @@ fn parts(
                 outputs,
                 &mut totals,
             )
-            .map_err(Failure::Eval)?;
+            .map_err(Failure::from)?;
             let mut builder = columns.builder();
             for (h, row) in part.iter().zip(&rows) {
-                builder.push(&h.id, row).map_err(Failure::Data)?;
+                builder.push(&h.id, row).map_err(Failure::from)?;
             }
-            Ok((builder.finish().map_err(Failure::Data)?, totals))
+            Ok((builder.finish().map_err(Failure::from)?, totals))
         })
         .collect();
     let mut all = Totals::new(policy, month);
@@ -84,7 +79,7 @@ fn parts(
     for d in done {
         let (b, t) = d?;
         batches.push(b);
-        all.merge(t).map_err(Failure::Eval)?;
+        all.merge(t).map_err(Failure::from)?;
     }
     Ok((batches, all.to_partial()))
 }
