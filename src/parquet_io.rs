@@ -84,6 +84,18 @@ fn error(location: impl Into<String>, message: impl Into<String>) -> DataError {
     }
 }
 
+/// A decoding error, with what to do when it is a compression doudi is built without.
+fn explain(e: impl std::fmt::Display) -> String {
+    let e = e.to_string();
+    match e.split("Disabled feature at compile time: ").nth(1) {
+        Some(codec) => format!(
+            "the file is compressed with {codec}, which doudi does not read; write it with snappy \
+             (the default of pandas and pyarrow; in polars: compression=\"snappy\") or uncompressed"
+        ),
+        None => e,
+    }
+}
+
 type Batches = parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 
 fn open(path: &Path) -> Result<Batches, DataError> {
@@ -92,7 +104,12 @@ fn open(path: &Path) -> Result<Batches, DataError> {
         .map_err(|e| error(&name, format!("cannot open the file: {e}")))?;
     ParquetRecordBatchReaderBuilder::try_new(f)
         .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-        .map_err(|e| error(&name, format!("cannot read the Parquet file: {e}")))
+        .map_err(|e| {
+            error(
+                &name,
+                format!("cannot read the Parquet file: {}", explain(e)),
+            )
+        })
 }
 
 /// Reads the Parquet pair whole (persons in any order), with the CSV reader's checks; a file the
@@ -106,8 +123,14 @@ pub fn read_parquet_pair(
         let (h, p) = (open(households)?, open(persons)?);
         arrow_io::read_batch_results(
             schema,
-            (&households.display().to_string(), h),
-            (&persons.display().to_string(), p),
+            (
+                &households.display().to_string(),
+                h.map(|b| b.map_err(explain)),
+            ),
+            (
+                &persons.display().to_string(),
+                p.map(|b| b.map_err(explain)),
+            ),
         )
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
