@@ -4,6 +4,7 @@
 //! `persons.parquet` (`generate --format parquet`). Snappy compression (pandas' default).
 
 use crate::{DataArgs, Fail, Res};
+use arrow_array::{RecordBatch, RecordBatchReader};
 use doudi::interpreter::data::arrow::{self as arrow_io, OutputColumns, Scales};
 use doudi::interpreter::data::{self, DataError, Household, Schema};
 use doudi::interpreter::tmpfiles::AtomicFile;
@@ -119,18 +120,17 @@ pub fn read_parquet_pair(
     households: &Path,
     persons: &Path,
 ) -> Result<Vec<Household>, DataError> {
+    // Each file's columns are checked even when it has no rows: an empty batch of its schema first.
+    let batches = |r: Batches| {
+        let empty = RecordBatch::new_empty(r.schema());
+        std::iter::once(Ok(empty)).chain(r.map(|b| b.map_err(explain)))
+    };
     let run = || {
         let (h, p) = (open(households)?, open(persons)?);
         arrow_io::read_batch_results(
             schema,
-            (
-                &households.display().to_string(),
-                h.map(|b| b.map_err(explain)),
-            ),
-            (
-                &persons.display().to_string(),
-                p.map(|b| b.map_err(explain)),
-            ),
+            (&households.display().to_string(), batches(h)),
+            (&persons.display().to_string(), batches(p)),
         )
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {

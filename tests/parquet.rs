@@ -322,6 +322,11 @@ fn bad_parquet_inputs() {
             with(&p, "person_id", Some(Arc::new(StringArray::from(ids)))),
         ),
         (
+            "no rows, and a missing column",
+            with(&h, "credit", None).slice(0, 0),
+            p.slice(0, 0),
+        ),
+        (
             "person of an unknown household",
             h.clone(),
             with(&p, "household_id", Some(Arc::new(StringArray::from(hh)))),
