@@ -236,6 +236,26 @@ fn exact_amounts_read_and_written() {
         out.to_str().unwrap(),
     ]);
     assert_same_as_csv(&out, &rows);
+    // audit and diff read the Parquet pair through the same reader.
+    for cmd in [
+        &["audit", "--policy", "policies/jian"][..],
+        &[
+            "diff",
+            "--base",
+            "policies/jian",
+            "--new",
+            "policies/jian-yongfeng",
+        ][..],
+    ] {
+        let run = |data: &Path| {
+            let mut args = cmd.to_vec();
+            args.extend(["--period", "2024-01", "--data", data.to_str().unwrap()]);
+            ok(&args)
+        };
+        let from_csv = run(&csv);
+        assert!(from_csv.lines().count() > 2, "{from_csv}");
+        assert_eq!(run(&pq), from_csv, "{cmd:?}");
+    }
 }
 
 /// `batch` with column `name` replaced by `array` (or removed, or added at the end).
