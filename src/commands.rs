@@ -58,20 +58,9 @@ pub fn audit(a: AuditArgs) -> Res {
         }
         Ok(())
     };
-    match (
-        &a.data.input,
-        &a.data.households,
-        &a.data.persons,
-        &a.data.data,
-    ) {
-        (None, Some(h), Some(p), _) => stream(&policy, h, p, &mut visit)?,
-        (None, None, None, Some(d)) => stream(
-            &policy,
-            &d.join("households.csv"),
-            &d.join("persons.csv"),
-            &mut visit,
-        )?,
-        _ => {
+    match crate::parquet_io::csv_pair(&a.data)? {
+        Some((h, p)) => stream(&policy, &h, &p, &mut visit)?,
+        None => {
             let hs = crate::read_data(&policy, &a.data)?;
             visit(&hs)?;
         }

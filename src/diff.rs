@@ -151,15 +151,6 @@ fn tests(a: &DiffArgs, base: &Policy, new: &Policy, buf: &mut Vec<u8>) -> Res<u8
     Ok(broken as u8)
 }
 
-/// The CSV pair of the data arguments, when the households come as CSV.
-fn csv_paths(d: &DataArgs) -> Option<(PathBuf, PathBuf)> {
-    match (&d.input, &d.households, &d.persons, &d.data) {
-        (None, Some(h), Some(p), _) => Some((h.clone(), p.clone())),
-        (None, None, None, Some(d)) => Some((d.join("households.csv"), d.join("persons.csv"))),
-        _ => None,
-    }
-}
-
 fn households(a: &DiffArgs, base: &Policy, new: &Policy, buf: &mut Vec<u8>) -> Res {
     let m = month(&a.period)?;
     let opts = diff::Options {
@@ -192,7 +183,7 @@ fn households(a: &DiffArgs, base: &Policy, new: &Policy, buf: &mut Vec<u8>) -> R
     let data_err = |e: data::DataError| Fail::usage(format!("error: {e}"));
     // Read once when both policies read the same fields; else each with its own schema.
     let same = base.schema == new.schema;
-    match csv_paths(&a.data) {
+    match crate::parquet_io::csv_pair(&a.data)? {
         Some((h, p)) => {
             let open = |s| data::CsvChunks::open(s, &h, &p, 1024).map_err(data_err);
             let chunks = open(&base.schema)?;

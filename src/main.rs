@@ -15,6 +15,7 @@ mod commands;
 mod diff;
 mod eval_stream;
 mod fmt;
+mod parquet_io;
 mod serve;
 mod simulate;
 
@@ -96,13 +97,14 @@ pub struct DataArgs {
     /// Households as JSON (one object or an array) or JSON Lines.
     #[arg(long, conflicts_with_all = ["households", "data"])]
     pub input: Option<PathBuf>,
-    /// households.csv (with --persons).
+    /// households.csv, or households.parquet (with --persons).
     #[arg(long, requires = "persons", conflicts_with = "data")]
     pub households: Option<PathBuf>,
-    /// persons.csv (with --households).
+    /// persons.csv, or persons.parquet (with --households).
     #[arg(long, requires = "households")]
     pub persons: Option<PathBuf>,
-    /// A directory holding households.csv and persons.csv.
+    /// A directory holding households.csv and persons.csv, or households.parquet and
+    /// persons.parquet.
     #[arg(long)]
     pub data: Option<PathBuf>,
 }
@@ -112,6 +114,8 @@ enum Format {
     Table,
     Json,
     Csv,
+    /// A Parquet file (needs --out): exact types, money as decimal128(38, 2); docs/DATA.md.
+    Parquet,
 }
 
 #[derive(Args)]
@@ -283,6 +287,9 @@ pub fn month(s: &str) -> Res<Month> {
 
 /// Reads every household named by the data arguments.
 pub fn read_data(policy: &Policy, d: &DataArgs) -> Res<Vec<data::Household>> {
+    if let Some(hs) = parquet_io::read_parquet_data(&policy.schema, d)? {
+        return Ok(hs);
+    }
     let r = match (&d.input, &d.households, &d.persons, &d.data) {
         (Some(p), _, _, _) => data::read_json_path(&policy.schema, p),
         (None, Some(h), Some(p), _) => data::read_csv_pair(&policy.schema, h, p),
@@ -384,6 +391,11 @@ fn output_ids(policy: &Policy, names: &[String]) -> Res<Vec<u32>> {
 }
 
 fn eval(a: EvalArgs) -> Res {
+    if a.format == Format::Parquet && a.out.is_none() {
+        return Err(Fail::usage(
+            "error: --format parquet writes a binary file: give it with --out FILE (Parquet is not written to a terminal or standard output)",
+        ));
+    }
     let policy = load_policy(&a.policy)?;
     let m = month(&a.period)?;
     if let Some(last) = &a.through {
@@ -497,6 +509,11 @@ fn eval_months(a: &EvalArgs, policy: &Policy, first: Month, last: Month) -> Res 
         policy,
     };
     let mut writer = RowWriter::new(a.format, &names);
+    if a.format == Format::Parquet {
+        writer.parquet = Some(parquet_io::ParquetRows::new(parquet_io::output_columns(
+            policy, &names, &tys,
+        )));
+    }
     let render_err = |e: interpreter::EvalError| Fail::usage(e.render(policy.sources()));
     let io = |e: std::io::Error| Fail::usage(format!("error: cannot write the output: {e}"));
     let mut buf: Vec<u8> = Vec::new();
@@ -557,17 +574,13 @@ fn eval_rows<'p>(
         tys: &tys,
         policy,
     };
+    if a.format == Format::Parquet {
+        let columns = parquet_io::output_columns(policy, &names, &tys);
+        writer.parquet = Some(parquet_io::ParquetRows::new(columns));
+    }
     // CSV pairs stream segment by segment: memory does not grow with the number of households.
-    let csv_paths = match (
-        &a.data.input,
-        &a.data.households,
-        &a.data.persons,
-        &a.data.data,
-    ) {
-        (None, Some(h), Some(p), _) => Some((h.clone(), p.clone())),
-        (None, None, None, Some(d)) => Some((d.join("households.csv"), d.join("persons.csv"))),
-        _ => None,
-    };
+    // A Parquet pair is read whole (read_data), then evaluated as JSON input is.
+    let csv_paths = parquet_io::csv_pair(&a.data)?;
     let totals = want_totals.then_some(totals);
     match csv_paths {
         Some((h, p)) => {
@@ -610,6 +623,8 @@ struct RowFormat<'a> {
 enum Formatted {
     Text(String),
     Cells(Vec<String>),
+    /// A row for the Parquet writer: the household id and its values.
+    Values(String, Vec<interpreter::Value>),
 }
 
 impl RowFormat<'_> {
@@ -647,6 +662,7 @@ impl RowFormat<'_> {
                 r.extend(cells);
                 Formatted::Cells(r)
             }
+            Format::Parquet => Formatted::Values(id.to_string(), row.to_vec()),
         }
     }
 }
@@ -659,6 +675,8 @@ struct RowWriter {
     table: Vec<Vec<String>>,
     /// Rows written so far.
     rows: usize,
+    /// `--format parquet`: the Parquet encoder (set by the caller, who knows the columns' types).
+    parquet: Option<parquet_io::ParquetRows>,
 }
 
 impl RowWriter {
@@ -669,6 +687,7 @@ impl RowWriter {
             started: false,
             table: Vec::new(),
             rows: 0,
+            parquet: None,
         }
     }
     fn emit(&mut self, out: &mut dyn Write, row: Formatted) -> std::io::Result<()> {
@@ -690,6 +709,10 @@ impl RowWriter {
                 self.table.push(r);
                 Ok(())
             }
+            (_, Formatted::Values(id, row)) => match &mut self.parquet {
+                Some(p) => p.push(out, id, row),
+                None => Ok(()),
+            },
             (_, Formatted::Text(_)) => Ok(()),
         }
     }
@@ -714,6 +737,10 @@ impl RowWriter {
                 Ok(())
             }
             Format::Json => writeln!(out, "{}", if self.started { "\n]" } else { "[]" }),
+            Format::Parquet => match &mut self.parquet {
+                Some(p) => p.finish(out),
+                None => Ok(()),
+            },
             Format::Table => {
                 let mut header = vec!["household_id".to_string()];
                 header.extend(self.names.iter().cloned());

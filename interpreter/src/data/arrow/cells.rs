@@ -204,19 +204,27 @@ pub(super) fn decimal_of(v: i128, scale: i8) -> Result<Decimal, String> {
             .ok_or_else(|| format!("{} (too large)", shown()))?;
         scale += 1;
     }
-    // Trailing zeros beyond what a rust_decimal holds are not digits of the value.
-    while scale > 28 && v % 10 == 0 {
+    // Trailing zeros of the fraction are not digits of the value: drop them until it fits.
+    loop {
+        if scale <= 28 {
+            if let Ok(d) = Decimal::try_from_i128_with_scale(v, scale as u32) {
+                return Ok(d);
+            }
+        }
+        if scale == 0 || v % 10 != 0 {
+            break;
+        }
         v /= 10;
         scale -= 1;
     }
-    if scale > 28 {
-        return Err(format!(
+    Err(if scale > 28 {
+        format!(
             "{} (more than 28 decimal places cannot be held exactly)",
             shown()
-        ));
-    }
-    Decimal::try_from_i128_with_scale(v, scale as u32)
-        .map_err(|_| format!("{} (more than 28 significant digits)", shown()))
+        )
+    } else {
+        format!("{} (more than 28 significant digits)", shown())
+    })
 }
 
 /// The text of a `decimal128` value, for messages.
@@ -382,6 +390,14 @@ mod tests {
         );
         assert!(decimal_of(1, 30).is_err());
         assert!(decimal_of(i128::MAX, 0).is_err());
+        // 16 digits, 12 places, written at scale 18: 34 digits, 6 of them trailing zeros.
+        assert_eq!(
+            decimal_of(1234567890123456123456789012000000, 18)
+                .unwrap()
+                .normalize()
+                .to_string(),
+            "1234567890123456.123456789012"
+        );
         assert_eq!(show_decimal128(-5, 3), "-0.005");
         assert_eq!(show_decimal128(12, -2), "1200");
     }
