@@ -107,7 +107,7 @@ class Report(Mapping[str, "pandas.DataFrame"]):
         return len(self._tables)
 
     def __getattr__(self, name: str) -> pandas.DataFrame:
-        tables = self.__dict__.get("_tables", {})
+        tables: dict[str, pandas.DataFrame] = self.__dict__.get("_tables", {})
         if name in tables:
             return tables[name]
         raise AttributeError(f"no table `{name}` in this report (tables: {', '.join(tables)})")
