@@ -378,6 +378,7 @@ impl Driver {
 
     /// Runs one run through workers of this process, every message through JSON: the worker's
     /// phases and the driver's raking (what a distributed driver does across processes).
+    #[allow(clippy::type_complexity)]
     pub fn run_blocks(
         &self,
         workers: &mut [Worker],
