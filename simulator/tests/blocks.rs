@@ -176,6 +176,24 @@ fn the_take_up_fitted_in_blocks_is_the_single_machine_fit() {
     assert!(outcome == single, "the outcomes differ");
 }
 
+/// A sweep (one variant per value, no region breakdown) in blocks: the single-machine outcome.
+#[test]
+fn a_sweep_in_blocks_is_the_single_machine_sweep() {
+    let text = std::fs::read_to_string(root().join("tests/data/simulate/blocks.toml")).unwrap();
+    let text = format!(
+        "{}[sweep]\nparameter = \"dibao_standard.urban\"\nvalues = [\"700\", \"900\"]\n",
+        &text[..text.find("[reform]").unwrap()]
+    );
+    let s = Scenario::from_toml_str(&text, "sweep.toml", &root().join("tests/data/simulate"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let whole = setup::prepare(s.clone(), None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(whole.sweep.is_some() && whole.sim.variants.len() == 2);
+    let single = montecarlo::simulate(&whole, &|| {}).unwrap();
+    let (outcome, _) = blocks::simulate_in_blocks(s, 4, &|| {}).unwrap();
+    assert!(outcome.sweep.is_some());
+    assert!(outcome == single, "the outcomes differ");
+}
+
 /// Messages of another run, a missing block, weights not given: refused, not merged.
 #[test]
 fn out_of_protocol_messages_are_refused() {
