@@ -96,6 +96,17 @@ fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
     pb
 }
 
+/// The progress bar of a prepared simulation's runs.
+fn bar(prepared: &setup::Prepared, quiet: bool) -> indicatif::ProgressBar {
+    let sim = &prepared.sim;
+    let pb = progress_bar(sim.runs as u64 * sim.months as u64, quiet);
+    pb.set_message(format!(
+        "{} ({} runs)",
+        prepared.scenario.scenario.name, sim.runs
+    ));
+    pb
+}
+
 pub fn simulate(a: SimulateArgs) -> Res {
     let mut scenario =
         Scenario::load(&a.scenario).map_err(|e| Fail::usage(format!("error: {e}")))?;
@@ -137,28 +148,36 @@ pub fn simulate(a: SimulateArgs) -> Res {
         }
     }
     let started = std::time::Instant::now();
-    let prepared = std::sync::Arc::new(
-        setup::prepare(scenario, None).map_err(|e| Fail::usage(format!("error: {e}")))?,
-    );
-    for w in &prepared.warnings {
-        eprintln!("warning: {w}");
-    }
-    let prepared_in = started.elapsed();
+    let (prepared, outcome, prepared_in) = match a.blocks {
+        None => {
+            let prepared =
+                setup::prepare(scenario, None).map_err(|e| Fail::usage(format!("error: {e}")))?;
+            for w in &prepared.warnings {
+                eprintln!("warning: {w}");
+            }
+            let prepared_in = started.elapsed();
+            let pb = bar(&prepared, a.quiet);
+            let outcome = montecarlo::simulate(&prepared, &|| pb.inc(1));
+            pb.finish_and_clear();
+            (prepared, outcome.map_err(|e| e.0), prepared_in)
+        }
+        // Set-up, the take-up fit and the runs in blocks, through the blocks' messages.
+        Some(n) => {
+            let months = scenario.scenario.runs as u64 * scenario.scenario.months as u64;
+            let pb = progress_bar(months, a.quiet);
+            pb.set_message(format!("{} ({n} blocks)", scenario.scenario.name));
+            let r = blocks::simulate_in_blocks(scenario, n, &|| pb.inc(1));
+            pb.finish_and_clear();
+            let (outcome, prepared) = r.map_err(|e| Fail::usage(format!("error: {e}")))?;
+            for w in &prepared.warnings {
+                eprintln!("warning: {w}");
+            }
+            (prepared, Ok(outcome), started.elapsed())
+        }
+    };
+    let outcome =
+        outcome.map_err(|e| Fail::usage(format!("error: the simulation stopped: {e}")))?;
     let sim = &prepared.sim;
-    let pb = progress_bar(sim.runs as u64 * sim.months as u64, a.quiet);
-    pb.set_message(format!(
-        "{} ({} runs)",
-        prepared.scenario.scenario.name, sim.runs
-    ));
-    let outcome = match a.blocks {
-        None => montecarlo::simulate(&prepared, &|| pb.inc(1)).map_err(|e| e.0),
-        Some(n) => blocks::simulate_in_blocks(prepared.clone(), n, &|| pb.inc(1)),
-    }
-    .map_err(|e| {
-        pb.finish_and_clear();
-        Fail::usage(format!("error: the simulation stopped: {e}"))
-    })?;
-    pb.finish_and_clear();
     let simulated_in = started.elapsed() - prepared_in;
     let written =
         report::write(&prepared, &outcome, &out).map_err(|e| Fail::usage(format!("error: {e}")))?;

@@ -832,29 +832,11 @@ const FIT_TOLERANCE_PP: f64 = 0.1;
 /// baseline's caseload follows the `caseload_trend` target, on the mean trend of the
 /// first [`FIT_RUNS`] runs, by regula falsi. Only with `take_up = "auto"` and `fit_take_up`.
 pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> Result<(), String> {
-    let Some(target) = sim
-        .targets
-        .iter()
-        .find(|t| t.spec.measure == Measure::CaseloadTrend)
-        .map(|t| t.spec.value)
-    else {
-        return Ok(());
-    };
-    if !s.calibration.fit_take_up || s.calibration.take_up.is_some() {
-        return Ok(());
-    }
-    if !s.dynamics.take_up.is_auto() {
-        sim.notes.push(format!(
-            "Take-up: {} as the scenario sets it (not fitted to the caseload trend).",
-            sim.take_up
-        ));
-        return Ok(());
-    }
     // The mean trend of a few runs with the uncertain parameters at their central values and no
     // bootstrap, each with its own random events: one run alone is too noisy to fit on, and the
     // parameter draws would add noise the runs of the forecast average out.
-    let fit_runs = sim.runs.clamp(1, FIT_RUNS);
-    let trend_at = |sim: &crate::run::Sim, take_up: f64| -> Result<f64, String> {
+    let fit_runs = fit_runs(sim);
+    let mut trend_at = |sim: &crate::run::Sim, take_up: f64| -> Result<f64, String> {
         let trends: Vec<f64> = (0..fit_runs)
             .into_par_iter()
             .map(|run| {
@@ -863,15 +845,79 @@ pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> 
                     .map_err(|e| e.0)
             })
             .collect::<Result<_, _>>()?;
-        Ok(trends.iter().sum::<f64>() / trends.len() as f64)
+        Ok(mean_trend(&trends))
     };
+    let fit = fit_take_up_by(sim, s, &mut trend_at)?;
+    fit.apply(sim);
+    Ok(())
+}
+
+/// How many central runs the take-up fit averages.
+pub fn fit_runs(sim: &crate::run::Sim) -> u32 {
+    sim.runs.clamp(1, FIT_RUNS)
+}
+
+/// The mean of the fit's runs' trends (in run order).
+pub fn mean_trend(trends: &[f64]) -> f64 {
+    trends.iter().sum::<f64>() / trends.len() as f64
+}
+
+/// What the take-up fit found: the take-up in force (`None`: unchanged) and a note for the report.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Fit {
+    pub take_up: Option<f64>,
+    pub note: Option<String>,
+}
+
+impl Fit {
+    /// Puts the fit into a simulation (its take-up and its note).
+    pub fn apply(&self, sim: &mut crate::run::Sim) {
+        if let Some(n) = &self.note {
+            sim.notes.push(n.clone());
+        }
+        if let Some(t) = self.take_up {
+            sim.take_up = t;
+        }
+    }
+}
+
+/// [`fit_take_up`] with the trend at a take-up measured by `trend_at` (the mean caseload trend of
+/// the first [`fit_runs`] runs, central, at that take-up: on one machine, or run in household blocks
+/// by a driver, `crate::blocks`). The simulation is not changed: [`Fit::apply`] does.
+pub fn fit_take_up_by(
+    sim: &crate::run::Sim,
+    s: &crate::scenario::Scenario,
+    trend_at: &mut dyn FnMut(&crate::run::Sim, f64) -> Result<f64, String>,
+) -> Result<Fit, String> {
+    let Some(target) = sim
+        .targets
+        .iter()
+        .find(|t| t.spec.measure == Measure::CaseloadTrend)
+        .map(|t| t.spec.value)
+    else {
+        return Ok(Fit::default());
+    };
+    if !s.calibration.fit_take_up || s.calibration.take_up.is_some() {
+        return Ok(Fit::default());
+    }
+    if !s.dynamics.take_up.is_auto() {
+        return Ok(Fit {
+            take_up: None,
+            note: Some(format!(
+                "Take-up: {} as the scenario sets it (not fitted to the caseload trend).",
+                sim.take_up
+            )),
+        });
+    }
+    let fit_runs = fit_runs(sim);
     let (mut lo, mut hi) = (0.0, 1.0);
     let (t_lo, t_hi) = (trend_at(sim, lo)?, trend_at(sim, hi)?);
+    let note;
     let fitted = if target <= t_lo {
-        sim.notes.push(format!("Take-up: the caseload trend target {target:+.2}% a year is out of reach: even with no new applicant the caseload changes {t_lo:+.2}% a year; take-up set to 0."));
+        note = Some(format!("Take-up: the caseload trend target {target:+.2}% a year is out of reach: even with no new applicant the caseload changes {t_lo:+.2}% a year; take-up set to 0."));
         0.0
     } else if target >= t_hi {
-        sim.notes.push(format!("Take-up: the caseload trend target {target:+.2}% a year is out of reach: with every eligible household applying the caseload changes {t_hi:+.2}% a year; take-up set to 1."));
+        note = Some(format!("Take-up: the caseload trend target {target:+.2}% a year is out of reach: with every eligible household applying the caseload changes {t_hi:+.2}% a year; take-up set to 1."));
         1.0
     } else {
         // Regula falsi (Illinois): the trend rises with the take-up, nearly linearly.
@@ -906,12 +952,14 @@ pub fn fit_take_up(sim: &mut crate::run::Sim, s: &crate::scenario::Scenario) -> 
                 side = 1;
             }
         }
-        sim.notes.push(format!(
+        note = Some(format!(
             "Take-up: fitted to the caseload trend target ({target:+.2}% a year) by regula falsi on the mean trend of {fit_runs} runs with central parameters ({trials} trial take-ups): {:.4} of the households that become eligible apply (trend {:+.2}% a year at that value).",
             best.1, best.2
         ));
         best.1
     };
-    sim.take_up = fitted;
-    Ok(())
+    Ok(Fit {
+        take_up: Some(fitted),
+        note,
+    })
 }

@@ -263,6 +263,17 @@ pub fn prepare_via(
     given: Option<(Vec<Household>, PopulationInfo)>,
     route: Route,
 ) -> Result<Prepared, SetupError> {
+    prepare_with(scenario, given, route, true)
+}
+
+/// [`prepare_via`]; without `fit`, the take-up is not fitted to a caseload trend (a driver of a run
+/// in household blocks fits it with the workers, `crate::blocks::Driver::fit`).
+pub fn prepare_with(
+    scenario: Scenario,
+    given: Option<(Vec<Household>, PopulationInfo)>,
+    route: Route,
+    fit: bool,
+) -> Result<Prepared, SetupError> {
     let s = &scenario;
     let file = s.file.clone();
     let policy_path = s.resolve(&s.scenario.policy);
@@ -379,8 +390,10 @@ pub fn prepare_via(
         weight: info.weight,
         metrics: metrics(&allowances),
     };
-    crate::calibrate::fit_take_up(&mut sim, s)
-        .map_err(|e| SetupError(format!("{file}: calibration: {e}")))?;
+    if fit {
+        crate::calibrate::fit_take_up(&mut sim, s)
+            .map_err(|e| SetupError(format!("{file}: calibration: {e}")))?;
+    }
     Ok(Prepared {
         scenario,
         sim,

@@ -3,7 +3,7 @@
 //! and reports equal to the single-machine run's.
 
 use doudi_simulator::blocks::{
-    self, messages, plan, through_json, BlockMonths, Driver, Measured, Worker,
+    self, messages, plan, through_json, BlockMonths, Driver, Measured, RunSpec, Worker,
 };
 use doudi_simulator::scenario::Scenario;
 use doudi_simulator::{montecarlo, report, run::CHUNK, setup};
@@ -79,13 +79,18 @@ fn workers_prepared_apart_give_the_single_machine_outcome_and_report() {
     let mut workers: Vec<Worker> = (0..n)
         .map(|b| Worker::open(scenario(), b, n).unwrap())
         .collect();
-    let prepared = Arc::new(setup::prepare(scenario(), None).unwrap());
-    let mut driver = Driver::new(prepared.clone(), n).unwrap();
+    let mut driver = Driver::open(scenario(), n).unwrap();
+    assert!(driver.spec(0).is_err(), "the fit comes first");
+    let fit = driver
+        .fit(&mut |_, _| panic!("this scenario fits nothing"))
+        .unwrap();
+    assert_eq!(fit, Default::default());
     // Runs in reverse order and blocks' messages in any order: the driver orders them.
     for run in (0..whole.sim.runs).rev() {
+        let spec = through_json(&driver.spec(run).unwrap()).unwrap();
         let mut measured: Vec<Measured> = workers
             .iter_mut()
-            .map(|w| through_json(&w.measure(run).unwrap()).unwrap())
+            .map(|w| through_json(&w.measure(&spec).unwrap()).unwrap())
             .collect();
         measured.reverse();
         let weights = driver.rake(measured).unwrap();
@@ -94,13 +99,14 @@ fn workers_prepared_apart_give_the_single_machine_outcome_and_report() {
             .iter_mut()
             .zip(&weights)
             .map(|(w, x)| {
-                through_json(&w.months(Some(&through_json(x).unwrap()), &|| {}).unwrap()).unwrap()
+                let x = through_json(x).unwrap();
+                through_json(&w.months(Some(&x), &|| {}).unwrap()).unwrap()
             })
             .collect();
         if run == 0 {
             let households = whole.sim.population.len();
             let (m, w, b) = (
-                json_len(&workers[1].measure(run).unwrap()),
+                json_len(&workers[1].measure(&spec).unwrap()),
                 json_len(&weights[1]),
                 json_len(&parts[1]),
             );
@@ -119,7 +125,7 @@ fn workers_prepared_apart_give_the_single_machine_outcome_and_report() {
         }
         driver.merge(parts).unwrap();
     }
-    let outcome = driver.finish().unwrap();
+    let (outcome, prepared) = driver.finish().unwrap();
     assert!(outcome == single, "the outcomes differ");
     let dir = tempfile::tempdir().unwrap();
     let files = report::write(&whole, &single, &dir.path().join("a"))
@@ -135,32 +141,89 @@ fn workers_prepared_apart_give_the_single_machine_outcome_and_report() {
         );
     }
     // And in one process with more blocks than chunks (empty blocks).
-    let many = blocks::simulate_in_blocks(prepared, 9, &|| {}).unwrap();
+    let (many, _) = blocks::simulate_in_blocks(scenario(), 9, &|| {}).unwrap();
     assert!(many == single, "9 blocks differ");
+}
+
+/// The take-up fitted to a caseload trend by the driver, its trial runs simulated in blocks: the
+/// same take-up, note and outcome as the fit of one machine.
+#[test]
+fn the_take_up_fitted_in_blocks_is_the_single_machine_fit() {
+    let text = std::fs::read_to_string(root().join("tests/data/simulate/blocks.toml"))
+        .unwrap()
+        .replace("months = 4\nruns = 3", "months = 24\nruns = 1")
+        .replace(
+            "[uncertainty]",
+            "[[targets]]\nname = \"trend\"\nmeasure = \"caseload_trend\"\nvalue = -2.5\nassumption = \"test\"\n\n[uncertainty]",
+        );
+    let s = Scenario::from_toml_str(&text, "fit.toml", &root().join("tests/data/simulate"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.scenario.months, 24);
+    let whole = setup::prepare(s.clone(), None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        whole
+            .sim
+            .notes
+            .iter()
+            .any(|n| n.contains("fitted to the caseload trend")),
+        "{:?}",
+        whole.sim.notes
+    );
+    let single = montecarlo::simulate(&whole, &|| {}).unwrap();
+    let (outcome, prepared) = blocks::simulate_in_blocks(s, 2, &|| {}).unwrap();
+    assert_eq!(prepared.sim.take_up.to_bits(), whole.sim.take_up.to_bits());
+    assert_eq!(prepared.sim.notes, whole.sim.notes);
+    assert!(outcome == single, "the outcomes differ");
+}
+
+/// A sweep (one variant per value, no region breakdown) in blocks: the single-machine outcome.
+#[test]
+fn a_sweep_in_blocks_is_the_single_machine_sweep() {
+    let text = std::fs::read_to_string(root().join("tests/data/simulate/blocks.toml")).unwrap();
+    let text = format!(
+        "{}[sweep]\nparameter = \"dibao_standard.urban\"\nvalues = [\"700\", \"900\"]\n",
+        &text[..text.find("[reform]").unwrap()]
+    );
+    let s = Scenario::from_toml_str(&text, "sweep.toml", &root().join("tests/data/simulate"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let whole = setup::prepare(s.clone(), None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(whole.sweep.is_some() && whole.sim.variants.len() == 2);
+    let single = montecarlo::simulate(&whole, &|| {}).unwrap();
+    let (outcome, _) = blocks::simulate_in_blocks(s, 4, &|| {}).unwrap();
+    assert!(outcome.sweep.is_some());
+    assert!(outcome == single, "the outcomes differ");
 }
 
 /// Messages of another run, a missing block, weights not given: refused, not merged.
 #[test]
 fn out_of_protocol_messages_are_refused() {
-    let prepared = Arc::new(setup::prepare(scenario(), None).unwrap());
-    let mut driver = Driver::new(prepared.clone(), 2).unwrap();
+    let prepared = Arc::new(blocks::prepare_unfitted(scenario()).unwrap());
+    let mut driver = Driver::open(scenario(), 2).unwrap();
+    driver.fit(&mut |_, _| Err("no run".into())).unwrap();
+    assert!(
+        driver.fit(&mut |_, _| Err("no run".into())).is_err(),
+        "fitted twice"
+    );
     let mut w0 = Worker::new(prepared.clone(), 0, 2).unwrap();
     let mut w1 = Worker::new(prepared.clone(), 1, 2).unwrap();
     assert!(Worker::new(prepared.clone(), 2, 2).is_err());
     assert!(w0.months(None, &|| {}).is_err(), "months before measure");
-    assert!(
-        w0.measure(prepared.sim.runs).is_err(),
-        "a run beyond the scenario's"
-    );
-    let m0 = w0.measure(0).unwrap();
-    let m1 = w1.measure(1).unwrap();
+    let beyond = RunSpec::new(prepared.sim.runs, 0.5, false);
+    assert!(w0.measure(&beyond).is_err(), "a run beyond the scenario's");
+    let bad = RunSpec {
+        take_up: "2".into(),
+        ..driver.spec(0).unwrap()
+    };
+    assert!(w0.measure(&bad).is_err(), "a take-up beyond 1");
+    let m0 = w0.measure(&driver.spec(0).unwrap()).unwrap();
+    let m1 = w1.measure(&driver.spec(1).unwrap()).unwrap();
     assert!(driver.rake(vec![m0.clone()]).is_err(), "a block missing");
     assert!(driver.rake(vec![m0.clone(), m1]).is_err(), "another run");
-    let m1 = w1.measure(0).unwrap();
+    let m1 = w1.measure(&driver.spec(0).unwrap()).unwrap();
     let weights = driver.rake(vec![m0, m1]).unwrap();
     assert!(w0.months(None, &|| {}).is_err(), "the weights are needed");
     let mut w0 = Worker::new(prepared.clone(), 0, 2).unwrap();
-    w0.measure(0).unwrap();
+    w0.measure(&driver.spec(0).unwrap()).unwrap();
     assert!(
         w0.months(Some(&weights[1]), &|| {}).is_err(),
         "another block's weights"

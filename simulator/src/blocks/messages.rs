@@ -163,11 +163,39 @@ pub struct RowMsg {
     pub dibao: Option<(String, String)>,
 }
 
-/// Phase 1, worker → driver: the block's households in the first reported month of run `run`
+/// Driver → every worker: a run to simulate. `take_up` is the take-up in force before the run's
+/// draw, as text (Rust's shortest representation that reads back to the same `f64`); `central`: no
+/// bootstrap and the uncertain parameters at their central values (the take-up fit's runs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub run: u32,
+    pub take_up: String,
+    pub central: bool,
+}
+
+impl RunSpec {
+    pub fn new(run: u32, take_up: f64, central: bool) -> RunSpec {
+        RunSpec {
+            run,
+            take_up: take_up.to_string(),
+            central,
+        }
+    }
+    /// The take-up, read back.
+    pub fn take_up(&self) -> Result<f64, String> {
+        self.take_up
+            .parse::<f64>()
+            .ok()
+            .filter(|x| (0.0..=1.0).contains(x))
+            .ok_or_else(|| format!("not a take-up: {:?}", self.take_up))
+    }
+}
+
+/// Phase 1, worker → driver: the block's households in the first reported month of the run
 /// (`rows` is `None` when the scenario has no target to rake to).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measured {
-    pub run: u32,
+    pub spec: RunSpec,
     pub block: usize,
     pub rows: Option<Vec<RowMsg>>,
 }
@@ -180,10 +208,10 @@ pub struct Weights {
     pub weights: Vec<u64>,
 }
 
-/// Phase 3, worker → driver: the block's reported months of run `run`.
+/// Phase 3, worker → driver: the block's reported months of the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlockMonths {
-    pub run: u32,
+    pub spec: RunSpec,
     pub block: usize,
     pub months: Vec<MonthMsg>,
     pub households: Option<Vec<HouseholdMsg>>,
@@ -218,9 +246,9 @@ impl RowMsg {
 }
 
 impl BlockMonths {
-    pub(super) fn of(run: u32, block: usize, r: &BlockResult) -> BlockMonths {
+    pub(super) fn of(spec: RunSpec, block: usize, r: &BlockResult) -> BlockMonths {
         BlockMonths {
-            run,
+            spec,
             block,
             months: r
                 .months

@@ -21,7 +21,7 @@
 
 pub mod messages;
 
-pub use messages::{BlockMonths, Measured, Weights};
+pub use messages::{BlockMonths, Measured, RunSpec, Weights};
 
 use crate::montecarlo::{self, Outcome};
 use crate::reform::{self, WinnersRun};
@@ -66,18 +66,19 @@ pub struct Worker {
     block: usize,
     range: (usize, usize),
     /// The run between its phases.
-    pending: Option<(u32, BlockState)>,
+    pending: Option<(RunSpec, BlockState)>,
 }
 
 impl Worker {
-    /// Prepares the scenario (as `doudi simulate` does: the same population, weights and take-up
-    /// in every process) and takes block `block` of `n_blocks`.
+    /// Prepares the scenario as `doudi simulate` does (the same population and weights in every
+    /// process), without fitting the take-up (the driver fits it, [`Driver::fit`], and every
+    /// [`RunSpec`] carries the take-up in force), and takes block `block` of `n_blocks`.
     pub fn open(scenario: Scenario, block: usize, n_blocks: usize) -> Result<Worker, String> {
-        let prepared = crate::setup::prepare(scenario, None).map_err(|e| e.0)?;
-        Worker::new(Arc::new(prepared), block, n_blocks)
+        Worker::new(Arc::new(prepare_unfitted(scenario)?), block, n_blocks)
     }
 
-    /// Block `block` of `n_blocks` of a prepared scenario.
+    /// Block `block` of `n_blocks` of a prepared scenario (several workers of one process may share
+    /// one preparation).
     pub fn new(prepared: Arc<Prepared>, block: usize, n_blocks: usize) -> Result<Worker, String> {
         let plan = plan(prepared.sim.population.len(), n_blocks)?;
         let Some(&range) = plan.blocks.get(block) else {
@@ -91,19 +92,27 @@ impl Worker {
         })
     }
 
-    /// Phase 1 of run `run`: the block's start, burn-in and measured month.
-    pub fn measure(&mut self, run: u32) -> Result<Measured, String> {
+    /// Phase 1 of a run: the block's start, burn-in and measured month.
+    pub fn measure(&mut self, spec: &RunSpec) -> Result<Measured, String> {
         let sim = &self.prepared.sim;
-        if run >= sim.runs {
-            return Err(format!("run {run} of a scenario of {} runs", sim.runs));
+        if spec.run >= sim.runs {
+            return Err(format!(
+                "run {} of a scenario of {} runs",
+                spec.run, sim.runs
+            ));
         }
         let mut state = sim
-            .begin(run, sim.take_up, false, self.range.0..self.range.1)
+            .begin(
+                spec.run,
+                spec.take_up()?,
+                spec.central,
+                self.range.0..self.range.1,
+            )
             .map_err(|e| e.0)?;
         let rows = sim.measure(&mut state).map_err(|e| e.0)?;
-        self.pending = Some((run, state));
+        self.pending = Some((spec.clone(), state));
         Ok(Measured {
-            run,
+            spec: spec.clone(),
             block: self.block,
             rows: rows.map(|r| r.iter().map(messages::RowMsg::of).collect()),
         })
@@ -116,15 +125,15 @@ impl Worker {
         weights: Option<&Weights>,
         progress: &(dyn Fn() + Sync),
     ) -> Result<BlockMonths, String> {
-        let Some((run, mut state)) = self.pending.take() else {
+        let Some((spec, mut state)) = self.pending.take() else {
             return Err("no run measured: call measure first".into());
         };
         let sim = &self.prepared.sim;
         match weights {
-            Some(w) if w.run != run || w.block != self.block => {
+            Some(w) if w.run != spec.run || w.block != self.block => {
                 return Err(format!(
-                    "weights of run {} block {} given to run {run} block {}",
-                    w.run, w.block, self.block
+                    "weights of run {} block {} given to run {} block {}",
+                    w.run, w.block, spec.run, self.block
                 ))
             }
             Some(w) => sim.set_weights(&mut state, &w.weights).map_err(|e| e.0)?,
@@ -134,26 +143,39 @@ impl Worker {
             None => {}
         }
         let result = sim.reported(state, progress).map_err(|e| e.0)?;
-        Ok(BlockMonths::of(run, self.block, &result))
+        Ok(BlockMonths::of(spec, self.block, &result))
     }
 }
 
-/// The driver: rakes and merges the blocks' messages, run by run, and summarises.
+/// Prepares a scenario without fitting its take-up.
+pub fn prepare_unfitted(scenario: Scenario) -> Result<Prepared, String> {
+    crate::setup::prepare_with(scenario, None, crate::setup::Route::Direct, false).map_err(|e| e.0)
+}
+
+/// The driver: fits the take-up, rakes and merges the blocks' messages, run by run, and summarises.
 pub struct Driver {
-    prepared: Arc<Prepared>,
+    prepared: Prepared,
     plan: Plan,
+    /// Whether the take-up is fitted (or needs no fit).
+    fitted: bool,
     /// Per run: what raking did.
     raking: BTreeMap<u32, Option<crate::calibrate::Raking>>,
     results: BTreeMap<u32, (RunResult, Option<WinnersRun>)>,
 }
 
 impl Driver {
-    /// The driver of a prepared scenario cut into `n_blocks` blocks.
-    pub fn new(prepared: Arc<Prepared>, n_blocks: usize) -> Result<Driver, String> {
+    /// The driver of a scenario cut into `n_blocks` blocks: prepared as the workers prepare it.
+    pub fn open(scenario: Scenario, n_blocks: usize) -> Result<Driver, String> {
+        Driver::new(prepare_unfitted(scenario)?, n_blocks)
+    }
+
+    /// The driver of a scenario prepared without fitting its take-up ([`prepare_unfitted`]).
+    pub fn new(prepared: Prepared, n_blocks: usize) -> Result<Driver, String> {
         let plan = plan(prepared.sim.population.len(), n_blocks)?;
         Ok(Driver {
             prepared,
             plan,
+            fitted: false,
             raking: BTreeMap::new(),
             results: BTreeMap::new(),
         })
@@ -163,15 +185,79 @@ impl Driver {
         &self.plan
     }
 
+    /// The scenario as the driver prepared it (with the fitted take-up once [`Driver::fit`] ran): what
+    /// `report::write` takes with the outcome.
+    pub fn prepared(&self) -> &Prepared {
+        &self.prepared
+    }
+
+    /// Fits the take-up to the caseload trend target as `doudi simulate` does, with the trials' runs
+    /// simulated in blocks: `run` runs one [`RunSpec`] through every worker ([`Driver::run_blocks`]
+    /// does it in this process; a distributed driver sends it out) and returns its result from
+    /// [`Driver::result_of`]. Called once, before the forecast's runs, whether or not the scenario
+    /// fits its take-up (when it does not, no run is asked for).
+    pub fn fit(
+        &mut self,
+        run: &mut dyn FnMut(&Driver, &RunSpec) -> Result<RunResult, String>,
+    ) -> Result<crate::calibrate::Fit, String> {
+        if self.fitted {
+            return Err("the take-up is fitted already".into());
+        }
+        let sim = &self.prepared.sim;
+        let fit = {
+            let this = &*self;
+            let mut trend_at = |sim: &crate::run::Sim, take_up: f64| -> Result<f64, String> {
+                let trends = (0..crate::calibrate::fit_runs(sim))
+                    .map(|r| {
+                        let result = run(this, &RunSpec::new(r, take_up, true))?;
+                        Ok(crate::calibrate::caseload_trend(sim, &result))
+                    })
+                    .collect::<Result<Vec<f64>, String>>()?;
+                Ok(crate::calibrate::mean_trend(&trends))
+            };
+            crate::calibrate::fit_take_up_by(sim, &self.prepared.scenario, &mut trend_at)?
+        };
+        fit.apply(&mut self.prepared.sim);
+        self.fitted = true;
+        Ok(fit)
+    }
+
+    /// The spec of run `run` of the forecast (after the fit).
+    pub fn spec(&self, run: u32) -> Result<RunSpec, String> {
+        if !self.fitted {
+            return Err("the take-up is not fitted yet: call fit first".into());
+        }
+        Ok(RunSpec::new(run, self.prepared.sim.take_up, false))
+    }
+
     /// Phase 2 of a run: rakes the rows of every block (one message per block, in any order) →
     /// the weights of each block, in block order (empty when the scenario has no targets).
     pub fn rake(&mut self, measured: Vec<Measured>) -> Result<Vec<Weights>, String> {
-        let measured = self.in_block_order(measured, |m| (m.run, m.block))?;
-        let run = measured[0].run;
+        let (weights, raking) = self.rake_of(measured)?;
+        if let Some((run, r)) = raking {
+            self.raking.insert(run, r);
+        }
+        Ok(weights)
+    }
+
+    /// [`Driver::rake`] without keeping what raking did: returned with the run, for
+    /// [`Driver::result_of`].
+    #[allow(clippy::type_complexity)]
+    pub fn rake_of(
+        &self,
+        measured: Vec<Measured>,
+    ) -> Result<
+        (
+            Vec<Weights>,
+            Option<(u32, Option<crate::calibrate::Raking>)>,
+        ),
+        String,
+    > {
+        let measured = self.in_block_order(measured, |m| (&m.spec, m.block))?;
+        let run = measured[0].spec.run;
         let sim = &self.prepared.sim;
         if sim.targets.is_empty() {
-            self.raking.insert(run, None);
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Some((run, None))));
         }
         let mut rows = Vec::with_capacity(self.plan.households);
         for (m, &(start, end)) in measured.iter().zip(&self.plan.blocks) {
@@ -189,8 +275,7 @@ impl Driver {
             }
         }
         let (weights, info) = crate::calibrate::rake_households(sim, run as u64, &rows)?;
-        self.raking.insert(run, Some(info));
-        Ok(self
+        let weights = self
             .plan
             .blocks
             .iter()
@@ -200,34 +285,49 @@ impl Driver {
                 block,
                 weights: weights[start..end].to_vec(),
             })
-            .collect())
+            .collect();
+        Ok((weights, Some((run, Some(info)))))
     }
 
-    /// Merges the blocks' months of a run (one message per block, in any order) into the run's
-    /// result.
+    /// Merges the blocks' months of a run of the forecast (one message per block, in any order).
     pub fn merge(&mut self, parts: Vec<BlockMonths>) -> Result<(), String> {
-        let parts = self.in_block_order(parts, |p| (p.run, p.block))?;
-        let run = parts[0].run;
+        let run = parts.first().map_or(0, |p| p.spec.run);
         let Some(raking) = self.raking.remove(&run) else {
             return Err(format!("run {run} was not raked: call rake first"));
         };
-        let sim = &self.prepared.sim;
-        let blocks = parts
-            .iter()
-            .map(BlockMonths::result)
-            .collect::<Result<Vec<_>, String>>()?;
-        let draws = crate::calibrate::RunDraws::draw(sim, run, sim.take_up, false);
-        let mut result = sim.merge_blocks(&draws, raking, blocks).map_err(|e| e.0)?;
+        let expected = self.spec(run)?;
+        if parts.iter().any(|p| p.spec != expected) {
+            return Err(format!("run {run}'s months are not the forecast's run"));
+        }
+        let mut result = self.result_of(raking, parts)?;
         let winners = match result.households.take() {
-            Some(h) => Some(reform::winners_run(&h, sim.months)?),
+            Some(h) => Some(reform::winners_run(&h, self.prepared.sim.months)?),
             None => None,
         };
         self.results.insert(run, (result, winners));
         Ok(())
     }
 
-    /// Every run merged: the outcome `doudi simulate` reports.
-    pub fn finish(self) -> Result<Outcome, String> {
+    /// The result of a run from what raking did and the blocks' months (one message per block, in
+    /// any order): the blocks merged in block order.
+    pub fn result_of(
+        &self,
+        raking: Option<crate::calibrate::Raking>,
+        parts: Vec<BlockMonths>,
+    ) -> Result<RunResult, String> {
+        let parts = self.in_block_order(parts, |p| (&p.spec, p.block))?;
+        let spec = &parts[0].spec;
+        let sim = &self.prepared.sim;
+        let blocks = parts
+            .iter()
+            .map(BlockMonths::result)
+            .collect::<Result<Vec<_>, String>>()?;
+        let draws = crate::calibrate::RunDraws::draw(sim, spec.run, spec.take_up()?, spec.central);
+        sim.merge_blocks(&draws, raking, blocks).map_err(|e| e.0)
+    }
+
+    /// Every run merged: the outcome `doudi simulate` reports, and the preparation to write it with.
+    pub fn finish(self) -> Result<(Outcome, Prepared), String> {
         let runs = self.prepared.sim.runs;
         if self.results.len() != runs as usize {
             return Err(format!(
@@ -241,57 +341,67 @@ impl Driver {
             results.push(r);
             winners.extend(w);
         }
-        montecarlo::summarise(&self.prepared, &results, winners).map_err(|e| e.0)
+        let outcome = montecarlo::summarise(&self.prepared, &results, winners).map_err(|e| e.0)?;
+        Ok((outcome, self.prepared))
     }
 
     /// The messages of one run and every block, sorted by block.
     fn in_block_order<T>(
         &self,
         mut messages: Vec<T>,
-        key: impl Fn(&T) -> (u32, usize),
+        key: impl Fn(&T) -> (&RunSpec, usize),
     ) -> Result<Vec<T>, String> {
         messages.sort_by_key(|m| key(m).1);
         let n = self.plan.blocks.len();
-        let Some(run) = messages.first().map(|m| key(m).0) else {
+        let Some(spec) = messages.first().map(|m| key(m).0.clone()) else {
             return Err("no block's message".into());
         };
-        if run >= self.prepared.sim.runs {
+        if spec.run >= self.prepared.sim.runs {
             return Err(format!(
-                "run {run} of a scenario of {} runs",
-                self.prepared.sim.runs
+                "run {} of a scenario of {} runs",
+                spec.run, self.prepared.sim.runs
             ));
         }
-        let ok =
-            messages.len() == n && messages.iter().enumerate().all(|(b, m)| key(m) == (run, b));
+        let ok = messages.len() == n
+            && messages
+                .iter()
+                .enumerate()
+                .all(|(b, m)| key(m) == (&spec, b));
         if !ok {
             return Err(format!(
-                "expected one message of run {run} from each of the {n} blocks"
+                "expected one message of run {} from each of the {n} blocks",
+                spec.run
             ));
         }
         Ok(messages)
     }
-}
 
-/// Runs a prepared scenario in `n_blocks` blocks in this process, one worker after another, every
-/// message written as JSON and read back (nothing passes between worker and driver but the bytes):
-/// what `doudi simulate --blocks N` does, and what a distributed driver does across processes.
-pub fn simulate_in_blocks(
-    prepared: Arc<Prepared>,
-    n_blocks: usize,
-    progress: &(dyn Fn() + Sync),
-) -> Result<Outcome, String> {
-    let mut driver = Driver::new(prepared.clone(), n_blocks)?;
-    let mut workers = (0..n_blocks)
-        .map(|b| Worker::new(prepared.clone(), b, n_blocks))
-        .collect::<Result<Vec<_>, _>>()?;
-    let quiet = || {};
-    for run in 0..prepared.sim.runs {
+    /// Runs one run through workers of this process, every message through JSON: the worker's
+    /// phases and the driver's raking (what a distributed driver does across processes).
+    #[allow(clippy::type_complexity)]
+    pub fn run_blocks(
+        &self,
+        workers: &mut [Worker],
+        spec: &RunSpec,
+        progress: &(dyn Fn() + Sync),
+    ) -> Result<
+        (
+            Vec<Weights>,
+            Option<crate::calibrate::Raking>,
+            Vec<BlockMonths>,
+        ),
+        String,
+    > {
         let measured = workers
             .iter_mut()
-            .map(|w| w.measure(run).and_then(|m| through_json(&m)))
+            .map(|w| {
+                w.measure(&through_json(spec)?)
+                    .and_then(|m| through_json(&m))
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        let weights = driver.rake(measured)?;
-        let mut parts = Vec::with_capacity(n_blocks);
+        let (weights, raking) = self.rake_of(measured)?;
+        let mut parts = Vec::with_capacity(workers.len());
+        let quiet = || {};
         for (b, w) in workers.iter_mut().enumerate() {
             let weights = match weights.get(b) {
                 Some(x) => Some(through_json(x)?),
@@ -301,8 +411,36 @@ pub fn simulate_in_blocks(
             let progress: &(dyn Fn() + Sync) = if b == 0 { progress } else { &quiet };
             parts.push(through_json(&w.months(weights.as_ref(), progress)?)?);
         }
+        Ok((weights, raking.and_then(|(_, r)| r), parts))
+    }
+}
+
+/// Runs a scenario in `n_blocks` blocks in this process, one worker after another, every message
+/// written as JSON and read back (nothing passes between worker and driver but the bytes): what
+/// `doudi simulate --blocks N` does, and what a distributed driver does across processes. The
+/// workers share one preparation, the driver has its own. Returns the outcome and the driver's
+/// preparation (for the report).
+pub fn simulate_in_blocks(
+    scenario: Scenario,
+    n_blocks: usize,
+    progress: &(dyn Fn() + Sync),
+) -> Result<(Outcome, Prepared), String> {
+    let shared = Arc::new(prepare_unfitted(scenario.clone())?);
+    let mut driver = Driver::open(scenario, n_blocks)?;
+    let mut workers = (0..n_blocks)
+        .map(|b| Worker::new(shared.clone(), b, n_blocks))
+        .collect::<Result<Vec<_>, _>>()?;
+    driver.fit(&mut |d, spec| {
+        let (_, raking, parts) = d.run_blocks(&mut workers, spec, &|| {})?;
+        d.result_of(raking, parts)
+    })?;
+    for run in 0..driver.prepared.sim.runs {
+        let spec = driver.spec(run)?;
+        let (_, raking, parts) = driver.run_blocks(&mut workers, &spec, progress)?;
+        driver.raking.insert(run, raking);
         driver.merge(parts)?;
     }
+    drop(workers);
     driver.finish()
 }
 
