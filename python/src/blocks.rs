@@ -5,8 +5,9 @@
 
 use crate::errors;
 use crate::simulate::{read_scenario, to_python, Ran};
-use doudi::simulator::blocks::{self, BlockMonths, Driver, Measured, Weights, Worker};
-use doudi::simulator::{report, setup};
+use doudi::simulator::blocks::{BlockMonths, Driver, Measured, RunSpec, Weights, Worker};
+use doudi::simulator::report;
+use doudi::simulator::run::RunResult;
 use pyo3::prelude::*;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -51,9 +52,11 @@ impl BlockWorker {
         })
     }
 
-    /// Phase 1 of run `run`: the block's start, burn-in and measured month (JSON).
-    fn measure(&self, py: Python<'_>, run: u32) -> PyResult<String> {
-        let m = py.detach(|| lock(&self.worker).measure(run));
+    /// Phase 1 of a run (`spec`: JSON from the driver's `spec` or `fit`): the block's start,
+    /// burn-in and measured month (JSON).
+    fn measure(&self, py: Python<'_>, spec: &str) -> PyResult<String> {
+        let spec: RunSpec = of_json(py, spec)?;
+        let m = py.detach(|| lock(&self.worker).measure(&spec));
         to_json(py, &m.map_err(|e| sim_error(py, e))?)
     }
 
@@ -67,10 +70,10 @@ impl BlockWorker {
     }
 }
 
-/// The driver of a scenario in blocks: rakes and merges the blocks' messages, then reports.
+/// The driver of a scenario in blocks: fits the take-up through the workers, rakes and merges
+/// the blocks' messages, then reports.
 #[pyclass(module = "doudi._native", name = "SimBlockDriver")]
 pub(crate) struct BlockDriver {
-    prepared: Arc<setup::Prepared>,
     driver: Mutex<Option<Driver>>,
 }
 
@@ -79,13 +82,10 @@ impl BlockDriver {
     #[new]
     fn new(py: Python<'_>, scenario: &Bound<'_, PyAny>, blocks: usize) -> PyResult<Self> {
         let s = read_scenario(py, scenario)?;
-        let prepared = py
-            .detach(|| setup::prepare(s, None))
-            .map_err(|e| errors::scenario(py, &e.to_string()))?;
-        let prepared = Arc::new(prepared);
-        let driver = Driver::new(prepared.clone(), blocks).map_err(|m| errors::scenario(py, &m))?;
+        let driver = py
+            .detach(|| Driver::open(s, blocks))
+            .map_err(|m| errors::scenario(py, &m))?;
         Ok(BlockDriver {
-            prepared,
             driver: Mutex::new(Some(driver)),
         })
     }
@@ -93,15 +93,70 @@ impl BlockDriver {
     /// The scenario's Monte Carlo runs.
     #[getter]
     fn runs(&self) -> u32 {
-        self.prepared.sim.runs
+        lock(&self.driver)
+            .as_ref()
+            .map_or(0, |d| d.prepared().sim.runs)
     }
 
     /// The blocks' household ranges (population indices), in block order.
     #[getter]
     fn plan(&self) -> Vec<(usize, usize)> {
-        blocks::plan(self.prepared.sim.population.len(), self.blocks())
-            .map(|p| p.blocks)
+        lock(&self.driver)
+            .as_ref()
+            .map(|d| d.plan().blocks.clone())
             .unwrap_or_default()
+    }
+
+    /// Fits the take-up as `doudi simulate` does (when the scenario asks for it), each trial run
+    /// simulated by the workers: `measure(spec)` returns every block's `measure` of a spec,
+    /// `months(weights)` every block's `months` given the blocks' weights (a list, empty when the
+    /// scenario does not rake). Call once, before the runs, even when nothing is fitted.
+    fn fit(
+        &self,
+        py: Python<'_>,
+        measure: Bound<'_, PyAny>,
+        months: Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let mut guard = lock(&self.driver);
+        let driver = guard
+            .as_mut()
+            .ok_or_else(|| sim_error(py, "the driver has already finished".into()))?;
+        let mut trial = |d: &Driver, spec: &RunSpec| -> Result<RunResult, String> {
+            let fail = |e: PyErr| format!("a trial run of the take-up fit failed: {e}");
+            let spec = serde_json::to_string(spec).map_err(|e| e.to_string())?;
+            let measured: Vec<String> = measure
+                .call1((spec,))
+                .and_then(|r| r.extract())
+                .map_err(fail)?;
+            let measured = measured
+                .iter()
+                .map(|m| serde_json::from_str::<Measured>(m).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, String>>()?;
+            let (weights, raking) = d.rake_of(measured)?;
+            let weights = weights
+                .iter()
+                .map(|w| serde_json::to_string(w).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, String>>()?;
+            let parts: Vec<String> = months
+                .call1((weights,))
+                .and_then(|r| r.extract())
+                .map_err(fail)?;
+            let parts = parts
+                .iter()
+                .map(|m| serde_json::from_str::<BlockMonths>(m).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, String>>()?;
+            d.result_of(raking.and_then(|(_, r)| r), parts)
+        };
+        driver
+            .fit(&mut trial)
+            .map(|_| ())
+            .map_err(|e| sim_error(py, e))
+    }
+
+    /// The spec of run `run` of the forecast (JSON), after `fit`.
+    fn spec(&self, py: Python<'_>, run: u32) -> PyResult<String> {
+        let spec = self.with_driver(|d| d.spec(run));
+        to_json(py, &spec.map_err(|e| sim_error(py, e))?)
     }
 
     /// Phase 2: every block's `measure` (JSON, any order) → each block's weights (JSON, in block
@@ -135,22 +190,15 @@ impl BlockDriver {
         let driver = lock(&self.driver)
             .take()
             .ok_or_else(|| sim_error(py, "the driver has already finished".into()))?;
-        let prepared = self.prepared.clone();
         let ran = py.detach(|| -> Result<Ran, String> {
-            let outcome = driver.finish()?;
-            Ran::new(prepared, outcome, out.as_deref())
+            let (outcome, prepared) = driver.finish()?;
+            Ran::new(Arc::new(prepared), outcome, out.as_deref())
         });
         to_python(py, &ran.map_err(|e| sim_error(py, e))?)
     }
 }
 
 impl BlockDriver {
-    fn blocks(&self) -> usize {
-        lock(&self.driver)
-            .as_ref()
-            .map_or(0, |d| d.plan().blocks.len())
-    }
-
     fn with_driver<T>(
         &self,
         f: impl FnOnce(&mut Driver) -> Result<T, String>,

@@ -226,8 +226,8 @@ class _BlockActor:
         os.chdir(cwd)  # a dict scenario's relative paths resolve as on the driver
         self.worker = _native.SimBlockWorker(scenario, block, blocks)
 
-    def measure(self, run: int) -> str:
-        return self.worker.measure(run)
+    def measure(self, spec: str) -> str:
+        return self.worker.measure(spec)
 
     def months(self, weights: str | None) -> str:
         return self.worker.months(weights)
@@ -248,9 +248,10 @@ def simulate(
     processes that ran the blocks); with ``out``, writes the report there. The report is
     the single-machine report, byte for byte (docs/SIMULATOR.md, "Running in household blocks").
 
-    Per run: every actor simulates its block through the burn-in and measures the first reported
-    month; the driver rakes the rows of every block together and sends each its weights; the
-    actors simulate the reported months; the driver merges their exact sums in block order.
+    First the take-up fit, when the scenario asks for it (its trial runs go through the actors).
+    Then per run: every actor simulates its block through the burn-in and measures the first
+    reported month; the driver rakes the rows of every block together and sends each its weights;
+    the actors simulate the reported months; the driver merges their exact sums in block order.
     """
     import ray
 
@@ -263,14 +264,19 @@ def simulate(
     driver = _native.SimBlockDriver(scenario, workers)
     actor = ray.remote(_BlockActor).options(**dict(actor_options or {"num_cpus": 1}))
     actors = [actor.remote(scenario, b, workers, os.getcwd()) for b in range(workers)]
+
+    def measure(spec: str) -> list[str]:
+        return ray.get([a.measure.remote(spec) for a in actors])
+
+    def months(weights: list[str]) -> list[str]:
+        return ray.get(
+            [a.months.remote(weights[b] if weights else None) for b, a in enumerate(actors)]
+        )
+
     try:
+        driver.fit(measure, months)  # the take-up fit's trial runs, when the scenario fits it
         for run in range(driver.runs):
-            measured = ray.get([a.measure.remote(run) for a in actors])
-            weights = driver.rake(measured)
-            parts = ray.get(
-                [a.months.remote(weights[b] if weights else None) for b, a in enumerate(actors)]
-            )
-            driver.merge(parts)
+            driver.merge(months(driver.rake(measure(driver.spec(run)))))
         pids = ray.get([a.pid.remote() for a in actors])
     finally:
         for a in actors:
