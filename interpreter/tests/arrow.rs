@@ -480,3 +480,32 @@ fn civil(z: i64) -> (i64, i64, i64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (yoe + era * 400 + (m <= 2) as i64, m, d)
 }
+
+/// A batch larger than one conversion task (rows are converted in parallel, 8,192 to a task):
+/// read back whole and in order, and of two bad rows in different tasks the earlier is reported,
+/// whichever kind of error each is.
+#[test]
+fn large_batches_read_in_order_and_report_the_first_bad_row() {
+    let policy = jian();
+    let s = &policy.schema;
+    let want = Gen::new(s, 11, Profile::Realistic).households(0, 20_000);
+    let scales = Scales::of_inputs(&policy.program);
+    let (h, p) = households_to_batches(s, &scales, &want).unwrap();
+    assert_eq!(read_batches(s, [h.clone()], [p.clone()]).unwrap(), want);
+    let n = h.num_rows();
+    let first_error = |dup_at: usize, bad_at: usize| {
+        let mut ids = strings(&h, "household_id");
+        ids[dup_at] = ids[0].clone();
+        let mut vehicles: Vec<String> = vec!["1".into(); n];
+        vehicles[bad_at] = "two".into();
+        let h = with(&h, "household_id", Some(Arc::new(StringArray::from(ids))));
+        let h = with(&h, "vehicles", Some(Arc::new(StringArray::from(vehicles))));
+        read_batches(s, [h], [p.clone()]).unwrap_err().to_string()
+    };
+    let dup_first = first_error(100, 15_000);
+    assert!(dup_first.starts_with("households row 101:"), "{dup_first}");
+    assert!(dup_first.contains("duplicate household id"), "{dup_first}");
+    let bad_first = first_error(15_000, 9_000);
+    assert!(bad_first.starts_with("households row 9001:"), "{bad_first}");
+    assert!(bad_first.contains("field \"vehicles\""), "{bad_first}");
+}

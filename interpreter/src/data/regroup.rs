@@ -204,7 +204,33 @@ impl Regroup {
     }
 }
 
-/// Reads one record written by [`write_record`] with an `N`-byte head.
+/// Calls `f` with every non-blank record and its line: first those of `taken` (the bytes already
+/// taken from the scanner, after line `taken.1`), then the rest of `rest`.
+fn for_each_record(
+    taken: (Vec<u8>, u64),
+    rest: &mut RecordScanner,
+    mut f: impl FnMut(&[u8], u64) -> Result<(), DataError>,
+) -> Result<(), DataError> {
+    let mut prefix = RecordScanner::new(
+        &rest.path,
+        Box::new(std::io::Cursor::new(taken.0)),
+        taken.1 + 1,
+    );
+    for scanner in [&mut prefix, rest] {
+        loop {
+            let line = scanner.line;
+            let Some(rec) = scanner.peek()? else {
+                break;
+            };
+            if !is_blank(rec) {
+                f(rec, line)?;
+            }
+            scanner.consume(&mut Vec::new());
+        }
+    }
+    Ok(())
+}
+
 /// Pass 1a: the rest of `households.csv`, in order, into the file `path` (records with their
 /// lines); their ids into a set (a duplicate is an error at its line).
 fn spool_households(
@@ -217,35 +243,21 @@ fn spool_households(
     let mut out = BufWriter::new(File::create(path).map_err(|e| io_error(d, e))?);
     let mut ids = HouseholdIds::new();
     let id_col = parser.households.id_col;
-    let mut prefix = RecordScanner::new(
-        &rest.path,
-        Box::new(std::io::Cursor::new(households.0)),
-        households.1 + 1,
-    );
-    for scanner in [&mut prefix, rest] {
-        loop {
-            let line = scanner.line;
-            let Some(rec) = scanner.peek()? else {
-                break;
-            };
-            if !is_blank(rec) {
-                let Some(id) = field_at(rec, id_col).filter(|id| !id.is_empty()) else {
-                    return Err(parser.households.record_error(rec, line));
-                };
-                if let Err(first) = ids.insert(&id, line) {
-                    return Err(DataError::new(
-                        format!("{}:{line}", parser.households.file),
-                        format!(
-                            "duplicate household id {} (first at line {first})",
-                            quoted(&String::from_utf8_lossy(&id))
-                        ),
-                    ));
-                }
-                write_record(&mut out, &line.to_le_bytes(), rec).map_err(|e| io_error(d, e))?;
-            }
-            scanner.consume(&mut Vec::new());
+    for_each_record(households, rest, |rec, line| {
+        let Some(id) = field_at(rec, id_col).filter(|id| !id.is_empty()) else {
+            return Err(parser.households.record_error(rec, line));
+        };
+        if let Err(first) = ids.insert(&id, line) {
+            return Err(DataError::new(
+                format!("{}:{line}", parser.households.file),
+                format!(
+                    "duplicate household id {} (first at line {first})",
+                    quoted(&String::from_utf8_lossy(&id))
+                ),
+            ));
         }
-    }
+        write_record(&mut out, &line.to_le_bytes(), rec).map_err(|e| io_error(d, e))
+    })?;
     out.flush().map_err(|e| io_error(d, e))?;
     Ok(ids)
 }
@@ -275,33 +287,19 @@ impl Dealer<'_> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| io_error(d, e))?;
         let layout = &self.parser.persons;
-        let mut prefix = RecordScanner::new(
-            &rest.path,
-            Box::new(std::io::Cursor::new(persons.0)),
-            persons.1 + 1,
-        );
-        for scanner in [&mut prefix, rest] {
-            loop {
-                let line = scanner.line;
-                let Some(rec) = scanner.peek()? else {
-                    break;
-                };
-                if !is_blank(rec) {
-                    let Some(h) = field_at(rec, layout.hh_col).filter(|h| !h.is_empty()) else {
-                        return Err(layout.record_error(rec, line));
-                    };
-                    let Some(k) = self.ids.get(&h) else {
-                        return Err(self.unknown(rec, &h, line));
-                    };
-                    let mut head = [0u8; 12];
-                    head[..4].copy_from_slice(&k.to_le_bytes());
-                    head[4..].copy_from_slice(&line.to_le_bytes());
-                    write_record(&mut outs[k as usize / self.per_bucket], &head, rec)
-                        .map_err(|e| io_error(d, e))?;
-                }
-                scanner.consume(&mut Vec::new());
-            }
-        }
+        for_each_record(persons, rest, |rec, line| {
+            let Some(h) = field_at(rec, layout.hh_col).filter(|h| !h.is_empty()) else {
+                return Err(layout.record_error(rec, line));
+            };
+            let Some(k) = self.ids.get(&h) else {
+                return Err(self.unknown(rec, &h, line));
+            };
+            let mut head = [0u8; 12];
+            head[..4].copy_from_slice(&k.to_le_bytes());
+            head[4..].copy_from_slice(&line.to_le_bytes());
+            write_record(&mut outs[k as usize / self.per_bucket], &head, rec)
+                .map_err(|e| io_error(d, e))
+        })?;
         for mut o in outs {
             o.flush().map_err(|e| io_error(d, e))?;
         }
@@ -316,6 +314,7 @@ impl Dealer<'_> {
     }
 }
 
+/// Reads one record written by [`write_record`] with an `N`-byte head.
 fn read_record<const N: usize>(r: &mut impl Read) -> std::io::Result<([u8; N], Vec<u8>)> {
     let mut head = [0u8; N];
     r.read_exact(&mut head)?;

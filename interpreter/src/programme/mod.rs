@@ -226,37 +226,7 @@ impl<'p> Totals<'p> {
 
     /// Adds one household, reusing an evaluator that already holds its values.
     pub fn add(&mut self, ev: &mut HouseholdEval<'_>) -> Result<(), EvalError> {
-        self.households += 1;
-        for (spec, acc) in self.specs.iter().zip(self.accs.iter_mut()) {
-            let ExprKind::Agg {
-                coll, body, filter, ..
-            } = &spec.expr.kind
-            else {
-                continue;
-            };
-            let scopes: Vec<Scope> = match coll {
-                Coll::Households => vec![Scope::Household],
-                _ => (0..ev.hh.members.len()).map(Scope::Person).collect(),
-            };
-            for s in scopes {
-                if let Some(f) = filter {
-                    if !ev.eval(f, s)?.as_bool() {
-                        continue;
-                    }
-                }
-                let v = match body {
-                    Some(b) => Some(ev.eval(b, s)?),
-                    None => None,
-                };
-                acc.add(v).map_err(|_| {
-                    EvalError::new(
-                        "the population total is too large (overflow)",
-                        spec.expr.span,
-                    )
-                })?;
-            }
-        }
-        Ok(())
+        self.add_inner(ev, None, None)
     }
 
     /// Like [`Totals::add`], for a household that stands for `weight` identical households (a
@@ -266,7 +236,7 @@ impl<'p> Totals<'p> {
         ev: &mut HouseholdEval<'_>,
         weight: u64,
     ) -> Result<(), EvalError> {
-        self.add_inner(ev, weight, None)
+        self.add_inner(ev, Some(weight), None)
     }
 
     /// Like [`Totals::add_weighted`], also returning what the household added, so that an unchanged
@@ -277,7 +247,7 @@ impl<'p> Totals<'p> {
         weight: u64,
     ) -> Result<Contribution, EvalError> {
         let mut elems = Vec::new();
-        self.add_inner(ev, weight, Some(&mut elems))?;
+        self.add_inner(ev, Some(weight), Some(&mut elems))?;
         Ok(Contribution {
             specs: self.specs.len(),
             elems,
@@ -306,15 +276,20 @@ impl<'p> Totals<'p> {
         Ok(())
     }
 
+    /// Adds a household: once, unweighted, when `weight` is `None` (every element through
+    /// `AggAcc::add`); otherwise as `weight` households (`AggAcc::add_weighted`). Records what it
+    /// added in `rec` when given.
     fn add_inner(
         &mut self,
         ev: &mut HouseholdEval<'_>,
-        weight: u64,
+        weight: Option<u64>,
         mut rec: Option<&mut Vec<(u32, Option<Value>)>>,
     ) -> Result<(), EvalError> {
-        let w = i64::try_from(weight)
+        let w = weight
+            .map(i64::try_from)
+            .transpose()
             .map_err(|_| EvalError::plain("the household weight is too large"))?;
-        self.households = self.households.saturating_add(weight);
+        self.households = self.households.saturating_add(weight.unwrap_or(1));
         for (si, (spec, acc)) in self.specs.iter().zip(self.accs.iter_mut()).enumerate() {
             let ExprKind::Agg {
                 coll, body, filter, ..
@@ -339,7 +314,11 @@ impl<'p> Totals<'p> {
                 if let Some(r) = rec.as_deref_mut() {
                     r.push((si as u32, v.clone()));
                 }
-                acc.add_weighted(v, w).map_err(|_| {
+                let added = match w {
+                    Some(w) => acc.add_weighted(v, w),
+                    None => acc.add(v),
+                };
+                added.map_err(|_| {
                     EvalError::new(
                         "the population total is too large (overflow)",
                         spec.expr.span,

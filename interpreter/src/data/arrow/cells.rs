@@ -77,7 +77,7 @@ impl<'a> Strs<'a> {
 }
 
 /// Integers of any width, signed or unsigned; `Err` for a `u64` above `i64::MAX`.
-pub(super) type Ints<'a> = Box<dyn Fn(usize) -> Option<Result<i64, u64>> + 'a>;
+pub(super) type Ints<'a> = Box<dyn Fn(usize) -> Option<Result<i64, u64>> + Send + Sync + 'a>;
 
 fn ints(a: &dyn Array) -> Option<Ints<'_>> {
     macro_rules! signed {

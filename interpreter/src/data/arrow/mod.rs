@@ -36,6 +36,7 @@ mod write;
 pub use output::*;
 pub use write::*;
 
+use super::ids::IdBuild;
 use crate::data::{quoted, DataError, Household, Schema};
 use arrow_array::RecordBatch;
 use std::collections::HashMap;
@@ -96,9 +97,9 @@ pub struct PairReader<'s> {
     persons_table: Table<'s>,
     households: Vec<Household>,
     /// Household id → its position.
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, IdBuild>,
     /// Person id → the row that first had it.
-    person_rows: HashMap<String, u64>,
+    person_rows: HashMap<String, u64, IdBuild>,
 }
 
 impl<'s> PairReader<'s> {
@@ -118,8 +119,8 @@ impl<'s> PairReader<'s> {
                 "person",
             ),
             households: Vec::new(),
-            index: HashMap::new(),
-            person_rows: HashMap::new(),
+            index: HashMap::default(),
+            person_rows: HashMap::default(),
         }
     }
 
@@ -137,9 +138,9 @@ impl<'s> PairReader<'s> {
     pub fn push_households(&mut self, batch: &RecordBatch) -> Result<(), DataError> {
         let t = &mut self.households_table;
         let cols = t.columns(batch)?;
-        for i in 0..cols.len {
+        let (households, failed) = table::convert_rows(t, &cols, table::household);
+        for h in households {
             let row = t.rows + 1;
-            let h = table::household(t, &cols, i, row)?;
             if let Some(&first) = self.index.get(&h.id) {
                 return Err(DataError::new(
                     t.at(row),
@@ -154,16 +155,16 @@ impl<'s> PairReader<'s> {
             self.households.push(h);
             t.rows = row;
         }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     /// Reads one batch of persons (after every household).
     pub fn push_persons(&mut self, batch: &RecordBatch) -> Result<(), DataError> {
         let t = &mut self.persons_table;
         let cols = t.columns(batch)?;
-        for i in 0..cols.len {
+        let (persons, failed) = table::convert_rows(t, &cols, table::person);
+        for (hh, p) in persons {
             let row = t.rows + 1;
-            let (hh, p) = table::person(t, &cols, i, row)?;
             if let Some(first) = self.person_rows.get(&p.id) {
                 return Err(DataError::new(
                     t.at(row),
@@ -188,7 +189,7 @@ impl<'s> PairReader<'s> {
             self.households[h].members.push(p);
             t.rows = row;
         }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     /// The households, in their order, each with its persons in theirs; a household without persons

@@ -7,6 +7,7 @@ use crate::data::errors::expected;
 use crate::data::{quoted, DataError, Field, Household, Person, TextCache};
 use crate::value::Value;
 use arrow_array::RecordBatch;
+use rayon::prelude::*;
 
 /// Which table: its name in messages, its declared fields and its id columns.
 pub(super) struct Table<'s> {
@@ -47,6 +48,11 @@ impl<'s> Table<'s> {
             caches: fields.iter().map(|_| TextCache::default()).collect(),
             rows: 0,
         }
+    }
+
+    /// The same table with empty text caches (for converting rows on another thread).
+    fn fork(&self) -> Table<'s> {
+        Table::new(&self.name, self.fields, self.builtins, self.kind)
     }
 
     /// Where row `row` (from 1) is, for messages.
@@ -213,4 +219,45 @@ pub(super) fn person(
     let id = t.id(cols, 0, i, row)?;
     let fields = t.values(cols, i, row, &id)?;
     Ok((hh, Person { id, fields }))
+}
+
+/// Rows converted by `convert` per parallel task (each task with its own text caches).
+const ROWS_PER_TASK: usize = 8_192;
+
+/// Every row of a batch converted by `convert` (`household` or `person`), in parallel, numbered on
+/// from `t.rows`: the rows in order up to the first that fails, and that row's error. The caller
+/// checks the rows in order and reports an earlier row's error before the conversion's.
+pub(super) fn convert_rows<T, F>(
+    t: &Table,
+    cols: &Columns,
+    convert: F,
+) -> (Vec<T>, Option<DataError>)
+where
+    T: Send,
+    F: Fn(&mut Table, &Columns, usize, u64) -> Result<T, DataError> + Sync,
+{
+    let starts: Vec<usize> = (0..cols.len).step_by(ROWS_PER_TASK).collect();
+    let parts: Vec<(Vec<T>, Option<DataError>)> = starts
+        .par_iter()
+        .map(|&start| {
+            let mut own = t.fork();
+            let end = (start + ROWS_PER_TASK).min(cols.len);
+            let mut rows = Vec::with_capacity(end - start);
+            for i in start..end {
+                match convert(&mut own, cols, i, t.rows + i as u64 + 1) {
+                    Ok(r) => rows.push(r),
+                    Err(e) => return (rows, Some(e)),
+                }
+            }
+            (rows, None)
+        })
+        .collect();
+    let mut all = Vec::with_capacity(cols.len);
+    for (rows, err) in parts {
+        all.extend(rows);
+        if err.is_some() {
+            return (all, err);
+        }
+    }
+    (all, None)
 }
