@@ -10,7 +10,8 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 use doudi_interpreter::data::arrow::{
-    households_to_batches, outputs_to_batch, read_batches, OutputColumns, Scales,
+    households_to_batches, map_chunks, outputs_to_batch, read_batches, ChunkError, OutputColumns,
+    Scales,
 };
 use doudi_interpreter::data::{read_csv_dir, Household};
 use doudi_interpreter::num::Num;
@@ -296,7 +297,20 @@ fn bad_inputs() {
     ];
     let mut out = String::new();
     for (what, h, p) in cases {
-        let e = read_batches(s, [h], [p]).expect_err(what);
+        let e = read_batches(s, [h.clone()], [p.clone()]).expect_err(what);
+        // Read in chunks, the same error (the whole reader's).
+        for chunk in [1, 3, 1000] {
+            match map_chunks(
+                s,
+                ("households", &[h.clone()]),
+                ("persons", &[p.clone()]),
+                chunk,
+                ok,
+            ) {
+                Err(ChunkError::Data(c)) => assert_eq!(c, e, "{what}, chunks of {chunk}"),
+                other => panic!("{what}, chunks of {chunk}: {other:?}"),
+            }
+        }
         out.push_str(&format!(
             "{what}:\n  {e}\n  field: {:?}, expected: {:?}\n",
             e.field, e.expected
@@ -508,4 +522,57 @@ fn large_batches_read_in_order_and_report_the_first_bad_row() {
     let bad_first = first_error(15_000, 9_000);
     assert!(bad_first.starts_with("households row 9001:"), "{bad_first}");
     assert!(bad_first.contains("field \"vehicles\""), "{bad_first}");
+}
+
+/// A chunk's households, unchanged (the work of the chunked readers' tests).
+fn ok(hs: Vec<Household>) -> Result<Vec<Household>, ()> {
+    Ok(hs)
+}
+
+/// Read in chunks of households on several threads, the pair gives the whole reader's households,
+/// persons in any order and spread over several batches; the caller's first error in household
+/// order is returned when the data is valid.
+#[test]
+fn chunks_equal_the_whole_reader() {
+    let policy = jian();
+    let s = &policy.schema;
+    let want = Gen::new(s, 5, Profile::Realistic).households(0, 3_000);
+    let scales = Scales::of_inputs(&policy.program);
+    let (h, p) = households_to_batches(s, &scales, &want).unwrap();
+    let hb = [h.slice(0, 1_000), h.slice(1_000, 2_000)];
+    let n = p.num_rows();
+    let in_order = vec![p.slice(0, 7), p.slice(7, n - 7)];
+    // Persons out of order: runs of 37 rows, last run first.
+    let backwards: Vec<RecordBatch> = (0..n)
+        .step_by(37)
+        .rev()
+        .map(|r| p.slice(r, 37.min(n - r)))
+        .collect();
+    for (pb, order) in [(in_order, "in order"), (backwards, "backwards")] {
+        // Members in file order, as the whole reader gives them.
+        let whole = read_batches(s, hb.clone(), pb.clone()).unwrap();
+        assert!(order == "backwards" || whole == want);
+        for chunk in [1, 64, 1_000, 5_000] {
+            let got = map_chunks(s, ("households", &hb), ("persons", &pb), chunk, ok).unwrap();
+            assert_eq!(got.len(), 3_000usize.div_ceil(chunk));
+            assert!(got.concat() == whole, "persons {order}, chunks of {chunk}");
+        }
+    }
+    let failing = map_chunks(
+        s,
+        ("households", &hb),
+        ("persons", &[p]),
+        100,
+        |hs| match hs
+            .iter()
+            .position(|h| h.id == want[1_234].id || h.id == want[2_345].id)
+        {
+            Some(_) => Err(hs[0].id.clone()),
+            None => Ok(()),
+        },
+    );
+    match failing {
+        Err(ChunkError::Work(first)) => assert_eq!(first, want[1_200].id),
+        other => panic!("{other:?}"),
+    }
 }

@@ -3,8 +3,9 @@
 //! The tables arrive through the Arrow C stream interface (`__arrow_c_stream__`: no copy of their
 //! buffers) and are read by the interpreter's Arrow reader (`data::arrow`, the CSV reader's checks
 //! and messages). The households are evaluated with the compiled path (`CompiledPolicy`, as `doudi
-//! eval --data` does) in parts on rayon's threads, each part written by the interpreter's output
-//! builder into its own record batch (money `decimal128(38, 2)`, decimals `decimal128(38, 18)`),
+//! eval --data` does) in parts on rayon's threads, each part read (`data::arrow::map_chunks`: the
+//! persons grouped by an index of the ids, never the whole population as values at once),
+//! evaluated and written by the interpreter's output builder into its own record batch (money `decimal128(38, 2)`, decimals `decimal128(38, 18)`),
 //! and the batches go back to pyarrow as one table, again without a copy. The GIL is released from
 //! the moment the input batches are imported until the output batches are made.
 
@@ -17,7 +18,6 @@ use doudi_interpreter::data::{arrow as data_arrow, DataError, Household};
 use doudi_interpreter::fast::CompiledPolicy;
 use doudi_interpreter::{EvalError, Policy};
 use pyo3::prelude::*;
-use rayon::prelude::*;
 
 /// The fewest and the most households evaluated and written as one output batch.
 const MIN_PART: usize = 1024;
@@ -50,9 +50,11 @@ pub(crate) fn evaluate(
     outputs: Option<Vec<String>>,
 ) -> PyResult<Py<PyAny>> {
     let outputs = output_ids(py, policy, outputs.unwrap_or_default())?;
-    let hs = read(py, policy, households, persons)?;
+    let households = batches(households, "households")?;
+    let persons = batches(persons, "persons")?;
     let columns = data_arrow::OutputColumns::new(policy, &outputs);
-    let result = py.detach(|| evaluate_parts(policy, &hs, month, &outputs, &columns));
+    let result =
+        py.detach(|| evaluate_parts(policy, (&households, &persons), month, &outputs, &columns));
     let batches = result.map_err(|f| match f {
         Failure::Data(e) => errors::from_data(py, *e),
         Failure::Eval(e) => errors::from_eval(py, *e, policy),
@@ -77,7 +79,7 @@ pub(crate) fn read(
 
 /// The record batches of a pyarrow Table, RecordBatchReader or any object with
 /// `__arrow_c_stream__` (imported without copying their buffers).
-fn batches(table: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<RecordBatch>> {
+pub(crate) fn batches(table: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<RecordBatch>> {
     let py = table.py();
     if !table.hasattr("__arrow_c_stream__")? {
         let found = table.get_type().name()?;
@@ -135,23 +137,31 @@ pub(crate) fn output_ids(
         .collect()
 }
 
-/// Evaluates the households in parts on rayon's threads, one output batch per part, in input
-/// order; the first error in input order.
+/// Reads and evaluates the households in parts on rayon's threads (`data::arrow::map_chunks`:
+/// never every household as values at once), one output batch per part, in input order. A data
+/// error is the whole reader's first; otherwise the first evaluation error in input order.
 fn evaluate_parts(
     policy: &Policy,
-    hs: &[Household],
+    (households, persons): (&[RecordBatch], &[RecordBatch]),
     month: Month,
     outputs: &[u32],
     columns: &data_arrow::OutputColumns,
 ) -> Result<Vec<RecordBatch>, Failure> {
     let compiled = CompiledPolicy::new(policy, outputs).ok();
     let threads = rayon::current_num_threads().max(1);
-    let part = (hs.len() / (threads * 4)).clamp(MIN_PART, MAX_PART);
-    let parts: Vec<Result<RecordBatch, Failure>> = hs
-        .par_chunks(part)
-        .map(|part| evaluate_part(policy, compiled.as_ref(), part, month, outputs, columns))
-        .collect();
-    parts.into_iter().collect()
+    let len: usize = households.iter().map(|b| b.num_rows()).sum();
+    let part = (len / (threads * 4)).clamp(MIN_PART, MAX_PART);
+    data_arrow::map_chunks(
+        &policy.schema,
+        (data_arrow::HOUSEHOLDS, households),
+        (data_arrow::PERSONS, persons),
+        part,
+        |hs| evaluate_part(policy, compiled.as_ref(), &hs, month, outputs, columns),
+    )
+    .map_err(|e| match e {
+        data_arrow::ChunkError::Data(e) => Failure::from(e),
+        data_arrow::ChunkError::Work(f) => f,
+    })
 }
 
 /// One part on the calling thread: evaluated (compiled, or the reference when the policy does

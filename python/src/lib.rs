@@ -18,6 +18,10 @@ use pyo3::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// mimalloc for the extension's own allocations (Python's are untouched): as the `doudi` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A loaded, checked policy with its parameter overrides (immutable: an override makes a new one).
 #[pyclass(frozen, module = "doudi._native", name = "Policy")]
 struct NativePolicy {

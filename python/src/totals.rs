@@ -5,7 +5,8 @@
 //! --totals` gives on one machine, digit for digit.
 
 use crate::errors;
-use crate::evaluate::{output_ids, read, Failure};
+use crate::evaluate::{batches, output_ids, Failure};
+use arrow_array::RecordBatch;
 use arrow_pyarrow::{IntoPyArrow, Table};
 use doudi::Month;
 use doudi_interpreter::batch;
@@ -15,7 +16,6 @@ use doudi_interpreter::programme::Totals;
 use doudi_interpreter::{Policy, Value};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use rayon::prelude::*;
 
 /// Households evaluated as one part (one output batch, one partial total).
 const PART: usize = 4096;
@@ -30,9 +30,10 @@ pub(crate) fn evaluate_with_totals(
     outputs: Option<Vec<String>>,
 ) -> PyResult<(Py<PyAny>, Py<PyBytes>)> {
     let outputs = output_ids(py, policy, outputs.unwrap_or_default())?;
-    let hs = read(py, policy, households, persons)?;
+    let households = batches(households, "households")?;
+    let persons = batches(persons, "persons")?;
     let columns = data_arrow::OutputColumns::new(policy, &outputs);
-    let done = py.detach(|| parts(policy, &hs, month, &outputs, &columns));
+    let done = py.detach(|| parts(policy, (&households, &persons), month, &outputs, &columns));
     let (batches, partial) = done.map_err(|f| match f {
         Failure::Data(e) => errors::from_data(py, *e),
         Failure::Eval(e) => errors::from_eval(py, *e, policy),
@@ -45,41 +46,48 @@ pub(crate) fn evaluate_with_totals(
     ))
 }
 
-/// The parts on rayon's threads, each with its own totals, merged in input order.
+/// The parts read and evaluated on rayon's threads (`data::arrow::map_chunks`), each with its own
+/// totals, merged in input order.
 fn parts(
     policy: &Policy,
-    hs: &[Household],
+    (households, persons): (&[RecordBatch], &[RecordBatch]),
     month: Month,
     outputs: &[u32],
     columns: &data_arrow::OutputColumns,
-) -> Result<(Vec<arrow_array::RecordBatch>, Vec<u8>), Failure> {
+) -> Result<(Vec<RecordBatch>, Vec<u8>), Failure> {
     let compiled = CompiledPolicy::new(policy, outputs).ok();
-    let done: Vec<Result<_, Failure>> = hs
-        .par_chunks(PART)
-        .map(|part| {
-            let mut totals = Totals::new(policy, month);
-            let rows = batch::rows_with_totals_here(
-                policy,
-                compiled.as_ref(),
-                part,
-                month,
-                outputs,
-                &mut totals,
-            )
-            .map_err(Failure::from)?;
-            let mut builder = columns.builder();
-            for (h, row) in part.iter().zip(&rows) {
-                builder.push(&h.id, row).map_err(Failure::from)?;
-            }
-            Ok((builder.finish().map_err(Failure::from)?, totals))
-        })
-        .collect();
+    let part = |hs: Vec<Household>| -> Result<_, Failure> {
+        let mut totals = Totals::new(policy, month);
+        let rows = batch::rows_with_totals_here(
+            policy,
+            compiled.as_ref(),
+            &hs,
+            month,
+            outputs,
+            &mut totals,
+        )?;
+        let mut builder = columns.builder();
+        for (h, row) in hs.iter().zip(&rows) {
+            builder.push(&h.id, row)?;
+        }
+        Ok((builder.finish()?, totals))
+    };
+    let done = data_arrow::map_chunks(
+        &policy.schema,
+        (data_arrow::HOUSEHOLDS, households),
+        (data_arrow::PERSONS, persons),
+        PART,
+        part,
+    )
+    .map_err(|e| match e {
+        data_arrow::ChunkError::Data(e) => Failure::from(e),
+        data_arrow::ChunkError::Work(f) => f,
+    })?;
     let mut all = Totals::new(policy, month);
     let mut batches = Vec::with_capacity(done.len());
-    for d in done {
-        let (b, t) = d?;
+    for (b, t) in done {
         batches.push(b);
-        all.merge(t).map_err(Failure::from)?;
+        all.merge(t)?;
     }
     Ok((batches, all.to_partial()))
 }

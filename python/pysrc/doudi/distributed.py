@@ -36,8 +36,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._partitions import PartitionsResult, evaluate_partitions, write_partitions
 from ._policy import _period
 from .errors import DataError
+
+__all__ = [
+    "EVALUATE_BATCH",
+    "DistributedResult",
+    "PartitionsResult",
+    "evaluate",
+    "evaluate_partitions",
+    "nest",
+    "simulate",
+    "unnest",
+    "write_partitions",
+]
 
 #: Households per batch handed to a worker by ``evaluate`` (a batch is the unit of work).
 EVALUATE_BATCH = 4096

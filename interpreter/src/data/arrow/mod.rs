@@ -29,10 +29,12 @@
 //! types and the decimal scales.
 
 mod cells;
+mod chunks;
 mod output;
 mod table;
 mod write;
 
+pub use chunks::{map_chunks, ChunkError};
 pub use output::*;
 pub use write::*;
 

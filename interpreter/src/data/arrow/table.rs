@@ -51,7 +51,7 @@ impl<'s> Table<'s> {
     }
 
     /// The same table with empty text caches (for converting rows on another thread).
-    fn fork(&self) -> Table<'s> {
+    pub(super) fn fork(&self) -> Table<'s> {
         Table::new(&self.name, self.fields, self.builtins, self.kind)
     }
 
