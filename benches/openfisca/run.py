@@ -161,7 +161,7 @@ def main():
     for name in OUTPUTS:
         if table[name].dtype == bool:  # as doudi writes them
             table[name] = numpy.where(table[name], "true", "false")
-    table.to_csv(args.out, index=False, float_format="%.17g")
+    table.to_csv(args.out, index=False)  # floats as their shortest round-trip text
     t = step("write_csv", t)
     if args.warm:
         simulation = build(system, households, persons, args.period)
