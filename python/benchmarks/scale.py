@@ -1,12 +1,14 @@
 """The measurements of docs/SCALE.md: doudi on a local Ray cluster with 1, 2 and 4 worker processes.
 
     python python/benchmarks/scale.py eval DIR          # a CSV pair (e.g. /tmp/pop1m), period 2024-01
-    python python/benchmarks/scale.py simulate N M      # N generated households, M months, one run
+    python python/benchmarks/scale.py simulate N M [--workers 1,2,4] [--no-alone]
+                                                        # N generated households, M months, one run
 
 `eval` reads the pair into Arrow first (not timed), then times `Policy.evaluate` in this process and
 `doudi.distributed.evaluate` with 1, 2 and 4 workers; `simulate` times `doudi.simulate` and
 `doudi.distributed.simulate` with 1, 2 and 4 workers on a copy of scenarios/jian-city-scale.toml
-with N households and M months. Each line gives the wall time and the peak resident memory of the
+with N households and M months (`--no-alone` skips the single-process run: the distributed runs are
+then compared with the first of them). Each line gives the wall time and the peak resident memory of the
 driver and of each Ray worker process (sampled every 0.2 s from /proc), and checks that the
 distributed result equals the single-process one.
 """
@@ -129,7 +131,13 @@ def scenario(tmp: Path, households: int, months: int) -> Path:
     return path
 
 
-def bench_simulate(households: int, months: int) -> None:
+def same_reports(a: Path, b: Path) -> bool:
+    cmp = filecmp.dircmp(a, b)
+    _, diff, err = filecmp.cmpfiles(a, b, cmp.common_files, shallow=False)
+    return not (diff or err or cmp.left_only or cmp.right_only)
+
+
+def bench_simulate(households: int, months: int, workers_list: list[int], alone: bool) -> None:
     import ray
 
     import doudi
@@ -138,31 +146,46 @@ def bench_simulate(households: int, months: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         path = scenario(tmp, households, months)
-        with Peaks() as peaks:
-            t = time.perf_counter()
-            doudi.simulate(path, out=tmp / "alone")
-            wall = time.perf_counter() - t
-        print(f"doudi.simulate, one process: {wall:.1f} s; {peaks.describe()}")
-        ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False,
+        first = None
+        if alone:
+            with Peaks() as peaks:
+                t = time.perf_counter()
+                doudi.simulate(path, out=tmp / "alone")
+                wall = time.perf_counter() - t
+            first = tmp / "alone"
+            print(f"doudi.simulate, one process: {wall:.1f} s; {peaks.describe()}", flush=True)
+        ray.init(num_cpus=max(4, *workers_list), include_dashboard=False, log_to_driver=False,
                  configure_logging=False)
-        for workers in (1, 2, 4):
+        for workers in workers_list:
             out = tmp / f"ray{workers}"
             with Peaks() as peaks:
                 t = time.perf_counter()
                 dd.simulate(path, workers=workers, out=out)
                 wall = time.perf_counter() - t
-            cmp = filecmp.dircmp(tmp / "alone", out)
-            _, diff, err = filecmp.cmpfiles(tmp / "alone", out, cmp.common_files, shallow=False)
-            same = not (diff or err or cmp.left_only or cmp.right_only)
-            print(f"distributed.simulate, {workers} worker(s): {wall:.1f} s, report identical: "
-                  f"{same}; {peaks.describe()}")
+            if first is None:
+                first, same = out, "(the first run: nothing to compare with)"
+            else:
+                same = f"identical to {first.name}: {same_reports(first, out)}"
+            print(f"distributed.simulate, {workers} worker(s): {wall:.1f} s, report {same}; "
+                  f"{peaks.describe()}", flush=True)
         ray.shutdown()
 
 
+USAGE = """usage: scale.py eval DIR
+       scale.py simulate HOUSEHOLDS MONTHS [--workers 1,2,4] [--no-alone]"""
+
+
 if __name__ == "__main__":
-    print(f"load average before: {os.getloadavg()}")
-    if sys.argv[1] == "eval":
-        bench_eval(Path(sys.argv[2]))
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    args = sys.argv[1:]
+    if len(args) == 2 and args[0] == "eval":
+        bench_eval(Path(args[1]))
+    elif len(args) >= 3 and args[0] == "simulate":
+        rest = args[3:]
+        workers = [1, 2, 4]
+        if "--workers" in rest:
+            workers = [int(w) for w in rest[rest.index("--workers") + 1].split(",")]
+        bench_simulate(int(args[1]), int(args[2]), workers, "--no-alone" not in rest)
     else:
-        bench_simulate(int(sys.argv[2]), int(sys.argv[3]))
+        sys.exit(USAGE)
     print(f"load average after: {os.getloadavg()}")
