@@ -36,23 +36,8 @@ pub(crate) fn eval_pair<'p>(
     let render_err = |e: interpreter::EvalError| Fail::usage(e.render(policy.sources()));
     let io = |e: std::io::Error| Fail::usage(format!("error: cannot write the output: {e}"));
     let template = totals.as_ref().map(|t| t.fork());
-    let work = |hs: Vec<data::Household>| -> Result<Done<'p>, Fail> {
-        match &template {
-            Some(template) => {
-                let mut t = template.fork();
-                let rows = batch::rows_with_totals_here(policy, compiled, &hs, m, outputs, &mut t)
-                    .map_err(render_err)?;
-                let rows = hs.iter().zip(rows).map(|(h, r)| fmt.row(&h.id, &r));
-                Ok((rows.collect(), Some(t)))
-            }
-            None => {
-                let rows = batch::map_here(policy, compiled, &hs, m, outputs, |h, row| {
-                    fmt.row(&h.id, row)
-                })
-                .map_err(render_err)?;
-                Ok((rows, None))
-            }
-        }
+    let work = |hs: Vec<data::Household>| {
+        household_rows(policy, compiled, template.as_ref(), &hs, (m, outputs), fmt)
     };
     let threads = interpreter::stream::default_threads();
     interpreter::stream::for_each_segment(pair, threads, work, |(rows, t)| {
@@ -64,4 +49,88 @@ pub(crate) fn eval_pair<'p>(
         }
         Ok(())
     })
+}
+
+/// The rows of `hs` on the calling thread, with their share of the programme totals when
+/// `template` is given (an empty accumulator of the right shape).
+fn household_rows<'p>(
+    policy: &'p Policy,
+    compiled: Option<&CompiledPolicy<'p>>,
+    template: Option<&Totals<'p>>,
+    hs: &[data::Household],
+    (m, outputs): (Month, &[u32]),
+    fmt: &RowFormat,
+) -> Result<Done<'p>, Fail> {
+    let render_err = |e: interpreter::EvalError| Fail::usage(e.render(policy.sources()));
+    match template {
+        Some(template) => {
+            let mut t = template.fork();
+            let rows = batch::rows_with_totals_here(policy, compiled, hs, m, outputs, &mut t)
+                .map_err(render_err)?;
+            let rows = hs.iter().zip(rows).map(|(h, r)| fmt.row(&h.id, &r));
+            Ok((rows.collect(), Some(t)))
+        }
+        None => {
+            let rows = batch::map_here(policy, compiled, hs, m, outputs, |h, row| {
+                fmt.row(&h.id, row)
+            })
+            .map_err(render_err)?;
+            Ok((rows, None))
+        }
+    }
+}
+
+/// Households evaluated per chunk of a Parquet pair.
+const PARQUET_CHUNK: usize = 4096;
+
+/// Evaluates the Parquet pair `households`, `persons` in chunks of households on rayon's threads
+/// (`data::arrow::map_chunks`: the decoded columns are held, never every household as values) and
+/// writes the rows to `out` in file order; adds every household to `totals` when given.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn eval_parquet<'p>(
+    policy: &'p Policy,
+    (households, persons): (&Path, &Path),
+    m: Month,
+    outputs: &[u32],
+    fmt: &RowFormat,
+    mut totals: Option<&mut Totals<'p>>,
+    out: &mut dyn Write,
+    writer: &mut RowWriter,
+) -> Res {
+    let (hb, pb) = crate::parquet_io::parquet_batches(&policy.schema, households, persons)?;
+    let compiled = CompiledPolicy::new(policy, outputs).ok();
+    let template = totals.as_ref().map(|t| t.fork());
+    let done = data::arrow::map_chunks(
+        &policy.schema,
+        (&households.display().to_string(), &hb),
+        (&persons.display().to_string(), &pb),
+        PARQUET_CHUNK,
+        |hs| {
+            household_rows(
+                policy,
+                compiled.as_ref(),
+                template.as_ref(),
+                &hs,
+                (m, outputs),
+                fmt,
+            )
+        },
+    )
+    .map_err(|e| match e {
+        data::arrow::ChunkError::Data(e) => Fail::from(e),
+        data::arrow::ChunkError::Work(f) => f,
+    })?;
+    drop((hb, pb));
+    let io = |e: std::io::Error| Fail::usage(format!("error: cannot write the output: {e}"));
+    for (rows, t) in done {
+        if let (Some(t), Some(totals)) = (t, totals.as_deref_mut()) {
+            totals
+                .merge(t)
+                .map_err(|e| Fail::usage(e.render(policy.sources())))?;
+        }
+        for row in rows {
+            writer.emit(out, row).map_err(io)?;
+        }
+    }
+    Ok(())
 }

@@ -579,14 +579,17 @@ fn eval_rows<'p>(
         writer.parquet = Some(parquet_io::ParquetRows::new(columns));
     }
     // CSV pairs stream segment by segment: memory does not grow with the number of households.
-    // A Parquet pair is read whole (read_data), then evaluated as JSON input is.
-    let csv_paths = parquet_io::csv_pair(&a.data)?;
+    // A Parquet pair is decoded whole and evaluated in chunks; JSON is read whole.
+    let files = parquet_io::data_files(&a.data)?;
     let totals = want_totals.then_some(totals);
-    match csv_paths {
-        Some((h, p)) => {
+    match files {
+        parquet_io::DataFiles::Csv(h, p) => {
             eval_stream::eval_pair(policy, (&h, &p), m, outputs, &fmt, totals, out, writer)?;
         }
-        None => {
+        parquet_io::DataFiles::Parquet(h, p) => {
+            eval_stream::eval_parquet(policy, (&h, &p), m, outputs, &fmt, totals, out, writer)?;
+        }
+        parquet_io::DataFiles::Other => {
             let hs = read_data(policy, &a.data)?;
             let rows = match totals {
                 Some(totals) => {

@@ -141,6 +141,36 @@ pub fn read_parquet_pair(
     })
 }
 
+/// Decodes both files of the Parquet pair into record batches (not yet read as households). A file
+/// that does not open or decode is the whole reader's error ([`read_parquet_pair`]), so messages do
+/// not depend on the route.
+pub fn parquet_batches(
+    schema: &Schema,
+    households: &Path,
+    persons: &Path,
+) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>), DataError> {
+    let decode = |path: &Path| -> Option<Vec<RecordBatch>> {
+        let r = open(path).ok()?;
+        let empty = RecordBatch::new_empty(r.schema());
+        std::iter::once(Ok(empty))
+            .chain(r)
+            .collect::<Result<_, _>>()
+            .ok()
+    };
+    let run = || Some((decode(households)?, decode(persons)?));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(Some(batches)) => Ok(batches),
+        _ => Err(read_parquet_pair(schema, households, persons)
+            .err()
+            .unwrap_or_else(|| {
+                error(
+                    households.display().to_string(),
+                    "cannot read the Parquet files",
+                )
+            })),
+    }
+}
+
 /// Reads every household of the data arguments when they name a Parquet pair.
 pub fn read_parquet_data(schema: &Schema, d: &DataArgs) -> Res<Option<Vec<Household>>> {
     match data_files(d)? {

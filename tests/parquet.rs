@@ -145,7 +145,7 @@ fn generated_csv_and_parquet_pairs_evaluate_the_same_and_parquet_output_is_exact
             "--spec",
             "scenarios/populations/jian.toml",
             "--households",
-            "400",
+            "4500",
             "--seed",
             "11",
             "--policy",
@@ -159,9 +159,19 @@ fn generated_csv_and_parquet_pairs_evaluate_the_same_and_parquet_output_is_exact
         ]);
     }
     assert!(pq.join("households.parquet").exists() && !pq.join("households.csv").exists());
+    // More households than one chunk of the Parquet route (4,096).
     let rows = eval_csv(&csv);
-    assert_eq!(rows.lines().count(), 401);
+    assert_eq!(rows.lines().count(), 4501);
     assert_eq!(eval_csv(&pq), rows);
+    let totals = |data: &Path| {
+        let args = ["eval", "--policy", "policies/jian", "--period", "2024-01", "--totals"];
+        let (ok, out, err) = doudi(&[&args[..], &["--data", data.to_str().unwrap()]].concat());
+        assert!(ok, "{err}");
+        (out, err)
+    };
+    let (csv_totals, pq_totals) = (totals(&csv), totals(&pq));
+    assert!(csv_totals.1.contains("dibao_payment_total"), "{}", csv_totals.1);
+    assert_eq!(pq_totals, csv_totals);
     let out = dir.path().join("out.parquet");
     ok(&[
         "eval",
@@ -177,7 +187,7 @@ fn generated_csv_and_parquet_pairs_evaluate_the_same_and_parquet_output_is_exact
         out.to_str().unwrap(),
     ]);
     let cells = assert_same_as_csv(&out, &rows);
-    assert!(cells > 400 * 10, "{cells}");
+    assert!(cells > 4500 * 10, "{cells}");
 }
 
 /// The example population with amounts that stress exactness: many decimal places, and large.
