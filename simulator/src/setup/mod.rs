@@ -11,6 +11,7 @@ use doudi_interpreter::packed::PackedPopulation;
 use doudi_interpreter::{Num, Policy, Value};
 use rayon::prelude::*;
 
+pub(crate) mod block;
 mod population;
 
 pub(crate) use population::Survey;
