@@ -223,6 +223,78 @@ fn the_take_up_fitted_in_blocks_is_the_single_machine_fit() {
     assert!(outcome == single, "the outcomes differ");
 }
 
+/// The single-machine outcome and population notes of a scenario given as text, and those of a run
+/// in `n` blocks.
+fn same_in_blocks(text: &str, n: usize) -> setup::Prepared {
+    let s = Scenario::from_toml_str(text, "t.toml", &root().join("tests/data/simulate"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let whole = setup::prepare(s.clone(), None).unwrap_or_else(|e| panic!("{e}"));
+    let single = montecarlo::simulate(&whole, &|| {}).unwrap();
+    let (outcome, prepared) = blocks::simulate_in_blocks(s, n, &|| {}).unwrap();
+    assert!(outcome == single, "the outcomes differ");
+    let (a, b) = (&whole.population, &prepared.population);
+    assert_eq!(
+        (
+            &a.source,
+            a.households,
+            a.persons,
+            a.weight,
+            a.reference_population,
+            &a.notes
+        ),
+        (
+            &b.source,
+            b.households,
+            b.persons,
+            b.weight,
+            b.reference_population,
+            &b.notes
+        )
+    );
+    assert_eq!(whole.warnings, prepared.warnings);
+    assert_eq!(whole.sim.regions, prepared.sim.regions);
+    whole
+}
+
+/// A weight from the spec's reference population (the main sample's persons, which the driver
+/// sums from the households' sizes), a population kept as files for the report, and a population
+/// read from files (each worker reads them and keeps its block): the single-machine outcome and
+/// notes.
+#[test]
+fn other_populations_in_blocks_are_the_single_machine_runs() {
+    let text = std::fs::read_to_string(root().join("tests/data/simulate/blocks.toml")).unwrap();
+    let spec =
+        std::fs::read_to_string(root().join("tests/data/simulate/blocks-population.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Without its strata (a take-all stratum at a weight of thousands would scan millions).
+    let plain = dir.path().join("plain.toml");
+    std::fs::write(&plain, &spec[..spec.find("[[oversample]]").unwrap()]).unwrap();
+    let auto = text
+        .replace("weight = 3\n", "")
+        .replace("blocks-population.toml", &plain.display().to_string());
+    let whole = same_in_blocks(&auto, 3);
+    assert!(whole.population.weight > 100, "{}", whole.population.weight);
+
+    let kept = format!("{text}\n[report]\nkeep_population = true\n");
+    let whole = same_in_blocks(&kept, 2);
+    assert!(whole.population_dir.is_some() && !whole.warnings.is_empty());
+
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    for f in ["households.csv", "persons.csv"] {
+        std::fs::copy(
+            whole.population_dir.as_ref().unwrap().path().join(f),
+            files.join(f),
+        )
+        .unwrap();
+    }
+    let population = format!("[population]\ndata = \"{}\"\nweight = 3\n", files.display());
+    let start = text.find("[population]").unwrap();
+    let end = text.find("[dynamics]").unwrap();
+    let data = format!("{}{population}\n{}", &text[..start], &text[end..]);
+    same_in_blocks(&data, 3);
+}
+
 /// A sweep (one variant per value, no region breakdown) in blocks: the single-machine outcome.
 #[test]
 fn a_sweep_in_blocks_is_the_single_machine_sweep() {
