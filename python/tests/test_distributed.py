@@ -150,7 +150,9 @@ def test_simulate_on_ray_writes_the_single_machine_report(
     assert report.workers == workers
     # Each actor built and held only its block's households (the plan's ranges, which cover the
     # population once).
-    plan = doudi._native.SimBlockDriver(str(SCENARIO), workers).plan
+    from doudi import _native
+
+    plan = _native.SimBlockDriver(str(SCENARIO), workers).plan
     assert report.block_households == [b - a for a, b in plan]
     if workers > 1:
         assert max(report.block_households) < sum(report.block_households)
