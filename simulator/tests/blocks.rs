@@ -337,6 +337,18 @@ fn out_of_protocol_messages_are_refused() {
         Worker::open(scenario(), &wrong).is_err(),
         "a block's extra households missing"
     );
+    let mut wrong = setups[1].clone();
+    wrong.extra[0].1 = 99;
+    assert!(
+        Worker::open(scenario(), &wrong).is_err(),
+        "a stratum that does not exist"
+    );
+    let mut wrong = setups[1].clone();
+    wrong.plan.blocks[1].1 = wrong.plan.households + 1;
+    assert!(
+        Worker::open(scenario(), &wrong).is_err(),
+        "households beyond the population"
+    );
     assert!(
         driver.census(vec![w0.census().clone()]).is_err(),
         "a census missing"

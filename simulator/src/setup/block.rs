@@ -212,6 +212,12 @@ pub(crate) fn block(s: &Scenario, m: &BlockSetup) -> Result<(Built, Census), Set
             m.plan.blocks.len()
         )));
     };
+    if start > end || end > m.plan.households {
+        return Err(SetupError(format!(
+            "block {}: households {start}..{end} are not in a population of {}",
+            m.block, m.plan.households
+        )));
+    }
     let mut pol = policies(s)?;
     let mut warnings = Vec::new();
     let policy = &pol.variants[0].policy;
@@ -274,7 +280,8 @@ fn generate_block(
     let main = households as usize;
     let in_main = range.start.min(main)..range.end.min(main);
     let extras = range.end.saturating_sub(main.max(range.start));
-    if m.extra.len() != extras || (!m.extra.is_empty() && spec.oversample.is_empty()) {
+    let strata = spec.oversample.len();
+    if m.extra.len() != extras || m.extra.iter().any(|&(_, k)| k >= strata) {
         return Err(SetupError(format!(
             "{file}: block {}: {} extra households sent for {extras} places",
             m.block,
