@@ -1,11 +1,14 @@
 //! A scenario in household blocks across processes (`doudi.distributed.simulate` on Ray): the
 //! simulator's block workers and driver (`doudi_simulator::blocks`, docs/SIMULATOR.md "Running in
-//! household blocks"), their messages crossing as JSON text. Each worker and the driver prepare
-//! the same scenario in their own process; the report equals `doudi.simulate`'s byte for byte.
+//! household blocks"), their messages crossing as JSON text. Each worker builds only its block's
+//! households (from the driver's set-up message) and the driver none; the report equals
+//! `doudi.simulate`'s byte for byte.
 
 use crate::errors;
 use crate::simulate::{read_scenario, to_python, Ran};
-use doudi::simulator::blocks::{BlockMonths, Driver, Measured, RunSpec, Weights, Worker};
+use doudi::simulator::blocks::{
+    BlockMonths, BlockSetup, Census, Driver, Measured, RunSpec, Settle, Weights, Worker,
+};
 use doudi::simulator::report;
 use doudi::simulator::run::RunResult;
 use pyo3::prelude::*;
@@ -34,22 +37,38 @@ pub(crate) struct BlockWorker {
 
 #[pymethods]
 impl BlockWorker {
-    /// Prepares `scenario` (a path or a dict) as `doudi simulate` does and takes block `block`
-    /// of `blocks`.
+    /// Builds the households of the block that `setup` names (JSON from the driver's
+    /// `block_setup`) for `scenario` (a path or a dict), and only those.
     #[new]
-    fn new(
-        py: Python<'_>,
-        scenario: &Bound<'_, PyAny>,
-        block: usize,
-        blocks: usize,
-    ) -> PyResult<Self> {
+    fn new(py: Python<'_>, scenario: &Bound<'_, PyAny>, setup: &str) -> PyResult<Self> {
         let s = read_scenario(py, scenario)?;
+        let setup: BlockSetup = of_json(py, setup)?;
         let worker = py
-            .detach(|| Worker::open(s, block, blocks))
+            .detach(|| Worker::open(s, &setup))
             .map_err(|m| errors::scenario(py, &m))?;
         Ok(BlockWorker {
             worker: Mutex::new(worker),
         })
+    }
+
+    /// What the block's households add to what set-up takes from the whole population (JSON, for
+    /// the driver's `census`).
+    fn census(&self, py: Python<'_>) -> PyResult<String> {
+        to_json(py, lock(&self.worker).census())
+    }
+
+    /// Completes the set-up with the driver's answer to the census (JSON).
+    fn settle(&self, py: Python<'_>, settle: &str) -> PyResult<()> {
+        let settle: Settle = of_json(py, settle)?;
+        lock(&self.worker)
+            .settle(&settle)
+            .map_err(|e| errors::scenario(py, &e))
+    }
+
+    /// The households the worker holds in memory (its block's).
+    #[getter]
+    fn households(&self) -> usize {
+        lock(&self.worker).households()
     }
 
     /// Phase 1 of a run (`spec`: JSON from the driver's `spec` or `fit`): the block's start,
@@ -93,9 +112,23 @@ impl BlockDriver {
     /// The scenario's Monte Carlo runs.
     #[getter]
     fn runs(&self) -> u32 {
-        lock(&self.driver)
-            .as_ref()
-            .map_or(0, |d| d.prepared().sim.runs)
+        lock(&self.driver).as_ref().map_or(0, |d| d.runs())
+    }
+
+    /// The set-up message (JSON) of block `block`, for its worker.
+    fn block_setup(&self, py: Python<'_>, block: usize) -> PyResult<String> {
+        let setup = self.with_driver(|d| d.block_setup(block));
+        to_json(py, &setup.map_err(|e| sim_error(py, e))?)
+    }
+
+    /// Every worker's `census` (JSON, any order) → the answer (JSON) for every worker's `settle`.
+    fn census(&self, py: Python<'_>, census: Vec<String>) -> PyResult<String> {
+        let census = census
+            .iter()
+            .map(|c| of_json::<Census>(py, c))
+            .collect::<PyResult<Vec<_>>>()?;
+        let settle = py.detach(|| self.with_driver(|d| d.census(census)));
+        to_json(py, &settle.map_err(|e| errors::scenario(py, &e))?)
     }
 
     /// The blocks' household ranges (population indices), in block order.

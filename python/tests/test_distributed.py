@@ -148,6 +148,14 @@ def test_simulate_on_ray_writes_the_single_machine_report(
     out = tmp_path / "report"
     report = dd.simulate(SCENARIO, workers=workers, out=out)
     assert report.workers == workers
+    # Each actor built and held only its block's households (the plan's ranges, which cover the
+    # population once).
+    from doudi import _native
+
+    plan = _native.SimBlockDriver(str(SCENARIO), workers).plan
+    assert report.block_households == [b - a for a, b in plan]
+    if workers > 1:
+        assert max(report.block_households) < sum(report.block_households)
     files = sorted(os.listdir(out))
     assert "summary.json" in files and "report.html" in files
     assert same_files(single_machine, out) == []

@@ -231,13 +231,21 @@ def evaluate(
 
 
 class _BlockActor:
-    """A Ray actor holding one household block of a scenario between the phases of each run."""
+    """A Ray actor holding one household block of a scenario between the phases of each run: it
+    builds only its block's households (``setup``: the driver's message for it)."""
 
-    def __init__(self, scenario: Any, block: int, blocks: int, cwd: str) -> None:
+    def __init__(self, scenario: Any, setup: str, cwd: str) -> None:
         from . import _native
 
         os.chdir(cwd)  # a dict scenario's relative paths resolve as on the driver
-        self.worker = _native.SimBlockWorker(scenario, block, blocks)
+        self.worker = _native.SimBlockWorker(scenario, setup)
+
+    def census(self) -> str:
+        return self.worker.census()
+
+    def settle(self, settle: str) -> int:
+        self.worker.settle(settle)
+        return self.worker.households
 
     def measure(self, spec: str) -> str:
         return self.worker.measure(spec)
@@ -258,10 +266,15 @@ def simulate(
 ) -> Any:
     """Runs a scenario in ``workers`` household blocks, one Ray actor (worker process) each, and
     returns what ``doudi.simulate`` returns (a ``Report``, with ``workers``: the distinct worker
-    processes that ran the blocks); with ``out``, writes the report there. The report is
+    processes that ran the blocks, and ``block_households``: the households each held); with ``out``, writes the report there. The report is
     the single-machine report, byte for byte (docs/SIMULATOR.md, "Running in household blocks").
 
-    First the take-up fit, when the scenario asks for it (its trial runs go through the actors).
+    First the set-up: the driver finds the population's size (and, for a generated population,
+    the main sample's weight and the oversampled strata's extra households) without keeping a
+    household; each actor builds only its block's households and sends back its census (sums over
+    them: regions, counts, persons); the driver adds them and sends every actor the regions, the
+    observed take-up and the employed share. Then the take-up fit, when the scenario asks for it
+    (its trial runs go through the actors).
     Then per run: every actor simulates its block through the burn-in and measures the first
     reported month; the driver rakes the rows of every block together and sends each its weights;
     the actors simulate the reported months; the driver merges their exact sums in block order.
@@ -276,7 +289,9 @@ def simulate(
         ray.init(log_to_driver=False, include_dashboard=False)
     driver = _native.SimBlockDriver(scenario, workers)
     actor = ray.remote(_BlockActor).options(**dict(actor_options or {"num_cpus": 1}))
-    actors = [actor.remote(scenario, b, workers, os.getcwd()) for b in range(workers)]
+    actors = [
+        actor.remote(scenario, driver.block_setup(b), os.getcwd()) for b in range(workers)
+    ]
 
     def measure(spec: str) -> list[str]:
         return ray.get([a.measure.remote(spec) for a in actors])
@@ -287,6 +302,8 @@ def simulate(
         )
 
     try:
+        settle = driver.census(ray.get([a.census.remote() for a in actors]))
+        held = ray.get([a.settle.remote(settle) for a in actors])
         driver.fit(measure, months)  # the take-up fit's trial runs, when the scenario fits it
         for run in range(driver.runs):
             driver.merge(months(driver.rake(measure(driver.spec(run)))))
@@ -298,4 +315,6 @@ def simulate(
 
     report = Report(driver.finish(None if out is None else os.fspath(out)))
     report.workers = len(set(pids))  # type: ignore[attr-defined]
+    #: The households each actor held in memory (its block's), in block order.
+    report.block_households = held  # type: ignore[attr-defined]
     return report

@@ -163,6 +163,42 @@ pub struct RowMsg {
     pub dibao: Option<(String, String)>,
 }
 
+/// Set-up, driver → worker: which households the worker builds (block `block` of `plan`), the main
+/// sample's weight, and the extra households of the oversampled strata that fall in the block
+/// (generator index, stratum; in population order). Counts and indices are integers (exact in
+/// JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockSetup {
+    pub block: usize,
+    pub plan: super::Plan,
+    pub weight: u64,
+    pub extra: Vec<(u64, usize)>,
+}
+
+/// Set-up, worker → driver: what the block's households add to what set-up takes from the whole
+/// population: their number and persons, the region codes among them (in order of appearance), the
+/// survey's counts (eligible, on dibao, able to work, employed) and, for a generated population, the
+/// generator's tallies of the block's main-sample households (for its notes in the report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Census {
+    pub block: usize,
+    pub households: u64,
+    pub persons: u64,
+    pub regions: Vec<String>,
+    pub counts: crate::setup::Counts,
+    pub tally: Option<crate::population::Tally>,
+}
+
+/// Set-up, driver → every worker: what set-up takes from the whole population: the region codes in
+/// code order, the observed take-up and the employed share at the start (as text, Rust's shortest
+/// representation that reads back to the same `f64`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settle {
+    pub regions: Vec<String>,
+    pub take_up: String,
+    pub employed_share: String,
+}
+
 /// Driver → every worker: a run to simulate. `take_up` is the take-up in force before the run's
 /// draw, as text (Rust's shortest representation that reads back to the same `f64`); `central`: no
 /// bootstrap and the uncertain parameters at their central values (the take-up fit's runs).

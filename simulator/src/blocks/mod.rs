@@ -4,6 +4,13 @@
 //! single-machine run's, byte for byte, with any number of blocks (docs/SIMULATOR.md, "Running in
 //! household blocks").
 //!
+//! First the set-up, in two messages each way: [`Driver::open`] finds what the plan needs without
+//! keeping a household and sends each worker its [`BlockSetup`]; [`Worker::open`] builds only its
+//! block's households and answers with its [`Census`] (sums over them); [`Driver::census`] adds
+//! them and sends every worker the [`Settle`] ([`Worker::settle`]: the regions in code order, the
+//! observed take-up, the employed share). `crate::setup::block` says what set-up takes from the
+//! whole population and where each part comes from.
+//!
 //! Per run, three phases ([`messages`] are what crosses):
 //! 1. [`Worker::measure`]: the block's households start, live through the burn-in and are measured in
 //!    the first reported month → [`Measured`] (one row per household, when the scenario has targets).
@@ -15,13 +22,11 @@
 //!    [`Driver::finish`] summarises as `doudi simulate` does.
 //!
 //! The single-machine run ([`crate::run::Sim::run_with`]) goes through the same phases with one block.
-//! Setting up (population, oversampling, design weights, the take-up fit) is deterministic: every
-//! worker and the driver prepare the same scenario the same way ([`Worker::open`]), or share one
-//! preparation in one process ([`Worker::new`]).
+//! The take-up fit is the driver's, its trial runs going through the workers ([`Driver::fit`]).
 
 pub mod messages;
 
-pub use messages::{BlockMonths, Measured, RunSpec, Weights};
+pub use messages::{BlockMonths, BlockSetup, Census, Measured, RunSpec, Settle, Weights};
 
 use crate::montecarlo::{self, Outcome};
 use crate::reform::{self, WinnersRun};
@@ -30,7 +35,6 @@ use crate::scenario::Scenario;
 use crate::setup::Prepared;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// The most blocks a population is cut into.
 pub const MAX_BLOCKS: usize = 4096;
@@ -60,41 +64,91 @@ pub fn plan(households: usize, n_blocks: usize) -> Result<Plan, String> {
     })
 }
 
-/// A worker: one block of a prepared scenario.
+/// A worker: one block of a scenario, built on its own (only the block's households).
 pub struct Worker {
-    prepared: Arc<Prepared>,
     block: usize,
     range: (usize, usize),
+    stage: Stage,
+    census: Census,
     /// The run between its phases.
     pending: Option<(RunSpec, BlockState)>,
 }
 
-impl Worker {
-    /// Prepares the scenario as `doudi simulate` does (the same population and weights in every
-    /// process), without fitting the take-up (the driver fits it, [`Driver::fit`], and every
-    /// [`RunSpec`] carries the take-up in force), and takes block `block` of `n_blocks`.
-    pub fn open(scenario: Scenario, block: usize, n_blocks: usize) -> Result<Worker, String> {
-        Worker::new(Arc::new(prepare_unfitted(scenario)?), block, n_blocks)
-    }
+/// A worker before and after the driver's census.
+enum Stage {
+    Built(Box<(Scenario, crate::setup::block::Built)>),
+    Ready(Box<Prepared>),
+    /// Settling failed.
+    Broken,
+}
 
-    /// Block `block` of `n_blocks` of a prepared scenario (several workers of one process may share
-    /// one preparation).
-    pub fn new(prepared: Arc<Prepared>, block: usize, n_blocks: usize) -> Result<Worker, String> {
-        let plan = plan(prepared.sim.population.len(), n_blocks)?;
-        let Some(&range) = plan.blocks.get(block) else {
-            return Err(format!("block {block} of {n_blocks} does not exist"));
-        };
+impl Worker {
+    /// Builds the households of the block the driver's set-up message names (generated from their
+    /// own streams, or read from the scenario's files keeping only the block's), surveyed: what the
+    /// worker tells the driver of them is [`Worker::census`]. The take-up is not fitted (the driver
+    /// fits it, [`Driver::fit`], and every [`RunSpec`] carries the take-up in force).
+    pub fn open(scenario: Scenario, setup: &BlockSetup) -> Result<Worker, String> {
+        let (built, census) = crate::setup::block::block(&scenario, setup).map_err(|e| e.0)?;
+        let range = setup.plan.blocks[setup.block];
         Ok(Worker {
-            prepared,
-            block,
+            block: setup.block,
             range,
+            stage: Stage::Built(Box::new((scenario, built))),
+            census,
             pending: None,
         })
     }
 
+    /// What the block's households add to what set-up takes from the whole population (for
+    /// [`Driver::census`]).
+    pub fn census(&self) -> &Census {
+        &self.census
+    }
+
+    /// Completes the worker's set-up with what the driver's census found (the regions in code
+    /// order, the observed take-up, the employed share): the worker is then ready for the runs.
+    pub fn settle(&mut self, settle: &Settle) -> Result<(), String> {
+        match std::mem::replace(&mut self.stage, Stage::Broken) {
+            Stage::Built(b) => {
+                let (scenario, built) = *b;
+                let prepared = built.settle(scenario, settle).map_err(|e| e.0)?;
+                self.stage = Stage::Ready(Box::new(prepared));
+                Ok(())
+            }
+            Stage::Ready(p) => {
+                self.stage = Stage::Ready(p);
+                Err("the worker is settled already".into())
+            }
+            Stage::Broken => Err("the worker's set-up failed".into()),
+        }
+    }
+
+    /// The households the worker holds (its block's), in memory as packed households.
+    pub fn households(&self) -> usize {
+        match &self.stage {
+            Stage::Built(b) => b.1.held.population.len(),
+            Stage::Ready(p) => p.sim.population.len(),
+            Stage::Broken => 0,
+        }
+    }
+
+    /// The worker's preparation (after [`Worker::settle`]).
+    pub fn prepared(&self) -> Option<&Prepared> {
+        match &self.stage {
+            Stage::Ready(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn sim(&self) -> Result<&crate::run::Sim, String> {
+        self.prepared()
+            .map(|p| &p.sim)
+            .ok_or_else(|| "the worker is not settled: call settle with the driver's census".into())
+    }
+
     /// Phase 1 of a run: the block's start, burn-in and measured month.
     pub fn measure(&mut self, spec: &RunSpec) -> Result<Measured, String> {
-        let sim = &self.prepared.sim;
+        let sim = self.sim()?;
         if spec.run >= sim.runs {
             return Err(format!(
                 "run {} of a scenario of {} runs",
@@ -128,7 +182,7 @@ impl Worker {
         let Some((spec, mut state)) = self.pending.take() else {
             return Err("no run measured: call measure first".into());
         };
-        let sim = &self.prepared.sim;
+        let sim = self.sim()?;
         match weights {
             Some(w) if w.run != spec.run || w.block != self.block => {
                 return Err(format!(
@@ -147,15 +201,15 @@ impl Worker {
     }
 }
 
-/// Prepares a scenario without fitting its take-up.
-pub fn prepare_unfitted(scenario: Scenario) -> Result<Prepared, String> {
-    crate::setup::prepare_with(scenario, None, crate::setup::Route::Direct, false).map_err(|e| e.0)
-}
-
-/// The driver: fits the take-up, rakes and merges the blocks' messages, run by run, and summarises.
+/// The driver: sets the blocks up, fits the take-up, rakes and merges the blocks' messages, run by
+/// run, and summarises. It holds no household.
 pub struct Driver {
-    prepared: Prepared,
+    scenario: Scenario,
     plan: Plan,
+    /// Until the census: the policies and the population's size.
+    setup: Option<crate::setup::block::DriverSetup>,
+    /// After the census: the scenario prepared without households.
+    prepared: Option<Prepared>,
     /// Whether the take-up is fitted (or needs no fit).
     fitted: bool,
     /// Per run: what raking did.
@@ -164,17 +218,17 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// The driver of a scenario cut into `n_blocks` blocks: prepared as the workers prepare it.
+    /// The driver of a scenario cut into `n_blocks` blocks: the policies, and of the population
+    /// only what the plan needs (its size; for a generated population the main sample's weight
+    /// and the extra households of the oversampled strata), without keeping a household.
     pub fn open(scenario: Scenario, n_blocks: usize) -> Result<Driver, String> {
-        Driver::new(prepare_unfitted(scenario)?, n_blocks)
-    }
-
-    /// The driver of a scenario prepared without fitting its take-up ([`prepare_unfitted`]).
-    pub fn new(prepared: Prepared, n_blocks: usize) -> Result<Driver, String> {
-        let plan = plan(prepared.sim.population.len(), n_blocks)?;
+        let setup = crate::setup::block::driver(&scenario).map_err(|e| e.0)?;
+        let plan = plan(setup.households, n_blocks)?;
         Ok(Driver {
-            prepared,
+            scenario,
             plan,
+            setup: Some(setup),
+            prepared: None,
             fitted: false,
             raking: BTreeMap::new(),
             results: BTreeMap::new(),
@@ -185,10 +239,54 @@ impl Driver {
         &self.plan
     }
 
-    /// The scenario as the driver prepared it (with the fitted take-up once [`Driver::fit`] ran): what
-    /// `report::write` takes with the outcome.
-    pub fn prepared(&self) -> &Prepared {
-        &self.prepared
+    /// The scenario's runs.
+    pub fn runs(&self) -> u32 {
+        self.scenario.scenario.runs
+    }
+
+    /// The set-up message of block `block` (for [`Worker::open`]).
+    pub fn block_setup(&self, block: usize) -> Result<BlockSetup, String> {
+        let Some(setup) = &self.setup else {
+            return Err("the blocks are set up already".into());
+        };
+        if block >= self.plan.blocks.len() {
+            return Err(format!(
+                "block {block} of {} does not exist",
+                self.plan.blocks.len()
+            ));
+        }
+        Ok(setup.block_setup(&self.plan, block))
+    }
+
+    /// Every block's census (one per block, in any order) → the driver's preparation, and what
+    /// every worker needs of it ([`Worker::settle`]).
+    pub fn census(&mut self, census: Vec<Census>) -> Result<Settle, String> {
+        let n = self.plan.blocks.len();
+        let mut census = census;
+        census.sort_by_key(|c| c.block);
+        if census.len() != n || census.iter().enumerate().any(|(b, c)| c.block != b) {
+            return Err(format!("expected one census from each of the {n} blocks"));
+        }
+        let Some(setup) = self.setup.take() else {
+            return Err("the census is taken already".into());
+        };
+        let (prepared, settle) =
+            crate::setup::block::census(self.scenario.clone(), setup, &self.plan, &census)
+                .map_err(|e| e.0)?;
+        self.prepared = Some(prepared);
+        Ok(settle)
+    }
+
+    /// The scenario as the driver prepared it (after [`Driver::census`]; with the fitted take-up
+    /// once [`Driver::fit`] ran): what `report::write` takes with the outcome.
+    pub fn prepared(&self) -> Option<&Prepared> {
+        self.prepared.as_ref()
+    }
+
+    fn ready(&self) -> Result<&Prepared, String> {
+        self.prepared
+            .as_ref()
+            .ok_or_else(|| "the blocks are not set up: call census first".into())
     }
 
     /// Fits the take-up to the caseload trend target as `doudi simulate` does, with the trials' runs
@@ -203,7 +301,8 @@ impl Driver {
         if self.fitted {
             return Err("the take-up is fitted already".into());
         }
-        let sim = &self.prepared.sim;
+        let prepared = self.ready()?;
+        let sim = &prepared.sim;
         let fit = {
             let this = &*self;
             let mut trend_at = |sim: &crate::run::Sim, take_up: f64| -> Result<f64, String> {
@@ -215,9 +314,11 @@ impl Driver {
                     .collect::<Result<Vec<f64>, String>>()?;
                 Ok(crate::calibrate::mean_trend(&trends))
             };
-            crate::calibrate::fit_take_up_by(sim, &self.prepared.scenario, &mut trend_at)?
+            crate::calibrate::fit_take_up_by(sim, &prepared.scenario, &mut trend_at)?
         };
-        fit.apply(&mut self.prepared.sim);
+        if let Some(p) = self.prepared.as_mut() {
+            fit.apply(&mut p.sim);
+        }
         self.fitted = true;
         Ok(fit)
     }
@@ -227,7 +328,7 @@ impl Driver {
         if !self.fitted {
             return Err("the take-up is not fitted yet: call fit first".into());
         }
-        Ok(RunSpec::new(run, self.prepared.sim.take_up, false))
+        Ok(RunSpec::new(run, self.ready()?.sim.take_up, false))
     }
 
     /// Phase 2 of a run: rakes the rows of every block (one message per block, in any order) →
@@ -255,7 +356,7 @@ impl Driver {
     > {
         let measured = self.in_block_order(measured, |m| (&m.spec, m.block))?;
         let run = measured[0].spec.run;
-        let sim = &self.prepared.sim;
+        let sim = &self.ready()?.sim;
         if sim.targets.is_empty() {
             return Ok((Vec::new(), Some((run, None))));
         }
@@ -301,7 +402,7 @@ impl Driver {
         }
         let mut result = self.result_of(raking, parts)?;
         let winners = match result.households.take() {
-            Some(h) => Some(reform::winners_run(&h, self.prepared.sim.months)?),
+            Some(h) => Some(reform::winners_run(&h, self.ready()?.sim.months)?),
             None => None,
         };
         self.results.insert(run, (result, winners));
@@ -317,7 +418,7 @@ impl Driver {
     ) -> Result<RunResult, String> {
         let parts = self.in_block_order(parts, |p| (&p.spec, p.block))?;
         let spec = &parts[0].spec;
-        let sim = &self.prepared.sim;
+        let sim = &self.ready()?.sim;
         let blocks = parts
             .iter()
             .map(BlockMonths::result)
@@ -328,7 +429,10 @@ impl Driver {
 
     /// Every run merged: the outcome `doudi simulate` reports, and the preparation to write it with.
     pub fn finish(self) -> Result<(Outcome, Prepared), String> {
-        let runs = self.prepared.sim.runs;
+        let Some(prepared) = self.prepared else {
+            return Err("the blocks are not set up: call census first".into());
+        };
+        let runs = prepared.sim.runs;
         if self.results.len() != runs as usize {
             return Err(format!(
                 "{} of the {runs} runs were merged",
@@ -341,8 +445,8 @@ impl Driver {
             results.push(r);
             winners.extend(w);
         }
-        let outcome = montecarlo::summarise(&self.prepared, &results, winners).map_err(|e| e.0)?;
-        Ok((outcome, self.prepared))
+        let outcome = montecarlo::summarise(&prepared, &results, winners).map_err(|e| e.0)?;
+        Ok((outcome, prepared))
     }
 
     /// The messages of one run and every block, sorted by block.
@@ -356,10 +460,11 @@ impl Driver {
         let Some(spec) = messages.first().map(|m| key(m).0.clone()) else {
             return Err("no block's message".into());
         };
-        if spec.run >= self.prepared.sim.runs {
+        if spec.run >= self.runs() {
             return Err(format!(
                 "run {} of a scenario of {} runs",
-                spec.run, self.prepared.sim.runs
+                spec.run,
+                self.runs()
             ));
         }
         let ok = messages.len() == n
@@ -417,24 +522,24 @@ impl Driver {
 
 /// Runs a scenario in `n_blocks` blocks in this process, one worker after another, every message
 /// written as JSON and read back (nothing passes between worker and driver but the bytes): what
-/// `doudi simulate --blocks N` does, and what a distributed driver does across processes. The
-/// workers share one preparation, the driver has its own. Returns the outcome and the driver's
-/// preparation (for the report).
+/// `doudi simulate --blocks N` does, and what a distributed driver does across processes. Each
+/// worker builds only its block's households; the driver holds none. Returns the outcome and the
+/// driver's preparation (for the report).
 pub fn simulate_in_blocks(
     scenario: Scenario,
     n_blocks: usize,
     progress: &(dyn Fn() + Sync),
 ) -> Result<(Outcome, Prepared), String> {
-    let shared = Arc::new(prepare_unfitted(scenario.clone())?);
-    let mut driver = Driver::open(scenario, n_blocks)?;
-    let mut workers = (0..n_blocks)
-        .map(|b| Worker::new(shared.clone(), b, n_blocks))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut driver = Driver::open(scenario.clone(), n_blocks)?;
+    let (mut workers, settle) = set_up(&mut driver, &scenario)?;
+    for w in workers.iter_mut() {
+        w.settle(&through_json(&settle)?)?;
+    }
     driver.fit(&mut |d, spec| {
         let (_, raking, parts) = d.run_blocks(&mut workers, spec, &|| {})?;
         d.result_of(raking, parts)
     })?;
-    for run in 0..driver.prepared.sim.runs {
+    for run in 0..driver.runs() {
         let spec = driver.spec(run)?;
         let (_, raking, parts) = driver.run_blocks(&mut workers, &spec, progress)?;
         driver.raking.insert(run, raking);
@@ -442,6 +547,21 @@ pub fn simulate_in_blocks(
     }
     drop(workers);
     driver.finish()
+}
+
+/// Opens a worker per block of the driver's plan in this process (one after another: each builds
+/// its block) and takes their census through JSON: the workers, and the driver's answer for them
+/// (not yet given to them).
+pub fn set_up(driver: &mut Driver, scenario: &Scenario) -> Result<(Vec<Worker>, Settle), String> {
+    let mut workers = Vec::with_capacity(driver.plan().blocks.len());
+    let mut census = Vec::with_capacity(workers.capacity());
+    for b in 0..driver.plan().blocks.len() {
+        let w = Worker::open(scenario.clone(), &through_json(&driver.block_setup(b)?)?)?;
+        census.push(through_json(w.census())?);
+        workers.push(w);
+    }
+    let settle = driver.census(census)?;
+    Ok((workers, settle))
 }
 
 /// A message written as JSON and read back.

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Integer tallies over generated households (order-independent sums).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(super) struct Stats {
     pub(super) households: [u64; 2],
     pub(super) persons: [u64; 2],
@@ -15,9 +15,60 @@ pub(super) struct Stats {
     pub(super) below_line: [u64; 2],
     pub(super) age_band_persons: Vec<u64>,
     pub(super) counted_persons: [u64; 2],
+    /// As text (exact; JSON numbers are not).
+    #[serde(with = "i128_text")]
     pub(super) counted_income_cents: [i128; 2],
     pub(super) dead: u64,
     pub(super) imprisoned: u64,
+}
+
+mod i128_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[i128; 2], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|x| x.to_string()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[i128; 2], D::Error> {
+        let [a, b] = <[String; 2]>::deserialize(d)?;
+        let parse = |x: &str| x.parse::<i128>().map_err(serde::de::Error::custom);
+        Ok([parse(&a)?, parse(&b)?])
+    }
+}
+
+/// The generator's tallies of some of a population's households (the households of a block of a
+/// run in household blocks): added block after block, they are the tallies of the whole population
+/// (integer counts: the order does not matter), from which the generator's report is made.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Tally(pub(super) Stats);
+
+impl Tally {
+    /// Adds another part's tallies; refuses tallies of another shape (regions, age bands).
+    pub fn merge(&mut self, other: &Tally) -> Result<(), String> {
+        let (a, b) = (&self.0, &other.0);
+        if a.region_households.len() != b.region_households.len()
+            || a.region_persons.len() != b.region_persons.len()
+            || a.region_urban_persons.len() != b.region_urban_persons.len()
+            || a.age_band_persons.len() != b.age_band_persons.len()
+        {
+            return Err(
+                "the generator's tallies of two blocks have other regions or age bands".into(),
+            );
+        }
+        self.0.merge(b);
+        Ok(())
+    }
+
+    /// Persons of the households tallied.
+    pub fn persons(&self) -> u64 {
+        self.0.total_persons()
+    }
+
+    /// Households on dibao among them.
+    pub fn on_dibao(&self) -> u64 {
+        self.0.dibao_households[0] + self.0.dibao_households[1]
+    }
 }
 
 impl Stats {
@@ -559,38 +610,43 @@ impl<'s> Generator<'s> {
             }
         }
     }
+}
 
-    pub(super) fn fill_output(&self, rows: &mut [CalibrationRow], s: &Stats) {
-        let mut band = 0;
-        for r in rows.iter_mut() {
-            let area = if r.quantity.ends_with("(urban)") {
-                Area::Urban
+/// The calibration rows' values in the output, from the tallies of the whole population.
+pub fn fill_tally_output(rows: &mut [CalibrationRow], t: &Tally) {
+    fill_output(rows, &t.0)
+}
+
+pub(super) fn fill_output(rows: &mut [CalibrationRow], s: &Stats) {
+    let mut band = 0;
+    for r in rows.iter_mut() {
+        let area = if r.quantity.ends_with("(urban)") {
+            Area::Urban
+        } else {
+            Area::Rural
+        };
+        let a = area.index();
+        r.output = Some(if r.quantity.starts_with("mean household size") {
+            ratio(s.persons[a], s.households[a])
+        } else if r.quantity == "urban share of persons" {
+            ratio(s.persons[0], s.total_persons())
+        } else if r.quantity.starts_with("mean income per counted person") {
+            if s.counted_persons[a] == 0 {
+                0.0
             } else {
-                Area::Rural
-            };
-            let a = area.index();
-            r.output = Some(if r.quantity.starts_with("mean household size") {
-                ratio(s.persons[a], s.households[a])
-            } else if r.quantity == "urban share of persons" {
-                ratio(s.persons[0], s.total_persons())
-            } else if r.quantity.starts_with("mean income per counted person") {
-                if s.counted_persons[a] == 0 {
-                    0.0
-                } else {
-                    s.counted_income_cents[a] as f64 / 100.0 / s.counted_persons[a] as f64
-                }
-            } else if r.quantity.starts_with("households below") {
-                ratio(s.below_line[a], s.households[a])
-            } else if r.quantity.starts_with("persons on dibao") {
-                ratio(s.dibao_persons[a], s.persons[a])
-            } else if r.quantity.starts_with("households on dibao") {
-                ratio(s.dibao_households[a], s.households[a])
-            } else if r.quantity.starts_with("persons aged") {
-                band += 1;
-                ratio(s.age_band_persons[band - 1], s.total_persons())
-            } else {
-                continue;
-            });
-        }
+                s.counted_income_cents[a] as f64 / 100.0 / s.counted_persons[a] as f64
+            }
+        } else if r.quantity.starts_with("households below") {
+            ratio(s.below_line[a], s.households[a])
+        } else if r.quantity.starts_with("persons on dibao") {
+            ratio(s.dibao_persons[a], s.persons[a])
+        } else if r.quantity.starts_with("households on dibao") {
+            ratio(s.dibao_households[a], s.households[a])
+        } else if r.quantity.starts_with("persons aged") {
+            band += 1;
+            ratio(s.age_band_persons[band - 1], s.total_persons())
+        } else {
+            continue;
+        });
     }
 }

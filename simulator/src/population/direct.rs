@@ -101,8 +101,20 @@ impl<'s> Generator<'s> {
         mut sink: impl FnMut(usize, Vec<Result<Vec<Household>, DataError>>) -> Result<(), E>,
     ) -> Result<GenerateReport, E> {
         let started = Instant::now();
+        let stats = self.generate_direct_range(0..households, reader, &mut sink)?;
+        Ok(self.report(households, &stats.0, Path::new(""), Vec::new(), started))
+    }
+
+    /// [`Generator::generate_direct`] for households `range` only (a block of a run in household
+    /// blocks): the same households; returns the tallies of them.
+    pub fn generate_direct_range<E>(
+        &self,
+        range: std::ops::Range<usize>,
+        reader: &DirectReader<'_>,
+        mut sink: impl FnMut(usize, Vec<Result<Vec<Household>, DataError>>) -> Result<(), E>,
+    ) -> Result<Tally, E> {
         let stats = self.part_chunks(
-            households,
+            range,
             |s, e| {
                 let list = self.households(s, e);
                 let stats = self.stats_of(&list);
@@ -110,7 +122,7 @@ impl<'s> Generator<'s> {
             },
             &mut sink,
         )?;
-        Ok(self.report(households, &stats, Path::new(""), Vec::new(), started))
+        Ok(Tally(stats))
     }
 }
 

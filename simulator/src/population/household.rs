@@ -17,6 +17,15 @@ struct Place {
 type Member = (u32, bool, Role);
 
 impl<'s> Generator<'s> {
+    /// The number of members of household `index` (the first draws of its stream: cheap), as
+    /// [`Generator::household`] gives it.
+    pub fn household_size(&self, index: u64) -> usize {
+        let mut rng = stream(&self.key_main, index);
+        let cell = pick(&self.cell_cdf, unit(&mut rng));
+        let (_, area) = self.cells[cell];
+        pick(&self.size_cdf[area.index()], unit(&mut rng)) + 1
+    }
+
     /// Household `index` before its `on_dibao` draw: every field but `on_dibao` (false), without
     /// asking the policy (for what does not depend on the roll, such as oversampled strata).
     pub fn household_before_roll_draw(&self, index: u64) -> GeneratedHousehold {

@@ -124,6 +124,7 @@ mod types;
 mod write;
 
 use calibrate::*;
+pub use calibrate::{fill_tally_output, Tally};
 use direct::*;
 pub use direct::{DirectReader, GENERATED_HOUSEHOLDS, GENERATED_PERSONS};
 use draws::*;

@@ -138,7 +138,7 @@ impl<'s> Generator<'s> {
         mut sink: impl FnMut(usize, Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), E>,
     ) -> Result<Stats, E> {
         self.part_chunks(
-            households,
+            0..households,
             |s, e| {
                 let (h, p, stats) = self.render(s, e);
                 ((h, p), stats)
@@ -147,17 +147,17 @@ impl<'s> Generator<'s> {
         )
     }
 
-    /// Makes households `0..households` a chunk at a time, `part` on its parts of [`SUB_CHUNK`]
+    /// Makes households `range` a chunk at a time, `part` on its parts of [`SUB_CHUNK`]
     /// households in parallel, and hands each chunk's parts in order to `sink` with the chunk's
     /// first household; returns the statistics of them all.
     pub(super) fn part_chunks<T: Send, E>(
         &self,
-        households: usize,
+        range: std::ops::Range<usize>,
         part: impl Fn(u64, u64) -> (T, Stats) + Sync,
         sink: &mut impl FnMut(usize, Vec<T>) -> Result<(), E>,
     ) -> Result<Stats, E> {
         let mut stats = Stats::new(self.regions.len(), self.age_bands().len());
-        let mut start = 0usize;
+        let (mut start, households) = (range.start, range.end);
         while start < households {
             let end = (start + CHUNK_HOUSEHOLDS).min(households);
             let subs: Vec<(usize, usize)> = (start..end)
@@ -188,7 +188,7 @@ impl<'s> Generator<'s> {
         started: Instant,
     ) -> GenerateReport {
         let mut calibration = self.calibration.clone();
-        self.fill_output(&mut calibration, stats);
+        fill_output(&mut calibration, stats);
         let mut regions = self.region_rows.clone();
         for (i, r) in regions.iter_mut().enumerate() {
             r.households = stats.region_households[i];

@@ -206,7 +206,9 @@ impl Sim {
             let hh = &mut unpacked_hh[i];
             if !unpacked[i] {
                 self.population.packer().unpack_into(&st.packed, hh);
-                self.population.ids(st.actual.index as usize).write_into(hh);
+                self.population
+                    .ids(st.actual.index as usize - self.first)
+                    .write_into(hh);
                 unpacked[i] = true;
             }
             hh.fields[s.credit] = Value::Enum(adm.credit);
@@ -444,7 +446,9 @@ impl Sim {
             match file.as_ref().and_then(|f| f.snapshot.as_ref()) {
                 Some(snapshot) if !item.actual => {
                     packer.unpack_into(snapshot, hh);
-                    self.population.ids(st.actual.index as usize).write_into(hh);
+                    self.population
+                        .ids(st.actual.index as usize - self.first)
+                        .write_into(hh);
                 }
                 _ => hh.clone_from(&unpacked[item.i]),
             }

@@ -233,8 +233,14 @@ pub struct Variant {
 /// Everything a simulation needs.
 pub struct Sim {
     pub variants: Vec<Variant>,
-    /// The households at the start (packed: a few bytes per field).
+    /// The households at the start (packed: a few bytes per field): every household of the
+    /// population, or only a block's (`first..first + population.len()`, a worker of a run in
+    /// household blocks, `crate::blocks`), or none (the driver of such a run). The per-household
+    /// vectors below (`region_of`, `initial_eligible`, `design_weights`, `certain`) hold the same
+    /// households.
     pub population: PackedPopulation,
+    /// The population index of `population`'s first household (0 unless a block).
+    pub first: usize,
     /// Region codes (sorted) and each household's region index.
     pub regions: Vec<String>,
     pub region_of: Vec<u16>,

@@ -24,7 +24,7 @@ impl Sim {
         central: bool,
         progress: &(dyn Fn() + Sync),
     ) -> Result<RunResult, SimError> {
-        let mut block = self.begin(run, take_up, central, 0..self.population.len())?;
+        let mut block = self.begin(run, take_up, central, self.held())?;
         let raking = match self.measure(&mut block)? {
             None => None,
             Some(rows) => {
@@ -56,7 +56,10 @@ impl Sim {
             .into_par_iter()
             .with_min_len(256)
             .map(|i| {
-                let mut packed = pop.packed(i).clone();
+                // `i` is the population index (the household's random streams); `k` its place in
+                // the households held.
+                let k = i - self.first;
+                let mut packed = pop.packed(k).clone();
                 let h = PackedMut {
                     packer: pop.packer(),
                     packed: &mut packed,
@@ -66,7 +69,7 @@ impl Sim {
                     _ => s.credit_good,
                 };
                 let on = h.household_field(s.on_dibao).as_bool();
-                let actual = Actual::new(&h, i as u64, self.region_of[i], s, dynamics, setup);
+                let actual = Actual::new(&h, i as u64, self.region_of[k], s, dynamics, setup);
                 let file = on.then(|| {
                     Box::new(CaseFile {
                         status: Status::On,
@@ -95,13 +98,13 @@ impl Sim {
                     take_up
                 };
                 let applicant = if self.dynamics.take_up.is_auto() {
-                    on || (!self.initial_eligible.get(i).copied().unwrap_or(false)
+                    on || (!self.initial_eligible.get(k).copied().unwrap_or(false)
                         && actual.take_up_draw < take_up)
                 } else {
                     actual.take_up_draw < take_up
                 };
-                let design = self.design_weights.get(i).copied().unwrap_or(self.weight);
-                let certain = self.certain.get(i).copied().unwrap_or(false);
+                let design = self.design_weights.get(k).copied().unwrap_or(self.weight);
+                let certain = self.certain.get(k).copied().unwrap_or(false);
                 let weight = if bootstrap && !certain {
                     design * crate::calibrate::poisson1(actual.bootstrap_draw)
                 } else {

@@ -70,6 +70,11 @@ pub struct RakeRow {
 }
 
 impl Sim {
+    /// The population indices of the households held (`population`).
+    pub fn held(&self) -> Range<usize> {
+        self.first..self.first + self.population.len()
+    }
+
     /// Starts run `run` for the households `households` (population indices; a block starting on a
     /// multiple of [`CHUNK`] is cut into the same chunks as the whole population): their states at
     /// the start and the burn-in months.
@@ -80,12 +85,14 @@ impl Sim {
         central: bool,
         households: Range<usize>,
     ) -> Result<BlockState, SimError> {
-        if households.start > households.end || households.end > self.population.len() {
+        let held = self.held();
+        if households.start > households.end
+            || households.start < held.start
+            || households.end > held.end
+        {
             return Err(SimError(format!(
-                "households {}..{} are not in the population of {}",
-                households.start,
-                households.end,
-                self.population.len()
+                "households {}..{} are not among the households held, {}..{}",
+                households.start, households.end, held.start, held.end
             )));
         }
         let draws = crate::calibrate::RunDraws::draw(self, run, take_up, central);
@@ -143,7 +150,11 @@ impl Sim {
                 RakeRow {
                     index,
                     weight: st.weight,
-                    certain: self.certain.get(index as usize).copied().unwrap_or(false),
+                    certain: self
+                        .certain
+                        .get(index as usize - self.first)
+                        .copied()
+                        .unwrap_or(false),
                     area: st.actual.area,
                     region: st.actual.region,
                     persons,
