@@ -53,14 +53,28 @@ impl Build for HouseholdBuild {
 /// Receives the checked fields of a segment's records, in file order: every declared field of a
 /// household record (`person` false) or of a person record, by slot.
 pub trait FieldSink {
+    /// Whether the sink wants the field in `slot` (of persons when `person`); the others are
+    /// checked only. All of them by default.
+    fn wants(&self, _person: bool, _slot: usize) -> bool {
+        true
+    }
     fn field(&mut self, person: bool, slot: usize, v: Value);
+}
+
+/// Segment bytes shared between the parse and the records (no copy).
+struct Shared(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// The records of a segment parsed into columns: the household ids, where each household's members
 /// are, and the raw records (to build a household again when it is needed).
 pub struct SegmentRecords {
-    households: Arc<[u8]>,
-    persons: Arc<[u8]>,
+    households: Arc<Vec<u8>>,
+    persons: Arc<Vec<u8>>,
     /// Household ids, one after the other; `id_ends[i]` ends household `i`'s.
     ids: String,
     id_ends: Vec<usize>,
@@ -127,8 +141,10 @@ impl SegmentRecords {
 /// Builds a segment's columns (through the sink) and its [`SegmentRecords`].
 struct ColumnBuild<'s, S: FieldSink> {
     sink: &'s mut S,
-    households: Option<Arc<[u8]>>,
-    persons: Option<Arc<[u8]>>,
+    /// Per slot of households.csv, of persons.csv: whether the sink wants it.
+    wanted: [Vec<bool>; 2],
+    households: Option<Arc<Vec<u8>>>,
+    persons: Option<Arc<Vec<u8>>>,
     ids: String,
     id_ends: Vec<usize>,
     off: Vec<usize>,
@@ -142,26 +158,34 @@ fn record_start(f: &CsvFile) -> u64 {
 
 impl<S: FieldSink> Build for ColumnBuild<'_, S> {
     fn keep(&mut self, bytes: Vec<u8>, person: bool) -> Box<dyn Read + Send> {
-        let bytes: Arc<[u8]> = bytes.into();
+        let bytes = Arc::new(bytes);
         let keep = if person {
             &mut self.persons
         } else {
             &mut self.households
         };
         *keep = Some(bytes.clone());
-        Box::new(std::io::Cursor::new(bytes))
+        Box::new(std::io::Cursor::new(Shared(bytes)))
     }
     fn household(&mut self, f: &mut CsvFile, id: &str) -> Result<(), DataError> {
-        let sink = &mut *self.sink;
-        f.each_value(|slot, v| sink.field(false, slot, v))?;
+        let (sink, wanted) = (&mut *self.sink, &self.wanted[0]);
+        f.each_value(|slot, v| {
+            if wanted[slot] {
+                sink.field(false, slot, v)
+            }
+        })?;
         self.ids.push_str(id);
         self.id_ends.push(self.ids.len());
         self.h_recs.push((record_start(f), f.line));
         Ok(())
     }
     fn person(&mut self, f: &mut CsvFile, _id: &str) -> Result<(), DataError> {
-        let sink = &mut *self.sink;
-        f.each_value(|slot, v| sink.field(true, slot, v))?;
+        let (sink, wanted) = (&mut *self.sink, &self.wanted[1]);
+        f.each_value(|slot, v| {
+            if wanted[slot] {
+                sink.field(true, slot, v)
+            }
+        })?;
         self.p_recs.push((record_start(f), f.line));
         Ok(())
     }
@@ -179,8 +203,14 @@ impl SegmentParser {
         seg: RawSegment,
         sink: &mut impl FieldSink,
     ) -> Result<(SegmentRecords, PersonIds), DataError> {
+        let wanted = |person: bool, n: usize| (0..n).map(|k| sink.wants(person, k)).collect();
+        let wanted = [
+            wanted(false, this.households.fields.len()),
+            wanted(true, this.persons.fields.len()),
+        ];
         let mut build = ColumnBuild {
             sink,
+            wanted,
             households: None,
             persons: None,
             ids: String::new(),
@@ -191,8 +221,8 @@ impl SegmentParser {
         };
         let ids = this.parse_with(seg, &mut build)?;
         let records = SegmentRecords {
-            households: build.households.unwrap_or_else(|| Arc::from(Vec::new())),
-            persons: build.persons.unwrap_or_else(|| Arc::from(Vec::new())),
+            households: build.households.unwrap_or_default(),
+            persons: build.persons.unwrap_or_default(),
             ids: build.ids,
             id_ends: build.id_ends,
             off: build.off,

@@ -93,6 +93,14 @@ fn variant(v: &Value, names: &[String], last: &mut Option<(Arc<str>, u16)>) -> u
 }
 
 impl FieldSink for ColumnLoader<'_> {
+    fn wants(&self, person: bool, slot: usize) -> bool {
+        let targets = if person {
+            &self.person
+        } else {
+            &self.household
+        };
+        targets.get(slot).is_some_and(|t| !t.is_empty())
+    }
     #[inline]
     fn field(&mut self, person: bool, slot: usize, v: Value) {
         let targets = if person {
