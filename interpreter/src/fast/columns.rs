@@ -56,10 +56,16 @@ impl<'a> ColumnLoader<'a> {
                 if let Some(s) = slots.get_mut(l.slot) {
                     s.push(k);
                 }
+                // A segment's lanes (persons: about four a household), so that a column is
+                // seldom grown.
+                let n = match l.lv {
+                    Level::Household => crate::data::SEGMENT_HOUSEHOLDS,
+                    Level::Person => 4 * crate::data::SEGMENT_HOUSEHOLDS,
+                };
                 match l.cat {
-                    Category::Num => Column::Num(Vec::new()),
-                    Category::Bool => Column::Bool(Vec::new()),
-                    Category::Enum => Column::Enum(Vec::new()),
+                    Category::Num => Column::Num(Vec::with_capacity(n)),
+                    Category::Bool => Column::Bool(Vec::with_capacity(n)),
+                    Category::Enum => Column::Enum(Vec::with_capacity(n)),
                     Category::Other => Column::Unused,
                 }
             })
