@@ -648,7 +648,7 @@ impl SegmentParser {
         let mut hashes: IdHashes = Default::default();
         let mut pending = pf.next_record()?;
         let mut previous = seg.previous;
-        let mut id = String::new();
+        let (mut id, mut person) = (String::new(), String::new());
         while hf.next_record()? {
             id.clear();
             id.push_str(hf.own_id()?);
@@ -667,7 +667,8 @@ impl SegmentParser {
             ids.text.extend_from_slice(id.as_bytes());
             let first = ids.entries.len();
             while pending && pf.household_id()? == id {
-                let person = pf.own_id()?.to_string();
+                person.clear();
+                person.push_str(pf.own_id()?);
                 build.person(&mut pf, &person)?;
                 let members = &ids.entries[first..];
                 let text = &ids.text;
