@@ -318,10 +318,12 @@ impl Num {
             return None;
         }
         let m = d.mantissa();
-        let scaled = m.unsigned_abs().checked_mul(10u128.pow(dp - d.scale()))?;
-        let p = 10u128.pow(dp);
-        let int = u64::try_from(scaled / p).ok()?;
-        let frac = (scaled % p) as u64;
+        // In 64 bits (no 128-bit division): the amounts of a row fit.
+        let scaled = u64::try_from(m.unsigned_abs())
+            .ok()?
+            .checked_mul(10u64.pow(dp - d.scale()))?;
+        let p = 10u64.pow(dp);
+        let (int, frac) = (scaled / p, scaled % p);
         let mut out = String::with_capacity(24);
         if m < 0 && scaled != 0 {
             out.push('-');
