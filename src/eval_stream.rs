@@ -1,9 +1,13 @@
 //! `doudi eval` on the CSV pair: segments read, evaluated and formatted on worker threads
 //! (`interpreter::stream`), written in file order.
+//!
+//! When the compiled path reads its inputs from columns (`CompiledPolicy::reads_columns`), each
+//! segment is parsed straight into the program's input columns (`CompiledPolicy::map_segment`);
+//! otherwise into households, evaluated by `batch`. Both give the same rows, totals and errors.
 
 use crate::{Fail, Formatted, Res, RowFormat, RowWriter};
 use doudi::interpreter::{
-    self, batch, data, fast::CompiledPolicy, programme::Totals, Month, Policy,
+    self, batch, data, fast::CompiledPolicy, fast::SegmentError, programme::Totals, Month, Policy,
 };
 use std::io::Write;
 use std::path::Path;
@@ -36,11 +40,8 @@ pub(crate) fn eval_pair<'p>(
     let render_err = |e: interpreter::EvalError| Fail::usage(e.render(policy.sources()));
     let io = |e: std::io::Error| Fail::usage(format!("error: cannot write the output: {e}"));
     let template = totals.as_ref().map(|t| t.fork());
-    let work = |hs: Vec<data::Household>| {
-        household_rows(policy, compiled, template.as_ref(), &hs, (m, outputs), fmt)
-    };
     let threads = interpreter::stream::default_threads();
-    interpreter::stream::for_each_segment(pair, threads, work, |(rows, t)| {
+    let sink = |(rows, t): Done<'p>| {
         if let (Some(t), Some(totals)) = (t, totals.as_deref_mut()) {
             totals.merge(t).map_err(render_err)?;
         }
@@ -48,7 +49,22 @@ pub(crate) fn eval_pair<'p>(
             writer.emit(out, row).map_err(io)?;
         }
         Ok(())
-    })
+    };
+    if let Some(cp) = compiled.filter(|cp| cp.reads_columns()) {
+        let work = |parser: &_, seg| -> Result<_, Fail> {
+            let mut t = template.as_ref().map(|t| t.fork());
+            match cp.map_segment(parser, seg, m, t.as_mut(), |id, row| fmt.row(id, row)) {
+                Ok((ids, rows)) => Ok((ids, (rows, t))),
+                Err(SegmentError::Data(e)) => Err(e.into()),
+                Err(SegmentError::Eval(e)) => Err(render_err(e)),
+            }
+        };
+        return interpreter::stream::for_each_raw_segment(pair, threads, work, sink);
+    }
+    let work = |hs: Vec<data::Household>| {
+        household_rows(policy, compiled, template.as_ref(), &hs, (m, outputs), fmt)
+    };
+    interpreter::stream::for_each_segment(pair, threads, work, sink)
 }
 
 /// The rows of `hs` on the calling thread, with their share of the programme totals when

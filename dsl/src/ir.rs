@@ -60,7 +60,23 @@ fn ser_date<S: serde::Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
 }
 
 pub fn format_date(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+    if !(0..=9999).contains(&d.year) || d.month > 99 || d.day > 99 {
+        return format!("{:04}-{:02}-{:02}", d.year, d.month, d.day);
+    }
+    // `YYYY-MM-DD` without the formatting machinery (eval writes one per date output and row).
+    let (y, m, day) = (d.year as u32, d.month as u32, d.day as u32);
+    let digit = |n: u32| char::from(b'0' + n as u8);
+    let mut s = String::with_capacity(10);
+    for n in [y / 1000, y / 100 % 10, y / 10 % 10, y % 10] {
+        s.push(digit(n));
+    }
+    s.push('-');
+    s.push(digit(m / 10));
+    s.push(digit(m % 10));
+    s.push('-');
+    s.push(digit(day / 10));
+    s.push(digit(day % 10));
+    s
 }
 
 /// Where a rule or value comes from.
@@ -420,5 +436,21 @@ pub fn ty_name(ty: Ty, enums: &[EnumInfo]) -> String {
             .map(|e| e.name.clone())
             .unwrap_or_else(|| "enum".into()),
         Ty::Lit(_) => "number".into(),
+    }
+}
+
+#[cfg(test)]
+mod format_date_tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_the_formatter_writes_them() {
+        for year in [-12, 0, 7, 99, 1999, 2024, 9999, 10000, 123456] {
+            for (month, day) in [(1, 1), (2, 29), (12, 31), (10, 9)] {
+                let d = Date { year, month, day };
+                let want = format!("{:04}-{:02}-{:02}", d.year, d.month, d.day);
+                assert_eq!(format_date(d), want);
+            }
+        }
     }
 }

@@ -2,9 +2,12 @@
 //! task on a worker thread (its data stays in that core's cache and is freed there), the results
 //! handed on in file order, so the output never depends on the number of threads.
 
-use crate::data::{DataError, Household, PairSegments, PersonIdCheck, PersonIds, RawSegment};
+use crate::data::{
+    DataError, Household, PairSegments, PersonIdCheck, PersonIds, RawSegment, SegmentParser,
+};
 use std::collections::BTreeMap;
 use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 /// Runs `work` on the households of every segment of `pair` on `threads` worker threads (at most
@@ -14,6 +17,28 @@ use std::sync::Mutex;
 /// file order (of reading, of `work` or of `sink`) ends the run: the segments before it have been
 /// handed to `sink`, none after it.
 pub fn for_each_segment<T, E, W, S>(
+    pair: PairSegments,
+    threads: usize,
+    work: W,
+    sink: S,
+) -> Result<(), E>
+where
+    T: Send,
+    E: Send + From<DataError>,
+    W: Fn(Vec<Household>) -> Result<T, E> + Sync,
+    S: FnMut(T) -> Result<(), E>,
+{
+    let work = |parser: &Arc<SegmentParser>, seg: RawSegment| {
+        let p = parser.parse(seg)?;
+        work(p.households).map(|t| (p.person_ids, t))
+    };
+    for_each_raw_segment(pair, threads, work, sink)
+}
+
+/// [`for_each_segment`] with `work` given each raw segment and the parser (which it parses the
+/// segment with, e.g. [`SegmentParser::parse_columns`]); `work` returns the segment's person ids
+/// with its result, checked as [`for_each_segment`] checks them.
+pub fn for_each_raw_segment<T, E, W, S>(
     mut pair: PairSegments,
     threads: usize,
     work: W,
@@ -22,7 +47,7 @@ pub fn for_each_segment<T, E, W, S>(
 where
     T: Send,
     E: Send + From<DataError>,
-    W: Fn(Vec<Household>) -> Result<T, E> + Sync,
+    W: Fn(&Arc<SegmentParser>, RawSegment) -> Result<(PersonIds, T), E> + Sync,
     S: FnMut(T) -> Result<(), E>,
 {
     let threads = threads.max(1);
@@ -40,10 +65,7 @@ where
             scope.spawn(move || {
                 while let Some(seg) = next_job(raw_rx) {
                     let index = seg.index;
-                    let result = parser
-                        .parse(seg)
-                        .map_err(E::from)
-                        .and_then(|p| work(p.households).map(|t| (p.person_ids, t)));
+                    let result = work(parser, seg);
                     if done_tx.send((index, result)).is_err() {
                         return;
                     }

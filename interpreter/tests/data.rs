@@ -11,7 +11,7 @@ use doudi_interpreter::value::Value;
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::read_segments;
+use common::{read_segment_columns, read_segments};
 
 fn field(name: &str, ty: FieldType) -> Field {
     Field::new(name, ty)
@@ -159,6 +159,12 @@ fn check(schema: &Schema, case: &Path) -> String {
             "{}",
             case.display()
         );
+        // The columnar parse (doudi eval's for a compiled policy) gives the same households or error.
+        let columns = match read_segment_columns(schema, case, 2, 2) {
+            Ok(n) => format!("ok: {n} households"),
+            Err(e) => format!("error: {e}"),
+        };
+        assert_eq!(columns, segments, "{}", case.display());
         format!("pair:     {pair}\nchunks:   {chunks}\nsegments: {segments}")
     } else {
         outcome(read_json_path(schema, case))

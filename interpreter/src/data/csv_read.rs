@@ -329,10 +329,18 @@ impl CsvFile {
     /// Appends the declared fields of the current record to `out`, in slot order (on error, `out` may
     /// hold some of them).
     pub(super) fn values_into(&mut self, out: &mut Vec<Value>) -> Result<(), DataError> {
+        self.each_value(|_, v| out.push(v))
+    }
+
+    /// Checks the declared fields of the current record in slot order and hands each value to `f`
+    /// with its slot (the checks, their order and their messages are those of every reader).
+    #[inline]
+    pub(super) fn each_value(&mut self, mut f: impl FnMut(usize, Value)) -> Result<(), DataError> {
         for slot in 0..self.fields.len() {
             let Some(raw) = self.record.get(self.cols[slot]) else {
                 // A column the file does not have: only an optional field (with a default) has none.
-                out.push(
+                f(
+                    slot,
                     self.fields[slot]
                         .default
                         .clone()
@@ -353,7 +361,7 @@ impl CsvFile {
                 }
             };
             match v {
-                Ok(v) if self.fields[slot].in_range(&v) => out.push(v),
+                Ok(v) if self.fields[slot].in_range(&v) => f(slot, v),
                 Ok(v) => return Err(self.range_error(slot, &v)),
                 Err(e) => return Err(self.cell_error(slot, e)),
             }

@@ -163,6 +163,7 @@ pub const MAX_JSON_DEPTH: usize = 64;
 #[cfg(feature = "arrow")]
 pub mod arrow;
 mod cells;
+mod columns;
 mod csv_chunks;
 mod csv_read;
 mod errors;
@@ -173,6 +174,7 @@ mod segments;
 mod write;
 
 use cells::*;
+pub use columns::{FieldSink, SegmentRecords};
 pub use csv_chunks::*;
 use csv_read::*;
 pub use csv_read::*;

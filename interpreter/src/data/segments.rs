@@ -8,6 +8,7 @@
 //! allows, the rest of the pair is regrouped through temporary files in bounded memory
 //! (`regroup.rs`) and cut from there.
 
+use super::columns::{Build, HouseholdBuild};
 use super::regroup::Regroup;
 use super::*;
 use std::borrow::Cow;
@@ -217,9 +218,14 @@ impl SegmentLayout {
 
     /// A reader over a segment's records (no header).
     pub(super) fn reader(&self, bytes: Vec<u8>, lines: RecordLines) -> CsvFile {
+        self.reader_over(Box::new(std::io::Cursor::new(bytes)), lines)
+    }
+
+    /// A reader over a segment's records read from `inner`.
+    pub(super) fn reader_over(&self, inner: Box<dyn Read + Send>, lines: RecordLines) -> CsvFile {
         let since = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let bounded = RowBounded {
-            inner: Box::new(std::io::Cursor::new(bytes)),
+            inner,
             since: since.clone(),
             limit: u64::MAX,
         };
@@ -619,65 +625,88 @@ pub struct PersonIds {
 impl SegmentParser {
     /// Parses a segment; the errors and messages are those of the whole reader for the same rows.
     pub fn parse(&self, seg: RawSegment) -> Result<ParsedSegment, DataError> {
-        let mut hf = self.households.reader(seg.households, seg.households_lines);
-        let mut pf = self.persons.reader(seg.persons, seg.persons_lines);
-        let mut households = Vec::with_capacity(SEGMENT_HOUSEHOLDS);
+        let mut build = HouseholdBuild::default();
+        let person_ids = self.parse_with(seg, &mut build)?;
+        Ok(ParsedSegment {
+            households: build.households,
+            person_ids,
+        })
+    }
+
+    /// The records of a segment in order, checked as [`parse`](Self::parse) checks them, each
+    /// record's fields handed to `build`.
+    pub(super) fn parse_with(
+        &self,
+        seg: RawSegment,
+        build: &mut impl Build,
+    ) -> Result<PersonIds, DataError> {
+        let hb = build.keep(seg.households, false);
+        let pb = build.keep(seg.persons, true);
+        let mut hf = self.households.reader_over(hb, seg.households_lines);
+        let mut pf = self.persons.reader_over(pb, seg.persons_lines);
         let mut ids = PersonIds::default();
         let mut hashes: IdHashes = Default::default();
         let mut pending = pf.next_record()?;
         let mut previous = seg.previous;
+        let (mut id, mut person) = (String::new(), String::new());
         while hf.next_record()? {
-            let mut h = hf.household()?;
-            if h.id.as_bytes() == previous.as_slice() {
+            id.clear();
+            id.push_str(hf.own_id()?);
+            build.household(&mut hf, &id)?;
+            if id.as_bytes() == previous.as_slice() {
                 return Err(DataError::new(
                     hf.at(),
                     format!(
                         "duplicate household id {} (also on the line before)",
-                        quoted(&h.id)
+                        quoted(&id)
                     ),
                 ));
             }
             hashes.clear();
             let household_text = ids.text.len() as u32;
-            ids.text.extend_from_slice(h.id.as_bytes());
-            while pending && pf.household_id()? == h.id {
-                let p = pf.person()?;
-                if seen_before(
-                    h.members.len(),
-                    |i| h.members[i].id.as_bytes(),
-                    &mut hashes,
-                    p.id.as_bytes(),
-                ) {
+            ids.text.extend_from_slice(id.as_bytes());
+            let first = ids.entries.len();
+            while pending && pf.household_id()? == id {
+                person.clear();
+                person.push_str(pf.own_id()?);
+                build.person(&mut pf, &person)?;
+                let members = &ids.entries[first..];
+                let text = &ids.text;
+                let member = |i: usize| {
+                    let r = &members[i].2;
+                    &text[r.start as usize..r.end as usize]
+                };
+                if seen_before(members.len(), member, &mut hashes, person.as_bytes()) {
                     return Err(DataError::new(
                         pf.at(),
                         format!(
                             "duplicate person id {} in household {}",
-                            quoted(&p.id),
-                            quoted(&h.id)
+                            quoted(&person),
+                            quoted(&id)
                         ),
                     ));
                 }
                 let start = ids.text.len() as u32;
-                ids.text.extend_from_slice(p.id.as_bytes());
+                ids.text.extend_from_slice(person.as_bytes());
                 ids.entries.push((
-                    person_id_hash(p.id.as_bytes()),
+                    person_id_hash(person.as_bytes()),
                     pf.line,
                     start..ids.text.len() as u32,
                     household_text,
                 ));
-                h.members.push(p);
                 pending = pf.next_record()?;
             }
-            if h.members.is_empty() {
+            if ids.entries.len() == first {
                 return Err(no_person_row(
                     &self.households.path,
                     hf.line,
-                    &h.id,
+                    &id,
                     &self.persons.path,
                 ));
             }
-            previous = h.id.as_bytes().to_vec();
-            households.push(h);
+            build.end_household();
+            previous.clear();
+            previous.extend_from_slice(id.as_bytes());
         }
         if pending {
             // A person the cutter placed here whose household is not the next one.
@@ -694,10 +723,7 @@ impl SegmentParser {
                 ),
             ));
         }
-        Ok(ParsedSegment {
-            households,
-            person_ids: ids,
-        })
+        Ok(ids)
     }
 }
 

@@ -54,6 +54,7 @@ macro_rules! give {
 }
 
 mod aggregate;
+mod columns;
 mod compile;
 mod exec;
 mod lanes;
@@ -72,6 +73,7 @@ use program::*;
 use session::*;
 use values::*;
 
+pub use columns::SegmentError;
 pub use load::LoadedPopulation;
 pub use session::{Lane, Row, Session};
 

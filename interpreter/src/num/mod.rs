@@ -304,6 +304,40 @@ impl Num {
     ///
     /// Never prints `-0.00`: a value that rounds to zero prints without a sign.
     pub fn format_fixed(&self, dp: u32) -> String {
+        self.format_fixed_exact(dp)
+            .unwrap_or_else(|| self.format_fixed_frac(dp))
+    }
+
+    /// [`format_fixed`](Self::format_fixed) of a decimal with at most `dp` places (no rounding),
+    /// written digit by digit (`eval` writes one per amount and row); `None` for other numbers.
+    fn format_fixed_exact(&self, dp: u32) -> Option<String> {
+        let Num::Dec(d) = self else {
+            return None;
+        };
+        if d.scale() > dp || dp > 18 {
+            return None;
+        }
+        let m = d.mantissa();
+        // In 64 bits (no 128-bit division): the amounts of a row fit.
+        let scaled = u64::try_from(m.unsigned_abs())
+            .ok()?
+            .checked_mul(10u64.pow(dp - d.scale()))?;
+        let p = 10u64.pow(dp);
+        let (int, frac) = (scaled / p, scaled % p);
+        let mut out = String::with_capacity(24);
+        if m < 0 && scaled != 0 {
+            out.push('-');
+        }
+        push_digits(&mut out, int, 1);
+        if dp > 0 {
+            out.push('.');
+            push_digits(&mut out, frac, dp as usize);
+        }
+        Some(out)
+    }
+
+    /// [`format_fixed`](Self::format_fixed) of any number, through its fraction.
+    fn format_fixed_frac(&self, dp: u32) -> String {
         let f = Frac::of(self);
         let mut digits: Vec<u8> = (f.n / f.d).to_string().into_bytes();
         let mut int_len = digits.len();
@@ -348,6 +382,21 @@ impl Num {
             out.push_str(std::str::from_utf8(&digits[int_len..]).unwrap_or(""));
         }
         out
+    }
+}
+
+/// Appends the digits of `n`, with leading zeros to at least `width` digits.
+fn push_digits(out: &mut String, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    while n > 0 {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let start = i.min(buf.len() - width.min(buf.len()));
+    for &c in &buf[start..] {
+        out.push(c as char);
     }
 }
 
@@ -443,5 +492,44 @@ impl std::fmt::Display for Num {
             Num::Dec(d) => write!(f, "{}", d.normalize()),
             Num::Rat(n, d) => write!(f, "{n}/{d}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod format_fixed_tests {
+    use super::*;
+
+    /// The digit-by-digit path writes what the fraction path writes.
+    #[test]
+    fn exact_decimals_are_written_as_the_fraction_path_writes_them() {
+        let mut seen = 0;
+        for m in [
+            0i64,
+            1,
+            -1,
+            5,
+            -5,
+            9,
+            10,
+            99,
+            100,
+            -100,
+            123456,
+            -123456,
+            1000001,
+            i64::MAX,
+            i64::MIN + 1,
+        ] {
+            for scale in 0..=4 {
+                for dp in 0..=4 {
+                    let n = Num::Dec(Decimal::new(m, scale));
+                    if let Some(fast) = n.format_fixed_exact(dp) {
+                        assert_eq!(fast, n.format_fixed_frac(dp), "{m}e-{scale} to {dp} places");
+                        seen += 1;
+                    }
+                }
+            }
+        }
+        assert!(seen > 100);
     }
 }
