@@ -164,13 +164,24 @@ fn generated_csv_and_parquet_pairs_evaluate_the_same_and_parquet_output_is_exact
     assert_eq!(rows.lines().count(), 4501);
     assert_eq!(eval_csv(&pq), rows);
     let totals = |data: &Path| {
-        let args = ["eval", "--policy", "policies/jian", "--period", "2024-01", "--totals"];
+        let args = [
+            "eval",
+            "--policy",
+            "policies/jian",
+            "--period",
+            "2024-01",
+            "--totals",
+        ];
         let (ok, out, err) = doudi(&[&args[..], &["--data", data.to_str().unwrap()]].concat());
         assert!(ok, "{err}");
         (out, err)
     };
     let (csv_totals, pq_totals) = (totals(&csv), totals(&pq));
-    assert!(csv_totals.1.contains("dibao_payment_total"), "{}", csv_totals.1);
+    assert!(
+        csv_totals.1.contains("dibao_payment_total"),
+        "{}",
+        csv_totals.1
+    );
     assert_eq!(pq_totals, csv_totals);
     let out = dir.path().join("out.parquet");
     ok(&[
