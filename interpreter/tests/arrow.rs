@@ -302,8 +302,8 @@ fn bad_inputs() {
         for chunk in [1, 3, 1000] {
             match map_chunks(
                 s,
-                ("households", &[h.clone()]),
-                ("persons", &[p.clone()]),
+                ("households", std::slice::from_ref(&h)),
+                ("persons", std::slice::from_ref(&p)),
                 chunk,
                 ok,
             ) {
